@@ -1,0 +1,41 @@
+# The front door. `make` builds the release preset into build/; `make test` and `make demo`
+# first install whatever Debian packages are missing (scripts/install-deps).
+PREFIX ?= /usr/local
+PRESET ?= release
+BUILD_DIR := $(if $(filter release,$(PRESET)),build,build-$(PRESET))
+JOBS ?= $(shell nproc)
+
+.PHONY: all build deps test unit integration demo install clean format bench
+
+all: build
+
+deps:
+	@bash scripts/install-deps
+
+build:
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: deps build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 2
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+demo: deps build
+	bash scripts/demo.sh
+
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+bench: deps build
+	bash bench/run.sh
+
+format:
+	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,335 @@
+#include "api/client.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace shoal {
+namespace {
+
+constexpr char kConnectFailure[] = "Unable to contact slurm controller (connect failure)";
+// Slurm's wording when a connected peer stops answering.
+constexpr char kRecvTimeout[] = "Socket timed out on send/recv operation";
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Closes the descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Waits until `fd` is ready for `events` or `deadline_ms` passes. False on timeout.
+bool WaitFor(int fd, short events, int64_t deadline_ms) {
+  for (;;) {
+    int64_t left = deadline_ms - NowMs();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    int r = poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) return true;  // let the following call report the error
+  }
+}
+
+// Connects `fd` (already non-blocking) to `addr`, waiting at most until `deadline_ms`.
+Status ConnectWithDeadline(int fd, const sockaddr* addr, socklen_t len, int64_t deadline_ms) {
+  int r;
+  do {
+    r = connect(fd, addr, len);
+  } while (r != 0 && errno == EINTR);
+  if (r == 0) return Status::Ok();
+  if (errno == EAGAIN && addr->sa_family == AF_UNIX) {
+    // A Unix socket whose backlog is full answers EAGAIN instead of "in progress"; the
+    // controller is alive but busy, so retry until the deadline.
+    while (NowMs() < deadline_ms) {
+      usleep(1000);
+      if (connect(fd, addr, len) == 0) return Status::Ok();
+      if (errno != EAGAIN && errno != EINTR) break;
+    }
+    return Unavailable(kConnectFailure);
+  }
+  if (errno != EINPROGRESS) return Unavailable(kConnectFailure);
+  if (!WaitFor(fd, POLLOUT, deadline_ms)) return Unavailable(kConnectFailure);
+  int err = 0;
+  socklen_t elen = sizeof(err);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
+    return Unavailable(kConnectFailure);
+  }
+  return Status::Ok();
+}
+
+// Opens a connected, non-blocking socket to `endpoint`: "unix:/path" or "host:port".
+Result<int> Dial(const std::string& endpoint, int64_t deadline_ms) {
+  std::string_view ep = endpoint;
+  if (ep.starts_with("unix:")) {
+    std::string_view path = ep.substr(5);
+    sockaddr_un addr{};
+    if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+      return Unavailable(kConnectFailure);
+    }
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, path.data(), path.size());
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return Unavailable(kConnectFailure);
+    Status s = ConnectWithDeadline(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr),
+                                   deadline_ms);
+    if (!s.ok()) {
+      close(fd);
+      return s;
+    }
+    return fd;
+  }
+  if (ep.starts_with("http://")) ep.remove_prefix(7);
+  if (ep.starts_with("tcp:")) ep.remove_prefix(4);
+  while (ep.ends_with('/')) ep.remove_suffix(1);
+  size_t colon = ep.rfind(':');
+  if (colon == std::string_view::npos) return Unavailable(kConnectFailure);
+  std::string host(ep.substr(0, colon));
+  std::string port(ep.substr(colon + 1));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0) {
+    return Unavailable(kConnectFailure);
+  }
+  Status last = Unavailable(kConnectFailure);
+  int fd = -1;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) continue;
+    last = ConnectWithDeadline(fd, ai->ai_addr, ai->ai_addrlen, deadline_ms);
+    if (last.ok()) {
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      break;
+    }
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) return last;
+  return fd;
+}
+
+Status SendAll(int fd, std::string_view data, int64_t io_timeout_ms) {
+  int64_t deadline = NowMs() + io_timeout_ms;
+  while (!data.empty()) {
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      deadline = NowMs() + io_timeout_ms;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(fd, POLLOUT, deadline)) return Unavailable(kRecvTimeout);
+      continue;
+    }
+    return Unavailable(kConnectFailure);
+  }
+  return Status::Ok();
+}
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// Parses a whole response: status line, headers, then a body of Content-Length bytes (or all
+// that follows when the header is absent).
+Result<HttpResponse> ParseResponse(const std::string& raw) {
+  size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return Internal("malformed HTTP response from controller");
+  std::string_view head(raw.data(), head_end);
+  size_t line_end = head.find("\r\n");
+  std::string_view status_line = head.substr(0, line_end);
+  // "HTTP/1.1 200 OK"
+  size_t sp = status_line.find(' ');
+  if (!status_line.starts_with("HTTP/") || sp == std::string_view::npos) {
+    return Internal("malformed HTTP response from controller");
+  }
+  HttpResponse resp;
+  std::string code(status_line.substr(sp + 1, 3));
+  resp.status = atoi(code.c_str());
+  if (resp.status < 100 || resp.status > 599) {
+    return Internal("malformed HTTP response from controller");
+  }
+  int64_t content_length = -1;
+  size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
+  while (pos < head.size()) {
+    size_t e = head.find("\r\n", pos);
+    if (e == std::string_view::npos) e = head.size();
+    std::string_view line = head.substr(pos, e - pos);
+    pos = e + 2;
+    size_t c = line.find(':');
+    if (c == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, c);
+    std::string_view value = line.substr(c + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    if (key.size() == 14 && strncasecmp(key.data(), "content-length", 14) == 0) {
+      content_length = strtoll(std::string(value).c_str(), nullptr, 10);
+    }
+  }
+  size_t body_start = head_end + 4;
+  if (content_length >= 0) {
+    if (raw.size() - body_start < static_cast<size_t>(content_length)) {
+      return Unavailable("Zero Bytes were transmitted or received");
+    }
+    resp.body = raw.substr(body_start, static_cast<size_t>(content_length));
+  } else {
+    resp.body = raw.substr(body_start);
+  }
+  return resp;
+}
+
+// Byte count of a complete response in `raw`, or npos while more is needed (or the length is
+// only known at EOF).
+size_t CompleteLength(const std::string& raw) {
+  size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return std::string::npos;
+  // Case-insensitive search for the Content-Length header inside the head.
+  size_t pos = 0;
+  while (pos < head_end) {
+    size_t e = raw.find("\r\n", pos);
+    if (e == std::string::npos || e > head_end) e = head_end;
+    if (e - pos > 15 && strncasecmp(raw.data() + pos, "content-length:", 15) == 0) {
+      long long n = strtoll(raw.c_str() + pos + 15, nullptr, 10);
+      return head_end + 4 + static_cast<size_t>(n);
+    }
+    pos = e + 2;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+std::string DefaultStateDir() {
+  if (const char* d = getenv("SHOAL_STATE_DIR"); d != nullptr && *d != '\0') return d;
+  const char* home = getenv("HOME");
+  std::string h;
+  if (home != nullptr && *home != '\0') {
+    h = home;
+  } else if (passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    h = pw->pw_dir;
+  } else {
+    h = "/tmp";
+  }
+  return h + "/.local/share/shoal";
+}
+
+ApiClient ApiClient::FromEnvironment() {
+  if (const char* c = getenv("SHOAL_CONTROLLER"); c != nullptr && *c != '\0') {
+    return ApiClient(c);
+  }
+  return ApiClient("unix:" + DefaultStateDir() + "/controller.sock");
+}
+
+Result<Json> ApiClient::Call(std::string_view method, std::string_view path, const Json& body,
+                             int timeout_ms) const {
+  if (timeout_ms <= 0) timeout_ms = 2000;
+  // Reaching the controller is bounded by timeout_ms; once connected, a busy controller gets
+  // five times that between bytes (10 s by default, Slurm's MessageTimeout).
+  const int64_t io_timeout_ms = int64_t{timeout_ms} * 5;
+  Result<int> dialed = Dial(endpoint_, NowMs() + timeout_ms);
+  if (!dialed.ok()) return dialed.status();
+  Fd fd(*dialed);
+
+  std::string payload = body.is_null() ? std::string() : body.dump();
+  std::string req;
+  req.reserve(160 + path.size() + payload.size());
+  req.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
+  req.append("Host: localhost\r\nConnection: close\r\nAccept: application/json\r\n");
+  if (!body.is_null()) req.append("Content-Type: application/json\r\n");
+  if (!body.is_null() || method == "POST" || method == "PUT") {
+    req.append("Content-Length: ").append(std::to_string(payload.size())).append("\r\n");
+  }
+  req.append("\r\n").append(payload);
+  if (Status s = SendAll(fd.get(), req, io_timeout_ms); !s.ok()) return s;
+
+  std::string raw;
+  char buf[65536];
+  int64_t deadline = NowMs() + io_timeout_ms;
+  for (;;) {
+    ssize_t n = recv(fd.get(), buf, sizeof(buf), 0);
+    if (n > 0) {
+      raw.append(buf, static_cast<size_t>(n));
+      deadline = NowMs() + io_timeout_ms;
+      size_t want = CompleteLength(raw);
+      if (want != std::string::npos && raw.size() >= want) break;
+      continue;
+    }
+    if (n == 0) break;  // EOF: the server closed after its answer
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!WaitFor(fd.get(), POLLIN, deadline)) return Unavailable(kRecvTimeout);
+      continue;
+    }
+    if (raw.empty()) return Unavailable(kConnectFailure);
+    break;
+  }
+  if (raw.empty()) return Unavailable("Zero Bytes were transmitted or received");
+
+  Result<HttpResponse> resp = ParseResponse(raw);
+  if (!resp.ok()) return resp.status();
+  Json doc = resp->body.empty() ? Json::object() : Json::parse(resp->body, nullptr, false);
+  if (resp->status >= 200 && resp->status < 300) {
+    if (doc.is_discarded()) return Internal("malformed JSON in controller response");
+    return doc;
+  }
+  if (!doc.is_discarded() && doc.is_object() && doc.contains("error")) {
+    Status s = ErrorFromJson(doc);
+    if (!s.ok()) return s;
+  }
+  return Internal("controller answered HTTP " + std::to_string(resp->status));
+}
+
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    // Unreserved characters pass; ',' too, as it separates the lists in query values.
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace shoal

@@ -1,0 +1,412 @@
+#include "api/json_model.h"
+
+#include <limits>
+#include <type_traits>
+
+namespace shoal {
+namespace {
+
+// Reads optional fields of one JSON object, remembering the first type or range error so
+// decoders stay flat: read everything, then check ok().
+class FieldReader {
+ public:
+  FieldReader(const Json& j, std::string context) : j_(j), context_(std::move(context)) {
+    if (!j_.is_object()) Fail("", "must be a JSON object");
+  }
+
+  template <typename T>
+  void Read(const char* key, T& out) {
+    if (!status_.ok() || !j_.is_object()) return;
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!it->is_boolean()) return Fail(key, "must be true or false");
+      out = it->template get<bool>();
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!it->is_number_integer()) return Fail(key, "must be an integer");
+      if constexpr (std::is_unsigned_v<T>) {
+        if (it->is_number_unsigned() || it->template get<int64_t>() >= 0) {
+          uint64_t v = it->template get<uint64_t>();
+          if (v > std::numeric_limits<T>::max()) return Fail(key, "is out of range");
+          out = static_cast<T>(v);
+        } else {
+          return Fail(key, "must not be negative");
+        }
+      } else {
+        if (it->is_number_unsigned() &&
+            it->template get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+          return Fail(key, "is out of range");
+        int64_t v = it->template get<int64_t>();
+        if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
+          return Fail(key, "is out of range");
+        out = static_cast<T>(v);
+      }
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!it->is_string()) return Fail(key, "must be a string");
+      out = it->template get<std::string>();
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      if (!it->is_array()) return Fail(key, "must be an array of strings");
+      out.clear();
+      for (const auto& e : *it) {
+        if (!e.is_string()) return Fail(key, "must be an array of strings");
+        out.push_back(e.template get<std::string>());
+      }
+    } else {
+      static_assert(sizeof(T) == 0, "unsupported field type");
+    }
+  }
+
+  const Json* Sub(const char* key) {
+    if (!status_.ok() || !j_.is_object()) return nullptr;
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  void Fail(std::string_view key, std::string_view why) {
+    if (!status_.ok()) return;
+    std::string field = context_;
+    if (!key.empty()) field += field.empty() ? std::string(key) : "." + std::string(key);
+    status_ = InvalidArgument("field '" + field + "' " + std::string(why));
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  const Json& j_;
+  std::string context_;
+  Status status_;
+};
+
+Json DependencyToJson(const DependencySpec& d) {
+  Json clauses = Json::array();
+  for (const auto& c : d.clauses) {
+    clauses.push_back({{"kind", static_cast<int>(c.kind)},
+                       {"job_id", c.job_id},
+                       {"array_task", c.array_task}});
+  }
+  return {{"clauses", std::move(clauses)}, {"any", d.any}, {"text", d.text}};
+}
+
+Status DependencyFromJson(const Json& j, DependencySpec& out) {
+  FieldReader r(j, "dependency");
+  r.Read("any", out.any);
+  r.Read("text", out.text);
+  if (const Json* clauses = r.Sub("clauses")) {
+    if (!clauses->is_array()) return InvalidArgument("field 'dependency.clauses' must be an array");
+    for (const auto& cj : *clauses) {
+      FieldReader cr(cj, "dependency.clauses[]");
+      Dependency d;
+      int kind = 0;
+      cr.Read("kind", kind);
+      cr.Read("job_id", d.job_id);
+      cr.Read("array_task", d.array_task);
+      if (!cr.status().ok()) return cr.status();
+      if (kind < 0 || kind > static_cast<int>(Dependency::Kind::kSingleton))
+        return InvalidArgument("field 'dependency.clauses[].kind' is out of range");
+      d.kind = static_cast<Dependency::Kind>(kind);
+      out.clauses.push_back(d);
+    }
+  }
+  return r.status();
+}
+
+}  // namespace
+
+Json JobRequestToJson(const JobRequest& r) {
+  return {
+      {"name", r.name},
+      {"user", r.user},
+      {"uid", r.uid},
+      {"gid", r.gid},
+      {"account", r.account},
+      {"partition", r.partition},
+      {"work_dir", r.work_dir},
+      {"stdout_pattern", r.stdout_pattern},
+      {"stderr_pattern", r.stderr_pattern},
+      {"submit_host", r.submit_host},
+      {"command", r.command},
+      {"min_nodes", r.min_nodes},
+      {"max_nodes", r.max_nodes},
+      {"ntasks", r.ntasks},
+      {"ntasks_per_node", r.ntasks_per_node},
+      {"cpus_per_task", r.cpus_per_task},
+      {"mem_per_node_mb", r.mem_per_node_mb},
+      {"mem_per_cpu_mb", r.mem_per_cpu_mb},
+      {"gpus_per_node", r.gpus_per_node},
+      {"gpu_type", r.gpu_type},
+      {"time_limit_s", r.time_limit_s},
+      {"begin_time", r.begin_time},
+      {"exclusive", r.exclusive},
+      {"requeue", r.requeue},
+      {"nice", r.nice},
+      {"constraint", r.constraint},
+      {"required_nodes", r.required_nodes},
+      {"excluded_nodes", r.excluded_nodes},
+      {"dependency", DependencyToJson(r.dependency)},
+      {"array_spec", r.array_spec},
+      {"array_max_running", r.array_max_running},
+      {"open_append", r.open_append},
+  };
+}
+
+Result<JobRequest> JobRequestFromJson(const Json& j) {
+  JobRequest r;
+  FieldReader f(j, "");
+  f.Read("name", r.name);
+  f.Read("user", r.user);
+  f.Read("uid", r.uid);
+  f.Read("gid", r.gid);
+  f.Read("account", r.account);
+  f.Read("partition", r.partition);
+  f.Read("work_dir", r.work_dir);
+  f.Read("stdout_pattern", r.stdout_pattern);
+  f.Read("stderr_pattern", r.stderr_pattern);
+  f.Read("submit_host", r.submit_host);
+  f.Read("command", r.command);
+  f.Read("min_nodes", r.min_nodes);
+  f.Read("max_nodes", r.max_nodes);
+  f.Read("ntasks", r.ntasks);
+  f.Read("ntasks_per_node", r.ntasks_per_node);
+  f.Read("cpus_per_task", r.cpus_per_task);
+  f.Read("mem_per_node_mb", r.mem_per_node_mb);
+  f.Read("mem_per_cpu_mb", r.mem_per_cpu_mb);
+  f.Read("gpus_per_node", r.gpus_per_node);
+  f.Read("gpu_type", r.gpu_type);
+  f.Read("time_limit_s", r.time_limit_s);
+  f.Read("begin_time", r.begin_time);
+  f.Read("exclusive", r.exclusive);
+  f.Read("requeue", r.requeue);
+  f.Read("nice", r.nice);
+  f.Read("constraint", r.constraint);
+  f.Read("required_nodes", r.required_nodes);
+  f.Read("excluded_nodes", r.excluded_nodes);
+  f.Read("array_spec", r.array_spec);
+  f.Read("array_max_running", r.array_max_running);
+  f.Read("open_append", r.open_append);
+  if (!f.status().ok()) return f.status();
+  if (const Json* d = FieldReader(j, "").Sub("dependency")) {
+    Status s = DependencyFromJson(*d, r.dependency);
+    if (!s.ok()) return s;
+  }
+  return r;
+}
+
+Json SubmitRequestToJson(const SubmitRequest& s) {
+  return {{"job", JobRequestToJson(s.req)},
+          {"script", s.script},
+          {"env", s.env},
+          {"hold", s.hold}};
+}
+
+Result<SubmitRequest> SubmitRequestFromJson(const Json& j) {
+  SubmitRequest s;
+  FieldReader f(j, "");
+  f.Read("script", s.script);
+  f.Read("env", s.env);
+  f.Read("hold", s.hold);
+  if (!f.status().ok()) return f.status();
+  const Json* job = f.Sub("job");
+  if (job == nullptr) return InvalidArgument("field 'job' is missing");
+  auto req = JobRequestFromJson(*job);
+  if (!req.ok()) return req.status();
+  s.req = std::move(req).value();
+  return s;
+}
+
+Json JobToJson(const Job& job) {
+  Json gpus = Json::array();
+  for (const auto& per_node : job.gpu_indices) gpus.push_back(per_node);
+  return {
+      {"job_id", job.id},
+      {"request", JobRequestToJson(job.req)},
+      {"state", JobStateName(job.state)},
+      {"reason", job.reason},
+      {"held", job.held},
+      {"priority", job.priority},
+      {"submit_time", job.submit_time},
+      {"eligible_time", job.eligible_time},
+      {"start_time", job.start_time},
+      {"end_time", job.end_time},
+      {"array_job_id", job.array_job_id},
+      {"array_task_id", job.array_task_id},
+      {"nodes", job.nodes},
+      {"alloc_cpus", job.alloc_cpus},
+      {"cpus_per_node", job.cpus_per_node},
+      {"mem_per_node_alloc_mb", job.mem_per_node_alloc_mb},
+      {"gpu_indices", std::move(gpus)},
+      {"exit_code", job.exit_code},
+      {"exit_signal", job.exit_signal},
+      {"restart_count", job.restart_count},
+      {"generation", job.generation},
+      {"terminating", job.terminating},
+      {"cancel_requested", job.cancel_requested},
+      {"last_modified", job.last_modified},
+  };
+}
+
+Result<Job> JobFromJson(const Json& j) {
+  Job job;
+  FieldReader f(j, "");
+  f.Read("job_id", job.id);
+  std::string state = "PENDING";
+  f.Read("state", state);
+  f.Read("reason", job.reason);
+  f.Read("held", job.held);
+  f.Read("priority", job.priority);
+  f.Read("submit_time", job.submit_time);
+  f.Read("eligible_time", job.eligible_time);
+  f.Read("start_time", job.start_time);
+  f.Read("end_time", job.end_time);
+  f.Read("array_job_id", job.array_job_id);
+  f.Read("array_task_id", job.array_task_id);
+  f.Read("nodes", job.nodes);
+  f.Read("alloc_cpus", job.alloc_cpus);
+  f.Read("cpus_per_node", job.cpus_per_node);
+  f.Read("mem_per_node_alloc_mb", job.mem_per_node_alloc_mb);
+  f.Read("exit_code", job.exit_code);
+  f.Read("exit_signal", job.exit_signal);
+  f.Read("restart_count", job.restart_count);
+  f.Read("generation", job.generation);
+  f.Read("terminating", job.terminating);
+  f.Read("cancel_requested", job.cancel_requested);
+  f.Read("last_modified", job.last_modified);
+  if (!f.status().ok()) return f.status();
+  auto parsed = ParseJobState(state);
+  if (!parsed) return InvalidArgument("field 'state' has unknown job state '" + state + "'");
+  job.state = *parsed;
+  if (const Json* g = FieldReader(j, "").Sub("gpu_indices")) {
+    if (!g->is_array()) return InvalidArgument("field 'gpu_indices' must be an array");
+    for (const auto& per_node : *g) {
+      if (!per_node.is_array()) return InvalidArgument("field 'gpu_indices' must hold arrays");
+      std::vector<uint32_t> idx;
+      for (const auto& e : per_node) {
+        if (!e.is_number_unsigned()) return InvalidArgument("field 'gpu_indices' must hold indices");
+        idx.push_back(e.get<uint32_t>());
+      }
+      job.gpu_indices.push_back(std::move(idx));
+    }
+  }
+  if (const Json* r = FieldReader(j, "").Sub("request")) {
+    auto req = JobRequestFromJson(*r);
+    if (!req.ok()) return req.status();
+    job.req = std::move(req).value();
+  }
+  return job;
+}
+
+Json NodeToJson(const Node& n) {
+  Json busy = Json::array();
+  for (bool b : n.gpu_busy) busy.push_back(b);
+  return {
+      {"name", n.name},
+      {"address", n.address},
+      {"cpus", n.cpus},
+      {"memory_mb", n.memory_mb},
+      {"gpus", n.gpus},
+      {"gpu_type", n.gpu_type},
+      {"features", n.features},
+      {"responding", n.responding},
+      {"drain", n.drain},
+      {"down", n.down},
+      {"reason", n.reason},
+      {"reason_time", n.reason_time},
+      {"last_heartbeat", n.last_heartbeat},
+      {"boot_time", n.boot_time},
+      {"configured", n.configured},
+      {"alloc_cpus", n.alloc_cpus},
+      {"alloc_mem_mb", n.alloc_mem_mb},
+      {"gpu_busy", std::move(busy)},
+      {"running_jobs", n.running_jobs},
+      {"state", n.StateText(false)},
+      {"state_long", n.StateText(true)},
+  };
+}
+
+Result<Node> NodeFromJson(const Json& j) {
+  Node n;
+  FieldReader f(j, "");
+  f.Read("name", n.name);
+  f.Read("address", n.address);
+  f.Read("cpus", n.cpus);
+  f.Read("memory_mb", n.memory_mb);
+  f.Read("gpus", n.gpus);
+  f.Read("gpu_type", n.gpu_type);
+  f.Read("features", n.features);
+  f.Read("responding", n.responding);
+  f.Read("drain", n.drain);
+  f.Read("down", n.down);
+  f.Read("reason", n.reason);
+  f.Read("reason_time", n.reason_time);
+  f.Read("last_heartbeat", n.last_heartbeat);
+  f.Read("boot_time", n.boot_time);
+  f.Read("configured", n.configured);
+  f.Read("alloc_cpus", n.alloc_cpus);
+  f.Read("alloc_mem_mb", n.alloc_mem_mb);
+  if (!f.status().ok()) return f.status();
+  if (const Json* b = FieldReader(j, "").Sub("gpu_busy"); b && b->is_array()) {
+    for (const auto& e : *b) n.gpu_busy.push_back(e.is_boolean() && e.get<bool>());
+  }
+  if (const Json* r = FieldReader(j, "").Sub("running_jobs"); r && r->is_array()) {
+    for (const auto& e : *r) {
+      if (e.is_number_unsigned()) n.running_jobs.push_back(e.get<JobId>());
+    }
+  }
+  return n;
+}
+
+Json PartitionToJson(const Partition& p) {
+  return {
+      {"name", p.name},
+      {"nodes", p.nodes},
+      {"all_nodes", p.all_nodes},
+      {"is_default", p.is_default},
+      {"up", p.up},
+      {"inactive", p.inactive},
+      {"drain", p.drain},
+      {"max_time_s", p.max_time_s},
+      {"default_time_s", p.default_time_s},
+      {"max_nodes", p.max_nodes},
+      {"priority_job_factor", p.priority_job_factor},
+      {"priority_tier", p.priority_tier},
+  };
+}
+
+Result<Partition> PartitionFromJson(const Json& j) {
+  Partition p;
+  FieldReader f(j, "");
+  f.Read("name", p.name);
+  f.Read("nodes", p.nodes);
+  f.Read("all_nodes", p.all_nodes);
+  f.Read("is_default", p.is_default);
+  f.Read("up", p.up);
+  f.Read("inactive", p.inactive);
+  f.Read("drain", p.drain);
+  f.Read("max_time_s", p.max_time_s);
+  f.Read("default_time_s", p.default_time_s);
+  f.Read("max_nodes", p.max_nodes);
+  f.Read("priority_job_factor", p.priority_job_factor);
+  f.Read("priority_tier", p.priority_tier);
+  if (!f.status().ok()) return f.status();
+  return p;
+}
+
+Json ErrorToJson(const Status& s) {
+  return {{"error", {{"code", StatusCodeName(s.code())}, {"message", s.message()}}}};
+}
+
+Status ErrorFromJson(const Json& j) {
+  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+    const Json& e = j["error"];
+    std::string code = e.value("code", "Internal");
+    std::string message = e.value("message", "unknown error");
+    for (StatusCode c : {StatusCode::kInvalidArgument, StatusCode::kNotFound,
+                         StatusCode::kAlreadyExists, StatusCode::kFailedPrecondition,
+                         StatusCode::kUnavailable, StatusCode::kPermissionDenied}) {
+      if (code == StatusCodeName(c)) return Status(c, message);
+    }
+    return Internal(message);
+  }
+  return Internal("malformed error answer from controller");
+}
+
+}  // namespace shoal

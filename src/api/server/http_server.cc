@@ -1,0 +1,155 @@
+#include "api/server/http_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace shoal {
+namespace {
+
+// Per-request state kept by libmicrohttpd between its callbacks.
+struct RequestState {
+  std::string body;
+  bool too_large = false;
+};
+
+constexpr size_t kMaxBody = 64 * 1024 * 1024;
+
+MHD_Result CollectQuery(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  auto* query = static_cast<std::map<std::string, std::string>*>(cls);
+  (*query)[key] = value ? value : "";
+  return MHD_YES;
+}
+
+MHD_Result Send(MHD_Connection* conn, const HttpResponse& r) {
+  MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), (void*)r.body.data(),
+                                                       MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
+  MHD_Result ret = MHD_queue_response(conn, r.status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const char* method,
+                     const char*, const char* upload_data, size_t* upload_size, void** con_cls) {
+  auto* server = static_cast<HttpServer*>(cls);
+  if (*con_cls == nullptr) {
+    *con_cls = new RequestState();
+    return MHD_YES;
+  }
+  auto* state = static_cast<RequestState*>(*con_cls);
+  if (*upload_size > 0) {
+    if (state->body.size() + *upload_size > kMaxBody) {
+      state->too_large = true;
+    } else {
+      state->body.append(upload_data, *upload_size);
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (state->too_large) {
+    return Send(conn, {413, R"({"error":{"code":"InvalidArgument","message":"request body too large"}})"});
+  }
+  HttpRequest req;
+  req.method = method;
+  req.path = url;
+  req.body = std::move(state->body);
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, CollectQuery, &req.query);
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info != nullptr) {
+    struct ucred cred {};
+    socklen_t len = sizeof(cred);
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof(addr);
+    if (getsockname(info->connect_fd, reinterpret_cast<sockaddr*>(&addr), &alen) == 0 &&
+        addr.ss_family == AF_UNIX &&
+        getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+      req.peer = PeerCredentials{cred.pid, cred.uid, cred.gid};
+    }
+  }
+  HttpResponse resp = server->handler()(req);
+  return Send(conn, resp);
+}
+
+void OnCompleted(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+  delete static_cast<RequestState*>(*con_cls);
+  *con_cls = nullptr;
+}
+
+Status Errno(const std::string& what) { return Internal(what + ": " + std::strerror(errno)); }
+
+}  // namespace
+
+HttpServer::HttpServer(Handler handler) : handler_(std::move(handler)) {}
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::ListenUnix(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return InvalidArgument("socket path too long: " + path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 1024) != 0) {
+    Status s = Errno("listen on " + path);
+    close(fd);
+    return s;
+  }
+  chmod(path.c_str(), 0666);
+  return Start(fd, true);
+}
+
+Status HttpServer::ListenTcp(const std::string& address, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+    close(fd);
+    return InvalidArgument("bad listen address " + address);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 1024) != 0) {
+    Status s = Errno("listen on " + address + ":" + std::to_string(port));
+    close(fd);
+    return s;
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  tcp_port_ = ntohs(addr.sin_port);
+  return Start(fd, false);
+}
+
+Status HttpServer::Start(int listen_fd, bool is_unix) {
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                   MHD_USE_POLL | MHD_USE_ITC;
+  (void)is_unix;
+  MHD_Daemon* d = MHD_start_daemon(flags, 0, nullptr, nullptr, &OnRequest, this,
+                                   MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                                   MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+                                   MHD_OPTION_END);
+  if (d == nullptr) {
+    close(listen_fd);
+    return Internal("could not start HTTP server");
+  }
+  daemons_.push_back(d);
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  for (MHD_Daemon* d : daemons_) MHD_stop_daemon(d);
+  daemons_.clear();
+}
+
+}  // namespace shoal

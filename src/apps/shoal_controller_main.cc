@@ -1,0 +1,159 @@
+// shoal-controller: the controller daemon (`shoal controller` execs it). Keeps jobs, nodes and
+// partitions; serves the public API on a Unix socket and TCP, and agents over gRPC.
+#include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "api/client.h"
+#include "controller/agent_service.h"
+#include "controller/api_routes.h"
+#include "controller/controller.h"
+
+namespace fs = std::filesystem;
+using namespace shoal;
+
+namespace {
+
+bool SplitHostPort(const std::string& text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = text.substr(0, colon);
+  try {
+    int p = std::stoi(text.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"shoal controller daemon"};
+  std::string state_dir = DefaultStateDir();
+  std::string config_path;
+  std::string listen = "127.0.0.1:0";
+  std::string agent_listen = "127.0.0.1:0";
+  std::string log_file;
+  app.add_option("--state-dir", state_dir, "state directory (database, socket, logs)");
+  app.add_option("--config", config_path, "slurm.conf-style configuration file");
+  app.add_option("--listen", listen, "HTTP API address HOST:PORT (port 0: any free port)");
+  app.add_option("--agent-listen", agent_listen, "agent gRPC address HOST:PORT");
+  app.add_option("--log-file", log_file, "log to this file instead of stderr");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!log_file.empty()) {
+    try {
+      spdlog::set_default_logger(spdlog::basic_logger_mt("controller", log_file));
+    } catch (const spdlog::spdlog_ex& e) {
+      std::fprintf(stderr, "shoal-controller: error: cannot open log file %s: %s\n",
+                   log_file.c_str(), e.what());
+      return 1;
+    }
+  }
+  spdlog::flush_on(spdlog::level::info);
+
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "shoal-controller: error: cannot create %s: %s\n", state_dir.c_str(),
+                 ec.message().c_str());
+    return 1;
+  }
+  if (config_path.empty() && fs::exists(state_dir + "/slurm.conf")) {
+    config_path = state_dir + "/slurm.conf";
+  }
+  ControllerConfig config;
+  if (!config_path.empty()) {
+    auto loaded = LoadControllerConfig(config_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "shoal-controller: error: %s\n", loaded.status().message().c_str());
+      return 1;
+    }
+    config = std::move(loaded).value();
+    for (const auto& w : config.warnings) spdlog::warn("config: {}", w);
+  }
+  std::string http_host, agent_host;
+  uint16_t http_port = 0, agent_port = 0;
+  if (!SplitHostPort(listen, http_host, http_port) ||
+      !SplitHostPort(agent_listen, agent_host, agent_port)) {
+    std::fprintf(stderr, "shoal-controller: error: addresses must be HOST:PORT\n");
+    return 1;
+  }
+
+  auto store = OpenSqliteStore(state_dir + "/shoal.db");
+  if (!store.ok()) {
+    std::fprintf(stderr, "shoal-controller: error: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  const std::string socket_path = state_dir + "/controller.sock";
+  Controller controller(std::move(config), std::move(store).value(), socket_path);
+  Status s = controller.Start();
+  if (!s.ok()) {
+    std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
+    return 1;
+  }
+
+  // Block the stop signals before any thread starts so only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  AgentServiceImpl agent_service(controller);
+  grpc::ServerBuilder builder;
+  int bound_agent_port = 0;
+  builder.AddListeningPort(agent_host + ":" + std::to_string(agent_port),
+                           grpc::InsecureServerCredentials(), &bound_agent_port);
+  builder.RegisterService(&agent_service);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (!grpc_server || bound_agent_port == 0) {
+    std::fprintf(stderr, "shoal-controller: error: cannot listen for agents on %s\n",
+                 agent_listen.c_str());
+    return 1;
+  }
+
+  HttpServer http([&controller](const HttpRequest& r) { return HandleApiRequest(controller, r); });
+  s = http.ListenUnix(socket_path);
+  if (s.ok()) s = http.ListenTcp(http_host, http_port);
+  if (!s.ok()) {
+    std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
+    return 1;
+  }
+
+  // Where clients and agents find us; written last, atomically, once everything listens.
+  Json info = {{"pid", getpid()},
+               {"socket", socket_path},
+               {"http", http_host + ":" + std::to_string(http.tcp_port())},
+               {"agents", agent_host + ":" + std::to_string(bound_agent_port)},
+               {"cluster_name", controller.config().cluster_name}};
+  const std::string info_path = state_dir + "/controller.json";
+  {
+    std::ofstream out(info_path + ".tmp");
+    out << info.dump(2) << "\n";
+  }
+  fs::rename(info_path + ".tmp", info_path, ec);
+  spdlog::info("controller ready: api unix:{} and {}:{}, agents on {}:{}", socket_path, http_host,
+               http.tcp_port(), agent_host, bound_agent_port);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("controller stopping (signal {})", sig);
+  http.Stop();
+  controller.Stop();
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  fs::remove(info_path, ec);
+  return 0;
+}

@@ -1,0 +1,100 @@
+// shoal: one multi-call executable. Invoked as sbatch, squeue, ... (symlinks) it is that
+// command; as `shoal SUBCOMMAND` it runs the subcommand. The daemons live in their own
+// executables (shoal-controller, shoal-agent) so this one stays small and quick to start.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "apps/local_cluster.h"
+#include "cli/commands.h"
+
+namespace {
+
+using Main = int (*)(int, char**);
+
+struct Command {
+  const char* name;
+  Main main;
+};
+
+constexpr Command kSlurmCommands[] = {
+    {"sbatch", shoal::SbatchMain},   {"srun", shoal::SrunMain},
+    {"salloc", shoal::SallocMain},   {"squeue", shoal::SqueueMain},
+    {"sinfo", shoal::SinfoMain},     {"scancel", shoal::ScancelMain},
+    {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain},
+};
+
+constexpr Command kShoalCommands[] = {
+    {"up", shoal::UpMain},
+    {"down", shoal::DownMain},
+    {"status", shoal::StatusMain},
+};
+
+// `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.
+int ExecDaemon(const char* daemon, int argc, char** argv) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) {
+    std::perror("shoal: readlink /proc/self/exe");
+    return 1;
+  }
+  self[n] = '\0';
+  std::string path(self);
+  path = path.substr(0, path.rfind('/') + 1) + daemon;
+  argv[0] = path.data();
+  execv(path.c_str(), argv);
+  std::fprintf(stderr, "shoal: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
+  return 1;
+}
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "usage: shoal COMMAND [ARGS]\n\n"
+               "local cluster:\n"
+               "  up [--nodes N] [--cpus-per-node C] [--gpus-per-node G] [--state-dir DIR]\n"
+               "  down [--state-dir DIR]\n"
+               "  status [--state-dir DIR]\n"
+               "daemons:\n"
+               "  controller [--state-dir DIR] [--config FILE] [--listen HOST:PORT]\n"
+               "  agent --controller HOST:PORT --name NODE --state-dir DIR [...]\n"
+               "Slurm commands (also as their own names):\n"
+               "  sbatch srun salloc squeue sinfo scancel scontrol sacct\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string_view name = argv[0];
+  if (auto slash = name.rfind('/'); slash != std::string_view::npos) name = name.substr(slash + 1);
+  for (const auto& c : kSlurmCommands) {
+    if (name == c.name) return c.main(argc, argv);
+  }
+  if (argc < 2) {
+    Usage(stderr);
+    return 1;
+  }
+  std::string_view sub = argv[1];
+  if (sub == "-h" || sub == "--help" || sub == "help") {
+    Usage(stdout);
+    return 0;
+  }
+  if (sub == "--version" || sub == "version") {
+    std::printf("shoal 0.1.0\n");
+    return 0;
+  }
+  if (sub == "controller") return ExecDaemon("shoal-controller", argc - 1, argv + 1);
+  if (sub == "agent") return ExecDaemon("shoal-agent", argc - 1, argv + 1);
+  // Subcommands see argv starting at their own name, like a standalone command.
+  for (const auto& c : kSlurmCommands) {
+    if (sub == c.name) return c.main(argc - 1, argv + 1);
+  }
+  for (const auto& c : kShoalCommands) {
+    if (sub == c.name) return c.main(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "shoal: unknown command '%s'\n", argv[1]);
+  Usage(stderr);
+  return 1;
+}

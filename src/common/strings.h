@@ -1,0 +1,24 @@
+// Small string helpers used across modules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shoal {
+
+// Splits on every `sep`; "a,,b" -> {"a","","b"}; "" -> {""}.
+std::vector<std::string> Split(std::string_view s, char sep);
+std::string_view Trim(std::string_view s);
+std::string ToLower(std::string_view s);
+std::string ToUpper(std::string_view s);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Whole-string decimal parse; nullopt on junk, sign where not allowed, or overflow.
+std::optional<int64_t> ParseInt(std::string_view s);
+std::optional<uint64_t> ParseUint(std::string_view s);
+
+}  // namespace shoal

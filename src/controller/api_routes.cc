@@ -1,0 +1,207 @@
+#include "controller/api_routes.h"
+
+#include "common/strings.h"
+
+namespace shoal {
+namespace {
+
+HttpResponse Reply(int status, const Json& body) { return {status, body.dump()}; }
+
+HttpResponse Error(const Status& s) {
+  int code = 500;
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument: code = 400; break;
+    case StatusCode::kNotFound: code = 404; break;
+    case StatusCode::kAlreadyExists: code = 409; break;
+    case StatusCode::kFailedPrecondition: code = 409; break;
+    case StatusCode::kPermissionDenied: code = 403; break;
+    case StatusCode::kUnavailable: code = 503; break;
+    default: break;
+  }
+  return Reply(code, ErrorToJson(s));
+}
+
+std::vector<std::string> ListParam(const HttpRequest& r, const char* key) {
+  auto it = r.query.find(key);
+  if (it == r.query.end() || it->second.empty()) return {};
+  std::vector<std::string> out;
+  for (auto& part : Split(it->second, ',')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+Result<std::vector<JobState>> StatesParam(const std::vector<std::string>& names) {
+  std::vector<JobState> out;
+  for (const auto& n : names) {
+    auto s = ParseJobState(n);
+    if (!s) return InvalidArgument("Invalid job state specified: " + n);
+    out.push_back(*s);
+  }
+  return out;
+}
+
+Result<Json> ParseBody(const HttpRequest& r) {
+  if (r.body.empty()) return Json::object();
+  Json j = Json::parse(r.body, nullptr, false);
+  if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  return j;
+}
+
+HttpResponse JobsCollection(Controller& c, const HttpRequest& r) {
+  JobFilter f;
+  f.ids = ListParam(r, "ids");
+  f.users = ListParam(r, "users");
+  f.partitions = ListParam(r, "partitions");
+  f.names = ListParam(r, "names");
+  auto states = StatesParam(ListParam(r, "states"));
+  if (!states.ok()) return Error(states.status());
+  f.states = *states;
+  Json jobs = Json::array();
+  for (const Job& job : c.ListJobs(f)) jobs.push_back(JobToJson(job));
+  return Reply(200, {{"jobs", std::move(jobs)}});
+}
+
+HttpResponse SubmitJob(Controller& c, const HttpRequest& r) {
+  auto body = ParseBody(r);
+  if (!body.ok()) return Error(body.status());
+  auto req = SubmitRequestFromJson(*body);
+  if (!req.ok()) return Error(req.status());
+  // Over the Unix socket the kernel says who is asking; a submission runs as that user.
+  if (r.peer && r.peer->uid != 0) {
+    req->req.uid = r.peer->uid;
+    req->req.gid = r.peer->gid;
+  }
+  auto id = c.Submit(std::move(req).value(), NowSeconds());
+  if (!id.ok()) return Error(id.status());
+  return Reply(201, {{"job_id", *id}});
+}
+
+HttpResponse CancelJobs(Controller& c, const HttpRequest& r) {
+  auto body = ParseBody(r);
+  if (!body.ok()) return Error(body.status());
+  const Json& b = *body;
+  CancelFilter f;
+  try {
+    if (b.contains("ids")) f.ids = b["ids"].get<std::vector<std::string>>();
+    f.user = b.value("user", "");
+    f.name = b.value("name", "");
+    f.partition = b.value("partition", "");
+    f.signal = b.value("signal", 0);
+    f.batch_only = b.value("batch_only", false);
+    if (b.contains("states")) {
+      auto states = StatesParam(b["states"].get<std::vector<std::string>>());
+      if (!states.ok()) return Error(states.status());
+      f.states = *states;
+    }
+  } catch (const Json::exception& e) {
+    return Error(InvalidArgument(std::string("bad cancel request: ") + e.what()));
+  }
+  if (f.signal < 0 || f.signal > 64) return Error(InvalidArgument("Invalid signal"));
+  if (r.peer) f.requester_uid = r.peer->uid;
+  CancelResult result = c.Cancel(f);
+  Json errors = Json::array();
+  for (const auto& [id, msg] : result.errors) errors.push_back({{"id", id}, {"message", msg}});
+  return Reply(200, {{"cancelled", result.done}, {"errors", std::move(errors)}});
+}
+
+HttpResponse Accounting(Controller& c, const HttpRequest& r) {
+  JobQuery q;
+  for (const auto& id : ListParam(r, "ids")) {
+    auto n = ParseUint(id.substr(0, id.find('_')));
+    if (!n) return Error(InvalidArgument("Invalid job id specified: " + id));
+    q.ids.push_back(*n);
+  }
+  q.users = ListParam(r, "users");
+  q.partitions = ListParam(r, "partitions");
+  for (const auto& s : ListParam(r, "states")) {
+    auto st = ParseJobState(s);
+    if (!st) return Error(InvalidArgument("Invalid job state specified: " + s));
+    q.states.push_back(JobStateName(*st));
+  }
+  for (auto [key, field] : {std::pair{"start", &q.start}, std::pair{"end", &q.end}}) {
+    if (auto it = r.query.find(key); it != r.query.end() && !it->second.empty()) {
+      auto n = ParseInt(it->second);
+      if (!n) return Error(InvalidArgument(std::string("bad ") + key + " time"));
+      *field = *n;
+    }
+  }
+  auto jobs = c.QueryAccounting(q);
+  if (!jobs.ok()) return Error(jobs.status());
+  Json out = Json::array();
+  for (const Job& job : *jobs) out.push_back(JobToJson(job));
+  return Reply(200, {{"jobs", std::move(out)}});
+}
+
+}  // namespace
+
+HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
+  const std::string prefix = "/api/v1/";
+  if (r.path.rfind(prefix, 0) != 0) return Error(NotFound("no such route: " + r.path));
+  std::vector<std::string> parts = Split(r.path.substr(prefix.size()), '/');
+  while (!parts.empty() && parts.back().empty()) parts.pop_back();
+  if (parts.empty()) return Error(NotFound("no such route: " + r.path));
+  const std::string& m = r.method;
+
+  if (parts[0] == "health" && m == "GET") {
+    return Reply(200, {{"status", "ok"}, {"cluster_name", c.config().cluster_name}});
+  }
+  if (parts[0] == "jobs") {
+    if (parts.size() == 1 && m == "GET") return JobsCollection(c, r);
+    if (parts.size() == 1 && m == "POST") return SubmitJob(c, r);
+    if (parts.size() == 2 && parts[1] == "cancel" && m == "POST") return CancelJobs(c, r);
+    if (parts.size() == 2 && m == "GET") {
+      auto job = c.GetJob(parts[1]);
+      if (!job.ok()) return Error(job.status());
+      return Reply(200, JobToJson(*job));
+    }
+    if (parts.size() == 3 && m == "POST") {
+      const std::string& id = parts[1];
+      const std::string& action = parts[2];
+      Status s;
+      if (action == "hold" || action == "release") {
+        s = c.Hold(id, action == "hold");
+      } else if (action == "requeue") {
+        s = c.Requeue(id);
+      } else if (action == "update") {
+        auto body = ParseBody(r);
+        if (!body.ok()) return Error(body.status());
+        s = c.UpdateJob(id, *body);
+      } else {
+        return Error(NotFound("no such job action: " + action));
+      }
+      if (!s.ok()) return Error(s);
+      return Reply(200, Json::object());
+    }
+  }
+  if (parts[0] == "nodes") {
+    if (parts.size() == 1 && m == "GET") {
+      Json nodes = Json::array();
+      for (const Node& n : c.ListNodes()) nodes.push_back(NodeToJson(n));
+      return Reply(200, {{"nodes", std::move(nodes)}});
+    }
+    if (parts.size() == 3 && parts[2] == "update" && m == "POST") {
+      auto body = ParseBody(r);
+      if (!body.ok()) return Error(body.status());
+      if (!(*body).contains("state") || !(*body)["state"].is_string()) {
+        return Error(InvalidArgument("node update needs a state"));
+      }
+      std::string reason = (*body).value("reason", "");
+      Status s = c.UpdateNode(parts[1], (*body)["state"].get<std::string>(), reason);
+      if (!s.ok()) return Error(s);
+      return Reply(200, Json::object());
+    }
+  }
+  if (parts[0] == "partitions" && parts.size() == 1 && m == "GET") {
+    Json parts_json = Json::array();
+    for (const Partition& p : c.ListPartitions()) parts_json.push_back(PartitionToJson(p));
+    return Reply(200, {{"partitions", std::move(parts_json)}});
+  }
+  if (parts[0] == "config" && m == "GET") return Reply(200, c.ConfigJson());
+  if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "jobs" && m == "GET") {
+    return Accounting(c, r);
+  }
+  return Error(NotFound("no such route: " + m + " " + r.path));
+}
+
+}  // namespace shoal

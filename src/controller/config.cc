@@ -1,0 +1,248 @@
+#include "controller/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/hostlist.h"
+#include "common/slurm_conf.h"
+#include "common/slurm_time.h"
+#include "common/strings.h"
+#include "common/units.h"
+
+namespace shoal {
+namespace {
+
+Status At(const ConfLine& line, const std::string& why) {
+  return InvalidArgument(line.Where() + ": " + why);
+}
+
+Result<uint64_t> UintValue(const ConfLine& line, const std::string& key, const std::string& v) {
+  auto n = ParseUint(v);
+  if (!n) return At(line, "invalid value for " + key + ": '" + v + "' (expected a number)");
+  return *n;
+}
+
+Result<bool> YesNo(const ConfLine& line, const std::string& key, const std::string& v) {
+  if (EqualsIgnoreCase(v, "yes") || v == "1") return true;
+  if (EqualsIgnoreCase(v, "no") || v == "0") return false;
+  return At(line, "invalid value for " + key + ": '" + v + "' (expected YES or NO)");
+}
+
+Status ParseNodeLine(const ConfLine& line, ControllerConfig& config) {
+  auto names = ExpandHostlist(*line.Get("NodeName"));
+  if (!names.ok()) return At(line, names.status().message());
+  Node proto;
+  proto.configured = true;
+  for (const auto& [key, value] : line.pairs) {
+    if (EqualsIgnoreCase(key, "NodeName")) continue;
+    if (EqualsIgnoreCase(key, "CPUs")) {
+      auto n = UintValue(line, key, value);
+      if (!n.ok()) return n.status();
+      if (*n == 0 || *n > 1000000) return At(line, "CPUs must be between 1 and 1000000");
+      proto.cpus = static_cast<uint32_t>(*n);
+    } else if (EqualsIgnoreCase(key, "RealMemory")) {
+      auto n = UintValue(line, key, value);
+      if (!n.ok()) return n.status();
+      proto.memory_mb = *n;
+    } else if (EqualsIgnoreCase(key, "Gres")) {
+      // gpu:N or gpu:type:N
+      auto parts = Split(value, ':');
+      if (parts.size() < 2 || parts[0] != "gpu") return At(line, "invalid Gres '" + value + "'");
+      auto n = ParseUint(parts.back());
+      if (!n) return At(line, "invalid Gres count in '" + value + "'");
+      proto.gpus = static_cast<uint32_t>(*n);
+      if (parts.size() == 3) proto.gpu_type = parts[1];
+    } else if (EqualsIgnoreCase(key, "Feature") || EqualsIgnoreCase(key, "Features")) {
+      proto.features = Split(value, ',');
+    } else if (EqualsIgnoreCase(key, "NodeAddr") || EqualsIgnoreCase(key, "NodeHostname")) {
+      proto.address = value;
+    } else if (EqualsIgnoreCase(key, "State") || EqualsIgnoreCase(key, "Sockets") ||
+               EqualsIgnoreCase(key, "CoresPerSocket") ||
+               EqualsIgnoreCase(key, "ThreadsPerCore") || EqualsIgnoreCase(key, "Boards") ||
+               EqualsIgnoreCase(key, "Weight") || EqualsIgnoreCase(key, "TmpDisk")) {
+      // Accepted for compatibility; shoal derives these itself.
+    } else {
+      config.warnings.push_back(line.Where() + ": unknown node key '" + key + "' ignored");
+    }
+  }
+  if (EqualsIgnoreCase(*line.Get("NodeName"), "DEFAULT")) return Status::Ok();
+  for (const auto& name : *names) {
+    Node n = proto;
+    n.name = name;
+    n.gpu_busy.assign(n.gpus, false);
+    config.nodes.push_back(std::move(n));
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> TimeValue(const ConfLine& line, const std::string& key, const std::string& v) {
+  auto t = ParseTimeLimit(v);
+  if (!t.ok()) return At(line, "invalid value for " + key + ": '" + v + "'");
+  return *t;
+}
+
+Status ParsePartitionLine(const ConfLine& line, ControllerConfig& config) {
+  Partition p;
+  p.name = *line.Get("PartitionName");
+  if (p.name.empty()) return At(line, "PartitionName must not be empty");
+  for (const auto& [key, value] : line.pairs) {
+    if (EqualsIgnoreCase(key, "PartitionName")) continue;
+    if (EqualsIgnoreCase(key, "Nodes")) {
+      if (EqualsIgnoreCase(value, "ALL")) {
+        p.all_nodes = true;
+      } else {
+        auto names = ExpandHostlist(value);
+        if (!names.ok()) return At(line, names.status().message());
+        p.nodes = *names;
+      }
+    } else if (EqualsIgnoreCase(key, "Default")) {
+      auto b = YesNo(line, key, value);
+      if (!b.ok()) return b.status();
+      p.is_default = *b;
+    } else if (EqualsIgnoreCase(key, "MaxTime")) {
+      auto t = TimeValue(line, key, value);
+      if (!t.ok()) return t.status();
+      p.max_time_s = *t;
+    } else if (EqualsIgnoreCase(key, "DefaultTime")) {
+      auto t = TimeValue(line, key, value);
+      if (!t.ok()) return t.status();
+      p.default_time_s = *t;
+    } else if (EqualsIgnoreCase(key, "MaxNodes")) {
+      if (EqualsIgnoreCase(value, "UNLIMITED")) continue;
+      auto n = UintValue(line, key, value);
+      if (!n.ok()) return n.status();
+      p.max_nodes = static_cast<uint32_t>(*n);
+    } else if (EqualsIgnoreCase(key, "PriorityJobFactor")) {
+      auto n = UintValue(line, key, value);
+      if (!n.ok()) return n.status();
+      p.priority_job_factor = static_cast<uint32_t>(*n);
+    } else if (EqualsIgnoreCase(key, "PriorityTier")) {
+      auto n = UintValue(line, key, value);
+      if (!n.ok()) return n.status();
+      p.priority_tier = static_cast<uint32_t>(*n);
+    } else if (EqualsIgnoreCase(key, "State")) {
+      std::string s = ToUpper(value);
+      if (s == "UP") {
+      } else if (s == "DOWN") {
+        p.up = false;
+      } else if (s == "DRAIN") {
+        p.drain = true;
+      } else if (s == "INACTIVE") {
+        p.inactive = true;
+        p.up = false;
+      } else {
+        return At(line, "invalid partition State '" + value + "' (UP, DOWN, DRAIN or INACTIVE)");
+      }
+    } else {
+      config.warnings.push_back(line.Where() + ": unknown partition key '" + key + "' ignored");
+    }
+  }
+  config.partitions.push_back(std::move(p));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::string_view file_name) {
+  auto lines = ParseSlurmConf(text, file_name);
+  if (!lines.ok()) return lines.status();
+  ControllerConfig config;
+  for (const ConfLine& line : *lines) {
+    if (line.pairs.empty()) continue;
+    if (line.Get("NodeName")) {
+      Status s = ParseNodeLine(line, config);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (line.Get("PartitionName")) {
+      Status s = ParsePartitionLine(line, config);
+      if (!s.ok()) return s;
+      continue;
+    }
+    for (const auto& [key, value] : line.pairs) {
+      auto uint_key = [&](auto& field) -> Status {
+        auto n = UintValue(line, key, value);
+        if (!n.ok()) return n.status();
+        field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
+        return Status::Ok();
+      };
+      Status s;
+      if (EqualsIgnoreCase(key, "ClusterName")) {
+        if (value.empty()) s = At(line, "ClusterName must not be empty");
+        config.cluster_name = ToLower(value);
+      } else if (EqualsIgnoreCase(key, "SlurmdTimeout")) {
+        s = uint_key(config.node_timeout_s);
+        if (s.ok() && config.node_timeout_s == 0) s = At(line, "SlurmdTimeout must be positive");
+      } else if (EqualsIgnoreCase(key, "KillWait")) {
+        s = uint_key(config.kill_wait_s);
+      } else if (EqualsIgnoreCase(key, "MinJobAge")) {
+        s = uint_key(config.min_job_age_s);
+      } else if (EqualsIgnoreCase(key, "MaxArraySize")) {
+        s = uint_key(config.max_array_size);
+      } else if (EqualsIgnoreCase(key, "MaxJobCount")) {
+        s = uint_key(config.max_job_count);
+      } else if (EqualsIgnoreCase(key, "HeartbeatInterval")) {
+        s = uint_key(config.heartbeat_interval_ms);
+        if (s.ok() && config.heartbeat_interval_ms < 50) {
+          s = At(line, "HeartbeatInterval must be at least 50 (milliseconds)");
+        }
+      } else if (EqualsIgnoreCase(key, "JobRequeue")) {
+        auto n = UintValue(line, key, value);
+        if (!n.ok() || *n > 1) s = At(line, "invalid value for JobRequeue: '" + value + "' (0 or 1)");
+        else config.requeue_default = *n == 1;
+      } else if (EqualsIgnoreCase(key, "SchedulerType")) {
+        if (value != "sched/builtin" && value != "sched/backfill") {
+          s = At(line, "unsupported SchedulerType '" + value + "'");
+        }
+        config.scheduler_type = value;
+      } else if (EqualsIgnoreCase(key, "PriorityType")) {
+        if (value != "priority/basic" && value != "priority/multifactor") {
+          s = At(line, "unsupported PriorityType '" + value + "'");
+        }
+        config.priority_type = value;
+      } else if (EqualsIgnoreCase(key, "PriorityWeightAge")) {
+        s = uint_key(config.weights.age);
+      } else if (EqualsIgnoreCase(key, "PriorityWeightJobSize")) {
+        s = uint_key(config.weights.job_size);
+      } else if (EqualsIgnoreCase(key, "PriorityWeightPartition")) {
+        s = uint_key(config.weights.partition);
+      } else if (EqualsIgnoreCase(key, "PriorityMaxAge")) {
+        auto t = TimeValue(line, key, value);
+        if (!t.ok()) s = t.status();
+        else config.weights.max_age_s = *t;
+      } else {
+        config.warnings.push_back(line.Where() + ": unknown key '" + key + "' ignored");
+      }
+      if (!s.ok()) return s;
+    }
+  }
+  int defaults = 0;
+  for (const auto& p : config.partitions) defaults += p.is_default ? 1 : 0;
+  if (defaults > 1) return InvalidArgument(std::string(file_name) + ": more than one Default=YES partition");
+  return config;
+}
+
+Result<ControllerConfig> LoadControllerConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseControllerConfig(ss.str(), path);
+}
+
+std::vector<Partition> EffectivePartitions(const ControllerConfig& config) {
+  std::vector<Partition> parts = config.partitions;
+  if (parts.empty()) {
+    Partition p;
+    p.name = "debug";
+    p.all_nodes = true;
+    p.is_default = true;
+    parts.push_back(p);
+  }
+  bool has_default = false;
+  for (const auto& p : parts) has_default = has_default || p.is_default;
+  if (!has_default) parts.front().is_default = true;
+  return parts;
+}
+
+}  // namespace shoal

@@ -1,0 +1,39 @@
+// The controller's configuration, read from an optional file in slurm.conf syntax. Keys it
+// does not know are warned about and ignored; a bad value is an error naming file:line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "core/model.h"
+#include "core/scheduler.h"
+
+namespace shoal {
+
+struct ControllerConfig {
+  std::string cluster_name = "shoal";
+  std::vector<Node> nodes;            // NodeName lines (configured = true)
+  std::vector<Partition> partitions;  // PartitionName lines; empty: one default over all nodes
+  int64_t node_timeout_s = 5;         // SlurmdTimeout: silent node -> DOWN
+  uint32_t kill_wait_s = 30;          // KillWait: SIGTERM -> SIGKILL
+  int64_t min_job_age_s = 300;        // MinJobAge: finished jobs stay visible in squeue
+  uint32_t heartbeat_interval_ms = 1000;
+  uint32_t max_array_size = 1001;     // MaxArraySize: task ids must be below it
+  uint32_t max_job_count = 1000000;   // MaxJobCount: live jobs the controller will hold
+  bool requeue_default = true;        // JobRequeue
+  std::string scheduler_type = "sched/builtin";
+  std::string priority_type = "priority/multifactor";
+  PriorityWeights weights;
+  std::vector<std::string> warnings;  // unknown keys, to log at start
+};
+
+// Parses config text. `file_name` only labels errors.
+Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::string_view file_name);
+Result<ControllerConfig> LoadControllerConfig(const std::string& path);
+
+// The partitions in force: the configured ones, or "debug" (default, every node) when none.
+std::vector<Partition> EffectivePartitions(const ControllerConfig& config);
+
+}  // namespace shoal

@@ -1,0 +1,1019 @@
+#include "controller/controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/hostlist.h"
+#include "common/output_pattern.h"
+#include "common/slurm_time.h"
+#include "common/strings.h"
+#include "controller/job_env.h"
+#include "core/job_array.h"
+
+namespace shoal {
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// AgentSession
+
+void AgentSession::Send(rpc::ControllerMessage msg) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    outbox_.push_back(std::move(msg));
+  }
+  cv_.notify_one();
+}
+
+bool AgentSession::Next(rpc::ControllerMessage& out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return closed_ || !outbox_.empty(); });
+  if (outbox_.empty()) return false;
+  out = std::move(outbox_.front());
+  outbox_.pop_front();
+  return true;
+}
+
+void AgentSession::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    outbox_.clear();
+  }
+  cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle
+
+Controller::Controller(ControllerConfig config, std::unique_ptr<Store> store,
+                       std::string socket_path)
+    : config_(std::move(config)), store_(std::move(store)), socket_path_(std::move(socket_path)) {
+  nodes_ = config_.nodes;
+  for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
+  partitions_ = EffectivePartitions(config_);
+}
+
+Controller::~Controller() { Stop(); }
+
+Status Controller::Start() {
+  const int64_t now = NowSeconds();
+  auto max_id = store_->MaxJobId();
+  if (!max_id.ok()) return max_id.status();
+  next_job_id_ = *max_id + 1;
+  auto loaded = store_->LoadLiveJobs(now - config_.min_job_age_s);
+  if (!loaded.ok()) return loaded.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Job& job : *loaded) {
+    // Running jobs keep their allocation; their agents reconcile when they reconnect, and a
+    // node that never comes back is declared failed after the node timeout.
+    if (!IsFinished(job.state) || job.terminating) {
+      for (size_t i = 0; i < job.nodes.size(); ++i) {
+        Node* node = FindNodeLocked(job.nodes[i]);
+        if (node == nullptr) {
+          Node placeholder;
+          placeholder.name = job.nodes[i];
+          placeholder.cpus = std::max(job.cpus_per_node, 1u);
+          placeholder.memory_mb = std::max<uint64_t>(job.mem_per_node_alloc_mb, 1);
+          node_index_[placeholder.name] = nodes_.size();
+          nodes_.push_back(std::move(placeholder));
+          node = &nodes_.back();
+        }
+        node->last_heartbeat = now;  // grace period starts now
+        node->alloc_cpus += job.cpus_per_node;
+        node->alloc_mem_mb += job.mem_per_node_alloc_mb;
+        node->running_jobs.push_back(job.id);
+        if (i < job.gpu_indices.size()) {
+          for (uint32_t g : job.gpu_indices[i]) {
+            if (g >= node->gpu_busy.size()) node->gpu_busy.resize(g + 1, false);
+            node->gpu_busy[g] = true;
+          }
+        }
+      }
+    }
+    if (!IsFinished(job.state)) ++live_jobs_;
+    jobs_.emplace(job.id, std::move(job));
+  }
+  spdlog::info("controller: loaded {} jobs, next job id {}", jobs_.size(), next_job_id_);
+  scheduler_thread_ = std::thread([this] { SchedulerLoop(); });
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+  return Status::Ok();
+}
+
+void Controller::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(sched_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  sched_cv_.notify_all();
+  if (scheduler_thread_.joinable()) scheduler_thread_.join();
+  if (timer_thread_.joinable()) timer_thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [name, session] : sessions_) session->Close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups
+
+Node* Controller::FindNodeLocked(const std::string& name) {
+  auto it = node_index_.find(name);
+  return it == node_index_.end() ? nullptr : &nodes_[it->second];
+}
+
+const Partition* Controller::FindPartitionLocked(const std::string& name) const {
+  for (const auto& p : partitions_) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const Partition* Controller::DefaultPartitionLocked() const {
+  for (const auto& p : partitions_) {
+    if (p.is_default) return &p;
+  }
+  return nullptr;
+}
+
+// Parses "12" or "10_3".
+static bool ParseJobRef(const std::string& id, JobId& job, int64_t& task) {
+  auto us = id.find('_');
+  auto j = ParseUint(id.substr(0, us));
+  if (!j || *j == 0) return false;
+  job = *j;
+  task = kNoArrayTask;
+  if (us != std::string::npos) {
+    auto t = ParseInt(id.substr(us + 1));
+    if (!t || *t < 0) return false;
+    task = *t;
+  }
+  return true;
+}
+
+std::vector<Job*> Controller::ResolveIdsLocked(const std::string& id) {
+  std::vector<Job*> out;
+  JobId job_id;
+  int64_t task;
+  if (!ParseJobRef(id, job_id, task)) return out;
+  auto it = jobs_.find(job_id);
+  // Tasks of an array have consecutive ids starting at the array job id.
+  if (it != jobs_.end() && it->second.array_job_id == job_id) {
+    for (; it != jobs_.end() && it->second.array_job_id == job_id; ++it) {
+      if (task == kNoArrayTask || it->second.array_task_id == task) out.push_back(&it->second);
+    }
+    return out;
+  }
+  if (it != jobs_.end() && task == kNoArrayTask) out.push_back(&it->second);
+  return out;
+}
+
+Job* Controller::FindJobLocked(const std::string& id) {
+  JobId job_id;
+  int64_t task;
+  if (!ParseJobRef(id, job_id, task)) return nullptr;
+  auto found = ResolveIdsLocked(id);
+  if (task == kNoArrayTask) {
+    auto it = jobs_.find(job_id);
+    return it == jobs_.end() ? nullptr : &it->second;
+  }
+  return found.empty() ? nullptr : found.front();
+}
+
+const Job* Controller::FindJobLocked(const std::string& id) const {
+  return const_cast<Controller*>(this)->FindJobLocked(id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission
+
+Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
+  JobRequest& req = request.req;
+  if (request.script.rfind("#!", 0) != 0) {
+    return InvalidArgument("This does not look like a batch script (no #! line)");
+  }
+  if (req.ntasks == 0 || req.cpus_per_task == 0 || req.min_nodes == 0) {
+    return InvalidArgument("Invalid numeric value: nodes, ntasks and cpus-per-task must be positive");
+  }
+  if (req.max_nodes != 0 && req.max_nodes < req.min_nodes) {
+    return InvalidArgument("Node count specification invalid");
+  }
+  if (req.work_dir.empty() || req.work_dir[0] != '/') {
+    return InvalidArgument("working directory must be an absolute path");
+  }
+  if (req.name.empty()) req.name = "sbatch";
+  if (req.ntasks < req.min_nodes) req.ntasks = req.min_nodes;
+
+  ArraySpec array;
+  if (!req.array_spec.empty()) {
+    auto parsed = ParseArraySpec(req.array_spec, config_.max_array_size);
+    if (!parsed.ok()) return parsed.status();
+    array = std::move(parsed).value();
+    req.array_max_running = array.max_running;
+  }
+  const size_t count = array.task_ids.empty() ? 1 : array.task_ids.size();
+
+  std::vector<Job> jobs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const Partition* partition =
+        req.partition.empty() ? DefaultPartitionLocked() : FindPartitionLocked(req.partition);
+    if (partition == nullptr || partition->inactive) {
+      return InvalidArgument("Invalid partition name specified");
+    }
+    if (partition->drain) return FailedPrecondition("Partition is in drain state");
+    req.partition = partition->name;
+    if (req.time_limit_s == 0) {
+      req.time_limit_s = partition->default_time_s != kUnlimited ? partition->default_time_s
+                                                                  : partition->max_time_s;
+    }
+    Status sat = CheckSatisfiable(req, *partition, nodes_);
+    if (!sat.ok()) return sat;
+    for (const Dependency& d : req.dependency.clauses) {
+      if (d.kind == Dependency::Kind::kSingleton) continue;
+      if (d.job_id >= next_job_id_ || (jobs_.count(d.job_id) == 0 && d.job_id + 1 >= next_job_id_)) {
+        return InvalidArgument("Job dependency problem");
+      }
+    }
+    if (live_jobs_ + count > config_.max_job_count) {
+      return Unavailable("Slurm temporarily unable to accept job, sleeping and retrying");
+    }
+    const JobId first = next_job_id_;
+    next_job_id_ += count;
+    for (size_t i = 0; i < count; ++i) {
+      Job job;
+      job.id = first + i;
+      job.req = req;
+      job.submit_time = now;
+      job.eligible_time = std::max(now, req.begin_time);
+      job.held = request.hold;
+      job.reason = request.hold ? "JobHeldUser" : "None";
+      job.last_modified = now;
+      if (!array.task_ids.empty()) {
+        job.array_job_id = first;
+        job.array_task_id = array.task_ids[i];
+      }
+      job.priority = ComputePriority(job, partition, config_.weights, now);
+      jobs.push_back(std::move(job));
+    }
+  }
+
+  std::vector<StoreOp> ops;
+  ops.reserve(count + 1);
+  StoreOp payload;
+  payload.kind = StoreOp::Kind::kInsertPayload;
+  payload.payload_id = jobs.front().id;
+  payload.payload.script = std::move(request.script);
+  payload.payload.env = std::move(request.env);
+  ops.push_back(std::move(payload));
+  for (const Job& job : jobs) {
+    StoreOp op;
+    op.kind = StoreOp::Kind::kInsertJob;
+    op.job = job;
+    ops.push_back(std::move(op));
+  }
+  Status s = store_->Write(std::move(ops));
+  if (!s.ok()) {
+    spdlog::error("submit: store write failed: {}", s.message());
+    return Internal("job could not be stored: " + s.message());
+  }
+  const JobId id = jobs.front().id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Job& job : jobs) {
+      spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
+      jobs_.emplace(job.id, std::move(job));
+    }
+    live_jobs_ += count;
+  }
+  TriggerSchedule();
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+std::vector<Job> Controller::ListJobs(const JobFilter& f) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Job> out;
+  auto wanted = [](const auto& list, const auto& value) {
+    return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+  };
+  std::vector<const Job*> candidates;
+  if (!f.ids.empty()) {
+    for (const auto& id : f.ids) {
+      for (Job* j : const_cast<Controller*>(this)->ResolveIdsLocked(id)) candidates.push_back(j);
+    }
+  } else {
+    candidates.reserve(jobs_.size());
+    for (const auto& [id, job] : jobs_) candidates.push_back(&job);
+  }
+  for (const Job* job : candidates) {
+    if (!wanted(f.users, job->req.user) || !wanted(f.states, job->state) ||
+        !wanted(f.partitions, job->req.partition) || !wanted(f.names, job->req.name)) {
+      continue;
+    }
+    out.push_back(*job);
+  }
+  return out;
+}
+
+Result<Job> Controller::GetJob(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Job* job = FindJobLocked(id);
+  if (job == nullptr) return NotFound("Invalid job id specified");
+  return *job;
+}
+
+std::vector<Node> Controller::ListNodes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nodes_;
+}
+
+std::vector<Partition> Controller::ListPartitions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return partitions_;
+}
+
+Result<std::vector<Job>> Controller::QueryAccounting(const JobQuery& query) const {
+  return store_->QueryJobs(query);
+}
+
+Json Controller::ConfigJson() const {
+  Json c = {
+      {"ClusterName", config_.cluster_name},
+      {"SlurmdTimeout", std::to_string(config_.node_timeout_s) + " sec"},
+      {"KillWait", std::to_string(config_.kill_wait_s) + " sec"},
+      {"MinJobAge", std::to_string(config_.min_job_age_s) + " sec"},
+      {"MaxArraySize", std::to_string(config_.max_array_size)},
+      {"MaxJobCount", std::to_string(config_.max_job_count)},
+      {"JobRequeue", config_.requeue_default ? "1" : "0"},
+      {"SchedulerType", config_.scheduler_type},
+      {"PriorityType", config_.priority_type},
+      {"PriorityWeightAge", std::to_string(config_.weights.age)},
+      {"PriorityWeightJobSize", std::to_string(config_.weights.job_size)},
+      {"PriorityWeightPartition", std::to_string(config_.weights.partition)},
+      {"AccountingStorageType", "accounting_storage/shoal_sqlite"},
+      {"SelectType", "select/cons_tres"},
+      {"SlurmctldHost", socket_path_},
+  };
+  return {{"cluster_name", config_.cluster_name}, {"config", c}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job control
+
+void Controller::PersistLocked(const Job& job, std::vector<StoreOp>& ops) const {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kUpdateJob;
+  op.job = job;
+  ops.push_back(std::move(op));
+}
+
+Status Controller::CommitUnlocked(std::vector<StoreOp> ops) {
+  if (ops.empty()) return Status::Ok();
+  Status s = store_->Write(std::move(ops));
+  if (!s.ok()) spdlog::error("store write failed: {}", s.message());
+  return s;
+}
+
+void Controller::SendLocked(const std::string& node, rpc::ControllerMessage msg) {
+  auto it = sessions_.find(node);
+  if (it != sessions_.end()) it->second->Send(std::move(msg));
+}
+
+void Controller::TerminateOnNodesLocked(const Job& job) {
+  for (const auto& node : job.nodes) {
+    rpc::ControllerMessage msg;
+    msg.mutable_terminate()->set_job_id(job.id);
+    msg.mutable_terminate()->set_kill_wait_s(config_.kill_wait_s);
+    SendLocked(node, std::move(msg));
+  }
+}
+
+void Controller::ReleaseResourcesLocked(Job& job) {
+  for (size_t i = 0; i < job.nodes.size(); ++i) {
+    Node* node = FindNodeLocked(job.nodes[i]);
+    if (node == nullptr) continue;
+    auto it = std::find(node->running_jobs.begin(), node->running_jobs.end(), job.id);
+    if (it == node->running_jobs.end()) continue;  // already released
+    node->running_jobs.erase(it);
+    node->alloc_cpus -= std::min(node->alloc_cpus, job.cpus_per_node);
+    node->alloc_mem_mb -= std::min(node->alloc_mem_mb, job.mem_per_node_alloc_mb);
+    if (i < job.gpu_indices.size()) {
+      for (uint32_t g : job.gpu_indices[i]) {
+        if (g < node->gpu_busy.size()) node->gpu_busy[g] = false;
+      }
+    }
+  }
+  job.terminating = false;
+}
+
+void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
+  const bool was_live = !IsFinished(job.state);
+  job.state = state;
+  job.end_time = now;
+  job.last_modified = now;
+  if (was_live && live_jobs_ > 0) --live_jobs_;
+  spdlog::info("job {} {} exit {}:{}", job.DisplayId(), JobStateName(state), job.exit_code,
+               job.exit_signal);
+}
+
+void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason) {
+  const bool was_live = !IsFinished(job.state);
+  job.terminating = job.state == JobState::kRunning && !job.nodes.empty();
+  job.state = JobState::kPending;
+  job.reason = reason;
+  job.restart_count += 1;
+  job.start_time = 0;
+  job.end_time = 0;
+  job.exit_code = 0;
+  job.exit_signal = 0;
+  job.cancel_requested = false;
+  job.eligible_time = now;
+  job.last_modified = now;
+  if (!was_live) ++live_jobs_;
+  spdlog::info("job {} requeued ({}), restart {}", job.DisplayId(), reason, job.restart_count);
+}
+
+CancelResult Controller::Cancel(const CancelFilter& f) {
+  CancelResult result;
+  std::vector<StoreOp> ops;
+  const int64_t now = NowSeconds();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::pair<std::string, Job*>> targets;
+    if (!f.ids.empty()) {
+      for (const auto& id : f.ids) {
+        auto found = ResolveIdsLocked(id);
+        if (found.empty()) {
+          result.errors.emplace_back(id, "Invalid job id specified");
+          continue;
+        }
+        for (Job* j : found) targets.emplace_back(id, j);
+      }
+    } else {
+      for (auto& [id, job] : jobs_) targets.emplace_back(job.DisplayId(), &job);
+    }
+    const bool filtered = !f.user.empty() || !f.name.empty() || !f.states.empty() ||
+                          !f.partition.empty();
+    for (auto& [shown, job] : targets) {
+      if (!f.user.empty() && job->req.user != f.user) continue;
+      if (!f.name.empty() && job->req.name != f.name) continue;
+      if (!f.partition.empty() && job->req.partition != f.partition) continue;
+      if (!f.states.empty() &&
+          std::find(f.states.begin(), f.states.end(), job->state) == f.states.end()) {
+        continue;
+      }
+      if (IsFinished(job->state)) {
+        // Filtered bulk cancels skip finished jobs silently; a named job reports it.
+        if (!filtered && !f.ids.empty() && job->state != JobState::kCancelled) {
+          result.errors.emplace_back(job->DisplayId(),
+                                     "Job/step already completing or completed");
+        } else if (!filtered && !f.ids.empty()) {
+          result.errors.emplace_back(job->DisplayId(),
+                                     "Job/step already completing or completed");
+        }
+        continue;
+      }
+      if (f.requester_uid != 0 && f.requester_uid != job->req.uid) {
+        result.errors.emplace_back(job->DisplayId(), "Access/permission denied");
+        continue;
+      }
+      if (f.signal != 0) {
+        if (job->state != JobState::kRunning) {
+          result.errors.emplace_back(job->DisplayId(), "Job is pending execution");
+          continue;
+        }
+        rpc::ControllerMessage msg;
+        msg.mutable_signal()->set_job_id(job->id);
+        msg.mutable_signal()->set_signal(f.signal);
+        msg.mutable_signal()->set_whole_tree(!f.batch_only);
+        SendLocked(job->nodes.front(), std::move(msg));
+        result.done.push_back(job->DisplayId());
+        continue;
+      }
+      if (job->state == JobState::kRunning) {
+        job->cancel_requested = true;
+        job->terminating = true;
+        TerminateOnNodesLocked(*job);
+      }
+      job->reason = "None";
+      FinishJobLocked(*job, JobState::kCancelled, now);
+      PersistLocked(*job, ops);
+      result.done.push_back(job->DisplayId());
+    }
+  }
+  CommitUnlocked(std::move(ops));
+  TriggerSchedule();
+  return result;
+}
+
+Status Controller::Hold(const std::string& id, bool hold) {
+  std::vector<StoreOp> ops;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto jobs = ResolveIdsLocked(id);
+    if (jobs.empty()) return NotFound("Invalid job id specified");
+    for (Job* job : jobs) {
+      if (job->state != JobState::kPending) {
+        if (jobs.size() == 1) return FailedPrecondition("Job is no longer pending execution");
+        continue;
+      }
+      job->held = hold;
+      job->reason = hold ? "JobHeldAdmin" : "None";
+      job->priority = hold ? 0 : 1;
+      job->last_modified = NowSeconds();
+      PersistLocked(*job, ops);
+    }
+  }
+  Status s = CommitUnlocked(std::move(ops));
+  TriggerSchedule();
+  return s;
+}
+
+Status Controller::Requeue(const std::string& id) {
+  std::vector<StoreOp> ops;
+  const int64_t now = NowSeconds();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto jobs = ResolveIdsLocked(id);
+    if (jobs.empty()) return NotFound("Invalid job id specified");
+    for (Job* job : jobs) {
+      if (job->state == JobState::kPending) {
+        if (jobs.size() == 1) return FailedPrecondition("Job is pending execution");
+        continue;
+      }
+      if (job->state == JobState::kRunning) TerminateOnNodesLocked(*job);
+      RequeueLocked(*job, now, "BeginTime");
+      job->reason = "None";
+      PersistLocked(*job, ops);
+    }
+  }
+  Status s = CommitUnlocked(std::move(ops));
+  TriggerSchedule();
+  return s;
+}
+
+Status Controller::UpdateJob(const std::string& id, const Json& changes) {
+  if (!changes.is_object()) return InvalidArgument("update must be a JSON object");
+  std::vector<StoreOp> ops;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto jobs = ResolveIdsLocked(id);
+    if (jobs.empty()) return NotFound("Invalid job id specified");
+    for (auto it = changes.begin(); it != changes.end(); ++it) {
+      const std::string& key = it.key();
+      if (key != "time_limit_s" && key != "name" && key != "partition" && key != "nice") {
+        return InvalidArgument("Update of this parameter is not supported: " + key);
+      }
+    }
+    for (Job* job : jobs) {
+      if (IsFinished(job->state)) return FailedPrecondition("Job is no longer pending execution");
+      if (changes.contains("time_limit_s")) {
+        if (!changes["time_limit_s"].is_number_integer() || changes["time_limit_s"].get<int64_t>() < -1) {
+          return InvalidArgument("Invalid time limit");
+        }
+        job->req.time_limit_s = changes["time_limit_s"].get<int64_t>();
+        if (job->state == JobState::kRunning) {
+          rpc::ControllerMessage msg;
+          msg.mutable_update_time_limit()->set_job_id(job->id);
+          msg.mutable_update_time_limit()->set_time_limit_s(
+              job->req.time_limit_s == kUnlimited ? 0 : job->req.time_limit_s);
+          SendLocked(job->nodes.front(), std::move(msg));
+        }
+      }
+      if (changes.contains("name")) {
+        if (!changes["name"].is_string()) return InvalidArgument("Invalid job name");
+        job->req.name = changes["name"].get<std::string>();
+      }
+      if (changes.contains("nice")) {
+        if (!changes["nice"].is_number_integer()) return InvalidArgument("Invalid nice value");
+        job->req.nice = changes["nice"].get<int32_t>();
+      }
+      if (changes.contains("partition")) {
+        if (job->state != JobState::kPending) return FailedPrecondition("Job is no longer pending execution");
+        if (!changes["partition"].is_string() ||
+            FindPartitionLocked(changes["partition"].get<std::string>()) == nullptr) {
+          return InvalidArgument("Invalid partition name specified");
+        }
+        job->req.partition = changes["partition"].get<std::string>();
+      }
+      job->last_modified = NowSeconds();
+      PersistLocked(*job, ops);
+    }
+  }
+  Status s = CommitUnlocked(std::move(ops));
+  TriggerSchedule();
+  return s;
+}
+
+Status Controller::UpdateNode(const std::string& names, const std::string& state,
+                              const std::string& reason) {
+  const int64_t now = NowSeconds();
+  std::vector<StoreOp> ops;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto expanded = ExpandHostlist(names);
+    if (!expanded.ok()) return InvalidArgument(expanded.status().message());
+    std::string s = ToUpper(state);
+    if ((s == "DRAIN" || s == "DOWN") && reason.empty()) {
+      return InvalidArgument("You must specify a reason when DOWNING or DRAINING a node. Request denied");
+    }
+    if (s != "DRAIN" && s != "DOWN" && s != "RESUME" && s != "UNDRAIN" && s != "IDLE") {
+      return InvalidArgument("Invalid node state specified");
+    }
+    for (const auto& name : *expanded) {
+      if (FindNodeLocked(name) == nullptr) return NotFound("Invalid node name specified");
+    }
+    for (const auto& name : *expanded) {
+      Node& node = *FindNodeLocked(name);
+      if (s == "DRAIN") {
+        node.drain = true;
+        node.reason = reason;
+        node.reason_time = now;
+      } else if (s == "DOWN") {
+        NodeFailedLocked(node, now, reason);
+        node.responding = sessions_.count(name) > 0;
+      } else {
+        node.drain = false;
+        node.down = false;
+        node.reason.clear();
+        node.reason_time = 0;
+      }
+      spdlog::info("node {} set {} ({})", name, s, reason);
+    }
+    (void)ops;
+  }
+  TriggerSchedule();
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling
+
+void Controller::TriggerSchedule() {
+  {
+    std::lock_guard<std::mutex> lock(sched_mu_);
+    sched_requested_ = true;
+  }
+  sched_cv_.notify_one();
+}
+
+void Controller::SchedulerLoop() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(sched_mu_);
+      sched_cv_.wait_for(lock, std::chrono::seconds(1),
+                         [&] { return stopping_ || sched_requested_; });
+      if (stopping_) return;
+      sched_requested_ = false;
+    }
+    std::vector<StoreOp> ops;
+    std::vector<std::pair<std::string, rpc::ControllerMessage>> sends;
+    std::unique_lock<std::mutex> lock(mu_);
+    RunSchedulePassLocked(NowSeconds(), ops, sends);
+    if (ops.empty()) continue;
+    // The starts are durable before any agent hears of them, so a controller restart can
+    // never forget a launch it made (and so never launches a job twice).
+    Status s = store_->Write(std::move(ops));
+    if (!s.ok()) {
+      spdlog::error("could not record job starts: {}", s.message());
+      continue;
+    }
+    for (auto& [node, msg] : sends) SendLocked(node, std::move(msg));
+  }
+}
+
+void Controller::RunSchedulePassLocked(
+    int64_t now, std::vector<StoreOp>& ops,
+    std::vector<std::pair<std::string, rpc::ControllerMessage>>& sends) {
+  for (auto& [id, job] : jobs_) {
+    if (job.state == JobState::kPending) {
+      const Partition* p = FindPartitionLocked(job.req.partition);
+      job.priority = ComputePriority(job, p, config_.weights, now);
+    }
+  }
+  ClusterView view{&jobs_, &nodes_, &partitions_};
+  ScheduleResult result = Schedule(view, now);
+  for (const auto& [id, reason] : result.reasons) jobs_[id].reason = reason;
+
+  JobId cached_payload_id = 0;
+  JobPayload cached_payload;
+  for (StartDecision& start : result.starts) {
+    Job& job = jobs_[start.job_id];
+    JobId payload_id = job.IsArrayTask() ? job.array_job_id : job.id;
+    if (payload_id != cached_payload_id) {
+      auto payload = store_->LoadPayload(payload_id);
+      if (!payload.ok()) {
+        spdlog::error("job {}: {}", job.DisplayId(), payload.status().message());
+        job.reason = "launch failed: script missing";
+        FinishJobLocked(job, JobState::kFailed, now);
+        PersistLocked(job, ops);
+        continue;
+      }
+      cached_payload = std::move(payload).value();
+      cached_payload_id = payload_id;
+    }
+    job.state = JobState::kRunning;
+    job.reason = "None";
+    job.start_time = now;
+    job.nodes = start.nodes;
+    job.cpus_per_node = start.per_node.cpus;
+    job.alloc_cpus = start.per_node.cpus * static_cast<uint32_t>(start.nodes.size());
+    job.mem_per_node_alloc_mb = start.per_node.mem_mb;
+    job.gpu_indices = start.gpu_indices;
+    job.generation += 1;
+    job.last_modified = now;
+    for (size_t i = 0; i < start.nodes.size(); ++i) {
+      Node* node = FindNodeLocked(start.nodes[i]);
+      node->alloc_cpus += start.per_node.cpus;
+      node->alloc_mem_mb += start.per_node.mem_mb;
+      node->running_jobs.push_back(job.id);
+      for (uint32_t g : start.gpu_indices[i]) node->gpu_busy[g] = true;
+    }
+    spdlog::info("job {} started on {}", job.DisplayId(), CompressHostlist(job.nodes));
+    PersistLocked(job, ops);
+    sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
+  }
+}
+
+rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPayload& payload) {
+  rpc::ControllerMessage msg;
+  rpc::LaunchJob* l = msg.mutable_launch();
+  l->set_job_id(job.id);
+  l->set_generation(job.generation);
+  l->set_script(payload.script);
+  ArrayBounds bounds;
+  if (job.IsArrayTask()) {
+    bounds.min = INT64_MAX;
+    bounds.max = 0;
+    std::vector<int64_t> ids;
+    for (auto it = jobs_.find(job.array_job_id); it != jobs_.end() &&
+                                                 it->second.array_job_id == job.array_job_id;
+         ++it) {
+      ids.push_back(it->second.array_task_id);
+    }
+    bounds.count = static_cast<int64_t>(ids.size());
+    for (int64_t t : ids) {
+      bounds.min = std::min(bounds.min, t);
+      bounds.max = std::max(bounds.max, t);
+    }
+    bounds.step = ids.size() > 1 ? ids[1] - ids[0] : 1;
+    for (size_t i = 2; i < ids.size(); ++i) {
+      if (ids[i] - ids[i - 1] != bounds.step) bounds.step = 1;
+    }
+  }
+  for (auto& kv : BuildJobEnvironment(job, payload.env, config_.cluster_name,
+                                      "unix:" + socket_path_, &bounds)) {
+    l->add_env(std::move(kv));
+  }
+  l->set_work_dir(job.req.work_dir);
+  OutputPatternFields fields;
+  fields.job_id = job.id;
+  fields.job_name = job.req.name;
+  fields.user = job.req.user;
+  fields.array_job_id = job.IsArrayTask() ? job.array_job_id : job.id;
+  fields.array_task_id = job.array_task_id;
+  fields.node_name = job.nodes.empty() ? "" : job.nodes.front();
+  std::string out_pattern = job.req.stdout_pattern;
+  if (out_pattern.empty()) out_pattern = job.IsArrayTask() ? "slurm-%A_%a.out" : "slurm-%j.out";
+  l->set_stdout_path(ExpandOutputPattern(out_pattern, fields, job.req.work_dir));
+  if (!job.req.stderr_pattern.empty()) {
+    l->set_stderr_path(ExpandOutputPattern(job.req.stderr_pattern, fields, job.req.work_dir));
+  }
+  l->set_open_append(job.req.open_append || job.restart_count > 0);
+  l->set_time_limit_s(job.req.time_limit_s == kUnlimited ? 0 : job.req.time_limit_s);
+  l->set_uid(job.req.uid);
+  l->set_gid(job.req.gid);
+  l->set_kill_wait_s(config_.kill_wait_s);
+  l->set_cpus(job.cpus_per_node);
+  if (!job.gpu_indices.empty()) {
+    for (uint32_t g : job.gpu_indices.front()) l->add_gpu_indices(g);
+  }
+  return msg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents
+
+Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Register& reg,
+                                                                rpc::RegisterReply& reply) {
+  if (reg.node_name().empty()) return InvalidArgument("node name is empty");
+  if (reg.cpus() == 0) return InvalidArgument("node reports 0 CPUs");
+  const int64_t now = NowSeconds();
+  auto session = std::make_shared<AgentSession>(reg.node_name());
+  std::vector<StoreOp> ops;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Node* node = FindNodeLocked(reg.node_name());
+    if (node == nullptr) {
+      Node fresh;
+      fresh.name = reg.node_name();
+      node_index_[fresh.name] = nodes_.size();
+      nodes_.push_back(std::move(fresh));
+      node = &nodes_.back();
+    }
+    if (!node->configured) {
+      node->cpus = reg.cpus();
+      node->memory_mb = std::max<uint64_t>(reg.memory_mb(), 1);
+      node->gpus = static_cast<uint32_t>(reg.gpus_size());
+      node->gpu_type = reg.gpus_size() > 0 ? reg.gpus(0).type() : "";
+      node->features.assign(reg.features().begin(), reg.features().end());
+    }
+    if (node->gpu_busy.size() != node->gpus) node->gpu_busy.resize(node->gpus, false);
+    node->address = reg.hostname();
+    node->responding = true;
+    node->boot_time = now;
+    node->last_heartbeat = now;
+    if (node->down && node->reason == "Not responding") {
+      node->down = false;
+      node->reason.clear();
+    }
+    if (auto old = sessions_.find(node->name); old != sessions_.end()) old->second->Close();
+    sessions_[node->name] = session;
+
+    // Reconcile: what the agent runs against what this node should run.
+    std::map<JobId, uint64_t> reported;
+    for (const auto& r : reg.running()) reported[r.job_id()] = r.generation();
+    for (const auto& [job_id, generation] : reported) {
+      auto it = jobs_.find(job_id);
+      bool owned = it != jobs_.end() && it->second.generation == generation &&
+                   !it->second.nodes.empty() && it->second.nodes.front() == node->name &&
+                   (it->second.state == JobState::kRunning || it->second.terminating ||
+                    IsFinished(it->second.state));
+      if (!owned) {
+        reply.add_kill_job_ids(job_id);
+        spdlog::warn("node {}: job {} generation {} is not ours, fencing it off", node->name,
+                     job_id, generation);
+      } else if (it->second.terminating) {
+        rpc::ControllerMessage msg;
+        msg.mutable_terminate()->set_job_id(job_id);
+        msg.mutable_terminate()->set_kill_wait_s(config_.kill_wait_s);
+        session->Send(std::move(msg));
+      }
+    }
+    for (JobId job_id : std::vector<JobId>(node->running_jobs)) {
+      Job& job = jobs_[job_id];
+      if (job.nodes.empty() || job.nodes.front() != node->name) continue;
+      if (reported.count(job_id) && reported[job_id] == job.generation) continue;
+      // The batch host does not know the job: it never started there (the controller died
+      // between recording the start and sending it) or the node lost it. Start it again.
+      ReleaseResourcesLocked(job);
+      if (job.state == JobState::kRunning) {
+        RequeueLocked(job, now, "None");
+        job.terminating = false;
+      }
+      PersistLocked(job, ops);
+    }
+  }
+  reply.set_accepted(true);
+  reply.set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
+  if (!ops.empty()) CommitUnlocked(std::move(ops));
+  spdlog::info("node {} registered: {} cpus, {} MB, {} gpus", reg.node_name(), reg.cpus(),
+               reg.memory_mb(), reg.gpus_size());
+  TriggerSchedule();
+  return session;
+}
+
+void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
+                                const rpc::AgentMessage& msg) {
+  const int64_t now = NowSeconds();
+  if (msg.has_heartbeat()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
+    return;
+  }
+  if (msg.has_job_started()) {
+    return;  // the start time recorded at launch stands; nothing to do yet
+  }
+  if (!msg.has_job_finished()) return;
+  const rpc::JobFinished& fin = msg.job_finished();
+  std::vector<StoreOp> ops;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
+    auto it = jobs_.find(fin.job_id());
+    if (it != jobs_.end() && it->second.generation == fin.generation() &&
+        !it->second.nodes.empty() && it->second.nodes.front() == session->node()) {
+      Job& job = it->second;
+      const int64_t end = fin.end_time() > 0 ? fin.end_time() : now;
+      if (job.state == JobState::kRunning) {
+        job.exit_code = fin.exit_code();
+        job.exit_signal = fin.signal();
+        JobState state = JobState::kCompleted;
+        if (fin.launch_failed()) {
+          state = JobState::kFailed;
+          job.reason = fin.message().empty() ? "launch failed" : fin.message();
+          if (job.exit_code == 0) job.exit_code = 1;
+        } else if (fin.timed_out()) {
+          state = JobState::kTimeout;
+        } else if (fin.exit_code() != 0 || fin.signal() != 0) {
+          state = JobState::kFailed;
+          job.reason = fin.signal() != 0 ? "RaisedSignal:" + std::to_string(fin.signal())
+                                         : "NonZeroExitCode";
+        }
+        ReleaseResourcesLocked(job);
+        FinishJobLocked(job, state, end);
+      } else {
+        // Cancelled or requeued while running: the run is over, free what it held.
+        if (job.cancel_requested) {
+          job.exit_code = fin.exit_code();
+          job.exit_signal = fin.signal();
+        }
+        ReleaseResourcesLocked(job);
+      }
+      PersistLocked(job, ops);
+    }
+  }
+  // Acknowledge only once the outcome is durable; until then the agent keeps re-sending it.
+  if (CommitUnlocked(std::move(ops)).ok()) {
+    rpc::ControllerMessage ack;
+    ack.mutable_finished_ack()->set_job_id(fin.job_id());
+    ack.mutable_finished_ack()->set_generation(fin.generation());
+    session->Send(std::move(ack));
+  }
+  TriggerSchedule();
+}
+
+void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& session) {
+  session->Close();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(session->node());
+  if (it == sessions_.end() || it->second != session) return;  // replaced by a newer session
+  sessions_.erase(it);
+  if (Node* node = FindNodeLocked(session->node())) {
+    node->responding = false;
+    spdlog::warn("node {} disconnected", node->name);
+  }
+}
+
+void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& reason) {
+  node.down = true;
+  node.reason = reason;
+  node.reason_time = now;
+  std::vector<StoreOp> ops;
+  for (JobId job_id : std::vector<JobId>(node.running_jobs)) {
+    Job& job = jobs_[job_id];
+    TerminateOnNodesLocked(job);
+    ReleaseResourcesLocked(job);
+    if (job.state == JobState::kRunning) {
+      if (job.req.requeue && config_.requeue_default) {
+        RequeueLocked(job, now, "None");
+        job.terminating = false;
+      } else {
+        job.reason = "NodeFail";
+        FinishJobLocked(job, JobState::kNodeFail, now);
+      }
+    }
+    PersistLocked(job, ops);
+  }
+  spdlog::warn("node {} DOWN: {}", node.name, reason);
+  // Written from the timer thread; queued behind earlier ops so ordering holds.
+  if (!ops.empty()) store_->Submit(std::move(ops));
+}
+
+void Controller::TimerLoop() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(sched_mu_);
+      sched_cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; });
+      if (stopping_) return;
+    }
+    const int64_t now = NowSeconds();
+    bool changed = false;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Node& node : nodes_) {
+      if (node.down) continue;
+      const bool silent = now - node.last_heartbeat > config_.node_timeout_s;
+      if (silent && (node.last_heartbeat != 0 || !node.running_jobs.empty())) {
+        if (auto s = sessions_.find(node.name); s != sessions_.end()) {
+          s->second->Close();
+          sessions_.erase(s);
+        }
+        node.responding = false;
+        NodeFailedLocked(node, now, "Not responding");
+        changed = true;
+      }
+    }
+    // Finished jobs stay visible for MinJobAge, then live on only in the store.
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      const Job& job = it->second;
+      if (IsFinished(job.state) && !job.terminating && job.end_time > 0 &&
+          now - job.end_time > config_.min_job_age_s) {
+        it = jobs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (changed) TriggerSchedule();
+  }
+}
+
+}  // namespace shoal

@@ -1,0 +1,147 @@
+// The controller: owns jobs, nodes and partitions, persists every acknowledged change through
+// the Store, runs the scheduler core, and talks to agents through their sessions. The HTTP
+// routes (api_routes.cc) and the gRPC agent service (agent_service.cc) are thin adapters over
+// the methods here. All state sits behind one mutex; the scheduler runs on its own thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "api/json_model.h"
+#include "controller/config.h"
+#include "core/model.h"
+#include "core/scheduler.h"
+#include "rpc/agent.pb.h"
+#include "store/store.h"
+
+namespace shoal {
+
+// The outbound half of one agent's stream. The gRPC handler drains it; the controller fills it.
+class AgentSession {
+ public:
+  explicit AgentSession(std::string node) : node_(std::move(node)) {}
+  void Send(rpc::ControllerMessage msg);
+  // Blocks until a message is ready or the session closes (then returns false).
+  bool Next(rpc::ControllerMessage& out);
+  void Close();
+  const std::string& node() const { return node_; }
+
+ private:
+  std::string node_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<rpc::ControllerMessage> outbox_;
+  bool closed_ = false;
+};
+
+struct CancelFilter {
+  std::vector<std::string> ids;   // "12", "10_3", "10" (whole array)
+  std::string user;
+  std::string name;
+  std::vector<JobState> states;
+  std::string partition;
+  int signal = 0;                 // 0: cancel; else deliver this signal
+  bool batch_only = false;
+  uint32_t requester_uid = 0;
+};
+
+struct CancelResult {
+  std::vector<std::string> done;
+  std::vector<std::pair<std::string, std::string>> errors;  // id, message
+};
+
+struct JobFilter {
+  std::vector<std::string> ids;
+  std::vector<std::string> users;
+  std::vector<JobState> states;
+  std::vector<std::string> partitions;
+  std::vector<std::string> names;
+};
+
+class Controller {
+ public:
+  Controller(ControllerConfig config, std::unique_ptr<Store> store, std::string socket_path);
+  ~Controller();
+
+  // Loads state from the store and starts the scheduler and timer threads.
+  Status Start();
+  void Stop();
+
+  // --- public API ---
+  Result<JobId> Submit(SubmitRequest request, int64_t now);
+  std::vector<Job> ListJobs(const JobFilter& filter) const;
+  Result<Job> GetJob(const std::string& id) const;
+  CancelResult Cancel(const CancelFilter& filter);
+  Status Hold(const std::string& id, bool hold);
+  Status Requeue(const std::string& id);
+  Status UpdateJob(const std::string& id, const Json& changes);
+  std::vector<Node> ListNodes() const;
+  Status UpdateNode(const std::string& name, const std::string& state, const std::string& reason);
+  std::vector<Partition> ListPartitions() const;
+  Json ConfigJson() const;
+  Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
+  const ControllerConfig& config() const { return config_; }
+
+  // --- agents ---
+  // Handles a Register; on success returns the session the agent's stream must drain.
+  Result<std::shared_ptr<AgentSession>> RegisterAgent(const rpc::Register& reg,
+                                                      rpc::RegisterReply& reply);
+  void OnAgentMessage(const std::shared_ptr<AgentSession>& session, const rpc::AgentMessage& msg);
+  void OnAgentDisconnected(const std::shared_ptr<AgentSession>& session);
+
+ private:
+  Job* FindJobLocked(const std::string& id);
+  const Job* FindJobLocked(const std::string& id) const;
+  std::vector<Job*> ResolveIdsLocked(const std::string& id);
+  Node* FindNodeLocked(const std::string& name);
+  const Partition* FindPartitionLocked(const std::string& name) const;
+  const Partition* DefaultPartitionLocked() const;
+  void TriggerSchedule();
+  void SchedulerLoop();
+  void RunSchedulePassLocked(int64_t now, std::vector<StoreOp>& ops,
+                             std::vector<std::pair<std::string, rpc::ControllerMessage>>& sends);
+  rpc::ControllerMessage BuildLaunchLocked(const Job& job, const JobPayload& payload);
+  void ReleaseResourcesLocked(Job& job);
+  // Ends a job with `state`, recording exit details; frees its resources.
+  void FinishJobLocked(Job& job, JobState state, int64_t now);
+  void RequeueLocked(Job& job, int64_t now, const std::string& reason);
+  void TerminateOnNodesLocked(const Job& job);
+  void SendLocked(const std::string& node, rpc::ControllerMessage msg);
+  void NodeFailedLocked(Node& node, int64_t now, const std::string& reason);
+  void TimerLoop();
+  void PersistLocked(const Job& job, std::vector<StoreOp>& ops) const;
+  Status CommitUnlocked(std::vector<StoreOp> ops);
+
+  ControllerConfig config_;
+  std::unique_ptr<Store> store_;
+  std::string socket_path_;
+
+  mutable std::mutex mu_;
+  std::map<JobId, Job> jobs_;
+  std::vector<Node> nodes_;
+  std::unordered_map<std::string, size_t> node_index_;
+  std::vector<Partition> partitions_;
+  std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
+  JobId next_job_id_ = 1;
+  size_t live_jobs_ = 0;
+
+  std::mutex sched_mu_;
+  std::condition_variable sched_cv_;
+  bool sched_requested_ = false;
+  bool stopping_ = false;
+  std::thread scheduler_thread_;
+  std::thread timer_thread_;
+};
+
+// Current time in epoch seconds (the controller's single clock read).
+int64_t NowSeconds();
+
+}  // namespace shoal

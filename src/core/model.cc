@@ -1,0 +1,97 @@
+#include "core/model.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace shoal {
+namespace {
+
+struct StateNames {
+  JobState state;
+  const char* name;
+  const char* short_name;
+};
+
+constexpr std::array<StateNames, 11> kStateNames = {{
+    {JobState::kPending, "PENDING", "PD"},
+    {JobState::kRunning, "RUNNING", "R"},
+    {JobState::kSuspended, "SUSPENDED", "S"},
+    {JobState::kCompleting, "COMPLETING", "CG"},
+    {JobState::kCompleted, "COMPLETED", "CD"},
+    {JobState::kCancelled, "CANCELLED", "CA"},
+    {JobState::kFailed, "FAILED", "F"},
+    {JobState::kTimeout, "TIMEOUT", "TO"},
+    {JobState::kNodeFail, "NODE_FAIL", "NF"},
+    {JobState::kPreempted, "PREEMPTED", "PR"},
+    {JobState::kOutOfMemory, "OUT_OF_MEMORY", "OOM"},
+}};
+
+bool SameIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+const char* JobStateName(JobState s) { return kStateNames[static_cast<size_t>(s)].name; }
+const char* JobStateShortName(JobState s) {
+  return kStateNames[static_cast<size_t>(s)].short_name;
+}
+
+std::optional<JobState> ParseJobState(std::string_view text) {
+  for (const auto& n : kStateNames) {
+    if (SameIgnoringCase(text, n.name) || SameIgnoringCase(text, n.short_name)) return n.state;
+  }
+  return std::nullopt;
+}
+
+bool IsFinished(JobState s) {
+  return s != JobState::kPending && s != JobState::kRunning && s != JobState::kSuspended &&
+         s != JobState::kCompleting;
+}
+
+std::string Job::DisplayId() const {
+  if (array_job_id == 0) return std::to_string(id);
+  return std::to_string(array_job_id) + "_" + std::to_string(array_task_id);
+}
+
+NodeState Node::BaseState() const {
+  if (down || !responding) return NodeState::kDown;
+  if (alloc_cpus == 0 && running_jobs.empty()) return NodeState::kIdle;
+  if (alloc_cpus >= cpus) return NodeState::kAllocated;
+  return NodeState::kMixed;
+}
+
+std::string Node::StateText(bool long_form) const {
+  // sinfo's vocabulary: a drained node with work is "draining", without is "drained"; a
+  // node that stopped answering gets a trailing '*'.
+  const bool busy = alloc_cpus > 0 || !running_jobs.empty();
+  std::string text;
+  if (down) {
+    text = long_form ? "down" : "down";
+  } else if (drain) {
+    text = busy ? (long_form ? "draining" : "drng") : (long_form ? "drained" : "drain");
+  } else if (!responding && boot_time == 0) {
+    text = long_form ? "unknown" : "unk";
+  } else {
+    switch (BaseState()) {
+      case NodeState::kIdle: text = "idle"; break;
+      case NodeState::kMixed: text = "mixed"; break;
+      case NodeState::kAllocated: text = long_form ? "allocated" : "alloc"; break;
+      case NodeState::kDown: text = "down"; break;
+      case NodeState::kUnknown: text = long_form ? "unknown" : "unk"; break;
+    }
+  }
+  if (!responding) text += "*";
+  return text;
+}
+
+bool Partition::Contains(const std::string& node_name) const {
+  if (all_nodes) return true;
+  return std::find(nodes.begin(), nodes.end(), node_name) != nodes.end();
+}
+
+}  // namespace shoal

@@ -1,0 +1,168 @@
+// The job, node and partition model shared by the scheduler, the controller, the store, the
+// public API and the commands. Plain values: no I/O, no clocks (times are epoch seconds passed
+// in by whoever drives the core).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shoal {
+
+using JobId = uint64_t;
+inline constexpr int64_t kNoArrayTask = -1;
+
+enum class JobState : uint8_t {
+  kPending,
+  kRunning,
+  kSuspended,
+  kCompleting,
+  kCompleted,
+  kCancelled,
+  kFailed,
+  kTimeout,
+  kNodeFail,
+  kPreempted,
+  kOutOfMemory,
+};
+
+// "PENDING", "RUNNING", ... and the compact form "PD", "R", "CD", ... as squeue prints them.
+const char* JobStateName(JobState s);
+const char* JobStateShortName(JobState s);
+// Accepts either form, any case. nullopt when unknown.
+std::optional<JobState> ParseJobState(std::string_view text);
+// A job in a final state never changes again (except a requeue, which makes it pending).
+bool IsFinished(JobState s);
+
+// One clause of --dependency, e.g. afterok:12 or singleton.
+struct Dependency {
+  enum class Kind : uint8_t { kAfter, kAfterAny, kAfterOk, kAfterNotOk, kSingleton };
+  Kind kind = Kind::kAfterAny;
+  JobId job_id = 0;            // unused for singleton
+  int64_t array_task = kNoArrayTask;  // afterok:12_3 names one task; -1: every task of 12
+};
+struct DependencySpec {
+  std::vector<Dependency> clauses;
+  bool any = false;  // '?' separated: satisfied when any clause is
+  // The text as the user wrote it, for display ("afterok:12,afterany:13").
+  std::string text;
+};
+
+// What the user asked for. Fixed at submit (scontrol update may change a few fields).
+struct JobRequest {
+  std::string name;
+  std::string user;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::string account;
+  std::string partition;        // resolved at submit: never empty once accepted
+  std::string work_dir;
+  std::string stdout_pattern;   // as given (-o), may hold %j etc.; empty: slurm-%j.out
+  std::string stderr_pattern;   // empty: same as stdout
+  std::string submit_host;
+  std::string command;          // for display: script path or "(wrap)"
+  uint32_t min_nodes = 1;
+  uint32_t max_nodes = 0;       // 0: same as min_nodes
+  uint32_t ntasks = 1;
+  uint32_t ntasks_per_node = 0; // 0: not given
+  uint32_t cpus_per_task = 1;
+  uint64_t mem_per_node_mb = 0; // 0: not given
+  uint64_t mem_per_cpu_mb = 0;  // 0: not given
+  uint32_t gpus_per_node = 0;
+  std::string gpu_type;         // "" any
+  int64_t time_limit_s = 0;     // 0: not given (partition default); kUnlimited (-1); seconds
+  int64_t begin_time = 0;       // 0: now
+  bool exclusive = false;
+  bool requeue = true;
+  int32_t nice = 0;
+  std::string constraint;       // node features, "&"-joined
+  std::vector<std::string> required_nodes;  // --nodelist, expanded
+  std::vector<std::string> excluded_nodes;  // --exclude, expanded
+  DependencySpec dependency;
+  std::string array_spec;       // "0-9%2" as written; empty: not an array
+  uint32_t array_max_running = 0;  // %N throttle, 0: none
+  bool open_append = false;
+};
+
+struct Job {
+  JobId id = 0;
+  JobRequest req;
+  JobState state = JobState::kPending;
+  std::string reason = "None";  // pending reason as Slurm names it, or a failure reason
+  bool held = false;            // user/admin hold: priority 0, reason JobHeldUser/JobHeldAdmin
+  uint32_t priority = 0;
+  int64_t submit_time = 0;
+  int64_t eligible_time = 0;
+  int64_t start_time = 0;
+  int64_t end_time = 0;
+  JobId array_job_id = 0;       // 0: not an array task
+  int64_t array_task_id = kNoArrayTask;
+  std::vector<std::string> nodes;   // allocated, in order
+  uint32_t alloc_cpus = 0;          // total over nodes
+  uint32_t cpus_per_node = 0;       // allocated on each node
+  uint64_t mem_per_node_alloc_mb = 0;
+  std::vector<std::vector<uint32_t>> gpu_indices;  // per allocated node
+  int32_t exit_code = 0;
+  int32_t exit_signal = 0;
+  uint32_t restart_count = 0;
+  uint64_t generation = 0;      // fencing token of the current launch
+  bool terminating = false;     // an earlier run is being stopped; must not start again yet
+  bool cancel_requested = false;  // scancel reached it while running
+  int64_t last_modified = 0;
+
+  // squeue/sacct id: "12" or "10_3".
+  std::string DisplayId() const;
+  // Total CPUs the request needs on one node (ntasks_per_node or spread of ntasks).
+  bool IsArrayTask() const { return array_job_id != 0; }
+};
+
+enum class NodeState : uint8_t { kUnknown, kIdle, kMixed, kAllocated, kDown };
+
+struct Node {
+  std::string name;
+  std::string address;
+  uint32_t cpus = 1;
+  uint64_t memory_mb = 1;
+  uint32_t gpus = 0;
+  std::string gpu_type;
+  std::vector<std::string> features;
+  // Base state is derived from allocation plus these flags.
+  bool responding = false;      // agent connected and heartbeating
+  bool drain = false;           // admin drain
+  bool down = false;            // admin down or declared failed
+  std::string reason;
+  int64_t reason_time = 0;
+  int64_t last_heartbeat = 0;
+  int64_t boot_time = 0;
+  bool configured = false;      // from slurm.conf (else self-registered)
+  uint32_t alloc_cpus = 0;
+  uint64_t alloc_mem_mb = 0;
+  std::vector<bool> gpu_busy;   // size == gpus
+  std::vector<JobId> running_jobs;
+
+  NodeState BaseState() const;
+  // sinfo/scontrol state text: "idle", "mixed", "alloc", "down*", "drain", "drng", "unk*" ...
+  std::string StateText(bool long_form) const;
+  bool Schedulable() const { return responding && !drain && !down; }
+};
+
+struct Partition {
+  std::string name;
+  std::vector<std::string> nodes;   // expanded; empty and all_nodes: every node
+  bool all_nodes = false;
+  bool is_default = false;
+  bool up = true;                   // State=UP; false: DOWN (queues but never starts)
+  bool inactive = false;            // State=INACTIVE: refuses submissions
+  bool drain = false;               // State=DRAIN: refuses submissions, runs queued
+  int64_t max_time_s = -1;          // kUnlimited
+  int64_t default_time_s = -1;      // kUnlimited: use max_time_s
+  uint32_t max_nodes = 0;           // 0: unlimited
+  uint32_t priority_job_factor = 1;
+  uint32_t priority_tier = 1;
+
+  bool Contains(const std::string& node_name) const;
+};
+
+}  // namespace shoal

@@ -1,0 +1,308 @@
+// SQLite implementation of Store. One writer thread owns the write connection and commits
+// whatever is queued as one transaction (group commit); readers use their own connection,
+// which WAL lets run beside the writer.
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "api/json_model.h"
+#include "store/store.h"
+
+namespace shoal {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY,
+  array_job_id INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  partition TEXT NOT NULL,
+  state TEXT NOT NULL,
+  finished INTEGER NOT NULL,
+  submit_time INTEGER NOT NULL,
+  start_time INTEGER NOT NULL,
+  end_time INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_live ON jobs(finished, end_time);
+CREATE INDEX IF NOT EXISTS jobs_user_time ON jobs(user, submit_time);
+CREATE INDEX IF NOT EXISTS jobs_array ON jobs(array_job_id);
+CREATE TABLE IF NOT EXISTS job_payloads (
+  id INTEGER PRIMARY KEY,
+  script TEXT NOT NULL,
+  env TEXT NOT NULL
+);
+)sql";
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  sqlite3_stmt* get() { return stmt_; }
+  bool valid() const { return stmt_ != nullptr; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Status SqlError(sqlite3* db, const std::string& what) {
+  return Internal(what + ": " + sqlite3_errmsg(db));
+}
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Internal(std::string("sqlite: ") + msg);
+  }
+  return Status::Ok();
+}
+
+Result<sqlite3*> OpenConnection(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    Status s = Internal("cannot open database " + path + ": " +
+                        (db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  // FULL: a commit is on disk before Submit's future resolves (acknowledged means durable).
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON"}) {
+    Status s = Exec(db, pragma);
+    if (!s.ok()) {
+      sqlite3_close(db);
+      return s;
+    }
+  }
+  return db;
+}
+
+class SqliteStore : public Store {
+ public:
+  SqliteStore(sqlite3* writer, sqlite3* reader) : writer_(writer), reader_(reader) {
+    thread_ = std::thread([this] { WriterLoop(); });
+  }
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    sqlite3_close(writer_);
+    sqlite3_close(reader_);
+  }
+
+  std::future<Status> Submit(std::vector<StoreOp> ops) override {
+    Pending p{std::move(ops), {}};
+    std::future<Status> f = p.done.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        p.done.set_value(Unavailable("store is closing"));
+        return f;
+      }
+      queue_.push_back(std::move(p));
+    }
+    cv_.notify_one();
+    return f;
+  }
+
+  Result<std::vector<Job>> LoadLiveJobs(int64_t finished_since) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement st(reader_,
+                 "SELECT doc FROM jobs WHERE finished = 0 OR end_time >= ? ORDER BY id");
+    if (!st.valid()) return SqlError(reader_, "load jobs");
+    sqlite3_bind_int64(st.get(), 1, finished_since);
+    return ReadJobs(st.get());
+  }
+
+  Result<JobId> MaxJobId() override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement st(reader_, "SELECT COALESCE(MAX(id), 0) FROM jobs");
+    if (!st.valid() || sqlite3_step(st.get()) != SQLITE_ROW) return SqlError(reader_, "max id");
+    return static_cast<JobId>(sqlite3_column_int64(st.get(), 0));
+  }
+
+  Result<JobPayload> LoadPayload(JobId payload_id) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement st(reader_, "SELECT script, env FROM job_payloads WHERE id = ?");
+    if (!st.valid()) return SqlError(reader_, "load payload");
+    sqlite3_bind_int64(st.get(), 1, static_cast<int64_t>(payload_id));
+    if (sqlite3_step(st.get()) != SQLITE_ROW) {
+      return NotFound("no script stored for job " + std::to_string(payload_id));
+    }
+    JobPayload p;
+    p.script = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
+    Json env = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)),
+                           nullptr, false);
+    if (env.is_array()) {
+      for (const auto& e : env) {
+        if (e.is_string()) p.env.push_back(e.get<std::string>());
+      }
+    }
+    return p;
+  }
+
+  Result<std::vector<Job>> QueryJobs(const JobQuery& q) override {
+    std::string sql = "SELECT doc FROM jobs WHERE 1=1";
+    std::vector<std::string> text_args;
+    std::vector<int64_t> int_args;
+    // Placeholders are numbered: ?1.. for text, then ints, keeping binding simple.
+    auto in_list = [&](const char* column, const std::vector<std::string>& values) {
+      if (values.empty()) return;
+      sql += std::string(" AND ") + column + " IN (";
+      for (size_t i = 0; i < values.size(); ++i) {
+        sql += (i ? ",?" : "?") + std::to_string(text_args.size() + 1);
+        text_args.push_back(values[i]);
+      }
+      sql += ")";
+    };
+    in_list("user", q.users);
+    in_list("state", q.states);
+    in_list("partition", q.partitions);
+    std::string id_clause;
+    if (!q.ids.empty()) {
+      std::string list;
+      for (JobId id : q.ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+      sql += " AND (id IN (" + list + ") OR array_job_id IN (" + list + "))";
+    }
+    if (q.start > 0) sql += " AND (finished = 0 OR end_time >= " + std::to_string(q.start) + ")";
+    if (q.end > 0) sql += " AND submit_time <= " + std::to_string(q.end);
+    sql += " ORDER BY id";
+    if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
+
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement st(reader_, sql.c_str());
+    if (!st.valid()) return SqlError(reader_, "query jobs");
+    for (size_t i = 0; i < text_args.size(); ++i) {
+      sqlite3_bind_text(st.get(), static_cast<int>(i + 1), text_args[i].c_str(), -1,
+                        SQLITE_TRANSIENT);
+    }
+    return ReadJobs(st.get());
+  }
+
+ private:
+  struct Pending {
+    std::vector<StoreOp> ops;
+    std::promise<Status> done;
+  };
+
+  Result<std::vector<Job>> ReadJobs(sqlite3_stmt* st) {
+    std::vector<Job> jobs;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      Json doc = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), nullptr,
+                             false);
+      auto job = JobFromJson(doc);
+      if (!job.ok()) return Internal("corrupt job record: " + job.status().message());
+      jobs.push_back(std::move(job).value());
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "read jobs");
+    return jobs;
+  }
+
+  void WriterLoop() {
+    Statement upsert(writer_,
+                     "INSERT INTO jobs (id, array_job_id, user, partition, state, finished, "
+                     "submit_time, start_time, end_time, doc) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                     "ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
+                     "finished=excluded.finished, partition=excluded.partition, "
+                     "start_time=excluded.start_time, end_time=excluded.end_time, "
+                     "doc=excluded.doc");
+    Statement payload(writer_, "INSERT OR REPLACE INTO job_payloads (id, script, env) VALUES (?,?,?)");
+    while (true) {
+      std::deque<Pending> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        batch.swap(queue_);
+      }
+      Status s = Exec(writer_, "BEGIN IMMEDIATE");
+      for (auto& p : batch) {
+        for (auto& op : p.ops) {
+          if (!s.ok()) break;
+          s = op.kind == StoreOp::Kind::kInsertPayload ? WritePayload(payload.get(), op)
+                                                        : WriteJob(upsert.get(), op.job);
+        }
+      }
+      if (s.ok()) s = Exec(writer_, "COMMIT");
+      if (!s.ok()) Exec(writer_, "ROLLBACK");
+      for (auto& p : batch) p.done.set_value(s);
+    }
+  }
+
+  Status WriteJob(sqlite3_stmt* st, const Job& job) {
+    std::string doc = JobToJson(job).dump();
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, static_cast<int64_t>(job.id));
+    sqlite3_bind_int64(st, 2, static_cast<int64_t>(job.array_job_id));
+    sqlite3_bind_text(st, 3, job.req.user.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, job.req.partition.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, JobStateName(job.state), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, IsFinished(job.state) ? 1 : 0);
+    sqlite3_bind_int64(st, 7, job.submit_time);
+    sqlite3_bind_int64(st, 8, job.start_time);
+    sqlite3_bind_int64(st, 9, job.end_time);
+    sqlite3_bind_text(st, 10, doc.c_str(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write job");
+    return Status::Ok();
+  }
+
+  Status WritePayload(sqlite3_stmt* st, const StoreOp& op) {
+    std::string env = Json(op.payload.env).dump();
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, static_cast<int64_t>(op.payload_id));
+    sqlite3_bind_text(st, 2, op.payload.script.c_str(), static_cast<int>(op.payload.script.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, env.c_str(), static_cast<int>(env.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write payload");
+    return Status::Ok();
+  }
+
+  sqlite3* writer_;
+  sqlite3* reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::mutex read_mu_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  auto writer = OpenConnection(path);
+  if (!writer.ok()) return writer.status();
+  Status s = Exec(*writer, kSchema);
+  if (s.ok()) {
+    s = Exec(*writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+  }
+  if (!s.ok()) {
+    sqlite3_close(*writer);
+    return s;
+  }
+  auto reader = OpenConnection(path);
+  if (!reader.ok()) {
+    sqlite3_close(*writer);
+    return reader.status();
+  }
+  return std::unique_ptr<Store>(new SqliteStore(*writer, *reader));
+}
+
+}  // namespace shoal

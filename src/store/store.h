@@ -1,0 +1,65 @@
+// Durable state of the controller. Two implementations share this contract: SQLite (the
+// embedded default) and, later, PostgreSQL. Writes are grouped: every op submitted while a
+// transaction commits goes into the next one, so many submitters share one fsync.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "core/model.h"
+
+namespace shoal {
+
+// The large, write-once part of a job: kept on disk, read back only to launch it. Array tasks
+// share their array's payload (keyed by the array job id).
+struct JobPayload {
+  std::string script;
+  std::vector<std::string> env;
+};
+
+struct StoreOp {
+  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload };
+  Kind kind = Kind::kUpdateJob;
+  Job job;              // kInsertJob, kUpdateJob
+  JobId payload_id = 0; // kInsertPayload
+  JobPayload payload;   // kInsertPayload
+};
+
+// Filters for accounting queries; empty lists match everything. Times are epoch seconds; a
+// job matches [start, end] when it was eligible or running in that window (sacct -S/-E).
+struct JobQuery {
+  std::vector<JobId> ids;          // job ids or array job ids
+  std::vector<std::string> users;
+  std::vector<std::string> states; // JobStateName values
+  std::vector<std::string> partitions;
+  int64_t start = 0;
+  int64_t end = 0;                 // 0: no upper bound
+  size_t limit = 0;                // 0: no limit
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Queues ops for the next group commit; the future holds the commit's outcome. All ops of
+  // one call land in the same transaction.
+  virtual std::future<Status> Submit(std::vector<StoreOp> ops) = 0;
+  // Submit and wait until durable.
+  Status Write(std::vector<StoreOp> ops) { return Submit(std::move(ops)).get(); }
+
+  // Jobs that are not finished, plus finished ones that ended at or after `finished_since`.
+  virtual Result<std::vector<Job>> LoadLiveJobs(int64_t finished_since) = 0;
+  // The highest job id ever stored (0 when none).
+  virtual Result<JobId> MaxJobId() = 0;
+  virtual Result<JobPayload> LoadPayload(JobId payload_id) = 0;
+  virtual Result<std::vector<Job>> QueryJobs(const JobQuery& query) = 0;
+};
+
+// Opens (creating if needed) the SQLite database at `path` in WAL mode and migrates its schema.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace shoal
