@@ -111,15 +111,39 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Agents and clients keep the addresses they knew across a controller restart: reuse the
+  // previous ports when none were given and they are still free.
+  const std::string info_path = state_dir + "/controller.json";
+  Json previous = nullptr;
+  if (std::ifstream in(info_path); in) previous = Json::parse(in, nullptr, false);
+  auto previous_port = [&](const char* key) -> uint16_t {
+    std::string h;
+    uint16_t p = 0;
+    if (previous.is_object() && previous.contains(key) && previous[key].is_string() &&
+        SplitHostPort(previous[key].get<std::string>(), h, p)) {
+      return p;
+    }
+    return 0;
+  };
+
   AgentServiceImpl agent_service(controller);
-  grpc::ServerBuilder builder;
+  std::unique_ptr<grpc::Server> grpc_server;
   int bound_agent_port = 0;
-  builder.AddListeningPort(agent_host + ":" + std::to_string(agent_port),
-                           grpc::InsecureServerCredentials(), &bound_agent_port);
-  builder.RegisterService(&agent_service);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
-  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
-  if (!grpc_server || bound_agent_port == 0) {
+  std::vector<uint16_t> agent_ports = {agent_port};
+  if (agent_port == 0 && previous_port("agents") != 0) {
+    agent_ports.insert(agent_ports.begin(), previous_port("agents"));
+  }
+  for (uint16_t port : agent_ports) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(agent_host + ":" + std::to_string(port),
+                             grpc::InsecureServerCredentials(), &bound_agent_port);
+    builder.RegisterService(&agent_service);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
+    grpc_server = builder.BuildAndStart();
+    if (grpc_server && bound_agent_port != 0) break;
+    grpc_server.reset();
+  }
+  if (!grpc_server) {
     std::fprintf(stderr, "shoal-controller: error: cannot listen for agents on %s\n",
                  agent_listen.c_str());
     return 1;
@@ -127,7 +151,11 @@ int main(int argc, char** argv) {
 
   HttpServer http([&controller](const HttpRequest& r) { return HandleApiRequest(controller, r); });
   s = http.ListenUnix(socket_path);
-  if (s.ok()) s = http.ListenTcp(http_host, http_port);
+  if (s.ok() && http_port == 0 && previous_port("http") != 0) {
+    if (!http.ListenTcp(http_host, previous_port("http")).ok()) s = http.ListenTcp(http_host, 0);
+  } else if (s.ok()) {
+    s = http.ListenTcp(http_host, http_port);
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
     return 1;
@@ -139,7 +167,6 @@ int main(int argc, char** argv) {
                {"http", http_host + ":" + std::to_string(http.tcp_port())},
                {"agents", agent_host + ":" + std::to_string(bound_agent_port)},
                {"cluster_name", controller.config().cluster_name}};
-  const std::string info_path = state_dir + "/controller.json";
   {
     std::ofstream out(info_path + ".tmp");
     out << info.dump(2) << "\n";
@@ -154,6 +181,5 @@ int main(int argc, char** argv) {
   http.Stop();
   controller.Stop();
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-  fs::remove(info_path, ec);
   return 0;
 }

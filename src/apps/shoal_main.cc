@@ -34,7 +34,7 @@ constexpr Command kShoalCommands[] = {
 };
 
 // `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.
-int ExecDaemon(const char* daemon, int argc, char** argv) {
+int ExecDaemon(const char* daemon, char** argv) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) {
@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
     std::printf("shoal 0.1.0\n");
     return 0;
   }
-  if (sub == "controller") return ExecDaemon("shoal-controller", argc - 1, argv + 1);
-  if (sub == "agent") return ExecDaemon("shoal-agent", argc - 1, argv + 1);
+  if (sub == "controller") return ExecDaemon("shoal-controller", argv + 1);
+  if (sub == "agent") return ExecDaemon("shoal-agent", argv + 1);
   // Subcommands see argv starting at their own name, like a standalone command.
   for (const auto& c : kSlurmCommands) {
     if (sub == c.name) return c.main(argc - 1, argv + 1);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The demo behind `make demo`: a local 4-node cluster running the example jobs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$root/build/bin:$PATH"
+export SHOAL_STATE_DIR="${SHOAL_STATE_DIR:-$HOME/.local/share/shoal}"
+work="$root/build/demo"
+mkdir -p "$work"
+cp "$root"/examples/*.sh "$work/"
+cd "$work"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+if shoal status >/dev/null 2>&1; then
+  step "a cluster is already running in $SHOAL_STATE_DIR; using it"
+else
+  step "shoal up --nodes 4"
+  shoal up --nodes 4
+fi
+
+step "submitting the example jobs"
+sbatch hello.sh
+sbatch array.sh
+bash pipeline.sh
+sbatch fails.sh
+sbatch timeout.sh
+
+step "squeue"
+squeue
+step "sinfo"
+sinfo
+
+step "waiting for the jobs to finish"
+for _ in $(seq 1 120); do
+  [ -z "$(squeue -h -u "$(id -un)")" ] && break
+  sleep 0.5
+done
+squeue
+
+step "sacct"
+sacct --format=JobID,JobName,Partition,State,ExitCode,Elapsed,NodeList
+step "output of the jobs (in $work)"
+for f in hello-*.out squares-*.out pipeline-report-*.out fails-*.out too-slow-*.out; do
+  [ -f "$f" ] && { echo "--- $f"; cat "$f"; }
+done
+
+step "the cluster keeps running; stop it with: $root/build/bin/shoal down"

@@ -1,0 +1,337 @@
+#include "agent/agent.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "agent/host_info.h"
+
+#ifndef SHOAL_VERSION
+#define SHOAL_VERSION "0.0.0"
+#endif
+
+namespace shoal::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Stream = grpc::ClientReaderWriter<rpc::AgentMessage, rpc::ControllerMessage>;
+
+constexpr auto kBackoffStart = std::chrono::milliseconds(100);
+constexpr auto kBackoffCap = std::chrono::milliseconds(2000);
+// A controller that accepts the stream but never answers Register is as good as down.
+constexpr auto kRegisterTimeout = std::chrono::seconds(10);
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+rpc::AgentMessage FinishedMessage(const JobResult& r) {
+  rpc::AgentMessage m;
+  rpc::JobFinished* f = m.mutable_job_finished();
+  f->set_job_id(r.job_id);
+  f->set_generation(r.generation);
+  f->set_exit_code(r.exit_code);
+  f->set_signal(r.signal);
+  f->set_timed_out(r.timed_out);
+  f->set_launch_failed(r.launch_failed);
+  f->set_message(r.message);
+  f->set_start_time(r.start_time);
+  f->set_end_time(r.end_time);
+  return m;
+}
+
+JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
+  JobSpec s;
+  s.job_id = l.job_id();
+  s.generation = l.generation();
+  s.env.assign(l.env().begin(), l.env().end());
+  s.work_dir = l.work_dir();
+  s.stdout_path = l.stdout_path();
+  s.stderr_path = l.stderr_path();
+  s.open_append = l.open_append();
+  s.time_limit_s = l.time_limit_s();
+  s.kill_wait_s = l.kill_wait_s();
+  s.uid = l.uid();
+  s.gid = l.gid();
+  s.gpu_indices.assign(l.gpu_indices().begin(), l.gpu_indices().end());
+  s.cpus = l.cpus();
+  return s;
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions options, std::string supervisor_path)
+    : options_(std::move(options)), supervisor_path_(std::move(supervisor_path)) {
+  JobManager::Options jm;
+  jm.state_dir = options_.state_dir;
+  jm.supervisor_path = supervisor_path_;
+  jm.node_name = options_.node_name;
+  JobManager::Listener listener;
+  listener.started = [this](const RunningJobInfo& info) {
+    rpc::AgentMessage m;
+    rpc::JobStarted* s = m.mutable_job_started();
+    s->set_job_id(info.job_id);
+    s->set_generation(info.generation);
+    s->set_start_time(info.start_time);
+    Enqueue(std::move(m));
+  };
+  listener.finished = [this](const JobResult& r) { Enqueue(FinishedMessage(r)); };
+  jobs_ = std::make_unique<JobManager>(std::move(jm), std::move(listener));
+}
+
+void Agent::NewChannel() {
+  grpc::ChannelArguments args;
+  // A channel of our own with its own subchannel: gRPC's reconnect backoff (1 s growing to
+  // 120 s, shared through the global subchannel pool) must not stack on ours.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  channel_ =
+      grpc::CreateCustomChannel(options_.controller, grpc::InsecureChannelCredentials(), args);
+  stub_ = rpc::AgentService::NewStub(channel_);
+}
+
+Agent::~Agent() = default;
+
+void Agent::Shutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutdown_ = true;
+  if (ctx_ != nullptr) ctx_->TryCancel();
+  cv_.notify_all();
+}
+
+void Agent::Enqueue(rpc::AgentMessage msg) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!registered_ || session_over_) return;
+  outbox_.push_back(std::move(msg));
+  cv_.notify_all();
+}
+
+rpc::AgentMessage Agent::MakeRegister() {
+  rpc::AgentMessage m;
+  rpc::Register* r = m.mutable_register_();
+  r->set_node_name(options_.node_name);
+  r->set_hostname(options_.address.empty() ? HostName() : options_.address);
+  r->set_cpus(options_.cpus);
+  r->set_memory_mb(options_.memory_mb);
+  for (uint32_t i = 0; i < options_.gpus; ++i) {
+    rpc::GpuInfo* g = r->add_gpus();
+    g->set_index(i);
+    g->set_type(options_.gpu_type);
+    g->set_emulated(true);
+  }
+  for (const std::string& f : options_.features) r->add_features(f);
+  for (const RunningJobInfo& j : jobs_->Running()) {
+    rpc::RunningJob* rj = r->add_running();
+    rj->set_job_id(j.job_id);
+    rj->set_generation(j.generation);
+    rj->set_start_time(j.start_time);
+  }
+  // Finished but unacknowledged jobs are still held here, and their JobFinished follows the
+  // RegisterReply. Listing them keeps the controller from taking them for lost and starting
+  // them again; a job it no longer wants comes back in kill_job_ids and is dropped.
+  for (const JobResult& f : jobs_->Unacknowledged()) {
+    rpc::RunningJob* rj = r->add_running();
+    rj->set_job_id(f.job_id);
+    rj->set_generation(f.generation);
+    rj->set_start_time(f.start_time);
+  }
+  r->set_version(SHOAL_VERSION);
+  return m;
+}
+
+int Agent::Run() {
+  if (Status st = jobs_->Start(); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  std::vector<RunningJobInfo> running = jobs_->Running();
+  spdlog::info("agent {} starting: controller {}, {} cpus, {} MiB, {} gpus, {} running jobs",
+               options_.node_name, options_.controller, options_.cpus, options_.memory_mb,
+               options_.gpus, running.size());
+
+  std::mt19937_64 rng(std::random_device{}());
+  auto backoff = kBackoffStart;
+  int failures = 0;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutdown_) break;
+    }
+    // A fresh channel per attempt: the previous one may sit in gRPC's own backoff.
+    NewChannel();
+    bool registered = false;
+    Status st = Session(&registered);
+    if (st.code() == StatusCode::kFailedPrecondition) {
+      spdlog::error("controller refused registration: {}", st.message());
+      return 1;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutdown_) break;
+    }
+    if (registered) {
+      backoff = kBackoffStart;
+      failures = 0;
+    }
+    // Jitter spreads the reconnects of many agents after a controller restart.
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff * jitter(rng));
+    backoff = std::min(backoff * 2, kBackoffCap);
+    if (failures++ % 20 == 0) {
+      spdlog::warn("controller {}: {}; retrying in {} ms", options_.controller, st.message(),
+                   delay.count());
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, delay, [this] { return shutdown_; });
+  }
+  spdlog::info("agent {} stopping; jobs keep running", options_.node_name);
+  return 0;
+}
+
+Status Agent::Session(bool* registered) {
+  grpc::ClientContext ctx;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_) return Status::Ok();
+    ctx_ = &ctx;
+    registered_ = false;
+    session_over_ = false;
+    outbox_.clear();
+  }
+  std::unique_ptr<Stream> stream = stub_->Connect(&ctx);
+  std::thread writer;
+  auto end_session = [&](Status st) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      session_over_ = true;
+      registered_ = false;
+      outbox_.clear();
+      cv_.notify_all();
+    }
+    ctx.TryCancel();  // unblocks a writer stuck in Write
+    if (writer.joinable()) writer.join();
+    grpc::Status gs = stream->Finish();
+    std::lock_guard<std::mutex> lock(mu_);
+    ctx_ = nullptr;
+    if (st.ok() && !gs.ok()) return Unavailable(gs.error_message());
+    return st;
+  };
+
+  if (!stream->Write(MakeRegister())) return end_session(Unavailable("cannot send Register"));
+  // The writer enforces the register timeout, then sends the outbox and heartbeats.
+  writer = std::thread([&] { WriterLoop(stream.get(), &ctx); });
+
+  rpc::ControllerMessage msg;
+  if (!stream->Read(&msg)) return end_session(Unavailable("stream closed before RegisterReply"));
+  if (!msg.has_register_reply()) {
+    return end_session(Unavailable("protocol error: first message is not a RegisterReply"));
+  }
+  const rpc::RegisterReply& reply = msg.register_reply();
+  if (!reply.accepted()) {
+    return end_session(
+        FailedPrecondition(reply.message().empty() ? "no reason given" : reply.message()));
+  }
+  for (uint64_t job_id : reply.kill_job_ids()) jobs_->Fence(job_id);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    registered_ = true;
+    heartbeat_ms_ = reply.heartbeat_interval_ms() > 0 ? reply.heartbeat_interval_ms() : 1000;
+    cv_.notify_all();
+  }
+  *registered = true;
+  spdlog::info("registered with controller {} (heartbeat every {} ms)", options_.controller,
+               reply.heartbeat_interval_ms() > 0 ? reply.heartbeat_interval_ms() : 1000);
+  // After registered_ is set, so a job finishing now is sent at least once (maybe twice).
+  for (const JobResult& r : jobs_->Unacknowledged()) Enqueue(FinishedMessage(r));
+
+  while (stream->Read(&msg)) Dispatch(msg);
+  return end_session(Unavailable("stream to the controller ended"));
+}
+
+void Agent::WriterLoop(Stream* stream, grpc::ClientContext* ctx) {
+  const auto register_deadline = Clock::now() + kRegisterTimeout;
+  auto next_heartbeat = Clock::now();  // first one right after registering
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!session_over_) {
+    if (!registered_) {
+      if (cv_.wait_until(lock, register_deadline,
+                         [this] { return registered_ || session_over_; })) {
+        continue;
+      }
+      lock.unlock();
+      spdlog::warn("no RegisterReply within {} s", kRegisterTimeout.count());
+      ctx->TryCancel();
+      return;
+    }
+    rpc::AgentMessage msg;
+    if (!outbox_.empty()) {
+      msg = std::move(outbox_.front());
+      outbox_.pop_front();
+    } else if (Clock::now() >= next_heartbeat) {
+      next_heartbeat = Clock::now() + std::chrono::milliseconds(heartbeat_ms_);
+      rpc::Heartbeat* hb = msg.mutable_heartbeat();
+      hb->set_time(static_cast<int64_t>(time(nullptr)));
+      hb->set_load_1m(HostLoad1m());
+      hb->set_free_memory_mb(HostFreeMemoryMB());
+    } else {
+      cv_.wait_until(lock, next_heartbeat);
+      continue;
+    }
+    lock.unlock();
+    bool ok = stream->Write(msg);
+    lock.lock();
+    if (!ok) {
+      lock.unlock();
+      ctx->TryCancel();  // the reader will see the end of the stream
+      return;
+    }
+  }
+}
+
+void Agent::Dispatch(const rpc::ControllerMessage& msg) {
+  switch (msg.body_case()) {
+    case rpc::ControllerMessage::kLaunch: {
+      const rpc::LaunchJob& l = msg.launch();
+      Status st = jobs_->Launch(SpecFromLaunch(l), l.script());
+      if (!st.ok()) spdlog::error("job {}: {}", l.job_id(), st.message());
+      break;
+    }
+    case rpc::ControllerMessage::kSignal: {
+      const rpc::SignalJob& s = msg.signal();
+      Status st = jobs_->Signal(s.job_id(), s.signal(), s.whole_tree());
+      if (!st.ok()) spdlog::warn("signal: {}", st.message());
+      break;
+    }
+    case rpc::ControllerMessage::kTerminate: {
+      const rpc::TerminateJob& t = msg.terminate();
+      Status st = jobs_->Terminate(t.job_id(), t.kill_wait_s());
+      if (!st.ok()) spdlog::warn("terminate: {}", st.message());
+      break;
+    }
+    case rpc::ControllerMessage::kUpdateTimeLimit: {
+      const rpc::UpdateTimeLimit& u = msg.update_time_limit();
+      Status st = jobs_->UpdateTimeLimit(u.job_id(), u.time_limit_s());
+      if (!st.ok()) spdlog::warn("time limit: {}", st.message());
+      break;
+    }
+    case rpc::ControllerMessage::kFinishedAck:
+      jobs_->Acknowledge(msg.finished_ack().job_id(), msg.finished_ack().generation());
+      break;
+    case rpc::ControllerMessage::kRegisterReply:
+      spdlog::warn("ignoring a second RegisterReply");
+      break;
+    case rpc::ControllerMessage::BODY_NOT_SET:
+      break;
+  }
+}
+
+}  // namespace shoal::agent

@@ -1,0 +1,70 @@
+// The node agent: one gRPC stream to the controller (AgentService.Connect, rpc/agent.proto),
+// a JobManager for the node's jobs.
+//
+// Session: Register (listing every job held here: running ones, and finished ones whose
+// JobFinished the controller has not acknowledged), RegisterReply (refused: Run() returns 1;
+// kill_job_ids are fenced at once), then every JobFinished the controller has not acknowledged,
+// then a Heartbeat every heartbeat_interval_ms while controller requests are served. When the
+// stream breaks, jobs keep running and the agent reconnects with exponential backoff plus jitter
+// (100 ms doubling to 2 s) and registers again.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "agent/agent_options.h"
+#include "agent/job_manager.h"
+#include "common/status.h"
+#include "rpc/agent.grpc.pb.h"
+
+namespace grpc {
+class ClientContext;
+}
+
+namespace shoal::agent {
+
+class Agent {
+ public:
+  // `options.state_dir` must be absolute. `supervisor_path` is the shoal-supervisor executable.
+  Agent(AgentOptions options, std::string supervisor_path);
+  ~Agent();
+
+  // Runs until Shutdown(). Returns the process exit code: 0 after Shutdown(), 1 when the
+  // controller refused the registration or the state directory is unusable.
+  int Run();
+
+  // Ends Run() soon, from any thread; jobs keep running.
+  void Shutdown();
+
+ private:
+  // One connection. Returns FailedPrecondition when the controller refused us; sets *registered
+  // once a RegisterReply accepted us.
+  Status Session(bool* registered);
+  void WriterLoop(grpc::ClientReaderWriter<rpc::AgentMessage, rpc::ControllerMessage>* stream,
+                  grpc::ClientContext* ctx);
+  void Dispatch(const rpc::ControllerMessage& msg);
+  void Enqueue(rpc::AgentMessage msg);  // dropped while not registered (resent later)
+  rpc::AgentMessage MakeRegister();
+  void NewChannel();
+
+  const AgentOptions options_;
+  const std::string supervisor_path_;
+  std::unique_ptr<JobManager> jobs_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<rpc::AgentService::Stub> stub_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool shutdown_ = false;
+  grpc::ClientContext* ctx_ = nullptr;  // the live session's, for Shutdown()
+  bool registered_ = false;             // the live session got an accepting RegisterReply
+  bool session_over_ = false;           // tells the writer to stop
+  uint32_t heartbeat_ms_ = 1000;
+  std::deque<rpc::AgentMessage> outbox_;
+};
+
+}  // namespace shoal::agent

@@ -1,0 +1,141 @@
+// shoal-agent: the node daemon (see agent.h). Thin: parse options, take the state directory's
+// lock, daemonize when asked (--daemonize), set up logging, run the Agent until SIGTERM/SIGINT.
+// Jobs are never killed on exit: a restarted agent reattaches to them.
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "agent/agent.h"
+#include "agent/agent_options.h"
+#include "agent/job_files.h"
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "shoal-agent: %s\n", message.c_str());
+  return 1;
+}
+
+// The directory of this executable, where shoal-supervisor is installed too.
+std::string OwnDir() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string path(buf, static_cast<size_t>(n));
+  return path.substr(0, path.find_last_of('/'));
+}
+
+// Forks into the background before any thread exists. The parent exits 0 at once.
+bool Daemonize() {
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid > 0) _exit(0);
+  setsid();
+  int null_fd = open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    if (null_fd > 2) close(null_fd);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using shoal::agent::AgentOptions;
+  shoal::Result<AgentOptions> parsed = shoal::agent::ParseAgentOptions(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "%s\n%s", parsed.status().message().c_str(),
+                 shoal::agent::AgentUsage().c_str());
+    return 2;
+  }
+  AgentOptions options = std::move(parsed).value();
+  if (options.help) {
+    std::fputs(shoal::agent::AgentUsage().c_str(), stdout);
+    return 0;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.state_dir, ec);
+  if (ec || !std::filesystem::is_directory(options.state_dir)) {
+    return Fail("cannot use state directory " + options.state_dir +
+                (ec ? ": " + ec.message() : ": not a directory"));
+  }
+  // Absolute but not resolved: supervisors' command lines then name the directory as the user
+  // gave it (`shoal down` looks for them by it).
+  std::string state = std::filesystem::absolute(options.state_dir).lexically_normal().string();
+  while (state.size() > 1 && state.back() == '/') state.pop_back();
+  options.state_dir = state;
+
+  // One agent per state directory: two would both claim the same jobs.
+  std::string lock_path = options.state_dir + "/agent.lock";
+  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return Fail("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Fail("another agent is already using " + options.state_dir);
+  }
+
+  std::string supervisor = OwnDir() + "/" + shoal::agent::kSupervisorExeName;
+  if (access(supervisor.c_str(), X_OK) != 0) {
+    return Fail("cannot run " + supervisor + ": " + std::strerror(errno));
+  }
+
+  if (options.daemonize) {
+    if (options.log_file.empty()) options.log_file = options.state_dir + "/agent.log";
+    if (!Daemonize()) return Fail(std::string("fork: ") + std::strerror(errno));
+  }
+  shoal::agent::WriteFileAtomic(options.state_dir + "/agent.pid", std::to_string(getpid()) + "\n");
+
+  try {
+    std::shared_ptr<spdlog::logger> logger =
+        options.log_file.empty()
+            ? spdlog::stderr_logger_mt("agent")
+            : spdlog::basic_logger_mt("agent", options.log_file, /*truncate=*/false);
+    logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  } catch (const spdlog::spdlog_ex& e) {
+    return Fail(std::string("cannot log to ") + options.log_file + ": " + e.what());
+  }
+
+  // Block the stop signals before any thread starts so only the waiter below sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  shoal::agent::Agent agent(options, supervisor);
+  std::atomic<bool> finished{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop, &sig);
+    if (!finished) spdlog::info("got signal {}, stopping", sig);
+    agent.Shutdown();
+  });
+  int rc = agent.Run();
+  // Wake the waiter if Run() ended on its own (refused registration).
+  finished = true;
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  spdlog::shutdown();
+  return rc;
+}

@@ -1,0 +1,151 @@
+#include "agent/agent_options.h"
+
+#include <getopt.h>
+
+#include "agent/host_info.h"
+#include "common/strings.h"
+
+namespace shoal::agent {
+namespace {
+
+enum Opt {
+  kController = 1000,
+  kName,
+  kStateDir,
+  kCpus,
+  kMemoryMb,
+  kGpus,
+  kGpuType,
+  kFeatures,
+  kAddress,
+  kLogFile,
+  kForeground,
+  kDaemonize,
+};
+
+const option kLongOptions[] = {
+    {"controller", required_argument, nullptr, kController},
+    {"name", required_argument, nullptr, kName},
+    {"state-dir", required_argument, nullptr, kStateDir},
+    {"cpus", required_argument, nullptr, kCpus},
+    {"memory-mb", required_argument, nullptr, kMemoryMb},
+    {"gpus", required_argument, nullptr, kGpus},
+    {"gpu-type", required_argument, nullptr, kGpuType},
+    {"features", required_argument, nullptr, kFeatures},
+    {"address", required_argument, nullptr, kAddress},
+    {"log-file", required_argument, nullptr, kLogFile},
+    {"foreground", no_argument, nullptr, kForeground},
+    {"daemonize", no_argument, nullptr, kDaemonize},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+Status Bad(const std::string& message) { return InvalidArgument("shoal-agent: " + message); }
+
+}  // namespace
+
+std::string AgentUsage() {
+  return "usage: shoal-agent --controller HOST:PORT --name NODE --state-dir DIR\n"
+         "                   [--cpus N] [--memory-mb M] [--gpus N] [--gpu-type T]\n"
+         "                   [--features a,b] [--address HOST] [--log-file F]\n"
+         "                   [--foreground | --daemonize]\n"
+         "\n"
+         "  --controller HOST:PORT  the controller's agent endpoint\n"
+         "  --name NODE             this node's name\n"
+         "  --state-dir DIR         where running jobs are kept (survives agent restarts)\n"
+         "  --cpus N                CPUs to offer (default: online CPUs)\n"
+         "  --memory-mb M           memory to offer in MiB (default: MemTotal)\n"
+         "  --gpus N                emulated GPUs, indices 0..N-1 (default 0)\n"
+         "  --gpu-type T            type name of those GPUs (default: emulated)\n"
+         "  --features a,b          node features\n"
+         "  --address HOST          address other nodes use to reach this one (default: host "
+         "name)\n"
+         "  --log-file F            log here instead of stderr\n"
+         "  --foreground            stay in the foreground (the default)\n"
+         "  --daemonize             detach into the background (logs to DIR/agent.log unless\n"
+         "                          --log-file)\n";
+}
+
+Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
+  AgentOptions o;
+  bool cpus_given = false, memory_given = false;
+  optind = 0;  // glibc: full re-initialisation
+  opterr = 0;  // our own messages
+  int c;
+  while ((c = getopt_long(argc, argv, ":h", kLongOptions, nullptr)) != -1) {
+    std::string arg = optarg != nullptr ? optarg : "";
+    switch (c) {
+      case kController:
+        o.controller = arg;
+        break;
+      case kName:
+        o.node_name = arg;
+        break;
+      case kStateDir:
+        o.state_dir = arg;
+        break;
+      case kCpus: {
+        std::optional<uint64_t> v = ParseUint(arg);
+        if (!v || *v == 0 || *v > UINT32_MAX) return Bad("invalid --cpus '" + arg + "'");
+        o.cpus = static_cast<uint32_t>(*v);
+        cpus_given = true;
+        break;
+      }
+      case kMemoryMb: {
+        std::optional<uint64_t> v = ParseUint(arg);
+        if (!v || *v == 0) return Bad("invalid --memory-mb '" + arg + "'");
+        o.memory_mb = *v;
+        memory_given = true;
+        break;
+      }
+      case kGpus: {
+        std::optional<uint64_t> v = ParseUint(arg);
+        if (!v || *v > 1024) return Bad("invalid --gpus '" + arg + "'");
+        o.gpus = static_cast<uint32_t>(*v);
+        break;
+      }
+      case kGpuType:
+        if (arg.empty()) return Bad("empty --gpu-type");
+        o.gpu_type = arg;
+        break;
+      case kFeatures:
+        o.features.clear();
+        for (const std::string& f : Split(arg, ',')) {
+          std::string t(Trim(f));
+          if (!t.empty()) o.features.push_back(t);
+        }
+        break;
+      case kAddress:
+        o.address = arg;
+        break;
+      case kLogFile:
+        o.log_file = arg;
+        break;
+      case kForeground:
+        o.daemonize = false;
+        break;
+      case kDaemonize:
+        o.daemonize = true;
+        break;
+      case 'h':
+        o.help = true;
+        return o;
+      case ':':
+        return Bad(std::string("option '") + argv[optind - 1] + "' requires an argument");
+      default:
+        return Bad(std::string("unrecognized option '") + argv[optind - 1] + "'");
+    }
+  }
+  if (optind < argc) return Bad(std::string("unexpected argument '") + argv[optind] + "'");
+  if (o.controller.empty()) return Bad("--controller HOST:PORT is required");
+  if (o.controller.find(':') == std::string::npos) {
+    return Bad("--controller must be HOST:PORT, got '" + o.controller + "'");
+  }
+  if (o.node_name.empty()) return Bad("--name NODE is required");
+  if (o.state_dir.empty()) return Bad("--state-dir DIR is required");
+  if (!cpus_given) o.cpus = HostCpuCount();
+  if (!memory_given) o.memory_mb = HostMemoryMB() > 0 ? HostMemoryMB() : 1;
+  return o;
+}
+
+}  // namespace shoal::agent

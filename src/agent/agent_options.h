@@ -1,0 +1,35 @@
+// shoal-agent's command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace shoal::agent {
+
+struct AgentOptions {
+  std::string controller;  // HOST:PORT of the controller's agent endpoint
+  std::string node_name;
+  std::string state_dir;   // as given; the agent makes it absolute
+  uint32_t cpus = 0;       // 0 before parsing fills in the host's online CPUs
+  uint64_t memory_mb = 0;  // 0 before parsing fills in MemTotal
+  uint32_t gpus = 0;       // emulated GPUs, indices 0..gpus-1
+  std::string gpu_type = "emulated";
+  std::vector<std::string> features;
+  std::string address;   // what other nodes dial; default: the host name
+  std::string log_file;  // empty: stderr (or state_dir/agent.log when daemonized)
+  // Foreground is the default (process supervisors and `shoal up` track the agent's pid);
+  // --daemonize detaches, --foreground is accepted for clarity.
+  bool daemonize = false;
+  bool help = false;  // --help: print AgentUsage() and exit 0
+};
+
+// Parses argv with getopt_long (resets getopt's global state first, so it can run repeatedly).
+// Defaults for --cpus and --memory-mb come from the host. An InvalidArgument's message is ready
+// for stderr (the caller exits 2).
+Result<AgentOptions> ParseAgentOptions(int argc, char** argv);
+std::string AgentUsage();
+
+}  // namespace shoal::agent

@@ -1,0 +1,92 @@
+#include "agent/agent_options.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "agent/host_info.h"
+
+namespace shoal::agent {
+namespace {
+
+Result<AgentOptions> Parse(std::initializer_list<const char*> args) {
+  std::vector<std::string> words = {"shoal-agent"};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  return ParseAgentOptions(static_cast<int>(words.size()), argv.data());
+}
+
+TEST(AgentOptionsTest, RequiredOnlyTakesHostDefaults) {
+  Result<AgentOptions> o = Parse({"--controller", "ctl:7000", "--name", "n1", "--state-dir", "/s"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->controller, "ctl:7000");
+  EXPECT_EQ(o->node_name, "n1");
+  EXPECT_EQ(o->state_dir, "/s");
+  EXPECT_EQ(o->cpus, HostCpuCount());
+  EXPECT_GT(o->memory_mb, 0u);
+  EXPECT_EQ(o->gpus, 0u);
+  EXPECT_FALSE(o->daemonize);
+}
+
+TEST(AgentOptionsTest, EveryOption) {
+  Result<AgentOptions> o = Parse({"--controller=h:1",
+                                  "--name",
+                                  "gpu3",
+                                  "--state-dir",
+                                  "d",
+                                  "--cpus",
+                                  "8",
+                                  "--memory-mb",
+                                  "16000",
+                                  "--gpus",
+                                  "2",
+                                  "--gpu-type",
+                                  "a100",
+                                  "--features",
+                                  "fast, ib,",
+                                  "--address",
+                                  "10.0.0.3",
+                                  "--log-file",
+                                  "/tmp/a.log",
+                                  "--daemonize"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->cpus, 8u);
+  EXPECT_EQ(o->memory_mb, 16000u);
+  EXPECT_EQ(o->gpus, 2u);
+  EXPECT_EQ(o->gpu_type, "a100");
+  EXPECT_EQ(o->features, (std::vector<std::string>{"fast", "ib"}));
+  EXPECT_EQ(o->address, "10.0.0.3");
+  EXPECT_EQ(o->log_file, "/tmp/a.log");
+  EXPECT_TRUE(o->daemonize);
+}
+
+TEST(AgentOptionsTest, ErrorsAreClear) {
+  auto message = [](Result<AgentOptions> r) {
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(message(Parse({"--name", "n", "--state-dir", "d"})),
+            "shoal-agent: --controller HOST:PORT is required");
+  EXPECT_EQ(message(Parse({"--controller", "nohostport", "--name", "n", "--state-dir", "d"})),
+            "shoal-agent: --controller must be HOST:PORT, got 'nohostport'");
+  EXPECT_EQ(
+      message(Parse({"--controller", "h:1", "--name", "n", "--state-dir", "d", "--cpus", "0"})),
+      "shoal-agent: invalid --cpus '0'");
+  EXPECT_EQ(message(Parse({"--bogus"})), "shoal-agent: unrecognized option '--bogus'");
+  EXPECT_EQ(message(Parse({"--controller"})),
+            "shoal-agent: option '--controller' requires an argument");
+  EXPECT_EQ(message(Parse({"--controller", "h:1", "--name", "n", "--state-dir", "d", "extra"})),
+            "shoal-agent: unexpected argument 'extra'");
+}
+
+TEST(AgentOptionsTest, Help) {
+  Result<AgentOptions> o = Parse({"--help"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->help);
+}
+
+}  // namespace
+}  // namespace shoal::agent

@@ -1,0 +1,73 @@
+// The agent's side of a job directory (layout in job_files.h): preparing one for a launch,
+// spawning its supervisor, and working out, after an agent restart, what became of each job.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "agent/job_files.h"
+#include "common/status.h"
+
+namespace shoal::agent {
+
+// Sets KEY=value in a KEY=VALUE list, replacing an existing KEY.
+void SetEnv(std::vector<std::string>& env, const std::string& key, const std::string& value);
+
+// Adds what only the node knows: SLURMD_NODENAME, and for jobs holding GPUs
+// CUDA_VISIBLE_DEVICES, GPU_DEVICE_ORDINAL and SLURM_JOB_GPUS (comma-separated indices).
+void AddNodeEnv(JobSpec& spec, const std::string& node_name);
+
+// Creates `dir` (which must not exist) holding spec.json and slurm_script. When the agent runs
+// as root for another user, the script belongs to that user and the directory is traversable,
+// so the user's shell can read its own script; spec and results stay root's.
+Status PrepareJobDir(const std::string& dir, const JobSpec& spec, const std::string& script);
+
+// Starts `supervisor_exe dir` in a new session (so it outlives the agent) with the supervisor's
+// request signals already blocked (so early requests queue), stdin /dev/null and output to
+// dir/supervisor.log. posix_spawn, never fork: the agent is a large threaded process.
+Result<pid_t> SpawnSupervisor(const std::string& supervisor_exe, const std::string& dir);
+
+// Removes a job directory and everything in it; missing is fine.
+void RemoveJobDir(const std::string& dir);
+
+// How the agent recognises a job's supervisor among the host's processes. The default probes
+// /proc (argv is exactly "<...>/shoal-supervisor <job_dir>"); tests substitute their own.
+struct SupervisorProbe {
+  // Whether `pid` is alive and is the supervisor of `job_dir`.
+  std::function<bool(pid_t pid, const std::string& job_dir)> is_supervisor_of;
+  // The pid of the supervisor of `job_dir`, 0 when none runs.
+  std::function<pid_t(const std::string& job_dir)> find_supervisor_of;
+
+  static SupervisorProbe Proc();
+};
+
+// What the agent finds in one job directory when it starts.
+struct ScannedJob {
+  enum class Kind {
+    kRunning,   // a verified live supervisor: reattach
+    kFinished,  // result.json present: report until acknowledged
+    kLost,      // no result and no supervisor: report as killed ("supervisor lost")
+    kInvalid,   // no readable spec: nothing to report, the directory is garbage
+  };
+  Kind kind = Kind::kInvalid;
+  std::string dir;
+  uint64_t job_id = 0;
+  uint64_t generation = 0;
+  pid_t supervisor_pid = 0;  // kRunning
+  int64_t start_time = 0;    // kRunning: from state.json, else the launch time
+  JobResult result;          // kFinished; kLost: the result to report (signal 9)
+  std::string problem;       // kInvalid: why
+};
+
+// Inspects one directory. A lost job's fabricated result is not written here (the caller does).
+ScannedJob InspectJobDir(const std::string& dir, const SupervisorProbe& probe, int64_t now);
+
+// Inspects every <jobs_root>/<number> directory, in job id order. Other entries are skipped.
+std::vector<ScannedJob> ScanJobDirs(const std::string& jobs_root, const SupervisorProbe& probe,
+                                    int64_t now);
+
+}  // namespace shoal::agent

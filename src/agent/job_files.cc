@@ -1,0 +1,194 @@
+#include "agent/job_files.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace shoal::agent {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+// Parses `text` and runs `fill` on the object; any type error becomes an InvalidArgument.
+template <typename T, typename Fill>
+Result<T> Decode(const std::string& text, const char* what, Fill fill) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgument(std::string("malformed ") + what + ": not a JSON object");
+  }
+  T out;
+  try {
+    fill(j, out);
+  } catch (const Json::exception& e) {
+    return InvalidArgument(std::string("malformed ") + what + ": " + e.what());
+  }
+  return out;
+}
+
+// Reads j[key] into `out` when present; absent keys keep their defaults.
+template <typename V>
+void Get(const Json& j, const char* key, V& out) {
+  auto it = j.find(key);
+  if (it != j.end() && !it->is_null()) it->get_to(out);
+}
+
+}  // namespace
+
+std::string SpecToJson(const JobSpec& s) {
+  Json j = {{"job_id", s.job_id},
+            {"generation", s.generation},
+            {"env", s.env},
+            {"work_dir", s.work_dir},
+            {"stdout_path", s.stdout_path},
+            {"stderr_path", s.stderr_path},
+            {"open_append", s.open_append},
+            {"time_limit_s", s.time_limit_s},
+            {"kill_wait_s", s.kill_wait_s},
+            {"uid", s.uid},
+            {"gid", s.gid},
+            {"gpu_indices", s.gpu_indices},
+            {"cpus", s.cpus},
+            {"launch_time", s.launch_time}};
+  return j.dump() + "\n";
+}
+
+Result<JobSpec> SpecFromJson(const std::string& text) {
+  return Decode<JobSpec>(text, "job spec", [](const Json& j, JobSpec& s) {
+    j.at("job_id").get_to(s.job_id);
+    j.at("generation").get_to(s.generation);
+    Get(j, "env", s.env);
+    Get(j, "work_dir", s.work_dir);
+    j.at("stdout_path").get_to(s.stdout_path);
+    Get(j, "stderr_path", s.stderr_path);
+    Get(j, "open_append", s.open_append);
+    Get(j, "time_limit_s", s.time_limit_s);
+    Get(j, "kill_wait_s", s.kill_wait_s);
+    Get(j, "uid", s.uid);
+    Get(j, "gid", s.gid);
+    Get(j, "gpu_indices", s.gpu_indices);
+    Get(j, "cpus", s.cpus);
+    Get(j, "launch_time", s.launch_time);
+  });
+}
+
+std::string StateToJson(const SupervisorState& s) {
+  Json j = {{"supervisor_pid", s.supervisor_pid},
+            {"script_pid", s.script_pid},
+            {"start_time", s.start_time}};
+  return j.dump() + "\n";
+}
+
+Result<SupervisorState> StateFromJson(const std::string& text) {
+  return Decode<SupervisorState>(text, "supervisor state", [](const Json& j, SupervisorState& s) {
+    j.at("supervisor_pid").get_to(s.supervisor_pid);
+    j.at("script_pid").get_to(s.script_pid);
+    j.at("start_time").get_to(s.start_time);
+  });
+}
+
+std::string ResultToJson(const JobResult& r) {
+  Json j = {{"job_id", r.job_id},
+            {"generation", r.generation},
+            {"exit_code", r.exit_code},
+            {"signal", r.signal},
+            {"core_dumped", r.core_dumped},
+            {"timed_out", r.timed_out},
+            {"launch_failed", r.launch_failed},
+            {"message", r.message},
+            {"start_time", r.start_time},
+            {"end_time", r.end_time}};
+  return j.dump() + "\n";
+}
+
+Result<JobResult> ResultFromJson(const std::string& text) {
+  return Decode<JobResult>(text, "job result", [](const Json& j, JobResult& r) {
+    j.at("job_id").get_to(r.job_id);
+    j.at("generation").get_to(r.generation);
+    j.at("exit_code").get_to(r.exit_code);
+    j.at("signal").get_to(r.signal);
+    Get(j, "core_dumped", r.core_dumped);
+    Get(j, "timed_out", r.timed_out);
+    Get(j, "launch_failed", r.launch_failed);
+    Get(j, "message", r.message);
+    Get(j, "start_time", r.start_time);
+    Get(j, "end_time", r.end_time);
+  });
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return Internal(Errno("could not create", tmp));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Internal(Errno("could not write", tmp));
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  // The umask may have narrowed the mode; the caller asked for exactly this one.
+  ::fchmod(fd, mode);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = Internal(Errno("could not rename to", path));
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kInternal,
+                  Errno("could not open", path));
+  }
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Internal(Errno("could not read", path));
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+int SupervisorSignalNumber(SupervisorSignal which) { return SIGRTMIN + static_cast<int>(which); }
+
+int EncodeSignalRequest(int sig, bool whole_tree) {
+  return (sig & 0xff) | (whole_tree ? 0x100 : 0);
+}
+
+void DecodeSignalRequest(int value, int* sig, bool* whole_tree) {
+  *sig = value & 0xff;
+  *whole_tree = (value & 0x100) != 0;
+}
+
+int ClampTimeLimitValue(int64_t time_limit_s) {
+  if (time_limit_s <= 0) return 0;
+  return time_limit_s > INT_MAX ? INT_MAX : static_cast<int>(time_limit_s);
+}
+
+}  // namespace shoal::agent

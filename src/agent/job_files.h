@@ -1,0 +1,103 @@
+// The on-disk contract between the node agent and the per-job supervisor.
+//
+// Every job the agent launches lives in its own directory, <state-dir>/jobs/<job_id>/:
+//
+//   spec.json       written by the agent before the supervisor starts (JobSpec below)
+//   slurm_script    the batch script, mode 0700 (0500 and owned by the job's user when root)
+//   supervisor.log  the supervisor's own stdout/stderr (diagnostics only)
+//   supervisor.pid  "<pid>\n", written by the supervisor once its control signals are blocked
+//   state.json      written by the supervisor once the script runs (SupervisorState below)
+//   result.json     written by the supervisor when the job is over (JobResult below)
+//
+// Every file is replaced atomically (tmp + rename), so a reader sees the old or the new content,
+// never a torn one. The agent may die and come back at any time; the supervisor never depends
+// on it, and the files above are all the agent needs to pick up where it left off.
+//
+// The agent talks to a live supervisor with queued real-time signals whose value carries the
+// request (see SupervisorSignal). The agent spawns the supervisor with these signals already
+// blocked, so a request sent right after the spawn is queued, never lost and never fatal.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace shoal::agent {
+
+inline constexpr char kSpecFile[] = "spec.json";
+inline constexpr char kScriptFile[] = "slurm_script";
+inline constexpr char kSupervisorLogFile[] = "supervisor.log";
+inline constexpr char kPidFile[] = "supervisor.pid";
+inline constexpr char kStateFile[] = "state.json";
+inline constexpr char kResultFile[] = "result.json";
+inline constexpr char kSupervisorExeName[] = "shoal-supervisor";
+
+// What the supervisor runs. Mirrors rpc::LaunchJob plus what the agent adds per node.
+struct JobSpec {
+  uint64_t job_id = 0;
+  uint64_t generation = 0;
+  std::vector<std::string> env;  // KEY=VALUE: the script's complete environment
+  std::string work_dir;
+  std::string stdout_path;    // absolute, already expanded
+  std::string stderr_path;    // empty: the stdout file
+  bool open_append = false;   // else truncate
+  int64_t time_limit_s = 0;   // <= 0: unlimited
+  uint32_t kill_wait_s = 30;  // SIGTERM -> SIGKILL grace for time limit and terminate
+  uint32_t uid = 0;           // honoured only when the supervisor runs as root
+  uint32_t gid = 0;
+  std::vector<uint32_t> gpu_indices;
+  uint32_t cpus = 0;
+  int64_t launch_time = 0;  // epoch seconds when the agent spawned the supervisor
+};
+
+// Written once the script has been started.
+struct SupervisorState {
+  pid_t supervisor_pid = 0;
+  pid_t script_pid = 0;  // also the job's process group id
+  int64_t start_time = 0;
+};
+
+// How a job ended.
+struct JobResult {
+  uint64_t job_id = 0;
+  uint64_t generation = 0;
+  int32_t exit_code = 0;  // exit status when the script exited normally
+  int32_t signal = 0;     // the signal that ended it; 0 when it exited
+  bool core_dumped = false;
+  bool timed_out = false;      // the time limit fired (whatever the script did afterwards)
+  bool launch_failed = false;  // the script never ran
+  std::string message;         // why, when launch_failed (or "supervisor lost")
+  int64_t start_time = 0;      // epoch seconds
+  int64_t end_time = 0;
+};
+
+std::string SpecToJson(const JobSpec& spec);
+Result<JobSpec> SpecFromJson(const std::string& text);
+std::string StateToJson(const SupervisorState& state);
+Result<SupervisorState> StateFromJson(const std::string& text);
+std::string ResultToJson(const JobResult& result);
+Result<JobResult> ResultFromJson(const std::string& text);
+
+// Whole-file helpers. WriteFileAtomic writes `path`.tmp, fsyncs nothing (a node crash loses the
+// jobs anyway) and renames it over `path`. Errors name the path and strerror.
+Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode = 0644);
+Result<std::string> ReadWholeFile(const std::string& path);
+
+// Requests to a live supervisor: sigqueue()/pidfd_send_signal() with si_value.sival_int.
+//   kTerminate:       value = kill_wait_s; SIGTERM to the job now, SIGKILL after kill_wait_s
+//   kSignal:          value = EncodeSignalRequest(sig, whole_tree)
+//   kUpdateTimeLimit: value = new limit in seconds from the job's start, 0 unlimited
+// Real-time signals queue (several requests in a row all arrive) and carry a value.
+enum class SupervisorSignal { kTerminate = 0, kSignal = 1, kUpdateTimeLimit = 2 };
+inline constexpr int kSupervisorSignalCount = 3;
+int SupervisorSignalNumber(SupervisorSignal which);  // SIGRTMIN + which
+int EncodeSignalRequest(int sig, bool whole_tree);
+void DecodeSignalRequest(int value, int* sig, bool* whole_tree);
+// Clamps a limit in seconds into the signal value's range (0 stays unlimited).
+int ClampTimeLimitValue(int64_t time_limit_s);
+
+}  // namespace shoal::agent

@@ -1,0 +1,510 @@
+#include "agent/supervisor.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "agent/job_files.h"
+
+namespace shoal::agent {
+namespace {
+
+// How long the final sweep keeps killing and reaping leftovers before giving up (a process stuck
+// in uninterruptible sleep cannot be reaped; the result must still be written).
+constexpr int kSweepLimitMs = 10000;
+// SIGTERM to the supervisor itself (`shoal down`, a service manager stopping everything) means
+// whoever sent it will SIGKILL us soon: the job gets a short grace so it dies with us rather
+// than outliving its supervisor.
+constexpr int64_t kSelfStopKillWaitS = 2;
+
+void Log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void Log(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  std::fprintf(stderr, "shoal-supervisor[%d]: %s\n", static_cast<int>(getpid()), buf);
+}
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+timespec MonotonicNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts;
+}
+
+// Lists the supervisor's children: the script plus every orphan the subreaper inherited.
+std::vector<pid_t> ListChildren() {
+  std::vector<pid_t> out;
+  std::string path = "/proc/self/task/" + std::to_string(getpid()) + "/children";
+  if (FILE* f = std::fopen(path.c_str(), "re")) {
+    long pid;
+    while (std::fscanf(f, "%ld", &pid) == 1) out.push_back(static_cast<pid_t>(pid));
+    std::fclose(f);
+    return out;
+  }
+  // Kernels without CONFIG_PROC_CHILDREN: scan every process for our pid as its parent.
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return out;
+  pid_t self = getpid();
+  while (dirent* e = readdir(d)) {
+    char* end;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::string stat = "/proc/" + std::string(e->d_name) + "/stat";
+    Result<std::string> text = ReadWholeFile(stat);
+    if (!text.ok()) continue;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so skip to the last ')'.
+    size_t close = text->rfind(')');
+    if (close == std::string::npos) continue;
+    char state;
+    long ppid;
+    if (std::sscanf(text->c_str() + close + 1, " %c %ld", &state, &ppid) == 2 && ppid == self) {
+      out.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  closedir(d);
+  return out;
+}
+
+// Reads an octal umask from the job's SLURM_UMASK, as sbatch records it; -1 when absent.
+int UmaskFromEnv(const std::vector<std::string>& env) {
+  for (const std::string& kv : env) {
+    if (kv.rfind("SLURM_UMASK=", 0) != 0) continue;
+    char* end;
+    long v = std::strtol(kv.c_str() + 12, &end, 8);
+    if (*end == '\0' && end != kv.c_str() + 12 && v >= 0 && v <= 0777) return static_cast<int>(v);
+  }
+  return -1;
+}
+
+class Supervisor {
+ public:
+  explicit Supervisor(std::string dir) : dir_(std::move(dir)) {}
+  ~Supervisor() {
+    for (int fd : {sigfd_, limit_tfd_, kill_tfd_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  int Run();
+
+ private:
+  std::string Path(const char* name) const { return dir_ + "/" + name; }
+  // Ends the job before the script ran: fills the result and writes it.
+  int LaunchFailed(const std::string& message);
+  int WriteResult();
+  bool SetUpSignals();
+  bool OpenOutputs(int* out_fd, int* err_fd, std::string* error);
+  bool SwitchEffectiveIds(bool to_user);
+  bool StartScript(int out_fd, int err_fd, std::string* error);
+  [[noreturn]] void ExecChild(int out_fd, int err_fd, int errpipe);
+  void Loop();
+  void HandleSignals();
+  void ReapChildren();
+  // Sends `sig` to every process of the job: the script's group and the inherited orphans.
+  void SignalTree(int sig);
+  void BeginTerminate(int64_t kill_wait_s, const char* why);
+  void SetTimeLimit(int64_t limit_s);
+  void FinalSweep();
+
+  std::string dir_;
+  JobSpec spec_;
+  JobResult result_;
+  bool switch_ids_ = false;  // root running a job for another uid/gid
+  int sigfd_ = -1;
+  int limit_tfd_ = -1;
+  int kill_tfd_ = -1;
+  sigset_t blocked_;
+  pid_t script_pid_ = 0;
+  bool script_done_ = false;
+  int script_status_ = 0;
+  timespec mono_start_{};
+  bool terminating_ = false;
+  timespec kill_deadline_{};
+};
+
+int Supervisor::Run() {
+  // Whatever the spawner leaked (sockets of a gRPC daemon) must not reach the job, and fds 0-2
+  // must be taken so that no file we open lands there.
+  close_range(3, ~0U, 0);
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0) open("/dev/null", O_RDWR);
+  }
+  // Orphans of the job re-parent to us, so we can reap and, at the end, kill them.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  if (!SetUpSignals()) return LaunchFailed("supervisor could not set up signal handling");
+
+  Result<std::string> text = ReadWholeFile(Path(kSpecFile));
+  if (!text.ok()) return LaunchFailed(text.status().message());
+  Result<JobSpec> spec = SpecFromJson(*text);
+  if (!spec.ok()) return LaunchFailed(spec.status().message());
+  spec_ = std::move(spec).value();
+  result_.job_id = spec_.job_id;
+  result_.generation = spec_.generation;
+
+  Status st = WriteFileAtomic(Path(kPidFile), std::to_string(getpid()) + "\n");
+  if (!st.ok()) Log("%s", st.message().c_str());  // the agent falls back to a /proc scan
+
+  if (geteuid() == 0) {
+    switch_ids_ = spec_.uid != 0 || spec_.gid != getegid();
+  } else if (spec_.uid != geteuid()) {
+    Log("job %llu asks for uid %u but the supervisor is not root: running as uid %u",
+        static_cast<unsigned long long>(spec_.job_id), spec_.uid, geteuid());
+  }
+  if (switch_ids_) {
+    // Supplementary groups of the job's user (none when the uid has no passwd entry).
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwuid_r(spec_.uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+      if (initgroups(found->pw_name, spec_.gid) != 0) setgroups(0, nullptr);
+    } else {
+      setgroups(0, nullptr);
+    }
+  }
+
+  int umask_value = UmaskFromEnv(spec_.env);
+  if (umask_value >= 0) umask(static_cast<mode_t>(umask_value));
+
+  int out_fd = -1, err_fd = -1;
+  std::string error;
+  if (!OpenOutputs(&out_fd, &err_fd, &error)) return LaunchFailed(error);
+  bool started = StartScript(out_fd, err_fd, &error);
+  close(out_fd);
+  if (err_fd != out_fd) close(err_fd);
+  if (!started) return LaunchFailed(error);
+
+  Log("job %llu: script started as pid %d", static_cast<unsigned long long>(spec_.job_id),
+      static_cast<int>(script_pid_));
+  Loop();
+  FinalSweep();
+
+  result_.end_time = time(nullptr);
+  if (WIFEXITED(script_status_)) {
+    result_.exit_code = WEXITSTATUS(script_status_);
+  } else if (WIFSIGNALED(script_status_)) {
+    result_.signal = WTERMSIG(script_status_);
+    result_.core_dumped = WCOREDUMP(script_status_);
+  }
+  Log("job %llu: script ended: exit %d signal %d%s", static_cast<unsigned long long>(spec_.job_id),
+      result_.exit_code, result_.signal, result_.timed_out ? " (time limit)" : "");
+  return WriteResult();
+}
+
+int Supervisor::LaunchFailed(const std::string& message) {
+  Log("launch failed: %s", message.c_str());
+  result_.launch_failed = true;
+  result_.exit_code = 1;
+  result_.message = message;
+  result_.start_time = result_.end_time = time(nullptr);
+  return WriteResult();
+}
+
+int Supervisor::WriteResult() {
+  if (result_.job_id == 0) {
+    // Spec unreadable: recover the id from the directory name so the agent can still report.
+    size_t slash = dir_.find_last_of('/');
+    result_.job_id = std::strtoull(dir_.c_str() + slash + 1, nullptr, 10);
+  }
+  Status st = WriteFileAtomic(Path(kResultFile), ResultToJson(result_));
+  if (!st.ok()) {
+    Log("%s", st.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+bool Supervisor::SetUpSignals() {
+  sigemptyset(&blocked_);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&blocked_, sig);
+  for (int i = 0; i < kSupervisorSignalCount; ++i) {
+    sigaddset(&blocked_, SupervisorSignalNumber(static_cast<SupervisorSignal>(i)));
+  }
+  if (sigprocmask(SIG_BLOCK, &blocked_, nullptr) != 0) return false;
+  signal(SIGPIPE, SIG_IGN);  // a closed log must not kill us; the child resets it
+  sigfd_ = signalfd(-1, &blocked_, SFD_NONBLOCK | SFD_CLOEXEC);
+  limit_tfd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  kill_tfd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  return sigfd_ >= 0 && limit_tfd_ >= 0 && kill_tfd_ >= 0;
+}
+
+bool Supervisor::SwitchEffectiveIds(bool to_user) {
+  if (!switch_ids_) return true;
+  if (to_user) {
+    return setegid(spec_.gid) == 0 && seteuid(spec_.uid) == 0;
+  }
+  return seteuid(0) == 0 && setegid(0) == 0;
+}
+
+bool Supervisor::OpenOutputs(int* out_fd, int* err_fd, std::string* error) {
+  // Opened with the job user's rights: root must not write where the user may not.
+  if (!SwitchEffectiveIds(true)) {
+    *error = "could not switch to uid " + std::to_string(spec_.uid) + ": " + ErrnoText(errno);
+    return false;
+  }
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (spec_.open_append ? O_APPEND : O_TRUNC);
+  auto open_one = [&](const std::string& path) {
+    if (path.empty()) return open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int fd = open(path.c_str(), flags, 0666);
+    if (fd < 0) *error = "could not open output file " + path + ": " + ErrnoText(errno);
+    return fd;
+  };
+  *out_fd = open_one(spec_.stdout_path);
+  *err_fd = *out_fd;
+  if (*out_fd >= 0 && !spec_.stderr_path.empty() && spec_.stderr_path != spec_.stdout_path) {
+    *err_fd = open_one(spec_.stderr_path);
+    if (*err_fd < 0) close(*out_fd);
+  }
+  SwitchEffectiveIds(false);
+  return *out_fd >= 0 && *err_fd >= 0;
+}
+
+bool Supervisor::StartScript(int out_fd, int err_fd, std::string* error) {
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) != 0) {
+    *error = "pipe: " + ErrnoText(errno);
+    return false;
+  }
+  // fork, not posix_spawn: the child must switch ids and chdir with a Slurm-style fallback.
+  // This process is small and single-threaded, so fork is cheap and safe.
+  pid_t pid = fork();
+  if (pid < 0) {
+    *error = "fork: " + ErrnoText(errno);
+    close(errpipe[0]);
+    close(errpipe[1]);
+    return false;
+  }
+  if (pid == 0) ExecChild(out_fd, err_fd, errpipe[1]);
+  setpgid(pid, pid);  // also done by the child; whichever runs first wins the race harmlessly
+  close(errpipe[1]);
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = read(errpipe[0], &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  close(errpipe[0]);
+  if (n == sizeof child_errno) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    *error = "could not execute " + Path(kScriptFile) + ": " + ErrnoText(child_errno);
+    return false;
+  }
+  script_pid_ = pid;
+  result_.start_time = time(nullptr);
+  mono_start_ = MonotonicNow();
+  SupervisorState state{getpid(), pid, result_.start_time};
+  Status st = WriteFileAtomic(Path(kStateFile), StateToJson(state));
+  if (!st.ok()) Log("%s", st.message().c_str());
+  SetTimeLimit(spec_.time_limit_s);
+  return true;
+}
+
+void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
+  auto fail = [errpipe](int err) {
+    ssize_t ignored = write(errpipe, &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+  };
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  setpgid(0, 0);
+  int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd < 0) fail(errno);
+  if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) fail(errno);
+  if (null_fd > 2) close(null_fd);
+  if (switch_ids_) {
+    if (setgid(spec_.gid) != 0 || setuid(spec_.uid) != 0) fail(errno);
+  }
+  if (!spec_.work_dir.empty() && chdir(spec_.work_dir.c_str()) != 0) {
+    std::string note = "slurmstepd: error: couldn't chdir to `" + spec_.work_dir +
+                       "': " + ErrnoText(errno) + ": going to /tmp instead\n";
+    ssize_t ignored = write(2, note.data(), note.size());
+    (void)ignored;
+    if (chdir("/tmp") != 0) fail(errno);
+  }
+  std::vector<char*> envp;
+  envp.reserve(spec_.env.size() + 1);
+  for (std::string& kv : spec_.env) envp.push_back(kv.data());
+  envp.push_back(nullptr);
+  std::string script = Path(kScriptFile);
+  char* argv[] = {script.data(), nullptr};
+  execve(script.c_str(), argv, envp.data());
+  if (errno == ENOEXEC) {
+    // No "#!" line: run it with the POSIX shell, as execvp would.
+    char sh[] = "/bin/sh";
+    char* sh_argv[] = {sh, script.data(), nullptr};
+    execve(sh, sh_argv, envp.data());
+  }
+  fail(errno);
+  _exit(127);  // not reached
+}
+
+void Supervisor::Loop() {
+  while (!script_done_) {
+    pollfd fds[3] = {{sigfd_, POLLIN, 0}, {limit_tfd_, POLLIN, 0}, {kill_tfd_, POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      Log("poll: %s", ErrnoText(errno).c_str());
+      return;
+    }
+    uint64_t ticks;
+    if (fds[1].revents & POLLIN) {
+      if (read(limit_tfd_, &ticks, sizeof ticks) == sizeof ticks && !script_done_) {
+        result_.timed_out = true;
+        BeginTerminate(spec_.kill_wait_s, "time limit");
+      }
+    }
+    if (fds[2].revents & POLLIN) {
+      if (read(kill_tfd_, &ticks, sizeof ticks) == sizeof ticks) SignalTree(SIGKILL);
+    }
+    if (fds[0].revents & POLLIN) HandleSignals();
+  }
+}
+
+void Supervisor::HandleSignals() {
+  signalfd_siginfo si;
+  while (read(sigfd_, &si, sizeof si) == sizeof si) {
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGCHLD) {
+      ReapChildren();
+    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+      BeginTerminate(std::min<int64_t>(spec_.kill_wait_s, kSelfStopKillWaitS),
+                     "signal to the supervisor");
+    } else if (sig == SIGHUP) {
+      // No terminal to lose; ignored.
+    } else if (sig == SupervisorSignalNumber(SupervisorSignal::kTerminate)) {
+      BeginTerminate(si.ssi_int < 0 ? 0 : si.ssi_int, "terminate request");
+    } else if (sig == SupervisorSignalNumber(SupervisorSignal::kSignal)) {
+      int job_sig;
+      bool whole_tree;
+      DecodeSignalRequest(si.ssi_int, &job_sig, &whole_tree);
+      Log("signal %d to %s", job_sig, whole_tree ? "the job" : "the batch shell");
+      if (job_sig <= 0 || job_sig >= NSIG || script_done_) continue;
+      if (whole_tree) {
+        SignalTree(job_sig);
+      } else {
+        kill(script_pid_, job_sig);
+      }
+    } else if (sig == SupervisorSignalNumber(SupervisorSignal::kUpdateTimeLimit)) {
+      if (!result_.timed_out) SetTimeLimit(si.ssi_int);
+    }
+  }
+  // SIGCHLD is not queued: always sweep, a request may have shared a wakeup with an exit.
+  ReapChildren();
+}
+
+void Supervisor::ReapChildren() {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    if (pid == script_pid_) {
+      script_status_ = status;
+      script_done_ = true;
+    }
+  }
+}
+
+void Supervisor::SignalTree(int sig) {
+  if (script_pid_ <= 0) return;
+  kill(-script_pid_, sig);
+  for (pid_t child : ListChildren()) {
+    // Orphans that left the job's group (setsid, setpgid) are still the job's.
+    if (getpgid(child) != script_pid_) kill(child, sig);
+  }
+}
+
+void Supervisor::BeginTerminate(int64_t kill_wait_s, const char* why) {
+  if (script_done_) return;
+  if (kill_wait_s <= 0) {
+    Log("%s: SIGKILL", why);
+    SignalTree(SIGKILL);
+    return;
+  }
+  timespec now = MonotonicNow();
+  timespec deadline = now;
+  deadline.tv_sec += kill_wait_s;
+  if (terminating_ &&
+      (kill_deadline_.tv_sec < deadline.tv_sec ||
+       (kill_deadline_.tv_sec == deadline.tv_sec && kill_deadline_.tv_nsec <= deadline.tv_nsec))) {
+    return;  // an earlier SIGKILL is already due
+  }
+  Log("%s: SIGTERM, SIGKILL in %lld s", why, static_cast<long long>(kill_wait_s));
+  if (!terminating_) {
+    SignalTree(SIGTERM);
+    SignalTree(SIGCONT);  // a stopped job must wake up to see the SIGTERM
+  }
+  terminating_ = true;
+  kill_deadline_ = deadline;
+  itimerspec its{};
+  its.it_value = deadline;
+  timerfd_settime(kill_tfd_, TFD_TIMER_ABSTIME, &its, nullptr);
+}
+
+void Supervisor::SetTimeLimit(int64_t limit_s) {
+  itimerspec its{};  // all zero disarms
+  if (limit_s > 0) {
+    its.it_value = mono_start_;
+    its.it_value.tv_sec += limit_s;  // a deadline already past fires at once
+  }
+  timerfd_settime(limit_tfd_, TFD_TIMER_ABSTIME, &its, nullptr);
+}
+
+void Supervisor::FinalSweep() {
+  // Fast path: no children at all means no descendants at all (orphans come to us).
+  timespec start = MonotonicNow();
+  for (;;) {
+    ReapChildren();
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD) return;
+    SignalTree(SIGKILL);
+    pollfd pfd{sigfd_, POLLIN, 0};
+    poll(&pfd, 1, 100);
+    signalfd_siginfo si;
+    while (read(sigfd_, &si, sizeof si) == sizeof si) {
+    }
+    timespec now = MonotonicNow();
+    long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (elapsed_ms > kSweepLimitMs) {
+      Log("leftover processes would not die; giving up on them");
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+int RunSupervisor(const std::string& job_dir) {
+  char real[PATH_MAX];
+  std::string dir = realpath(job_dir.c_str(), real) != nullptr ? real : job_dir;
+  Supervisor supervisor(dir);
+  return supervisor.Run();
+}
+
+}  // namespace shoal::agent

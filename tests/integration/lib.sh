@@ -1,0 +1,72 @@
+# Shared helpers for the integration tests: each test starts its own cluster in a fresh state
+# directory (so tests run side by side), drives it only through the commands, and stops it.
+set -uo pipefail
+
+BIN=${1:?usage: $0 BUILD_BIN_DIR}
+BIN=$(cd "$BIN" && pwd)
+export PATH="$BIN:$PATH"
+TEST_NAME=$(basename "$0" .sh)
+export SHOAL_STATE_DIR=$(mktemp -d "/tmp/shoal-$TEST_NAME.XXXXXX")
+WORK=$(mktemp -d "/tmp/shoal-$TEST_NAME-work.XXXXXX")
+cd "$WORK"
+FAILURES=0
+CHECKS=0
+
+cleanup() {
+  shoal down >/dev/null 2>&1 || true
+  # Anything a test restarted by hand.
+  pkill -f -- "--state-dir $SHOAL_STATE_DIR" 2>/dev/null || true
+  if [ "$FAILURES" -eq 0 ]; then
+    rm -rf "$SHOAL_STATE_DIR" "$WORK"
+  else
+    echo "kept for inspection: state $SHOAL_STATE_DIR, work $WORK"
+    for f in "$SHOAL_STATE_DIR"/controller.log "$SHOAL_STATE_DIR"/agents/*/agent.log; do
+      [ -f "$f" ] && { echo "--- tail of $f"; tail -n 30 "$f"; }
+    done
+  fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  FAILURES=$((FAILURES + 1))
+}
+
+ok() { CHECKS=$((CHECKS + 1)); }
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+  if [ "$1" == "$2" ]; then ok; else fail "$3: expected '$2', got '$1'"; fi
+}
+
+# expect_match TEXT REGEX WHAT
+expect_match() {
+  if [[ "$1" =~ $2 ]]; then ok; else fail "$3: '$1' does not match /$2/"; fi
+}
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_until() {
+  local deadline=$(($(date +%s%N) + $1 * 1000000000))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s%N)" -gt "$deadline" ]; then return 1; fi
+    sleep 0.1
+  done
+}
+
+job_state() { sacct -n -X -P -j "$1" --format=State 2>/dev/null | head -1; }
+job_done() { [[ "$(job_state "$1")" =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL) ]]; }
+queue_empty() { [ -z "$(squeue -h)" ]; }
+
+start_cluster() {
+  shoal up "$@" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "shoal up $*"; exit 1; }
+}
+
+finish() {
+  if [ "$FAILURES" -eq 0 ]; then
+    echo "$TEST_NAME: $CHECKS checks passed"
+    exit 0
+  fi
+  echo "$TEST_NAME: $FAILURES of $((CHECKS + FAILURES)) checks failed"
+  exit 1
+}
