@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
                              grpc::InsecureServerCredentials(), &bound_agent_port);
     builder.RegisterService(&agent_service);
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
+    // Agents may ping a quiet stream every second to notice a dead link quickly.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     grpc_server = builder.BuildAndStart();
     if (grpc_server && bound_agent_port != 0) break;
     grpc_server.reset();

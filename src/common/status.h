@@ -61,7 +61,11 @@ class Result {
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
-  Status status() const { return ok() ? Status() : std::get<Status>(v_); }
+  // A reference, so `const std::string& m = r.status().message();` stays valid.
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<Status>(v_);
+  }
 
  private:
   std::variant<T, Status> v_;

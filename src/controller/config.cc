@@ -1,6 +1,7 @@
 #include "controller/config.h"
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "common/hostlist.h"
@@ -16,11 +17,16 @@ Status At(const ConfLine& line, const std::string& why) {
   return InvalidArgument(line.Where() + ": " + why);
 }
 
-Result<uint64_t> UintValue(const ConfLine& line, const std::string& key, const std::string& v) {
+Result<uint64_t> UintValue(const ConfLine& line, const std::string& key, const std::string& v,
+                           uint64_t max = std::numeric_limits<uint64_t>::max()) {
   auto n = ParseUint(v);
   if (!n) return At(line, "invalid value for " + key + ": '" + v + "' (expected a number)");
+  if (*n > max) return At(line, "invalid value for " + key + ": '" + v + "' (too large)");
   return *n;
 }
+
+constexpr uint64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kMaxGpusPerNode = 1024;
 
 Result<bool> YesNo(const ConfLine& line, const std::string& key, const std::string& v) {
   if (EqualsIgnoreCase(v, "yes") || v == "1") return true;
@@ -28,10 +34,11 @@ Result<bool> YesNo(const ConfLine& line, const std::string& key, const std::stri
   return At(line, "invalid value for " + key + ": '" + v + "' (expected YES or NO)");
 }
 
-Status ParseNodeLine(const ConfLine& line, ControllerConfig& config) {
+// NodeName=DEFAULT and PartitionName=DEFAULT lines set defaults for the lines after them.
+Status ParseNodeLine(const ConfLine& line, Node& defaults, ControllerConfig& config) {
   auto names = ExpandHostlist(*line.Get("NodeName"));
   if (!names.ok()) return At(line, names.status().message());
-  Node proto;
+  Node proto = defaults;
   proto.configured = true;
   for (const auto& [key, value] : line.pairs) {
     if (EqualsIgnoreCase(key, "NodeName")) continue;
@@ -49,7 +56,7 @@ Status ParseNodeLine(const ConfLine& line, ControllerConfig& config) {
       auto parts = Split(value, ':');
       if (parts.size() < 2 || parts[0] != "gpu") return At(line, "invalid Gres '" + value + "'");
       auto n = ParseUint(parts.back());
-      if (!n) return At(line, "invalid Gres count in '" + value + "'");
+      if (!n || *n > kMaxGpusPerNode) return At(line, "invalid Gres count in '" + value + "'");
       proto.gpus = static_cast<uint32_t>(*n);
       if (parts.size() == 3) proto.gpu_type = parts[1];
     } else if (EqualsIgnoreCase(key, "Feature") || EqualsIgnoreCase(key, "Features")) {
@@ -65,8 +72,14 @@ Status ParseNodeLine(const ConfLine& line, ControllerConfig& config) {
       config.warnings.push_back(line.Where() + ": unknown node key '" + key + "' ignored");
     }
   }
-  if (EqualsIgnoreCase(*line.Get("NodeName"), "DEFAULT")) return Status::Ok();
+  if (EqualsIgnoreCase(*line.Get("NodeName"), "DEFAULT")) {
+    defaults = std::move(proto);
+    return Status::Ok();
+  }
   for (const auto& name : *names) {
+    for (const Node& other : config.nodes) {
+      if (other.name == name) return At(line, "node '" + name + "' is defined twice");
+    }
     Node n = proto;
     n.name = name;
     n.gpu_busy.assign(n.gpus, false);
@@ -81,8 +94,8 @@ Result<int64_t> TimeValue(const ConfLine& line, const std::string& key, const st
   return *t;
 }
 
-Status ParsePartitionLine(const ConfLine& line, ControllerConfig& config) {
-  Partition p;
+Status ParsePartitionLine(const ConfLine& line, Partition& defaults, ControllerConfig& config) {
+  Partition p = defaults;
   p.name = *line.Get("PartitionName");
   if (p.name.empty()) return At(line, "PartitionName must not be empty");
   for (const auto& [key, value] : line.pairs) {
@@ -109,19 +122,21 @@ Status ParsePartitionLine(const ConfLine& line, ControllerConfig& config) {
       p.default_time_s = *t;
     } else if (EqualsIgnoreCase(key, "MaxNodes")) {
       if (EqualsIgnoreCase(value, "UNLIMITED")) continue;
-      auto n = UintValue(line, key, value);
+      auto n = UintValue(line, key, value, kMaxU32);
       if (!n.ok()) return n.status();
       p.max_nodes = static_cast<uint32_t>(*n);
     } else if (EqualsIgnoreCase(key, "PriorityJobFactor")) {
-      auto n = UintValue(line, key, value);
+      auto n = UintValue(line, key, value, kMaxU32);
       if (!n.ok()) return n.status();
       p.priority_job_factor = static_cast<uint32_t>(*n);
     } else if (EqualsIgnoreCase(key, "PriorityTier")) {
-      auto n = UintValue(line, key, value);
+      auto n = UintValue(line, key, value, kMaxU32);
       if (!n.ok()) return n.status();
       p.priority_tier = static_cast<uint32_t>(*n);
     } else if (EqualsIgnoreCase(key, "State")) {
       std::string s = ToUpper(value);
+      p.up = true;  // this line's State replaces one inherited from PartitionName=DEFAULT
+      p.drain = p.inactive = false;
       if (s == "UP") {
       } else if (s == "DOWN") {
         p.up = false;
@@ -137,6 +152,17 @@ Status ParsePartitionLine(const ConfLine& line, ControllerConfig& config) {
       config.warnings.push_back(line.Where() + ": unknown partition key '" + key + "' ignored");
     }
   }
+  if (EqualsIgnoreCase(p.name, "DEFAULT")) {
+    defaults = std::move(p);
+    return Status::Ok();
+  }
+  for (const Partition& other : config.partitions) {
+    if (other.name == p.name) return At(line, "partition '" + p.name + "' is defined twice");
+    if (other.is_default && p.is_default) {
+      return At(line, "more than one Default=YES partition ('" + other.name + "' and '" +
+                          p.name + "')");
+    }
+  }
   config.partitions.push_back(std::move(p));
   return Status::Ok();
 }
@@ -147,23 +173,27 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
   auto lines = ParseSlurmConf(text, file_name);
   if (!lines.ok()) return lines.status();
   ControllerConfig config;
+  Node node_defaults;
+  Partition partition_defaults;
   for (const ConfLine& line : *lines) {
     if (line.pairs.empty()) continue;
     if (line.Get("NodeName")) {
-      Status s = ParseNodeLine(line, config);
+      Status s = ParseNodeLine(line, node_defaults, config);
       if (!s.ok()) return s;
       continue;
     }
     if (line.Get("PartitionName")) {
-      Status s = ParsePartitionLine(line, config);
+      Status s = ParsePartitionLine(line, partition_defaults, config);
       if (!s.ok()) return s;
       continue;
     }
     for (const auto& [key, value] : line.pairs) {
       auto uint_key = [&](auto& field) -> Status {
-        auto n = UintValue(line, key, value);
+        using Field = std::remove_reference_t<decltype(field)>;
+        auto n = UintValue(line, key, value,
+                           static_cast<uint64_t>(std::numeric_limits<Field>::max()));
         if (!n.ok()) return n.status();
-        field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
+        field = static_cast<Field>(*n);
         return Status::Ok();
       };
       Status s;
@@ -216,9 +246,6 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
       if (!s.ok()) return s;
     }
   }
-  int defaults = 0;
-  for (const auto& p : config.partitions) defaults += p.is_default ? 1 : 0;
-  if (defaults > 1) return InvalidArgument(std::string(file_name) + ": more than one Default=YES partition");
   return config;
 }
 

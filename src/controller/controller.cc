@@ -82,9 +82,7 @@ Status Controller::Start() {
           placeholder.name = job.nodes[i];
           placeholder.cpus = std::max(job.cpus_per_node, 1u);
           placeholder.memory_mb = std::max<uint64_t>(job.mem_per_node_alloc_mb, 1);
-          node_index_[placeholder.name] = nodes_.size();
-          nodes_.push_back(std::move(placeholder));
-          node = &nodes_.back();
+          node = InsertNodeLocked(std::move(placeholder));
         }
         node->last_heartbeat = now;  // grace period starts now
         node->alloc_cpus += job.cpus_per_node;
@@ -126,6 +124,26 @@ void Controller::Stop() {
 Node* Controller::FindNodeLocked(const std::string& name) {
   auto it = node_index_.find(name);
   return it == node_index_.end() ? nullptr : &nodes_[it->second];
+}
+
+// Nodes stay in natural name order (node2 before node10), which is the order placement
+// tries them in, whatever order they registered in.
+Node* Controller::InsertNodeLocked(Node node) {
+  auto natural_less = [](const std::string& a, const std::string& b) {
+    size_t da = a.find_last_not_of("0123456789") + 1, db = b.find_last_not_of("0123456789") + 1;
+    if (a.compare(0, da, b, 0, db) != 0 || da == a.size() || db == b.size()) return a < b;
+    if (a.size() - da != b.size() - db) return a.size() - da < b.size() - db;
+    return a.compare(da, std::string::npos, b, db, std::string::npos) < 0;
+  };
+  auto pos = std::upper_bound(nodes_.begin(), nodes_.end(), node.name,
+                              [&](const std::string& name, const Node& n) {
+                                return natural_less(name, n.name);
+                              });
+  const std::string name = node.name;
+  nodes_.insert(pos, std::move(node));
+  node_index_.clear();
+  for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
+  return &nodes_[node_index_[name]];
 }
 
 const Partition* Controller::FindPartitionLocked(const std::string& name) const {
@@ -233,14 +251,23 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
       req.time_limit_s = partition->default_time_s != kUnlimited ? partition->default_time_s
                                                                   : partition->max_time_s;
     }
-    Status sat = CheckSatisfiable(req, *partition, nodes_);
-    if (!sat.ok()) return sat;
-    for (const Dependency& d : req.dependency.clauses) {
-      if (d.kind == Dependency::Kind::kSingleton) continue;
-      if (d.job_id >= next_job_id_ || (jobs_.count(d.job_id) == 0 && d.job_id + 1 >= next_job_id_)) {
-        return InvalidArgument("Job dependency problem");
+    // Without -N (or with a range), Slurm picks as many nodes as the tasks need: spread them
+    // over the fewest nodes of the partition's largest size.
+    if ((req.max_nodes == 0 || req.max_nodes > req.min_nodes) && req.ntasks_per_node == 0 &&
+        req.ntasks > 1) {
+      uint32_t widest = 0;
+      for (const Node& n : nodes_) {
+        if (partition->Contains(n.name)) widest = std::max(widest, n.cpus);
+      }
+      const uint32_t tasks_per_node = widest / req.cpus_per_task;
+      if (tasks_per_node > 0 && req.ntasks > tasks_per_node * req.min_nodes) {
+        req.min_nodes = (req.ntasks + tasks_per_node - 1) / tasks_per_node;
+        if (req.max_nodes != 0) req.min_nodes = std::min(req.min_nodes, req.max_nodes);
       }
     }
+    Status sat = CheckSatisfiable(req, *partition, nodes_);
+    if (!sat.ok()) return sat;
+    // As in Slurm, a dependency on a job the controller does not hold counts as satisfied.
     if (live_jobs_ + count > config_.max_job_count) {
       return Unavailable("Slurm temporarily unable to accept job, sleeping and retrying");
     }
@@ -816,9 +843,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     if (node == nullptr) {
       Node fresh;
       fresh.name = reg.node_name();
-      node_index_[fresh.name] = nodes_.size();
-      nodes_.push_back(std::move(fresh));
-      node = &nodes_.back();
+      node = InsertNodeLocked(std::move(fresh));
     }
     if (!node->configured) {
       node->cpus = reg.cpus();

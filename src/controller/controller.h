@@ -102,6 +102,7 @@ class Controller {
   const Job* FindJobLocked(const std::string& id) const;
   std::vector<Job*> ResolveIdsLocked(const std::string& id);
   Node* FindNodeLocked(const std::string& name);
+  Node* InsertNodeLocked(Node node);
   const Partition* FindPartitionLocked(const std::string& name) const;
   const Partition* DefaultPartitionLocked() const;
   void TriggerSchedule();

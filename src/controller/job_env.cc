@@ -42,7 +42,10 @@ std::vector<std::string> BuildJobEnvironment(const Job& job, const std::vector<s
   for (const auto& kv : submit_env) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) continue;
-    vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+    std::string key = kv.substr(0, eq);
+    // Inherited from an enclosing array task: only this job's own array values may appear.
+    if (key.rfind("SLURM_ARRAY_", 0) == 0) continue;
+    vars[std::move(key)] = kv.substr(eq + 1);
   }
   const JobRequest& r = job.req;
   const std::string id = std::to_string(job.id);

@@ -48,7 +48,11 @@ Result<ArraySpec> ParseArraySpec(std::string_view text, uint32_t max_array_size)
       return InvalidArgument("Invalid job array specification (task id " + std::to_string(hi) +
                              " not below MaxArraySize=" + std::to_string(max_array_size) + ")");
     }
-    for (int64_t i = lo; i <= hi; i += step) spec.task_ids.push_back(i);
+    // Step without passing hi: lo + step may overflow for a huge step.
+    for (int64_t i = lo;; i += step) {
+      spec.task_ids.push_back(i);
+      if (hi - i < step) break;
+    }
     start = comma + 1;
   }
   std::sort(spec.task_ids.begin(), spec.task_ids.end());

@@ -71,19 +71,18 @@ std::string Node::StateText(bool long_form) const {
   const bool busy = alloc_cpus > 0 || !running_jobs.empty();
   std::string text;
   if (down) {
-    text = long_form ? "down" : "down";
+    text = "down";
   } else if (drain) {
     text = busy ? (long_form ? "draining" : "drng") : (long_form ? "drained" : "drain");
   } else if (!responding && boot_time == 0) {
     text = long_form ? "unknown" : "unk";
+  } else if (!busy) {
+    // A silent node not yet declared down shows its allocation state ("idle*"), as in sinfo.
+    text = "idle";
+  } else if (alloc_cpus >= cpus) {
+    text = long_form ? "allocated" : "alloc";
   } else {
-    switch (BaseState()) {
-      case NodeState::kIdle: text = "idle"; break;
-      case NodeState::kMixed: text = "mixed"; break;
-      case NodeState::kAllocated: text = long_form ? "allocated" : "alloc"; break;
-      case NodeState::kDown: text = "down"; break;
-      case NodeState::kUnknown: text = long_form ? "unknown" : "unk"; break;
-    }
+    text = long_form ? "mixed" : "mix";
   }
   if (!responding) text += "*";
   return text;

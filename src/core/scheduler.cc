@@ -140,10 +140,11 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
         }
       }
     } else {
-      // The clause names one job, one array task, or a whole array (every task).
+      // The clause names one job, one array task (12_3, or the task's own job id), or a whole
+      // array (every task; the array's id is also the job id of its first task).
       std::vector<const Job*> targets;
-      if (auto it = jobs.find(d.job_id); it != jobs.end() && !it->second.IsArrayTask() &&
-                                         d.array_task == kNoArrayTask) {
+      if (auto it = jobs.find(d.job_id); it != jobs.end() && d.array_task == kNoArrayTask &&
+                                         it->second.array_job_id != d.job_id) {
         targets.push_back(&it->second);
       }
       if (targets.empty()) {
@@ -153,6 +154,18 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
             targets.push_back(&other);
           }
         }
+      }
+      // afternotok over several tasks: once all have ended, satisfied when any failed.
+      if (d.kind == Dependency::Kind::kAfterNotOk && !targets.empty()) {
+        bool all_finished = true, any_failed = false;
+        for (const Job* t : targets) {
+          all_finished = all_finished && IsFinished(t->state);
+          any_failed = any_failed || (IsFinished(t->state) && t->state != JobState::kCompleted);
+        }
+        clause = !all_finished ? DependencyState::kWaiting
+                 : any_failed  ? DependencyState::kSatisfied
+                               : DependencyState::kNeverSatisfied;
+        targets.clear();
       }
       // Jobs no longer held (purged after MinJobAge) count as satisfied, as in Slurm.
       for (const Job* t : targets) {
@@ -170,11 +183,7 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
             else s = t->state == JobState::kCompleted ? DependencyState::kSatisfied
                                                        : DependencyState::kNeverSatisfied;
             break;
-          case Dependency::Kind::kAfterNotOk:
-            if (!IsFinished(t->state)) s = DependencyState::kWaiting;
-            else s = t->state != JobState::kCompleted ? DependencyState::kSatisfied
-                                                       : DependencyState::kNeverSatisfied;
-            break;
+          case Dependency::Kind::kAfterNotOk:  // decided above
           case Dependency::Kind::kSingleton:
             break;
         }
@@ -252,8 +261,8 @@ ScheduleResult Schedule(const ClusterView& view, int64_t now) {
       set_reason(*job, "PartitionDown");
       continue;
     }
-    if (req.time_limit_s != -1 && partition.max_time_s != -1 &&
-        req.time_limit_s > partition.max_time_s) {
+    if (partition.max_time_s != -1 &&
+        (req.time_limit_s == -1 || req.time_limit_s > partition.max_time_s)) {
       set_reason(*job, "PartitionTimeLimit");
       continue;
     }
@@ -274,6 +283,7 @@ ScheduleResult Schedule(const ClusterView& view, int64_t now) {
     for (const auto& name : req.required_nodes) {
       auto it = node_index.find(name);
       if (it == node_index.end()) { impossible = true; break; }
+      if (std::find(chosen.begin(), chosen.end(), it->second) != chosen.end()) continue;
       const Node& n = nodes[it->second];
       if (!partition.Contains(n.name) || !FitsNow(ShapeFor(req, n), n, req.exclusive)) {
         impossible = true;

@@ -247,7 +247,12 @@ class SqliteStore : public Store {
   }
 
   Status WriteJob(sqlite3_stmt* st, const Job& job) {
-    std::string doc = JobToJson(job).dump();
+    std::string doc;
+    try {
+      doc = JobToJson(job).dump();
+    } catch (const Json::exception& e) {  // e.g. a string that is not UTF-8
+      return InvalidArgument("job " + std::to_string(job.id) + " cannot be stored: " + e.what());
+    }
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, static_cast<int64_t>(job.id));
     sqlite3_bind_int64(st, 2, static_cast<int64_t>(job.array_job_id));
@@ -264,7 +269,13 @@ class SqliteStore : public Store {
   }
 
   Status WritePayload(sqlite3_stmt* st, const StoreOp& op) {
-    std::string env = Json(op.payload.env).dump();
+    std::string env;
+    try {
+      env = Json(op.payload.env).dump();
+    } catch (const Json::exception& e) {
+      return InvalidArgument("environment of job " + std::to_string(op.payload_id) +
+                             " cannot be stored: " + e.what());
+    }
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, static_cast<int64_t>(op.payload_id));
     sqlite3_bind_text(st, 2, op.payload.script.c_str(), static_cast<int>(op.payload.script.size()),

@@ -20,6 +20,7 @@ cat > job.sh <<'S'
 #SBATCH -J from-script
 #SBATCH -o custom-%x-%j.out
 #SBATCH --ntasks=3
+#SBATCH -N 1-2
 echo "tasks=$SLURM_NTASKS name=$SLURM_JOB_NAME"
 S
 id=$(sbatch --parsable -J from-cli job.sh)
@@ -53,8 +54,7 @@ expect_eq "$(sacct -n -X -P -j "$id" --format=State | sort | uniq -c | awk '{pri
 a=$(sbatch --parsable -o /dev/null --wrap 'sleep 1; echo a >> chain.txt')
 b=$(sbatch --parsable -o /dev/null -d afterok:$a --wrap 'echo b >> chain.txt')
 c=$(sbatch --parsable -o /dev/null -d afterany:$b --wrap 'echo c >> chain.txt')
-reason=$(squeue -h -j "$c" -o %r)
-expect_eq "$reason" "Dependency" "pending reason of a dependent job"
+wait_until 5 bash -c "squeue -h -j $c -o %r | grep -qx Dependency" || fail "pending reason of a dependent job is not Dependency"
 wait_until 15 job_done "$c" || fail "chain did not finish"
 expect_eq "$(tr '\n' ' ' < chain.txt)" "a b c " "dependency order"
 f=$(sbatch --parsable -o /dev/null --wrap 'exit 1')
@@ -63,16 +63,8 @@ wait_until 10 job_done "$f" || fail "failing dependency did not finish"
 wait_until 5 bash -c "squeue -h -j $d -o %r | grep -q DependencyNeverSatisfied" || fail "DependencyNeverSatisfied not shown"
 scancel "$d"
 wait_until 5 job_done "$d" || fail "cancel of a pending job"
-expect_eq "$(job_state "$d")" "CANCELLED" "cancelled pending job"
+expect_eq "$(job_state "$d")" "CANCELLED by $(id -u)" "cancelled pending job"
 [ ! -e never.txt ] && ok || fail "a job with an unsatisfiable dependency ran"
-
-# Time limit: SIGTERM at the limit, SIGKILL after KillWait, state TIMEOUT.
-id=$(sbatch --parsable -t 0:02 -o tl.out --wrap 'trap "" TERM; echo started; sleep 100')
-start=$(date +%s)
-wait_until 15 job_done "$id" || fail "time-limited job did not end"
-elapsed=$(( $(date +%s) - start ))
-expect_eq "$(job_state "$id")" "TIMEOUT" "time-limited job state"
-[ "$elapsed" -le 8 ] && ok || fail "time limit took ${elapsed}s to enforce"
 
 # scancel reaches the whole process tree of a running job.
 id=$(sbatch --parsable -o tree.out --wrap 'sleep 300 & echo $! > child.pid; wait')
@@ -80,7 +72,7 @@ wait_until 10 test -s child.pid || fail "tree job did not start"
 child=$(cat child.pid)
 scancel "$id"
 wait_until 10 job_done "$id" || fail "cancelled running job did not end"
-expect_eq "$(job_state "$id")" "CANCELLED" "cancelled running job"
+expect_eq "$(job_state "$id")" "CANCELLED by $(id -u)" "cancelled running job"
 wait_until 5 bash -c "! kill -0 $child" || fail "a child of a cancelled job survived"
 
 # Hold and release.

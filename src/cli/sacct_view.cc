@@ -1,0 +1,427 @@
+#include "cli/sacct_view.h"
+
+#include <ctime>
+#include <functional>
+
+#include "cli/users.h"
+#include "common/hostlist.h"
+#include "common/slurm_time.h"
+#include "common/strings.h"
+#include "common/units.h"
+
+namespace shoal {
+namespace {
+
+enum Kind : int {
+  kJobId,
+  kJobIdRaw,
+  kJobName,
+  kPartition,
+  kAccount,
+  kAllocCpus,
+  kState,
+  kExitCode,
+  kElapsed,
+  kElapsedRaw,
+  kStart,
+  kEnd,
+  kSubmit,
+  kEligible,
+  kNodeList,
+  kNNodes,
+  kAllocNodes,
+  kUser,
+  kUid,
+  kGroup,
+  kGid,
+  kTimelimit,
+  kTimelimitRaw,
+  kWorkDir,
+  kNCpus,
+  kReqCpus,
+  kReqNodes,
+  kReqMem,
+  kPriority,
+  kQos,
+  kReason,
+  kDerivedExitCode,
+  kCpuTime,
+  kCpuTimeRaw,
+  kCluster,
+  kConstraints,
+  kNTasks,
+  kAllocTres,
+  kReqTres,
+  kComment,
+  kUnknownMetric,  // usage statistics shoal does not collect: printed empty
+};
+
+struct FieldInfo {
+  const char* name;
+  int kind;
+  int width;
+  bool left;
+};
+
+constexpr FieldInfo kFields[] = {
+    {"JobID", kJobId, 12, true},
+    {"JobIDRaw", kJobIdRaw, 12, true},
+    {"JobName", kJobName, 10, false},
+    {"Partition", kPartition, 10, false},
+    {"Account", kAccount, 10, false},
+    {"AllocCPUS", kAllocCpus, 10, false},
+    {"State", kState, 10, false},
+    {"ExitCode", kExitCode, 8, false},
+    {"Elapsed", kElapsed, 10, false},
+    {"ElapsedRaw", kElapsedRaw, 10, false},
+    {"Start", kStart, 19, false},
+    {"End", kEnd, 19, false},
+    {"Submit", kSubmit, 19, false},
+    {"Eligible", kEligible, 19, false},
+    {"NodeList", kNodeList, 15, false},
+    {"NNodes", kNNodes, 8, false},
+    {"AllocNodes", kAllocNodes, 10, false},
+    {"User", kUser, 9, false},
+    {"UID", kUid, 6, false},
+    {"Group", kGroup, 9, false},
+    {"GID", kGid, 6, false},
+    {"Timelimit", kTimelimit, 10, false},
+    {"TimelimitRaw", kTimelimitRaw, 12, false},
+    {"WorkDir", kWorkDir, 20, false},
+    {"NCPUS", kNCpus, 10, false},
+    {"ReqCPUS", kReqCpus, 8, false},
+    {"ReqNodes", kReqNodes, 8, false},
+    {"ReqMem", kReqMem, 10, false},
+    {"Priority", kPriority, 10, false},
+    {"QOS", kQos, 10, false},
+    {"Reason", kReason, 25, false},
+    {"DerivedExitCode", kDerivedExitCode, 15, false},
+    {"CPUTime", kCpuTime, 10, false},
+    {"CPUTimeRAW", kCpuTimeRaw, 10, false},
+    {"Cluster", kCluster, 10, false},
+    {"Constraints", kConstraints, 19, false},
+    {"NTasks", kNTasks, 8, false},
+    {"AllocTRES", kAllocTres, 10, false},
+    {"ReqTRES", kReqTres, 10, false},
+    {"Comment", kComment, 15, false},
+};
+
+// Statistics of running steps that shoal does not gather; accepted so scripts keep working.
+constexpr const char* kMetricFields[] = {
+    "MaxVMSize", "MaxVMSizeNode", "MaxVMSizeTask", "AveVMSize", "MaxRSS", "MaxRSSNode",
+    "MaxRSSTask", "AveRSS", "MaxPages", "MaxPagesNode", "MaxPagesTask", "AvePages", "MinCPU",
+    "MinCPUNode", "MinCPUTask", "AveCPU", "AveCPUFreq", "ReqCPUFreqMin", "ReqCPUFreqMax",
+    "ReqCPUFreqGov", "ConsumedEnergy", "MaxDiskRead", "MaxDiskReadNode", "MaxDiskReadTask",
+    "AveDiskRead", "MaxDiskWrite", "MaxDiskWriteNode", "MaxDiskWriteTask", "AveDiskWrite",
+    "TRESUsageInAve", "TRESUsageInMax", "TRESUsageInMaxNode", "TRESUsageInMaxTask",
+    "TRESUsageInMin", "TRESUsageInMinNode", "TRESUsageInMinTask", "TRESUsageInTot",
+    "TRESUsageOutMax", "TRESUsageOutMaxNode", "TRESUsageOutMaxTask", "TRESUsageOutAve",
+    "TRESUsageOutTot", "TotalCPU", "UserCPU", "SystemCPU",
+};
+
+// The state the batch step ended in, and its exit code, derived from the job as Slurm
+// records them: a step killed by a signal shows CANCELLED with that signal.
+std::pair<std::string, std::string> BatchStepState(const Job& job) {
+  auto code = [](int e, int s) { return std::to_string(e) + ":" + std::to_string(s); };
+  int sig = job.exit_signal;
+  switch (job.state) {
+    case JobState::kCompleted:
+      return {"COMPLETED", code(job.exit_code, sig)};
+    case JobState::kFailed:
+      if (sig != 0) return {"CANCELLED", code(0, sig)};
+      return {"FAILED", code(job.exit_code, 0)};
+    case JobState::kCancelled:
+    case JobState::kTimeout:
+    case JobState::kPreempted:
+      return {"CANCELLED", code(0, sig != 0 ? sig : 15)};
+    case JobState::kOutOfMemory:
+      return {"OUT_OF_MEMORY", code(0, 125)};
+    case JobState::kNodeFail:
+      return {"NODE_FAIL", code(0, 0)};
+    case JobState::kSuspended:
+      return {"SUSPENDED", code(0, 0)};
+    default:
+      return {"RUNNING", code(0, 0)};
+  }
+}
+
+std::string JobLineState(const Job& job) {
+  if (job.state == JobState::kCancelled) {
+    // Slurm names who cancelled; shoal does not record it, the owner is the usual case.
+    return "CANCELLED by " + std::to_string(job.req.uid);
+  }
+  return JobStateName(job.state);
+}
+
+std::string JobLineExitCode(const Job& job) {
+  // Slurm keeps no exit status for a job it ended itself; its batch step carries the signal.
+  switch (job.state) {
+    case JobState::kCancelled:
+    case JobState::kTimeout:
+    case JobState::kPreempted:
+    case JobState::kNodeFail:
+      return "0:0";
+    default:
+      return JobExitCodeText(job);
+  }
+}
+
+std::string Ts(int64_t t) { return FormatTimestamp(t, "Unknown"); }
+
+}  // namespace
+
+std::vector<SacctField> ParseSacctFields(std::string_view spec, std::string* bad) {
+  std::vector<SacctField> out;
+  for (const std::string& raw : Split(spec, ',')) {
+    std::string_view item = Trim(raw);
+    if (item.empty()) continue;
+    size_t pct = item.find('%');
+    std::string name(item.substr(0, pct));
+    SacctField f;
+    bool found = false;
+    for (const FieldInfo& info : kFields) {
+      if (EqualsIgnoreCase(name, info.name)) {
+        f.kind = info.kind;
+        f.title = info.name;
+        f.width = info.width;
+        f.left = info.left;
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      for (const char* m : kMetricFields) {
+        if (EqualsIgnoreCase(name, m)) {
+          f.kind = kUnknownMetric;
+          f.title = m;
+          f.width = 10;
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) {
+      *bad = name;
+      return {};
+    }
+    if (pct != std::string_view::npos) {
+      // "%N" right-justifies in N columns, "%-N" left-justifies.
+      std::string_view w = item.substr(pct + 1);
+      bool left = !w.empty() && w[0] == '-';
+      if (left) w.remove_prefix(1);
+      if (auto n = ParseUint(w); n && *n <= 10000) {
+        f.width = static_cast<int>(*n);
+        f.left = left;
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string SacctFieldNames() {
+  std::string out;
+  int col = 0;
+  auto add = [&](const char* name) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%-20s", name);
+    out += buf;
+    if (++col % 4 == 0) {
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      out += '\n';
+    }
+  };
+  for (const FieldInfo& f : kFields) add(f.name);
+  for (const char* m : kMetricFields) add(m);
+  if (col % 4 != 0) {
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<SacctLine> BuildSacctLines(const std::vector<Job>& jobs, bool allocations_only) {
+  std::vector<SacctLine> lines;
+  for (const JobRow& row : BuildJobRows(jobs, false)) {
+    lines.push_back(SacctLine{row, false});
+    if (!allocations_only && row.pending_tasks.empty() && row.job->start_time != 0) {
+      lines.push_back(SacctLine{row, true});
+    }
+  }
+  return lines;
+}
+
+std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now) {
+  const Job& job = *line.row.job;
+  const JobRequest& req = job.req;
+  const bool step = line.batch_step;
+  const bool collapsed = !line.row.pending_tasks.empty() && line.row.bracketed;
+  switch (f.kind) {
+    case kJobId:
+      return line.row.IdText() + (step ? ".batch" : "");
+    case kJobIdRaw:
+      return std::to_string(line.row.RawId()) + (step ? ".batch" : "");
+    case kJobName:
+      return step ? "batch" : req.name;
+    case kPartition:
+      return step ? "" : req.partition;
+    case kAccount:
+      return req.account;
+    case kAllocCpus:
+    case kNCpus:
+      return std::to_string(step ? JobCpusOnFirstNode(job) : JobCpuCount(job));
+    case kReqCpus:
+      return std::to_string(JobCpuCount(job));
+    case kState:
+      if (step) return BatchStepState(job).first;
+      return JobLineState(job);
+    case kExitCode:
+      return step ? BatchStepState(job).second : JobLineExitCode(job);
+    case kDerivedExitCode:
+      return step ? "" : JobLineExitCode(job);
+    case kElapsed:
+      return FormatElapsed(JobRunSeconds(job, now));
+    case kElapsedRaw:
+      return std::to_string(JobRunSeconds(job, now));
+    case kCpuTime:
+      return FormatElapsed(JobRunSeconds(job, now) *
+                           (step ? JobCpusOnFirstNode(job) : JobCpuCount(job)));
+    case kCpuTimeRaw:
+      return std::to_string(JobRunSeconds(job, now) *
+                            (step ? JobCpusOnFirstNode(job) : JobCpuCount(job)));
+    case kStart:
+      return Ts(job.start_time);
+    case kEnd:
+      return Ts(job.end_time);
+    case kSubmit:
+      return Ts(step ? job.start_time : job.submit_time);
+    case kEligible:
+      return step ? Ts(job.start_time) : Ts(JobEligibleTime(job));
+    case kNodeList:
+      if (job.nodes.empty()) return "None assigned";
+      return step ? job.nodes.front() : JobNodeList(job);
+    case kNNodes:
+    case kAllocNodes:
+      if (step) return "1";
+      if (f.kind == kAllocNodes && job.nodes.empty()) return "0";
+      return std::to_string(JobNodeCount(job));
+    case kReqNodes:
+      return std::to_string(std::max<uint32_t>(req.min_nodes, 1));
+    case kUser:
+      if (step) return "";
+      return req.user.empty() ? UserName(req.uid) : req.user;
+    case kUid:
+      return step ? "" : std::to_string(req.uid);
+    case kGroup:
+      return step ? "" : GroupName(req.gid);
+    case kGid:
+      return step ? "" : std::to_string(req.gid);
+    case kTimelimit:
+      return step ? "" : FormatElapsed(JobTimeLimit(job));
+    case kTimelimitRaw:
+      if (step) return "";
+      return JobTimeLimit(job) == kUnlimited ? "UNLIMITED"
+                                             : std::to_string(JobTimeLimit(job) / 60);
+    case kWorkDir:
+      return step ? "" : req.work_dir;
+    case kReqMem:
+      if (req.mem_per_cpu_mb > 0) return FormatMemoryMB(req.mem_per_cpu_mb) + "c";
+      if (req.mem_per_node_mb > 0) return FormatMemoryMB(req.mem_per_node_mb) + "n";
+      return "0n";
+    case kPriority:
+      return step ? "" : std::to_string(job.priority);
+    case kQos:
+      return step ? "" : "normal";
+    case kReason:
+      return step ? "" : job.reason;
+    case kCluster:
+      return "";
+    case kConstraints:
+      return step ? "" : req.constraint;
+    case kNTasks:
+      return step ? "1" : "";
+    case kAllocTres:
+    case kReqTres: {
+      if (f.kind == kAllocTres && job.nodes.empty() && !collapsed) return "";
+      uint32_t cpus = step ? JobCpusOnFirstNode(job) : JobCpuCount(job);
+      uint32_t nodes = step ? 1 : JobNodeCount(job);
+      std::string t = "billing=" + std::to_string(cpus) + ",cpu=" + std::to_string(cpus);
+      if (req.gpus_per_node > 0) t += ",gres/gpu=" + std::to_string(req.gpus_per_node * nodes);
+      return t + ",node=" + std::to_string(nodes);
+    }
+    case kComment:
+    case kUnknownMetric:
+    default:
+      return "";
+  }
+}
+
+std::string RenderSacct(const std::vector<SacctField>& fields,
+                        const std::vector<SacctLine>& lines, const SacctOutput& out,
+                        int64_t now) {
+  const bool parsable = out.parsable || out.parsable2;
+  // Values too long for their column end in '+'; titles are simply cut.
+  bool in_header = false;
+  auto fit = [&](const std::string& v, const SacctField& f) {
+    size_t w = static_cast<size_t>(f.width);
+    if (v.size() > w) {
+      if (in_header) return v.substr(0, w);
+      return w == 0 ? std::string() : v.substr(0, w - 1) + "+";
+    }
+    std::string pad(w - v.size(), ' ');
+    return f.left ? v + pad : pad + v;
+  };
+  auto render = [&](const std::function<std::string(const SacctField&)>& value) {
+    std::string line;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      std::string v = value(fields[i]);
+      if (parsable) {
+        line += v;
+        if (out.parsable || i + 1 < fields.size()) line += out.delimiter;
+      } else {
+        line += fit(v, fields[i]) + " ";
+      }
+    }
+    return line + "\n";
+  };
+  std::string text;
+  if (out.header) {
+    in_header = true;
+    text += render([](const SacctField& f) { return f.title; });
+    in_header = false;
+    if (!parsable) {
+      for (const SacctField& f : fields) text += std::string(f.width, '-') + " ";
+      text += "\n";
+    }
+  }
+  for (const SacctLine& line : lines) {
+    text += render([&](const SacctField& f) { return SacctValue(f, line, now); });
+  }
+  return text;
+}
+
+bool SacctInWindow(const Job& job, int64_t start, int64_t end, const std::set<JobState>& states) {
+  if (!states.empty()) {
+    if (states.count(job.state) == 0) return false;
+    if (IsFinished(job.state)) return job.end_time >= start && job.end_time <= end;
+    if (job.state == JobState::kPending) return job.submit_time <= end;
+    return job.start_time != 0 && job.start_time <= end;
+  }
+  int64_t eligible = JobEligibleTime(job);
+  if (eligible == 0) eligible = job.start_time;
+  if (eligible == 0 || eligible > end) return false;
+  return job.end_time == 0 || job.end_time >= start;
+}
+
+int64_t LocalMidnight(int64_t now) {
+  time_t t = static_cast<time_t>(now);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  tm.tm_hour = 0;
+  tm.tm_min = 0;
+  tm.tm_sec = 0;
+  tm.tm_isdst = -1;
+  return static_cast<int64_t>(mktime(&tm));
+}
+
+}  // namespace shoal

@@ -1,0 +1,73 @@
+// sacct's rendering over model values: fields, job and batch-step lines, and the choice of
+// jobs for a time window.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/job_fields.h"
+#include "core/model.h"
+
+namespace shoal {
+
+inline constexpr char kSacctDefaultFields[] =
+    "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode";
+inline constexpr char kSacctBriefFields[] = "JobID,State,ExitCode";
+inline constexpr char kSacctLongFields[] =
+    "JobID,JobIDRaw,JobName,Partition,MaxVMSize,MaxVMSizeNode,MaxVMSizeTask,AveVMSize,MaxRSS,"
+    "MaxRSSNode,MaxRSSTask,AveRSS,MaxPages,MaxPagesNode,MaxPagesTask,AvePages,MinCPU,"
+    "MinCPUNode,MinCPUTask,AveCPU,NTasks,AllocCPUS,Elapsed,State,ExitCode,AveCPUFreq,"
+    "ReqCPUFreqMin,ReqCPUFreqMax,ReqCPUFreqGov,ReqMem,ConsumedEnergy,MaxDiskRead,"
+    "MaxDiskReadNode,MaxDiskReadTask,AveDiskRead,MaxDiskWrite,MaxDiskWriteNode,"
+    "MaxDiskWriteTask,AveDiskWrite,ReqTRES,AllocTRES,TRESUsageInAve,TRESUsageInMax,"
+    "TRESUsageInMaxNode,TRESUsageInMaxTask,TRESUsageInMin,TRESUsageInMinNode,"
+    "TRESUsageInMinTask,TRESUsageInTot,TRESUsageOutMax,TRESUsageOutMaxNode,"
+    "TRESUsageOutMaxTask,TRESUsageOutAve,TRESUsageOutTot";
+
+struct SacctField {
+  int kind = 0;        // index into the field table
+  std::string title;   // as the header prints it ("JobID")
+  int width = 0;
+  bool left = false;   // left-justified
+};
+
+// Parses "JobID,State%20,jobname%-5"; an unknown name is reported in `*bad` (returns empty).
+std::vector<SacctField> ParseSacctFields(std::string_view spec, std::string* bad);
+
+// All field names, for --helpformat.
+std::string SacctFieldNames();
+
+// One output line: a job or its batch step.
+struct SacctLine {
+  JobRow row;
+  bool batch_step = false;
+};
+
+// Lines for jobs in the given order: each job (pending array tasks collapsed), followed by its
+// batch step when it has started and `allocations_only` is false.
+std::vector<SacctLine> BuildSacctLines(const std::vector<Job>& jobs, bool allocations_only);
+
+std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now);
+
+struct SacctOutput {
+  bool header = true;
+  bool parsable = false;       // -p: '|' after every field
+  bool parsable2 = false;      // -P: '|' between fields
+  std::string delimiter = "|";
+};
+
+std::string RenderSacct(const std::vector<SacctField>& fields,
+                        const std::vector<SacctLine>& lines, const SacctOutput& out,
+                        int64_t now);
+
+// Whether a job belongs in a window [start, end] (sacct -S/-E): with `states` empty, jobs
+// eligible to run at some time in it; with states, jobs in one of them during it.
+bool SacctInWindow(const Job& job, int64_t start, int64_t end, const std::set<JobState>& states);
+
+// Slurm's midnight of the day `now` falls in (local time), sacct's default start.
+int64_t LocalMidnight(int64_t now);
+
+}  // namespace shoal

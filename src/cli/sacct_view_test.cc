@@ -1,0 +1,150 @@
+#include "cli/sacct_view.h"
+
+#include <gtest/gtest.h>
+
+#include "cli/test_fixtures.h"
+
+namespace shoal {
+namespace {
+
+using testing::kSubmit;
+using testing::MakeJob;
+using testing::Running;
+
+Job Finished(Job j, JobState state, int exit_code, int signal, int64_t run) {
+  j.state = state;
+  j.exit_code = exit_code;
+  j.exit_signal = signal;
+  j.end_time = j.start_time + run;
+  return j;
+}
+
+// Jobs as sacct 22.05 listed them: 14 "exit 3", 15 cancelled after 2 s, 16 killed by
+// signal 9 inside the script.
+std::vector<Job> FinishedJobs() {
+  Job j14 = Finished(Running(MakeJob(14, "wrap", "debug", JobState::kRunning, 1), {"n1"}, 1),
+                     JobState::kFailed, 3, 0, 0);
+  Job j15 = Finished(Running(MakeJob(15, "tocancel", "debug", JobState::kRunning, 1), {"n1"}, 1),
+                     JobState::kCancelled, 0, 15, 2);
+  Job j16 = Finished(Running(MakeJob(16, "wrap", "debug", JobState::kRunning, 1), {"n1"}, 1),
+                     JobState::kFailed, 0, 9, 0);
+  j16.req.time_limit_s = 60;
+  return {j14, j15, j16};
+}
+
+std::string Render(const std::vector<Job>& jobs, const char* fields, SacctOutput out = {},
+                   bool allocations = false, int64_t now = kSubmit + 101) {
+  std::string bad;
+  std::vector<SacctField> f = ParseSacctFields(fields, &bad);
+  EXPECT_EQ(bad, "");
+  return RenderSacct(f, BuildSacctLines(jobs, allocations), out, now);
+}
+
+TEST(SacctViewTest, DefaultFormatMatchesSlurm) {
+  testing::UseUtc();
+  EXPECT_EQ(Render(FinishedJobs(), kSacctDefaultFields),
+            "JobID           JobName  Partition    Account  AllocCPUS      State ExitCode \n"
+            "------------ ---------- ---------- ---------- ---------- ---------- -------- \n"
+            "14                 wrap      debug       root          1     FAILED      3:0 \n"
+            "14.batch          batch                  root          1     FAILED      3:0 \n"
+            "15             tocancel      debug       root          1 CANCELLED+      0:0 \n"
+            "15.batch          batch                  root          1  CANCELLED     0:15 \n"
+            "16                 wrap      debug       root          1     FAILED      0:9 \n"
+            "16.batch          batch                  root          1  CANCELLED      0:9 \n");
+  EXPECT_EQ(Render(FinishedJobs(), kSacctDefaultFields, {}, /*allocations=*/true),
+            "JobID           JobName  Partition    Account  AllocCPUS      State ExitCode \n"
+            "------------ ---------- ---------- ---------- ---------- ---------- -------- \n"
+            "14                 wrap      debug       root          1     FAILED      3:0 \n"
+            "15             tocancel      debug       root          1 CANCELLED+      0:0 \n"
+            "16                 wrap      debug       root          1     FAILED      0:9 \n");
+}
+
+TEST(SacctViewTest, ParsableMatchesSlurm) {
+  SacctOutput p2;
+  p2.parsable2 = true;
+  std::vector<Job> jobs = {FinishedJobs()[1]};
+  EXPECT_EQ(Render(jobs, "jobid,state,exitcode", p2),
+            "JobID|State|ExitCode\n"
+            "15|CANCELLED by 0|0:0\n"
+            "15.batch|CANCELLED|0:15\n");
+  SacctOutput p;
+  p.parsable = true;
+  p.header = false;
+  EXPECT_EQ(Render(jobs, "jobname", p, true), "tocancel|\n");
+}
+
+TEST(SacctViewTest, WidthsAndTruncationMatchSlurm) {
+  std::vector<Job> jobs = {FinishedJobs()[1]};
+  EXPECT_EQ(Render(jobs, "state%20,jobname%3,jobid%-5"),
+            "               State Job JobID \n"
+            "-------------------- --- ----- \n"
+            "      CANCELLED by 0 to+ 15    \n"
+            "           CANCELLED ba+ 15.b+ \n");
+  EXPECT_EQ(Render(jobs, "jobid%5,jobidraw%3,nodelist%-4,user%-2"),
+            "JobID Job Node Us \n"
+            "----- --- ---- -- \n"
+            "   15  15 n1   r+ \n"
+            "15.b+ 15+ n1      \n");
+}
+
+TEST(SacctViewTest, LongFieldsMatchSlurm) {
+  testing::UseUtc();
+  std::vector<Job> queue = testing::ReferenceQueue();
+  std::vector<Job> array;
+  for (const Job& j : queue) {
+    if (j.array_job_id == 5) array.push_back(j);
+  }
+  std::string out =
+      Render(array,
+             "JobID,JobIDRaw,JobName,Partition,Account,AllocCPUS,State,ExitCode,Elapsed,Start,End,"
+             "Submit,NodeList,NNodes,User,Timelimit,WorkDir");
+  EXPECT_NE(out.find("JobID        JobIDRaw        JobName  Partition    Account  AllocCPUS      "
+                     "State ExitCode    Elapsed               Start                 End          "
+                     "    Submit        NodeList   NNodes      User  Timelimit              "
+                     "WorkDir \n"
+                     "------------ ------------ ---------- ---------- ---------- ---------- "
+                     "---------- -------- ---------- ------------------- ------------------- "
+                     "------------------- --------------- -------- --------- ---------- "
+                     "-------------------- \n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("5_0          10                 wrap      debug       root          2    "
+                     "RUNNING      0:0   00:01:40 2026-11-25T17:07:42             Unknown "
+                     "2026-11-25T17:07:41              n1        1      root  UNLIMITED         "
+                     "   /tmp/sref \n"
+                     "5_0.batch    10.batch          batch                  root          2    "
+                     "RUNNING      0:0   00:01:40 2026-11-25T17:07:42             Unknown "
+                     "2026-11-25T17:07:42              n1        1                             "
+                     "              \n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("5_[4-15%4]   5                  wrap      debug       root          2    "
+                     "PENDING      0:0   00:00:00             Unknown             Unknown "
+                     "2026-11-25T17:07:41   None assigned        1      root  UNLIMITED         "
+                     "   /tmp/sref \n"),
+            std::string::npos)
+      << out;
+}
+
+TEST(SacctViewTest, UnknownFieldIsReported) {
+  std::string bad;
+  EXPECT_TRUE(ParseSacctFields("JobID,foo", &bad).empty());
+  EXPECT_EQ(bad, "foo");
+}
+
+TEST(SacctViewTest, TimeWindow) {
+  Job j = FinishedJobs()[0];  // eligible at kSubmit, ended at kSubmit + 1
+  std::set<JobState> none;
+  EXPECT_TRUE(SacctInWindow(j, kSubmit - 100, kSubmit + 100, none));
+  EXPECT_FALSE(SacctInWindow(j, kSubmit + 50, kSubmit + 100, none));
+  Job held = MakeJob(6, "wrap", "debug", JobState::kPending, 0);  // never eligible
+  EXPECT_FALSE(SacctInWindow(held, kSubmit - 100, kSubmit + 100, none));
+  // -s CA without -S looks at "now" only: a job cancelled earlier is not listed.
+  std::set<JobState> ca = {JobState::kCancelled};
+  Job c = FinishedJobs()[1];
+  EXPECT_FALSE(SacctInWindow(c, kSubmit + 500, kSubmit + 500, ca));
+  EXPECT_TRUE(SacctInWindow(c, kSubmit - 100, kSubmit + 500, ca));
+}
+
+}  // namespace
+}  // namespace shoal

@@ -1,0 +1,588 @@
+// scontrol: show, hold/release/requeue, update, ping.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "api/client.h"
+#include "cli/command_util.h"
+#include "cli/commands.h"
+#include "cli/scontrol_show.h"
+#include "common/hostlist.h"
+#include "common/slurm_time.h"
+#include "common/strings.h"
+
+namespace shoal {
+namespace {
+
+constexpr char kProg[] = "scontrol";
+
+enum : int { kOptIgnored = 0x100, kOptIgnoredArg };
+
+constexpr char kShortOpts[] = "+adFhM:oQu:vV";
+
+const option kLongOpts[] = {
+    {"all", no_argument, nullptr, 'a'},
+    {"details", no_argument, nullptr, 'd'},
+    {"future", no_argument, nullptr, 'F'},
+    {"help", no_argument, nullptr, 'h'},
+    {"cluster", required_argument, nullptr, 'M'},
+    {"clusters", required_argument, nullptr, 'M'},
+    {"oneliner", no_argument, nullptr, 'o'},
+    {"quiet", no_argument, nullptr, 'Q'},
+    {"uid", required_argument, nullptr, 'u'},
+    {"verbose", no_argument, nullptr, 'v'},
+    {"version", no_argument, nullptr, 'V'},
+    {"hide", no_argument, nullptr, kOptIgnored},
+    {"local", no_argument, nullptr, kOptIgnored},
+    {"sibling", no_argument, nullptr, kOptIgnored},
+    {"federation", no_argument, nullptr, kOptIgnored},
+    {"json", optional_argument, nullptr, kOptIgnoredArg},
+    {nullptr, 0, nullptr, 0},
+};
+
+constexpr char kHelp[] =
+    "scontrol [<OPTION>] [<COMMAND>]\n"
+    "    Valid <OPTION> values are:\n"
+    "     -a, --all      Equivalent to \"all\" command\n"
+    "     -d, --details  Equivalent to \"details\" command\n"
+    "     -h, --help     Equivalent to \"help\" command\n"
+    "     -o, --oneliner Equivalent to \"oneliner\" command\n"
+    "     -Q, --quiet    Equivalent to \"quiet\" command\n"
+    "     -v, --verbose  Equivalent to \"verbose\" command\n"
+    "     -V, --version  Equivalent to \"version\" command\n"
+    "\n"
+    "    Valid <COMMAND> values are:\n"
+    "     exit                     terminate scontrol\n"
+    "     help                     print this description of use.\n"
+    "     hold <job_list>          prevent specified job from starting.\n"
+    "     ping                     print status of slurmctld daemons.\n"
+    "     quit                     terminate this command.\n"
+    "     release <job_list>       permit specified job to start (see hold)\n"
+    "     requeue <job_id>         re-queue a batch job\n"
+    "     requeuehold <job_id>     re-queue and hold a batch\n"
+    "     show <ENTITY> [<ID>]     display state of identified entity, default\n"
+    "                              is all records.\n"
+    "     update <SPECIFICATIONS>  update job or node\n"
+    "     version                  display tool version number.\n"
+    "\n"
+    "  <ENTITY> may be \"config\", \"hostlist\", \"hostlistsorted\", \"hostnames\",\n"
+    "       \"job\", \"node\" or \"partition\".\n";
+
+struct Context {
+  ApiClient client = ApiClient::FromEnvironment();
+  bool oneliner = false;
+  bool quiet = false;
+};
+
+// Slurm's keyword matching: a case-insensitive prefix of `word` at least `min_len` long.
+bool Matches(std::string_view tag, std::string_view word, size_t min_len) {
+  if (tag.size() < min_len || tag.size() > word.size()) return false;
+  return EqualsIgnoreCase(tag, word.substr(0, tag.size()));
+}
+
+bool ValidJobId(std::string_view id) {
+  size_t us = id.find('_');
+  if (!ParseUint(id.substr(0, us))) return false;
+  return us == std::string_view::npos || ParseUint(id.substr(us + 1)).has_value();
+}
+
+void Err(const Context& ctx, const std::string& text) {
+  if (!ctx.quiet) fputs(text.c_str(), stderr);
+}
+
+std::string ControllerHost(const ApiClient& client) {
+  std::string_view ep = client.endpoint();
+  if (!ep.starts_with("unix:")) {
+    if (ep.starts_with("http://")) ep.remove_prefix(7);
+    return std::string(ep.substr(0, ep.rfind(':')));
+  }
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  std::string host = buf;
+  return host.substr(0, host.find('.'));
+}
+
+template <typename T>
+std::vector<T> Decode(const Json& list, Result<T> (*decode)(const Json&)) {
+  std::vector<T> out;
+  if (!list.is_array()) return out;
+  out.reserve(list.size());
+  for (const Json& j : list) {
+    Result<T> v = decode(j);
+    if (v.ok()) out.push_back(std::move(*v));
+  }
+  return out;
+}
+
+int ShowJobs(Context& ctx, const std::vector<std::string>& args) {
+  std::string path = "/api/v1/jobs";
+  if (!args.empty()) {
+    if (!ValidJobId(args[0])) {
+      Err(ctx, "scontrol_print_job error: Invalid job id specified\n");
+      return 1;
+    }
+    path += "?ids=" + UrlEncode(args[0]);
+  }
+  Result<Json> r = ctx.client.Get(path);
+  if (!r.ok()) {
+    Err(ctx, "slurm_load_jobs error: " + r.status().message() + "\n");
+    return 1;
+  }
+  std::vector<Job> jobs = Decode<Job>((*r)["jobs"], &JobFromJson);
+  if (!args.empty()) {
+    // Keep only what the id names: a job, a whole array, or one task.
+    const std::string& id = args[0];
+    size_t us = id.find('_');
+    std::erase_if(jobs, [&](const Job& j) {
+      if (us == std::string::npos) {
+        return !(std::to_string(j.id) == id ||
+                 (j.IsArrayTask() && std::to_string(j.array_job_id) == id));
+      }
+      return !(j.IsArrayTask() && std::to_string(j.array_job_id) == id.substr(0, us) &&
+               std::to_string(j.array_task_id) == id.substr(us + 1));
+    });
+  }
+  if (jobs.empty()) {
+    if (!args.empty()) {
+      Err(ctx, "slurm_load_jobs error: Invalid job id specified\n");
+      return 1;
+    }
+    puts("No jobs in the system");
+    return 0;
+  }
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+    JobId ia = a.IsArrayTask() ? a.array_job_id : a.id;
+    JobId ib = b.IsArrayTask() ? b.array_job_id : b.id;
+    if (ia != ib) return ia < ib;
+    return a.array_task_id < b.array_task_id;
+  });
+  const bool one_task = !args.empty() && args[0].find('_') != std::string::npos;
+  std::vector<JobRow> rows = BuildJobRows(jobs, one_task);
+  int64_t now = NowEpoch();
+  std::string out;
+  for (const JobRow& row : rows) out += RenderJobRecord(row, now, ctx.oneliner);
+  fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int ShowNodesOrPartitions(Context& ctx, bool nodes_wanted, const std::vector<std::string>& args) {
+  Result<Json> pj = ctx.client.Get("/api/v1/partitions");
+  if (!pj.ok()) {
+    Err(ctx, "slurm_load_partitions error: " + pj.status().message() + "\n");
+    return 1;
+  }
+  Result<Json> nj = ctx.client.Get("/api/v1/nodes");
+  if (!nj.ok()) {
+    Err(ctx, "slurm_load_node error: " + nj.status().message() + "\n");
+    return 1;
+  }
+  std::vector<Partition> partitions = Decode<Partition>((*pj)["partitions"], &PartitionFromJson);
+  std::vector<Node> nodes = Decode<Node>((*nj)["nodes"], &NodeFromJson);
+  std::string out;
+  if (nodes_wanted) {
+    std::vector<std::string> names;
+    if (!args.empty()) {
+      Result<std::vector<std::string>> expanded = ExpandHostlist(args[0]);
+      names = expanded.ok() ? *expanded : std::vector<std::string>{args[0]};
+    }
+    bool any = false;
+    for (const Node& n : nodes) {
+      if (!names.empty() && std::find(names.begin(), names.end(), n.name) == names.end()) {
+        continue;
+      }
+      out += RenderNodeRecord(n, partitions, ctx.oneliner);
+      any = true;
+    }
+    if (!any) {
+      if (args.empty()) {
+        puts("No nodes in the system");
+        return 0;
+      }
+      Err(ctx, "Node " + args[0] + " not found\n");
+      return 1;
+    }
+  } else {
+    bool any = false;
+    for (const Partition& p : partitions) {
+      if (!args.empty() && p.name != args[0]) continue;
+      out += RenderPartitionRecord(p, nodes, ctx.oneliner);
+      any = true;
+    }
+    if (!any) {
+      if (args.empty()) {
+        puts("No partitions in the system");
+        return 0;
+      }
+      Err(ctx, "Partition " + args[0] + " not found\n");
+      return 1;
+    }
+  }
+  fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int ShowConfig(Context& ctx) {
+  Result<Json> r = ctx.client.Get("/api/v1/config");
+  if (!r.ok()) {
+    Err(ctx, "slurm_load_ctl_conf error: " + r.status().message() + "\n");
+    return 1;
+  }
+  std::map<std::string, std::string> config;
+  if (r->contains("config") && (*r)["config"].is_object()) {
+    for (const auto& [k, v] : (*r)["config"].items()) {
+      config[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+  }
+  std::string out = RenderConfig(config, NowEpoch());
+  out += "\nSlurmctld(primary) at " + ControllerHost(ctx.client) + " is UP\n";
+  fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+// A hostlist argument, or the names in a file when it is an absolute path.
+std::string HostlistArgument(const std::string& arg) {
+  if (arg.empty() || arg[0] != '/') return arg;
+  FILE* f = fopen(arg.c_str(), "r");
+  if (f == nullptr) return arg;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  fclose(f);
+  std::replace(text.begin(), text.end(), '\n', ',');
+  std::vector<std::string> parts;
+  for (const std::string& p : Split(text, ',')) {
+    if (!Trim(p).empty()) parts.emplace_back(Trim(p));
+  }
+  return Join(parts, ",");
+}
+
+int ShowHosts(Context& ctx, bool expand, const std::vector<std::string>& args) {
+  std::string list;
+  if (!args.empty()) {
+    list = HostlistArgument(args[0]);
+  } else if (expand) {
+    list = GetEnv("SLURM_JOB_NODELIST").value_or(GetEnv("SLURM_NODELIST").value_or(""));
+  }
+  if (list.empty()) {
+    Err(ctx, "scontrol: error: host list is empty\n");
+    return expand ? 0 : 1;
+  }
+  Result<std::vector<std::string>> names = ExpandHostlist(list);
+  if (!names.ok()) {
+    Err(ctx, "scontrol: error: " + names.status().message() + "\n");
+    return 1;
+  }
+  std::string out;
+  if (expand) {
+    for (const std::string& n : *names) out += n + "\n";
+  } else {
+    out = CompressHostlist(*names) + "\n";
+  }
+  fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int Show(Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty()) {
+    Err(ctx, "too few arguments for keyword:show\n");
+    return 1;
+  }
+  const std::string& entity = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (rest.size() > 1) {
+    Err(ctx, "too many arguments for keyword:show\n");
+    return 1;
+  }
+  if (Matches(entity, "jobs", 1)) return ShowJobs(ctx, rest);
+  if (Matches(entity, "nodes", 1)) return ShowNodesOrPartitions(ctx, true, rest);
+  if (Matches(entity, "partitions", 2)) return ShowNodesOrPartitions(ctx, false, rest);
+  if (Matches(entity, "config", 1)) return ShowConfig(ctx);
+  if (Matches(entity, "hostnames", 5)) return ShowHosts(ctx, true, rest);
+  if (EqualsIgnoreCase(entity, "hostlist") || Matches(entity, "hostlistsorted", 9)) {
+    return ShowHosts(ctx, false, rest);
+  }
+  Err(ctx, "invalid entity:" + entity + " for keyword:show \n");
+  return 1;
+}
+
+// hold / release / requeue (and requeuehold) on each job id given (space or comma separated).
+int JobAction(Context& ctx, const std::string& keyword, const std::vector<std::string>& args,
+              const std::vector<std::string>& actions) {
+  std::vector<std::string> ids;
+  for (const std::string& a : args) {
+    for (const std::string& id : Split(a, ',')) {
+      if (!id.empty()) ids.push_back(id);
+    }
+  }
+  if (ids.empty()) {
+    Err(ctx, "too few arguments for keyword:" + keyword + "\n");
+    return 1;
+  }
+  const bool suspend_style = actions.front() != "requeue";
+  int rc = 0;
+  std::string last_error;
+  for (const std::string& id : ids) {
+    for (const std::string& action : actions) {
+      Status s = ValidJobId(id) ? ctx.client
+                                      .Post("/api/v1/jobs/" + UrlEncode(id) + "/" + action,
+                                            Json::object())
+                                      .status()
+                                : InvalidArgument("Invalid job id specified");
+      if (!s.ok()) {
+        Err(ctx, s.message() + " for job " + id + "\n");
+        last_error = s.message();
+        rc = 1;
+        break;
+      }
+    }
+  }
+  if (rc != 0 && suspend_style) Err(ctx, "slurm_suspend error: " + last_error + "\n");
+  return rc;
+}
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+
+std::vector<KeyValue> SplitPairs(const std::vector<std::string>& args) {
+  std::vector<KeyValue> pairs;
+  for (const std::string& a : args) {
+    size_t eq = a.find('=');
+    if (eq == std::string::npos) {
+      pairs.push_back({a, ""});
+    } else {
+      pairs.push_back({a.substr(0, eq), a.substr(eq + 1)});
+    }
+  }
+  return pairs;
+}
+
+int UpdateJob(Context& ctx, const std::vector<KeyValue>& pairs) {
+  std::vector<std::string> ids;
+  Json body = Json::object();
+  std::string relative_limit;  // "+N" / "-N" minutes, applied to each job's current limit
+  for (const KeyValue& kv : pairs) {
+    if (EqualsIgnoreCase(kv.key, "JobId")) {
+      for (const std::string& id : Split(kv.value, ',')) {
+        if (!id.empty()) ids.push_back(id);
+      }
+    } else if (EqualsIgnoreCase(kv.key, "TimeLimit")) {
+      if (!kv.value.empty() && (kv.value[0] == '+' || kv.value[0] == '-')) {
+        if (!ParseTimeLimit(kv.value.substr(1)).ok()) {
+          Err(ctx, "scontrol: error: Invalid TimeLimit value\n");
+          return 1;
+        }
+        relative_limit = kv.value;
+        continue;
+      }
+      Result<int64_t> t = ParseTimeLimit(kv.value);
+      if (!t.ok()) {
+        Err(ctx, "scontrol: error: Invalid TimeLimit value\n");
+        return 1;
+      }
+      body["time_limit_s"] = *t == kUnlimited ? kUnlimited : (*t + 59) / 60 * 60;
+    } else if (EqualsIgnoreCase(kv.key, "Name") || EqualsIgnoreCase(kv.key, "JobName")) {
+      body["name"] = kv.value;
+    } else if (EqualsIgnoreCase(kv.key, "Partition")) {
+      body["partition"] = kv.value;
+    } else if (EqualsIgnoreCase(kv.key, "Nice")) {
+      body["nice"] = ParseInt(kv.value).value_or(0);  // atoi, as Slurm
+    } else {
+      Err(ctx, "Update of this parameter is not supported: " + kv.key + "=" + kv.value +
+                   "\nRequest aborted\n");
+      return 1;
+    }
+  }
+  int rc = 0;
+  for (const std::string& id : ids) {
+    Json job_body = body;
+    if (!ValidJobId(id)) {
+      Err(ctx, "Invalid job id specified for job " + id + "\n");
+      rc = 1;
+      continue;
+    }
+    if (!relative_limit.empty()) {
+      Result<Json> cur = ctx.client.Get("/api/v1/jobs/" + UrlEncode(id));
+      Result<Job> job = cur.ok() ? JobFromJson(*cur) : Result<Job>(cur.status());
+      if (!job.ok()) {
+        Err(ctx, job.status().message() + " for job " + id + "\n");
+        rc = 1;
+        continue;
+      }
+      int64_t delta = *ParseTimeLimit(relative_limit.substr(1));
+      if (delta == kUnlimited) delta = 0;
+      int64_t limit = JobTimeLimit(*job);
+      if (limit != kUnlimited) {
+        limit = relative_limit[0] == '+' ? limit + delta : std::max<int64_t>(60, limit - delta);
+      }
+      job_body["time_limit_s"] = limit;
+    }
+    Status s = ctx.client.Post("/api/v1/jobs/" + UrlEncode(id) + "/update", job_body).status();
+    if (!s.ok()) {
+      Err(ctx, s.message() + " for job " + id + "\n");
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+int UpdateNode(Context& ctx, const std::vector<KeyValue>& pairs) {
+  std::string names_text, state, reason;
+  bool has_reason = false;
+  for (const KeyValue& kv : pairs) {
+    if (EqualsIgnoreCase(kv.key, "NodeName")) {
+      names_text = kv.value;
+    } else if (EqualsIgnoreCase(kv.key, "State")) {
+      state = ToUpper(kv.value);
+    } else if (EqualsIgnoreCase(kv.key, "Reason")) {
+      reason = kv.value;
+      has_reason = true;
+    } else {
+      Err(ctx, "Update of this parameter is not supported: " + kv.key + "=" + kv.value +
+                   "\nRequest aborted\n");
+      return 1;
+    }
+  }
+  if (state == "UNDRAIN" || state == "IDLE") state = "RESUME";
+  if (!state.empty() && state != "DRAIN" && state != "DOWN" && state != "RESUME") {
+    Err(ctx, "Invalid input: State=" + state +
+                 "\nRequest aborted\nValid states are: NoResp DRAIN FAIL FUTURE RESUME "
+                 "POWER_DOWN POWER_UP UNDRAIN\nNot all states are valid given a node's prior "
+                 "state\n");
+    return 1;
+  }
+  if ((state == "DRAIN" || state == "DOWN") && (!has_reason || reason.empty())) {
+    Err(ctx, "You must specify a reason when DOWNING or DRAINING a node. Request denied\n");
+    return 1;
+  }
+  Result<std::vector<std::string>> names = ExpandHostlist(names_text);
+  if (!names.ok() || names->empty()) {
+    Err(ctx, "slurm_update error: Invalid node name specified\n");
+    return 1;
+  }
+  Json body = Json::object();
+  if (!state.empty()) body["state"] = state;
+  if (has_reason) body["reason"] = reason;
+  for (const std::string& n : *names) {
+    Status s = ctx.client.Post("/api/v1/nodes/" + UrlEncode(n) + "/update", body).status();
+    if (!s.ok()) {
+      Err(ctx, "slurm_update error: " + s.message() + "\n");
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int Update(Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty()) {
+    Err(ctx, "too few arguments for update keyword\n");
+    return 1;
+  }
+  std::vector<KeyValue> pairs = SplitPairs(args);
+  for (const KeyValue& kv : pairs) {
+    if (EqualsIgnoreCase(kv.key, "JobId")) return UpdateJob(ctx, pairs);
+    if (EqualsIgnoreCase(kv.key, "NodeName")) return UpdateNode(ctx, pairs);
+  }
+  Err(ctx,
+      "No valid entity in update command\nInput line must include \"NodeName\", "
+      "\"PartitionName\", \"Reservation\", \"JobId\", or \"SlurmctldDebug\"\n");
+  return 1;
+}
+
+int Ping(Context& ctx) {
+  Result<Json> r = ctx.client.Get("/api/v1/health");
+  printf("Slurmctld(primary) at %s is %s\n", ControllerHost(ctx.client).c_str(),
+         r.ok() ? "UP" : "DOWN");
+  return r.ok() ? 0 : 1;
+}
+
+// Runs one command line; `*stop` is set by quit/exit.
+int RunCommand(Context& ctx, const std::vector<std::string>& words, bool* stop) {
+  const std::string& cmd = words[0];
+  std::vector<std::string> args(words.begin() + 1, words.end());
+  if (Matches(cmd, "show", 3)) return Show(ctx, args);
+  if (Matches(cmd, "hold", 2) || EqualsIgnoreCase(cmd, "uhold") ||
+      EqualsIgnoreCase(cmd, "holdu")) {
+    return JobAction(ctx, cmd, args, {"hold"});
+  }
+  if (Matches(cmd, "release", 3)) return JobAction(ctx, cmd, args, {"release"});
+  if (EqualsIgnoreCase(cmd, "requeuehold")) return JobAction(ctx, cmd, args, {"requeue", "hold"});
+  if (Matches(cmd, "requeue", 3)) return JobAction(ctx, cmd, args, {"requeue"});
+  if (Matches(cmd, "update", 1)) return Update(ctx, args);
+  if (Matches(cmd, "ping", 2)) return Ping(ctx);
+  if (Matches(cmd, "version", 4)) {
+    fputs(kVersionLine, stdout);
+    return 0;
+  }
+  if (Matches(cmd, "oneliner", 1)) {
+    ctx.oneliner = true;
+    return 0;
+  }
+  if (Matches(cmd, "quiet", 4)) {
+    ctx.quiet = true;
+    return 0;
+  }
+  if (Matches(cmd, "help", 2)) {
+    fputs(kHelp, stdout);
+    return 0;
+  }
+  if (Matches(cmd, "quit", 4) || Matches(cmd, "exit", 4)) {
+    *stop = true;
+    return 0;
+  }
+  Err(ctx, "invalid keyword: " + cmd + "\n");
+  return 1;
+}
+
+}  // namespace
+
+int ScontrolMain(int argc, char** argv) {
+  GetoptResult parsed = RunGetopt(kProg, ArgsOf(argc, argv), kShortOpts, kLongOpts);
+  if (!parsed.ok) return ReportError({TryHelpLine(kProg), 1});
+  Context ctx;
+  for (const ParsedOption& o : parsed.options) {
+    switch (o.id) {
+      case 'h':
+        fputs(kHelp, stdout);
+        return 0;
+      case 'o':
+        ctx.oneliner = true;
+        break;
+      case 'Q':
+        ctx.quiet = true;
+        break;
+      case 'V':
+        fputs(kVersionLine, stdout);
+        return 0;
+      default:
+        break;
+    }
+  }
+  bool stop = false;
+  if (!parsed.operands.empty()) return RunCommand(ctx, parsed.operands, &stop);
+  // Interactive use: one command per line from stdin.
+  int rc = 0;
+  char* line = nullptr;
+  size_t cap = 0;
+  while (!stop) {
+    if (isatty(STDIN_FILENO)) {
+      fputs("scontrol: ", stdout);
+      fflush(stdout);
+    }
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) break;
+    std::vector<std::string> words;
+    for (const std::string& w : Split(Trim(std::string_view(line, static_cast<size_t>(n))), ' ')) {
+      if (!w.empty()) words.push_back(w);
+    }
+    if (!words.empty()) rc = RunCommand(ctx, words, &stop);
+  }
+  free(line);
+  return rc;
+}
+
+}  // namespace shoal

@@ -1,0 +1,492 @@
+#include "cli/squeue_view.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+
+#include "cli/users.h"
+#include "common/hostlist.h"
+#include "common/slurm_time.h"
+#include "common/strings.h"
+
+namespace shoal {
+namespace {
+
+// -O fields that have no %-letter of their own.
+constexpr char kRawJobId = 1;
+constexpr char kStdout = 2;
+constexpr char kStderr = 3;
+constexpr char kExitCode = 4;
+
+struct CodeInfo {
+  char code;
+  const char* title;
+};
+
+// squeue's %-letters and their column titles.
+constexpr CodeInfo kCodes[] = {
+    {'a', "ACCOUNT"},       {'A', "JOBID"},          {'b', "TRES_PER_NODE"},
+    {'B', "EXEC_HOST"},     {'c', "MIN_CPUS"},       {'C', "CPUS"},
+    {'d', "MIN_TMP_DISK"},  {'D', "NODES"},          {'e', "END_TIME"},
+    {'E', "DEPENDENCY"},    {'f', "FEATURES"},       {'F', "ARRAY_JOB_ID"},
+    {'g', "GROUP"},         {'G', "GROUP"},          {'h', "OVER_SUBSCRIBE"},
+    {'H', "SOCKETS_PER_NODE"}, {'i', "JOBID"},       {'I', "CORES_PER_SOCKET"},
+    {'j', "NAME"},          {'J', "THREADS_PER_CORE"}, {'k', "COMMENT"},
+    {'K', "ARRAY_TASK_ID"}, {'l', "TIME_LIMIT"},     {'L', "TIME_LEFT"},
+    {'m', "MIN_MEMORY"},    {'M', "TIME"},           {'n', "REQ_NODES"},
+    {'N', "NODELIST"},      {'o', "COMMAND"},        {'O', "CONTIGUOUS"},
+    {'p', "PRIORITY"},      {'P', "PARTITION"},      {'q', "QOS"},
+    {'Q', "PRIORITY"},      {'r', "REASON"},         {'R', "NODELIST(REASON)"},
+    {'S', "START_TIME"},    {'t', "ST"},             {'T', "STATE"},
+    {'u', "USER"},          {'U', "UID"},            {'v', "RESERVATION"},
+    {'V', "SUBMIT_TIME"},   {'w', "WCKEY"},          {'W', "LICENSES"},
+    {'x', "EXC_NODES"},     {'X', "CORE_SPEC"},      {'y', "NICE"},
+    {'Y', "SCHEDNODES"},    {'z', "S:C:T"},          {'Z', "WORK_DIR"},
+};
+
+struct NamedField {
+  const char* name;  // lower case
+  char code;
+  const char* title;
+};
+
+// squeue -O names (matched case-insensitively).
+constexpr NamedField kNamed[] = {
+    {"account", 'a', "ACCOUNT"},
+    {"arrayjobid", 'F', "ARRAY_JOB_ID"},
+    {"arraytaskid", 'K', "ARRAY_TASK_ID"},
+    {"batchhost", 'B', "EXEC_HOST"},
+    {"command", 'o', "COMMAND"},
+    {"comment", 'k', "COMMENT"},
+    {"dependency", 'E', "DEPENDENCY"},
+    {"endtime", 'e', "END_TIME"},
+    {"excnodes", 'x', "EXC_NODES"},
+    {"exitcode", kExitCode, "EXIT_CODE"},
+    {"feature", 'f', "FEATURES"},
+    {"groupid", 'G', "GROUP"},
+    {"groupname", 'g', "GROUP"},
+    {"jobarrayid", 'i', "JOBID"},
+    {"jobid", kRawJobId, "JOBID"},
+    {"mincpus", 'c', "MIN_CPUS"},
+    {"minmemory", 'm', "MIN_MEMORY"},
+    {"name", 'j', "NAME"},
+    {"nice", 'y', "NICE"},
+    {"nodelist", 'N', "NODELIST"},
+    {"numcpus", 'C', "CPUS"},
+    {"numnodes", 'D', "NODES"},
+    {"numtasks", 0, "TASKS"},
+    {"partition", 'P', "PARTITION"},
+    {"priority", 'p', "PRIORITY"},
+    {"prioritylong", 'Q', "PRIORITY"},
+    {"qos", 'q', "QOS"},
+    {"reason", 'r', "REASON"},
+    {"reasonlist", 'R', "NODELIST(REASON)"},
+    {"reqnodes", 'n', "REQ_NODES"},
+    {"starttime", 'S', "START_TIME"},
+    {"state", 'T', "STATE"},
+    {"statecompact", 't', "ST"},
+    {"stderr", kStderr, "STDERR"},
+    {"stdout", kStdout, "STDOUT"},
+    {"submittime", 'V', "SUBMIT_TIME"},
+    {"timeleft", 'L', "TIME_LEFT"},
+    {"timelimit", 'l', "TIME_LIMIT"},
+    {"timeused", 'M', "TIME"},
+    {"tres-per-node", 'b', "TRES_PER_NODE"},
+    {"userid", 'U', "UID"},
+    {"username", 'u', "USER"},
+    {"workdir", 'Z', "WORK_DIR"},
+};
+
+const NamedField* FindNamed(std::string_view name) {
+  std::string lower = ToLower(name);
+  for (const NamedField& n : kNamed) {
+    if (lower == n.name) return &n;
+  }
+  return nullptr;
+}
+
+std::string ValidCodes() {
+  std::string s;
+  for (const CodeInfo& c : kCodes) s.push_back(c.code);
+  return s;
+}
+
+std::string TimeOrText(int64_t t, const char* zero) { return FormatTimestamp(t, zero); }
+
+std::string Priority(const Job& job) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.14f", static_cast<double>(job.priority) / 4294967295.0);
+  return buf;
+}
+
+std::string UserOf(const Job& job) {
+  return job.req.user.empty() ? UserName(job.req.uid) : job.req.user;
+}
+
+std::string OrNull(const std::string& s) { return s.empty() ? "(null)" : s; }
+
+int64_t TimeLeft(const Job& job, int64_t now) {
+  int64_t limit = JobTimeLimit(job);
+  if (limit == kUnlimited) return kUnlimited;
+  if (job.state == JobState::kRunning || job.state == JobState::kSuspended) {
+    return std::max<int64_t>(0, limit - JobRunSeconds(job, now));
+  }
+  return limit;
+}
+
+std::string EndTimeText(const Job& job) {
+  if (job.state == JobState::kPending) return "N/A";
+  if (!IsFinished(job.state) && JobTimeLimit(job) == kUnlimited && job.end_time == 0) {
+    return "NONE";
+  }
+  return TimeOrText(JobEndTime(job), "N/A");
+}
+
+std::string StartTimeText(const Job& job) {
+  if (job.start_time != 0) return FormatTimestamp(job.start_time, "N/A");
+  if (job.state == JobState::kPending && job.req.begin_time != 0) {
+    return FormatTimestamp(job.req.begin_time, "N/A");
+  }
+  return "N/A";
+}
+
+}  // namespace
+
+std::vector<FieldSpec> ParseSqueueFormat(
+    std::string_view format, bool named, const std::function<void(std::string_view)>& on_invalid) {
+  std::vector<FieldSpec> out;
+  if (!named) {
+    out = ParsePercentFormat(format, ValidCodes(), [&](char c) {
+      if (on_invalid) on_invalid(std::string_view(&c, 1));
+    });
+  } else {
+    for (FieldSpec& f : ParseNamedFormat(format, 20)) {
+      const NamedField* n = FindNamed(f.name);
+      if (n == nullptr || n->code == 0) {
+        if (on_invalid) on_invalid(f.name);
+        continue;
+      }
+      f.code = n->code;
+      out.push_back(std::move(f));
+    }
+  }
+  // squeue prints durations whole even when they overflow their column.
+  for (FieldSpec& f : out) f.cut = f.code != 'M' && f.code != 'l' && f.code != 'L';
+  return out;
+}
+
+std::string SqueueFieldTitle(const FieldSpec& f) {
+  if (!f.name.empty()) {
+    if (const NamedField* n = FindNamed(f.name)) return n->title;
+  }
+  for (const CodeInfo& c : kCodes) {
+    if (c.code == f.code) return c.title;
+  }
+  return "";
+}
+
+std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now) {
+  const Job& job = *row.job;
+  const JobRequest& req = job.req;
+  switch (f.code) {
+    case kRawJobId:
+      return std::to_string(row.RawId());
+    case kStdout:
+      return JobStdoutPath(job);
+    case kStderr:
+      return JobStderrPath(job);
+    case kExitCode:
+      return JobExitCodeText(job);
+    case 'a':
+      return OrNull(req.account);
+    case 'A':
+    case 'F':
+      return std::to_string(job.IsArrayTask() ? job.array_job_id : job.id);
+    case 'b':
+      return JobTresPerNode(job);
+    case 'B':
+      return job.nodes.empty() ? "n/a" : job.nodes.front();
+    case 'c':
+      return std::to_string(std::max<uint32_t>(req.cpus_per_task, 1) *
+                            std::max<uint32_t>(req.ntasks_per_node, 1));
+    case 'C':
+      return std::to_string(JobCpuCount(job));
+    case 'd':
+    case 'O':
+      return "0";
+    case 'D':
+      return std::to_string(JobNodeCount(job));
+    case 'e':
+      return EndTimeText(job);
+    case 'E':
+      return JobDependencyText(job);
+    case 'f':
+      return OrNull(req.constraint);
+    case 'g':
+      return GroupName(req.gid);
+    case 'G':
+      return std::to_string(req.gid);
+    case 'h':
+      return req.exclusive ? "NO" : "OK";
+    case 'H':
+    case 'I':
+    case 'J':
+      return "*";
+    case 'i':
+      return row.IdText();
+    case 'j':
+      return req.name;
+    case 'k':
+    case 'v':
+    case 'w':
+    case 'W':
+    case 'Y':
+      return "(null)";
+    case 'K':
+      return row.TaskIdText();
+    case 'l':
+      return FormatTimeLimit(JobTimeLimit(job));
+    case 'L':
+      return FormatTimeLimit(TimeLeft(job, now));
+    case 'm':
+      return JobMinMemoryText(job);
+    case 'M':
+      return FormatDuration(JobRunSeconds(job, now));
+    case 'n':
+      return CompressHostlist(req.required_nodes);
+    case 'N':
+      return JobNodeList(job);
+    case 'o':
+      return JobCommandText(job);
+    case 'p':
+      return Priority(job);
+    case 'P':
+      return req.partition;
+    case 'q':
+      return "normal";
+    case 'Q':
+      return std::to_string(job.priority);
+    case 'r':
+      return job.reason;
+    case 'R':
+      return JobReasonOrNodes(job);
+    case 'S':
+      return StartTimeText(job);
+    case 't':
+      return JobStateShortName(job.state);
+    case 'T':
+      return JobStateName(job.state);
+    case 'u':
+      return UserOf(job);
+    case 'U':
+      return std::to_string(req.uid);
+    case 'V':
+      return FormatTimestamp(job.submit_time, "N/A");
+    case 'x':
+      return CompressHostlist(req.excluded_nodes);
+    case 'X':
+      return "N/A";
+    case 'y':
+      return std::to_string(req.nice);
+    case 'z':
+      return "*:*:*";
+    case 'Z':
+      return req.work_dir;
+    default:
+      return "";
+  }
+}
+
+void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) {
+  using Cmp = std::function<int(const JobRow&, const JobRow&)>;
+  auto three_way = [](const auto& a, const auto& b) { return a < b ? -1 : (b < a ? 1 : 0); };
+  std::vector<Cmp> keys;
+  for (const std::string& raw : Split(spec, ',')) {
+    std::string_view key = Trim(raw);
+    bool desc = false;
+    if (!key.empty() && (key[0] == '-' || key[0] == '+')) {
+      desc = key[0] == '-';
+      key.remove_prefix(1);
+    }
+    if (key.empty()) continue;
+    Cmp cmp;
+    switch (key[0]) {
+      case 'i':
+      case 'A':
+      case 'F':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          JobId ia = a.job->IsArrayTask() ? a.job->array_job_id : a.job->id;
+          JobId ib = b.job->IsArrayTask() ? b.job->array_job_id : b.job->id;
+          if (ia != ib) return three_way(ia, ib);
+          return three_way(a.job->array_task_id, b.job->array_task_id);
+        };
+        break;
+      case 'j':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->req.name, b.job->req.name);
+        };
+        break;
+      case 'u':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(UserOf(*a.job), UserOf(*b.job));
+        };
+        break;
+      case 't':
+      case 'T':
+        // By state name, as Slurm compares them: CA < CD < CG < F < PD < R < S < TO.
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(std::string_view(JobStateName(a.job->state)),
+                           std::string_view(JobStateName(b.job->state)));
+        };
+        break;
+      case 'p':
+      case 'Q':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->priority, b.job->priority);
+        };
+        break;
+      case 'P':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->req.partition, b.job->req.partition);
+        };
+        break;
+      case 'M':
+        cmp = [&, now](const JobRow& a, const JobRow& b) {
+          return three_way(JobRunSeconds(*a.job, now), JobRunSeconds(*b.job, now));
+        };
+        break;
+      case 'l':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          // UNLIMITED sorts after every finite limit.
+          auto v = [](const Job& j) {
+            return JobTimeLimit(j) == kUnlimited ? INT64_MAX : JobTimeLimit(j);
+          };
+          return three_way(v(*a.job), v(*b.job));
+        };
+        break;
+      case 'D':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(JobNodeCount(*a.job), JobNodeCount(*b.job));
+        };
+        break;
+      case 'C':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(JobCpuCount(*a.job), JobCpuCount(*b.job));
+        };
+        break;
+      case 'S':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->start_time, b.job->start_time);
+        };
+        break;
+      case 'V':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->submit_time, b.job->submit_time);
+        };
+        break;
+      case 'e':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(JobEndTime(*a.job), JobEndTime(*b.job));
+        };
+        break;
+      case 'N':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(JobNodeList(*a.job), JobNodeList(*b.job));
+        };
+        break;
+      case 'r':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->reason, b.job->reason);
+        };
+        break;
+      case 'a':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->req.account, b.job->req.account);
+        };
+        break;
+      case 'y':
+        cmp = [&](const JobRow& a, const JobRow& b) {
+          return three_way(a.job->req.nice, b.job->req.nice);
+        };
+        break;
+      default:
+        continue;  // unknown keys are ignored, as squeue does
+    }
+    if (desc) {
+      keys.push_back([cmp](const JobRow& a, const JobRow& b) { return -cmp(a, b); });
+    } else {
+      keys.push_back(std::move(cmp));
+    }
+  }
+  std::stable_sort(rows->begin(), rows->end(), [&](const JobRow& a, const JobRow& b) {
+    for (const Cmp& k : keys) {
+      if (int c = k(a, b); c != 0) return c < 0;
+    }
+    JobId ia = a.job->IsArrayTask() ? a.job->array_job_id : a.job->id;
+    JobId ib = b.job->IsArrayTask() ? b.job->array_job_id : b.job->id;
+    if (ia != ib) return ia < ib;
+    return a.job->array_task_id < b.job->array_task_id;
+  });
+}
+
+bool SqueueMatches(const Job& job, const SqueueFilter& filter) {
+  if (!filter.all_states) {
+    if (filter.states.empty()) {
+      if (job.state != JobState::kPending && job.state != JobState::kRunning &&
+          job.state != JobState::kSuspended && job.state != JobState::kCompleting) {
+        return false;
+      }
+    } else if (filter.states.count(job.state) == 0) {
+      return false;
+    }
+  }
+  if (!filter.users.empty() && filter.users.count(job.req.user) == 0 &&
+      filter.users.count(std::to_string(job.req.uid)) == 0) {
+    return false;
+  }
+  if (!filter.partitions.empty() && filter.partitions.count(job.req.partition) == 0) return false;
+  if (!filter.names.empty() && filter.names.count(job.req.name) == 0) return false;
+  if (!filter.accounts.empty() && filter.accounts.count(job.req.account) == 0) return false;
+  if (!filter.job_ids.empty()) {
+    bool any = false;
+    for (const std::string& id : filter.job_ids) {
+      size_t us = id.find('_');
+      if (us == std::string::npos) {
+        any = id == std::to_string(job.id) ||
+              (job.IsArrayTask() && id == std::to_string(job.array_job_id));
+      } else {
+        any = job.IsArrayTask() && id.substr(0, us) == std::to_string(job.array_job_id) &&
+              id.substr(us + 1) == std::to_string(job.array_task_id);
+      }
+      if (any) break;
+    }
+    if (!any) return false;
+  }
+  if (!filter.nodes.empty()) {
+    bool any = false;
+    for (const std::string& n : job.nodes) {
+      if (std::find(filter.nodes.begin(), filter.nodes.end(), n) != filter.nodes.end()) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector<JobRow>& rows,
+                         bool header, int64_t now) {
+  std::string out;
+  if (header) {
+    out += RenderLine(fields, [](const FieldSpec& f) { return SqueueFieldTitle(f); }, true);
+    out += '\n';
+  }
+  for (const JobRow& row : rows) {
+    out += RenderLine(fields, [&](const FieldSpec& f) { return SqueueFieldValue(f, row, now); });
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace shoal

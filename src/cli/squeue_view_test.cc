@@ -1,0 +1,191 @@
+#include "cli/squeue_view.h"
+
+#include <gtest/gtest.h>
+
+#include "cli/test_fixtures.h"
+
+namespace shoal {
+namespace {
+
+using testing::kSubmit;
+using testing::ReferenceQueue;
+
+class SqueueViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::UseUtc(); }
+
+  std::string Render(const char* format, bool named = false, bool expand = false,
+                     int64_t now = kSubmit + 3, bool header = true) {
+    jobs_ = ReferenceQueue();
+    std::vector<Job> shown;
+    SqueueFilter filter;
+    for (const Job& j : jobs_) {
+      if (SqueueMatches(j, filter)) shown.push_back(j);
+    }
+    jobs_ = shown;
+    std::vector<JobRow> rows = BuildJobRows(jobs_, expand);
+    SortJobRows(&rows, kSqueueDefaultSort, now);
+    return RenderSqueue(ParseSqueueFormat(format, named, nullptr), rows, header, now);
+  }
+
+  std::vector<Job> jobs_;
+};
+
+// Captured from squeue 22.05 two seconds after the submissions in test_fixtures.h.
+TEST_F(SqueueViewTest, DefaultFormatMatchesSlurm) {
+  EXPECT_EQ(Render(kSqueueDefaultFormat),
+            "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)\n"
+            "        5_[4-15%4]     debug     wrap     root PD       0:00      1 (JobArrayTaskLimit)\n"
+            "                 9     debug     wrap     root PD       0:00      1 (Dependency)\n"
+            "                 6     debug     wrap     root PD       0:00      1 (JobHeldUser)\n"
+            "                 3     debug  sleeper     root  R       0:02      2 n[1-2]\n"
+            "               5_0     debug     wrap     root  R       0:02      1 n1\n"
+            "               5_1     debug     wrap     root  R       0:02      1 n1\n"
+            "               5_2     debug     wrap     root  R       0:02      1 n1\n"
+            "               5_3     debug     wrap     root  R       0:02      1 n1\n"
+            "                 8     debug    niced     root  R       0:02      1 n1\n"
+            "                 7      long averyver     root PD       0:00      2 (Resources)\n"
+            "                 4      long     wrap     root  R       0:02      2 n[3-4]\n");
+}
+
+TEST_F(SqueueViewTest, LongFormatMatchesSlurm) {
+  std::string out = Render(kSqueueLongFormat);
+  EXPECT_EQ(out.substr(0, out.find('\n') + 1),
+            "             JOBID PARTITION     NAME     USER    STATE       TIME TIME_LIMI  NODES "
+            "NODELIST(REASON)\n");
+  EXPECT_NE(out.find("        5_[4-15%4]     debug     wrap     root  PENDING       0:00 "
+                     "UNLIMITED      1 (JobArrayTaskLimit)\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("                 3     debug  sleeper     root  RUNNING       0:02     "
+                     "30:00      2 n[1-2]\n"),
+            std::string::npos);
+  // Durations overflow their column rather than being cut.
+  EXPECT_NE(out.find("                 4      long     wrap     root  RUNNING       0:02 "
+                     "1-02:04:00      2 n[3-4]\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("                 7      long averyver     root  PENDING       0:00   "
+                     "1:00:00      2 (Resources)\n"),
+            std::string::npos);
+}
+
+TEST_F(SqueueViewTest, ArrayExpandedWithR) {
+  std::string out = Render(kSqueueDefaultFormat, false, /*expand=*/true);
+  EXPECT_NE(out.find("               5_4     debug     wrap     root PD       0:00      1 "
+                     "(JobArrayTaskLimit)\n"
+                     "               5_5     debug"),
+            std::string::npos);
+  EXPECT_NE(out.find("              5_15     debug"), std::string::npos);
+  EXPECT_EQ(out.find("5_["), std::string::npos);
+}
+
+// squeue -o with many codes, 43 seconds after submission, as Slurm printed it (fields shoal
+// does not track print Slurm's placeholders).
+TEST_F(SqueueViewTest, ManyCodesMatchSlurm) {
+  const char* fmt =
+      "%i|%A|%a|%j|%u|%t|%T|%M|%l|%D|%R|%r|%P|%p|%Q|%C|%N|%n|%q|%e|%S|%V|%Z|%o|%E|%L|%m|%b|%F|"
+      "%K|%k|%y|%c|%d|%f|%h|%H|%I|%J|%x|%U|%G|%g|%O|%v|%w|%z|%B";
+  std::string out = Render(fmt, false, false, kSubmit + 1 + 43);
+  EXPECT_NE(out.find("JOBID|JOBID|ACCOUNT|NAME|USER|ST|STATE|TIME|TIME_LIMIT|NODES|"
+                     "NODELIST(REASON)|REASON|PARTITION|PRIORITY|PRIORITY|CPUS|NODELIST|REQ_NODES|"
+                     "QOS|END_TIME|START_TIME|SUBMIT_TIME|WORK_DIR|COMMAND|DEPENDENCY|TIME_LEFT|"
+                     "MIN_MEMORY|TRES_PER_NODE|ARRAY_JOB_ID|ARRAY_TASK_ID|COMMENT|NICE|MIN_CPUS|"
+                     "MIN_TMP_DISK|FEATURES|OVER_SUBSCRIBE|SOCKETS_PER_NODE|CORES_PER_SOCKET|"
+                     "THREADS_PER_CORE|EXC_NODES|UID|GROUP|GROUP|CONTIGUOUS|RESERVATION|WCKEY|"
+                     "S:C:T|EXEC_HOST\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("5_[4-15%4]|5|root|wrap|root|PD|PENDING|0:00|UNLIMITED|1|"
+                     "(JobArrayTaskLimit)|JobArrayTaskLimit|debug|0.99998474027961|4294901755|2|||"
+                     "normal|N/A|N/A|2026-11-25T17:07:41|/tmp/sref|(null)|(null)|UNLIMITED|0|N/A|"
+                     "5|4-15%4|(null)|0|2|0|(null)|OK|*|*|*||0|0|root|0|(null)|(null)|*:*:*|n/a\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("9|9|root|wrap|root|PD|PENDING|0:00|UNLIMITED|1|(Dependency)|Dependency|"
+                     "debug|0.99998473958112|4294901752|1|||normal|N/A|N/A|2026-11-25T17:07:41|"
+                     "/tmp/sref|(null)|afterok:3(unfulfilled)|UNLIMITED|0|N/A|9|N/A|(null)|0|1|0|"
+                     "(null)|OK|*|*|*||0|0|root|0|(null)|(null)|*:*:*|n/a\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("3|3|root|sleeper|root|R|RUNNING|0:43|30:00|2|n[1-2]|None|debug|"
+                     "0.99998474074527|4294901757|4|n[1-2]||normal|2026-11-25T17:37:42|"
+                     "2026-11-25T17:07:42|2026-11-25T17:07:41|/tmp/sref|(null)|(null)|29:17|0|N/A|"
+                     "3|N/A|(null)|0|1|0|(null)|OK|*|*|*||0|0|root|0|(null)|(null)|*:*:*|n1\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("5_0|5|root|wrap|root|R|RUNNING|0:43|UNLIMITED|1|n1|None|debug|"
+                     "0.99998474027961|4294901755|2|n1||normal|NONE|2026-11-25T17:07:42|"
+                     "2026-11-25T17:07:41|/tmp/sref|(null)|(null)|UNLIMITED|0|N/A|5|0|(null)|0|2|"
+                     "0|(null)|OK|*|*|*||0|0|root|0|(null)|(null)|*:*:*|n1\n"),
+            std::string::npos)
+      << out;
+  // --exclusive shows OVER_SUBSCRIBE=NO and the whole nodes' CPUs.
+  EXPECT_NE(out.find("4|4|root|wrap|root|R|RUNNING|0:43|1-02:04:00|2|n[3-4]|None|long|"
+                     "0.99998474051244|4294901756|32|n[3-4]||normal|2026-11-26T19:11:42|"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(SqueueViewTest, NamedFormatMatchesSlurm) {
+  std::string out = Render(
+      "JobID,Name,UserName,State,StateCompact,TimeUsed,TimeLimit,NumNodes,NumCPUs,NodeList,"
+      "Reason,Partition,Priority,SubmitTime,StartTime,EndTime,WorkDir,Command,ArrayJobID,"
+      "ArrayTaskID",
+      true, false, kSubmit + 1 + 43);
+  EXPECT_NE(
+      out.find("JOBID               NAME                USER                STATE               "
+               "ST                  TIME                TIME_LIMIT          NODES               "
+               "CPUS                NODELIST            REASON              PARTITION           "
+               "PRIORITY            SUBMIT_TIME         START_TIME          END_TIME            "
+               "WORK_DIR            COMMAND             ARRAY_JOB_ID        ARRAY_TASK_ID       \n"),
+      std::string::npos)
+      << out;
+  EXPECT_NE(
+      out.find("5                   wrap                root                PENDING             "
+               "PD                  0:00                UNLIMITED           1                   "
+               "2                                       JobArrayTaskLimit   debug               "
+               "0.99998474027961    2026-11-25T17:07:41 N/A                 N/A                 "
+               "/tmp/sref           (null)              5                   4-15%4              \n"),
+      std::string::npos)
+      << out;
+  // -O JobID is the raw id of an array task; long names run into the next column.
+  EXPECT_NE(out.find("\n10                  wrap "), std::string::npos) << out;
+  EXPECT_NE(out.find("7                   averyveryverylongjobroot "), std::string::npos) << out;
+}
+
+TEST_F(SqueueViewTest, FiltersAndStates) {
+  Job done = testing::MakeJob(52, "wrap", "debug", JobState::kCompleted, 1);
+  SqueueFilter filter;
+  EXPECT_FALSE(SqueueMatches(done, filter));  // finished jobs need -t
+  filter.all_states = true;
+  EXPECT_TRUE(SqueueMatches(done, filter));
+  filter.job_ids = {"5"};
+  std::vector<Job> q = ReferenceQueue();
+  int matched = 0;
+  for (const Job& j : q) matched += SqueueMatches(j, filter) ? 1 : 0;
+  EXPECT_EQ(matched, 16);  // the array id names every task
+  filter.job_ids = {"5_3"};
+  matched = 0;
+  for (const Job& j : q) matched += SqueueMatches(j, filter) ? 1 : 0;
+  EXPECT_EQ(matched, 1);
+  filter = SqueueFilter();
+  filter.users = {"alice"};
+  EXPECT_FALSE(SqueueMatches(q.front(), filter));
+  filter.users = {"root"};
+  EXPECT_TRUE(SqueueMatches(q.front(), filter));
+}
+
+TEST_F(SqueueViewTest, StateSortIsByName) {
+  // squeue -t all lists CA before CD before F before PD before R within a partition.
+  std::vector<Job> jobs = {testing::MakeJob(1, "a", "debug", JobState::kRunning, 5),
+                           testing::MakeJob(2, "b", "debug", JobState::kFailed, 5),
+                           testing::MakeJob(3, "c", "debug", JobState::kCompleted, 5),
+                           testing::MakeJob(4, "d", "debug", JobState::kCancelled, 5),
+                           testing::MakeJob(5, "e", "debug", JobState::kPending, 5)};
+  std::vector<JobRow> rows = BuildJobRows(jobs, false);
+  SortJobRows(&rows, kSqueueDefaultSort, kSubmit);
+  std::string order;
+  for (const JobRow& r : rows) order += JobStateShortName(r.job->state) + std::string(" ");
+  EXPECT_EQ(order, "CA CD F PD R ");
+}
+
+}  // namespace
+}  // namespace shoal

@@ -1,0 +1,339 @@
+#include "controller/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace shoal {
+namespace {
+
+using Names = std::vector<std::string>;
+
+ControllerConfig Parse(std::string_view text) {
+  auto r = ParseControllerConfig(text, "slurm.conf");
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : ControllerConfig{};
+}
+
+// The error for `text`, which must be InvalidArgument naming slurm.conf:<line>.
+std::string ParseError(std::string_view text, int line) {
+  auto r = ParseControllerConfig(text, "slurm.conf");
+  EXPECT_FALSE(r.ok()) << "accepted: " << text;
+  if (r.ok()) return "";
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << text;
+  const std::string prefix = "slurm.conf:" + std::to_string(line) + ":";
+  EXPECT_EQ(r.status().message().rfind(prefix, 0), 0u)
+      << "'" << r.status().message() << "' does not start with " << prefix;
+  return r.status().message();
+}
+
+Names NodeNames(const ControllerConfig& c) {
+  Names names;
+  for (const Node& n : c.nodes) names.push_back(n.name);
+  return names;
+}
+
+TEST(ControllerConfigTest, EmptyFileGivesDefaults) {
+  ControllerConfig c = Parse("# nothing here\n\n");
+  EXPECT_EQ(c.cluster_name, "shoal");
+  EXPECT_TRUE(c.nodes.empty());
+  EXPECT_TRUE(c.partitions.empty());
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_EQ(c.max_array_size, 1001u);
+  EXPECT_TRUE(c.requeue_default);
+
+  std::vector<Partition> parts = EffectivePartitions(c);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].name, "debug");
+  EXPECT_TRUE(parts[0].is_default);
+  EXPECT_TRUE(parts[0].all_nodes);
+  EXPECT_TRUE(parts[0].up);
+  EXPECT_EQ(parts[0].max_time_s, -1);
+}
+
+TEST(ControllerConfigTest, TypicalFile) {
+  ControllerConfig c = Parse(
+      "ClusterName=MyCluster\n"
+      "NodeName=gpu[01-02] CPUs=32 RealMemory=256000 Gres=gpu:a100:4 Feature=ssd,ib "
+      "State=UNKNOWN\n"
+      "NodeName=cpu[1-3],big CPUs=16 RealMemory=64000\n"
+      "PartitionName=gpu Nodes=gpu[01-02] MaxTime=1-00:00:00 DefaultTime=30 State=UP\n"
+      "PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE MaxNodes=4\n");
+  EXPECT_EQ(c.cluster_name, "mycluster");
+  EXPECT_TRUE(c.warnings.empty());
+  ASSERT_EQ(NodeNames(c), (Names{"gpu01", "gpu02", "cpu1", "cpu2", "cpu3", "big"}));
+  const Node& g = c.nodes[1];
+  EXPECT_EQ(g.cpus, 32u);
+  EXPECT_EQ(g.memory_mb, 256000u);
+  EXPECT_EQ(g.gpus, 4u);
+  EXPECT_EQ(g.gpu_type, "a100");
+  EXPECT_EQ(g.gpu_busy, std::vector<bool>(4, false));
+  EXPECT_EQ(g.features, (Names{"ssd", "ib"}));
+  EXPECT_TRUE(g.configured);
+  EXPECT_FALSE(g.responding);
+  const Node& b = c.nodes[5];
+  EXPECT_EQ(b.cpus, 16u);
+  EXPECT_EQ(b.memory_mb, 64000u);
+  EXPECT_EQ(b.gpus, 0u);
+  EXPECT_TRUE(b.gpu_busy.empty());
+  EXPECT_TRUE(b.features.empty());
+
+  ASSERT_EQ(c.partitions.size(), 2u);
+  const Partition& gp = c.partitions[0];
+  EXPECT_EQ(gp.name, "gpu");
+  EXPECT_EQ(gp.nodes, (Names{"gpu01", "gpu02"}));
+  EXPECT_FALSE(gp.all_nodes);
+  EXPECT_FALSE(gp.is_default);
+  EXPECT_EQ(gp.max_time_s, 86400);
+  EXPECT_EQ(gp.default_time_s, 1800);
+  EXPECT_TRUE(gp.up);
+  const Partition& main = c.partitions[1];
+  EXPECT_TRUE(main.all_nodes);
+  EXPECT_TRUE(main.is_default);
+  EXPECT_EQ(main.max_time_s, -1);
+  EXPECT_EQ(main.max_nodes, 4u);
+
+  std::vector<Partition> parts = EffectivePartitions(c);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_FALSE(parts[0].is_default);
+  EXPECT_TRUE(parts[1].is_default);
+}
+
+TEST(ControllerConfigTest, KeysAreCaseInsensitive) {
+  ControllerConfig c = Parse(
+      "clustername=x\n"
+      "nodename=n1 cpus=2 realmemory=10 features=a\n"
+      "partitionname=p nodes=all default=yes maxtime=unlimited state=down\n");
+  EXPECT_EQ(c.cluster_name, "x");
+  ASSERT_EQ(c.nodes.size(), 1u);
+  EXPECT_EQ(c.nodes[0].cpus, 2u);
+  EXPECT_EQ(c.nodes[0].features, (Names{"a"}));
+  ASSERT_EQ(c.partitions.size(), 1u);
+  EXPECT_TRUE(c.partitions[0].all_nodes);
+  EXPECT_TRUE(c.partitions[0].is_default);
+  EXPECT_FALSE(c.partitions[0].up);
+}
+
+TEST(ControllerConfigTest, GresWithoutType) {
+  ControllerConfig c = Parse("NodeName=n1 Gres=gpu:2\n");
+  ASSERT_EQ(c.nodes.size(), 1u);
+  EXPECT_EQ(c.nodes[0].gpus, 2u);
+  EXPECT_EQ(c.nodes[0].gpu_type, "");
+  EXPECT_EQ(c.nodes[0].gpu_busy.size(), 2u);
+}
+
+TEST(ControllerConfigTest, TimeFormats) {
+  struct Case {
+    std::string text;
+    int64_t seconds;
+  };
+  for (const Case& t : {Case{"60", 3600}, Case{"1:30:00", 5400}, Case{"10:30", 630},
+                        Case{"2-12", 2 * 86400 + 12 * 3600}, Case{"1-0:0:1", 86401},
+                        Case{"INFINITE", -1}, Case{"UNLIMITED", -1}, Case{"infinite", -1}}) {
+    ControllerConfig c = Parse("PartitionName=p MaxTime=" + t.text + " DefaultTime=" + t.text);
+    ASSERT_EQ(c.partitions.size(), 1u) << t.text;
+    EXPECT_EQ(c.partitions[0].max_time_s, t.seconds) << t.text;
+    EXPECT_EQ(c.partitions[0].default_time_s, t.seconds) << t.text;
+  }
+  ControllerConfig c = Parse("PriorityMaxAge=7-0\n");
+  EXPECT_EQ(c.weights.max_age_s, 7 * 86400);
+}
+
+TEST(ControllerConfigTest, PartitionStates) {
+  ControllerConfig c = Parse(
+      "PartitionName=a State=UP\n"
+      "PartitionName=b State=DOWN\n"
+      "PartitionName=c State=drain\n"
+      "PartitionName=d State=INACTIVE\n"
+      "PartitionName=e\n");
+  ASSERT_EQ(c.partitions.size(), 5u);
+  auto state = [&](size_t i) {
+    const Partition& p = c.partitions[i];
+    return std::vector<bool>{p.up, p.drain, p.inactive};
+  };
+  EXPECT_EQ(state(0), (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(state(1), (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(state(2), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(state(3), (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(state(4), (std::vector<bool>{true, false, false}));
+}
+
+TEST(ControllerConfigTest, GlobalSettings) {
+  ControllerConfig c = Parse(
+      "SlurmdTimeout=30\nKillWait=5\nMinJobAge=60\nMaxArraySize=20001\nMaxJobCount=500\n"
+      "HeartbeatInterval=250\nJobRequeue=0\nSchedulerType=sched/backfill\n"
+      "PriorityType=priority/basic\nPriorityWeightAge=1000\nPriorityWeightJobSize=10\n"
+      "PriorityWeightPartition=100\n");
+  EXPECT_EQ(c.node_timeout_s, 30);
+  EXPECT_EQ(c.kill_wait_s, 5u);
+  EXPECT_EQ(c.min_job_age_s, 60);
+  EXPECT_EQ(c.max_array_size, 20001u);
+  EXPECT_EQ(c.max_job_count, 500u);
+  EXPECT_EQ(c.heartbeat_interval_ms, 250u);
+  EXPECT_FALSE(c.requeue_default);
+  EXPECT_EQ(c.scheduler_type, "sched/backfill");
+  EXPECT_EQ(c.priority_type, "priority/basic");
+  EXPECT_EQ(c.weights.age, 1000u);
+  EXPECT_EQ(c.weights.job_size, 10u);
+  EXPECT_EQ(c.weights.partition, 100u);
+  EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(ControllerConfigTest, UnknownKeysWarnAndAreIgnored) {
+  ControllerConfig c = Parse(
+      "ClusterName=a\n"
+      "SlurmctldPort=6817 AuthType=auth/munge\n"
+      "NodeName=n1 CPUs=2 Sockets=1 CoresPerSocket=2 Colour=blue\n"
+      "PartitionName=p Nodes=n1 OverSubscribe=NO\n");
+  ASSERT_EQ(c.warnings.size(), 4u);
+  EXPECT_EQ(c.warnings[0].rfind("slurm.conf:2:", 0), 0u) << c.warnings[0];
+  EXPECT_NE(c.warnings[0].find("SlurmctldPort"), std::string::npos);
+  EXPECT_NE(c.warnings[1].find("AuthType"), std::string::npos);
+  EXPECT_EQ(c.warnings[2].rfind("slurm.conf:3:", 0), 0u) << c.warnings[2];
+  EXPECT_NE(c.warnings[2].find("Colour"), std::string::npos);
+  EXPECT_EQ(c.warnings[3].rfind("slurm.conf:4:", 0), 0u) << c.warnings[3];
+  EXPECT_NE(c.warnings[3].find("OverSubscribe"), std::string::npos);
+  ASSERT_EQ(c.nodes.size(), 1u);
+  EXPECT_EQ(c.nodes[0].cpus, 2u);
+  ASSERT_EQ(c.partitions.size(), 1u);
+}
+
+TEST(ControllerConfigTest, BadValuesNameFileAndLine) {
+  struct Case {
+    std::string line;
+    std::string mentions;
+  };
+  for (const Case& t : {
+           Case{"NodeName=n1 CPUs=abc", "CPUs"},
+           Case{"NodeName=n1 CPUs=0", "CPUs"},
+           Case{"NodeName=n1 CPUs=1000001", "CPUs"},
+           Case{"NodeName=n1 RealMemory=-1", "RealMemory"},
+           Case{"NodeName=n1 RealMemory=1G", "RealMemory"},
+           Case{"NodeName=n1 Gres=mps:100", "Gres"},
+           Case{"NodeName=n1 Gres=gpu", "Gres"},
+           Case{"NodeName=n1 Gres=gpu:x", "Gres"},
+           Case{"NodeName=n1 Gres=gpu:4294967297", "Gres"},
+           Case{"NodeName=n[1-", "n[1-"},
+           Case{"NodeName=n[3-1]", "3-1"},
+           Case{"PartitionName=p Nodes=n[1-", "n[1-"},
+           Case{"PartitionName=p Default=maybe", "Default"},
+           Case{"PartitionName=p MaxTime=soon", "MaxTime"},
+           Case{"PartitionName=p DefaultTime=-5", "DefaultTime"},
+           Case{"PartitionName=p State=BROKEN", "BROKEN"},
+           Case{"PartitionName=p MaxNodes=many", "MaxNodes"},
+           Case{"PartitionName=p MaxNodes=4294967296", "MaxNodes"},
+           Case{"PartitionName=p PriorityTier=-1", "PriorityTier"},
+           Case{"PartitionName= Nodes=ALL", "PartitionName"},
+           Case{"ClusterName=", "ClusterName"},
+           Case{"SlurmdTimeout=0", "SlurmdTimeout"},
+           Case{"SlurmdTimeout=ten", "SlurmdTimeout"},
+           Case{"KillWait=-1", "KillWait"},
+           Case{"MaxArraySize=4294967296", "MaxArraySize"},
+           Case{"MaxJobCount=lots", "MaxJobCount"},
+           Case{"HeartbeatInterval=10", "HeartbeatInterval"},
+           Case{"JobRequeue=2", "JobRequeue"},
+           Case{"JobRequeue=yes", "JobRequeue"},
+           Case{"SchedulerType=sched/wiki", "SchedulerType"},
+           Case{"PriorityType=priority/fairshare", "PriorityType"},
+           Case{"PriorityWeightAge=high", "PriorityWeightAge"},
+           Case{"PriorityMaxAge=forever", "PriorityMaxAge"},
+       }) {
+    SCOPED_TRACE(t.line);
+    std::string msg = ParseError("ClusterName=ok\n# comment\n" + t.line + "\nKillWait=3\n", 3);
+    EXPECT_NE(msg.find(t.mentions), std::string::npos) << msg;
+  }
+}
+
+TEST(ControllerConfigTest, SyntaxErrorsNameFileAndLine) {
+  ParseError("ClusterName=a\nNodeName n1\n", 2);
+  ParseError("ClusterName=\"unterminated\n", 1);
+}
+
+TEST(ControllerConfigTest, TwoDefaultPartitionsAreRejected) {
+  std::string msg = ParseError(
+      "PartitionName=a Default=YES\n"
+      "PartitionName=b Default=NO\n"
+      "PartitionName=c Default=YES\n",
+      3);
+  EXPECT_NE(msg.find("Default"), std::string::npos) << msg;
+  // One Default=YES among several is fine.
+  ControllerConfig c = Parse("PartitionName=a\nPartitionName=b Default=YES\n");
+  ASSERT_EQ(c.partitions.size(), 2u);
+  EXPECT_TRUE(c.partitions[1].is_default);
+}
+
+TEST(ControllerConfigTest, DuplicateNamesAreRejected) {
+  std::string msg = ParseError("NodeName=n[1-3]\nNodeName=n3 CPUs=8\n", 2);
+  EXPECT_NE(msg.find("n3"), std::string::npos) << msg;
+  msg = ParseError("PartitionName=p\nPartitionName=q\nPartitionName=p\n", 3);
+  EXPECT_NE(msg.find("'p'"), std::string::npos) << msg;
+}
+
+TEST(ControllerConfigTest, DefaultLinesSetDefaultsForLaterLines) {
+  ControllerConfig c = Parse(
+      "NodeName=n1\n"
+      "NodeName=DEFAULT CPUs=8 RealMemory=1000 Gres=gpu:2\n"
+      "NodeName=n[2-3]\n"
+      "NodeName=n4 CPUs=4\n"
+      "PartitionName=DEFAULT MaxTime=60 State=DOWN\n"
+      "PartitionName=p Nodes=n[1-2]\n"
+      "PartitionName=q MaxTime=INFINITE State=UP\n");
+  ASSERT_EQ(NodeNames(c), (Names{"n1", "n2", "n3", "n4"}));
+  EXPECT_EQ(c.nodes[0].cpus, 1u);
+  EXPECT_EQ(c.nodes[1].cpus, 8u);
+  EXPECT_EQ(c.nodes[1].memory_mb, 1000u);
+  EXPECT_EQ(c.nodes[1].gpus, 2u);
+  EXPECT_EQ(c.nodes[1].gpu_busy.size(), 2u);
+  EXPECT_EQ(c.nodes[2].cpus, 8u);
+  EXPECT_EQ(c.nodes[3].cpus, 4u);
+  EXPECT_EQ(c.nodes[3].memory_mb, 1000u);
+  ASSERT_EQ(c.partitions.size(), 2u);
+  EXPECT_EQ(c.partitions[0].name, "p");
+  EXPECT_EQ(c.partitions[0].max_time_s, 3600);
+  EXPECT_FALSE(c.partitions[0].up);
+  EXPECT_EQ(c.partitions[1].name, "q");
+  EXPECT_EQ(c.partitions[1].max_time_s, -1);
+  EXPECT_TRUE(c.partitions[1].up);
+}
+
+TEST(EffectivePartitionsTest, FirstPartitionIsDefaultWhenNoneIs) {
+  ControllerConfig c = Parse("PartitionName=a\nPartitionName=b\n");
+  std::vector<Partition> parts = EffectivePartitions(c);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].name, "a");
+  EXPECT_TRUE(parts[0].is_default);
+  EXPECT_FALSE(parts[1].is_default);
+}
+
+TEST(LoadControllerConfigTest, ReadsFileAndNamesItInErrors) {
+  std::string tmpl = ::testing::TempDir() + "config_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/shoal.conf";
+  {
+    std::ofstream out(path);
+    out << "ClusterName=filed\nNodeName=n1 CPUs=zero\n";
+  }
+  auto r = LoadControllerConfig(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message().rfind(path + ":2:", 0), 0u) << r.status().message();
+  {
+    std::ofstream out(path);
+    out << "ClusterName=filed\n";
+  }
+  r = LoadControllerConfig(path);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->cluster_name, "filed");
+  r = LoadControllerConfig(tmpl + "/missing.conf");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(tmpl);
+}
+
+}  // namespace
+}  // namespace shoal

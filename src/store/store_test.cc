@@ -1,0 +1,554 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace shoal {
+namespace {
+
+// A fresh directory per test, removed afterwards.
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/shoal.db";
+    Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    auto s = OpenSqliteStore(path_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(s).value();
+  }
+  void Reopen() {
+    store_.reset();
+    Open();
+  }
+
+  std::vector<Job> Live(int64_t finished_since) {
+    auto r = store_->LoadLiveJobs(finished_since);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : std::vector<Job>{};
+  }
+  std::vector<JobId> Query(const JobQuery& q) {
+    auto r = store_->QueryJobs(q);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    std::vector<JobId> ids;
+    if (r.ok()) {
+      for (const Job& j : *r) ids.push_back(j.id);
+    }
+    return ids;
+  }
+
+  std::string dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+};
+
+using Ids = std::vector<JobId>;
+
+Job MakeJob(JobId id, JobState state = JobState::kPending) {
+  Job j;
+  j.id = id;
+  j.state = state;
+  j.req.name = "job" + std::to_string(id);
+  j.req.user = "alice";
+  j.req.partition = "batch";
+  j.submit_time = 1000 + static_cast<int64_t>(id);
+  if (state != JobState::kPending) j.start_time = j.submit_time + 10;
+  if (IsFinished(state)) j.end_time = j.start_time + 100;
+  return j;
+}
+
+StoreOp Insert(const Job& job) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kInsertJob;
+  op.job = job;
+  return op;
+}
+StoreOp Update(const Job& job) {
+  StoreOp op = Insert(job);
+  op.kind = StoreOp::Kind::kUpdateJob;
+  return op;
+}
+StoreOp Payload(JobId id, std::string script, std::vector<std::string> env) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kInsertPayload;
+  op.payload_id = id;
+  op.payload.script = std::move(script);
+  op.payload.env = std::move(env);
+  return op;
+}
+
+std::vector<StoreOp> Ops(std::initializer_list<StoreOp> ops) { return ops; }
+
+std::vector<JobId> IdsOf(const std::vector<Job>& jobs) {
+  std::vector<JobId> ids;
+  for (const Job& j : jobs) ids.push_back(j.id);
+  return ids;
+}
+
+// Every field, so a field the codec forgets shows up here.
+void ExpectSameJob(const Job& a, const Job& b) {
+  const JobRequest& x = a.req;
+  const JobRequest& y = b.req;
+  EXPECT_EQ(x.name, y.name);
+  EXPECT_EQ(x.user, y.user);
+  EXPECT_EQ(x.uid, y.uid);
+  EXPECT_EQ(x.gid, y.gid);
+  EXPECT_EQ(x.account, y.account);
+  EXPECT_EQ(x.partition, y.partition);
+  EXPECT_EQ(x.work_dir, y.work_dir);
+  EXPECT_EQ(x.stdout_pattern, y.stdout_pattern);
+  EXPECT_EQ(x.stderr_pattern, y.stderr_pattern);
+  EXPECT_EQ(x.submit_host, y.submit_host);
+  EXPECT_EQ(x.command, y.command);
+  EXPECT_EQ(x.min_nodes, y.min_nodes);
+  EXPECT_EQ(x.max_nodes, y.max_nodes);
+  EXPECT_EQ(x.ntasks, y.ntasks);
+  EXPECT_EQ(x.ntasks_per_node, y.ntasks_per_node);
+  EXPECT_EQ(x.cpus_per_task, y.cpus_per_task);
+  EXPECT_EQ(x.mem_per_node_mb, y.mem_per_node_mb);
+  EXPECT_EQ(x.mem_per_cpu_mb, y.mem_per_cpu_mb);
+  EXPECT_EQ(x.gpus_per_node, y.gpus_per_node);
+  EXPECT_EQ(x.gpu_type, y.gpu_type);
+  EXPECT_EQ(x.time_limit_s, y.time_limit_s);
+  EXPECT_EQ(x.begin_time, y.begin_time);
+  EXPECT_EQ(x.exclusive, y.exclusive);
+  EXPECT_EQ(x.requeue, y.requeue);
+  EXPECT_EQ(x.nice, y.nice);
+  EXPECT_EQ(x.constraint, y.constraint);
+  EXPECT_EQ(x.required_nodes, y.required_nodes);
+  EXPECT_EQ(x.excluded_nodes, y.excluded_nodes);
+  EXPECT_EQ(x.dependency.any, y.dependency.any);
+  EXPECT_EQ(x.dependency.text, y.dependency.text);
+  ASSERT_EQ(x.dependency.clauses.size(), y.dependency.clauses.size());
+  for (size_t i = 0; i < x.dependency.clauses.size(); ++i) {
+    EXPECT_EQ(x.dependency.clauses[i].kind, y.dependency.clauses[i].kind) << i;
+    EXPECT_EQ(x.dependency.clauses[i].job_id, y.dependency.clauses[i].job_id) << i;
+    EXPECT_EQ(x.dependency.clauses[i].array_task, y.dependency.clauses[i].array_task) << i;
+  }
+  EXPECT_EQ(x.array_spec, y.array_spec);
+  EXPECT_EQ(x.array_max_running, y.array_max_running);
+  EXPECT_EQ(x.open_append, y.open_append);
+
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.held, b.held);
+  EXPECT_EQ(a.priority, b.priority);
+  EXPECT_EQ(a.submit_time, b.submit_time);
+  EXPECT_EQ(a.eligible_time, b.eligible_time);
+  EXPECT_EQ(a.start_time, b.start_time);
+  EXPECT_EQ(a.end_time, b.end_time);
+  EXPECT_EQ(a.array_job_id, b.array_job_id);
+  EXPECT_EQ(a.array_task_id, b.array_task_id);
+  EXPECT_EQ(a.nodes, b.nodes);
+  EXPECT_EQ(a.alloc_cpus, b.alloc_cpus);
+  EXPECT_EQ(a.cpus_per_node, b.cpus_per_node);
+  EXPECT_EQ(a.mem_per_node_alloc_mb, b.mem_per_node_alloc_mb);
+  EXPECT_EQ(a.gpu_indices, b.gpu_indices);
+  EXPECT_EQ(a.exit_code, b.exit_code);
+  EXPECT_EQ(a.exit_signal, b.exit_signal);
+  EXPECT_EQ(a.restart_count, b.restart_count);
+  EXPECT_EQ(a.generation, b.generation);
+  EXPECT_EQ(a.terminating, b.terminating);
+  EXPECT_EQ(a.cancel_requested, b.cancel_requested);
+  EXPECT_EQ(a.last_modified, b.last_modified);
+}
+
+// A job with every field away from its default.
+Job FullJob() {
+  Job j;
+  JobRequest& r = j.req;
+  r.name = "train \"big\" model ✓";
+  r.user = "alice";
+  r.uid = 1001;
+  r.gid = 2002;
+  r.account = "physics";
+  r.partition = "gpu";
+  r.work_dir = "/home/alice/run 1";
+  r.stdout_pattern = "out-%j.txt";
+  r.stderr_pattern = "err-%A_%a.txt";
+  r.submit_host = "login1";
+  r.command = "/home/alice/run.sh";
+  r.min_nodes = 2;
+  r.max_nodes = 4;
+  r.ntasks = 8;
+  r.ntasks_per_node = 4;
+  r.cpus_per_task = 3;
+  r.mem_per_node_mb = 64000;
+  r.mem_per_cpu_mb = 2000;
+  r.gpus_per_node = 2;
+  r.gpu_type = "a100";
+  r.time_limit_s = 86400;
+  r.begin_time = -5;
+  r.exclusive = true;
+  r.requeue = false;
+  r.nice = -20;
+  r.constraint = "ssd&ib";
+  r.required_nodes = {"g1", "g2"};
+  r.excluded_nodes = {"g9"};
+  r.dependency.clauses = {{Dependency::Kind::kAfterOk, 12, 3},
+                          {Dependency::Kind::kAfterNotOk, 13, kNoArrayTask},
+                          {Dependency::Kind::kAfter, 14, 0},
+                          {Dependency::Kind::kSingleton, 0, kNoArrayTask}};
+  r.dependency.any = true;
+  r.dependency.text = "afterok:12_3?afternotok:13?after:14_0?singleton";
+  r.array_spec = "0-9%2";
+  r.array_max_running = 2;
+  r.open_append = true;
+  j.id = 4242;
+  j.state = JobState::kRunning;
+  j.reason = "None";
+  j.held = true;
+  j.priority = 4000000000u;
+  j.submit_time = 1700000000;
+  j.eligible_time = 1700000001;
+  j.start_time = 1700000002;
+  j.end_time = 1700000003;
+  j.array_job_id = 4240;
+  j.array_task_id = 2;
+  j.nodes = {"g1", "g2"};
+  j.alloc_cpus = 24;
+  j.cpus_per_node = 12;
+  j.mem_per_node_alloc_mb = 64000;
+  j.gpu_indices = {{0, 1}, {2, 3}};
+  j.exit_code = 3;
+  j.exit_signal = 9;
+  j.restart_count = 2;
+  j.generation = 18446744073709551615ull;
+  j.terminating = true;
+  j.cancel_requested = true;
+  j.last_modified = 1700000004;
+  return j;
+}
+
+TEST_F(StoreTest, EmptyStore) {
+  auto max = store_->MaxJobId();
+  ASSERT_TRUE(max.ok()) << max.status().message();
+  EXPECT_EQ(*max, 0u);
+  EXPECT_TRUE(Live(0).empty());
+  EXPECT_TRUE(Query({}).empty());
+  auto p = store_->LoadPayload(1);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, OpenFailsWhereNoDatabaseCanBeCreated) {
+  auto s = OpenSqliteStore(dir_ + "/missing/dir/shoal.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kInternal);
+  EXPECT_NE(s.status().message().find("missing/dir/shoal.db"), std::string::npos)
+      << s.status().message();
+}
+
+TEST_F(StoreTest, PayloadAndJobsInOneWrite) {
+  Status s = store_->Write(Ops({Payload(7, "#!/bin/sh\necho hi\n", {"A=1", "B=x=y", "C="}),
+                                Insert(MakeJob(7)), Insert(MakeJob(8))}));
+  ASSERT_TRUE(s.ok()) << s.message();
+  auto p = store_->LoadPayload(7);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->script, "#!/bin/sh\necho hi\n");
+  EXPECT_EQ(p->env, (std::vector<std::string>{"A=1", "B=x=y", "C="}));
+  EXPECT_EQ(store_->LoadPayload(8).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*store_->MaxJobId(), 8u);
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{7, 8}));
+}
+
+TEST_F(StoreTest, EmptyPayloadRoundTrips) {
+  ASSERT_TRUE(store_->Write(Ops({Payload(3, "", {})})).ok());
+  auto p = store_->LoadPayload(3);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->script, "");
+  EXPECT_TRUE(p->env.empty());
+}
+
+TEST_F(StoreTest, PayloadWriteReplaces) {
+  ASSERT_TRUE(store_->Write(Ops({Payload(3, "one", {"X=1"})})).ok());
+  ASSERT_TRUE(store_->Write(Ops({Payload(3, "two", {"Y=2"})})).ok());
+  auto p = store_->LoadPayload(3);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->script, "two");
+  EXPECT_EQ(p->env, (std::vector<std::string>{"Y=2"}));
+}
+
+TEST_F(StoreTest, UpdateReplacesTheJob) {
+  Job j = MakeJob(1);
+  ASSERT_TRUE(store_->Write(Ops({Insert(j)})).ok());
+  j.state = JobState::kCompleted;
+  j.start_time = 2000;
+  j.end_time = 3000;
+  j.exit_code = 4;
+  j.req.partition = "long";
+  ASSERT_TRUE(store_->Write(Ops({Update(j)})).ok());
+  auto all = store_->QueryJobs({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  ExpectSameJob((*all)[0], j);
+  // The query columns follow the update too.
+  JobQuery q;
+  q.states = {"COMPLETED"};
+  q.partitions = {"long"};
+  EXPECT_EQ(Query(q), (Ids{1}));
+  q.states = {"PENDING"};
+  EXPECT_TRUE(Query(q).empty());
+  q.states.clear();
+  q.partitions = {"batch"};
+  EXPECT_TRUE(Query(q).empty());
+}
+
+TEST_F(StoreTest, UpdateOfAnUnknownJobInsertsIt) {
+  ASSERT_TRUE(store_->Write(Ops({Update(MakeJob(5))})).ok());
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{5}));
+}
+
+TEST_F(StoreTest, LoadLiveJobsKeepsUnfinishedAndRecentlyFinished) {
+  Job pending = MakeJob(1);
+  Job running = MakeJob(2, JobState::kRunning);
+  Job old_done = MakeJob(3, JobState::kCompleted);
+  old_done.end_time = 500;
+  Job recent_fail = MakeJob(4, JobState::kFailed);
+  recent_fail.end_time = 900;
+  Job edge = MakeJob(5, JobState::kCancelled);
+  edge.end_time = 800;
+  Status s = store_->Write(
+      Ops({Insert(pending), Insert(running), Insert(old_done), Insert(recent_fail), Insert(edge)}));
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(IdsOf(Live(800)), (Ids{1, 2, 4, 5}));
+  EXPECT_EQ(IdsOf(Live(801)), (Ids{1, 2, 4}));
+  EXPECT_EQ(IdsOf(Live(10000)), (Ids{1, 2}));
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1, 2, 3, 4, 5}));
+  // A requeued job is live again whatever its old end time.
+  old_done.state = JobState::kPending;
+  ASSERT_TRUE(store_->Write(Ops({Update(old_done)})).ok());
+  EXPECT_EQ(IdsOf(Live(10000)), (Ids{1, 2, 3}));
+}
+
+TEST_F(StoreTest, MaxJobIdIsTheHighestEver) {
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(9)), Insert(MakeJob(3))})).ok());
+  EXPECT_EQ(*store_->MaxJobId(), 9u);
+  Job done = MakeJob(9, JobState::kCompleted);
+  ASSERT_TRUE(store_->Write(Ops({Update(done)})).ok());
+  EXPECT_EQ(*store_->MaxJobId(), 9u);
+}
+
+class StoreQueryTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    // Job N is submitted at 1000+N, starts 10 s later and ends 100 s after that.
+    // 1: alice batch COMPLETED, ends 1111; 2: bob gpu RUNNING; 3..5: array 3 of alice in batch
+    // (3_0 FAILED, ends 1113; 3_1 PENDING; 3_2 COMPLETED, ends 1115); 6: carol long PENDING.
+    Job a = MakeJob(1, JobState::kCompleted);
+    Job b = MakeJob(2, JobState::kRunning);
+    b.req.user = "bob";
+    b.req.partition = "gpu";
+    std::vector<StoreOp> ops = {Insert(a), Insert(b)};
+    for (JobId id = 3; id <= 5; ++id) {
+      JobState s = id == 3   ? JobState::kFailed
+                   : id == 4 ? JobState::kPending
+                             : JobState::kCompleted;
+      Job t = MakeJob(id, s);
+      t.array_job_id = 3;
+      t.array_task_id = static_cast<int64_t>(id - 3);
+      ops.push_back(Insert(t));
+    }
+    Job c = MakeJob(6);
+    c.req.user = "carol";
+    c.req.partition = "long";
+    ops.push_back(Insert(c));
+    ASSERT_TRUE(store_->Write(std::move(ops)).ok());
+  }
+};
+
+TEST_F(StoreQueryTest, NoFilterReturnsAllInIdOrder) {
+  EXPECT_EQ(Query({}), (Ids{1, 2, 3, 4, 5, 6}));
+}
+
+TEST_F(StoreQueryTest, IdsMatchJobIdsAndArrayJobIds) {
+  JobQuery q;
+  q.ids = {3};
+  EXPECT_EQ(Query(q), (Ids{3, 4, 5}));
+  q.ids = {4};
+  EXPECT_EQ(Query(q), (Ids{4}));
+  q.ids = {1, 6, 99};
+  EXPECT_EQ(Query(q), (Ids{1, 6}));
+  q.ids = {99};
+  EXPECT_TRUE(Query(q).empty());
+}
+
+TEST_F(StoreQueryTest, UsersStatesPartitions) {
+  JobQuery q;
+  q.users = {"bob", "carol"};
+  EXPECT_EQ(Query(q), (Ids{2, 6}));
+  q = {};
+  q.states = {"COMPLETED", "FAILED"};
+  EXPECT_EQ(Query(q), (Ids{1, 3, 5}));
+  q = {};
+  q.partitions = {"gpu", "long"};
+  EXPECT_EQ(Query(q), (Ids{2, 6}));
+  q = {};
+  q.users = {"alice"};
+  q.states = {"PENDING"};
+  q.partitions = {"batch"};
+  EXPECT_EQ(Query(q), (Ids{4}));
+  q.users = {"nobody"};
+  EXPECT_TRUE(Query(q).empty());
+  // Values are bound, not spliced into the SQL.
+  q = {};
+  q.users = {"x' OR '1'='1"};
+  EXPECT_TRUE(Query(q).empty());
+}
+
+TEST_F(StoreQueryTest, TimeWindow) {
+  JobQuery q;
+  q.start = 1112;  // job 1 ended at 1111
+  EXPECT_EQ(Query(q), (Ids{2, 3, 4, 5, 6}));
+  q.start = 1114;  // 3_0 ended at 1113
+  EXPECT_EQ(Query(q), (Ids{2, 4, 5, 6}));
+  q.start = 0;
+  q.end = 1003;  // submitted at 1001..1006
+  EXPECT_EQ(Query(q), (Ids{1, 2, 3}));
+  q.start = 1112;
+  EXPECT_EQ(Query(q), (Ids{2, 3}));
+}
+
+TEST_F(StoreQueryTest, Limit) {
+  JobQuery q;
+  q.limit = 2;
+  EXPECT_EQ(Query(q), (Ids{1, 2}));
+  q.users = {"alice"};
+  q.limit = 3;
+  EXPECT_EQ(Query(q), (Ids{1, 3, 4}));
+}
+
+TEST_F(StoreTest, JobRoundTripsUnchanged) {
+  const Job full = FullJob();
+  ASSERT_TRUE(store_->Write(Ops({Insert(full)})).ok());
+  auto live = Live(0);
+  ASSERT_EQ(live.size(), 1u);
+  ExpectSameJob(live[0], full);
+  auto queried = store_->QueryJobs({});
+  ASSERT_TRUE(queried.ok());
+  ASSERT_EQ(queried->size(), 1u);
+  ExpectSameJob((*queried)[0], full);
+
+  Reopen();
+  live = Live(0);
+  ASSERT_EQ(live.size(), 1u);
+  ExpectSameJob(live[0], full);
+
+  // And a default-valued job stays default-valued (array_task_id -1, empty lists).
+  Job plain;
+  plain.id = 1;
+  ASSERT_TRUE(store_->Write(Ops({Insert(plain)})).ok());
+  JobQuery q;
+  q.ids = {1};
+  auto back = store_->QueryJobs(q);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 1u);
+  ExpectSameJob((*back)[0], plain);
+}
+
+TEST_F(StoreTest, DataSurvivesReopen) {
+  Status s = store_->Write(Ops({Payload(1, "#!/bin/sh\n", {"K=V"}), Insert(MakeJob(1)),
+                                Insert(MakeJob(2, JobState::kCompleted))}));
+  ASSERT_TRUE(s.ok()) << s.message();
+  Reopen();
+  EXPECT_EQ(*store_->MaxJobId(), 2u);
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1, 2}));
+  auto p = store_->LoadPayload(1);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->script, "#!/bin/sh\n");
+  EXPECT_EQ(p->env, (std::vector<std::string>{"K=V"}));
+  // Still writable after the reopen.
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(3))})).ok());
+  EXPECT_EQ(*store_->MaxJobId(), 3u);
+}
+
+TEST_F(StoreTest, CloseCommitsWhatWasQueued) {
+  std::vector<std::future<Status>> futures;
+  for (JobId id = 1; id <= 50; ++id) futures.push_back(store_->Submit(Ops({Insert(MakeJob(id))})));
+  store_.reset();  // without waiting
+  for (auto& f : futures) EXPECT_TRUE(f.get().ok());
+  Open();
+  EXPECT_EQ(Live(0).size(), 50u);
+}
+
+TEST_F(StoreTest, ConcurrentSubmittersShareCommits) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::future<Status>>> futures(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        JobId id = static_cast<JobId>(t * kPerThread + i + 1);
+        futures[t].push_back(store_->Submit(Ops({Payload(id, "s", {}), Insert(MakeJob(id))})));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  int ok = 0;
+  for (auto& per_thread : futures) {
+    for (auto& f : per_thread) {
+      Status s = f.get();
+      EXPECT_TRUE(s.ok()) << s.message();
+      ok += s.ok() ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(ok, kThreads * kPerThread);
+  EXPECT_EQ(*store_->MaxJobId(), static_cast<JobId>(kThreads * kPerThread));
+  EXPECT_EQ(Live(0).size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_TRUE(store_->LoadPayload(kThreads * kPerThread).ok());
+}
+
+TEST_F(StoreTest, ReadersRunBesideWriters) {
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (JobId id = 1; id <= 100; ++id) {
+      EXPECT_TRUE(store_->Write(Ops({Insert(MakeJob(id))})).ok());
+    }
+    done = true;
+  });
+  size_t last = 0;
+  while (!done) {
+    size_t n = Live(0).size();
+    EXPECT_GE(n, last);  // committed jobs never disappear
+    last = n;
+  }
+  writer.join();
+  EXPECT_EQ(Live(0).size(), 100u);
+}
+
+TEST_F(StoreTest, UnencodableJobIsRefusedWithoutCrashing) {
+  Job bad = MakeJob(2);
+  bad.req.name = "bad\xff name";  // not UTF-8: no JSON document can hold it
+  Status s = store_->Write(Ops({Insert(MakeJob(1)), Insert(bad)}));
+  EXPECT_FALSE(s.ok());
+  // All ops of one call land in the same transaction: neither is stored.
+  EXPECT_TRUE(Live(0).empty());
+  Status p = store_->Write(Ops({Payload(3, "#!/bin/sh\n", {"X=\xfe"})}));
+  EXPECT_FALSE(p.ok());
+  EXPECT_EQ(store_->LoadPayload(3).status().code(), StatusCode::kNotFound);
+  // The store keeps working.
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(4))})).ok());
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{4}));
+}
+
+}  // namespace
+}  // namespace shoal
