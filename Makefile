@@ -29,7 +29,7 @@ demo: deps build
 	bash scripts/demo.sh
 
 install: build
-	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX) --strip
 
 bench: deps build
 	bash bench/run.sh

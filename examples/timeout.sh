@@ -1,7 +1,9 @@
 #!/bin/bash
 #SBATCH --job-name=too-slow
-#SBATCH --time=0:05
+#SBATCH --time=1
 #SBATCH --output=too-slow-%j.out
-# A job that outlives its 5-second limit: it is stopped and sacct shows TIMEOUT.
-echo "started, limit is 5 seconds"
-sleep 600
+# A job that outlives its one-minute limit (Slurm's limits are whole minutes): it gets SIGTERM
+# at the limit, SIGKILL KillWait seconds later if still there, and sacct shows TIMEOUT.
+echo "started at $(date +%T), limit is one minute"
+trap 'echo "SIGTERM at $(date +%T): time is up"; exit 143' TERM
+sleep 600 & wait

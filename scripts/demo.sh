@@ -30,8 +30,8 @@ squeue
 step "sinfo"
 sinfo
 
-step "waiting for the jobs to finish"
-for _ in $(seq 1 120); do
+step "waiting for the jobs to finish (the time-limit example takes a minute)"
+for _ in $(seq 1 200); do
   [ -z "$(squeue -h -u "$(id -un)")" ] && break
   sleep 0.5
 done

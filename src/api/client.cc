@@ -97,8 +97,8 @@ Result<int> Dial(const std::string& endpoint, int64_t deadline_ms) {
     memcpy(addr.sun_path, path.data(), path.size());
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return Unavailable(kConnectFailure);
-    Status s = ConnectWithDeadline(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr),
-                                   deadline_ms);
+    Status s =
+        ConnectWithDeadline(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr), deadline_ms);
     if (!s.ok()) {
       close(fd);
       return s;

@@ -51,9 +51,9 @@ std::string JobNodeCountText(const Job& job);
 // One line of squeue/scontrol output: a job, or the pending tasks of one array shown
 // together ("10_[3-9%2]") as Slurm shows the array's not-yet-started remainder.
 struct JobRow {
-  const Job* job = nullptr;  // the job, or the first pending task of a collapsed array
+  const Job* job = nullptr;            // the job, or the first pending task of a collapsed array
   std::vector<int64_t> pending_tasks;  // collapsed tasks, ascending (empty: a single job)
-  bool bracketed = false;    // collapsed form prints "[...]" even for one task
+  bool bracketed = false;              // collapsed form prints "[...]" even for one task
 
   // "12", "10_3", "10_[3-9%2]".
   std::string IdText() const;

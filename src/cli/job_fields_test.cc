@@ -15,12 +15,12 @@ std::vector<Job> Array(JobId array_id, const std::vector<int64_t>& pending,
   std::vector<Job> jobs;
   JobId next = array_id;
   for (int64_t t : started) {
-    jobs.push_back(ArrayTask(MakeJob(next++, "wrap", "debug", JobState::kRunning, 1), array_id,
-                             t, throttle));
+    jobs.push_back(
+        ArrayTask(MakeJob(next++, "wrap", "debug", JobState::kRunning, 1), array_id, t, throttle));
   }
   for (int64_t t : pending) {
-    jobs.push_back(ArrayTask(MakeJob(next++, "wrap", "debug", JobState::kPending, 1), array_id,
-                             t, throttle));
+    jobs.push_back(
+        ArrayTask(MakeJob(next++, "wrap", "debug", JobState::kPending, 1), array_id, t, throttle));
   }
   return jobs;
 }

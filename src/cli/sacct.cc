@@ -122,14 +122,21 @@ constexpr char kHelp[] =
     "                   Only show statistics relevant to the job allocation\n"
     "                   itself, not taking steps into consideration.\n";
 
-// "12", "10_3", "12.batch" (the step part selects nothing more here).
-bool ParseJobSelector(const std::string& text, std::string* id) {
-  std::string s = text.substr(0, text.find('.'));
+// One -j item: "12", "10_3", or with a step, "12.batch" (the only step shoal records).
+struct JobSelector {
+  std::string id;
+  std::string step;  // "" for the whole job
+};
+
+bool ParseJobSelector(const std::string& text, JobSelector* sel) {
+  size_t dot = text.find('.');
+  std::string s = text.substr(0, dot);
   size_t us = s.find('_');
   if (!ParseUint(s.substr(0, us))) return false;
   if (us != std::string::npos && !ParseUint(s.substr(us + 1))) return false;
-  *id = s;
-  return true;
+  sel->id = s;
+  sel->step = dot == std::string::npos ? "" : text.substr(dot + 1);
+  return !(dot != std::string::npos && sel->step.empty());
 }
 
 bool SelectorMatches(const Job& job, const std::string& id) {
@@ -150,6 +157,7 @@ int SacctMain(int argc, char** argv) {
 
   const int64_t now = NowEpoch();
   std::vector<std::string> ids, users, partitions, names;
+  std::vector<JobSelector> selectors;
   std::set<JobState> states;
   std::string format;
   bool all_users = false, allocations_only = false;
@@ -170,7 +178,7 @@ int SacctMain(int argc, char** argv) {
       case 'S': {
         Result<int64_t> t = ParseTimePoint(o.arg, now);
         if (!t.ok()) {
-          return ReportError({"sacct: error: Invalid time specification: " + o.arg + "\n", 1});
+          return ReportError({"Invalid time specification (pos=0): " + o.arg + "\n", 1});
         }
         (o.id == 'S' ? start : end) = *t;
         break;
@@ -181,11 +189,12 @@ int SacctMain(int argc, char** argv) {
       case 'j':
         for (const std::string& j : Split(o.arg, ',')) {
           if (j.empty()) continue;
-          std::string id;
-          if (!ParseJobSelector(j, &id)) {
+          JobSelector sel;
+          if (!ParseJobSelector(j, &sel)) {
             return ReportError({"sacct: fatal: Bad job/step specified: " + j + "\n", 1});
           }
-          ids.push_back(id);
+          if (std::find(ids.begin(), ids.end(), sel.id) == ids.end()) ids.push_back(sel.id);
+          selectors.push_back(sel);
         }
         break;
       case 'l':
@@ -213,8 +222,7 @@ int SacctMain(int argc, char** argv) {
           if (s.empty()) continue;
           std::optional<JobState> st = ParseJobState(s);
           if (!st) {
-            return ReportError(
-                {"sacct: fatal: unrecognized job state value '" + s + "'\n", 1});
+            return ReportError({"sacct: fatal: unrecognized job state value '" + s + "'\n", 1});
           }
           states.insert(*st);
         }
@@ -306,12 +314,11 @@ int SacctMain(int argc, char** argv) {
       if (!users.empty() && std::find(users.begin(), users.end(), job->req.user) == users.end()) {
         continue;
       }
-      if (!partitions.empty() && std::find(partitions.begin(), partitions.end(),
-                                           job->req.partition) == partitions.end()) {
+      if (!partitions.empty() &&
+          std::find(partitions.begin(), partitions.end(), job->req.partition) == partitions.end()) {
         continue;
       }
-      if (!names.empty() &&
-          std::find(names.begin(), names.end(), job->req.name) == names.end()) {
+      if (!names.empty() && std::find(names.begin(), names.end(), job->req.name) == names.end()) {
         continue;
       }
       if (windowed && !SacctInWindow(*job, *start, *end, states)) continue;
@@ -326,7 +333,17 @@ int SacctMain(int argc, char** argv) {
     if (ia != ib) return ia < ib;
     return a.array_task_id < b.array_task_id;
   });
-  std::string text = RenderSacct(fields, BuildSacctLines(jobs, allocations_only), out, now);
+  std::vector<SacctLine> lines = BuildSacctLines(jobs, allocations_only);
+  if (!selectors.empty()) {
+    // "12.batch" asks for the step alone; a step other than batch matches nothing.
+    std::erase_if(lines, [&](const SacctLine& line) {
+      return std::none_of(selectors.begin(), selectors.end(), [&](const JobSelector& s) {
+        if (!SelectorMatches(*line.row.job, s.id)) return false;
+        return s.step.empty() || (s.step == "batch" && line.batch_step);
+      });
+    });
+  }
+  std::string text = RenderSacct(fields, lines, out, now);
   fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

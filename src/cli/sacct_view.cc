@@ -108,15 +108,51 @@ constexpr FieldInfo kFields[] = {
 
 // Statistics of running steps that shoal does not gather; accepted so scripts keep working.
 constexpr const char* kMetricFields[] = {
-    "MaxVMSize", "MaxVMSizeNode", "MaxVMSizeTask", "AveVMSize", "MaxRSS", "MaxRSSNode",
-    "MaxRSSTask", "AveRSS", "MaxPages", "MaxPagesNode", "MaxPagesTask", "AvePages", "MinCPU",
-    "MinCPUNode", "MinCPUTask", "AveCPU", "AveCPUFreq", "ReqCPUFreqMin", "ReqCPUFreqMax",
-    "ReqCPUFreqGov", "ConsumedEnergy", "MaxDiskRead", "MaxDiskReadNode", "MaxDiskReadTask",
-    "AveDiskRead", "MaxDiskWrite", "MaxDiskWriteNode", "MaxDiskWriteTask", "AveDiskWrite",
-    "TRESUsageInAve", "TRESUsageInMax", "TRESUsageInMaxNode", "TRESUsageInMaxTask",
-    "TRESUsageInMin", "TRESUsageInMinNode", "TRESUsageInMinTask", "TRESUsageInTot",
-    "TRESUsageOutMax", "TRESUsageOutMaxNode", "TRESUsageOutMaxTask", "TRESUsageOutAve",
-    "TRESUsageOutTot", "TotalCPU", "UserCPU", "SystemCPU",
+    "MaxVMSize",
+    "MaxVMSizeNode",
+    "MaxVMSizeTask",
+    "AveVMSize",
+    "MaxRSS",
+    "MaxRSSNode",
+    "MaxRSSTask",
+    "AveRSS",
+    "MaxPages",
+    "MaxPagesNode",
+    "MaxPagesTask",
+    "AvePages",
+    "MinCPU",
+    "MinCPUNode",
+    "MinCPUTask",
+    "AveCPU",
+    "AveCPUFreq",
+    "ReqCPUFreqMin",
+    "ReqCPUFreqMax",
+    "ReqCPUFreqGov",
+    "ConsumedEnergy",
+    "MaxDiskRead",
+    "MaxDiskReadNode",
+    "MaxDiskReadTask",
+    "AveDiskRead",
+    "MaxDiskWrite",
+    "MaxDiskWriteNode",
+    "MaxDiskWriteTask",
+    "AveDiskWrite",
+    "TRESUsageInAve",
+    "TRESUsageInMax",
+    "TRESUsageInMaxNode",
+    "TRESUsageInMaxTask",
+    "TRESUsageInMin",
+    "TRESUsageInMinNode",
+    "TRESUsageInMinTask",
+    "TRESUsageInTot",
+    "TRESUsageOutMax",
+    "TRESUsageOutMaxNode",
+    "TRESUsageOutMaxTask",
+    "TRESUsageOutAve",
+    "TRESUsageOutTot",
+    "TotalCPU",
+    "UserCPU",
+    "SystemCPU",
 };
 
 // The state the batch step ended in, and its exit code, derived from the job as Slurm
@@ -320,8 +356,7 @@ std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now) 
       return step ? "" : FormatElapsed(JobTimeLimit(job));
     case kTimelimitRaw:
       if (step) return "";
-      return JobTimeLimit(job) == kUnlimited ? "UNLIMITED"
-                                             : std::to_string(JobTimeLimit(job) / 60);
+      return JobTimeLimit(job) == kUnlimited ? "UNLIMITED" : std::to_string(JobTimeLimit(job) / 60);
     case kWorkDir:
       return step ? "" : req.work_dir;
     case kReqMem:
@@ -356,9 +391,8 @@ std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now) 
   }
 }
 
-std::string RenderSacct(const std::vector<SacctField>& fields,
-                        const std::vector<SacctLine>& lines, const SacctOutput& out,
-                        int64_t now) {
+std::string RenderSacct(const std::vector<SacctField>& fields, const std::vector<SacctLine>& lines,
+                        const SacctOutput& out, int64_t now) {
   const bool parsable = out.parsable || out.parsable2;
   // Values too long for their column end in '+'; titles are simply cut.
   bool in_header = false;

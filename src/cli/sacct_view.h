@@ -28,10 +28,10 @@ inline constexpr char kSacctLongFields[] =
     "TRESUsageOutMaxTask,TRESUsageOutAve,TRESUsageOutTot";
 
 struct SacctField {
-  int kind = 0;        // index into the field table
-  std::string title;   // as the header prints it ("JobID")
+  int kind = 0;       // index into the field table
+  std::string title;  // as the header prints it ("JobID")
   int width = 0;
-  bool left = false;   // left-justified
+  bool left = false;  // left-justified
 };
 
 // Parses "JobID,State%20,jobname%-5"; an unknown name is reported in `*bad` (returns empty).
@@ -54,14 +54,13 @@ std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now);
 
 struct SacctOutput {
   bool header = true;
-  bool parsable = false;       // -p: '|' after every field
-  bool parsable2 = false;      // -P: '|' between fields
+  bool parsable = false;   // -p: '|' after every field
+  bool parsable2 = false;  // -P: '|' between fields
   std::string delimiter = "|";
 };
 
-std::string RenderSacct(const std::vector<SacctField>& fields,
-                        const std::vector<SacctLine>& lines, const SacctOutput& out,
-                        int64_t now);
+std::string RenderSacct(const std::vector<SacctField>& fields, const std::vector<SacctLine>& lines,
+                        const SacctOutput& out, int64_t now);
 
 // Whether a job belongs in a window [start, end] (sacct -S/-E): with `states` empty, jobs
 // eligible to run at some time in it; with states, jobs in one of them during it.

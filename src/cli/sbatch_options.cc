@@ -41,7 +41,7 @@ enum : int {
 };
 
 // Single letters as Slurm 22.05's sbatch takes them (so bundling and errors match).
-constexpr char kShortOpts[] = "+a:A:b:c:C:d:D:e:F:G:hHi:J:kL:m:M:n:N:o:Op:q:QsS:t:vVw:W:x:";
+constexpr char kShortOpts[] = "+a:A:b:B:c:C:d:D:e:F:G:hHi:J:k::L:m:M:n:N:o:Op:q:QsS:t:vVw:Wx:";
 
 const option kLongOpts[] = {
     {"account", required_argument, nullptr, 'A'},
@@ -118,7 +118,7 @@ const option kLongOpts[] = {
     {"threads-per-core", required_argument, nullptr, kOptIgnored},
     {"cores-per-socket", required_argument, nullptr, kOptIgnored},
     {"sockets-per-node", required_argument, nullptr, kOptIgnored},
-    {"extra-node-info", required_argument, nullptr, kOptIgnored},
+    {"extra-node-info", required_argument, nullptr, 'B'},
     {"network", required_argument, nullptr, kOptIgnored},
     {"switches", required_argument, nullptr, kOptIgnored},
     {"time-min", required_argument, nullptr, kOptIgnored},
@@ -224,8 +224,8 @@ std::optional<CliError> ParseNodes(const std::string& text, SbatchOptions* o) {
     hi = *h;
   }
   if (hi < *lo) {
-    return Error("Maximum node count " + std::to_string(hi) +
-                     " is less than minimum node count " + std::to_string(*lo),
+    return Error("Maximum node count " + std::to_string(hi) + " is less than minimum node count " +
+                     std::to_string(*lo),
                  255);
   }
   if (*lo == 0 && o->submit_error.empty()) o->submit_error = "Node count specification invalid";
@@ -569,6 +569,7 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
       o->wrap = arg;
       break;
     case kOptIgnored:
+    case 'B':
     case 'F':
     case 'k':
     case 'L':
@@ -608,8 +609,7 @@ std::optional<CliError> CheckBatchScript(std::string_view script) {
 }
 
 std::string WrapScript(std::string_view command) {
-  return "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n" + std::string(command) +
-         "\n";
+  return "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n" + std::string(command) + "\n";
 }
 
 namespace {

@@ -43,14 +43,20 @@ CliError Fails(const std::variant<SbatchOptions, CliError>& r) {
 }
 
 TEST(SbatchOptionsTest, BundledShortFlagsAndBothLongForms) {
-  const SbatchOptions o = Ok(Build({"-HQn4", "-c", "2", "--job-name=x", "--partition", "gpu",
-                                     "job.sh"}));
+  const SbatchOptions o =
+      Ok(Build({"-HQn4", "-c", "2", "--job-name=x", "--partition", "gpu", "job.sh"}));
   EXPECT_TRUE(o.submit.hold);
   EXPECT_TRUE(o.quiet);
   EXPECT_EQ(o.submit.req.ntasks, 4u);
   EXPECT_EQ(o.submit.req.cpus_per_task, 2u);
   EXPECT_EQ(o.submit.req.name, "x");
   EXPECT_EQ(o.submit.req.partition, "gpu");
+}
+
+TEST(SbatchOptionsTest, FlagsWithoutArgumentsDoNotSwallowTheNext) {
+  const SbatchOptions o = Ok(Build({"-W", "-o", "/dev/null", "-k", "-s", "--wrap", "exit 3"}));
+  EXPECT_TRUE(o.wait);
+  EXPECT_EQ(o.submit.req.stdout_pattern, "/dev/null");
 }
 
 TEST(SbatchOptionsTest, FillsIdentityAndPaths) {
@@ -146,27 +152,33 @@ TEST(SbatchOptionsTest, ValueErrorsMatchSlurm) {
       {{"-t", "abc"}, "sbatch: error: Invalid --time specification\n", 255},
       {{"--mem=abc"}, "sbatch: error: Invalid --mem specification\n", 255},
       {{"-N", "abc"}, "sbatch: error: \"abc\" is not a valid node count\n", 255},
-      {{"-N", "3-2"}, "sbatch: error: Maximum node count 2 is less than minimum node count 3\n",
+      {{"-N", "3-2"},
+       "sbatch: error: Maximum node count 2 is less than minimum node count 3\n",
        255},
-      {{"-N", "0"}, "sbatch: error: Batch job submission failed: Node count specification invalid\n",
+      {{"-N", "0"},
+       "sbatch: error: Batch job submission failed: Node count specification invalid\n",
        1},
       {{"-n", "0"}, "sbatch: error: Invalid numeric value \"0\" for --ntasks.\n", 1},
       {{"-n", "abc"}, "sbatch: error: Invalid numeric value \"abc\" for --ntasks.\n", 1},
       {{"-c", "0"}, "sbatch: error: Invalid numeric value \"0\" for --cpus-per-task.\n", 1},
       {{"--ntasks-per-node=0"},
-       "sbatch: error: Invalid numeric value \"0\" for --ntasks-per-node.\n", 1},
+       "sbatch: error: Invalid numeric value \"0\" for --ntasks-per-node.\n",
+       1},
       {{"--begin=garbage"},
        "Invalid time specification (pos=0): garbage\nsbatch: error: Invalid --begin "
        "specification\n",
        255},
       {{"--open-mode=foo"}, "sbatch: error: Invalid --open-mode specification\n", 255},
       {{"-a", "0-x"},
-       "sbatch: error: Batch job submission failed: Invalid job array specification\n", 1},
+       "sbatch: error: Batch job submission failed: Invalid job array specification\n",
+       1},
       {{"-d", "foo:1"}, "sbatch: error: Batch job submission failed: Job dependency problem\n", 1},
       {{"-d", "afterok:abc"},
-       "sbatch: error: Batch job submission failed: Job dependency problem\n", 1},
+       "sbatch: error: Batch job submission failed: Job dependency problem\n",
+       1},
       {{"--mem-per-cpu=1G", "--mem=2G"},
-       "sbatch: fatal: --mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive.\n", 1},
+       "sbatch: fatal: --mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive.\n",
+       1},
       {{"--gres=gpu:x:y:z"}, "sbatch: error: Invalid generic resource (gres) specification\n", 1},
   };
   for (const Case& c : cases) {
@@ -208,9 +220,9 @@ TEST(SbatchOptionsTest, MemoryFromHigherSourceWins) {
 }
 
 TEST(SbatchOptionsTest, ArrayDependencyNodes) {
-  const JobRequest r = Ok(Build({"-a", "0-15%4", "-d", "afterok:3:4,afterany:5_2", "-w",
-                                  "n[1-2]", "-x", "n9", "--wrap=true"}))
-                            .submit.req;
+  const JobRequest r = Ok(Build({"-a", "0-15%4", "-d", "afterok:3:4,afterany:5_2", "-w", "n[1-2]",
+                                 "-x", "n9", "--wrap=true"}))
+                           .submit.req;
   EXPECT_EQ(r.array_spec, "0-15%4");
   EXPECT_EQ(r.array_max_running, 4u);
   ASSERT_EQ(r.dependency.clauses.size(), 3u);
@@ -257,9 +269,9 @@ TEST(SbatchOptionsTest, Export) {
 }
 
 TEST(SbatchOptionsTest, OutputFlags) {
-  const SbatchOptions o = Ok(Build({"--parsable", "-o", "out%j.txt", "-e", "err.txt",
-                                     "--open-mode=append", "--no-requeue", "--exclusive",
-                                     "-C", "fast", "-A", "proj", "--wrap=true"}));
+  const SbatchOptions o =
+      Ok(Build({"--parsable", "-o", "out%j.txt", "-e", "err.txt", "--open-mode=append",
+                "--no-requeue", "--exclusive", "-C", "fast", "-A", "proj", "--wrap=true"}));
   EXPECT_TRUE(o.parsable);
   EXPECT_EQ(o.submit.req.stdout_pattern, "out%j.txt");
   EXPECT_EQ(o.submit.req.stderr_pattern, "err.txt");

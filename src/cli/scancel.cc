@@ -7,6 +7,7 @@
 #include "cli/users.h"
 #include "common/signals.h"
 #include "common/strings.h"
+#include "core/job_array.h"
 
 namespace shoal {
 namespace {
@@ -106,12 +107,11 @@ int ScancelMain(int argc, char** argv) {
       case 'R':
       case 'w':
         // Filters the controller cannot apply; ignoring them would cancel too much.
-        return ReportError(
-            {"scancel: error: " +
-                 (o.long_name.empty() ? "-" + std::string(1, static_cast<char>(o.id))
-                                      : "--" + o.long_name) +
-                 " is not supported by shoal\n",
-             1});
+        return ReportError({"scancel: error: " +
+                                (o.long_name.empty() ? "-" + std::string(1, static_cast<char>(o.id))
+                                                     : "--" + o.long_name) +
+                                " is not supported by shoal\n",
+                            1});
       case 'b':
         batch_only = true;
         break;
@@ -173,6 +173,19 @@ int ScancelMain(int argc, char** argv) {
 
   std::vector<std::string> ids, steps;
   for (const std::string& arg : parsed.operands) {
+    // "10_[1-3,7]" names several tasks of one array.
+    size_t bracket = arg.find("_[");
+    if (bracket != std::string::npos && arg.back() == ']' &&
+        ParseUint(std::string_view(arg).substr(0, bracket))) {
+      Result<ArraySpec> spec =
+          ParseArraySpec(std::string_view(arg).substr(bracket + 2, arg.size() - bracket - 3),
+                         4000001);  // Slurm's ceiling for MaxArraySize
+      if (!spec.ok()) return ReportError({"scancel: error: Invalid job id " + arg + "\n", 1});
+      for (int64_t t : spec->task_ids) {
+        ids.push_back(arg.substr(0, bracket) + "_" + std::to_string(t));
+      }
+      continue;
+    }
     for (const std::string& id : Split(arg, ',')) {
       if (id.empty()) continue;
       size_t dot = id.find('.');
@@ -184,8 +197,7 @@ int ScancelMain(int argc, char** argv) {
       ids.push_back(id);
     }
   }
-  const bool has_filter =
-      !user.empty() || !name.empty() || !partition.empty() || !states.empty();
+  const bool has_filter = !user.empty() || !name.empty() || !partition.empty() || !states.empty();
   if (ids.empty() && steps.empty() && !has_filter) {
     return ReportError({"scancel: error: No job identification provided\n", 1});
   }

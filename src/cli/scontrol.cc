@@ -326,11 +326,11 @@ int JobAction(Context& ctx, const std::string& keyword, const std::vector<std::s
   std::string last_error;
   for (const std::string& id : ids) {
     for (const std::string& action : actions) {
-      Status s = ValidJobId(id) ? ctx.client
-                                      .Post("/api/v1/jobs/" + UrlEncode(id) + "/" + action,
-                                            Json::object())
-                                      .status()
-                                : InvalidArgument("Invalid job id specified");
+      Status s =
+          ValidJobId(id)
+              ? ctx.client.Post("/api/v1/jobs/" + UrlEncode(id) + "/" + action, Json::object())
+                    .status()
+              : InvalidArgument("Invalid job id specified");
       if (!s.ok()) {
         Err(ctx, s.message() + " for job " + id + "\n");
         last_error = s.message();
@@ -505,8 +505,7 @@ int RunCommand(Context& ctx, const std::vector<std::string>& words, bool* stop) 
   const std::string& cmd = words[0];
   std::vector<std::string> args(words.begin() + 1, words.end());
   if (Matches(cmd, "show", 3)) return Show(ctx, args);
-  if (Matches(cmd, "hold", 2) || EqualsIgnoreCase(cmd, "uhold") ||
-      EqualsIgnoreCase(cmd, "holdu")) {
+  if (Matches(cmd, "hold", 2) || EqualsIgnoreCase(cmd, "uhold") || EqualsIgnoreCase(cmd, "holdu")) {
     return JobAction(ctx, cmd, args, {"hold"});
   }
   if (Matches(cmd, "release", 3)) return JobAction(ctx, cmd, args, {"release"});

@@ -49,8 +49,7 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
 
   std::string first = "JobId=" + std::to_string(collapsed ? job.array_job_id : job.id);
   if (job.IsArrayTask()) {
-    first += " ArrayJobId=" + std::to_string(job.array_job_id) +
-             " ArrayTaskId=" + row.TaskIdText();
+    first += " ArrayJobId=" + std::to_string(job.array_job_id) + " ArrayTaskId=" + row.TaskIdText();
     if (req.array_max_running > 0) {
       first += " ArrayTaskThrottle=" + std::to_string(req.array_max_running);
     }
@@ -61,8 +60,8 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
   std::string user = req.user.empty() ? UserName(req.uid) : req.user;
   lines.push_back("UserId=" + user + "(" + std::to_string(req.uid) + ") GroupId=" +
                   GroupName(req.gid) + "(" + std::to_string(req.gid) + ") MCS_label=N/A");
-  lines.push_back("Priority=" + std::to_string(job.priority) + " Nice=" +
-                  std::to_string(req.nice) + " Account=" + OrNull(req.account) + " QOS=normal");
+  lines.push_back("Priority=" + std::to_string(job.priority) + " Nice=" + std::to_string(req.nice) +
+                  " Account=" + OrNull(req.account) + " QOS=normal");
   lines.push_back(std::string("JobState=") + JobStateName(job.state) + " Reason=" + job.reason +
                   " Dependency=" + JobDependencyText(job));
   lines.push_back(std::string("Requeue=") + (req.requeue ? "1" : "0") +
@@ -75,11 +74,9 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
   lines.push_back("AccrueTime=" + Ts(eligible));
   int64_t start = job.start_time;
   if (start == 0 && job.state == JobState::kPending) start = req.begin_time;
-  lines.push_back("StartTime=" + Ts(start) + " EndTime=" + Ts(JobEndTime(job)) +
-                  " Deadline=N/A");
+  lines.push_back("StartTime=" + Ts(start) + " EndTime=" + Ts(JobEndTime(job)) + " Deadline=N/A");
   lines.push_back("SuspendTime=None SecsPreSuspend=0 LastSchedEval=" +
-                  Ts(job.start_time != 0 ? job.start_time : job.submit_time) +
-                  " Scheduler=Main");
+                  Ts(job.start_time != 0 ? job.start_time : job.submit_time) + " Scheduler=Main");
   lines.push_back("Partition=" + req.partition + " AllocNode:Sid=" +
                   (req.submit_host.empty() ? std::string("(null)") : req.submit_host) + ":0");
   lines.push_back("ReqNodeList=" + OrNull(CompressHostlist(req.required_nodes)) +
@@ -88,9 +85,8 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
   if (!job.nodes.empty()) lines.push_back("BatchHost=" + job.nodes.front());
   const uint32_t cpus = JobCpuCount(job);
   lines.push_back("NumNodes=" + JobNodeCountText(job) + " NumCPUs=" + std::to_string(cpus) +
-                  " NumTasks=" + std::to_string(std::max<uint32_t>(req.ntasks, 1)) +
-                  " CPUs/Task=" + std::to_string(std::max<uint32_t>(req.cpus_per_task, 1)) +
-                  " ReqB:S:C:T=0:0:*:*");
+                  " NumTasks=" + std::to_string(std::max<uint32_t>(req.ntasks, 1)) + " CPUs/Task=" +
+                  std::to_string(std::max<uint32_t>(req.cpus_per_task, 1)) + " ReqB:S:C:T=0:0:*:*");
   uint64_t mem = 0;
   if (!job.nodes.empty() && job.mem_per_node_alloc_mb > 0) {
     mem = job.mem_per_node_alloc_mb * job.nodes.size();
@@ -131,11 +127,21 @@ std::string ScontrolNodeState(const Node& n) {
     s = "UNKNOWN";
   } else {
     switch (n.BaseState()) {
-      case NodeState::kIdle: s = "IDLE"; break;
-      case NodeState::kMixed: s = "MIXED"; break;
-      case NodeState::kAllocated: s = "ALLOCATED"; break;
-      case NodeState::kDown: s = "DOWN"; break;
-      case NodeState::kUnknown: s = "UNKNOWN"; break;
+      case NodeState::kIdle:
+        s = "IDLE";
+        break;
+      case NodeState::kMixed:
+        s = "MIXED";
+        break;
+      case NodeState::kAllocated:
+        s = "ALLOCATED";
+        break;
+      case NodeState::kDown:
+        s = "DOWN";
+        break;
+      case NodeState::kUnknown:
+        s = "UNKNOWN";
+        break;
     }
   }
   if (n.drain) s += "+DRAIN";
@@ -148,8 +154,7 @@ std::string RenderNodeRecord(const Node& n, const std::vector<Partition>& partit
   Lines lines;
   lines.push_back("NodeName=" + n.name + " Arch=(null) CoresPerSocket=1 ");
   lines.push_back("CPUAlloc=" + std::to_string(n.alloc_cpus) + " CPUEfctv=" +
-                  std::to_string(n.cpus) + " CPUTot=" + std::to_string(n.cpus) +
-                  " CPULoad=N/A");
+                  std::to_string(n.cpus) + " CPUTot=" + std::to_string(n.cpus) + " CPULoad=N/A");
   std::string features = n.features.empty() ? "(null)" : Join(n.features, ",");
   lines.push_back("AvailableFeatures=" + features);
   lines.push_back("ActiveFeatures=" + features);
@@ -161,9 +166,9 @@ std::string RenderNodeRecord(const Node& n, const std::vector<Partition>& partit
   lines.push_back("NodeAddr=" + (n.address.empty() ? n.name : n.address) +
                   " NodeHostName=" + n.name + " Version=22.05.8");
   lines.push_back("OS=(null) ");
-  lines.push_back("RealMemory=" + std::to_string(n.memory_mb) + " AllocMem=" +
-                  std::to_string(n.alloc_mem_mb) + " FreeMem=N/A Sockets=" +
-                  std::to_string(n.cpus) + " Boards=1");
+  lines.push_back("RealMemory=" + std::to_string(n.memory_mb) +
+                  " AllocMem=" + std::to_string(n.alloc_mem_mb) +
+                  " FreeMem=N/A Sockets=" + std::to_string(n.cpus) + " Boards=1");
   lines.push_back("State=" + ScontrolNodeState(n) +
                   " ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A");
   std::string parts;
@@ -180,8 +185,8 @@ std::string RenderNodeRecord(const Node& n, const std::vector<Partition>& partit
   lines.push_back("CfgTRES=" + cfg + ",billing=" + std::to_string(n.cpus));
   std::string alloc;
   if (n.alloc_cpus > 0) alloc = "cpu=" + std::to_string(n.alloc_cpus);
-  if (n.alloc_mem_mb > 0) alloc += (alloc.empty() ? "" : ",") + std::string("mem=") +
-                                   FormatMemoryMB(n.alloc_mem_mb);
+  if (n.alloc_mem_mb > 0)
+    alloc += (alloc.empty() ? "" : ",") + std::string("mem=") + FormatMemoryMB(n.alloc_mem_mb);
   size_t busy_gpus = static_cast<size_t>(std::count(n.gpu_busy.begin(), n.gpu_busy.end(), true));
   if (busy_gpus > 0) {
     alloc += (alloc.empty() ? "" : ",") + std::string("gres/gpu=") + std::to_string(busy_gpus);
@@ -213,18 +218,17 @@ std::string RenderPartitionRecord(const Partition& p, const std::vector<Node>& n
                   " QoS=N/A");
   lines.push_back("DefaultTime=" + LimitText(p.default_time_s, "NONE") +
                   " DisableRootJobs=NO ExclusiveUser=NO GraceTime=0 Hidden=NO");
-  lines.push_back("MaxNodes=" +
-                  (p.max_nodes == 0 ? std::string("UNLIMITED") : std::to_string(p.max_nodes)) +
-                  " MaxTime=" + LimitText(p.max_time_s, "UNLIMITED") +
-                  " MinNodes=0 LLN=NO MaxCPUsPerNode=UNLIMITED");
+  lines.push_back(
+      "MaxNodes=" + (p.max_nodes == 0 ? std::string("UNLIMITED") : std::to_string(p.max_nodes)) +
+      " MaxTime=" + LimitText(p.max_time_s, "UNLIMITED") +
+      " MinNodes=0 LLN=NO MaxCPUsPerNode=UNLIMITED");
   lines.push_back("Nodes=" + OrNull(CompressHostlist(names)));
-  lines.push_back("PriorityJobFactor=" + std::to_string(p.priority_job_factor) +
-                  " PriorityTier=" + std::to_string(p.priority_tier) +
-                  " RootOnly=NO ReqResv=NO OverSubscribe=NO");
+  lines.push_back("PriorityJobFactor=" + std::to_string(p.priority_job_factor) + " PriorityTier=" +
+                  std::to_string(p.priority_tier) + " RootOnly=NO ReqResv=NO OverSubscribe=NO");
   lines.push_back("OverTimeLimit=NONE PreemptMode=OFF");
   std::string state = p.inactive ? "INACTIVE" : p.drain ? "DRAIN" : p.up ? "UP" : "DOWN";
-  lines.push_back("State=" + state + " TotalCPUs=" + std::to_string(cpus) + " TotalNodes=" +
-                  std::to_string(names.size()) + " SelectTypeParameters=NONE");
+  lines.push_back("State=" + state + " TotalCPUs=" + std::to_string(cpus) +
+                  " TotalNodes=" + std::to_string(names.size()) + " SelectTypeParameters=NONE");
   lines.push_back("JobDefaults=(null)");
   lines.push_back("DefMemPerNode=UNLIMITED MaxMemPerNode=UNLIMITED");
   lines.push_back("TRES=" + TresText(cpus, mem, names.size(), true));

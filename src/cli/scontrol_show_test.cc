@@ -60,8 +60,9 @@ TEST(ScontrolShowTest, ArrayTaskHeaderAndOneliner) {
   std::vector<Job> jobs = testing::ReferenceQueue();
   JobRow task{&Find(jobs, 11), {}, false};  // 5_1, running
   std::string out = RenderJobRecord(task, kSubmit + 34, false);
-  EXPECT_TRUE(out.starts_with("JobId=11 ArrayJobId=5 ArrayTaskId=1 ArrayTaskThrottle=4 "
-                              "JobName=wrap\n"))
+  EXPECT_TRUE(
+      out.starts_with("JobId=11 ArrayJobId=5 ArrayTaskId=1 ArrayTaskThrottle=4 "
+                      "JobName=wrap\n"))
       << out;
   EXPECT_NE(out.find("   StartTime=2026-11-25T17:07:42 EndTime=Unknown Deadline=N/A\n"),
             std::string::npos);
@@ -78,8 +79,9 @@ TEST(ScontrolShowTest, ArrayTaskHeaderAndOneliner) {
   }
   ASSERT_NE(meta, nullptr);
   std::string one = RenderJobRecord(*meta, kSubmit + 34, true);
-  EXPECT_TRUE(one.starts_with("JobId=5 ArrayJobId=5 ArrayTaskId=4-15%4 ArrayTaskThrottle=4 "
-                              "JobName=wrap UserId=root(0) GroupId=root(0) MCS_label=N/A "))
+  EXPECT_TRUE(
+      one.starts_with("JobId=5 ArrayJobId=5 ArrayTaskId=4-15%4 ArrayTaskThrottle=4 "
+                      "JobName=wrap UserId=root(0) GroupId=root(0) MCS_label=N/A "))
       << one;
   EXPECT_TRUE(one.ends_with(" Power= \n")) << one;
   EXPECT_EQ(one.find('\n'), one.size() - 1);
@@ -122,15 +124,15 @@ TEST(ScontrolShowTest, NodeRecord) {
   n2.reason = "maint work";
   n2.reason_time = kSubmit + 74;
   std::string out = RenderNodeRecord(n2, testing::ReferencePartitions(), false);
-  EXPECT_TRUE(out.starts_with("NodeName=n2 Arch=(null) CoresPerSocket=1 \n"
-                              "   CPUAlloc=0 CPUEfctv=16 CPUTot=16 CPULoad=N/A\n"))
+  EXPECT_TRUE(
+      out.starts_with("NodeName=n2 Arch=(null) CoresPerSocket=1 \n"
+                      "   CPUAlloc=0 CPUEfctv=16 CPUTot=16 CPULoad=N/A\n"))
       << out;
   EXPECT_NE(out.find("   State=IDLE+DRAIN ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A "
                      "MCS_label=N/A\n"),
             std::string::npos);
   EXPECT_NE(out.find("   Partitions=debug \n"), std::string::npos);
-  EXPECT_NE(out.find("   CfgTRES=cpu=16,mem=4000M,billing=16\n   AllocTRES=\n"),
-            std::string::npos);
+  EXPECT_NE(out.find("   CfgTRES=cpu=16,mem=4000M,billing=16\n   AllocTRES=\n"), std::string::npos);
   EXPECT_TRUE(out.ends_with("   Reason=maint work [unknown@2026-11-25T17:08:55]\n\n")) << out;
   Node n1 = testing::MakeNode("n1", 8);
   EXPECT_EQ(ScontrolNodeState(n1), "MIXED");

@@ -114,7 +114,8 @@ int SinfoMain(int argc, char** argv) {
       case 'i':
         iterate = static_cast<int>(ParseInt(o.arg).value_or(0));
         if (iterate <= 0) {
-          return ReportError({"sinfo: error: --iterate=" + o.arg + " is invalid\n", 1});
+          return ReportError(
+              {"sinfo: error: Error: invalid entry for --iterate=" + o.arg + "\n", 1});
         }
         break;
       case 'l':
@@ -153,7 +154,13 @@ int SinfoMain(int argc, char** argv) {
         break;
       case 't':
         for (const std::string& s : Split(o.arg, ',')) {
-          if (!s.empty()) states_wanted.push_back(s);
+          if (s.empty()) continue;
+          if (!SinfoStateNameValid(s)) {
+            return ReportError({"sinfo: error: Bad state string: \"" + s +
+                                    "\"\nsinfo: error: valid states: " + kSinfoValidStates + "\n",
+                                1});
+          }
+          states_wanted.push_back(s);
         }
         break;
       case 'V':
@@ -175,10 +182,10 @@ int SinfoMain(int argc, char** argv) {
     return 1;
   }
 
-  SinfoMode mode = reasons      ? SinfoMode::kReasons
-                   : node_mode  ? SinfoMode::kNode
-                   : summarize  ? SinfoMode::kSummarize
-                                : SinfoMode::kPartition;
+  SinfoMode mode = reasons     ? SinfoMode::kReasons
+                   : node_mode ? SinfoMode::kNode
+                   : summarize ? SinfoMode::kSummarize
+                               : SinfoMode::kPartition;
   const char* default_format = long_list ? kSinfoLongFormat : kSinfoDefaultFormat;
   if (reasons) {
     default_format = long_list ? kSinfoReasonLongFormat : kSinfoReasonFormat;
@@ -192,9 +199,9 @@ int SinfoMain(int argc, char** argv) {
             what.data());
   };
   std::vector<FieldSpec> fields =
-      !named_format.empty() ? ParseSinfoFormat(named_format, true, on_invalid)
-                            : ParseSinfoFormat(!format.empty() ? format : default_format, false,
-                                               on_invalid);
+      !named_format.empty()
+          ? ParseSinfoFormat(named_format, true, on_invalid)
+          : ParseSinfoFormat(!format.empty() ? format : default_format, false, on_invalid);
 
   ApiClient client = ApiClient::FromEnvironment();
   for (;;) {

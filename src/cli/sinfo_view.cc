@@ -81,11 +81,21 @@ int StateNumber(const Node& n) {
     base = 0;
   } else {
     switch (n.BaseState()) {
-      case NodeState::kUnknown: base = 0; break;
-      case NodeState::kDown: base = 1; break;
-      case NodeState::kIdle: base = 2; break;
-      case NodeState::kAllocated: base = 3; break;
-      case NodeState::kMixed: base = 5; break;
+      case NodeState::kUnknown:
+        base = 0;
+        break;
+      case NodeState::kDown:
+        base = 1;
+        break;
+      case NodeState::kIdle:
+        base = 2;
+        break;
+      case NodeState::kAllocated:
+        base = 3;
+        break;
+      case NodeState::kMixed:
+        base = 5;
+        break;
     }
   }
   if (n.drain) base |= 0x200;
@@ -335,7 +345,9 @@ std::vector<SinfoLine> BuildSinfoLines(const std::vector<FieldSpec>& fields,
   auto sort_by_state = [](std::vector<SinfoLine>::iterator begin,
                           std::vector<SinfoLine>::iterator end) {
     std::stable_sort(begin, end, [](const SinfoLine& a, const SinfoLine& b) {
-      return StateNumber(*a.nodes.front()) > StateNumber(*b.nodes.front());
+      int sa = a.nodes.empty() ? -1 : StateNumber(*a.nodes.front());
+      int sb = b.nodes.empty() ? -1 : StateNumber(*b.nodes.front());
+      return sa > sb;
     });
   };
 
@@ -367,6 +379,8 @@ std::vector<SinfoLine> BuildSinfoLines(const std::vector<FieldSpec>& fields,
       if (inserted) lines.push_back(SinfoLine{&p, {}});
       lines[it->second].nodes.push_back(n);
     }
+    // A partition with no node left after the filters still gets its line: "0  n/a".
+    if (lines.size() == start) lines.push_back(SinfoLine{&p, {}});
     if (mode == SinfoMode::kPartition) sort_by_state(lines.begin() + start, lines.end());
   }
   return lines;
@@ -376,7 +390,8 @@ std::string RenderSinfo(const std::vector<FieldSpec>& fields, const std::vector<
                         bool header) {
   std::string out;
   if (header) {
-    out += RenderLine(fields, [](const FieldSpec& f) { return SinfoFieldTitle(f); }, true);
+    out += RenderLine(
+        fields, [](const FieldSpec& f) { return SinfoFieldTitle(f); }, true);
     out += '\n';
   }
   for (const SinfoLine& line : lines) {
@@ -394,6 +409,23 @@ void SizeNodeNameField(std::vector<FieldSpec>* fields, const std::vector<Node>& 
   }
 }
 
+bool SinfoStateNameValid(std::string_view state) {
+  static constexpr std::string_view kNames[] = {
+      "unknown",       "down",         "idle",       "allocated",   "?",
+      "mixed",         "future",       "drain",      "drained",     "draining",
+      "no_respond",    "reserved",     "perfctrs",   "cloud",       "completing",
+      "powering_down", "powered_down", "power_down", "powering_up", "fail",
+      "maint",         "reboot",       "reboot^",    "alloc",       "mix",
+      "drng",          "unk",          "comp",       "resv"};
+  std::string want = ToLower(state);
+  if (want.empty()) return false;
+  for (std::string_view n : kNames) {
+    // Slurm takes any leading part of a state name ("al" for allocated).
+    if (n.substr(0, want.size()) == want && (want.size() >= 2 || n.size() == 1)) return true;
+  }
+  return false;
+}
+
 bool SinfoStateMatches(const Node& node, std::string_view state) {
   std::string want = ToLower(state);
   std::string compact = StateText(node, false);
@@ -401,8 +433,10 @@ bool SinfoStateMatches(const Node& node, std::string_view state) {
   if (!compact.empty() && compact.back() == '*') compact.pop_back();
   if (!full.empty() && full.back() == '*') full.pop_back();
   if (want == compact || want == full) return true;
-  if (want == "alloc" || want == "allocated") return compact == "alloc";
-  if (want == "mix" || want == "mixed") return compact == "mix";
+  if (std::string_view("allocated").starts_with(want) && want.size() >= 2) {
+    return compact == "alloc";
+  }
+  if (std::string_view("mixed").starts_with(want) && want.size() >= 2) return compact == "mix";
   if (want == "drain" || want == "drained" || want == "draining" || want == "drng") {
     return node.drain;
   }

@@ -12,8 +12,7 @@
 namespace shoal {
 
 inline constexpr char kSinfoDefaultFormat[] = "%9P %.5a %.10l %.6D %.6t %N";
-inline constexpr char kSinfoLongFormat[] =
-    "%9P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N";
+inline constexpr char kSinfoLongFormat[] = "%9P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N";
 inline constexpr char kSinfoSummarizeFormat[] = "%9P %.5a %.10l %.16F %N";
 inline constexpr char kSinfoReasonFormat[] = "%20E %9u %19H %N";
 inline constexpr char kSinfoReasonLongFormat[] = "%20E %12U %19H %6t %N";
@@ -55,6 +54,13 @@ std::string RenderSinfo(const std::vector<FieldSpec>& fields, const std::vector<
 
 // Widens a node-mode %N without a width to the longest node name (at least 9, as Slurm).
 void SizeNodeNameField(std::vector<FieldSpec>* fields, const std::vector<Node>& nodes);
+
+// Whether sinfo -t accepts a state name (any leading part of one of Slurm's names).
+bool SinfoStateNameValid(std::string_view state);
+inline constexpr char kSinfoValidStates[] =
+    "unknown,down,idle,allocated,?,mixed,future,drain,drained,draining,no_respond,reserved,"
+    "perfctrs,cloud,completing,powering_down,powered_down,power_down,powering_up,fail,maint,"
+    "reboot,reboot^,unknown";
 
 // Whether a node matches a -t state name ("idle", "alloc", "drain", "down", "mix", ...).
 bool SinfoStateMatches(const Node& node, std::string_view state);

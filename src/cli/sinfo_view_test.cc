@@ -137,6 +137,30 @@ TEST_F(SinfoViewTest, DefaultMarkSurvivesTruncation) {
             "long      |lon|2    |\n");
 }
 
+// sinfo -n n1: partitions left without nodes still get a line.
+TEST_F(SinfoViewTest, EmptyPartitionLineMatchesSlurm) {
+  nodes_ = {MakeNode("n1", 0)};
+  EXPECT_EQ(Render(kSinfoDefaultFormat, SinfoMode::kPartition),
+            "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n"
+            "debug*       up   infinite      1   idle n1\n"
+            "long         up 2-00:00:00      0    n/a \n");
+  EXPECT_EQ(Render(kSinfoSummarizeFormat, SinfoMode::kSummarize),
+            "PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T) NODELIST\n"
+            "debug*       up   infinite          0/1/0/1 n1\n"
+            "long         up 2-00:00:00          0/0/0/0 \n");
+  EXPECT_EQ(Render(kSinfoNodeFormat, SinfoMode::kNode),
+            "NODELIST   NODES PARTITION STATE \n"
+            "n1             1    debug* idle  \n");
+}
+
+TEST_F(SinfoViewTest, StateNames) {
+  EXPECT_TRUE(SinfoStateNameValid("ALLOC"));
+  EXPECT_TRUE(SinfoStateNameValid("al"));
+  EXPECT_TRUE(SinfoStateNameValid("mix"));
+  EXPECT_FALSE(SinfoStateNameValid("resp"));
+  EXPECT_FALSE(SinfoStateNameValid("foo"));
+}
+
 TEST_F(SinfoViewTest, StateFilter) {
   EXPECT_TRUE(SinfoStateMatches(nodes_[0], "mix"));
   EXPECT_TRUE(SinfoStateMatches(nodes_[1], "drain"));

@@ -166,7 +166,7 @@ int SqueueMain(int argc, char** argv) {
       case 'i':
         iterate = static_cast<int>(ParseInt(o.arg).value_or(0));
         if (iterate <= 0) {
-          return ReportError({"squeue: error: --iterate=" + o.arg + " is invalid\n", 1});
+          return ReportError({"squeue: error: --iterate=" + o.arg + "\n\n", 1});
         }
         break;
       case 'j':
@@ -212,8 +212,8 @@ int SqueueMain(int argc, char** argv) {
           std::optional<JobState> st = ParseJobState(s);
           if (!st) {
             return ReportError({"squeue: error: Invalid job state specified: " + s +
-                                    "\nsqueue: error: Valid job states include: " +
-                                    kValidStates + "\n\n",
+                                    "\nsqueue: error: Valid job states include: " + kValidStates +
+                                    "\n\n",
                                 1});
           }
           filter.states.insert(*st);
@@ -278,10 +278,9 @@ int SqueueMain(int argc, char** argv) {
   std::vector<FieldSpec> fields =
       !named_format.empty()
           ? ParseSqueueFormat(named_format, true, on_invalid)
-          : ParseSqueueFormat(!format.empty() ? format
-                                              : (long_list ? kSqueueLongFormat
-                                                           : kSqueueDefaultFormat),
-                              false, on_invalid);
+          : ParseSqueueFormat(
+                !format.empty() ? format : (long_list ? kSqueueLongFormat : kSqueueDefaultFormat),
+                false, on_invalid);
 
   ApiClient client = ApiClient::FromEnvironment();
   const std::string path = "/api/v1/jobs" + QueryString(filter);

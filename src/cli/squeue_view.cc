@@ -17,6 +17,7 @@ constexpr char kRawJobId = 1;
 constexpr char kStdout = 2;
 constexpr char kStderr = 3;
 constexpr char kExitCode = 4;
+constexpr char kNumTasks = 5;
 
 struct CodeInfo {
   char code;
@@ -25,23 +26,57 @@ struct CodeInfo {
 
 // squeue's %-letters and their column titles.
 constexpr CodeInfo kCodes[] = {
-    {'a', "ACCOUNT"},       {'A', "JOBID"},          {'b', "TRES_PER_NODE"},
-    {'B', "EXEC_HOST"},     {'c', "MIN_CPUS"},       {'C', "CPUS"},
-    {'d', "MIN_TMP_DISK"},  {'D', "NODES"},          {'e', "END_TIME"},
-    {'E', "DEPENDENCY"},    {'f', "FEATURES"},       {'F', "ARRAY_JOB_ID"},
-    {'g', "GROUP"},         {'G', "GROUP"},          {'h', "OVER_SUBSCRIBE"},
-    {'H', "SOCKETS_PER_NODE"}, {'i', "JOBID"},       {'I', "CORES_PER_SOCKET"},
-    {'j', "NAME"},          {'J', "THREADS_PER_CORE"}, {'k', "COMMENT"},
-    {'K', "ARRAY_TASK_ID"}, {'l', "TIME_LIMIT"},     {'L', "TIME_LEFT"},
-    {'m', "MIN_MEMORY"},    {'M', "TIME"},           {'n', "REQ_NODES"},
-    {'N', "NODELIST"},      {'o', "COMMAND"},        {'O', "CONTIGUOUS"},
-    {'p', "PRIORITY"},      {'P', "PARTITION"},      {'q', "QOS"},
-    {'Q', "PRIORITY"},      {'r', "REASON"},         {'R', "NODELIST(REASON)"},
-    {'S', "START_TIME"},    {'t', "ST"},             {'T', "STATE"},
-    {'u', "USER"},          {'U', "UID"},            {'v', "RESERVATION"},
-    {'V', "SUBMIT_TIME"},   {'w', "WCKEY"},          {'W', "LICENSES"},
-    {'x', "EXC_NODES"},     {'X', "CORE_SPEC"},      {'y', "NICE"},
-    {'Y', "SCHEDNODES"},    {'z', "S:C:T"},          {'Z', "WORK_DIR"},
+    {'a', "ACCOUNT"},
+    {'A', "JOBID"},
+    {'b', "TRES_PER_NODE"},
+    {'B', "EXEC_HOST"},
+    {'c', "MIN_CPUS"},
+    {'C', "CPUS"},
+    {'d', "MIN_TMP_DISK"},
+    {'D', "NODES"},
+    {'e', "END_TIME"},
+    {'E', "DEPENDENCY"},
+    {'f', "FEATURES"},
+    {'F', "ARRAY_JOB_ID"},
+    {'g', "GROUP"},
+    {'G', "GROUP"},
+    {'h', "OVER_SUBSCRIBE"},
+    {'H', "SOCKETS_PER_NODE"},
+    {'i', "JOBID"},
+    {'I', "CORES_PER_SOCKET"},
+    {'j', "NAME"},
+    {'J', "THREADS_PER_CORE"},
+    {'k', "COMMENT"},
+    {'K', "ARRAY_TASK_ID"},
+    {'l', "TIME_LIMIT"},
+    {'L', "TIME_LEFT"},
+    {'m', "MIN_MEMORY"},
+    {'M', "TIME"},
+    {'n', "REQ_NODES"},
+    {'N', "NODELIST"},
+    {'o', "COMMAND"},
+    {'O', "CONTIGUOUS"},
+    {'p', "PRIORITY"},
+    {'P', "PARTITION"},
+    {'q', "QOS"},
+    {'Q', "PRIORITY"},
+    {'r', "REASON"},
+    {'R', "NODELIST(REASON)"},
+    {'S', "START_TIME"},
+    {'t', "ST"},
+    {'T', "STATE"},
+    {'u', "USER"},
+    {'U', "UID"},
+    {'v', "RESERVATION"},
+    {'V', "SUBMIT_TIME"},
+    {'w', "WCKEY"},
+    {'W', "LICENSES"},
+    {'x', "EXC_NODES"},
+    {'X', "CORE_SPEC"},
+    {'y', "NICE"},
+    {'Y', "SCHEDNODES"},
+    {'z', "S:C:T"},
+    {'Z', "WORK_DIR"},
 };
 
 struct NamedField {
@@ -74,7 +109,7 @@ constexpr NamedField kNamed[] = {
     {"nodelist", 'N', "NODELIST"},
     {"numcpus", 'C', "CPUS"},
     {"numnodes", 'D', "NODES"},
-    {"numtasks", 0, "TASKS"},
+    {"numtasks", kNumTasks, "TASKS"},
     {"partition", 'P', "PARTITION"},
     {"priority", 'p', "PRIORITY"},
     {"prioritylong", 'Q', "PRIORITY"},
@@ -152,8 +187,8 @@ std::string StartTimeText(const Job& job) {
 
 }  // namespace
 
-std::vector<FieldSpec> ParseSqueueFormat(
-    std::string_view format, bool named, const std::function<void(std::string_view)>& on_invalid) {
+std::vector<FieldSpec> ParseSqueueFormat(std::string_view format, bool named,
+                                         const std::function<void(std::string_view)>& on_invalid) {
   std::vector<FieldSpec> out;
   if (!named) {
     out = ParsePercentFormat(format, ValidCodes(), [&](char c) {
@@ -197,6 +232,8 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
       return JobStderrPath(job);
     case kExitCode:
       return JobExitCodeText(job);
+    case kNumTasks:
+      return std::to_string(std::max<uint32_t>(req.ntasks, 1));
     case 'a':
       return OrNull(req.account);
     case 'A':
@@ -479,7 +516,8 @@ std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector
                          bool header, int64_t now) {
   std::string out;
   if (header) {
-    out += RenderLine(fields, [](const FieldSpec& f) { return SqueueFieldTitle(f); }, true);
+    out += RenderLine(
+        fields, [](const FieldSpec& f) { return SqueueFieldTitle(f); }, true);
     out += '\n';
   }
   for (const JobRow& row : rows) {

@@ -34,14 +34,14 @@ void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now);
 
 // Which jobs squeue lists. Empty sets mean "no restriction".
 struct SqueueFilter {
-  std::vector<std::string> job_ids;   // "12", "10", "10_3"
+  std::vector<std::string> job_ids;  // "12", "10", "10_3"
   std::set<std::string> users;
   std::set<std::string> partitions;
   std::set<std::string> names;
   std::set<std::string> accounts;
-  std::set<JobState> states;          // empty: pending, running, suspended, completing
+  std::set<JobState> states;  // empty: pending, running, suspended, completing
   bool all_states = false;
-  std::vector<std::string> nodes;     // jobs using any of these nodes
+  std::vector<std::string> nodes;  // jobs using any of these nodes
 };
 
 bool SqueueMatches(const Job& job, const SqueueFilter& filter);

@@ -33,19 +33,20 @@ class SqueueViewTest : public ::testing::Test {
 
 // Captured from squeue 22.05 two seconds after the submissions in test_fixtures.h.
 TEST_F(SqueueViewTest, DefaultFormatMatchesSlurm) {
-  EXPECT_EQ(Render(kSqueueDefaultFormat),
-            "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)\n"
-            "        5_[4-15%4]     debug     wrap     root PD       0:00      1 (JobArrayTaskLimit)\n"
-            "                 9     debug     wrap     root PD       0:00      1 (Dependency)\n"
-            "                 6     debug     wrap     root PD       0:00      1 (JobHeldUser)\n"
-            "                 3     debug  sleeper     root  R       0:02      2 n[1-2]\n"
-            "               5_0     debug     wrap     root  R       0:02      1 n1\n"
-            "               5_1     debug     wrap     root  R       0:02      1 n1\n"
-            "               5_2     debug     wrap     root  R       0:02      1 n1\n"
-            "               5_3     debug     wrap     root  R       0:02      1 n1\n"
-            "                 8     debug    niced     root  R       0:02      1 n1\n"
-            "                 7      long averyver     root PD       0:00      2 (Resources)\n"
-            "                 4      long     wrap     root  R       0:02      2 n[3-4]\n");
+  EXPECT_EQ(
+      Render(kSqueueDefaultFormat),
+      "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)\n"
+      "        5_[4-15%4]     debug     wrap     root PD       0:00      1 (JobArrayTaskLimit)\n"
+      "                 9     debug     wrap     root PD       0:00      1 (Dependency)\n"
+      "                 6     debug     wrap     root PD       0:00      1 (JobHeldUser)\n"
+      "                 3     debug  sleeper     root  R       0:02      2 n[1-2]\n"
+      "               5_0     debug     wrap     root  R       0:02      1 n1\n"
+      "               5_1     debug     wrap     root  R       0:02      1 n1\n"
+      "               5_2     debug     wrap     root  R       0:02      1 n1\n"
+      "               5_3     debug     wrap     root  R       0:02      1 n1\n"
+      "                 8     debug    niced     root  R       0:02      1 n1\n"
+      "                 7      long averyver     root PD       0:00      2 (Resources)\n"
+      "                 4      long     wrap     root  R       0:02      2 n[3-4]\n");
 }
 
 TEST_F(SqueueViewTest, LongFormatMatchesSlurm) {
@@ -131,19 +132,21 @@ TEST_F(SqueueViewTest, NamedFormatMatchesSlurm) {
       "ArrayTaskID",
       true, false, kSubmit + 1 + 43);
   EXPECT_NE(
-      out.find("JOBID               NAME                USER                STATE               "
-               "ST                  TIME                TIME_LIMIT          NODES               "
-               "CPUS                NODELIST            REASON              PARTITION           "
-               "PRIORITY            SUBMIT_TIME         START_TIME          END_TIME            "
-               "WORK_DIR            COMMAND             ARRAY_JOB_ID        ARRAY_TASK_ID       \n"),
+      out.find(
+          "JOBID               NAME                USER                STATE               "
+          "ST                  TIME                TIME_LIMIT          NODES               "
+          "CPUS                NODELIST            REASON              PARTITION           "
+          "PRIORITY            SUBMIT_TIME         START_TIME          END_TIME            "
+          "WORK_DIR            COMMAND             ARRAY_JOB_ID        ARRAY_TASK_ID       \n"),
       std::string::npos)
       << out;
   EXPECT_NE(
-      out.find("5                   wrap                root                PENDING             "
-               "PD                  0:00                UNLIMITED           1                   "
-               "2                                       JobArrayTaskLimit   debug               "
-               "0.99998474027961    2026-11-25T17:07:41 N/A                 N/A                 "
-               "/tmp/sref           (null)              5                   4-15%4              \n"),
+      out.find(
+          "5                   wrap                root                PENDING             "
+          "PD                  0:00                UNLIMITED           1                   "
+          "2                                       JobArrayTaskLimit   debug               "
+          "0.99998474027961    2026-11-25T17:07:41 N/A                 N/A                 "
+          "/tmp/sref           (null)              5                   4-15%4              \n"),
       std::string::npos)
       << out;
   // -O JobID is the raw id of an array task; long names run into the next column.

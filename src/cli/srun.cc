@@ -17,8 +17,7 @@ int NotYet(const char* prog, int argc, char** argv) {
       return 0;
     }
     if (a == "--help" || a == "--usage" || a == "-h") {
-      printf("Usage: %s [OPTIONS(0)...] [ : [OPTIONS(N)...]] executable(0) [args(0)...]\n",
-             prog);
+      printf("Usage: %s [OPTIONS(0)...] [ : [OPTIONS(N)...]] executable(0) [args(0)...]\n", prog);
       printf("%s: job steps are not supported yet\n", prog);
       return 0;
     }

@@ -19,8 +19,8 @@ inline void UseUtc() {
   tzset();
 }
 
-inline Job MakeJob(JobId id, const std::string& name, const std::string& partition,
-                   JobState state, uint32_t priority) {
+inline Job MakeJob(JobId id, const std::string& name, const std::string& partition, JobState state,
+                   uint32_t priority) {
   Job j;
   j.id = id;
   j.req.name = name;
@@ -72,15 +72,14 @@ inline Job ArrayTask(Job j, JobId array_id, int64_t task, uint32_t throttle) {
 //   sbatch -d afterok:3 --wrap true                                     (9)
 inline std::vector<Job> ReferenceQueue() {
   std::vector<Job> jobs;
-  Job j3 = Running(MakeJob(3, "sleeper", "debug", JobState::kRunning, 4294901757u),
-                   {"n1", "n2"}, 4);
+  Job j3 =
+      Running(MakeJob(3, "sleeper", "debug", JobState::kRunning, 4294901757u), {"n1", "n2"}, 4);
   j3.req.min_nodes = j3.req.max_nodes = 2;
   j3.req.ntasks = 4;
   j3.req.time_limit_s = 30 * 60;
   jobs.push_back(j3);
 
-  Job j4 = Running(MakeJob(4, "wrap", "long", JobState::kRunning, 4294901756u), {"n3", "n4"},
-                   32);
+  Job j4 = Running(MakeJob(4, "wrap", "long", JobState::kRunning, 4294901756u), {"n3", "n4"}, 32);
   j4.req.min_nodes = j4.req.max_nodes = 2;
   j4.req.ntasks = 2;
   j4.req.exclusive = true;
@@ -104,8 +103,7 @@ inline std::vector<Job> ReferenceQueue() {
   j6.held = true;
   jobs.push_back(j6);
 
-  Job j7 = Pending(MakeJob(7, "averyveryverylongjobname", "long", JobState::kPending,
-                           4294901754u),
+  Job j7 = Pending(MakeJob(7, "averyveryverylongjobname", "long", JobState::kPending, 4294901754u),
                    "Resources");
   j7.req.min_nodes = j7.req.max_nodes = 2;
   j7.req.ntasks = 2;

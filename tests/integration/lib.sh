@@ -11,8 +11,14 @@ WORK=$(mktemp -d "/tmp/shoal-$TEST_NAME-work.XXXXXX")
 cd "$WORK"
 FAILURES=0
 CHECKS=0
+FINISHED=0
 
 cleanup() {
+  local rc=$?
+  if [ "$FINISHED" != 1 ]; then
+    echo "FAIL: $TEST_NAME ended early (exit status $rc) after $CHECKS checks"
+    FAILURES=$((FAILURES + 1))
+  fi
   shoal down >/dev/null 2>&1 || true
   # Anything a test restarted by hand.
   pkill -f -- "--state-dir $SHOAL_STATE_DIR" 2>/dev/null || true
@@ -20,9 +26,11 @@ cleanup() {
     rm -rf "$SHOAL_STATE_DIR" "$WORK"
   else
     echo "kept for inspection: state $SHOAL_STATE_DIR, work $WORK"
+    [ -f "$WORK/up.log" ] && { echo "--- shoal up said:"; cat "$WORK/up.log"; }
     for f in "$SHOAL_STATE_DIR"/controller.log "$SHOAL_STATE_DIR"/agents/*/agent.log; do
       [ -f "$f" ] && { echo "--- tail of $f"; tail -n 30 "$f"; }
     done
+    exit 1
   fi
 }
 trap cleanup EXIT
@@ -63,6 +71,7 @@ start_cluster() {
 }
 
 finish() {
+  FINISHED=1
   if [ "$FAILURES" -eq 0 ]; then
     echo "$TEST_NAME: $CHECKS checks passed"
     exit 0

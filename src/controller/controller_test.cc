@@ -1,0 +1,867 @@
+// In-process tests of the Controller: a real SQLite store in a temp dir, no gRPC. Agents are
+// faked by draining their AgentSession on a reader thread and calling OnAgentMessage directly.
+#include "controller/controller.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace shoal {
+namespace {
+
+using namespace std::chrono_literals;
+using Body = rpc::ControllerMessage::BodyCase;
+
+// Polls `pred` until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+bool HasEnv(const rpc::LaunchJob& l, const std::string& kv) {
+  return std::find(l.env().begin(), l.env().end(), kv) != l.env().end();
+}
+
+// One agent's end of the stream. A reader thread drains the session into an inbox, so tests
+// can wait for a kind of message with a deadline instead of blocking in Next().
+class FakeAgent {
+ public:
+  FakeAgent(Controller* ctl, std::shared_ptr<AgentSession> session)
+      : ctl_(ctl), session_(std::move(session)) {
+    reader_ = std::thread([this] {
+      rpc::ControllerMessage msg;
+      while (session_->Next(msg)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        inbox_.push_back(msg);
+        cv_.notify_all();
+      }
+    });
+  }
+  ~FakeAgent() {
+    session_->Close();
+    reader_.join();
+  }
+  FakeAgent(const FakeAgent&) = delete;
+  FakeAgent& operator=(const FakeAgent&) = delete;
+
+  // Takes the first message of `kind` (others stay queued, in order), waiting up to `timeout`.
+  std::optional<rpc::ControllerMessage> Await(Body kind, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    std::optional<rpc::ControllerMessage> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
+        if (it->body_case() == kind) {
+          found = std::move(*it);
+          inbox_.erase(it);
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  // True when no message of `kind` arrives within `period` (nothing is consumed).
+  bool Quiet(Body kind, std::chrono::milliseconds period) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return !cv_.wait_for(lock, period, [&] {
+      return std::any_of(inbox_.begin(), inbox_.end(),
+                         [&](const rpc::ControllerMessage& m) { return m.body_case() == kind; });
+    });
+  }
+
+  rpc::LaunchJob AwaitLaunch() {
+    auto m = Await(Body::kLaunch);
+    EXPECT_TRUE(m.has_value()) << "no LaunchJob reached " << session_->node();
+    return m ? m->launch() : rpc::LaunchJob();
+  }
+
+  void Finish(JobId id, uint64_t generation, int32_t exit_code, bool timed_out = false,
+              int32_t signal = 0) {
+    rpc::AgentMessage msg;
+    rpc::JobFinished* f = msg.mutable_job_finished();
+    f->set_job_id(id);
+    f->set_generation(generation);
+    f->set_exit_code(exit_code);
+    f->set_signal(signal);
+    f->set_timed_out(timed_out);
+    ctl_->OnAgentMessage(session_, msg);
+  }
+
+  void Heartbeat() {
+    rpc::AgentMessage msg;
+    msg.mutable_heartbeat()->set_time(NowSeconds());
+    ctl_->OnAgentMessage(session_, msg);
+  }
+
+  const std::shared_ptr<AgentSession>& session() const { return session_; }
+
+ private:
+  Controller* ctl_;
+  std::shared_ptr<AgentSession> session_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<rpc::ControllerMessage> inbox_;
+};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    char tmpl[] = "/tmp/shoal_controller_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+
+  void TearDown() override {
+    fprintf(stderr, "TD %ld\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+    agents_.clear();
+    ctl_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void StartController() {
+    auto store = OpenSqliteStore(dir_ + "/state.db");
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    ctl_ = std::make_unique<Controller>(config_, std::move(store).value(), dir_ + "/ctl.sock");
+    Status s = ctl_->Start();
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  // Destroys the controller (its agents' streams close with it) and opens a new one on the
+  // same database.
+  void RestartController() {
+    agents_.clear();
+    ctl_.reset();
+    StartController();
+  }
+
+  FakeAgent& Register(const std::string& node, uint32_t cpus = 4,
+                      std::vector<std::pair<JobId, uint64_t>> running = {},
+                      rpc::RegisterReply* reply_out = nullptr) {
+    rpc::Register reg;
+    reg.set_node_name(node);
+    reg.set_hostname(node);
+    reg.set_cpus(cpus);
+    reg.set_memory_mb(8192);
+    for (const auto& [id, gen] : running) {
+      rpc::RunningJob* r = reg.add_running();
+      r->set_job_id(id);
+      r->set_generation(gen);
+    }
+    rpc::RegisterReply reply;
+    auto session = ctl_->RegisterAgent(reg, reply);
+    EXPECT_TRUE(session.ok()) << session.status().message();
+    EXPECT_TRUE(reply.accepted());
+    if (reply_out != nullptr) *reply_out = reply;
+    agents_.push_back(std::make_unique<FakeAgent>(ctl_.get(), std::move(session).value()));
+    return *agents_.back();
+  }
+
+  SubmitRequest Request(const std::string& name = "job") {
+    SubmitRequest r;
+    r.req.name = name;
+    r.req.user = "alice";
+    r.req.uid = 1000;
+    r.req.gid = 1000;
+    r.req.work_dir = dir_;
+    r.script = "#!/bin/sh\necho hello\n";
+    r.env = {"FOO=bar", "PATH=/usr/bin:/bin"};
+    return r;
+  }
+
+  JobId Submit(SubmitRequest r) {
+    auto id = ctl_->Submit(std::move(r), NowSeconds());
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    return id.ok() ? *id : 0;
+  }
+  JobId Submit() { return Submit(Request()); }
+
+  Job GetJob(JobId id) {
+    auto job = ctl_->GetJob(std::to_string(id));
+    EXPECT_TRUE(job.ok()) << "job " << id << ": " << job.status().message();
+    return job.ok() ? *job : Job();
+  }
+
+  JobState StateOf(JobId id) { return GetJob(id).state; }
+
+  bool WaitState(JobId id, JobState state, std::chrono::milliseconds timeout = 5s) {
+    return WaitUntil([&] { return StateOf(id) == state; }, timeout);
+  }
+
+  std::optional<Node> FindNode(const std::string& name) {
+    for (const Node& n : ctl_->ListNodes()) {
+      if (n.name == name) return n;
+    }
+    return std::nullopt;
+  }
+
+  // The job as the store has it (what a restarted controller or sacct would see).
+  std::optional<Job> StoredJob(JobId id) {
+    JobQuery q;
+    q.ids = {id};
+    auto jobs = ctl_->QueryAccounting(q);
+    EXPECT_TRUE(jobs.ok()) << jobs.status().message();
+    if (!jobs.ok()) return std::nullopt;
+    for (const Job& j : *jobs) {
+      if (j.id == id) return j;
+    }
+    return std::nullopt;
+  }
+
+  std::string dir_;
+  ControllerConfig config_;
+  std::unique_ptr<Controller> ctl_;
+  std::vector<std::unique_ptr<FakeAgent>> agents_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Submission and durability
+
+TEST_F(ControllerTest, SubmittedJobIsDurableAndIdsContinue) {
+  StartController();
+  JobId a = Submit(Request("first"));
+  JobId b = Submit(Request("second"));
+  EXPECT_EQ(a, 1u);
+  EXPECT_EQ(b, 2u);
+
+  RestartController();
+  Job j = GetJob(b);
+  EXPECT_EQ(j.id, 2u);
+  EXPECT_EQ(j.req.name, "second");
+  EXPECT_EQ(j.req.user, "alice");
+  EXPECT_EQ(j.req.partition, "debug");
+  EXPECT_EQ(j.state, JobState::kPending);
+  EXPECT_EQ(ctl_->ListJobs({}).size(), 2u);
+
+  EXPECT_EQ(Submit(), 3u);
+  // The stored script is what gets launched once a node shows up.
+  FakeAgent& n1 = Register("n1");
+  std::vector<JobId> launched;
+  for (int i = 0; i < 3; ++i) {
+    rpc::LaunchJob l = n1.AwaitLaunch();
+    EXPECT_EQ(l.script(), "#!/bin/sh\necho hello\n");
+    launched.push_back(l.job_id());
+  }
+  std::sort(launched.begin(), launched.end());
+  EXPECT_EQ(launched, (std::vector<JobId>{1, 2, 3}));
+}
+
+TEST_F(ControllerTest, SubmitErrors) {
+  StartController();
+  Register("n1", /*cpus=*/2);
+
+  SubmitRequest r = Request();
+  r.req.partition = "nosuch";
+  auto res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().message(), "Invalid partition name specified");
+
+  r = Request();
+  r.script = "echo no shebang\n";
+  res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(res.status().message().find("#!"), std::string::npos) << res.status().message();
+
+  r = Request();
+  r.req.cpus_per_task = 8;  // the only node has 2
+  res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().message(), "Requested node configuration is not available");
+
+  r = Request();
+  r.req.array_spec = "0-" + std::to_string(config_.max_array_size);  // last id == MaxArraySize
+  res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(res.status().message().find("MaxArraySize"), std::string::npos)
+      << res.status().message();
+
+  // Refused submissions leave nothing behind and consume no ids.
+  EXPECT_TRUE(ctl_->ListJobs({}).empty());
+  EXPECT_EQ(Submit(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Launch and completion
+
+TEST_F(ControllerTest, LaunchCarriesScriptEnvOutputAndLimit) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  SubmitRequest r = Request("hello");
+  r.req.time_limit_s = 120;
+  JobId id = Submit(r);
+
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  EXPECT_EQ(l.job_id(), id);
+  EXPECT_GE(l.generation(), 1u);
+  EXPECT_EQ(l.script(), "#!/bin/sh\necho hello\n");
+  EXPECT_TRUE(HasEnv(l, "SLURM_JOB_ID=" + std::to_string(id)));
+  EXPECT_TRUE(HasEnv(l, "SLURM_JOB_NODELIST=n1"));
+  EXPECT_TRUE(HasEnv(l, "SLURM_JOB_NAME=hello"));
+  EXPECT_TRUE(HasEnv(l, "FOO=bar"));
+  EXPECT_EQ(l.work_dir(), dir_);
+  EXPECT_EQ(l.stdout_path(), dir_ + "/slurm-" + std::to_string(id) + ".out");
+  EXPECT_EQ(l.stderr_path(), "");
+  EXPECT_FALSE(l.open_append());
+  EXPECT_EQ(l.time_limit_s(), 120);
+  EXPECT_EQ(l.uid(), 1000u);
+  EXPECT_EQ(l.cpus(), 1u);
+
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.nodes, (std::vector<std::string>{"n1"}));
+  EXPECT_EQ(j.generation, l.generation());
+  EXPECT_GT(j.start_time, 0);
+  // The start was durable before the launch went out.
+  auto stored = StoredJob(id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->state, JobState::kRunning);
+  EXPECT_EQ(stored->generation, l.generation());
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 1u);
+}
+
+TEST_F(ControllerTest, ExitZeroCompletesAndIsAcked) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+
+  n1.Finish(id, l.generation(), 0);
+  auto ack = n1.Await(Body::kFinishedAck);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->finished_ack().job_id(), id);
+  EXPECT_EQ(ack->finished_ack().generation(), l.generation());
+
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kCompleted);
+  EXPECT_EQ(j.exit_code, 0);
+  EXPECT_GT(j.end_time, 0);
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 0u);
+  EXPECT_TRUE(FindNode("n1")->running_jobs.empty());
+
+  // The ack means it is durable: accounting sees the final state.
+  auto stored = StoredJob(id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->state, JobState::kCompleted);
+  JobQuery q;
+  q.states = {"COMPLETED"};
+  auto done = ctl_->QueryAccounting(q);
+  ASSERT_TRUE(done.ok());
+  ASSERT_EQ(done->size(), 1u);
+  EXPECT_EQ(done->front().id, id);
+}
+
+TEST_F(ControllerTest, NonZeroExitFails) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  n1.Finish(id, l.generation(), 3);
+  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kFailed);
+  EXPECT_EQ(j.exit_code, 3);
+  EXPECT_EQ(j.reason, "NonZeroExitCode");
+  EXPECT_EQ(StoredJob(id)->exit_code, 3);
+}
+
+TEST_F(ControllerTest, TimedOutEndsTimeout) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  n1.Finish(id, l.generation(), 0, /*timed_out=*/true, /*signal=*/15);
+  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  EXPECT_EQ(StateOf(id), JobState::kTimeout);
+  EXPECT_EQ(StoredJob(id)->state, JobState::kTimeout);
+}
+
+TEST_F(ControllerTest, FinishWithWrongGenerationOrNodeIsIgnored) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  FakeAgent& n2 = Register("n2");
+
+  n1.Finish(id, l.generation() + 1, 1);
+  n1.Finish(id, l.generation() - 1, 1);
+  n2.Finish(id, l.generation(), 1);  // right generation, wrong node
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.exit_code, 0);
+  EXPECT_EQ(j.generation, l.generation());
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 1u);
+
+  n1.Finish(id, l.generation(), 0);
+  EXPECT_EQ(StateOf(id), JobState::kCompleted);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancel, hold, requeue, update
+
+TEST_F(ControllerTest, CancelPendingJob) {
+  StartController();
+  JobId id = Submit();  // no node: stays pending
+  CancelFilter f;
+  f.ids = {std::to_string(id)};
+  CancelResult r = ctl_->Cancel(f);
+  EXPECT_EQ(r.done, (std::vector<std::string>{std::to_string(id)}));
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(StateOf(id), JobState::kCancelled);
+  EXPECT_EQ(StoredJob(id)->state, JobState::kCancelled);
+
+  // A second cancel names the job as already done; an unknown id is an error.
+  f.ids = {std::to_string(id), "999"};
+  r = ctl_->Cancel(f);
+  EXPECT_TRUE(r.done.empty());
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].first, "999");
+  EXPECT_EQ(r.errors[0].second, "Invalid job id specified");
+
+  // A cancelled job never starts.
+  FakeAgent& n1 = Register("n1");
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 300ms));
+}
+
+TEST_F(ControllerTest, CancelRunningJobTerminatesIt) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+
+  CancelFilter f;
+  f.ids = {std::to_string(id)};
+  CancelResult r = ctl_->Cancel(f);
+  EXPECT_EQ(r.done.size(), 1u);
+  auto term = n1.Await(Body::kTerminate);
+  ASSERT_TRUE(term.has_value());
+  EXPECT_EQ(term->terminate().job_id(), id);
+  EXPECT_EQ(term->terminate().kill_wait_s(), config_.kill_wait_s);
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kCancelled);
+  EXPECT_TRUE(j.terminating);
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 1u);  // held until the run really ends
+
+  n1.Finish(id, l.generation(), 0, false, /*signal=*/15);
+  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kCancelled);
+  EXPECT_FALSE(j.terminating);
+  EXPECT_EQ(j.exit_signal, 15);
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 0u);
+  EXPECT_EQ(StoredJob(id)->state, JobState::kCancelled);
+}
+
+TEST_F(ControllerTest, HoldAndRelease) {
+  StartController();
+  JobId id = Submit();
+  ASSERT_TRUE(ctl_->Hold(std::to_string(id), true).ok());
+  Job j = GetJob(id);
+  EXPECT_TRUE(j.held);
+  EXPECT_EQ(j.priority, 0u);
+  EXPECT_EQ(j.reason, "JobHeldAdmin");
+  EXPECT_TRUE(StoredJob(id)->held);
+
+  FakeAgent& n1 = Register("n1");
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 300ms));
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+
+  ASSERT_TRUE(ctl_->Hold(std::to_string(id), false).ok());
+  EXPECT_FALSE(GetJob(id).held);
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  EXPECT_EQ(l.job_id(), id);
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+
+  Status s = ctl_->Hold(std::to_string(id), true);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ctl_->Hold("999", true).code(), StatusCode::kNotFound);
+
+  // Submitted held (sbatch -H): pending with JobHeldUser until released.
+  SubmitRequest r = Request();
+  r.hold = true;
+  JobId held = Submit(r);
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 200ms));
+  EXPECT_EQ(GetJob(held).reason, "JobHeldUser");
+  ASSERT_TRUE(ctl_->Hold(std::to_string(held), false).ok());
+  EXPECT_EQ(n1.AwaitLaunch().job_id(), held);
+}
+
+TEST_F(ControllerTest, RequeueRunningJobWaitsForOldRun) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob first = n1.AwaitLaunch();
+
+  ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
+  auto term = n1.Await(Body::kTerminate);
+  ASSERT_TRUE(term.has_value());
+  EXPECT_EQ(term->terminate().job_id(), id);
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kPending);
+  EXPECT_EQ(j.restart_count, 1u);
+  EXPECT_TRUE(j.terminating);
+  EXPECT_EQ(StoredJob(id)->state, JobState::kPending);
+
+  // Not relaunched while the old run may still be alive.
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 400ms));
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+
+  n1.Finish(id, first.generation(), 0, false, 15);
+  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  rpc::LaunchJob second = n1.AwaitLaunch();
+  EXPECT_EQ(second.job_id(), id);
+  EXPECT_GT(second.generation(), first.generation());
+  EXPECT_TRUE(second.open_append());
+  EXPECT_TRUE(HasEnv(second, "SLURM_RESTART_COUNT=1"));
+  j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.restart_count, 1u);
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 1u);
+
+  // A pending job cannot be requeued.
+  JobId other = Submit([&] {
+    SubmitRequest r = Request();
+    r.hold = true;
+    return r;
+  }());
+  EXPECT_EQ(ctl_->Requeue(std::to_string(other)).code(), StatusCode::kFailedPrecondition);
+}
+
+// scancel then scontrol requeue while the cancelled run is still being killed: the new run
+// must wait for the old one, like any requeue of a running job.
+TEST_F(ControllerTest, RequeueOfCancelledJobWaitsForItsRun) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob first = n1.AwaitLaunch();
+
+  CancelFilter f;
+  f.ids = {std::to_string(id)};
+  ctl_->Cancel(f);
+  ASSERT_TRUE(n1.Await(Body::kTerminate).has_value());
+  ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 400ms));
+
+  n1.Finish(id, first.generation(), 0, false, 15);
+  rpc::LaunchJob second = n1.AwaitLaunch();
+  EXPECT_GT(second.generation(), first.generation());
+  n1.Finish(id, second.generation(), 0);
+  ASSERT_TRUE(WaitState(id, JobState::kCompleted));
+  Node n = *FindNode("n1");
+  EXPECT_EQ(n.alloc_cpus, 0u);
+  EXPECT_TRUE(n.running_jobs.empty());
+}
+
+TEST_F(ControllerTest, UpdateJob) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  n1.AwaitLaunch();
+
+  ASSERT_TRUE(ctl_->UpdateJob(std::to_string(id), Json{{"time_limit_s", 600}}).ok());
+  auto upd = n1.Await(Body::kUpdateTimeLimit);
+  ASSERT_TRUE(upd.has_value());
+  EXPECT_EQ(upd->update_time_limit().job_id(), id);
+  EXPECT_EQ(upd->update_time_limit().time_limit_s(), 600);
+  EXPECT_EQ(GetJob(id).req.time_limit_s, 600);
+  EXPECT_EQ(StoredJob(id)->req.time_limit_s, 600);
+
+  EXPECT_EQ(ctl_->UpdateJob(std::to_string(id), Json{{"bogus", 1}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ctl_->UpdateJob(std::to_string(id), Json{{"partition", "debug"}}).code(),
+            StatusCode::kFailedPrecondition);  // running
+  EXPECT_EQ(ctl_->UpdateJob("999", Json{{"name", "x"}}).code(), StatusCode::kNotFound);
+
+  SubmitRequest r = Request();
+  r.hold = true;
+  JobId pending = Submit(r);
+  Status s = ctl_->UpdateJob(std::to_string(pending), Json{{"partition", "nosuch"}});
+  EXPECT_EQ(s.message(), "Invalid partition name specified");
+  ASSERT_TRUE(ctl_->UpdateJob(std::to_string(pending), Json{{"name", "renamed"}}).ok());
+  EXPECT_EQ(GetJob(pending).req.name, "renamed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+TEST_F(ControllerTest, UpdateNodeDrainAndResume) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  Status s = ctl_->UpdateNode("n1", "DRAIN", "");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("reason"), std::string::npos) << s.message();
+  EXPECT_FALSE(FindNode("n1")->drain);
+  EXPECT_EQ(ctl_->UpdateNode("n9", "DRAIN", "x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(ctl_->UpdateNode("n1", "SIDEWAYS", "x").code(), StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "drain", "maintenance").ok());
+  Node n = *FindNode("n1");
+  EXPECT_TRUE(n.drain);
+  EXPECT_EQ(n.reason, "maintenance");
+
+  JobId id = Submit();
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 300ms));
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+  EXPECT_EQ(GetJob(id).reason, "Resources");
+
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "RESUME", "").ok());
+  EXPECT_FALSE(FindNode("n1")->drain);
+  EXPECT_EQ(n1.AwaitLaunch().job_id(), id);
+}
+
+TEST_F(ControllerTest, ReRegistrationFencesUnknownJobs) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+
+  // The agent reconnects, still running our job plus one the controller never gave it.
+  rpc::RegisterReply reply;
+  FakeAgent& again = Register("n1", 4, {{id, l.generation()}, {999, 1}}, &reply);
+  EXPECT_EQ(std::vector<uint64_t>(reply.kill_job_ids().begin(), reply.kill_job_ids().end()),
+            (std::vector<uint64_t>{999}));
+  EXPECT_GT(reply.heartbeat_interval_ms(), 0u);
+  EXPECT_TRUE(again.Quiet(Body::kLaunch, 300ms));
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.generation, l.generation());
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 1u);
+
+  // The new session carries the job's messages; the old one is closed.
+  again.Finish(id, l.generation(), 0);
+  EXPECT_EQ(StateOf(id), JobState::kCompleted);
+  ASSERT_TRUE(again.Await(Body::kFinishedAck).has_value());
+
+  // A stale generation of a job we do know is fenced off too.
+  rpc::RegisterReply reply2;
+  Register("n1", 4, {{id, l.generation() + 7}}, &reply2);
+  EXPECT_EQ(std::vector<uint64_t>(reply2.kill_job_ids().begin(), reply2.kill_job_ids().end()),
+            (std::vector<uint64_t>{id}));
+}
+
+TEST_F(ControllerTest, RegisterRejectsBadNodes) {
+  StartController();
+  rpc::Register reg;
+  rpc::RegisterReply reply;
+  reg.set_cpus(4);
+  EXPECT_FALSE(ctl_->RegisterAgent(reg, reply).ok());
+  reg.set_node_name("n1");
+  reg.set_cpus(0);
+  EXPECT_FALSE(ctl_->RegisterAgent(reg, reply).ok());
+}
+
+TEST_F(ControllerTest, DisconnectedNodeGetsNoNewWork) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId running = Submit();
+  n1.AwaitLaunch();
+  ctl_->OnAgentDisconnected(n1.session());
+  EXPECT_FALSE(FindNode("n1")->responding);
+  // Its job stays running (the agent may reconnect); new work waits for a live node.
+  EXPECT_EQ(StateOf(running), JobState::kRunning);
+  JobId next = Submit();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(StateOf(next), JobState::kPending);
+  FakeAgent& n2 = Register("n2");
+  EXPECT_EQ(n2.AwaitLaunch().job_id(), next);
+}
+
+TEST_F(ControllerTest, SilentNodeIsDeclaredDownAndItsJobsRequeued) {
+  config_.node_timeout_s = 1;
+  StartController();
+  FakeAgent& n2 = Register("n2");
+  JobId requeueable = Submit();
+  SubmitRequest r = Request("norequeue");
+  r.req.requeue = false;
+  JobId fragile = Submit(r);
+  uint64_t gen = 0;
+  for (int i = 0; i < 2; ++i) {
+    rpc::LaunchJob l = n2.AwaitLaunch();
+    if (l.job_id() == requeueable) gen = l.generation();
+  }
+  ASSERT_GT(gen, 0u);
+  FakeAgent& n1 = Register("n1");  // heartbeats; n2 falls silent
+
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        n1.Heartbeat();
+        return FindNode("n2")->down;
+      },
+      6s));
+  Node down = *FindNode("n2");
+  EXPECT_EQ(down.reason, "Not responding");
+  EXPECT_FALSE(down.responding);
+  EXPECT_TRUE(down.running_jobs.empty());
+  EXPECT_FALSE(FindNode("n1")->down);
+
+  // The requeueable job goes back to pending and starts again on the live node.
+  rpc::LaunchJob again = n1.AwaitLaunch();
+  EXPECT_EQ(again.job_id(), requeueable);
+  EXPECT_GT(again.generation(), gen);
+  Job j = GetJob(requeueable);
+  EXPECT_EQ(j.restart_count, 1u);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.nodes, (std::vector<std::string>{"n1"}));
+
+  Job f = GetJob(fragile);
+  EXPECT_EQ(f.state, JobState::kNodeFail);
+  EXPECT_EQ(f.reason, "NodeFail");
+  EXPECT_TRUE(WaitUntil([&] {
+    auto s = StoredJob(fragile);
+    return s && s->state == JobState::kNodeFail;
+  }));
+}
+
+TEST_F(ControllerTest, SilentNodeWithNoOtherNodeLeavesJobPending) {
+  config_.node_timeout_s = 1;
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  n1.AwaitLaunch();
+  ASSERT_TRUE(WaitUntil([&] { return FindNode("n1")->down; }, 6s));
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kPending);
+  EXPECT_EQ(j.restart_count, 1u);
+  EXPECT_FALSE(j.terminating);
+  EXPECT_TRUE(WaitUntil([&] {
+    auto s = StoredJob(id);
+    return s && s->state == JobState::kPending && s->restart_count == 1;
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controller restarts
+
+TEST_F(ControllerTest, RestartKeepsRunningJobWhenAgentStillHasIt) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+
+  RestartController();
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.generation, l.generation());
+  EXPECT_EQ(j.nodes, (std::vector<std::string>{"n1"}));
+
+  rpc::RegisterReply reply;
+  FakeAgent& back = Register("n1", 4, {{id, l.generation()}}, &reply);
+  EXPECT_EQ(reply.kill_job_ids_size(), 0);
+  EXPECT_TRUE(back.Quiet(Body::kLaunch, 400ms));
+  j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(j.generation, l.generation());
+  EXPECT_EQ(j.restart_count, 0u);
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 1u);
+
+  back.Finish(id, l.generation(), 0);
+  ASSERT_TRUE(back.Await(Body::kFinishedAck).has_value());
+  EXPECT_EQ(StateOf(id), JobState::kCompleted);
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 0u);
+}
+
+TEST_F(ControllerTest, RestartRelaunchesJobTheAgentLost) {
+  StartController();
+  fprintf(stderr, "T %ld line 1\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  FakeAgent& n1 = Register("n1");
+  fprintf(stderr, "T %ld line 2\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  JobId id = Submit();
+  fprintf(stderr, "T %ld line 3\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  fprintf(stderr, "T %ld line 4\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+
+  RestartController();
+  fprintf(stderr, "T %ld line 6\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+  fprintf(stderr, "T %ld line 7\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+
+  rpc::RegisterReply reply;
+  fprintf(stderr, "T %ld line 9\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  FakeAgent& back = Register("n1", 4, {}, &reply);  // came back without the job
+  EXPECT_EQ(reply.kill_job_ids_size(), 0);
+  fprintf(stderr, "T %ld line 11\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  rpc::LaunchJob again = back.AwaitLaunch();
+  fprintf(stderr, "T %ld line 12\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(again.job_id(), id);
+  fprintf(stderr, "T %ld line 13\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_GT(again.generation(), l.generation());
+  fprintf(stderr, "T %ld line 14\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_TRUE(HasEnv(again, "SLURM_RESTART_COUNT=1"));
+  fprintf(stderr, "T %ld line 15\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  Job j = GetJob(id);
+  fprintf(stderr, "T %ld line 16\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(j.state, JobState::kRunning);
+  fprintf(stderr, "T %ld line 17\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(j.restart_count, 1u);
+  fprintf(stderr, "T %ld line 18\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(j.generation, again.generation());
+  fprintf(stderr, "T %ld line 19\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 1u);
+  fprintf(stderr, "T %ld line 20\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+
+  // A late report from the lost run changes nothing; the new run's report ends the job.
+  back.Finish(id, l.generation(), 1);
+  fprintf(stderr, "T %ld line 23\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+  fprintf(stderr, "T %ld line 24\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  back.Finish(id, again.generation(), 0);
+  fprintf(stderr, "T %ld line 25\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(StateOf(id), JobState::kCompleted);
+  fprintf(stderr, "T %ld line 26\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  EXPECT_EQ(StoredJob(id)->state, JobState::kCompleted);
+  fprintf(stderr, "T %ld line 27\n", (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+// A job that ran, was requeued and whose old run ended is pending again: after a controller
+// restart it must not be counted on the node it used to run on.
+TEST_F(ControllerTest, RestartedPendingJobHoldsNoResources) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "maintenance").ok());
+  ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
+  n1.Finish(id, l.generation(), 0, false, 15);
+  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  EXPECT_EQ(FindNode("n1")->alloc_cpus, 0u);
+
+  RestartController();
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+  if (auto n = FindNode("n1")) {
+    EXPECT_EQ(n->alloc_cpus, 0u);
+    EXPECT_TRUE(n->running_jobs.empty());
+  }
+  // It runs elsewhere; its old node comes back clean.
+  FakeAgent& n2 = Register("n2");
+  EXPECT_EQ(n2.AwaitLaunch().job_id(), id);
+  Register("n1");
+  Node n = *FindNode("n1");
+  EXPECT_EQ(n.alloc_cpus, 0u);
+  EXPECT_TRUE(n.running_jobs.empty());
+}
+
+}  // namespace
+}  // namespace shoal
