@@ -141,6 +141,20 @@ std::string QueryString(const SqueueFilter& f) {
   add("users", std::vector<std::string>(f.users.begin(), f.users.end()));
   add("partitions", std::vector<std::string>(f.partitions.begin(), f.partitions.end()));
   add("names", std::vector<std::string>(f.names.begin(), f.names.end()));
+  // Let the controller drop what squeue would drop anyway: by default only live jobs show,
+  // and with 100,000 finished jobs still remembered that is most of the answer.
+  if (!f.all_states && f.job_ids.empty()) {
+    std::vector<std::string> states;
+    if (f.states.empty()) {
+      for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kSuspended,
+                         JobState::kCompleting}) {
+        states.push_back(JobStateShortName(s));
+      }
+    } else {
+      for (JobState s : f.states) states.push_back(JobStateShortName(s));
+    }
+    add("states", states);
+  }
   return parts.empty() ? "" : "?" + Join(parts, "&");
 }
 

@@ -73,8 +73,9 @@ Status Controller::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   for (Job& job : *loaded) {
     // Running jobs keep their allocation; their agents reconcile when they reconnect, and a
-    // node that never comes back is declared failed after the node timeout.
-    if (!IsFinished(job.state) || job.terminating) {
+    // node that never comes back is declared failed after the node timeout. A pending job
+    // holds nothing (its nodes are those of an earlier run) unless that run is still ending.
+    if ((!IsFinished(job.state) && job.state != JobState::kPending) || job.terminating) {
       for (size_t i = 0; i < job.nodes.size(); ++i) {
         Node* node = FindNodeLocked(job.nodes[i]);
         if (node == nullptr) {
@@ -96,7 +97,7 @@ Status Controller::Start() {
         }
       }
     }
-    if (!IsFinished(job.state)) ++live_jobs_;
+    if (!IsFinished(job.state)) live_ids_.insert(job.id);
     jobs_.emplace(job.id, std::move(job));
   }
   spdlog::info("controller: loaded {} jobs, next job id {}", jobs_.size(), next_job_id_);
@@ -268,7 +269,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     Status sat = CheckSatisfiable(req, *partition, nodes_);
     if (!sat.ok()) return sat;
     // As in Slurm, a dependency on a job the controller does not hold counts as satisfied.
-    if (live_jobs_ + count > config_.max_job_count) {
+    if (live_ids_.size() + count > config_.max_job_count) {
       return Unavailable("Slurm temporarily unable to accept job, sleeping and retrying");
     }
     const JobId first = next_job_id_;
@@ -315,9 +316,10 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
     for (Job& job : jobs) {
       spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
+      live_ids_.insert(job.id);
       jobs_.emplace(job.id, std::move(job));
     }
-    live_jobs_ += count;
+
   }
   TriggerSchedule();
   return id;
@@ -396,18 +398,26 @@ Json Controller::ConfigJson() const {
 // ---------------------------------------------------------------------------------------------
 // Job control
 
-void Controller::PersistLocked(const Job& job, std::vector<StoreOp>& ops) const {
+// Queues the record now, under the lock, so the store sees changes in the order they happened;
+// callers wait for durability (AwaitWrites) after letting the lock go.
+void Controller::PersistLocked(const Job& job, PendingWrites& writes) {
   StoreOp op;
   op.kind = StoreOp::Kind::kUpdateJob;
   op.job = job;
+  std::vector<StoreOp> ops;
   ops.push_back(std::move(op));
+  writes.push_back(store_->Submit(std::move(ops)));
 }
 
-Status Controller::CommitUnlocked(std::vector<StoreOp> ops) {
-  if (ops.empty()) return Status::Ok();
-  Status s = store_->Write(std::move(ops));
-  if (!s.ok()) spdlog::error("store write failed: {}", s.message());
-  return s;
+Status Controller::AwaitWrites(PendingWrites& writes) {
+  Status result;
+  for (auto& w : writes) {
+    Status s = w.get();
+    if (!s.ok() && result.ok()) result = s;
+  }
+  writes.clear();
+  if (!result.ok()) spdlog::error("store write failed: {}", result.message());
+  return result;
 }
 
 void Controller::SendLocked(const std::string& node, rpc::ControllerMessage msg) {
@@ -447,14 +457,16 @@ void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
   job.state = state;
   job.end_time = now;
   job.last_modified = now;
-  if (was_live && live_jobs_ > 0) --live_jobs_;
+  if (was_live) live_ids_.erase(job.id);
   spdlog::info("job {} {} exit {}:{}", job.DisplayId(), JobStateName(state), job.exit_code,
                job.exit_signal);
 }
 
 void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason) {
   const bool was_live = !IsFinished(job.state);
-  job.terminating = job.state == JobState::kRunning && !job.nodes.empty();
+  // A run still being stopped (e.g. cancelled, not yet reported ended) keeps the job
+  // terminating: the new run must wait for it.
+  job.terminating = job.terminating || (job.state == JobState::kRunning && !job.nodes.empty());
   job.state = JobState::kPending;
   job.reason = reason;
   job.restart_count += 1;
@@ -465,13 +477,13 @@ void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason)
   job.cancel_requested = false;
   job.eligible_time = now;
   job.last_modified = now;
-  if (!was_live) ++live_jobs_;
+  if (!was_live) live_ids_.insert(job.id);
   spdlog::info("job {} requeued ({}), restart {}", job.DisplayId(), reason, job.restart_count);
 }
 
 CancelResult Controller::Cancel(const CancelFilter& f) {
   CancelResult result;
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   const int64_t now = NowSeconds();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -537,13 +549,13 @@ CancelResult Controller::Cancel(const CancelFilter& f) {
       result.done.push_back(job->DisplayId());
     }
   }
-  CommitUnlocked(std::move(ops));
+  AwaitWrites(ops);
   TriggerSchedule();
   return result;
 }
 
 Status Controller::Hold(const std::string& id, bool hold) {
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto jobs = ResolveIdsLocked(id);
@@ -555,18 +567,19 @@ Status Controller::Hold(const std::string& id, bool hold) {
       }
       job->held = hold;
       job->reason = hold ? "JobHeldAdmin" : "None";
-      job->priority = hold ? 0 : 1;
+      job->priority = ComputePriority(*job, FindPartitionLocked(job->req.partition),
+                                      config_.weights, NowSeconds());
       job->last_modified = NowSeconds();
       PersistLocked(*job, ops);
     }
   }
-  Status s = CommitUnlocked(std::move(ops));
+  Status s = AwaitWrites(ops);
   TriggerSchedule();
   return s;
 }
 
 Status Controller::Requeue(const std::string& id) {
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   const int64_t now = NowSeconds();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -583,14 +596,14 @@ Status Controller::Requeue(const std::string& id) {
       PersistLocked(*job, ops);
     }
   }
-  Status s = CommitUnlocked(std::move(ops));
+  Status s = AwaitWrites(ops);
   TriggerSchedule();
   return s;
 }
 
 Status Controller::UpdateJob(const std::string& id, const Json& changes) {
   if (!changes.is_object()) return InvalidArgument("update must be a JSON object");
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto jobs = ResolveIdsLocked(id);
@@ -636,7 +649,7 @@ Status Controller::UpdateJob(const std::string& id, const Json& changes) {
       PersistLocked(*job, ops);
     }
   }
-  Status s = CommitUnlocked(std::move(ops));
+  Status s = AwaitWrites(ops);
   TriggerSchedule();
   return s;
 }
@@ -644,7 +657,7 @@ Status Controller::UpdateJob(const std::string& id, const Json& changes) {
 Status Controller::UpdateNode(const std::string& names, const std::string& state,
                               const std::string& reason) {
   const int64_t now = NowSeconds();
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto expanded = ExpandHostlist(names);
@@ -690,7 +703,9 @@ void Controller::TriggerSchedule() {
     std::lock_guard<std::mutex> lock(sched_mu_);
     sched_requested_ = true;
   }
-  sched_cv_.notify_one();
+  // notify_all: the timer thread waits on the same condition variable and would swallow a
+  // notify_one, leaving the scheduler asleep until its one-second tick.
+  sched_cv_.notify_all();
 }
 
 void Controller::SchedulerLoop() {
@@ -702,14 +717,14 @@ void Controller::SchedulerLoop() {
       if (stopping_) return;
       sched_requested_ = false;
     }
-    std::vector<StoreOp> ops;
+    PendingWrites ops;
     std::vector<std::pair<std::string, rpc::ControllerMessage>> sends;
     std::unique_lock<std::mutex> lock(mu_);
     RunSchedulePassLocked(NowSeconds(), ops, sends);
     if (ops.empty()) continue;
     // The starts are durable before any agent hears of them, so a controller restart can
     // never forget a launch it made (and so never launches a job twice).
-    Status s = store_->Write(std::move(ops));
+    Status s = AwaitWrites(ops);
     if (!s.ok()) {
       spdlog::error("could not record job starts: {}", s.message());
       continue;
@@ -719,15 +734,24 @@ void Controller::SchedulerLoop() {
 }
 
 void Controller::RunSchedulePassLocked(
-    int64_t now, std::vector<StoreOp>& ops,
+    int64_t now, PendingWrites& ops,
     std::vector<std::pair<std::string, rpc::ControllerMessage>>& sends) {
-  for (auto& [id, job] : jobs_) {
-    if (job.state == JobState::kPending) {
-      const Partition* p = FindPartitionLocked(job.req.partition);
-      job.priority = ComputePriority(job, p, config_.weights, now);
+  // Priorities move only with time-dependent weights; recompute them at most once a second.
+  const PriorityWeights& w = config_.weights;
+  const bool recompute = (w.age || w.job_size || w.partition) && now != last_priority_calc_;
+  last_priority_calc_ = now;
+  std::vector<const Job*> live;
+  live.reserve(live_ids_.size());
+  for (JobId id : live_ids_) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    Job& job = it->second;
+    if (recompute && job.state == JobState::kPending) {
+      job.priority = ComputePriority(job, FindPartitionLocked(job.req.partition), w, now);
     }
+    live.push_back(&job);
   }
-  ClusterView view{&jobs_, &nodes_, &partitions_};
+  ClusterView view{&jobs_, &nodes_, &partitions_, &live};
   ScheduleResult result = Schedule(view, now);
   for (const auto& [id, reason] : result.reasons) jobs_[id].reason = reason;
 
@@ -836,7 +860,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
   if (reg.cpus() == 0) return InvalidArgument("node reports 0 CPUs");
   const int64_t now = NowSeconds();
   auto session = std::make_shared<AgentSession>(reg.node_name());
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Node* node = FindNodeLocked(reg.node_name());
@@ -900,7 +924,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
   }
   reply.set_accepted(true);
   reply.set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
-  if (!ops.empty()) CommitUnlocked(std::move(ops));
+  AwaitWrites(ops);
   spdlog::info("node {} registered: {} cpus, {} MB, {} gpus", reg.node_name(), reg.cpus(),
                reg.memory_mb(), reg.gpus_size());
   TriggerSchedule();
@@ -920,7 +944,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
   }
   if (!msg.has_job_finished()) return;
   const rpc::JobFinished& fin = msg.job_finished();
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
@@ -958,7 +982,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
     }
   }
   // Acknowledge only once the outcome is durable; until then the agent keeps re-sending it.
-  if (CommitUnlocked(std::move(ops)).ok()) {
+  if (AwaitWrites(ops).ok()) {
     rpc::ControllerMessage ack;
     ack.mutable_finished_ack()->set_job_id(fin.job_id());
     ack.mutable_finished_ack()->set_generation(fin.generation());
@@ -983,7 +1007,7 @@ void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& re
   node.down = true;
   node.reason = reason;
   node.reason_time = now;
-  std::vector<StoreOp> ops;
+  PendingWrites ops;
   for (JobId job_id : std::vector<JobId>(node.running_jobs)) {
     Job& job = jobs_[job_id];
     TerminateOnNodesLocked(job);
@@ -1000,8 +1024,7 @@ void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& re
     PersistLocked(job, ops);
   }
   spdlog::warn("node {} DOWN: {}", node.name, reason);
-  // Written from the timer thread; queued behind earlier ops so ordering holds.
-  if (!ops.empty()) store_->Submit(std::move(ops));
+  // Queued in order; nobody waits here (the timer thread must not block on the disk).
 }
 
 void Controller::TimerLoop() {

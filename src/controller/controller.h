@@ -107,7 +107,8 @@ class Controller {
   const Partition* DefaultPartitionLocked() const;
   void TriggerSchedule();
   void SchedulerLoop();
-  void RunSchedulePassLocked(int64_t now, std::vector<StoreOp>& ops,
+  using PendingWrites = std::vector<std::future<Status>>;
+  void RunSchedulePassLocked(int64_t now, PendingWrites& ops,
                              std::vector<std::pair<std::string, rpc::ControllerMessage>>& sends);
   rpc::ControllerMessage BuildLaunchLocked(const Job& job, const JobPayload& payload);
   void ReleaseResourcesLocked(Job& job);
@@ -118,8 +119,8 @@ class Controller {
   void SendLocked(const std::string& node, rpc::ControllerMessage msg);
   void NodeFailedLocked(Node& node, int64_t now, const std::string& reason);
   void TimerLoop();
-  void PersistLocked(const Job& job, std::vector<StoreOp>& ops) const;
-  Status CommitUnlocked(std::vector<StoreOp> ops);
+  void PersistLocked(const Job& job, PendingWrites& writes);
+  Status AwaitWrites(PendingWrites& writes);
 
   ControllerConfig config_;
   std::unique_ptr<Store> store_;
@@ -132,7 +133,8 @@ class Controller {
   std::vector<Partition> partitions_;
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
   JobId next_job_id_ = 1;
-  size_t live_jobs_ = 0;
+  std::set<JobId> live_ids_;        // pending and running: what a scheduling pass looks at
+  int64_t last_priority_calc_ = 0;
 
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;

@@ -148,10 +148,11 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
         targets.push_back(&it->second);
       }
       if (targets.empty()) {
-        for (const auto& [id, other] : jobs) {
-          if (other.array_job_id == d.job_id &&
-              (d.array_task == kNoArrayTask || other.array_task_id == d.array_task)) {
-            targets.push_back(&other);
+        // Tasks of an array hold consecutive ids from the array's id on.
+        for (auto it = jobs.lower_bound(d.job_id);
+             it != jobs.end() && it->second.array_job_id == d.job_id; ++it) {
+          if (d.array_task == kNoArrayTask || it->second.array_task_id == d.array_task) {
+            targets.push_back(&it->second);
           }
         }
       }
@@ -216,9 +217,14 @@ ScheduleResult Schedule(const ClusterView& view, int64_t now) {
 
   std::unordered_map<JobId, uint32_t> running_per_array;
   std::vector<const Job*> pending;
-  for (const auto& [id, job] : jobs) {
+  auto consider = [&](const Job& job) {
     if (job.state == JobState::kRunning && job.IsArrayTask()) ++running_per_array[job.array_job_id];
     if (job.state == JobState::kPending) pending.push_back(&job);
+  };
+  if (view.live_jobs != nullptr) {
+    for (const Job* job : *view.live_jobs) consider(*job);
+  } else {
+    for (const auto& [id, job] : jobs) consider(job);
   }
   std::sort(pending.begin(), pending.end(), [](const Job* a, const Job* b) {
     if (a->priority != b->priority) return a->priority > b->priority;

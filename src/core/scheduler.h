@@ -47,6 +47,9 @@ struct ClusterView {
   const std::map<JobId, Job>* jobs = nullptr;
   const std::vector<Node>* nodes = nullptr;
   const std::vector<Partition>* partitions = nullptr;
+  // The pending and running jobs, when the caller keeps them apart (a pass then costs what the
+  // live queue costs, not what all remembered jobs cost); null: scan `jobs`.
+  const std::vector<const Job*>* live_jobs = nullptr;
 };
 
 // The per-node shape a request needs when spread over `nodes` nodes of `node_cpus` CPUs
