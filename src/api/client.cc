@@ -258,6 +258,16 @@ ApiClient ApiClient::FromEnvironment() {
 
 Result<Json> ApiClient::Call(std::string_view method, std::string_view path, const Json& body,
                              int timeout_ms) const {
+  Result<std::string> raw = CallRaw(method, path, body, timeout_ms);
+  if (!raw.ok()) return raw.status();
+  if (raw->empty()) return Json::object();
+  Json doc = Json::parse(*raw, nullptr, false);
+  if (doc.is_discarded()) return Internal("malformed JSON in controller response");
+  return doc;
+}
+
+Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view path,
+                                       const Json& body, int timeout_ms) const {
   if (timeout_ms <= 0) timeout_ms = 2000;
   // Reaching the controller is bounded by timeout_ms; once connected, a busy controller gets
   // five times that between bytes (10 s by default, Slurm's MessageTimeout).
@@ -303,11 +313,8 @@ Result<Json> ApiClient::Call(std::string_view method, std::string_view path, con
 
   Result<HttpResponse> resp = ParseResponse(raw);
   if (!resp.ok()) return resp.status();
+  if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
   Json doc = resp->body.empty() ? Json::object() : Json::parse(resp->body, nullptr, false);
-  if (resp->status >= 200 && resp->status < 300) {
-    if (doc.is_discarded()) return Internal("malformed JSON in controller response");
-    return doc;
-  }
   if (!doc.is_discarded() && doc.is_object() && doc.contains("error")) {
     Status s = ErrorFromJson(doc);
     if (!s.ok()) return s;

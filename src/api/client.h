@@ -30,6 +30,10 @@ class ApiClient {
   Result<Json> Call(std::string_view method, std::string_view path, const Json& body = nullptr,
                     int timeout_ms = 2000) const;
   Result<Json> Get(std::string_view path) const { return Call("GET", path); }
+  // As Call, but a 2xx answer's body comes back unparsed, for callers that decode it
+  // themselves (squeue streams a large job table without building a DOM).
+  Result<std::string> CallRaw(std::string_view method, std::string_view path,
+                              const Json& body = nullptr, int timeout_ms = 2000) const;
   Result<Json> Post(std::string_view path, const Json& body) const {
     return Call("POST", path, body);
   }

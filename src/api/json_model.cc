@@ -77,6 +77,8 @@ class FieldReader {
   Status status_;
 };
 
+}  // namespace
+
 Json DependencyToJson(const DependencySpec& d) {
   Json clauses = Json::array();
   for (const auto& c : d.clauses) {
@@ -109,8 +111,6 @@ Status DependencyFromJson(const Json& j, DependencySpec& out) {
   }
   return r.status();
 }
-
-}  // namespace
 
 Json JobRequestToJson(const JobRequest& r) {
   return {

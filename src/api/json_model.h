@@ -29,6 +29,9 @@ Json JobRequestToJson(const JobRequest& r);
 Result<JobRequest> JobRequestFromJson(const Json& j);
 Json SubmitRequestToJson(const SubmitRequest& s);
 Result<SubmitRequest> SubmitRequestFromJson(const Json& j);
+Json DependencyToJson(const DependencySpec& d);
+// Fills `out` (expected empty) from a DependencyToJson document.
+Status DependencyFromJson(const Json& j, DependencySpec& out);
 Json NodeToJson(const Node& n);
 Result<Node> NodeFromJson(const Json& j);
 Json PartitionToJson(const Partition& p);

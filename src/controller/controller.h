@@ -4,6 +4,7 @@
 // the methods here. All state sits behind one mutex; the scheduler runs on its own thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -135,6 +136,8 @@ class Controller {
   JobId next_job_id_ = 1;
   std::set<JobId> live_ids_;        // pending and running: what a scheduling pass looks at
   int64_t last_priority_calc_ = 0;
+  std::chrono::steady_clock::time_point last_pass_;  // scheduler thread only
+  std::chrono::steady_clock::duration last_pass_cost_{};
 
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;

@@ -131,11 +131,14 @@ Status HttpServer::ListenTcp(const std::string& address, uint16_t port) {
 }
 
 Status HttpServer::Start(int listen_fd, bool is_unix) {
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                   MHD_USE_POLL | MHD_USE_ITC;
+  // A fixed pool of event-loop threads: a handler may block (a submission waits for its
+  // group commit) without a thread being created and destroyed for every connection, which
+  // cost more than the request itself for the one-shot connections the commands make.
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
   (void)is_unix;
   MHD_Daemon* d = MHD_start_daemon(flags, 0, nullptr, nullptr, &OnRequest, this,
                                    MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                                   MHD_OPTION_THREAD_POOL_SIZE, 16u,
                                    MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
                                    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
                                    MHD_OPTION_END);

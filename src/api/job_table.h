@@ -1,0 +1,49 @@
+// The compact, columnar answer of GET /api/v1/jobs?fields=a,b,...: {"columns":[names],
+// "rows":[[v,...],...]}. Listing 100,000 jobs as full documents costs seconds to build and to
+// parse; a table of only the fields a command needs, written straight into a string and read
+// back without a DOM, costs milliseconds. The column names and their mapping to Job fields live
+// here only, shared by the controller (encoding) and the commands (decoding).
+//
+// Names are JobToJson's top-level keys ("job_id", "state", "nodes", ...) and, for the request,
+// "request." followed by JobRequestToJson's key ("request.name", "request.time_limit_s", ...).
+// Values are encoded as JobToJson encodes them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "core/model.h"
+
+namespace shoal {
+
+// Every column name, in a fixed order.
+const std::vector<std::string>& AllJobColumns();
+
+// Resolves column names; an unknown one is InvalidArgument naming it.
+Result<std::vector<int>> ResolveJobColumns(const std::vector<std::string>& names);
+
+// Writes a table of the given (resolved) columns, one row per Add.
+class JobTableWriter {
+ public:
+  explicit JobTableWriter(std::vector<int> columns);
+  void Add(const Job& job);
+  // The whole document; the writer is spent afterwards.
+  std::string Finish();
+
+ private:
+  std::vector<int> columns_;
+  std::string out_;
+  bool first_row_ = true;
+};
+
+// Reads a table back into jobs: the named columns are set, every other field keeps its default.
+// Unknown columns, rows of the wrong width and values of the wrong type are InvalidArgument.
+Result<std::vector<Job>> DecodeJobTable(std::string_view text);
+
+// Appends `s` as a JSON string literal (quotes included). Bytes that are not valid UTF-8 become
+// U+FFFD, as nlohmann's dump with error_handler_t::replace would write them.
+void AppendJsonString(std::string_view s, std::string* out);
+
+}  // namespace shoal
