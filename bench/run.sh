@@ -6,6 +6,7 @@
 #   bash bench/run.sh                 # shoal only, floor as baseline
 #   SLURM_REF=1 bash bench/run.sh     # also Slurm, side by side
 #   JOBS=1000 ARRAY=1000 QUEUED=100000 bash bench/run.sh
+#   SHOAL=0 SLURM_REF=1 bash bench/run.sh   # Slurm only
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 JOBS=${JOBS:-1000}
@@ -60,6 +61,7 @@ measure() {
   echo "floor for comparison: 'bash -c true' median $(median_ms 30 bash -c true) ms"
 }
 
+if [ "${SHOAL:-1}" = 1 ]; then
 export SHOAL_STATE_DIR=$work/state
 PATH="$root/build/bin:$PATH" shoal up --nodes 4 --state-dir "$SHOAL_STATE_DIR" >/dev/null
 ctl=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' "$SHOAL_STATE_DIR/cluster.json")
@@ -74,6 +76,7 @@ if [ "$QUEUED" -gt 0 ]; then
   echo "controller RSS holding $n jobs: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/$ctl/status)"
 fi
 PATH="$root/build/bin:$PATH" shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null
+fi
 
 if [ "${SLURM_REF:-0}" = 1 ]; then
   ref=$root/../shared/tools/slurm-reference

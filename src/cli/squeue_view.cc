@@ -512,6 +512,114 @@ bool SqueueMatches(const Job& job, const SqueueFilter& filter) {
   return true;
 }
 
+namespace {
+
+// The fields one %-letter reads, for a format field or a sort key (a superset of both).
+std::vector<const char*> ColumnsOfCode(char code) {
+  static constexpr const char* kTime[] = {"start_time", "end_time", "request.time_limit_s"};
+  switch (code) {
+    case kStdout:
+    case kStderr:
+      return {"request.stdout_pattern", "request.stderr_pattern", "request.name",
+              "request.user", "request.work_dir", "nodes"};
+    case kExitCode:
+      return {"exit_code", "exit_signal"};
+    case kNumTasks:
+      return {"request.ntasks"};
+    case 'a':
+      return {"request.account"};
+    case 'b':
+      return {"request.gpus_per_node", "request.gpu_type"};
+    case 'B':
+    case 'N':
+      return {"nodes"};
+    case 'c':
+      return {"request.cpus_per_task", "request.ntasks_per_node"};
+    case 'C':
+      return {"alloc_cpus", "request.ntasks", "request.ntasks_per_node", "request.min_nodes",
+              "request.cpus_per_task"};
+    case 'D':
+      return {"nodes", "request.min_nodes"};
+    case 'e':
+    case 'L':
+    case 'M':
+    case 'l':
+      return {kTime[0], kTime[1], kTime[2]};
+    case 'E':
+      return {"request.dependency", "reason"};
+    case 'f':
+      return {"request.constraint"};
+    case 'g':
+    case 'G':
+      return {"request.gid"};
+    case 'h':
+      return {"request.exclusive"};
+    case 'j':
+      return {"request.name"};
+    case 'm':
+      return {"request.mem_per_node_mb", "request.mem_per_cpu_mb"};
+    case 'n':
+      return {"request.required_nodes"};
+    case 'o':
+      return {"request.command"};
+    case 'p':
+    case 'Q':
+      return {"priority"};
+    case 'P':
+      return {"request.partition"};
+    case 'r':
+      return {"reason"};
+    case 'R':
+      return {"reason", "nodes"};
+    case 'S':
+      return {"start_time", "request.begin_time"};
+    case 'u':
+    case 'U':
+      return {"request.user", "request.uid"};
+    case 'V':
+      return {"submit_time"};
+    case 'x':
+      return {"request.excluded_nodes"};
+    case 'y':
+      return {"request.nice"};
+    case 'Z':
+      return {"request.work_dir"};
+    default:
+      return {};  // ids, states and constants need nothing beyond the base set
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
+                                          std::string_view sort, const SqueueFilter& filter) {
+  // What every listing reads: ids, array collapsing (JobRow, BuildJobRows) and the state.
+  std::vector<std::string> out = {"job_id", "state", "array_job_id", "array_task_id",
+                                  "request.array_max_running"};
+  auto add = [&](const char* name) {
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  if (!filter.users.empty()) {
+    add("request.user");
+    add("request.uid");
+  }
+  if (!filter.partitions.empty()) add("request.partition");
+  if (!filter.names.empty()) add("request.name");
+  if (!filter.accounts.empty()) add("request.account");
+  if (!filter.nodes.empty()) add("nodes");
+  for (const FieldSpec& f : fields) {
+    for (const char* c : ColumnsOfCode(f.code)) add(c);
+  }
+  for (const std::string& raw : Split(sort, ',')) {
+    std::string_view key = Trim(raw);
+    if (!key.empty() && (key[0] == '-' || key[0] == '+')) key.remove_prefix(1);
+    if (!key.empty()) {
+      for (const char* c : ColumnsOfCode(key[0])) add(c);
+    }
+  }
+  return out;
+}
+
 std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector<JobRow>& rows,
                          bool header, int64_t now) {
   std::string out;

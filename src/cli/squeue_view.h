@@ -46,6 +46,11 @@ struct SqueueFilter {
 
 bool SqueueMatches(const Job& job, const SqueueFilter& filter);
 
+// The job fields (job table column names, see api/job_table.h) that filtering, building rows,
+// sorting by `sort` and rendering `fields` read: squeue asks the controller for only these.
+std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
+                                          std::string_view sort, const SqueueFilter& filter);
+
 // The whole output: the optional header line, then one line per row.
 std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector<JobRow>& rows,
                          bool header, int64_t now);

@@ -1,7 +1,10 @@
 #include "cli/squeue_view.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
+#include "api/job_table.h"
 #include "cli/test_fixtures.h"
 
 namespace shoal {
@@ -188,6 +191,62 @@ TEST_F(SqueueViewTest, StateSortIsByName) {
   std::string order;
   for (const JobRow& r : rows) order += JobStateShortName(r.job->state) + std::string(" ");
   EXPECT_EQ(order, "CA CD F PD R ");
+}
+
+// squeue asks the controller for SqueueJobColumns only: every field and sort key must render
+// the same from those columns as from whole jobs.
+TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
+  const int64_t now = kSubmit + 3;
+  std::vector<Job> full = ReferenceQueue();
+  for (Job& j : full) {
+    j.req.stdout_pattern = "o-%j-%x-%u";
+    j.req.work_dir = "/w";
+    j.req.gpus_per_node = j.id % 2;
+    j.req.gpu_type = "a100";
+    j.req.constraint = "fast";
+    j.req.required_nodes = {"n1"};
+    j.req.excluded_nodes = {"n9"};
+    j.req.mem_per_cpu_mb = 10;
+    j.exit_code = 1;
+    j.end_time = j.start_time != 0 ? j.start_time + 5 : 0;
+  }
+  std::vector<FieldSpec> named =
+      ParseSqueueFormat("stdout,stderr,exitcode,numtasks,jobid", true, nullptr);
+  for (int c = 1; c < 128; ++c) {
+    if (c >= 6 && !isalpha(c)) continue;  // 1..5: the -O-only codes, from `named`
+    std::vector<FieldSpec> fields;
+    if (c < 6) {
+      fields = named;
+    } else {
+      std::string fmt = "%" + std::string(1, static_cast<char>(c)) + " %i";
+      fields = ParsePercentFormat(fmt, std::string(1, static_cast<char>(c)) + "i", nullptr);
+    }
+    std::string sort = std::string(1, static_cast<char>(c)) + ",-" + kSqueueDefaultSort;
+    SqueueFilter filter;
+    filter.users = {"nobody", std::to_string(full[0].req.uid)};
+    filter.partitions = {"debug", "long"};
+    filter.accounts = {full[0].req.account};
+    auto cols = ResolveJobColumns(SqueueJobColumns(fields, sort, filter));
+    ASSERT_TRUE(cols.ok()) << cols.status().message();
+    JobTableWriter w(*cols);
+    for (const Job& j : full) w.Add(j);
+    auto sent = DecodeJobTable(w.Finish());
+    ASSERT_TRUE(sent.ok());
+    for (bool expand : {false, true}) {
+      auto render = [&](const std::vector<Job>& jobs) {
+        std::vector<Job> shown;
+        for (const Job& j : jobs) {
+          if (SqueueMatches(j, filter)) shown.push_back(j);
+        }
+        std::vector<JobRow> rows = BuildJobRows(shown, expand);
+        SortJobRows(&rows, sort, now);
+        return RenderSqueue(fields, rows, true, now);
+      };
+      std::string want = render(full);
+      EXPECT_GT(std::count(want.begin(), want.end(), '\n'), 5);
+      EXPECT_EQ(render(*sent), want) << "code " << c;
+    }
+  }
 }
 
 }  // namespace

@@ -329,8 +329,14 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
 // Queries
 
 std::vector<Job> Controller::ListJobs(const JobFilter& f) const {
-  std::lock_guard<std::mutex> lock(mu_);
   std::vector<Job> out;
+  ForEachJob(f, [&](const Job& job) { out.push_back(job); });
+  return out;
+}
+
+void Controller::ForEachJob(const JobFilter& f,
+                            const std::function<void(const Job&)>& visit) const {
+  std::lock_guard<std::mutex> lock(mu_);
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };
@@ -348,9 +354,8 @@ std::vector<Job> Controller::ListJobs(const JobFilter& f) const {
         !wanted(f.partitions, job->req.partition) || !wanted(f.names, job->req.name)) {
       continue;
     }
-    out.push_back(*job);
+    visit(*job);
   }
-  return out;
 }
 
 Result<Job> Controller::GetJob(const std::string& id) const {

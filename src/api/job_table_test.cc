@@ -1,0 +1,144 @@
+#include "api/job_table.h"
+
+#include <gtest/gtest.h>
+
+#include "api/json_model.h"
+
+namespace shoal {
+namespace {
+
+// A job with every field away from its default, strings needing escapes included.
+Job FullJob() {
+  Job j;
+  j.id = 42;
+  j.state = JobState::kRunning;
+  j.reason = "quote\" back\\slash\nnew\ttab\x01 ctl \xC3\xA9";
+  j.held = true;
+  j.priority = 4000000000u;
+  j.submit_time = 1700000000;
+  j.eligible_time = 1700000001;
+  j.start_time = 1700000002;
+  j.end_time = 1700000003;
+  j.array_job_id = 40;
+  j.array_task_id = 2;
+  j.nodes = {"n1", "n\"2"};
+  j.alloc_cpus = 8;
+  j.cpus_per_node = 4;
+  j.mem_per_node_alloc_mb = 1ull << 40;
+  j.gpu_indices = {{0, 1}, {3}};
+  j.exit_code = -3;
+  j.exit_signal = 9;
+  j.restart_count = 2;
+  j.generation = 1ull << 62;
+  j.terminating = true;
+  j.cancel_requested = true;
+  j.last_modified = -5;
+  JobRequest& r = j.req;
+  r.name = "na/me \"x\"";
+  r.user = "alice";
+  r.uid = 1001;
+  r.gid = 1002;
+  r.account = "acct";
+  r.partition = "debug";
+  r.work_dir = "/home/a b";
+  r.stdout_pattern = "out-%j";
+  r.stderr_pattern = "err-%j";
+  r.submit_host = "login";
+  r.command = "/bin/x\\y";
+  r.min_nodes = 2;
+  r.max_nodes = 3;
+  r.ntasks = 4;
+  r.ntasks_per_node = 2;
+  r.cpus_per_task = 2;
+  r.mem_per_node_mb = 100;
+  r.mem_per_cpu_mb = 10;
+  r.gpus_per_node = 1;
+  r.gpu_type = "a100";
+  r.time_limit_s = -1;
+  r.begin_time = 1700000100;
+  r.exclusive = true;
+  r.requeue = false;
+  r.nice = -10;
+  r.constraint = "a&b";
+  r.required_nodes = {"n1"};
+  r.excluded_nodes = {"n3", "n4"};
+  r.dependency.clauses = {{Dependency::Kind::kAfterOk, 7, 3},
+                          {Dependency::Kind::kSingleton, 0, -1}};
+  r.dependency.any = true;
+  r.dependency.text = "afterok:7_3?singleton";
+  r.array_spec = "0-9%2";
+  r.array_max_running = 2;
+  r.open_append = true;
+  return j;
+}
+
+TEST(JobTableTest, RoundTripsEveryColumn) {
+  auto cols = ResolveJobColumns(AllJobColumns());
+  ASSERT_TRUE(cols.ok());
+  JobTableWriter w(*cols);
+  Job full = FullJob();
+  w.Add(full);
+  w.Add(Job());
+  std::string text = w.Finish();
+  ASSERT_FALSE(Json::parse(text, nullptr, false).is_discarded()) << text;
+  auto jobs = DecodeJobTable(text);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+  ASSERT_EQ(jobs->size(), 2u);
+  // JobToJson covers every field, so equal documents mean equal jobs.
+  EXPECT_EQ(JobToJson((*jobs)[0]), JobToJson(full));
+  EXPECT_EQ(JobToJson((*jobs)[1]), JobToJson(Job()));
+}
+
+TEST(JobTableTest, EveryColumnMatchesJobToJson) {
+  // Each column alone decodes to what the full document says for that field.
+  Job full = FullJob();
+  Json doc = JobToJson(full);
+  for (const std::string& name : AllJobColumns()) {
+    JobTableWriter w(*ResolveJobColumns({name}));
+    w.Add(full);
+    Json table = Json::parse(w.Finish());
+    const Json& want = name.rfind("request.", 0) == 0 ? doc["request"][name.substr(8)] : doc[name];
+    EXPECT_EQ(table["rows"][0][0], want) << name;
+  }
+}
+
+TEST(JobTableTest, SubsetLeavesOtherFieldsAtDefaults) {
+  JobTableWriter w(*ResolveJobColumns({"job_id", "request.name"}));
+  w.Add(FullJob());
+  auto jobs = DecodeJobTable(w.Finish());
+  ASSERT_TRUE(jobs.ok());
+  Job want;
+  want.id = 42;
+  want.req.name = FullJob().req.name;
+  EXPECT_EQ(JobToJson((*jobs)[0]), JobToJson(want));
+}
+
+TEST(JobTableTest, RejectsUnknownAndMalformed) {
+  auto bad = ResolveJobColumns({"job_id", "bogus"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bogus"), std::string::npos);
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["nope"],"rows":[]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[[1,2]]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[["x"]]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[[-1]]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["state"],"rows":[["NOPE"]]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[[1])").ok());
+  auto empty = DecodeJobTable(R"({"columns":["job_id"],"rows":[]})");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(JobTableTest, EscapesLikeAJsonSerializer) {
+  for (std::string s : {std::string("plain"), std::string("\"\\\b\f\n\r\t\x1f"),
+                        std::string("caf\xC3\xA9 \xF0\x9F\x98\x80"), std::string("\0x", 2)}) {
+    std::string out;
+    AppendJsonString(s, &out);
+    EXPECT_EQ(Json::parse(out).get<std::string>(), s);
+  }
+  std::string out;
+  AppendJsonString("bad \xFF\xC3", &out);  // invalid UTF-8 becomes U+FFFD, still parseable
+  EXPECT_EQ(Json::parse(out).get<std::string>(), "bad \xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+}  // namespace
+}  // namespace shoal
