@@ -1,5 +1,6 @@
 #include "controller/agent_service.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -29,6 +30,7 @@ grpc::Status AgentServiceImpl::Connect(
   }
   // gRPC allows one reader and one writer at a time on a stream: the writer lives here.
   std::thread writer([&stream, s = *session, context] {
+    pthread_setname_np(pthread_self(), "agent-writer");
     rpc::ControllerMessage msg;
     while (s->Next(msg)) {
       if (!stream->Write(msg)) {

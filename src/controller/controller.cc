@@ -1,5 +1,6 @@
 #include "controller/controller.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -101,8 +102,14 @@ Status Controller::Start() {
     jobs_.emplace(job.id, std::move(job));
   }
   spdlog::info("controller: loaded {} jobs, next job id {}", jobs_.size(), next_job_id_);
-  scheduler_thread_ = std::thread([this] { SchedulerLoop(); });
-  timer_thread_ = std::thread([this] { TimerLoop(); });
+  scheduler_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "scheduler");
+    SchedulerLoop();
+  });
+  timer_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "timer");
+    TimerLoop();
+  });
   return Status::Ok();
 }
 

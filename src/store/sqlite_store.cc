@@ -1,6 +1,7 @@
 // SQLite implementation of Store. One writer thread owns the write connection and commits
 // whatever is queued as one transaction (group commit); readers use their own connection,
 // which WAL lets run beside the writer.
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -92,7 +93,10 @@ Result<sqlite3*> OpenConnection(const std::string& path) {
 class SqliteStore : public Store {
  public:
   SqliteStore(sqlite3* writer, sqlite3* reader) : writer_(writer), reader_(reader) {
-    thread_ = std::thread([this] { WriterLoop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "store-writer");
+      WriterLoop();
+    });
   }
 
   ~SqliteStore() override {
