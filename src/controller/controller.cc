@@ -412,10 +412,11 @@ Json Controller::ConfigJson() const {
 
 // Queues the record now, under the lock, so the store sees changes in the order they happened;
 // callers wait for durability (AwaitWrites) after letting the lock go.
-void Controller::PersistLocked(const Job& job, PendingWrites& writes) {
+void Controller::PersistLocked(const Job& job, PendingWrites& writes, bool must_sync) {
   StoreOp op;
   op.kind = StoreOp::Kind::kUpdateJob;
   op.job = job;
+  op.must_sync = must_sync;
   std::vector<StoreOp> ops;
   ops.push_back(std::move(op));
   writes.push_back(store_->Submit(std::move(ops)));
@@ -811,7 +812,7 @@ void Controller::RunSchedulePassLocked(
       for (uint32_t g : start.gpu_indices[i]) node->gpu_busy[g] = true;
     }
     spdlog::info("job {} started on {}", job.DisplayId(), CompressHostlist(job.nodes));
-    PersistLocked(job, ops);
+    PersistLocked(job, ops, /*must_sync=*/false);
     sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
   }
 }

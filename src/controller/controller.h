@@ -124,7 +124,7 @@ class Controller {
   void SendLocked(const std::string& node, rpc::ControllerMessage msg);
   void NodeFailedLocked(Node& node, int64_t now, const std::string& reason);
   void TimerLoop();
-  void PersistLocked(const Job& job, PendingWrites& writes);
+  void PersistLocked(const Job& job, PendingWrites& writes, bool must_sync = true);
   Status AwaitWrites(PendingWrites& writes);
 
   ControllerConfig config_;

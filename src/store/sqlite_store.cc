@@ -236,6 +236,14 @@ class SqliteStore : public Store {
         if (queue_.empty() && stopping_) return;
         batch.swap(queue_);
       }
+      bool sync = false;
+      for (const auto& p : batch) {
+        for (const auto& op : p.ops) sync = sync || op.must_sync;
+      }
+      if (sync != synced_mode_) {
+        Exec(writer_, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        synced_mode_ = sync;
+      }
       Status s = Exec(writer_, "BEGIN IMMEDIATE");
       for (auto& p : batch) {
         for (auto& op : p.ops) {
@@ -291,6 +299,7 @@ class SqliteStore : public Store {
 
   sqlite3* writer_;
   sqlite3* reader_;
+  bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

@@ -27,6 +27,11 @@ struct StoreOp {
   Job job;              // kInsertJob, kUpdateJob
   JobId payload_id = 0; // kInsertPayload
   JobPayload payload;   // kInsertPayload
+  // true: on disk (fsync) before the commit resolves, as anything acknowledged to someone
+  // outside must be. false: survives a crash of the process (the WAL is written) but maybe
+  // not of the OS; enough for records nobody outside has been told about yet (a job start, which
+  // fencing settles after a power loss). A batch holding any true op is fully synced.
+  bool must_sync = true;
 };
 
 // Filters for accounting queries; empty lists match everything. Times are epoch seconds; a

@@ -480,6 +480,29 @@ TEST_F(StoreTest, DataSurvivesReopen) {
   EXPECT_EQ(*store_->MaxJobId(), 3u);
 }
 
+TEST_F(StoreTest, UnsyncedWritesAreCommittedAndOrderedWithSyncedOnes) {
+  // A job start is written without fsync; the finish after it is synced. Both must land, in
+  // order, whichever mode each batch ran in.
+  Job started = MakeJob(1, JobState::kRunning);
+  StoreOp start = Update(started);
+  start.must_sync = false;
+  auto f1 = store_->Submit(Ops({start}));
+  Job done = MakeJob(1, JobState::kCompleted);
+  auto f2 = store_->Submit(Ops({Update(done)}));
+  ASSERT_TRUE(f1.get().ok());
+  ASSERT_TRUE(f2.get().ok());
+  StoreOp again = Update(MakeJob(2, JobState::kRunning));
+  again.must_sync = false;
+  ASSERT_TRUE(store_->Write(Ops({again})).ok());
+  Reopen();
+  JobQuery q;
+  auto jobs = store_->QueryJobs(q);
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_EQ((*jobs)[0].state, JobState::kCompleted);
+  EXPECT_EQ((*jobs)[1].state, JobState::kRunning);
+}
+
 TEST_F(StoreTest, CloseCommitsWhatWasQueued) {
   std::vector<std::future<Status>> futures;
   for (JobId id = 1; id <= 50; ++id) futures.push_back(store_->Submit(Ops({Insert(MakeJob(id))})));
