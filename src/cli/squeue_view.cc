@@ -334,10 +334,18 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
   }
 }
 
+namespace {
+
+// One --sort key: its letter and direction.
+struct SortKey {
+  char code;
+  bool desc;
+};
+
+}  // namespace
+
 void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) {
-  using Cmp = std::function<int(const JobRow&, const JobRow&)>;
-  auto three_way = [](const auto& a, const auto& b) { return a < b ? -1 : (b < a ? 1 : 0); };
-  std::vector<Cmp> keys;
+  std::vector<SortKey> keys;
   for (const std::string& raw : Split(spec, ',')) {
     std::string_view key = Trim(raw);
     bool desc = false;
@@ -346,124 +354,122 @@ void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) 
       key.remove_prefix(1);
     }
     if (key.empty()) continue;
-    Cmp cmp;
     switch (key[0]) {
       case 'i':
       case 'A':
       case 'F':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          JobId ia = a.job->IsArrayTask() ? a.job->array_job_id : a.job->id;
-          JobId ib = b.job->IsArrayTask() ? b.job->array_job_id : b.job->id;
-          if (ia != ib) return three_way(ia, ib);
-          return three_way(a.job->array_task_id, b.job->array_task_id);
-        };
-        break;
       case 'j':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->req.name, b.job->req.name);
-        };
-        break;
       case 'u':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(UserOf(*a.job), UserOf(*b.job));
-        };
-        break;
       case 't':
       case 'T':
-        // By state name, as Slurm compares them: CA < CD < CG < F < PD < R < S < TO.
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(std::string_view(JobStateName(a.job->state)),
-                           std::string_view(JobStateName(b.job->state)));
-        };
-        break;
       case 'p':
       case 'Q':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->priority, b.job->priority);
-        };
-        break;
       case 'P':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->req.partition, b.job->req.partition);
-        };
-        break;
       case 'M':
-        cmp = [&, now](const JobRow& a, const JobRow& b) {
-          return three_way(JobRunSeconds(*a.job, now), JobRunSeconds(*b.job, now));
-        };
-        break;
       case 'l':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          // UNLIMITED sorts after every finite limit.
-          auto v = [](const Job& j) {
-            return JobTimeLimit(j) == kUnlimited ? INT64_MAX : JobTimeLimit(j);
-          };
-          return three_way(v(*a.job), v(*b.job));
-        };
-        break;
       case 'D':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(JobNodeCount(*a.job), JobNodeCount(*b.job));
-        };
-        break;
       case 'C':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(JobCpuCount(*a.job), JobCpuCount(*b.job));
-        };
-        break;
       case 'S':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->start_time, b.job->start_time);
-        };
-        break;
       case 'V':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->submit_time, b.job->submit_time);
-        };
-        break;
       case 'e':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(JobEndTime(*a.job), JobEndTime(*b.job));
-        };
-        break;
       case 'N':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(JobNodeList(*a.job), JobNodeList(*b.job));
-        };
-        break;
       case 'r':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->reason, b.job->reason);
-        };
-        break;
       case 'a':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->req.account, b.job->req.account);
-        };
-        break;
       case 'y':
-        cmp = [&](const JobRow& a, const JobRow& b) {
-          return three_way(a.job->req.nice, b.job->req.nice);
-        };
+        keys.push_back({key[0], desc});
         break;
       default:
         continue;  // unknown keys are ignored, as squeue does
     }
-    if (desc) {
-      keys.push_back([cmp](const JobRow& a, const JobRow& b) { return -cmp(a, b); });
-    } else {
-      keys.push_back(std::move(cmp));
-    }
   }
-  std::stable_sort(rows->begin(), rows->end(), [&](const JobRow& a, const JobRow& b) {
-    for (const Cmp& k : keys) {
-      if (int c = k(a, b); c != 0) return c < 0;
+  // Precompute each row's keys once as order-preserving unsigned integers (strings become
+  // their rank among the distinct values), so the sort compares a compact array instead of
+  // chasing every row's Job through the cache, and computes nothing per comparison.
+  const size_t n = rows->size();
+  std::vector<size_t> slots_of;  // slots per key: 'i' needs two
+  size_t width = 2;              // the id tie-break: id, then array task id
+  for (const SortKey& k : keys) width += (k.code == 'i' || k.code == 'A' || k.code == 'F') ? 2 : 1;
+  std::vector<uint64_t> cells(n * width);
+  auto sig = [](int64_t v) { return static_cast<uint64_t>(v) ^ (uint64_t{1} << 63); };
+  auto id_of = [](const Job& j) { return j.IsArrayTask() ? j.array_job_id : j.id; };
+  size_t col = 0;
+  for (const SortKey& k : keys) {
+    auto put = [&](size_t r, size_t slot, uint64_t v) {
+      cells[r * width + col + slot] = k.desc ? ~v : v;
+    };
+    auto put_ranked = [&](auto text_of) {
+      std::vector<std::string> texts(n);
+      for (size_t r = 0; r < n; ++r) texts[r] = text_of(*(*rows)[r].job);
+      std::vector<std::string_view> distinct(texts.begin(), texts.end());
+      std::sort(distinct.begin(), distinct.end());
+      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      for (size_t r = 0; r < n; ++r) {
+        put(r, 0,
+            std::lower_bound(distinct.begin(), distinct.end(), std::string_view(texts[r])) -
+                distinct.begin());
+      }
+    };
+    switch (k.code) {
+      case 'i':
+      case 'A':
+      case 'F':
+        for (size_t r = 0; r < n; ++r) {
+          put(r, 0, id_of(*(*rows)[r].job));
+          put(r, 1, sig((*rows)[r].job->array_task_id));
+        }
+        col += 2;
+        continue;
+      case 'j': put_ranked([](const Job& j) { return j.req.name; }); break;
+      case 'u': put_ranked([](const Job& j) { return UserOf(j); }); break;
+      case 't':
+      case 'T':
+        // By state name, as Slurm compares them: CA < CD < CG < F < PD < R < S < TO.
+        put_ranked([](const Job& j) { return std::string(JobStateName(j.state)); });
+        break;
+      case 'P': put_ranked([](const Job& j) { return j.req.partition; }); break;
+      case 'N': put_ranked([](const Job& j) { return JobNodeList(j); }); break;
+      case 'r': put_ranked([](const Job& j) { return j.reason; }); break;
+      case 'a': put_ranked([](const Job& j) { return j.req.account; }); break;
+      default:
+        for (size_t r = 0; r < n; ++r) {
+          const Job& j = *(*rows)[r].job;
+          int64_t v = 0;
+          switch (k.code) {
+            case 'p': case 'Q': v = j.priority; break;
+            case 'M': v = JobRunSeconds(j, now); break;
+            case 'l': v = JobTimeLimit(j) == kUnlimited ? INT64_MAX : JobTimeLimit(j); break;
+            case 'D': v = JobNodeCount(j); break;
+            case 'C': v = JobCpuCount(j); break;
+            case 'S': v = j.start_time; break;
+            case 'V': v = j.submit_time; break;
+            case 'e': v = JobEndTime(j); break;
+            case 'y': v = j.req.nice; break;
+            default: break;
+          }
+          put(r, 0, sig(v));
+        }
+        break;
     }
-    JobId ia = a.job->IsArrayTask() ? a.job->array_job_id : a.job->id;
-    JobId ib = b.job->IsArrayTask() ? b.job->array_job_id : b.job->id;
-    if (ia != ib) return ia < ib;
-    return a.job->array_task_id < b.job->array_task_id;
+    col += 1;
+  }
+  for (size_t r = 0; r < n; ++r) {
+    cells[r * width + col] = id_of(*(*rows)[r].job);
+    cells[r * width + col + 1] = sig((*rows)[r].job->array_task_id);
+  }
+  std::vector<uint32_t> order(n);
+  for (size_t r = 0; r < n; ++r) order[r] = static_cast<uint32_t>(r);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const uint64_t* ka = &cells[a * width];
+    const uint64_t* kb = &cells[b * width];
+    for (size_t c = 0; c < width; ++c) {
+      if (ka[c] != kb[c]) return ka[c] < kb[c];
+    }
+    return false;
   });
+  std::vector<JobRow> sorted;
+  sorted.reserve(n);
+  for (uint32_t r : order) sorted.push_back(std::move((*rows)[r]));
+  *rows = std::move(sorted);
 }
 
 bool SqueueMatches(const Job& job, const SqueueFilter& filter) {

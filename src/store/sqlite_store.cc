@@ -164,8 +164,7 @@ class SqliteStore : public Store {
   Result<std::vector<Job>> QueryJobs(const JobQuery& q) override {
     std::string sql = "SELECT doc FROM jobs WHERE 1=1";
     std::vector<std::string> text_args;
-    std::vector<int64_t> int_args;
-    // Placeholders are numbered: ?1.. for text, then ints, keeping binding simple.
+    // Text values are bound (?1, ?2, ...); numbers are our own integers, written inline.
     auto in_list = [&](const char* column, const std::vector<std::string>& values) {
       if (values.empty()) return;
       sql += std::string(" AND ") + column + " IN (";
@@ -178,7 +177,6 @@ class SqliteStore : public Store {
     in_list("user", q.users);
     in_list("state", q.states);
     in_list("partition", q.partitions);
-    std::string id_clause;
     if (!q.ids.empty()) {
       std::string list;
       for (JobId id : q.ids) list += (list.empty() ? "" : ",") + std::to_string(id);
