@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,6 +49,21 @@ rpc::AgentMessage FinishedMessage(const JobResult& r) {
   return m;
 }
 
+// The groups `uid` belongs to, with `gid` first; just {gid} when the uid has no passwd entry.
+std::vector<uint32_t> SupplementaryGroups(uint32_t uid, uint32_t gid) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return {gid};
+  int n = 64;
+  std::vector<gid_t> groups(n);
+  if (getgrouplist(found->pw_name, gid, groups.data(), &n) < 0) {
+    groups.resize(n);
+    if (getgrouplist(found->pw_name, gid, groups.data(), &n) < 0) return {gid};
+  }
+  return std::vector<uint32_t>(groups.begin(), groups.begin() + n);
+}
+
 JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
   JobSpec s;
   s.job_id = l.job_id();
@@ -60,6 +77,7 @@ JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
   s.kill_wait_s = l.kill_wait_s();
   s.uid = l.uid();
   s.gid = l.gid();
+  if (geteuid() == 0 && s.uid != 0) s.groups = SupplementaryGroups(s.uid, s.gid);
   s.gpu_indices.assign(l.gpu_indices().begin(), l.gpu_indices().end());
   s.cpus = l.cpus();
   return s;

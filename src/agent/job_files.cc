@@ -56,6 +56,7 @@ std::string SpecToJson(const JobSpec& s) {
             {"kill_wait_s", s.kill_wait_s},
             {"uid", s.uid},
             {"gid", s.gid},
+            {"groups", s.groups},
             {"gpu_indices", s.gpu_indices},
             {"cpus", s.cpus},
             {"launch_time", s.launch_time}};
@@ -75,6 +76,7 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
     Get(j, "kill_wait_s", s.kill_wait_s);
     Get(j, "uid", s.uid);
     Get(j, "gid", s.gid);
+    Get(j, "groups", s.groups);
     Get(j, "gpu_indices", s.gpu_indices);
     Get(j, "cpus", s.cpus);
     Get(j, "launch_time", s.launch_time);

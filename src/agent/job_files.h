@@ -49,6 +49,9 @@ struct JobSpec {
   uint32_t kill_wait_s = 30;  // SIGTERM -> SIGKILL grace for time limit and terminate
   uint32_t uid = 0;           // honoured only when the supervisor runs as root
   uint32_t gid = 0;
+  // Supplementary groups of the job's user, looked up by the agent so the supervisor (a static
+  // binary, for a fast start) never needs the name service.
+  std::vector<uint32_t> groups;
   std::vector<uint32_t> gpu_indices;
   uint32_t cpus = 0;
   int64_t launch_time = 0;  // epoch seconds when the agent spawned the supervisor

@@ -5,7 +5,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -175,15 +174,9 @@ int Supervisor::Run() {
         static_cast<unsigned long long>(spec_.job_id), spec_.uid, geteuid());
   }
   if (switch_ids_) {
-    // Supplementary groups of the job's user (none when the uid has no passwd entry).
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    if (getpwuid_r(spec_.uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-      if (initgroups(found->pw_name, spec_.gid) != 0) setgroups(0, nullptr);
-    } else {
-      setgroups(0, nullptr);
-    }
+    // Supplementary groups as the agent looked them up (none when the uid has no passwd entry).
+    std::vector<gid_t> groups(spec_.groups.begin(), spec_.groups.end());
+    if (setgroups(groups.size(), groups.data()) != 0) setgroups(0, nullptr);
   }
 
   int umask_value = UmaskFromEnv(spec_.env);
