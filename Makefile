@@ -16,6 +16,9 @@ build:
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Debian's gRPC and Abseil are not built for ThreadSanitizer; see tests/tsan.supp.
+export TSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/tsan.supp
+
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2
 
