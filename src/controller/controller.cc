@@ -923,6 +923,13 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
         reply.add_kill_job_ids(job_id);
         spdlog::warn("node {}: job {} generation {} is not ours, fencing it off", node->name,
                      job_id, generation);
+        // A run we lost track of (its start record did not survive an OS crash) carries a
+        // generation we may not hand out again: the next launch must be newer than it.
+        if (it != jobs_.end() && generation > it->second.generation &&
+            !IsFinished(it->second.state)) {
+          it->second.generation = generation;
+          PersistLocked(it->second, ops);
+        }
       } else if (it->second.terminating) {
         rpc::ControllerMessage msg;
         msg.mutable_terminate()->set_job_id(job_id);

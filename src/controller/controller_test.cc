@@ -824,6 +824,20 @@ TEST_F(ControllerTest, RestartRelaunchesJobTheAgentLost) {
   EXPECT_EQ(StoredJob(id)->state, JobState::kCompleted);
 }
 
+// A run the controller lost track of (its start record did not survive) is fenced off, and the
+// job's next launch gets a generation newer than the stray run's, never the same one.
+TEST_F(ControllerTest, StrayRunWithNewerGenerationIsFencedAndNotReused) {
+  StartController();
+  JobId id = Submit();  // pending: no node yet, generation 0
+  rpc::RegisterReply reply;
+  FakeAgent& n1 = Register("n1", 4, {{id, 5}}, &reply);
+  EXPECT_EQ(std::vector<uint64_t>(reply.kill_job_ids().begin(), reply.kill_job_ids().end()),
+            (std::vector<uint64_t>{id}));
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  EXPECT_EQ(l.job_id(), id);
+  EXPECT_GT(l.generation(), 5u);
+}
+
 // A job that ran, was requeued and whose old run ended is pending again: after a controller
 // restart it must not be counted on the node it used to run on.
 TEST_F(ControllerTest, RestartedPendingJobHoldsNoResources) {
