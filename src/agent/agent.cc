@@ -69,6 +69,7 @@ JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
   s.job_id = l.job_id();
   s.generation = l.generation();
   s.env.assign(l.env().begin(), l.env().end());
+  s.args.assign(l.args().begin(), l.args().end());
   s.work_dir = l.work_dir();
   s.stdout_path = l.stdout_path();
   s.stderr_path = l.stderr_path();

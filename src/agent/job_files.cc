@@ -48,6 +48,7 @@ std::string SpecToJson(const JobSpec& s) {
   Json j = {{"job_id", s.job_id},
             {"generation", s.generation},
             {"env", s.env},
+            {"args", s.args},
             {"work_dir", s.work_dir},
             {"stdout_path", s.stdout_path},
             {"stderr_path", s.stderr_path},
@@ -68,6 +69,7 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
     j.at("job_id").get_to(s.job_id);
     j.at("generation").get_to(s.generation);
     Get(j, "env", s.env);
+    Get(j, "args", s.args);
     Get(j, "work_dir", s.work_dir);
     j.at("stdout_path").get_to(s.stdout_path);
     Get(j, "stderr_path", s.stderr_path);

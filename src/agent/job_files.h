@@ -41,6 +41,7 @@ struct JobSpec {
   uint64_t job_id = 0;
   uint64_t generation = 0;
   std::vector<std::string> env;  // KEY=VALUE: the script's complete environment
+  std::vector<std::string> args;  // the script's arguments
   std::string work_dir;
   std::string stdout_path;    // absolute, already expanded
   std::string stderr_path;    // empty: the stdout file

@@ -346,13 +346,15 @@ void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
   for (std::string& kv : spec_.env) envp.push_back(kv.data());
   envp.push_back(nullptr);
   std::string script = Path(kScriptFile);
-  char* argv[] = {script.data(), nullptr};
-  execve(script.c_str(), argv, envp.data());
+  std::vector<char*> argv = {script.data()};
+  for (std::string& a : spec_.args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execve(script.c_str(), argv.data(), envp.data());
   if (errno == ENOEXEC) {
     // No "#!" line: run it with the POSIX shell, as execvp would.
     char sh[] = "/bin/sh";
-    char* sh_argv[] = {sh, script.data(), nullptr};
-    execve(sh, sh_argv, envp.data());
+    argv.insert(argv.begin(), sh);
+    execve(sh, argv.data(), envp.data());
   }
   fail(errno);
   _exit(127);  // not reached

@@ -195,6 +195,7 @@ Json SubmitRequestToJson(const SubmitRequest& s) {
   return {{"job", JobRequestToJson(s.req)},
           {"script", s.script},
           {"env", s.env},
+          {"args", s.args},
           {"hold", s.hold}};
 }
 
@@ -203,6 +204,7 @@ Result<SubmitRequest> SubmitRequestFromJson(const Json& j) {
   FieldReader f(j, "");
   f.Read("script", s.script);
   f.Read("env", s.env);
+  f.Read("args", s.args);
   f.Read("hold", s.hold);
   if (!f.status().ok()) return f.status();
   const Json* job = f.Sub("job");

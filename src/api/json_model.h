@@ -20,6 +20,7 @@ struct SubmitRequest {
   JobRequest req;
   std::string script;              // must start with "#!"
   std::vector<std::string> env;    // KEY=VALUE, the job's environment (from --export)
+  std::vector<std::string> args;   // arguments after the script: $1, $2, ...
   bool hold = false;               // -H
 };
 

@@ -97,10 +97,7 @@ int SbatchMain(int argc, char** argv) {
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) ctx.environ.emplace_back(*e);
   if (!probe.has_wrap) {
     if (cmdline.operands.size() > 1) {
-      // The submission carries no argument vector yet; dropping them would run the script
-      // differently from what was asked.
-      return ReportError(
-          {"sbatch: error: arguments after the batch script are not supported yet\n", 1});
+      ctx.args.assign(cmdline.operands.begin() + 1, cmdline.operands.end());
     }
     if (!cmdline.operands.empty()) {
       ctx.script_path = cmdline.operands.front();

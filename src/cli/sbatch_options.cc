@@ -717,6 +717,7 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
   }
 
   o->submit.script = o->has_wrap ? WrapScript(o->wrap) : ctx.script;
+  if (!o->has_wrap) o->submit.args = ctx.args;
   o->submit.env = ExportEnvironment(o->export_spec, ctx.environ);
   if (!o->submit_error.empty()) {
     return Error("Batch job submission failed: " + o->submit_error, 1);

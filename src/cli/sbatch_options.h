@@ -90,6 +90,7 @@ struct SubmitContext {
   std::vector<std::string> environ;  // "KEY=VALUE", the submitting environment
   std::string script_path;           // as given; "" for stdin or --wrap
   std::string script;                // the script text
+  std::vector<std::string> args;     // operands after the script
 };
 
 // Completes the request: identity, directories, defaults (job name), counts derived from

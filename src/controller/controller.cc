@@ -306,6 +306,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   payload.payload_id = jobs.front().id;
   payload.payload.script = std::move(request.script);
   payload.payload.env = std::move(request.env);
+  payload.payload.args = std::move(request.args);
   ops.push_back(std::move(payload));
   for (const Job& job : jobs) {
     StoreOp op;
@@ -823,6 +824,7 @@ rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPa
   l->set_job_id(job.id);
   l->set_generation(job.generation);
   l->set_script(payload.script);
+  for (const auto& a : payload.args) l->add_args(a);
   ArrayBounds bounds;
   if (job.IsArrayTask()) {
     bounds.min = INT64_MAX;

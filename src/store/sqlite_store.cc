@@ -15,7 +15,8 @@
 namespace shoal {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// Version 2 added job_payloads.args. Migrations run in order from the version a file has.
+constexpr int kSchemaVersion = 2;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -36,7 +37,8 @@ CREATE INDEX IF NOT EXISTS jobs_array ON jobs(array_job_id);
 CREATE TABLE IF NOT EXISTS job_payloads (
   id INTEGER PRIMARY KEY,
   script TEXT NOT NULL,
-  env TEXT NOT NULL
+  env TEXT NOT NULL,
+  args TEXT NOT NULL DEFAULT '[]'
 );
 )sql";
 
@@ -143,7 +145,7 @@ class SqliteStore : public Store {
 
   Result<JobPayload> LoadPayload(JobId payload_id) override {
     std::lock_guard<std::mutex> lock(read_mu_);
-    Statement st(reader_, "SELECT script, env FROM job_payloads WHERE id = ?");
+    Statement st(reader_, "SELECT script, env, args FROM job_payloads WHERE id = ?");
     if (!st.valid()) return SqlError(reader_, "load payload");
     sqlite3_bind_int64(st.get(), 1, static_cast<int64_t>(payload_id));
     if (sqlite3_step(st.get()) != SQLITE_ROW) {
@@ -151,13 +153,16 @@ class SqliteStore : public Store {
     }
     JobPayload p;
     p.script = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
-    Json env = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)),
-                           nullptr, false);
-    if (env.is_array()) {
-      for (const auto& e : env) {
-        if (e.is_string()) p.env.push_back(e.get<std::string>());
+    auto strings = [&](int column, std::vector<std::string>& out) {
+      Json list = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), column)),
+                              nullptr, false);
+      if (!list.is_array()) return;
+      for (const auto& e : list) {
+        if (e.is_string()) out.push_back(e.get<std::string>());
       }
-    }
+    };
+    strings(1, p.env);
+    strings(2, p.args);
     return p;
   }
 
@@ -225,7 +230,8 @@ class SqliteStore : public Store {
                      "finished=excluded.finished, partition=excluded.partition, "
                      "start_time=excluded.start_time, end_time=excluded.end_time, "
                      "doc=excluded.doc");
-    Statement payload(writer_, "INSERT OR REPLACE INTO job_payloads (id, script, env) VALUES (?,?,?)");
+    Statement payload(writer_,
+                      "INSERT OR REPLACE INTO job_payloads (id, script, env, args) VALUES (?,?,?,?)");
     while (true) {
       std::deque<Pending> batch;
       {
@@ -279,9 +285,10 @@ class SqliteStore : public Store {
   }
 
   Status WritePayload(sqlite3_stmt* st, const StoreOp& op) {
-    std::string env;
+    std::string env, args;
     try {
       env = Json(op.payload.env).dump();
+      args = Json(op.payload.args).dump();
     } catch (const Json::exception& e) {
       return InvalidArgument("environment of job " + std::to_string(op.payload_id) +
                              " cannot be stored: " + e.what());
@@ -291,6 +298,7 @@ class SqliteStore : public Store {
     sqlite3_bind_text(st, 2, op.payload.script.c_str(), static_cast<int>(op.payload.script.size()),
                       SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, env.c_str(), static_cast<int>(env.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, args.c_str(), static_cast<int>(args.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write payload");
     return Status::Ok();
   }
@@ -311,7 +319,22 @@ class SqliteStore : public Store {
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   auto writer = OpenConnection(path);
   if (!writer.ok()) return writer.status();
+  // A file from a newer shoal is refused rather than half-understood.
+  int version = 0;
+  {
+    Statement v(*writer, "PRAGMA user_version");
+    if (v.valid() && sqlite3_step(v.get()) == SQLITE_ROW) version = sqlite3_column_int(v.get(), 0);
+  }
+  if (version > kSchemaVersion) {
+    sqlite3_close(*writer);
+    return FailedPrecondition(path + " has schema version " + std::to_string(version) +
+                              ", newer than this shoal understands (" +
+                              std::to_string(kSchemaVersion) + ")");
+  }
   Status s = Exec(*writer, kSchema);
+  if (s.ok() && version == 1) {
+    s = Exec(*writer, "ALTER TABLE job_payloads ADD COLUMN args TEXT NOT NULL DEFAULT '[]'");
+  }
   if (s.ok()) {
     s = Exec(*writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
   }

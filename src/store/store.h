@@ -19,6 +19,7 @@ namespace shoal {
 struct JobPayload {
   std::string script;
   std::vector<std::string> env;
+  std::vector<std::string> args;  // the script's arguments
 };
 
 struct StoreOp {

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -501,6 +502,51 @@ TEST_F(StoreTest, UnsyncedWritesAreCommittedAndOrderedWithSyncedOnes) {
   ASSERT_EQ(jobs->size(), 2u);
   EXPECT_EQ((*jobs)[0].state, JobState::kCompleted);
   EXPECT_EQ((*jobs)[1].state, JobState::kRunning);
+}
+
+TEST_F(StoreTest, PayloadArgumentsRoundTrip) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kInsertPayload;
+  op.payload_id = 4;
+  op.payload.script = "#!/bin/sh\necho \"$@\"\n";
+  op.payload.args = {"a", "b c", ""};
+  ASSERT_TRUE(store_->Write(Ops({op})).ok());
+  Reopen();
+  auto p = store_->LoadPayload(4);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->args, op.payload.args);
+}
+
+TEST(StoreMigrationTest, VersionOneFileGainsArgumentsAndNewerFilesAreRefused) {
+  std::string tmpl = ::testing::TempDir() + "store_migrate.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/shoal.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // The version-1 payload table, as the first release wrote it.
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE job_payloads (id INTEGER PRIMARY KEY, script TEXT NOT NULL, "
+                         "env TEXT NOT NULL);"
+                         "INSERT INTO job_payloads VALUES (1, '#!/bin/sh', '[\"K=V\"]');"
+                         "PRAGMA user_version=1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto old = (*store)->LoadPayload(1);
+    ASSERT_TRUE(old.ok()) << old.status().message();
+    EXPECT_EQ(old->env, std::vector<std::string>{"K=V"});
+    EXPECT_TRUE(old->args.empty());
+  }
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto newer = OpenSqliteStore(path);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.status().message().find("schema version 99"), std::string::npos);
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST_F(StoreTest, CloseCommitsWhatWasQueued) {

@@ -28,6 +28,15 @@ expect_match "$id" '^[0-9]+$' "--parsable prints the id alone"
 wait_until 10 job_done "$id" || fail "script job did not finish"
 expect_eq "$(cat "custom-from-cli-$id.out")" "tasks=3 name=from-cli" "directives and overrides"
 
+# Arguments after the script reach it as $1, $2, ... exactly as given.
+cat > args.sh <<'S'
+#!/bin/bash
+printf '%s|' "$#" "$@"
+S
+id=$(sbatch --parsable -o args.out args.sh one "two words" '' "\$HOME")
+wait_until 10 job_done "$id" || fail "job with arguments did not finish"
+expect_eq "$(cat args.out)" '4|one|two words||$HOME|' "script arguments"
+
 # A failing job.
 id=$(sbatch --parsable -o fail.out --wrap 'echo oops; exit 3')
 wait_until 10 job_done "$id" || fail "failing job did not finish"
