@@ -113,6 +113,12 @@ void Agent::NewChannel() {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // Ping a quiet stream so a link that silently drops packets is noticed in seconds, not when
+  // TCP gives up minutes later. The controller accepts pings down to one a second.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   channel_ =
       grpc::CreateCustomChannel(options_.controller, grpc::InsecureChannelCredentials(), args);
   stub_ = rpc::AgentService::NewStub(channel_);
