@@ -205,16 +205,13 @@ int SinfoMain(int argc, char** argv) {
 
   ApiClient client = ApiClient::FromEnvironment();
   for (;;) {
-    Result<Json> pj = client.Get("/api/v1/partitions");
+    // Partitions and nodes in one answer: one round trip instead of two.
+    Result<Json> pj = client.Get("/api/v1/nodes?with=partitions");
     if (!pj.ok()) {
       fprintf(stderr, "slurm_load_partitions: %s\n", pj.status().message().c_str());
       return 1;
     }
-    Result<Json> nj = client.Get("/api/v1/nodes");
-    if (!nj.ok()) {
-      fprintf(stderr, "slurm_load_node: %s\n", nj.status().message().c_str());
-      return 1;
-    }
+    const Result<Json>& nj = pj;
     std::vector<Partition> partitions;
     if ((*pj)["partitions"].is_array()) {
       for (const Json& j : (*pj)["partitions"]) {

@@ -188,7 +188,16 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
     if (parts.size() == 1 && m == "GET") {
       Json nodes = Json::array();
       for (const Node& n : c.ListNodes()) nodes.push_back(NodeToJson(n));
-      return Reply(200, {{"nodes", std::move(nodes)}});
+      Json answer = {{"nodes", std::move(nodes)}};
+      if (auto with = r.query.find("with"); with != r.query.end()) {
+        if (with->second != "partitions") {
+          return Error(InvalidArgument("unknown value for 'with': " + with->second));
+        }
+        Json partitions = Json::array();
+        for (const Partition& p : c.ListPartitions()) partitions.push_back(PartitionToJson(p));
+        answer["partitions"] = std::move(partitions);
+      }
+      return Reply(200, answer);
     }
     if (parts.size() == 3 && parts[2] == "update" && m == "POST") {
       auto body = ParseBody(r);
