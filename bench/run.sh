@@ -13,7 +13,8 @@ JOBS=${JOBS:-1000}
 ARRAY=${ARRAY:-1000}
 QUEUED=${QUEUED:-100000}
 work=$(mktemp -d /tmp/shoal-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# Stop the cluster even when a measurement fails half way.
+trap 'PATH="$root/build/bin:$PATH" shoal down --state-dir "$work/state" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 # median_ms N CMD...: median wall time of N runs in milliseconds (bash's EPOCHREALTIME).
 median_ms() {
