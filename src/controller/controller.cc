@@ -204,11 +204,11 @@ Job* Controller::FindJobLocked(const std::string& id) {
   JobId job_id;
   int64_t task;
   if (!ParseJobRef(id, job_id, task)) return nullptr;
-  auto found = ResolveIdsLocked(id);
   if (task == kNoArrayTask) {
     auto it = jobs_.find(job_id);
     return it == jobs_.end() ? nullptr : &it->second;
   }
+  auto found = ResolveIdsLocked(id);  // walks the array's tasks only for "12_3"
   return found.empty() ? nullptr : found.front();
 }
 
