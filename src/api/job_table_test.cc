@@ -123,9 +123,32 @@ TEST(JobTableTest, RejectsUnknownAndMalformed) {
   EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[[-1]]})").ok());
   EXPECT_FALSE(DecodeJobTable(R"({"columns":["state"],"rows":[["NOPE"]]})").ok());
   EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[[1])").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[[1.5]]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["job_id"],"rows":[[1]]} x)").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"rows":[[1]],"columns":["job_id"]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["request.name"],"rows":[["a\q"]]})").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["request.name"],"rows":[["\ud800x"]]})").ok());
+  EXPECT_FALSE(DecodeJobTable("{\"columns\":[\"request.name\"],\"rows\":[[\"a\nb\"]]}").ok());
+  EXPECT_FALSE(DecodeJobTable(R"({"columns":["nodes"],"rows":[[[1,]]]})").ok());
+  EXPECT_FALSE(DecodeJobTable("").ok());
   auto empty = DecodeJobTable(R"({"columns":["job_id"],"rows":[]})");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->empty());
+}
+
+TEST(JobTableTest, ReadsAnyWellFormedLayout) {
+  // Whitespace anywhere, members the reader does not know, every escape form.
+  auto jobs = DecodeJobTable(
+      " {\n \"version\" : {\"x\":[1,\"]\"]}, \"columns\" : [ \"job_id\" , \"request.name\", "
+      "\"nodes\", \"held\", \"request.account\" ] ,\n \"rows\" : [ [ 7 , "
+      "\"a\\\"b\\\\c\\/\\u00e9\\ud83d\\ude00\\t\" , [ \"n1\" , \"n2\" ] , true , null ] ] } ");
+  ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].id, 7u);
+  EXPECT_EQ((*jobs)[0].req.name, "a\"b\\c/\xC3\xA9\xF0\x9F\x98\x80\t");
+  EXPECT_EQ((*jobs)[0].nodes, (std::vector<std::string>{"n1", "n2"}));
+  EXPECT_TRUE((*jobs)[0].held);
+  EXPECT_EQ((*jobs)[0].req.account, "");
 }
 
 TEST(JobTableTest, EscapesLikeAJsonSerializer) {

@@ -76,23 +76,42 @@ std::vector<FieldSpec> ParseNamedFormat(std::string_view format, int default_wid
   return fields;
 }
 
-std::string FitField(std::string_view value, int width, bool right, bool cut) {
-  if (width <= 0) return std::string(value);
+void AppendFitted(std::string_view value, int width, bool right, bool cut, std::string* out) {
+  if (width <= 0) {
+    out->append(value);
+    return;
+  }
   size_t w = static_cast<size_t>(width);
-  if (value.size() >= w) return std::string(cut ? value.substr(0, w) : value);
-  std::string pad(w - value.size(), ' ');
-  return right ? pad + std::string(value) : std::string(value) + pad;
+  if (value.size() >= w) {
+    out->append(cut ? value.substr(0, w) : value);
+    return;
+  }
+  if (right) out->append(w - value.size(), ' ');
+  out->append(value);
+  if (!right) out->append(w - value.size(), ' ');
+}
+
+std::string FitField(std::string_view value, int width, bool right, bool cut) {
+  std::string out;
+  AppendFitted(value, width, right, cut, &out);
+  return out;
+}
+
+void AppendLine(const std::vector<FieldSpec>& fields,
+                const std::function<std::string(const FieldSpec&)>& value, bool header,
+                std::string* out) {
+  for (const FieldSpec& f : fields) {
+    out->append(f.prefix);
+    if (f.code != 0 || !f.name.empty()) {
+      AppendFitted(value(f), f.width, f.right, f.cut || header, out);
+    }
+  }
 }
 
 std::string RenderLine(const std::vector<FieldSpec>& fields,
                        const std::function<std::string(const FieldSpec&)>& value, bool header) {
   std::string line;
-  for (const FieldSpec& f : fields) {
-    line += f.prefix;
-    if (f.code != 0 || !f.name.empty()) {
-      line += FitField(value(f), f.width, f.right, f.cut || header);
-    }
-  }
+  AppendLine(fields, value, header, &line);
   return line;
 }
 

@@ -31,11 +31,17 @@ std::vector<FieldSpec> ParseNamedFormat(std::string_view format, int default_wid
 // Pads `value` to `width` (on the left when `right`), or, when `cut`, cuts it to its first
 // `width` characters when longer; width 0 returns it unchanged.
 std::string FitField(std::string_view value, int width, bool right, bool cut = true);
+// The same, appended to `out` (a listing of 100,000 lines builds no string per field).
+void AppendFitted(std::string_view value, int width, bool right, bool cut, std::string* out);
 
 // One output line: each field's prefix, then its value from `value` fitted to the field.
 // `header` lines always cut (Slurm cuts titles even of fields whose values it does not cut).
 std::string RenderLine(const std::vector<FieldSpec>& fields,
                        const std::function<std::string(const FieldSpec&)>& value,
                        bool header = false);
+// The same line appended to `out`.
+void AppendLine(const std::vector<FieldSpec>& fields,
+                const std::function<std::string(const FieldSpec&)>& value, bool header,
+                std::string* out);
 
 }  // namespace shoal

@@ -1,6 +1,7 @@
 #include "cli/squeue_view.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <cstdio>
 #include <functional>
 
@@ -398,16 +399,23 @@ void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) 
       cells[r * width + col + slot] = k.desc ? ~v : v;
     };
     auto put_ranked = [&](auto text_of) {
-      std::vector<std::string> texts(n);
-      for (size_t r = 0; r < n; ++r) texts[r] = text_of(*(*rows)[r].job);
-      std::vector<std::string_view> distinct(texts.begin(), texts.end());
-      std::sort(distinct.begin(), distinct.end());
-      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      // A listing holds few distinct values of most keys (partitions, states, users): number
+      // them as they come, then rank only the distinct ones.
+      std::unordered_map<std::string, uint32_t> seen;
+      std::vector<const std::string*> distinct;
+      std::vector<uint32_t> seen_as(n);
       for (size_t r = 0; r < n; ++r) {
-        put(r, 0,
-            std::lower_bound(distinct.begin(), distinct.end(), std::string_view(texts[r])) -
-                distinct.begin());
+        auto [it, fresh] = seen.try_emplace(text_of(*(*rows)[r].job), distinct.size());
+        if (fresh) distinct.push_back(&it->first);
+        seen_as[r] = it->second;
       }
+      std::vector<uint32_t> by_text(distinct.size());
+      for (uint32_t d = 0; d < by_text.size(); ++d) by_text[d] = d;
+      std::sort(by_text.begin(), by_text.end(),
+                [&](uint32_t a, uint32_t b) { return *distinct[a] < *distinct[b]; });
+      std::vector<uint64_t> rank(distinct.size());
+      for (uint32_t k = 0; k < by_text.size(); ++k) rank[by_text[k]] = k;
+      for (size_t r = 0; r < n; ++r) put(r, 0, rank[seen_as[r]]);
     };
     switch (k.code) {
       case 'i':
@@ -634,8 +642,10 @@ std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector
         fields, [](const FieldSpec& f) { return SqueueFieldTitle(f); }, true);
     out += '\n';
   }
+  out.reserve(out.size() + rows.size() * (out.size() + 1));
   for (const JobRow& row : rows) {
-    out += RenderLine(fields, [&](const FieldSpec& f) { return SqueueFieldValue(f, row, now); });
+    AppendLine(
+        fields, [&](const FieldSpec& f) { return SqueueFieldValue(f, row, now); }, false, &out);
     out += '\n';
   }
   return out;
