@@ -167,7 +167,8 @@ struct HttpResponse {
 
 // Parses a whole response: status line, headers, then a body of Content-Length bytes (or all
 // that follows when the header is absent).
-Result<HttpResponse> ParseResponse(const std::string& raw) {
+// Takes `raw` apart; the body is moved out of it, not copied (a listing can be megabytes).
+Result<HttpResponse> ParseResponse(std::string&& raw) {
   size_t head_end = raw.find("\r\n\r\n");
   if (head_end == std::string::npos) return Internal("malformed HTTP response from controller");
   std::string_view head(raw.data(), head_end);
@@ -207,10 +208,10 @@ Result<HttpResponse> ParseResponse(const std::string& raw) {
     if (raw.size() - body_start < static_cast<size_t>(content_length)) {
       return Unavailable("Zero Bytes were transmitted or received");
     }
-    resp.body = raw.substr(body_start, static_cast<size_t>(content_length));
-  } else {
-    resp.body = raw.substr(body_start);
+    raw.resize(body_start + static_cast<size_t>(content_length));
   }
+  raw.erase(0, body_start);
+  resp.body = std::move(raw);
   return resp;
 }
 
@@ -291,12 +292,17 @@ Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view
   std::string raw;
   char buf[65536];
   int64_t deadline = NowMs() + io_timeout_ms;
+  size_t want = std::string::npos;
   for (;;) {
     ssize_t n = recv(fd.get(), buf, sizeof(buf), 0);
     if (n > 0) {
       raw.append(buf, static_cast<size_t>(n));
       deadline = NowMs() + io_timeout_ms;
-      size_t want = CompleteLength(raw);
+      if (want == std::string::npos) {
+        want = CompleteLength(raw);
+        // Room for the whole answer at once, rather than doubling through a large one.
+        if (want != std::string::npos && want <= (size_t{1} << 32)) raw.reserve(want);
+      }
       if (want != std::string::npos && raw.size() >= want) break;
       continue;
     }
@@ -311,7 +317,7 @@ Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view
   }
   if (raw.empty()) return Unavailable("Zero Bytes were transmitted or received");
 
-  Result<HttpResponse> resp = ParseResponse(raw);
+  Result<HttpResponse> resp = ParseResponse(std::move(raw));
   if (!resp.ok()) return resp.status();
   if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
   Json doc = resp->body.empty() ? Json::object() : Json::parse(resp->body, nullptr, false);

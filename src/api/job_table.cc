@@ -534,13 +534,14 @@ class TableParser {
   Json nested_;
 };
 
-// Asks the kernel to back a large, not yet touched buffer with huge pages: 100,000 Jobs fill
-// 80 MB, and faulting that in 4 KiB pages costs more than decoding them.
-void AdviseHugePages(void* data, size_t bytes) {
-  constexpr uintptr_t kHuge = 2 << 20;
-  auto begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
-  auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+// Faults a large, not yet touched buffer in with one call: 100,000 Jobs fill 80 MB, and taking
+// that one 4 KiB page fault at a time costs more than decoding them. (Huge pages would be
+// cheaper still, but stall for memory compaction on a busy host.)
+void Prefault(void* data, size_t bytes) {
+  constexpr uintptr_t kPage = 4096;
+  auto begin = (reinterpret_cast<uintptr_t>(data) + kPage - 1) & ~(kPage - 1);
+  auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kPage - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
 }
 
 }  // namespace
@@ -599,7 +600,7 @@ Result<std::vector<Job>> DecodeJobTable(std::string_view text) {
   }
   std::vector<Job> jobs;
   jobs.reserve(rows);
-  if (rows > 1000) AdviseHugePages(jobs.data(), rows * sizeof(Job));
+  if (rows > 1000) Prefault(jobs.data(), rows * sizeof(Job));
   Status s = TableParser(text).Parse(&jobs);
   if (!s.ok()) return s;
   return jobs;

@@ -1,9 +1,9 @@
 #include "cli/squeue_view.h"
 
 #include <algorithm>
-#include <unordered_map>
 #include <cstdio>
 #include <functional>
+#include <unordered_map>
 
 #include "cli/users.h"
 #include "common/hostlist.h"

@@ -11,12 +11,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "api/json_model.h"
 #include "controller/config.h"
 #include "core/model.h"
@@ -138,7 +140,15 @@ class Controller {
   std::vector<Partition> partitions_;
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
   JobId next_job_id_ = 1;
-  std::set<JobId> live_ids_;        // pending and running: what a scheduling pass looks at
+  // Pending and running jobs (what a scheduling pass and a default squeue look at), pointing
+  // into jobs_: walking them never touches the finished jobs still remembered, and a B-tree's
+  // packed nodes walk far faster than a red-black tree's scattered ones.
+  absl::btree_map<JobId, Job*> live_jobs_;
+  // Finished jobs by end time, oldest first, so forgetting them after MinJobAge looks only at
+  // those due. Entries of jobs requeued since are skipped when they come up.
+  std::priority_queue<std::pair<int64_t, JobId>, std::vector<std::pair<int64_t, JobId>>,
+                      std::greater<>>
+      finished_by_end_;
   int64_t last_priority_calc_ = 0;
   std::chrono::steady_clock::time_point last_pass_;  // scheduler thread only
   std::chrono::steady_clock::duration last_pass_cost_{};

@@ -28,9 +28,11 @@ MHD_Result CollectQuery(void* cls, MHD_ValueKind, const char* key, const char* v
   return MHD_YES;
 }
 
-MHD_Result Send(MHD_Connection* conn, const HttpResponse& r) {
-  MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), (void*)r.body.data(),
-                                                       MHD_RESPMEM_MUST_COPY);
+MHD_Result Send(MHD_Connection* conn, HttpResponse r) {
+  // The body is handed over, not copied: a listing of 100,000 jobs is several megabytes.
+  auto* body = new std::string(std::move(r.body));
+  MHD_Response* resp = MHD_create_response_from_buffer_with_free_callback_cls(
+      body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, body);
   MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
   MHD_Result ret = MHD_queue_response(conn, r.status, resp);
   MHD_destroy_response(resp);
@@ -55,7 +57,7 @@ MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const cha
     return MHD_YES;
   }
   if (state->too_large) {
-    return Send(conn, {413, R"({"error":{"code":"InvalidArgument","message":"request body too large"}})"});
+    return Send(conn, {413, R"({"error":{"code":"INVALID_ARGUMENT","message":"request body too large"}})"});
   }
   HttpRequest req;
   req.method = method;
@@ -75,7 +77,7 @@ MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const cha
     }
   }
   HttpResponse resp = server->handler()(req);
-  return Send(conn, resp);
+  return Send(conn, std::move(resp));
 }
 
 void OnCompleted(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
