@@ -1024,17 +1024,39 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
         }
         ReleaseResourcesLocked(job);
       }
-      PersistLocked(job, ops);
+      // Written unsynced: the agent keeps the outcome until it is acknowledged, and that
+      // waits for the next sync (AcknowledgeSyncedEnds), so a power loss cannot lose it.
+      PersistLocked(job, ops, /*must_sync=*/false);
     }
-  }
-  // Acknowledge only once the outcome is durable; until then the agent keeps re-sending it.
-  if (AwaitWrites(ops).ok()) {
-    rpc::ControllerMessage ack;
-    ack.mutable_finished_ack()->set_job_id(fin.job_id());
-    ack.mutable_finished_ack()->set_generation(fin.generation());
-    session->Send(std::move(ack));
+    unsynced_acks_.push_back({session, fin.job_id(), fin.generation(), std::move(ops)});
   }
   TriggerSchedule();
+}
+
+void Controller::AcknowledgeSyncedEnds() {
+  std::vector<UnsyncedAck> acks;
+  PendingWrites sync;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unsynced_acks_.empty()) return;
+    acks.swap(unsynced_acks_);
+    // Queued after every end record above, so its sync covers them all.
+    StoreOp op;
+    op.kind = StoreOp::Kind::kSync;
+    std::vector<StoreOp> ops;
+    ops.push_back(std::move(op));
+    sync.push_back(store_->Submit(std::move(ops)));
+  }
+  if (!AwaitWrites(sync).ok()) return;  // unacknowledged: the agents send them again
+  for (UnsyncedAck& a : acks) {
+    if (!AwaitWrites(a.writes).ok()) continue;
+    std::shared_ptr<AgentSession> session = a.session.lock();
+    if (!session) continue;
+    rpc::ControllerMessage ack;
+    ack.mutable_finished_ack()->set_job_id(a.job_id);
+    ack.mutable_finished_ack()->set_generation(a.generation);
+    session->Send(std::move(ack));
+  }
 }
 
 void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& session) {
@@ -1080,6 +1102,7 @@ void Controller::TimerLoop() {
       sched_cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; });
       if (stopping_) return;
     }
+    AcknowledgeSyncedEnds();
     const int64_t now = NowSeconds();
     bool changed = false;
     std::lock_guard<std::mutex> lock(mu_);

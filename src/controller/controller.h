@@ -153,6 +153,17 @@ class Controller {
   std::chrono::steady_clock::time_point last_pass_;  // scheduler thread only
   std::chrono::steady_clock::duration last_pass_cost_{};
 
+  // Job ends written unsynced, to be acknowledged to their agents once a sync makes them
+  // durable (the timer thread syncs them together): one fsync per tick instead of per job.
+  struct UnsyncedAck {
+    std::weak_ptr<AgentSession> session;
+    JobId job_id = 0;
+    uint64_t generation = 0;
+    PendingWrites writes;  // the job's end record; acknowledged only if it was written
+  };
+  std::vector<UnsyncedAck> unsynced_acks_;
+  void AcknowledgeSyncedEnds();
+
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;
   bool sched_requested_ = false;

@@ -23,7 +23,9 @@ struct JobPayload {
 };
 
 struct StoreOp {
-  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload };
+  // kSync writes nothing of its own: it makes every write queued before it durable (a batch
+  // that holds it is synced), so records written unsynced can be acknowledged afterwards.
+  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload, kSync };
   Kind kind = Kind::kUpdateJob;
   Job job;              // kInsertJob, kUpdateJob
   JobId payload_id = 0; // kInsertPayload

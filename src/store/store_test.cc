@@ -504,6 +504,24 @@ TEST_F(StoreTest, UnsyncedWritesAreCommittedAndOrderedWithSyncedOnes) {
   EXPECT_EQ((*jobs)[1].state, JobState::kRunning);
 }
 
+TEST_F(StoreTest, SyncOpCoversEarlierUnsyncedWritesAndAddsNoJob) {
+  // A job end is written unsynced and acknowledged after a later sync: the sync must commit on
+  // its own (even with nothing else in its batch) and leave the jobs as they were.
+  StoreOp end = Update(MakeJob(3, JobState::kCompleted));
+  end.must_sync = false;
+  auto written = store_->Submit(Ops({end}));
+  StoreOp sync;
+  sync.kind = StoreOp::Kind::kSync;
+  ASSERT_TRUE(store_->Write(Ops({sync})).ok());
+  ASSERT_TRUE(written.get().ok());
+  ASSERT_TRUE(store_->Write(Ops({sync})).ok());  // again: the counter row exists by now
+  Reopen();
+  auto jobs = store_->QueryJobs(JobQuery{});
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].state, JobState::kCompleted);
+}
+
 TEST_F(StoreTest, PayloadArgumentsRoundTrip) {
   StoreOp op;
   op.kind = StoreOp::Kind::kInsertPayload;
