@@ -833,6 +833,27 @@ void Controller::RunSchedulePassLocked(
   }
 }
 
+const ArrayBounds& Controller::ArrayBoundsLocked(JobId array_job_id) {
+  auto [cached, fresh] = array_bounds_.try_emplace(array_job_id);
+  ArrayBounds& bounds = cached->second;
+  if (!fresh) return bounds;
+  // An array's tasks are fixed at submit, so this is worked out once, at its first launch,
+  // not once per task (a 1,000-task array would walk itself 1,000 times).
+  std::vector<int64_t> ids;
+  for (auto it = jobs_.find(array_job_id);
+       it != jobs_.end() && it->second.array_job_id == array_job_id; ++it) {
+    ids.push_back(it->second.array_task_id);
+  }
+  bounds.count = static_cast<int64_t>(ids.size());
+  bounds.min = ids.empty() ? 0 : *std::min_element(ids.begin(), ids.end());
+  bounds.max = ids.empty() ? 0 : *std::max_element(ids.begin(), ids.end());
+  bounds.step = ids.size() > 1 ? ids[1] - ids[0] : 1;
+  for (size_t i = 2; i < ids.size(); ++i) {
+    if (ids[i] - ids[i - 1] != bounds.step) bounds.step = 1;
+  }
+  return bounds;
+}
+
 rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPayload& payload) {
   rpc::ControllerMessage msg;
   rpc::LaunchJob* l = msg.mutable_launch();
@@ -840,28 +861,9 @@ rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPa
   l->set_generation(job.generation);
   l->set_script(payload.script);
   for (const auto& a : payload.args) l->add_args(a);
-  ArrayBounds bounds;
-  if (job.IsArrayTask()) {
-    bounds.min = INT64_MAX;
-    bounds.max = 0;
-    std::vector<int64_t> ids;
-    for (auto it = jobs_.find(job.array_job_id); it != jobs_.end() &&
-                                                 it->second.array_job_id == job.array_job_id;
-         ++it) {
-      ids.push_back(it->second.array_task_id);
-    }
-    bounds.count = static_cast<int64_t>(ids.size());
-    for (int64_t t : ids) {
-      bounds.min = std::min(bounds.min, t);
-      bounds.max = std::max(bounds.max, t);
-    }
-    bounds.step = ids.size() > 1 ? ids[1] - ids[0] : 1;
-    for (size_t i = 2; i < ids.size(); ++i) {
-      if (ids[i] - ids[i - 1] != bounds.step) bounds.step = 1;
-    }
-  }
+  const ArrayBounds* bounds = job.IsArrayTask() ? &ArrayBoundsLocked(job.array_job_id) : nullptr;
   for (auto& kv : BuildJobEnvironment(job, payload.env, config_.cluster_name,
-                                      "unix:" + socket_path_, &bounds)) {
+                                      "unix:" + socket_path_, bounds)) {
     l->add_env(std::move(kv));
   }
   l->set_work_dir(job.req.work_dir);

@@ -21,6 +21,7 @@
 #include "absl/container/btree_map.h"
 #include "api/json_model.h"
 #include "controller/config.h"
+#include "controller/job_env.h"
 #include "core/model.h"
 #include "core/scheduler.h"
 #include "rpc/agent.pb.h"
@@ -162,6 +163,9 @@ class Controller {
     PendingWrites writes;  // the job's end record; acknowledged only if it was written
   };
   std::vector<UnsyncedAck> unsynced_acks_;
+  // SLURM_ARRAY_TASK_MIN/MAX/STEP/COUNT of each array launched so far.
+  std::unordered_map<JobId, ArrayBounds> array_bounds_;
+  const ArrayBounds& ArrayBoundsLocked(JobId array_job_id);
   void AcknowledgeSyncedEnds();
 
   std::mutex sched_mu_;
