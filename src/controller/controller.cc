@@ -1030,9 +1030,12 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
       // waits for the next sync (AcknowledgeSyncedEnds), so a power loss cannot lose it.
       PersistLocked(job, ops, /*must_sync=*/false);
     }
-    unsynced_acks_.push_back({session, fin.job_id(), fin.generation(), std::move(ops)});
   }
   TriggerSchedule();
+  // Committed (not yet synced) before this returns, so accounting reads what squeue shows.
+  if (!AwaitWrites(ops).ok()) return;  // unacknowledged: the agent sends it again
+  std::lock_guard<std::mutex> lock(mu_);
+  unsynced_acks_.push_back({session, fin.job_id(), fin.generation()});
 }
 
 void Controller::AcknowledgeSyncedEnds() {
@@ -1042,7 +1045,7 @@ void Controller::AcknowledgeSyncedEnds() {
     std::lock_guard<std::mutex> lock(mu_);
     if (unsynced_acks_.empty()) return;
     acks.swap(unsynced_acks_);
-    // Queued after every end record above, so its sync covers them all.
+    // Queued after every end record acknowledged here, so its sync covers them all.
     StoreOp op;
     op.kind = StoreOp::Kind::kSync;
     std::vector<StoreOp> ops;
@@ -1051,7 +1054,6 @@ void Controller::AcknowledgeSyncedEnds() {
   }
   if (!AwaitWrites(sync).ok()) return;  // unacknowledged: the agents send them again
   for (UnsyncedAck& a : acks) {
-    if (!AwaitWrites(a.writes).ok()) continue;
     std::shared_ptr<AgentSession> session = a.session.lock();
     if (!session) continue;
     rpc::ControllerMessage ack;

@@ -160,7 +160,6 @@ class Controller {
     std::weak_ptr<AgentSession> session;
     JobId job_id = 0;
     uint64_t generation = 0;
-    PendingWrites writes;  // the job's end record; acknowledged only if it was written
   };
   std::vector<UnsyncedAck> unsynced_acks_;
   // SLURM_ARRAY_TASK_MIN/MAX/STEP/COUNT of each array launched so far.
