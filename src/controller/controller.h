@@ -139,6 +139,7 @@ class Controller {
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
   JobId next_job_id_ = 1;
   std::set<JobId> live_ids_;        // pending and running: what a scheduling pass looks at
+  std::unique_ptr<Scheduler> scheduler_;  // from the config; used under mu_
   int64_t last_priority_calc_ = 0;
   std::chrono::steady_clock::time_point last_pass_;  // scheduler thread only
   std::chrono::steady_clock::duration last_pass_cost_{};
