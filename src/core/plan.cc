@@ -85,12 +85,6 @@ void AvailabilityPlan::BuildProfiles() {
   built_ = true;
 }
 
-size_t AvailabilityPlan::StepAt(const NodePlan& n, int64_t t) const {
-  auto it = std::upper_bound(n.profile.begin(), n.profile.end(), t,
-                             [](int64_t v, const Step& s) { return v < s.t; });
-  return static_cast<size_t>(it - n.profile.begin()) - 1;
-}
-
 size_t AvailabilityPlan::Breakpoint(NodePlan& n, int64_t t) {
   auto it = std::lower_bound(n.profile.begin() + 1, n.profile.end(), t,
                              [](const Step& s, int64_t v) { return s.t < v; });
@@ -152,18 +146,32 @@ void AvailabilityPlan::Hold(uint32_t node, const Amount& amount, int64_t start, 
   ++holds_;
 }
 
-int64_t AvailabilityPlan::MonotoneEarliest(const NodePlan& n, const Amount& need) const {
-  if (!n.schedulable) return kNever;
-  for (const Step& s : n.profile) {
-    if (Covers(s.avail, need)) return s.t;
+void AvailabilityPlan::FeasibleStarts(const NodePlan& n, const Amount& need, int64_t duration) {
+  if (!n.schedulable) return;
+  const std::vector<Step>& p = n.profile;
+  const size_t m = p.size();
+  // bad_after_[i]: the first step at or after i that does not cover the need (m: none).
+  bad_after_.resize(m + 1);
+  bad_after_[m] = m;
+  for (size_t i = m; i-- > 0;) bad_after_[i] = Covers(p[i].avail, need) ? bad_after_[i + 1] : i;
+  for (size_t i = 0; i < m; ++i) {
+    if (bad_after_[i] == i) continue;
+    // A start in step i runs into later steps the longer it waits, so its feasible starts are a
+    // prefix of the step: those ending by the first step that does not cover.
+    int64_t to = i + 1 < m ? p[i + 1].t : kNever;
+    const size_t b = bad_after_[i];
+    if (b < m) {
+      if (duration == kNever) continue;
+      to = std::min(to, p[b].t - duration + 1);
+    }
+    if (to <= p[i].t) continue;
+    if (!intervals_.empty() && intervals_.back().to == p[i].t &&
+        intervals_.size() > first_interval_.back()) {
+      intervals_.back().to = to;  // joins the previous step's
+    } else {
+      intervals_.push_back({p[i].t, to});
+    }
   }
-  return kNever;
-}
-
-bool AvailabilityPlan::FitsAt(const NodePlan& n, const Amount& need, int64_t t,
-                              int64_t duration) const {
-  if (!n.schedulable) return false;
-  return WindowFits(n, StepAt(n, t), need, EndOf(t, duration));
 }
 
 int64_t AvailabilityPlan::EarliestStart(const std::vector<NodeNeed>& required,
@@ -171,69 +179,68 @@ int64_t AvailabilityPlan::EarliestStart(const std::vector<NodeNeed>& required,
                                         int64_t duration, std::vector<NodeNeed>* chosen) {
   if (!built_) BuildProfiles();
   chosen->clear();
-  const size_t others = want > required.size() ? want - required.size() : 0;
-  times_.clear();
-  times_.push_back(now_);
-  for (const NodeNeed& r : required) {
-    const NodePlan& n = nodes_[r.node];
-    if (!n.schedulable) return kNever;
-    for (const Step& s : n.profile) times_.push_back(s.t);
+  const int64_t others = want > required.size() ? want - required.size() : 0;
+  // Each node's feasible start intervals, then a sweep over their edges for the first time
+  // every required node and enough others are feasible at once.
+  intervals_.clear();
+  first_interval_.clear();
+  edges_.clear();
+  const size_t total = required.size() + candidates.size();
+  for (size_t k = 0; k < total; ++k) {
+    const bool is_required = k < required.size();
+    const NodeNeed& c = is_required ? required[k] : candidates[k - required.size()];
+    first_interval_.push_back(intervals_.size());
+    FeasibleStarts(nodes_[c.node], c.need, duration);
+    if (is_required && intervals_.size() == first_interval_.back()) return kNever;
   }
-  // Nodes without reservations become usable at one time and stay so; the others are tested
-  // at every step of their profile.
-  mono_.clear();
-  varied_.clear();
-  size_t usable = 0;
-  for (uint32_t k = 0; k < candidates.size(); ++k) {
-    const NodePlan& n = nodes_[candidates[k].node];
-    if (!n.schedulable) continue;
-    ++usable;
-    if (n.holds == 0) {
-      int64_t e = MonotoneEarliest(n, candidates[k].need);
-      if (e == kNever) continue;
-      mono_.push_back({e, k});
-      times_.push_back(e);
-    } else {
-      varied_.push_back(k);
-      for (const Step& s : n.profile) times_.push_back(s.t);
+  first_interval_.push_back(intervals_.size());
+  // Merge the nodes' edges in time order (each node's are already sorted) and stop at the first
+  // time enough nodes are open: usually early, so most edges are never looked at.
+  auto later = [](const Edge& a, const Edge& b) {
+    return a.t != b.t ? a.t > b.t : a.delta > b.delta;  // closes before opens
+  };
+  edges_.clear();
+  auto push = [&](uint32_t k, size_t edge) {  // edge 2i opens interval i, 2i+1 closes it
+    const size_t i = first_interval_[k] + edge / 2;
+    if (i >= first_interval_[k + 1]) return;
+    const Interval& iv = intervals_[i];
+    if (edge % 2 == 1 && iv.to == kNever) return;
+    edges_.push_back(
+        {edge % 2 == 0 ? iv.from : iv.to, edge % 2 == 0 ? +1 : -1, k < required.size(), k, edge});
+    std::push_heap(edges_.begin(), edges_.end(), later);
+  };
+  for (uint32_t k = 0; k < total; ++k) push(k, 0);
+  int64_t open_required = 0, open_others = 0, found = kNever;
+  while (!edges_.empty()) {
+    const int64_t t = edges_.front().t;
+    while (!edges_.empty() && edges_.front().t == t) {
+      std::pop_heap(edges_.begin(), edges_.end(), later);
+      Edge e = edges_.back();
+      edges_.pop_back();
+      (e.required ? open_required : open_others) += e.delta;
+      push(e.node, e.index + 1);
+    }
+    if (open_required == static_cast<int64_t>(required.size()) && open_others >= others) {
+      found = t;
+      break;
     }
   }
-  if (usable < others) return kNever;
-  std::sort(times_.begin(), times_.end());
-  times_.erase(std::unique(times_.begin(), times_.end()), times_.end());
-  std::sort(mono_.begin(), mono_.end());
-
-  size_t ready = 0;
-  for (int64_t t : times_) {
-    while (ready < mono_.size() && mono_[ready].first <= t) ++ready;
-    bool required_fit = true;
-    for (const NodeNeed& r : required) {
-      if (!FitsAt(nodes_[r.node], r.need, t, duration)) {
-        required_fit = false;
-        break;
-      }
+  if (found == kNever) return kNever;
+  auto feasible_at = [&](size_t k) {
+    for (size_t i = first_interval_[k]; i < first_interval_[k + 1]; ++i) {
+      if (intervals_[i].from <= found && found < intervals_[i].to) return true;
     }
-    if (!required_fit) continue;
-    size_t count = ready;
-    for (size_t v = 0; v < varied_.size() && count < others; ++v) {
-      const NodeNeed& c = candidates[varied_[v]];
-      if (FitsAt(nodes_[c.node], c.need, t, duration)) ++count;
+    return false;
+  };
+  for (const NodeNeed& r : required) chosen->push_back(r);
+  int64_t picked = 0;
+  for (size_t k = 0; k < candidates.size() && picked < others; ++k) {
+    if (feasible_at(required.size() + k)) {
+      chosen->push_back(candidates[k]);
+      ++picked;
     }
-    if (count < others) continue;
-    // Pick in the candidates' order, as a start now would.
-    for (const NodeNeed& r : required) chosen->push_back(r);
-    size_t picked = 0;
-    for (const NodeNeed& c : candidates) {
-      if (picked == others) break;
-      const NodePlan& n = nodes_[c.node];
-      if (n.schedulable && FitsAt(n, c.need, t, duration)) {
-        chosen->push_back(c);
-        ++picked;
-      }
-    }
-    return t;
   }
-  return kNever;
+  return found;
 }
 
 }  // namespace shoal

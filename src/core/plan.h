@@ -102,15 +102,13 @@ class AvailabilityPlan {
   };
 
   void BuildProfiles();
-  // Index of the step where a start at `t` begins (the imminent step for t == now).
-  size_t StepAt(const NodePlan& n, int64_t t) const;
   // Makes a step begin at t (> now) and returns its index.
   size_t Breakpoint(NodePlan& n, int64_t t);
   // Whether `need` is covered from step `first` until `end`.
   static bool WindowFits(const NodePlan& n, size_t first, const Amount& need, int64_t end);
-  // Earliest start on one node with no holds (its free only grows): kNever if none.
-  int64_t MonotoneEarliest(const NodePlan& n, const Amount& need) const;
-  bool FitsAt(const NodePlan& n, const Amount& need, int64_t t, int64_t duration) const;
+  // Appends to intervals_ the start times at which `need` fits on the node for `duration`, as
+  // half-open intervals [from, to), ascending and disjoint.
+  void FeasibleStarts(const NodePlan& n, const Amount& need, int64_t duration);
 
   int64_t now_ = 0;
   std::vector<NodePlan> nodes_;
@@ -118,9 +116,21 @@ class AvailabilityPlan {
   uint32_t holds_ = 0;
   int64_t total_free_cpus_ = 0;
   // Scratch for EarliestStart.
-  std::vector<std::pair<int64_t, uint32_t>> mono_;
-  std::vector<uint32_t> varied_;
-  std::vector<int64_t> times_;
+  struct Interval {
+    int64_t from;
+    int64_t to;
+  };
+  struct Edge {
+    int64_t t;
+    int32_t delta;  // +1 an interval opens, -1 one closes
+    bool required;
+    uint32_t node;  // index among required then candidates
+    size_t index;   // 2i opens the node's interval i, 2i+1 closes it
+  };
+  std::vector<Interval> intervals_;
+  std::vector<size_t> first_interval_;  // per required node then candidate, into intervals_
+  std::vector<Edge> edges_;
+  std::vector<size_t> bad_after_;
 };
 
 }  // namespace shoal

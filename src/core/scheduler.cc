@@ -1,6 +1,7 @@
 #include "core/scheduler.h"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 
 #include "common/slurm_time.h"
@@ -252,6 +253,9 @@ struct Scheduler::Pass {
   std::vector<size_t> gpu_offset;
 
   std::vector<Entry> entries;
+  // Without reasons to report: the fewest CPUs any job from entries[i] on asks for, so the
+  // walk stops once none of the rest could start.
+  std::vector<int64_t> min_cpus_from;
   std::vector<const Job*> running;
   std::unordered_map<JobId, uint32_t> running_per_array;
   std::vector<Deferred> deferred;
@@ -565,6 +569,16 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
     std::sort(pass.entries.begin(), pass.entries.end(),
               [](const Pass::Entry& a, const Pass::Entry& b) { return a.key < b.key; });
   }
+  if (!options_.report_reasons) {
+    pass.min_cpus_from.resize(pass.entries.size() + 1);
+    pass.min_cpus_from.back() = std::numeric_limits<int64_t>::max();
+    for (size_t i = pass.entries.size(); i-- > 0;) {
+      const JobRequest& req = pass.entries[i].job->req;
+      int64_t cpus = std::max<uint32_t>(1, req.min_nodes);
+      if (!req.exclusive) cpus *= ShapeFor(req, Node{}).cpus;
+      pass.min_cpus_from[i] = std::min(pass.min_cpus_from[i + 1], cpus);
+    }
+  }
   for (const Job* job : pass.running) {
     if (job->state == JobState::kRunning && job->IsArrayTask()) {
       ++pass.running_per_array[job->array_job_id];
@@ -604,7 +618,13 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
   for (size_t pos = 0; pos < pass.entries.size(); ++pos) {
     const Job& job = *pass.entries[pos].job;
     const JobRequest& req = job.req;
-    if (!options_.report_reasons && exhausted()) break;
+    // None of the rest could start now and no reasons are wanted: stop. (With jobs deferred
+    // to shortest-first backfill, the rest's reservations could still matter to them when there
+    // are other partitions.)
+    if (!options_.report_reasons && pass.min_cpus_from[pos] > pass.plan.TotalFreeCpus() &&
+        (pass.deferred.empty() || pass.parts.size() == 1)) {
+      break;
+    }
     if (job.terminating) continue;  // its previous run has not ended yet
     if (job.held) {
       set_reason(job, job.reason == "JobHeldAdmin" ? "JobHeldAdmin" : "JobHeldUser");
@@ -674,8 +694,20 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
             [](const Pass::Deferred& a, const Pass::Deferred& b) {
               return a.duration != b.duration ? a.duration < b.duration : a.position < b.position;
             });
-  for (const Pass::Deferred& d : pass.deferred) {
-    if (!options_.report_reasons && exhausted()) break;
+  std::vector<int64_t>& min_cpus = pass.min_cpus_from;
+  if (!options_.report_reasons) {
+    min_cpus.resize(pass.deferred.size() + 1);
+    min_cpus.back() = std::numeric_limits<int64_t>::max();
+    for (size_t i = pass.deferred.size(); i-- > 0;) {
+      const JobRequest& req = pass.deferred[i].job->req;
+      int64_t cpus = std::max<uint32_t>(1, req.min_nodes);
+      if (!req.exclusive) cpus *= ShapeFor(req, Node{}).cpus;
+      min_cpus[i] = std::min(min_cpus[i + 1], cpus);
+    }
+  }
+  for (size_t i = 0; i < pass.deferred.size(); ++i) {
+    const Pass::Deferred& d = pass.deferred[i];
+    if (!options_.report_reasons && min_cpus[i] > pass.plan.TotalFreeCpus()) break;
     if (pass.part_state[d.partition].stopped) {
       set_reason(*d.job, "Priority");
       continue;
