@@ -69,6 +69,13 @@ Result<ReplayOutput> RunReplayCommand(const ReplayCommand& cmd) {
   std::string protocol = cmd.protocol.empty() ? "default" : cmd.protocol;
   auto trace = ReadSwf(cmd.trace_path, bad);
   if (!trace.ok()) return trace.status();
+  // Errors past this point mention the skipped lines: they may be why.
+  auto failed = [&](const Status& s) {
+    if (trace->skipped.empty()) return s;
+    return Status(s.code(), s.message() + " (" + std::to_string(trace->skipped.size()) +
+                                " malformed lines skipped, the first: " + trace->skipped.front() +
+                                ")");
+  };
   if (protocol == "calibration-a") {
     if (cmd.policy != "fcfs" && cmd.policy != "sjf") {
       return InvalidArgument("calibration-a runs fcfs or sjf (no backfill)");
@@ -77,28 +84,29 @@ Result<ReplayOutput> RunReplayCommand(const ReplayCommand& cmd) {
       return InvalidArgument("calibration-a fixes its estimates (f9, else the run time)");
     }
     auto w = CalibrationAWindows(*trace);
-    if (!w.ok()) return w.status();
+    if (!w.ok()) return failed(w.status());
     windows = std::move(w).value();
     options->pin_head = true;
   } else if (protocol == "calibration-b") {
     auto w = CalibrationBWorkload(*trace, estimate, cmd.first);
-    if (!w.ok()) return w.status();
+    if (!w.ok()) return failed(w.status());
     windows.push_back(std::move(w).value());
   } else if (protocol == "default") {
     auto w = DefaultWorkload(*trace, estimate, cmd.first);
-    if (!w.ok()) return w.status();
+    if (!w.ok()) return failed(w.status());
     windows.push_back(std::move(w).value());
   } else {
     return InvalidArgument("--protocol must be calibration-a or calibration-b");
   }
 
+  options->skip_idle_passes = !cmd.every_pass;
   ReplayOutput out;
   out.warnings = std::move(trace->skipped);
   std::vector<ReplayStats> stats;
   std::vector<std::vector<JobOutcome>> outcomes;
   for (const Workload& w : windows) {
     auto r = Replay(w, *options);
-    if (!r.ok()) return r.status();
+    if (!r.ok()) return failed(r.status());
     stats.push_back(r->stats);
     out.passes += r->passes;
     out.skipped_passes += r->skipped;
@@ -135,6 +143,9 @@ int SimMain(int argc, char** argv) {
   replay->add_option("--on-bad-line", cmd.on_bad_line, "skip or stop at a malformed line")
       ->capture_default_str();
   replay->add_option("--first", cmd.first, "replay only the first N jobs (after filtering)");
+  replay->add_flag("--every-pass", cmd.every_pass,
+                   "run a pass after every event, even where none could start a job (slower, "
+                   "same results)");
   replay->add_flag("--timing", timing, "print the replay's wall time and pass counts to stderr");
   try {
     app.parse(argc, argv);

@@ -18,6 +18,7 @@ struct ReplayCommand {
   bool want_csv = false;
   std::string on_bad_line = "skip";
   size_t first = 0;  // keep only the first N jobs after filtering; 0: all
+  bool every_pass = false;  // run a pass after every event, even a provably idle one
 };
 
 struct ReplayOutput {
