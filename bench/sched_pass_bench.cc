@@ -59,7 +59,8 @@ std::unique_ptr<Cluster> MakeCluster(int pending) {
     // 0-2 CPUs left free on one node in ten.
     const uint32_t fill = kCpus - (i % 10 == 0 ? static_cast<uint32_t>(uniform(0, 2)) : 0);
     while (n.alloc_cpus < fill) {
-      uint32_t cpus = std::min<uint32_t>(fill - n.alloc_cpus, static_cast<uint32_t>(uniform(1, 16)));
+      uint32_t cpus =
+          std::min<uint32_t>(fill - n.alloc_cpus, static_cast<uint32_t>(uniform(1, 16)));
       Job j;
       j.id = id++;
       j.state = JobState::kRunning;
@@ -98,9 +99,9 @@ std::unique_ptr<Cluster> MakeCluster(int pending) {
     if (kind == 95) j.held = true;
     if (kind == 96) j.req.begin_time = kNow + 3600;
     if (kind == 97) {
-      j.req.dependency.clauses = {
-          {Dependency::Kind::kAfterOk, static_cast<JobId>(uniform(first_running, last_running)),
-           kNoArrayTask}};
+      j.req.dependency.clauses = {{Dependency::Kind::kAfterOk,
+                                   static_cast<JobId>(uniform(first_running, last_running)),
+                                   kNoArrayTask}};
     }
     c->jobs.emplace(j.id, std::move(j));
   }
@@ -131,9 +132,17 @@ void BM_Pass(benchmark::State& state, const char* backfill) {
 }
 
 BENCHMARK_CAPTURE(BM_Pass, none, "none")
-    ->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->Complexity();
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Complexity();
 BENCHMARK_CAPTURE(BM_Pass, easy, "easy")
-    ->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->Complexity();
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Complexity();
 
 }  // namespace
 }  // namespace shoal
