@@ -66,9 +66,10 @@ struct ClusterView {
   // The pending and running jobs, when the caller keeps them apart (a pass then costs what the
   // live queue costs, not what all remembered jobs cost); null: scan `jobs`.
   const std::vector<const Job*>* live_jobs = nullptr;
-  // For callers that keep the queue incrementally (the simulator): the pending jobs already in
-  // the scheduler's queue order (Scheduler::KeyOf ascending), and the running ones. When set,
-  // the pass neither scans `jobs`/`live_jobs` nor sorts.
+  // For callers that keep the queue incrementally (the simulator): the pending jobs in the
+  // order the pass is to consider them (normally Scheduler::KeyOf ascending; a caller may pin a
+  // job first), and the running ones. When set, the pass neither scans `jobs`/`live_jobs` nor
+  // sorts.
   const std::vector<const Job*>* pending_in_order = nullptr;
   const std::vector<const Job*>* running = nullptr;
 };

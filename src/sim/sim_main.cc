@@ -83,6 +83,8 @@ Result<ReplayOutput> RunReplayCommand(const ReplayCommand& cmd) {
     if (estimate != EstimateSource::kUser) {
       return InvalidArgument("calibration-a fixes its estimates (f9, else the run time)");
     }
+    if (cmd.first > 0)
+      return InvalidArgument("calibration-a fixes its windows; --first does not apply");
     auto w = CalibrationAWindows(*trace);
     if (!w.ok()) return failed(w.status());
     windows = std::move(w).value();
