@@ -10,6 +10,7 @@
 
 #include "apps/local_cluster.h"
 #include "cli/commands.h"
+#include "sim/sim_main.h"
 
 namespace {
 
@@ -31,6 +32,7 @@ constexpr Command kShoalCommands[] = {
     {"up", shoal::UpMain},
     {"down", shoal::DownMain},
     {"status", shoal::StatusMain},
+    {"sim", shoal::SimMain},
 };
 
 // `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.
@@ -57,6 +59,8 @@ void Usage(FILE* out) {
                "  up [--nodes N] [--cpus-per-node C] [--gpus-per-node G] [--state-dir DIR]\n"
                "  down [--state-dir DIR]\n"
                "  status [--state-dir DIR]\n"
+               "simulator:\n"
+               "  sim replay TRACE.swf[.gz] --policy fcfs|sjf|easy|easy-sjbf|conservative [...]\n"
                "daemons:\n"
                "  controller [--state-dir DIR] [--config FILE] [--listen HOST:PORT]\n"
                "  agent --controller HOST:PORT --name NODE --state-dir DIR [...]\n"

@@ -257,6 +257,13 @@ Result<ControllerConfig> LoadControllerConfig(const std::string& path) {
   return ParseControllerConfig(ss.str(), path);
 }
 
+SchedulerOptions SchedulerOptionsFor(const ControllerConfig& config) {
+  SchedulerOptions o;
+  o.backfill = config.scheduler_type == "sched/builtin" ? "none" : "easy";
+  o.queue_order = config.priority_type == "priority/basic" ? "fcfs" : "priority";
+  return o;
+}
+
 std::vector<Partition> EffectivePartitions(const ControllerConfig& config) {
   std::vector<Partition> parts = config.partitions;
   if (parts.empty()) {

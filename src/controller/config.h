@@ -23,7 +23,7 @@ struct ControllerConfig {
   uint32_t max_array_size = 1001;     // MaxArraySize: task ids must be below it
   uint32_t max_job_count = 1000000;   // MaxJobCount: live jobs the controller will hold
   bool requeue_default = true;        // JobRequeue
-  std::string scheduler_type = "sched/builtin";
+  std::string scheduler_type = "sched/backfill";  // as in Slurm: EASY backfill
   std::string priority_type = "priority/multifactor";
   PriorityWeights weights;
   std::vector<std::string> warnings;  // unknown keys, to log at start
@@ -32,6 +32,11 @@ struct ControllerConfig {
 // Parses config text. `file_name` only labels errors.
 Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::string_view file_name);
 Result<ControllerConfig> LoadControllerConfig(const std::string& path);
+
+// The scheduler the config asks for: SchedulerType sched/backfill is EASY backfill,
+// sched/builtin none (strict order per partition); PriorityType priority/basic orders the queue
+// by submit time, priority/multifactor by job priority.
+SchedulerOptions SchedulerOptionsFor(const ControllerConfig& config);
 
 // The partitions in force: the configured ones, or "debug" (default, every node) when none.
 std::vector<Partition> EffectivePartitions(const ControllerConfig& config);

@@ -184,6 +184,16 @@ TEST(ControllerConfigTest, GlobalSettings) {
   EXPECT_TRUE(c.warnings.empty());
 }
 
+TEST(ControllerConfigTest, SchedulerPolicies) {
+  SchedulerOptions o = SchedulerOptionsFor(Parse(""));
+  EXPECT_EQ(o.backfill, "easy");  // Slurm's default SchedulerType is sched/backfill
+  EXPECT_EQ(o.queue_order, "priority");
+  o = SchedulerOptionsFor(Parse("SchedulerType=sched/builtin\nPriorityType=priority/basic\n"));
+  EXPECT_EQ(o.backfill, "none");
+  EXPECT_EQ(o.queue_order, "fcfs");
+  EXPECT_TRUE(Scheduler::Create(o).ok());
+}
+
 TEST(ControllerConfigTest, UnknownKeysWarnAndAreIgnored) {
   ControllerConfig c = Parse(
       "ClusterName=a\n"

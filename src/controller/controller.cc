@@ -65,6 +65,9 @@ Controller::Controller(ControllerConfig config, std::unique_ptr<Store> store,
 Controller::~Controller() { Stop(); }
 
 Status Controller::Start() {
+  auto scheduler = Scheduler::Create(SchedulerOptionsFor(config_));
+  if (!scheduler.ok()) return scheduler.status();
+  scheduler_ = std::move(scheduler).value();
   const int64_t now = NowSeconds();
   auto max_id = store_->MaxJobId();
   if (!max_id.ok()) return max_id.status();
@@ -790,8 +793,11 @@ void Controller::RunSchedulePassLocked(
     live.push_back(&job);
   }
   ClusterView view{&jobs_, &nodes_, &partitions_, &live};
-  ScheduleResult result = Schedule(view, now);
+  ScheduleResult result = scheduler_->Schedule(view, now);
   for (const auto& [id, reason] : result.reasons) jobs_[id].reason = reason;
+  for (const auto& [id, status] : result.errors) {
+    spdlog::warn("scheduler: job {}: {}", id, status.message());
+  }
 
   JobId cached_payload_id = 0;
   JobPayload cached_payload;

@@ -150,6 +150,7 @@ class Controller {
   std::priority_queue<std::pair<int64_t, JobId>, std::vector<std::pair<int64_t, JobId>>,
                       std::greater<>>
       finished_by_end_;
+  std::unique_ptr<Scheduler> scheduler_;  // from the config; used under mu_
   int64_t last_priority_calc_ = 0;
   std::chrono::steady_clock::time_point last_pass_;  // scheduler thread only
   std::chrono::steady_clock::duration last_pass_cost_{};

@@ -1,8 +1,11 @@
 #include "core/scheduler.h"
 
 #include <algorithm>
-#include <set>
+#include <limits>
 #include <unordered_map>
+
+#include "common/slurm_time.h"
+#include "core/plan.h"
 
 namespace shoal {
 namespace {
@@ -20,8 +23,8 @@ bool HasFeatures(const Node& node, const std::string& constraint) {
     if (end == std::string::npos) end = constraint.size();
     std::string feature = constraint.substr(start, end - start);
     if (!feature.empty()) {
-      bool has = std::find(node.features.begin(), node.features.end(), feature) !=
-                 node.features.end();
+      bool has =
+          std::find(node.features.begin(), node.features.end(), feature) != node.features.end();
       all_ok = all_ok && has;
       any_ok = any_ok || has;
     }
@@ -44,32 +47,14 @@ bool FitsEmptyNode(const JobRequest& req, const Node& node) {
   return HasFeatures(node, req.constraint) && !Contains(req.excluded_nodes, node.name);
 }
 
-// Free GPU indices of a node, first `count` of them; empty when not enough.
-std::vector<uint32_t> PickGpus(const Node& node, uint32_t count) {
-  std::vector<uint32_t> picked;
-  for (uint32_t i = 0; i < node.gpu_busy.size() && picked.size() < count; ++i) {
-    if (!node.gpu_busy[i]) picked.push_back(i);
-  }
-  if (picked.size() < count) picked.clear();
-  return picked;
-}
-
-bool FitsNow(const NodeShape& need, const Node& node, bool exclusive) {
-  if (!node.Schedulable()) return false;
-  if (exclusive && (node.alloc_cpus > 0 || !node.running_jobs.empty())) return false;
-  if (node.alloc_cpus + need.cpus > node.cpus) return false;
-  if (need.mem_mb > 0 && node.alloc_mem_mb + need.mem_mb > node.memory_mb) return false;
-  if (need.gpus > 0 && PickGpus(node, need.gpus).empty()) return false;
-  return true;
-}
-
 }  // namespace
 
 NodeShape ShapeFor(const JobRequest& req, const Node& node) {
   NodeShape s;
   const uint32_t nodes = std::max<uint32_t>(1, req.min_nodes);
-  const uint32_t tasks_per_node =
-      req.ntasks_per_node > 0 ? req.ntasks_per_node : CeilDiv(std::max<uint32_t>(1, req.ntasks), nodes);
+  const uint32_t tasks_per_node = req.ntasks_per_node > 0
+                                      ? req.ntasks_per_node
+                                      : CeilDiv(std::max<uint32_t>(1, req.ntasks), nodes);
   s.cpus = tasks_per_node * std::max<uint32_t>(1, req.cpus_per_task);
   if (req.exclusive) s.cpus = std::max(s.cpus, node.cpus);
   if (req.mem_per_node_mb > 0) {
@@ -88,7 +73,8 @@ Status CheckSatisfiable(const JobRequest& req, const Partition& partition,
     if (partition.Contains(node.name) && FitsEmptyNode(req, node)) ++candidates;
   }
   for (const auto& name : req.required_nodes) {
-    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const Node& n) { return n.name == name; });
+    auto it =
+        std::find_if(nodes.begin(), nodes.end(), [&](const Node& n) { return n.name == name; });
     if (it == nodes.end()) return InvalidArgument("Invalid node name specified");
     if (!partition.Contains(name) || !FitsEmptyNode(req, *it)) {
       return InvalidArgument("Requested node configuration is not available");
@@ -99,9 +85,8 @@ Status CheckSatisfiable(const JobRequest& req, const Partition& partition,
   }
   // A partition whose nodes have not registered yet may still get them: only refuse when
   // nodes are known and none can ever hold the job.
-  bool partition_has_nodes = std::any_of(nodes.begin(), nodes.end(), [&](const Node& n) {
-    return partition.Contains(n.name);
-  });
+  bool partition_has_nodes = std::any_of(nodes.begin(), nodes.end(),
+                                         [&](const Node& n) { return partition.Contains(n.name); });
   if (partition_has_nodes && candidates < std::max<uint32_t>(1, req.min_nodes)) {
     return InvalidArgument("Requested node configuration is not available");
   }
@@ -133,8 +118,7 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
     if (d.kind == Dependency::Kind::kSingleton) {
       for (const auto& [id, other] : jobs) {
         if (id != job.id && !IsFinished(other.state) && other.req.name == job.req.name &&
-            other.req.user == job.req.user &&
-            (other.state != JobState::kPending || id < job.id)) {
+            other.req.user == job.req.user && (other.state != JobState::kPending || id < job.id)) {
           clause = DependencyState::kWaiting;
           break;
         }
@@ -143,8 +127,8 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
       // The clause names one job, one array task (12_3, or the task's own job id), or a whole
       // array (every task; the array's id is also the job id of its first task).
       std::vector<const Job*> targets;
-      if (auto it = jobs.find(d.job_id); it != jobs.end() && d.array_task == kNoArrayTask &&
-                                         it->second.array_job_id != d.job_id) {
+      if (auto it = jobs.find(d.job_id);
+          it != jobs.end() && d.array_task == kNoArrayTask && it->second.array_job_id != d.job_id) {
         targets.push_back(&it->second);
       }
       if (targets.empty()) {
@@ -180,16 +164,20 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
             s = IsFinished(t->state) ? DependencyState::kSatisfied : DependencyState::kWaiting;
             break;
           case Dependency::Kind::kAfterOk:
-            if (!IsFinished(t->state)) s = DependencyState::kWaiting;
-            else s = t->state == JobState::kCompleted ? DependencyState::kSatisfied
-                                                       : DependencyState::kNeverSatisfied;
+            if (!IsFinished(t->state))
+              s = DependencyState::kWaiting;
+            else
+              s = t->state == JobState::kCompleted ? DependencyState::kSatisfied
+                                                   : DependencyState::kNeverSatisfied;
             break;
           case Dependency::Kind::kAfterNotOk:  // decided above
           case Dependency::Kind::kSingleton:
             break;
         }
-        if (s == DependencyState::kNeverSatisfied) clause = s;
-        else if (s == DependencyState::kWaiting && clause == DependencyState::kSatisfied) clause = s;
+        if (s == DependencyState::kNeverSatisfied)
+          clause = s;
+        else if (s == DependencyState::kWaiting && clause == DependencyState::kSatisfied)
+          clause = s;
       }
     }
     any_satisfied = any_satisfied || clause == DependencyState::kSatisfied;
@@ -205,131 +193,535 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
   return any_never ? DependencyState::kNeverSatisfied : DependencyState::kWaiting;
 }
 
-ScheduleResult Schedule(const ClusterView& view, int64_t now) {
-  ScheduleResult result;
-  const auto& jobs = *view.jobs;
-  // Working copy of node usage so decisions within one pass see each other.
-  std::vector<Node> nodes = *view.nodes;
-  std::unordered_map<std::string, size_t> node_index;
-  for (size_t i = 0; i < nodes.size(); ++i) node_index[nodes[i].name] = i;
-  std::unordered_map<std::string, const Partition*> partitions;
-  for (const auto& p : *view.partitions) partitions[p.name] = &p;
-
-  std::unordered_map<JobId, uint32_t> running_per_array;
-  std::vector<const Job*> pending;
-  auto consider = [&](const Job& job) {
-    if (job.state == JobState::kRunning && job.IsArrayTask()) ++running_per_array[job.array_job_id];
-    if (job.state == JobState::kPending) pending.push_back(&job);
-  };
-  if (view.live_jobs != nullptr) {
-    for (const Job* job : *view.live_jobs) consider(*job);
-  } else {
-    for (const auto& [id, job] : jobs) consider(job);
+int64_t EstimateOf(const JobRequest& req, const Partition* partition) {
+  int64_t t = req.time_limit_s;
+  if (t == 0 && partition != nullptr) {
+    t = partition->default_time_s != kUnlimited ? partition->default_time_s : partition->max_time_s;
   }
-  std::sort(pending.begin(), pending.end(), [](const Job* a, const Job* b) {
-    if (a->priority != b->priority) return a->priority > b->priority;
-    if (a->submit_time != b->submit_time) return a->submit_time < b->submit_time;
-    return a->id < b->id;
-  });
+  return t <= 0 ? kNever : t;
+}
 
-  auto set_reason = [&](const Job& job, const char* reason) {
-    if (job.reason != reason) result.reasons.emplace_back(job.id, reason);
+namespace {
+
+Amount ToAmount(const NodeShape& s) { return {s.cpus, static_cast<int64_t>(s.mem_mb), s.gpus}; }
+
+// A shape that failed to start now. Within a pass resources only get scarcer (starts and
+// reservations take, nothing gives back), so a job asking at least as much for at least as
+// long fails too and need not scan the nodes again.
+struct Failure {
+  uint32_t partition;
+  uint32_t want;
+  bool exclusive;
+  Amount need;
+  int64_t duration;
+};
+
+}  // namespace
+
+struct Scheduler::Pass {
+  struct Entry {
+    QueueKey key;
+    const Job* job;
   };
-  std::set<std::string> blocked_partitions;
+  struct PartState {
+    bool blocked = false;  // a job of it could not start: later ones are backfill
+    bool stopped = false;  // nothing more of it starts this pass
+  };
+  struct Deferred {
+    int64_t duration;
+    size_t position;
+    const Job* job;
+    uint32_t partition;
+  };
 
-  for (const Job* job : pending) {
-    const JobRequest& req = job->req;
-    if (job->terminating) continue;  // its previous run has not ended yet
-    if (job->held) {
-      set_reason(*job, job->reason == "JobHeldAdmin" ? "JobHeldAdmin" : "JobHeldUser");
-      continue;
-    }
-    if (req.begin_time > now) {
-      set_reason(*job, "BeginTime");
-      continue;
-    }
-    DependencyState dep = EvaluateDependency(*job, jobs);
-    if (dep == DependencyState::kNeverSatisfied) {
-      set_reason(*job, "DependencyNeverSatisfied");
-      continue;
-    }
-    if (dep == DependencyState::kWaiting) {
-      set_reason(*job, "Dependency");
-      continue;
-    }
-    auto pit = partitions.find(req.partition);
-    if (pit == partitions.end()) {
-      set_reason(*job, "PartitionConfig");
-      continue;
-    }
-    const Partition& partition = *pit->second;
-    if (!partition.up) {
-      set_reason(*job, "PartitionDown");
-      continue;
-    }
-    if (partition.max_time_s != -1 &&
-        (req.time_limit_s == -1 || req.time_limit_s > partition.max_time_s)) {
-      set_reason(*job, "PartitionTimeLimit");
-      continue;
-    }
-    if (job->IsArrayTask() && req.array_max_running > 0 &&
-        running_per_array[job->array_job_id] >= req.array_max_running) {
-      set_reason(*job, "JobArrayTaskLimit");
-      continue;
-    }
-    if (blocked_partitions.count(partition.name)) {
-      set_reason(*job, "Priority");
-      continue;
-    }
+  // Inputs of the current pass.
+  const ClusterView* view = nullptr;
+  int64_t now = 0;
+  ScheduleResult* result = nullptr;
 
-    // Pick nodes: required ones first, then the lowest-named that fit, in config order.
-    const uint32_t want = std::max<uint32_t>(1, req.min_nodes);
-    std::vector<size_t> chosen;
-    bool impossible = false;
-    for (const auto& name : req.required_nodes) {
-      auto it = node_index.find(name);
-      if (it == node_index.end()) { impossible = true; break; }
-      if (std::find(chosen.begin(), chosen.end(), it->second) != chosen.end()) continue;
-      const Node& n = nodes[it->second];
-      if (!partition.Contains(n.name) || !FitsNow(ShapeFor(req, n), n, req.exclusive)) {
-        impossible = true;
-        break;
+  AvailabilityPlan plan;
+  std::vector<std::string> node_names;  // what node_index was built from
+  std::unordered_map<std::string, uint32_t> node_index;
+  std::vector<const Partition*> parts;
+  std::unordered_map<std::string, uint32_t> part_index;  // only when there are many
+  std::vector<std::vector<uint8_t>> member;              // [partition][node]
+  std::vector<int64_t> part_free_cpus;
+  std::vector<int64_t> part_max_free;  // an upper bound; exact when not dirty
+  std::vector<uint8_t> part_max_dirty;
+  std::vector<PartState> part_state;
+  std::vector<uint8_t> gpu_busy;  // working copy, node i's GPUs from gpu_offset[i]
+  std::vector<size_t> gpu_offset;
+
+  std::vector<Entry> entries;
+  // Without reasons to report: the fewest CPUs any job from entries[i] on asks for, so the
+  // walk stops once none of the rest could start.
+  std::vector<int64_t> min_cpus_from;
+  std::vector<const Job*> running;
+  std::unordered_map<JobId, uint32_t> running_per_array;
+  std::vector<Deferred> deferred;
+  std::vector<Failure> failures;
+  std::vector<NodeNeed> required, candidates, chosen;
+  std::vector<uint32_t> picked;
+  bool releases_added = false;
+  uint32_t reservations = 0;
+
+  void Prepare(const ClusterView& v, int64_t t, ScheduleResult* r) {
+    view = &v;
+    now = t;
+    result = r;
+    const std::vector<Node>& nodes = *v.nodes;
+    bool same = node_names.size() == nodes.size();
+    for (size_t i = 0; same && i < nodes.size(); ++i) same = node_names[i] == nodes[i].name;
+    if (!same) {
+      node_names.clear();
+      node_index.clear();
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        node_names.push_back(nodes[i].name);
+        node_index.emplace(nodes[i].name, static_cast<uint32_t>(i));
       }
-      chosen.push_back(it->second);
     }
-    for (size_t i = 0; !impossible && i < nodes.size() && chosen.size() < want; ++i) {
-      const Node& n = nodes[i];
-      if (std::find(chosen.begin(), chosen.end(), i) != chosen.end()) continue;
-      if (!partition.Contains(n.name) || Contains(req.excluded_nodes, n.name)) continue;
-      if (!HasFeatures(n, req.constraint)) continue;
-      if (!req.gpu_type.empty() && req.gpus_per_node > 0 && n.gpu_type != req.gpu_type) continue;
-      if (!FitsNow(ShapeFor(req, n), n, req.exclusive)) continue;
-      chosen.push_back(i);
+    plan.Reset(nodes, now);
+    gpu_busy.clear();
+    gpu_offset.resize(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      gpu_offset[i] = gpu_busy.size();
+      for (uint32_t g = 0; g < nodes[i].gpus; ++g) {
+        gpu_busy.push_back(g >= nodes[i].gpu_busy.size() || nodes[i].gpu_busy[g]);
+      }
     }
-    if (impossible || chosen.size() < want) {
-      set_reason(*job, "Resources");
-      blocked_partitions.insert(partition.name);
-      continue;
+
+    parts.clear();
+    part_index.clear();
+    for (const Partition& p : *v.partitions) parts.push_back(&p);
+    if (parts.size() > 8) {
+      for (uint32_t i = 0; i < parts.size(); ++i) part_index.emplace(parts[i]->name, i);
+    }
+    member.resize(parts.size());
+    part_free_cpus.assign(parts.size(), 0);
+    part_max_free.assign(parts.size(), 0);
+    part_max_dirty.assign(parts.size(), 0);
+    part_state.assign(parts.size(), PartState{});
+    for (size_t p = 0; p < parts.size(); ++p) {
+      std::vector<uint8_t>& m = member[p];
+      m.assign(nodes.size(), parts[p]->all_nodes ? 1 : 0);
+      if (!parts[p]->all_nodes) {
+        for (const std::string& name : parts[p]->nodes) {
+          if (auto it = node_index.find(name); it != node_index.end()) m[it->second] = 1;
+        }
+      }
+      for (uint32_t i = 0; i < nodes.size(); ++i) {
+        if (!m[i] || !plan.Schedulable(i)) continue;
+        int64_t free = std::max<int64_t>(0, plan.FreeNow(i).cpus);
+        part_free_cpus[p] += free;
+        part_max_free[p] = std::max(part_max_free[p], free);
+      }
+    }
+
+    entries.clear();
+    running.clear();
+    running_per_array.clear();
+    deferred.clear();
+    failures.clear();
+    releases_added = false;
+    reservations = 0;
+  }
+
+  int FindPartition(const std::string& name) const {
+    if (!part_index.empty()) {
+      auto it = part_index.find(name);
+      return it == part_index.end() ? -1 : static_cast<int>(it->second);
+    }
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (parts[i]->name == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  int64_t PartMaxFree(uint32_t p) {
+    if (part_max_dirty[p]) {
+      part_max_dirty[p] = 0;
+      part_max_free[p] = 0;
+      for (uint32_t i = 0; i < plan.size(); ++i) {
+        if (member[p][i] && plan.Schedulable(i)) {
+          part_max_free[p] = std::max(part_max_free[p], plan.FreeNow(i).cpus);
+        }
+      }
+    }
+    return part_max_free[p];
+  }
+
+  // Running jobs give their resources back at start + estimate; needed once the pass plans
+  // the future.
+  void AddReleases() {
+    if (releases_added) return;
+    releases_added = true;
+    for (const Job* job : running) {
+      int64_t end = kNever;
+      if (job->state == JobState::kCompleting) {
+        end = now;
+      } else if (job->state == JobState::kRunning) {
+        int p = FindPartition(job->req.partition);
+        end = EndOf(job->start_time, EstimateOf(job->req, p < 0 ? nullptr : parts[p]));
+      }
+      if (end == kNever) continue;
+      for (size_t k = 0; k < job->nodes.size(); ++k) {
+        auto it = node_index.find(job->nodes[k]);
+        if (it == node_index.end()) {
+          result->errors.emplace_back(job->id,
+                                      Internal("running on unknown node " + job->nodes[k] +
+                                               "; its resources are left out of the plan"));
+          continue;
+        }
+        Amount a{
+            job->cpus_per_node, static_cast<int64_t>(job->mem_per_node_alloc_mb),
+            k < job->gpu_indices.size() ? static_cast<int64_t>(job->gpu_indices[k].size()) : 0};
+        plan.AddRelease(it->second, end, a);
+      }
+    }
+  }
+
+  // Whether node i could take the job at all (ignoring what is in use).
+  bool Eligible(const JobRequest& req, uint32_t p, uint32_t i) const {
+    if (!member[p][i]) return false;
+    const Node& n = (*view->nodes)[i];
+    if (!req.excluded_nodes.empty() && Contains(req.excluded_nodes, n.name)) return false;
+    if (!req.gpu_type.empty() && req.gpus_per_node > 0 && n.gpu_type != req.gpu_type) return false;
+    return HasFeatures(n, req.constraint);
+  }
+
+  // Required nodes as indices, deduplicated; false when one is unknown or outside the
+  // partition.
+  bool RequiredNodes(const JobRequest& req, uint32_t p) {
+    required.clear();
+    for (const std::string& name : req.required_nodes) {
+      auto it = node_index.find(name);
+      if (it == node_index.end() || !member[p][it->second]) return false;
+      uint32_t i = it->second;
+      if (std::any_of(required.begin(), required.end(),
+                      [&](const NodeNeed& r) { return r.node == i; })) {
+        continue;
+      }
+      required.push_back({i, ToAmount(ShapeFor(req, (*view->nodes)[i]))});
+    }
+    return true;
+  }
+
+  bool FitsNow(const JobRequest& req, const NodeNeed& c, int64_t end) const {
+    if (req.exclusive && !plan.Idle(c.node)) return false;
+    return plan.FitsFromNow(c.node, c.need, end);
+  }
+
+  void Taken(uint32_t node, int64_t free_before) {
+    const int64_t delta =
+        std::max<int64_t>(0, free_before) - std::max<int64_t>(0, plan.FreeNow(node).cpus);
+    for (size_t p = 0; p < parts.size(); ++p) {
+      if (!member[p][node]) continue;
+      part_free_cpus[p] -= delta;
+      part_max_dirty[p] = 1;
+    }
+  }
+
+  // Starts the job now if it fits without delaying a reservation.
+  bool TryStart(const Job& job, uint32_t p, int64_t duration) {
+    const JobRequest& req = job.req;
+    const std::vector<Node>& nodes = *view->nodes;
+    const uint32_t want = std::max<uint32_t>(1, req.min_nodes);
+    const int64_t end = EndOf(now, duration);
+    const bool simple = req.required_nodes.empty() && req.excluded_nodes.empty() &&
+                        req.constraint.empty() && (req.gpu_type.empty() || req.gpus_per_node == 0);
+    Amount shape;  // what it takes per node unless exclusive (then whole nodes)
+    if (req.required_nodes.empty()) {
+      shape = ToAmount(ShapeFor(req, Node{}));
+      const int64_t per_node = req.exclusive ? 1 : shape.cpus;
+      if (part_free_cpus[p] < per_node * want) return false;
+      if (!req.exclusive && part_max_free[p] < shape.cpus) return false;
+      if (!req.exclusive && PartMaxFree(p) < shape.cpus) return false;
+      if (simple) {
+        for (const Failure& f : failures) {
+          if (f.partition == p && want >= f.want && req.exclusive == f.exclusive &&
+              duration >= f.duration && Covers(shape, f.need)) {
+            return false;
+          }
+        }
+      }
+    }
+    if (!RequiredNodes(req, p)) return false;
+    chosen.clear();
+    for (const NodeNeed& r : required) {
+      if (!FitsNow(req, r, end)) return false;
+      chosen.push_back(r);
+    }
+    for (uint32_t i = 0; i < nodes.size() && chosen.size() < want; ++i) {
+      if (!plan.Schedulable(i) || !Eligible(req, p, i)) continue;
+      if (std::any_of(required.begin(), required.end(),
+                      [&](const NodeNeed& r) { return r.node == i; })) {
+        continue;
+      }
+      NodeNeed c{i, ToAmount(ShapeFor(req, nodes[i]))};
+      if (FitsNow(req, c, end)) chosen.push_back(c);
+    }
+    if (chosen.size() < want) {
+      if (simple && failures.size() < 64) {
+        // Without reservations a shape fails whatever its duration.
+        failures.push_back({p, want, req.exclusive, shape, plan.HasHolds() ? duration : 0});
+      }
+      return false;
     }
 
     StartDecision start;
-    start.job_id = job->id;
-    start.per_node = ShapeFor(req, nodes[chosen.front()]);
-    for (size_t i : chosen) {
-      Node& n = nodes[i];
-      NodeShape shape = ShapeFor(req, n);
-      std::vector<uint32_t> gpus = PickGpus(n, shape.gpus);
-      for (uint32_t g : gpus) n.gpu_busy[g] = true;
-      n.alloc_cpus += shape.cpus;
-      n.alloc_mem_mb += shape.mem_mb;
-      n.running_jobs.push_back(job->id);
+    start.job_id = job.id;
+    start.per_node = ShapeFor(req, nodes[chosen.front().node]);
+    for (const NodeNeed& c : chosen) {
+      const Node& n = nodes[c.node];
+      std::vector<uint32_t> gpus;
+      uint8_t* busy = gpu_busy.data() + gpu_offset[c.node];
+      for (uint32_t g = 0; g < n.gpus && gpus.size() < static_cast<size_t>(c.need.gpus); ++g) {
+        if (!busy[g]) gpus.push_back(g);
+      }
+      for (uint32_t g : gpus) busy[g] = 1;
+      const int64_t before = plan.FreeNow(c.node).cpus;
+      plan.Take(c.node, c.need, end);
+      Taken(c.node, before);
       start.nodes.push_back(n.name);
       start.gpu_indices.push_back(std::move(gpus));
     }
-    if (job->IsArrayTask()) ++running_per_array[job->array_job_id];
-    result.starts.push_back(std::move(start));
+    if (job.IsArrayTask()) ++running_per_array[job.array_job_id];
+    result->starts.push_back(std::move(start));
+    return true;
+  }
+
+  // Plans the job at its earliest start and holds its nodes from then on. kNever when the
+  // plan has no such time.
+  int64_t Reserve(const Job& job, uint32_t p, int64_t duration) {
+    const JobRequest& req = job.req;
+    const std::vector<Node>& nodes = *view->nodes;
+    AddReleases();
+    if (!RequiredNodes(req, p)) return kNever;
+    candidates.clear();
+    for (uint32_t i = 0; i < nodes.size(); ++i) {
+      if (!plan.Schedulable(i) || !Eligible(req, p, i)) continue;
+      if (std::any_of(required.begin(), required.end(),
+                      [&](const NodeNeed& r) { return r.node == i; })) {
+        continue;
+      }
+      NodeNeed c{i, ToAmount(ShapeFor(req, nodes[i]))};
+      if (Covers(plan.Capacity(i), c.need)) candidates.push_back(c);
+    }
+    const uint32_t want = std::max<uint32_t>(1, req.min_nodes);
+    int64_t t = plan.EarliestStart(required, candidates, want, duration, &chosen);
+    if (t == kNever) return kNever;
+    const int64_t end = EndOf(t, duration);
+    for (const NodeNeed& c : chosen) plan.Hold(c.node, c.need, t, end);
+    ++reservations;
+    result->planned.push_back({job.id, t});
+    return t;
+  }
+};
+
+Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<QueueOrder> order,
+                     std::unique_ptr<BackfillPolicy> backfill)
+    : options_(std::move(options)),
+      order_(std::move(order)),
+      backfill_(std::move(backfill)),
+      pass_(std::make_unique<Pass>()) {}
+
+Scheduler::~Scheduler() = default;
+
+Result<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& options,
+                                                     const PolicyRegistry& registry) {
+  auto order = registry.NewOrder(options.queue_order);
+  if (!order.ok()) return order.status();
+  auto backfill = registry.NewBackfill(options.backfill);
+  if (!backfill.ok()) return backfill.status();
+  return std::unique_ptr<Scheduler>(
+      new Scheduler(options, std::move(order).value(), std::move(backfill).value()));
+}
+
+ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
+  ScheduleResult result;
+  Pass& pass = *pass_;
+  pass.Prepare(view, now, &result);
+
+  // The queue, in order.
+  const bool keyed = order_->UsesEstimate();
+  auto collect = [&](const Job& job) {
+    if (job.state == JobState::kPending) {
+      int64_t estimate = 0;
+      if (keyed) {
+        int p = pass.FindPartition(job.req.partition);
+        estimate = EstimateOf(job.req, p < 0 ? nullptr : pass.parts[p]);
+      }
+      pass.entries.push_back({order_->Key(job, estimate), &job});
+    } else if (job.state == JobState::kRunning || job.state == JobState::kCompleting ||
+               job.state == JobState::kSuspended) {
+      pass.running.push_back(&job);
+    }
+  };
+  if (view.pending_in_order != nullptr) {
+    for (const Job* job : *view.pending_in_order) pass.entries.push_back({QueueKey{}, job});
+    if (view.running != nullptr) pass.running = *view.running;
+  } else {
+    if (view.live_jobs != nullptr) {
+      for (const Job* job : *view.live_jobs) collect(*job);
+    } else {
+      for (const auto& [id, job] : *view.jobs) collect(job);
+    }
+    std::sort(pass.entries.begin(), pass.entries.end(),
+              [](const Pass::Entry& a, const Pass::Entry& b) { return a.key < b.key; });
+  }
+  if (!options_.report_reasons) {
+    pass.min_cpus_from.resize(pass.entries.size() + 1);
+    pass.min_cpus_from.back() = std::numeric_limits<int64_t>::max();
+    for (size_t i = pass.entries.size(); i-- > 0;) {
+      const JobRequest& req = pass.entries[i].job->req;
+      int64_t cpus = std::max<uint32_t>(1, req.min_nodes);
+      if (!req.exclusive) cpus *= ShapeFor(req, Node{}).cpus;
+      pass.min_cpus_from[i] = std::min(pass.min_cpus_from[i + 1], cpus);
+    }
+  }
+  for (const Job* job : pass.running) {
+    if (job->state == JobState::kRunning && job->IsArrayTask()) {
+      ++pass.running_per_array[job->array_job_id];
+    }
+  }
+
+  auto set_reason = [&](const Job& job, const char* reason) {
+    if (options_.report_reasons && job.reason != reason)
+      result.reasons.emplace_back(job.id, reason);
+  };
+  // What to do with a job that cannot start now.
+  auto blocked = [&](const Job& job, uint32_t p, int64_t duration) {
+    Pass::PartState& ps = pass.part_state[p];
+    const bool first = !ps.blocked;
+    ps.blocked = true;
+    set_reason(job, first ? "Resources" : "Priority");
+    switch (backfill_->OnBlocked(first)) {
+      case BlockedAction::kStopPartition:
+        ps.stopped = true;
+        break;
+      case BlockedAction::kSkip:
+        break;
+      case BlockedAction::kReserve: {
+        bool capped =
+            options_.max_reservations > 0 && pass.reservations >= options_.max_reservations;
+        // A first blocked job the plan cannot protect would be starved by backfill: nothing
+        // behind it in its partition may start then.
+        if ((capped || pass.Reserve(job, p, duration) == kNever) && first) ps.stopped = true;
+        break;
+      }
+    }
+  };
+  // Once no CPU is free anywhere nothing more can start; the rest of the walk only sets
+  // reasons and plans.
+  auto exhausted = [&] { return pass.plan.TotalFreeCpus() <= 0; };
+
+  for (size_t pos = 0; pos < pass.entries.size(); ++pos) {
+    const Job& job = *pass.entries[pos].job;
+    const JobRequest& req = job.req;
+    // None of the rest could start now and no reasons are wanted: stop. (With jobs deferred
+    // to shortest-first backfill, the rest's reservations could still matter to them when there
+    // are other partitions.)
+    if (!options_.report_reasons && pass.min_cpus_from[pos] > pass.plan.TotalFreeCpus() &&
+        (pass.deferred.empty() || pass.parts.size() == 1)) {
+      break;
+    }
+    if (job.terminating) continue;  // its previous run has not ended yet
+    if (job.held) {
+      set_reason(job, job.reason == "JobHeldAdmin" ? "JobHeldAdmin" : "JobHeldUser");
+      continue;
+    }
+    if (req.begin_time > now) {
+      set_reason(job, "BeginTime");
+      continue;
+    }
+    if (!req.dependency.clauses.empty()) {
+      DependencyState dep = EvaluateDependency(job, *view.jobs);
+      if (dep == DependencyState::kNeverSatisfied) {
+        set_reason(job, "DependencyNeverSatisfied");
+        continue;
+      }
+      if (dep == DependencyState::kWaiting) {
+        set_reason(job, "Dependency");
+        continue;
+      }
+    }
+    const int pi = pass.FindPartition(req.partition);
+    if (pi < 0) {
+      set_reason(job, "PartitionConfig");
+      continue;
+    }
+    const uint32_t p = static_cast<uint32_t>(pi);
+    const Partition& partition = *pass.parts[p];
+    if (!partition.up) {
+      set_reason(job, "PartitionDown");
+      continue;
+    }
+    if (partition.inactive) {
+      set_reason(job, "PartitionInactive");
+      continue;
+    }
+    if (partition.max_time_s != kUnlimited &&
+        (req.time_limit_s == kUnlimited || req.time_limit_s > partition.max_time_s)) {
+      set_reason(job, "PartitionTimeLimit");
+      continue;
+    }
+    if (partition.max_nodes > 0 && req.min_nodes > partition.max_nodes) {
+      set_reason(job, "PartitionNodeLimit");
+      continue;
+    }
+    if (job.IsArrayTask() && req.array_max_running > 0 &&
+        pass.running_per_array[job.array_job_id] >= req.array_max_running) {
+      set_reason(job, "JobArrayTaskLimit");
+      continue;
+    }
+    Pass::PartState& ps = pass.part_state[p];
+    if (ps.stopped) {
+      set_reason(job, "Priority");
+      continue;
+    }
+    const int64_t estimate = EstimateOf(req, &partition);
+    const int64_t duration = estimate == kNever ? kNever : std::max<int64_t>(1, estimate);
+    if (ps.blocked && backfill_->ShortestFirst()) {
+      pass.deferred.push_back({duration, pos, &job, p});
+      continue;
+    }
+    if (!exhausted() && pass.TryStart(job, p, duration)) continue;
+    blocked(job, p, duration);
+  }
+
+  // Backfill shortest first (easy-sjbf): the jobs behind each partition's blocked job.
+  std::sort(pass.deferred.begin(), pass.deferred.end(),
+            [](const Pass::Deferred& a, const Pass::Deferred& b) {
+              return a.duration != b.duration ? a.duration < b.duration : a.position < b.position;
+            });
+  std::vector<int64_t>& min_cpus = pass.min_cpus_from;
+  if (!options_.report_reasons) {
+    min_cpus.resize(pass.deferred.size() + 1);
+    min_cpus.back() = std::numeric_limits<int64_t>::max();
+    for (size_t i = pass.deferred.size(); i-- > 0;) {
+      const JobRequest& req = pass.deferred[i].job->req;
+      int64_t cpus = std::max<uint32_t>(1, req.min_nodes);
+      if (!req.exclusive) cpus *= ShapeFor(req, Node{}).cpus;
+      min_cpus[i] = std::min(min_cpus[i + 1], cpus);
+    }
+  }
+  for (size_t i = 0; i < pass.deferred.size(); ++i) {
+    const Pass::Deferred& d = pass.deferred[i];
+    if (!options_.report_reasons && min_cpus[i] > pass.plan.TotalFreeCpus()) break;
+    if (pass.part_state[d.partition].stopped) {
+      set_reason(*d.job, "Priority");
+      continue;
+    }
+    if (!exhausted() && pass.TryStart(*d.job, d.partition, d.duration)) continue;
+    blocked(*d.job, d.partition, d.duration);
   }
   return result;
+}
+
+ScheduleResult Schedule(const ClusterView& view, int64_t now) {
+  static const SchedulerOptions kDefaults;
+  auto scheduler = Scheduler::Create(kDefaults);
+  return (*scheduler)->Schedule(view, now);
 }
 
 }  // namespace shoal

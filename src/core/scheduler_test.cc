@@ -617,6 +617,315 @@ TEST_F(SchedulerTest, Dependencies) {
   EXPECT_EQ(ReasonOf(r, 4), "DependencyNeverSatisfied");
 }
 
+// --- Policies: queue orders, EASY, conservative, shortest-first backfill ---------------------
+
+class PolicyTest : public SchedulerTest {
+ protected:
+  // A running job of `cpus` CPUs on `node`, started at `start`, limited to `limit` seconds.
+  void AddRunning(JobId id, const std::string& node, uint32_t cpus, int64_t start, int64_t limit) {
+    Job j = MakeJob(id, 100, cpus);
+    j.state = JobState::kRunning;
+    j.start_time = start;
+    j.req.time_limit_s = limit;
+    j.nodes = {node};
+    j.cpus_per_node = cpus;
+    j.alloc_cpus = cpus;
+    j.gpu_indices = {{}};
+    Add(j);
+    for (Node& n : nodes) {
+      if (n.name == node) {
+        n.alloc_cpus += cpus;
+        n.running_jobs.push_back(id);
+      }
+    }
+  }
+  // A pending job; `priority` falls with the id so queue order is id order.
+  Job& AddPending(JobId id, uint32_t cpus, int64_t limit, uint32_t min_nodes = 1) {
+    Job j = MakeJob(id, 1000 - static_cast<uint32_t>(id), cpus);
+    j.req.time_limit_s = limit;
+    j.req.min_nodes = min_nodes;
+    j.req.ntasks = min_nodes;
+    return Add(j);
+  }
+  ScheduleResult RunWith(const std::string& order, const std::string& backfill, int64_t now = 10) {
+    SchedulerOptions o;
+    o.queue_order = order;
+    o.backfill = backfill;
+    auto s = Scheduler::Create(o);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    ClusterView view{&jobs, &nodes, &partitions};
+    return (*s)->Schedule(view, now);
+  }
+  static std::optional<int64_t> PlannedOf(const ScheduleResult& r, JobId id) {
+    for (const auto& p : r.planned) {
+      if (p.job_id == id) return p.start_time;
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(PolicyTest, EasyBackfillsJobsThatEndByTheShadowTime) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 8, 0, 100);  // frees everything at 100
+  AddPending(2, 8, 50);            // head: reserved at 100
+  ScheduleResult r = RunWith("priority", "easy");
+  EXPECT_TRUE(r.starts.empty());
+  EXPECT_EQ(PlannedOf(r, 2), 100);
+
+  nodes[0].alloc_cpus = 6;  // job 1 holds 6 of 8: 2 free now
+  jobs[1].cpus_per_node = 6;
+  AddPending(3, 2, 90);  // ends at 100: backfills
+  AddPending(4, 2, 91);  // would end at 101: delays job 2, and no CPU is left anyway
+  r = RunWith("priority", "easy");
+  EXPECT_EQ(Started(r), (Ids{3}));
+  EXPECT_EQ(ReasonOf(r, 2), "Resources");
+  EXPECT_EQ(ReasonOf(r, 4), "Priority");
+  EXPECT_EQ(PlannedOf(r, 2), 100);
+}
+
+TEST_F(PolicyTest, EasyNeverDelaysTheReservedJob) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 6, 0, 100);
+  AddPending(2, 8, 50);    // needs the whole node at 100: nothing spare then
+  AddPending(3, 2, 200);   // fits now but runs past 100
+  AddPending(4, 1, 1000);  // likewise
+  ScheduleResult r = RunWith("priority", "easy");
+  EXPECT_TRUE(r.starts.empty());
+  EXPECT_EQ(PlannedOf(r, 2), 100);
+  EXPECT_EQ(ReasonOf(r, 3), "Priority");
+  EXPECT_EQ(ReasonOf(r, 4), "Priority");
+}
+
+TEST_F(PolicyTest, EasyBackfillsIntoWhatTheReservationLeavesSpare) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 6, 0, 100);
+  AddPending(2, 6, 50);   // at 100 it takes 6 of 8: 2 spare from then on
+  AddPending(3, 2, 500);  // runs past 100 but within the spare 2
+  ScheduleResult r = RunWith("priority", "easy");
+  EXPECT_EQ(Started(r), (Ids{3}));
+  EXPECT_EQ(PlannedOf(r, 2), 100);
+}
+
+TEST_F(PolicyTest, EasyOnNodesKeepsOffReservedNodesOnly) {
+  for (const char* name : {"n1", "n2", "n3", "n4"}) nodes.push_back(MakeNode(name, 4));
+  AddRunning(1, "n1", 4, 0, 100);
+  AddRunning(2, "n4", 2, 0, 300);
+  AddPending(3, 4, 50, 3);  // three whole nodes: n1 (free at 100), n2 and n3
+  AddPending(4, 2, 1000);   // a long job: n2 and n3 are reserved, n4 is not
+  AddPending(5, 2, 1000);   // nothing left that would not delay job 3
+  ScheduleResult r = RunWith("priority", "easy");
+  ASSERT_EQ(Started(r), (Ids{4}));
+  EXPECT_EQ(StartOf(r, 4)->nodes, (Names{"n4"}));
+  EXPECT_EQ(PlannedOf(r, 3), 100);
+  EXPECT_EQ(ReasonOf(r, 5), "Priority");
+
+  jobs.erase(4);
+  jobs.erase(5);
+  AddPending(6, 4, 90);  // ends by 100: may use reserved n2 until then
+  r = RunWith("priority", "easy");
+  EXPECT_EQ(Started(r), (Ids{6}));
+  EXPECT_EQ(StartOf(r, 6)->nodes, (Names{"n2"}));
+}
+
+TEST_F(PolicyTest, ConservativeProtectsEveryBlockedJob) {
+  nodes.push_back(MakeNode("n1", 10));
+  AddRunning(1, "n1", 8, 0, 100);  // 2 free now, 10 from 100
+  AddPending(2, 4, 100);           // reserved 100..200 (6 spare then)
+  AddPending(3, 10, 50);           // conservative: reserved 200..250
+  AddPending(4, 2, 500);           // fits now and beside job 2, but would delay job 3
+  ScheduleResult easy = RunWith("priority", "easy");
+  EXPECT_EQ(Started(easy), (Ids{4}));
+  EXPECT_EQ(PlannedOf(easy, 2), 100);
+  EXPECT_EQ(PlannedOf(easy, 3), std::nullopt);
+
+  ScheduleResult cons = RunWith("priority", "conservative");
+  EXPECT_TRUE(cons.starts.empty());
+  EXPECT_EQ(PlannedOf(cons, 2), 100);
+  EXPECT_EQ(PlannedOf(cons, 3), 200);
+  EXPECT_EQ(ReasonOf(cons, 2), "Resources");
+  EXPECT_EQ(ReasonOf(cons, 3), "Priority");
+  EXPECT_EQ(ReasonOf(cons, 4), "Priority");
+
+  jobs[4].req.time_limit_s = 190;  // ends at 200, in the gap beside job 2
+  cons = RunWith("priority", "conservative");
+  EXPECT_EQ(Started(cons), (Ids{4}));
+  EXPECT_EQ(PlannedOf(cons, 3), 200);
+}
+
+TEST_F(PolicyTest, NoBackfillStopsThePartition) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 6, 0, 100);
+  AddPending(2, 8, 50);
+  AddPending(3, 2, 10);  // would end long before 100
+  ScheduleResult r = RunWith("priority", "none");
+  EXPECT_TRUE(r.starts.empty());
+  EXPECT_TRUE(r.planned.empty());
+  EXPECT_EQ(ReasonOf(r, 3), "Priority");
+  r = RunWith("priority", "easy");
+  EXPECT_EQ(Started(r), (Ids{3}));
+}
+
+TEST_F(PolicyTest, ShortestFirstBackfill) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 6, 0, 100);
+  AddPending(2, 8, 50);
+  AddPending(3, 2, 80);  // earlier in the queue
+  AddPending(4, 2, 30);  // shorter
+  EXPECT_EQ(Started(RunWith("priority", "easy")), (Ids{3}));
+  EXPECT_EQ(Started(RunWith("priority", "easy-sjbf")), (Ids{4}));
+}
+
+TEST_F(PolicyTest, QueueOrders) {
+  nodes.push_back(MakeNode("n1", 2));
+  Job a = MakeJob(1, 1, 2);  // oldest, lowest priority, longest
+  a.req.time_limit_s = 300;
+  Job b = MakeJob(2, 50, 2);
+  b.req.time_limit_s = 100;
+  Job c = MakeJob(3, 10, 2);
+  c.req.time_limit_s = 200;
+  Add(a);
+  Add(b);
+  Add(c);
+  EXPECT_EQ(Started(RunWith("fcfs", "none")), (Ids{1}));
+  EXPECT_EQ(Started(RunWith("sjf", "none")), (Ids{2}));
+  EXPECT_EQ(Started(RunWith("priority", "none")), (Ids{2}));
+  jobs[2].req.time_limit_s = 0;  // partition default (unlimited here): sorts last under sjf
+  EXPECT_EQ(Started(RunWith("sjf", "none")), (Ids{3}));
+}
+
+TEST_F(PolicyTest, UnlimitedJobsBlockBackfillBehindThem) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 6, 0, kUnlimited);  // never ends, for planning
+  AddPending(2, 8, 50);                   // cannot be planned: nothing behind it may start
+  AddPending(3, 1, 10);
+  ScheduleResult r = RunWith("priority", "easy");
+  EXPECT_TRUE(r.starts.empty());
+  EXPECT_TRUE(r.planned.empty());
+  EXPECT_EQ(ReasonOf(r, 3), "Priority");
+}
+
+TEST_F(PolicyTest, PartitionDefaultAndMaxTimeAreTheEstimate) {
+  nodes.push_back(MakeNode("n1", 8));
+  partitions[0].max_time_s = 1000;
+  partitions[0].default_time_s = 60;
+  AddRunning(1, "n1", 6, 0, 0);  // default 60: ends at 60
+  AddPending(2, 8, 100);
+  ScheduleResult r = RunWith("priority", "easy");
+  EXPECT_EQ(PlannedOf(r, 2), 60);
+  partitions[0].default_time_s = kUnlimited;  // then MaxTime: 1000
+  r = RunWith("priority", "easy");
+  EXPECT_EQ(PlannedOf(r, 2), 1000);
+
+  Partition p = MakePartition("x");
+  JobRequest req;
+  EXPECT_EQ(EstimateOf(req, &p), kNever);
+  EXPECT_EQ(EstimateOf(req, nullptr), kNever);
+  req.time_limit_s = 5;
+  EXPECT_EQ(EstimateOf(req, &p), 5);
+  req.time_limit_s = kUnlimited;
+  EXPECT_EQ(EstimateOf(req, &p), kNever);
+}
+
+TEST_F(PolicyTest, OverdueRunningJobsEndNowForPlanning) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 8, 0, 5);  // its limit passed at 5; it is being stopped
+  AddPending(2, 8, 100);
+  ScheduleResult r = RunWith("priority", "easy", 10);
+  EXPECT_EQ(PlannedOf(r, 2), 10);
+}
+
+TEST_F(PolicyTest, MultiplePartitionsEachReserveTheirFirstBlockedJob) {
+  nodes.push_back(MakeNode("a1", 4));
+  nodes.push_back(MakeNode("b1", 4));
+  partitions = {MakePartition("pa", {"a1"}), MakePartition("pb", {"b1"})};
+  AddRunning(1, "a1", 4, 0, 100);
+  AddRunning(2, "b1", 2, 0, 200);
+  Job& a = AddPending(3, 4, 50);
+  a.req.partition = "pa";
+  Job& b = AddPending(4, 4, 50);
+  b.req.partition = "pb";
+  Job& c = AddPending(5, 2, 150);  // fits now on b1 but ends after 200? no: 10 + 150 = 160
+  c.req.partition = "pb";
+  Job& d = AddPending(6, 2, 1000);  // would delay job 4
+  d.req.partition = "pb";
+  ScheduleResult r = RunWith("priority", "easy");
+  EXPECT_EQ(Started(r), (Ids{5}));
+  EXPECT_EQ(PlannedOf(r, 3), 100);
+  EXPECT_EQ(PlannedOf(r, 4), 200);
+  EXPECT_EQ(ReasonOf(r, 6), "Priority");
+}
+
+TEST_F(PolicyTest, PendingInOrderSkipsSortingAndReasonsCanBeOff) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "n1", 6, 0, 100);
+  AddPending(2, 8, 50);
+  AddPending(3, 2, 80);
+  SchedulerOptions o;
+  o.queue_order = "fcfs";
+  o.report_reasons = false;
+  auto s = Scheduler::Create(o);
+  ASSERT_TRUE(s.ok());
+  std::vector<const Job*> pending = {&jobs[3], &jobs[2]};  // the caller's order wins
+  std::vector<const Job*> running = {&jobs[1]};
+  ClusterView view{&jobs, &nodes, &partitions};
+  view.pending_in_order = &pending;
+  view.running = &running;
+  ScheduleResult r = (*s)->Schedule(view, 10);
+  EXPECT_EQ(Started(r), (Ids{3}));  // job 3 is the head now and fits
+  EXPECT_TRUE(r.reasons.empty());
+  EXPECT_EQ((*s)->order().name(), "fcfs");
+}
+
+TEST_F(PolicyTest, PartitionStatesAndNodeLimit) {
+  nodes.push_back(MakeNode("n1", 8));
+  nodes.push_back(MakeNode("n2", 8));
+  partitions = {MakePartition("batch"), MakePartition("off"), MakePartition("small")};
+  partitions[1].inactive = true;
+  partitions[2].max_nodes = 1;
+  Job& off = AddPending(1, 1, 10);
+  off.req.partition = "off";
+  Job& big = AddPending(2, 1, 10, 2);
+  big.req.partition = "small";
+  partitions[0].drain = true;  // a draining partition still runs what it has queued
+  AddPending(3, 1, 10);
+  ScheduleResult r = RunWith("priority", "easy");
+  EXPECT_EQ(Started(r), (Ids{3}));
+  EXPECT_EQ(ReasonOf(r, 1), "PartitionInactive");
+  EXPECT_EQ(ReasonOf(r, 2), "PartitionNodeLimit");
+}
+
+TEST_F(PolicyTest, RunningOnAnUnknownNodeIsAnError) {
+  nodes.push_back(MakeNode("n1", 8));
+  AddRunning(1, "gone", 2, 0, 100);
+  AddPending(2, 9, 50);  // never fits: the pass plans, and meets job 1
+  ScheduleResult r = RunWith("priority", "easy");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].first, 1u);
+  EXPECT_EQ(r.errors[0].second.code(), StatusCode::kInternal);
+}
+
+TEST(PolicyRegistryTest, NamesAndErrors) {
+  const PolicyRegistry& r = PolicyRegistry::Builtin();
+  EXPECT_EQ(r.OrderNames(), (std::vector<std::string>{"fcfs", "priority", "sjf"}));
+  EXPECT_EQ(r.BackfillNames(),
+            (std::vector<std::string>{"conservative", "easy", "easy-sjbf", "none"}));
+  auto bad = r.NewOrder("lifo");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(bad.status().message().find("fcfs"), std::string::npos);
+  SchedulerOptions o;
+  o.backfill = "aggressive";
+  auto s = Scheduler::Create(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kNotFound);
+
+  PolicyRegistry mine;
+  RegisterBuiltinPolicies(mine);
+  EXPECT_EQ(mine.AddOrder("fcfs", nullptr).code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE((*mine.NewBackfill("easy-sjbf"))->ShortestFirst());
+  EXPECT_TRUE((*mine.NewOrder("fcfs"))->ArrivalOrdered());
+}
+
 // --- EvaluateDependency ----------------------------------------------------------------------
 
 class DependencyTest : public ::testing::Test {
