@@ -198,6 +198,7 @@ const Column kColumns[] = {
     SHOAL_REQ_COL(uid),
     SHOAL_REQ_COL(gid),
     SHOAL_REQ_COL(account),
+    SHOAL_REQ_COL(qos),
     SHOAL_REQ_COL(partition),
     SHOAL_REQ_COL(work_dir),
     SHOAL_REQ_COL(stdout_pattern),

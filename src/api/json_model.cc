@@ -119,6 +119,7 @@ Json JobRequestToJson(const JobRequest& r) {
       {"uid", r.uid},
       {"gid", r.gid},
       {"account", r.account},
+      {"qos", r.qos},
       {"partition", r.partition},
       {"work_dir", r.work_dir},
       {"stdout_pattern", r.stdout_pattern},
@@ -157,6 +158,7 @@ Result<JobRequest> JobRequestFromJson(const Json& j) {
   f.Read("uid", r.uid);
   f.Read("gid", r.gid);
   f.Read("account", r.account);
+  f.Read("qos", r.qos);
   f.Read("partition", r.partition);
   f.Read("work_dir", r.work_dir);
   f.Read("stdout_pattern", r.stdout_pattern);

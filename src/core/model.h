@@ -57,6 +57,7 @@ struct JobRequest {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::string account;
+  std::string qos;              // resolved at submit ("normal" when not given); "" in old records
   std::string partition;        // resolved at submit: never empty once accepted
   std::string work_dir;
   std::string stdout_pattern;   // as given (-o), may hold %j etc.; empty: slurm-%j.out

@@ -15,8 +15,9 @@
 namespace shoal {
 namespace {
 
-// Version 2 added job_payloads.args. Migrations run in order from the version a file has.
-constexpr int kSchemaVersion = 2;
+// Version 2 added job_payloads.args, version 3 the usage table (created by kSchema when
+// missing). Migrations run in order from the version a file has.
+constexpr int kSchemaVersion = 3;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -43,6 +44,12 @@ CREATE TABLE IF NOT EXISTS job_payloads (
   script TEXT NOT NULL,
   env TEXT NOT NULL,
   args TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS usage (
+  account TEXT NOT NULL,
+  user TEXT NOT NULL,
+  cpu_seconds REAL NOT NULL,
+  PRIMARY KEY (account, user)
 );
 )sql";
 
@@ -206,6 +213,31 @@ class SqliteStore : public Store {
     return ReadJobs(st.get());
   }
 
+  Result<UsageState> LoadUsage() override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    UsageState state;
+    Statement rows(reader_, "SELECT account, user, cpu_seconds FROM usage");
+    if (!rows.valid()) return SqlError(reader_, "load usage");
+    int rc;
+    while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
+      UsageKey key{reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 0)),
+                   reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 1))};
+      state.usage[std::move(key)] = sqlite3_column_double(rows.get(), 2);
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "load usage");
+    Statement meta(reader_,
+                   "SELECT key, value FROM store_meta WHERE key IN ('usage_as_of', "
+                   "'usage_last_reset')");
+    if (!meta.valid()) return SqlError(reader_, "load usage");
+    while ((rc = sqlite3_step(meta.get())) == SQLITE_ROW) {
+      const std::string key = reinterpret_cast<const char*>(sqlite3_column_text(meta.get(), 0));
+      const int64_t value = sqlite3_column_int64(meta.get(), 1);
+      (key == "usage_as_of" ? state.as_of : state.last_reset) = value;
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "load usage");
+    return state;
+  }
+
  private:
   struct Pending {
     std::vector<StoreOp> ops;
@@ -239,6 +271,13 @@ class SqliteStore : public Store {
     Statement count_sync(writer_,
                          "INSERT INTO store_meta (key, value) VALUES ('syncs', 1) "
                          "ON CONFLICT(key) DO UPDATE SET value = value + 1");
+    Statement usage_row(writer_,
+                        "INSERT INTO usage (account, user, cpu_seconds) VALUES (?,?,?) "
+                        "ON CONFLICT(account, user) DO UPDATE SET cpu_seconds=excluded.cpu_seconds");
+    Statement usage_clear(writer_, "DELETE FROM usage");
+    Statement set_meta(writer_,
+                       "INSERT INTO store_meta (key, value) VALUES (?,?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     while (true) {
       std::deque<Pending> batch;
       {
@@ -263,6 +302,9 @@ class SqliteStore : public Store {
             case StoreOp::Kind::kInsertPayload: s = WritePayload(payload.get(), op); break;
             // A commit that changes nothing writes no WAL frame and so syncs nothing: count.
             case StoreOp::Kind::kSync: s = StepOnce(count_sync.get(), "count syncs"); break;
+            case StoreOp::Kind::kSaveUsage:
+              s = WriteUsage(op, usage_row.get(), usage_clear.get(), set_meta.get());
+              break;
             default: s = WriteJob(upsert.get(), op.job); break;
           }
         }
@@ -298,6 +340,30 @@ class SqliteStore : public Store {
     sqlite3_bind_int64(st, 9, job.end_time);
     sqlite3_bind_text(st, 10, doc.c_str(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write job");
+    return Status::Ok();
+  }
+
+  Status WriteUsage(const StoreOp& op, sqlite3_stmt* row, sqlite3_stmt* clear,
+                    sqlite3_stmt* meta) {
+    if (op.usage_replace_all) {
+      Status s = StepOnce(clear, "clear usage");
+      if (!s.ok()) return s;
+    }
+    for (const auto& [key, cpu_seconds] : op.usage) {
+      sqlite3_reset(row);
+      sqlite3_bind_text(row, 1, key.account.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(row, 2, key.user.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_double(row, 3, cpu_seconds);
+      if (sqlite3_step(row) != SQLITE_DONE) return SqlError(writer_, "write usage");
+    }
+    for (auto [name, value] : {std::pair{"usage_as_of", op.usage_as_of},
+                               std::pair{"usage_last_reset", op.usage_last_reset}}) {
+      if (value < 0) continue;
+      sqlite3_reset(meta);
+      sqlite3_bind_text(meta, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(meta, 2, value);
+      if (sqlite3_step(meta) != SQLITE_DONE) return SqlError(writer_, "write usage time");
+    }
     return Status::Ok();
   }
 
