@@ -192,6 +192,7 @@ const Column kColumns[] = {
     SHOAL_JOB_COL("generation", generation),
     SHOAL_JOB_COL("terminating", terminating),
     SHOAL_JOB_COL("cancel_requested", cancel_requested),
+    SHOAL_JOB_COL("preempted_by", preempted_by),
     SHOAL_JOB_COL("last_modified", last_modified),
     SHOAL_REQ_COL(name),
     SHOAL_REQ_COL(user),

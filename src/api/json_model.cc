@@ -244,6 +244,7 @@ Json JobToJson(const Job& job) {
       {"generation", job.generation},
       {"terminating", job.terminating},
       {"cancel_requested", job.cancel_requested},
+      {"preempted_by", job.preempted_by},
       {"last_modified", job.last_modified},
   };
 }
@@ -273,6 +274,7 @@ Result<Job> JobFromJson(const Json& j) {
   f.Read("generation", job.generation);
   f.Read("terminating", job.terminating);
   f.Read("cancel_requested", job.cancel_requested);
+  f.Read("preempted_by", job.preempted_by);
   f.Read("last_modified", job.last_modified);
   if (!f.status().ok()) return f.status();
   auto parsed = ParseJobState(state);

@@ -1009,8 +1009,9 @@ void Controller::RunSchedulePassLocked(
     spdlog::info("job {} preempted ({}) for job {}", victim.DisplayId(),
                  d.mode == PreemptMode::kRequeue ? "requeued" : "cancelled", d.preemptor_id);
     if (d.mode == PreemptMode::kRequeue) {
-      // As Slurm shows a requeued job until it may run again.
+      // As Slurm shows a requeued job until it may run again; it waits for its preemptor.
       RequeueLocked(victim, now, "BeginTime");
+      victim.preempted_by = d.preemptor_id;
     } else {
       victim.cancel_requested = true;
       victim.terminating = true;
@@ -1039,6 +1040,7 @@ void Controller::RunSchedulePassLocked(
     }
     job.state = JobState::kRunning;
     job.reason = "None";
+    job.preempted_by = 0;
     job.start_time = now;
     job.nodes = start.nodes;
     job.cpus_per_node = start.per_node.cpus;

@@ -111,6 +111,9 @@ struct Job {
   uint64_t generation = 0;      // fencing token of the current launch
   bool terminating = false;     // an earlier run is being stopped; must not start again yet
   bool cancel_requested = false;  // scancel reached it while running
+  // Requeued by preemption for this job: it waits (reason BeginTime) while that job is pending,
+  // so the two do not take turns preempting each other.
+  JobId preempted_by = 0;
   int64_t last_modified = 0;
 
   // squeue/sacct id: "12" or "10_3".

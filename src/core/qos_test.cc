@@ -324,6 +324,22 @@ TEST_F(QosPassTest, WaitsForJobsAlreadyBeingStopped) {
   EXPECT_EQ(Preempted(Run(&releasing)), (Ids{2}));
 }
 
+TEST_F(QosPassTest, ARequeuedVictimWaitsForItsPreemptor) {
+  nodes.push_back(MakeNode("n1", 2));
+  Q("high").preempt = {"low"};
+  Pending(1, "low", 2, /*priority=*/5000).preempted_by = 2;  // outranks its preemptor
+  Pending(2, "high", 2, 1000);
+  ScheduleResult r = Run();
+  EXPECT_EQ(Started(r), (Ids{2}));
+  EXPECT_EQ(ReasonOf(r, 1), "BeginTime");
+  jobs[2].state = JobState::kRunning;  // once the preemptor runs, the victim is free to go
+  nodes.push_back(MakeNode("n2", 2));
+  EXPECT_EQ(Started(Run()), (Ids{1}));
+  jobs[2].state = JobState::kPending;
+  jobs[2].held = true;  // nor does a held preemptor keep it waiting
+  EXPECT_EQ(Started(Run()), (Ids{1}));
+}
+
 TEST_F(QosPassTest, TwoPreemptorsDoNotShareAVictim) {
   nodes.push_back(MakeNode("n1", 2));
   nodes.push_back(MakeNode("n2", 2));

@@ -762,6 +762,13 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       set_reason(job, "BeginTime");
       continue;
     }
+    if (job.preempted_by != 0) {
+      auto it = view.jobs->find(job.preempted_by);
+      if (it != view.jobs->end() && it->second.state == JobState::kPending && !it->second.held) {
+        set_reason(job, "BeginTime");
+        continue;
+      }
+    }
     if (!req.dependency.clauses.empty()) {
       DependencyState dep = EvaluateDependency(job, *view.jobs);
       if (dep == DependencyState::kNeverSatisfied) {

@@ -137,7 +137,8 @@ struct SchedulerOptions {
 // most recently started), and takes them until the job would fit now on what they and the jobs
 // already being stopped free; then it drops those not needed, highest priority first. Only if
 // the job then fits are they preempted (it starts in a later pass, once they have ended). A job
-// that fits on what is already being freed preempts nothing more.
+// that fits on what is already being freed preempts nothing more. A job requeued by preemption
+// (Job::preempted_by) waits with reason BeginTime while its preemptor is pending.
 // A blocked job whose start the plan cannot place (resources held by jobs without a time
 // limit, or too few usable nodes) cannot be protected, so its partition behaves as under none.
 // Not thread-safe: one pass at a time. Keeps its buffers between passes.
