@@ -130,8 +130,11 @@ std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w)
     case 'r': return row.partition;
     case 'S': return "0";  // no site factor plugin
     case 'u': return row.user;
-    case 'y':
-      return Fixed(row.priority / static_cast<double>(std::numeric_limits<uint32_t>::max()), 14);
+    case 'y': {
+      // The sum before truncation, as Slurm prints it (0 for a held job).
+      const double exact = row.priority == 0 ? 0 : Weigh(row.factors, w).Sum() - row.factors.nice;
+      return Fixed(std::max(0.0, exact) / std::numeric_limits<uint32_t>::max(), 14);
+    }
     case 'Y': return std::to_string(row.priority);
     default: return "";  // t, T: no TRES weights
   }
@@ -175,9 +178,9 @@ std::optional<std::string> SortSprioRows(std::vector<SprioRow>* rows, std::strin
     }
     keys.push_back({item[0], desc});
   }
-  std::sort(rows->begin(), rows->end(), [](const SprioRow& a, const SprioRow& b) {
-    return a.id != b.id ? a.id < b.id : a.partition < b.partition;
-  });
+  // Job id order first (a job's partitions keep their order), then the keys.
+  std::stable_sort(rows->begin(), rows->end(),
+                   [](const SprioRow& a, const SprioRow& b) { return a.id < b.id; });
   auto compare = [&](const Key& k, const SprioRow& a, const SprioRow& b) -> int {
     auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
     double fa = 0, fb = 0;
