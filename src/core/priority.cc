@@ -15,7 +15,8 @@ double Clamp01(double x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
 
 double Ratio(double part, double whole) { return whole <= 0 ? 0 : Clamp01(part / whole); }
 
-// CPUs a request asks for in all (what the job-size factor measures).
+// CPUs a request asks for in all (what the job-size factor measures, with whole nodes for
+// exclusive jobs).
 uint64_t RequestedCpus(const JobRequest& req) {
   const uint64_t nodes = std::max<uint32_t>(1, req.min_nodes);
   const uint64_t tasks = req.ntasks_per_node > 0 ? uint64_t{req.ntasks_per_node} * nodes
@@ -78,8 +79,13 @@ PriorityFactors ComputeFactors(const Job& job, const Partition* partition, const
   f.assoc = Ratio(assoc_priority, ctx.max_assoc_priority);
   f.fairshare = Clamp01(fairshare);
   const double node_part = Ratio(std::max<uint32_t>(1, job.req.min_nodes), ctx.total_nodes);
-  const double cpu_part =
-      Ratio(static_cast<double>(RequestedCpus(job.req)), static_cast<double>(ctx.total_cpus));
+  double cpus = static_cast<double>(RequestedCpus(job.req));
+  if (job.req.exclusive && ctx.total_nodes > 0) {
+    // Whole nodes: as many CPUs as its nodes hold (of the average node).
+    cpus = std::max(cpus, std::max<uint32_t>(1, job.req.min_nodes) *
+                              static_cast<double>(ctx.total_cpus) / ctx.total_nodes);
+  }
+  const double cpu_part = Ratio(cpus, static_cast<double>(ctx.total_cpus));
   const bool nodes_known = ctx.total_nodes > 0, cpus_known = ctx.total_cpus > 0;
   if (w.favor_small) {
     f.job_size = ((nodes_known ? 1 - node_part : 0) + (cpus_known ? 1 - cpu_part : 0)) / 2;

@@ -10,7 +10,8 @@
 //              account over the usage of everyone, S the user's normalised shares (the account's
 //              shares among all accounts, times the user's among the users of the account);
 //   job size   the mean of the requested nodes over all nodes and the requested CPUs over all
-//              CPUs (PriorityFavorSmall: of one minus each);
+//              CPUs (an exclusive job asks for its nodes' CPUs; PriorityFavorSmall: the mean of
+//              one minus each);
 //   partition  the partition's PriorityJobFactor over the largest one;
 //   QOS        the QOS's Priority over the largest QOS Priority.
 #pragma once

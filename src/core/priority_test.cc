@@ -91,6 +91,12 @@ TEST(PriorityTest, MatchesSlurmOnTheReferenceCluster) {
   EXPECT_DOUBLE_EQ(f.qos, 1.0);
   EXPECT_EQ(PriorityOf(f, w), 20437u);
 
+  Job exclusive = MakeJob(5);  // -N2 --exclusive: every CPU of both nodes, as Slurm counts it
+  exclusive.req.min_nodes = 2;
+  exclusive.req.ntasks = 2;
+  exclusive.req.exclusive = true;
+  EXPECT_DOUBLE_EQ(ComputeFactors(exclusive, &debug, &normal, 1.0, 0, ctx, w, kNow).job_size, 1.0);
+
   Job negative_nice = MakeJob(4);
   negative_nice.req.nice = -5;
   f = ComputeFactors(negative_nice, &debug, &normal, 1.0, 0, ctx, w, kNow);
