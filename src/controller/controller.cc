@@ -793,16 +793,17 @@ uint32_t Controller::PriorityLocked(const Job& job, int64_t now) const {
   return JobPriority(job, FactorsLocked(job, now), config_.weights);
 }
 
-bool Controller::RefreshPriorityInputsLocked(bool fairshare) {
+void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
   PriorityContext ctx = MakePriorityContext(nodes_, partitions_, config_.qos, config_.accounts);
-  bool changed = ctx.total_nodes != priority_ctx_.total_nodes ||
+  const bool changed = ctx.total_nodes != priority_ctx_.total_nodes ||
                  ctx.total_cpus != priority_ctx_.total_cpus ||
                  ctx.max_partition_factor != priority_ctx_.max_partition_factor ||
                  ctx.max_qos_priority != priority_ctx_.max_qos_priority ||
                  ctx.max_assoc_priority != priority_ctx_.max_assoc_priority;
   priority_ctx_ = ctx;
+  if (changed) priorities_stale_ = true;
   const int64_t now = NowSeconds();
-  if (fairshare && fairshare_stale_ && now != last_fairshare_calc_) {
+  if (fairshare && fairshare_stale_ && (force || now != last_fairshare_calc_)) {
     // The associations that count for the shares: every one with usage or a live job.
     std::set<UsageKey> keys;
     for (const auto& [id, job] : live_jobs_) keys.insert(UsageKeyOf(job->req));
@@ -810,9 +811,8 @@ bool Controller::RefreshPriorityInputsLocked(bool fairshare) {
                                   std::vector<UsageKey>(keys.begin(), keys.end()));
     fairshare_stale_ = false;
     last_fairshare_calc_ = now;
-    changed = true;
+    priorities_stale_ = true;
   }
-  return changed;
 }
 
 double Controller::UsageFactorOf(const Job& job) const {
@@ -879,7 +879,7 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
   const int64_t now = NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   auto self = const_cast<Controller*>(this);
-  self->RefreshPriorityInputsLocked(true);
+  self->RefreshPriorityInputsLocked(true, /*force=*/true);
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };
@@ -963,8 +963,9 @@ void Controller::RunSchedulePassLocked(
   const PriorityWeights& w = config_.weights;
   bool recompute = false;
   if (now != last_priority_calc_) {
-    const bool inputs_changed = RefreshPriorityInputsLocked(w.fairshare > 0);
-    recompute = w.TimeDependent() || inputs_changed;
+    RefreshPriorityInputsLocked(w.fairshare > 0);
+    recompute = w.TimeDependent() || priorities_stale_;
+    priorities_stale_ = false;
     last_priority_calc_ = now;
   }
   std::vector<const Job*> live;

@@ -138,9 +138,9 @@ class Controller {
   // Priority: the factors and the priority of a job now (held jobs 0).
   PriorityFactors FactorsLocked(const Job& job, int64_t now) const;
   uint32_t PriorityLocked(const Job& job, int64_t now) const;
-  // The cluster-wide inputs of the factors; fair share only when `fairshare` (and stale).
-  // True when they changed.
-  bool RefreshPriorityInputsLocked(bool fairshare);
+  // The cluster-wide inputs of the factors; fair share only when `fairshare` and stale, at most
+  // once a second unless `force`. Marks the priorities stale when an input changed.
+  void RefreshPriorityInputsLocked(bool fairshare, bool force = false);
   // Fair-share usage: charges a run that ends (or is requeued) at `end` for the part not charged
   // yet; every PriorityCalcPeriod, decays the usage and charges the running jobs.
   void ChargeRunLocked(const Job& job, int64_t end);
@@ -180,6 +180,7 @@ class Controller {
   UsageState usage_;
   std::map<UsageKey, double> fairshare_;
   bool fairshare_stale_ = true;
+  bool priorities_stale_ = true;  // an input of the priorities changed since they were computed
   int64_t last_fairshare_calc_ = 0;
   int64_t last_usage_calc_ = 0;
   PriorityContext priority_ctx_;
