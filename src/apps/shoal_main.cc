@@ -22,19 +22,14 @@ struct Command {
 };
 
 constexpr Command kSlurmCommands[] = {
-    {"sbatch", shoal::SbatchMain},   {"srun", shoal::SrunMain},
-    {"salloc", shoal::SallocMain},   {"squeue", shoal::SqueueMain},
-    {"sinfo", shoal::SinfoMain},     {"scancel", shoal::ScancelMain},
-    {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain},
-    {"sprio", shoal::SprioMain},
+    {"sbatch", shoal::SbatchMain},     {"srun", shoal::SrunMain},   {"salloc", shoal::SallocMain},
+    {"squeue", shoal::SqueueMain},     {"sinfo", shoal::SinfoMain}, {"scancel", shoal::ScancelMain},
+    {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain}, {"sprio", shoal::SprioMain},
 };
 
 constexpr Command kShoalCommands[] = {
-    {"up", shoal::UpMain},
-    {"down", shoal::DownMain},
-    {"status", shoal::StatusMain},
-    {"sim", shoal::SimMain},
-    {"priority", shoal::SprioMain},  // sprio under shoal's own name
+    {"up", shoal::UpMain},   {"down", shoal::DownMain},      {"status", shoal::StatusMain},
+    {"sim", shoal::SimMain}, {"priority", shoal::SprioMain},  // sprio under shoal's own name
 };
 
 // `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.

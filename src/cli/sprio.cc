@@ -92,17 +92,28 @@ Status Decode(const Json& answer, PriorityWeights* w, std::vector<SprioRow>* row
       for (size_t c = 0; c < columns.size(); ++c) {
         const std::string& name = columns[c];
         const Json& v = r[c];
-        if (name == "job_id") row.id = v.get<JobId>();
-        else if (name == "user") row.user = v.get<std::string>();
-        else if (name == "partition") row.partition = v.get<std::string>();
-        else if (name == "priority") row.priority = v.get<uint32_t>();
-        else if (name == "age") row.factors.age = v.get<double>();
-        else if (name == "assoc") row.factors.assoc = v.get<double>();
-        else if (name == "fairshare") row.factors.fairshare = v.get<double>();
-        else if (name == "job_size") row.factors.job_size = v.get<double>();
-        else if (name == "partition_factor") row.factors.partition = v.get<double>();
-        else if (name == "qos") row.factors.qos = v.get<double>();
-        else if (name == "nice") row.factors.nice = v.get<int32_t>();
+        if (name == "job_id")
+          row.id = v.get<JobId>();
+        else if (name == "user")
+          row.user = v.get<std::string>();
+        else if (name == "partition")
+          row.partition = v.get<std::string>();
+        else if (name == "priority")
+          row.priority = v.get<uint32_t>();
+        else if (name == "age")
+          row.factors.age = v.get<double>();
+        else if (name == "assoc")
+          row.factors.assoc = v.get<double>();
+        else if (name == "fairshare")
+          row.factors.fairshare = v.get<double>();
+        else if (name == "job_size")
+          row.factors.job_size = v.get<double>();
+        else if (name == "partition_factor")
+          row.factors.partition = v.get<double>();
+        else if (name == "qos")
+          row.factors.qos = v.get<double>();
+        else if (name == "nice")
+          row.factors.nice = v.get<int32_t>();
       }
       rows->push_back(std::move(row));
     }
@@ -206,9 +217,10 @@ int SprioMain(int argc, char** argv) {
     return 1;
   }
   if (!format.empty() && long_list) {
-    return ReportError({"sprio: fatal: Options -o(--format) and -l(--long) are mutually "
-                        "exclusive. Please remove one and retry.\n",
-                        1});
+    return ReportError(
+        {"sprio: fatal: Options -o(--format) and -l(--long) are mutually "
+         "exclusive. Please remove one and retry.\n",
+         1});
   }
 
   std::string path = "/api/v1/priority";
@@ -220,8 +232,8 @@ int SprioMain(int argc, char** argv) {
   add("users", users);
   add("partitions", partitions);
   // Users that do not exist match no job (sprio still prints its header).
-  const bool match_nothing = (users_given && users.empty()) ||
-                             (partitions.size() == 1 && partitions.front().empty());
+  const bool match_nothing =
+      (users_given && users.empty()) || (partitions.size() == 1 && partitions.front().empty());
   if (!query.empty()) path += "?" + Join(query, "&");
 
   ApiClient client = ApiClient::FromEnvironment();
@@ -230,9 +242,9 @@ int SprioMain(int argc, char** argv) {
     if (answer.status().code() == StatusCode::kFailedPrecondition) {
       return ReportError({answer.status().message() + "\n", 1});  // priority/basic
     }
-    return ReportError({"Couldn't get priority factors from controller: " +
-                            answer.status().message() + "\n",
-                        255});
+    return ReportError(
+        {"Couldn't get priority factors from controller: " + answer.status().message() + "\n",
+         255});
   }
   PriorityWeights w;
   std::vector<SprioRow> rows;

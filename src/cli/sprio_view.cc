@@ -19,13 +19,38 @@ bool FactorOf(char code, const SprioRow& row, const PriorityWeights& w, double* 
               uint32_t* weight) {
   const PriorityFactors& f = row.factors;
   switch (code) {
-    case 'a': case 'A': *factor = f.age; *weight = w.age; return true;
-    case 'b': case 'B': *factor = f.assoc; *weight = w.assoc; return true;
-    case 'f': case 'F': *factor = f.fairshare; *weight = w.fairshare; return true;
-    case 'j': case 'J': *factor = f.job_size; *weight = w.job_size; return true;
-    case 'p': case 'P': *factor = f.partition; *weight = w.partition; return true;
-    case 'q': case 'Q': *factor = f.qos; *weight = w.qos; return true;
-    default: return false;
+    case 'a':
+    case 'A':
+      *factor = f.age;
+      *weight = w.age;
+      return true;
+    case 'b':
+    case 'B':
+      *factor = f.assoc;
+      *weight = w.assoc;
+      return true;
+    case 'f':
+    case 'F':
+      *factor = f.fairshare;
+      *weight = w.fairshare;
+      return true;
+    case 'j':
+    case 'J':
+      *factor = f.job_size;
+      *weight = w.job_size;
+      return true;
+    case 'p':
+    case 'P':
+      *factor = f.partition;
+      *weight = w.partition;
+      return true;
+    case 'q':
+    case 'Q':
+      *factor = f.qos;
+      *weight = w.qos;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -39,9 +64,8 @@ std::vector<FieldSpec> ParseSprioFormat(std::string_view format,
   size_t i = first;
   while (i != std::string_view::npos && i < format.size()) {
     const size_t next = format.find('%', i + 1);
-    std::string_view token = format.substr(i + 1, next == std::string_view::npos
-                                                      ? std::string_view::npos
-                                                      : next - i - 1);
+    std::string_view token = format.substr(
+        i + 1, next == std::string_view::npos ? std::string_view::npos : next - i - 1);
     i = next;
     if (token.empty()) continue;  // "%%" or a trailing '%': nothing
     FieldSpec f;
@@ -55,7 +79,8 @@ std::vector<FieldSpec> ParseSprioFormat(std::string_view format,
       ++k;
     }
     const char letter = k < token.size() ? token[k] : '\0';
-    if (letter == '\0' || std::string_view(kSprioFormatLetters).find(letter) == std::string_view::npos) {
+    if (letter == '\0' ||
+        std::string_view(kSprioFormatLetters).find(letter) == std::string_view::npos) {
       if (on_invalid && letter != '\0') on_invalid(letter);
       continue;
     }
@@ -98,21 +123,44 @@ std::string SprioDefaultFormat(bool long_list, bool normalized, bool with_user,
 
 std::string SprioTitle(char code) {
   switch (code) {
-    case 'a': case 'A': return "AGE";
-    case 'b': case 'B': return "ASSOC";
-    case 'c': return "CLUSTER";
-    case 'f': case 'F': return "FAIRSHARE";
-    case 'i': return "JOBID";
-    case 'j': case 'J': return "JOBSIZE";
-    case 'N': return "NICE";
-    case 'p': case 'P': return "PARTITION";
-    case 'q': case 'Q': return "QOS";
-    case 'r': return "PARTITION";
-    case 'S': return "SITE";
-    case 't': case 'T': return "TRES";
-    case 'u': return "USER";
-    case 'y': case 'Y': return "PRIORITY";
-    default: return "";
+    case 'a':
+    case 'A':
+      return "AGE";
+    case 'b':
+    case 'B':
+      return "ASSOC";
+    case 'c':
+      return "CLUSTER";
+    case 'f':
+    case 'F':
+      return "FAIRSHARE";
+    case 'i':
+      return "JOBID";
+    case 'j':
+    case 'J':
+      return "JOBSIZE";
+    case 'N':
+      return "NICE";
+    case 'p':
+    case 'P':
+      return "PARTITION";
+    case 'q':
+    case 'Q':
+      return "QOS";
+    case 'r':
+      return "PARTITION";
+    case 'S':
+      return "SITE";
+    case 't':
+    case 'T':
+      return "TRES";
+    case 'u':
+      return "USER";
+    case 'y':
+    case 'Y':
+      return "PRIORITY";
+    default:
+      return "";
   }
 }
 
@@ -124,19 +172,27 @@ std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w)
     return Fixed(factor * weight, 0);
   }
   switch (code) {
-    case 'c': return "(null)";  // no federation: sprio names no cluster
-    case 'i': return std::to_string(row.id);
-    case 'N': return std::to_string(row.factors.nice);
-    case 'r': return row.partition;
-    case 'S': return "0";  // no site factor plugin
-    case 'u': return row.user;
+    case 'c':
+      return "(null)";  // no federation: sprio names no cluster
+    case 'i':
+      return std::to_string(row.id);
+    case 'N':
+      return std::to_string(row.factors.nice);
+    case 'r':
+      return row.partition;
+    case 'S':
+      return "0";  // no site factor plugin
+    case 'u':
+      return row.user;
     case 'y': {
       // The sum before truncation, as Slurm prints it (0 for a held job).
       const double exact = row.priority == 0 ? 0 : Weigh(row.factors, w).Sum() - row.factors.nice;
       return Fixed(std::max(0.0, exact) / std::numeric_limits<uint32_t>::max(), 14);
     }
-    case 'Y': return std::to_string(row.priority);
-    default: return "";  // t, T: no TRES weights
+    case 'Y':
+      return std::to_string(row.priority);
+    default:
+      return "";  // t, T: no TRES weights
   }
 }
 
@@ -146,10 +202,14 @@ std::string SprioWeightValue(char code, const PriorityWeights& w) {
   uint32_t weight = 0;
   if (FactorOf(code, none, w, &factor, &weight)) return std::to_string(weight);
   switch (code) {
-    case 'i': return "Weights";
-    case 'S': return "1";
-    case 'T': return "(null)";
-    default: return "";
+    case 'i':
+      return "Weights";
+    case 'S':
+      return "1";
+    case 'T':
+      return "(null)";
+    default:
+      return "";
   }
 }
 
@@ -172,8 +232,8 @@ std::optional<std::string> SortSprioRows(std::vector<SprioRow>* rows, std::strin
       desc = item[0] == '-';
       item.remove_prefix(1);
     }
-    if (item.size() != 1 || std::string_view("aAcfFijJNpPqQrtTuyY").find(item[0]) ==
-                                std::string_view::npos) {
+    if (item.size() != 1 ||
+        std::string_view("aAcfFijJNpPqQrtTuyY").find(item[0]) == std::string_view::npos) {
       return std::string(item);
     }
     keys.push_back({item[0], desc});
@@ -190,13 +250,19 @@ std::optional<std::string> SortSprioRows(std::vector<SprioRow>* rows, std::strin
       return cmp(fa, fb);
     }
     switch (k.code) {
-      case 'i': return cmp(a.id, b.id);
-      case 'N': return cmp(a.factors.nice, b.factors.nice);
-      case 'r': return cmp(a.partition, b.partition);
-      case 'u': return cmp(a.user, b.user);
+      case 'i':
+        return cmp(a.id, b.id);
+      case 'N':
+        return cmp(a.factors.nice, b.factors.nice);
+      case 'r':
+        return cmp(a.partition, b.partition);
+      case 'u':
+        return cmp(a.user, b.user);
       case 'y':
-      case 'Y': return cmp(a.priority, b.priority);
-      default: return 0;  // c, t, T: all alike
+      case 'Y':
+        return cmp(a.priority, b.priority);
+      default:
+        return 0;  // c, t, T: all alike
     }
   };
   std::stable_sort(rows->begin(), rows->end(), [&](const SprioRow& a, const SprioRow& b) {

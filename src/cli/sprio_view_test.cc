@@ -25,8 +25,7 @@ PriorityWeights RefWeights() {
 }
 
 SprioRow Row(JobId id, const std::string& partition, uint32_t priority, double job_size,
-             double partition_factor, int32_t nice = 0, double fairshare = 1.0,
-             double age = 0.0) {
+             double partition_factor, int32_t nice = 0, double fairshare = 1.0, double age = 0.0) {
   SprioRow r;
   r.id = id;
   r.user = "root";
@@ -43,17 +42,16 @@ SprioRow Row(JobId id, const std::string& partition, uint32_t priority, double j
 // Job 17 asked for two partitions: Slurm lists it once per partition. (shoal jobs have one; the
 // rows are what the controller would send for such jobs.)
 std::vector<SprioRow> RefRows() {
-  return {Row(14, "debug", 10412, 0.3125, 0.1),       Row(15, "big", 11625, 0.625, 1.0),
-          Row(16, "debug", 10437, 0.4375, 0.1, 100),  Row(17, "debug", 10537, 0.4375, 0.1),
-          Row(17, "big", 11437, 0.4375, 1.0),         Row(18, "debug", 10417, 0.3125, 0.1, -5),
+  return {Row(14, "debug", 10412, 0.3125, 0.1),      Row(15, "big", 11625, 0.625, 1.0),
+          Row(16, "debug", 10437, 0.4375, 0.1, 100), Row(17, "debug", 10537, 0.4375, 0.1),
+          Row(17, "big", 11437, 0.4375, 1.0),        Row(18, "debug", 10417, 0.3125, 0.1, -5),
           Row(19, "debug", 10412, 0.3125, 0.1)};
 }
 
 std::string Render(bool long_list, bool normalized, bool with_user, bool header = true,
                    bool weights = false, std::vector<SprioRow> rows = RefRows()) {
   const PriorityWeights w = RefWeights();
-  auto fields =
-      ParseSprioFormat(SprioDefaultFormat(long_list, normalized, with_user, w), nullptr);
+  auto fields = ParseSprioFormat(SprioDefaultFormat(long_list, normalized, with_user, w), nullptr);
   return RenderSprio(fields, rows, w, header, weights);
 }
 
@@ -154,8 +152,8 @@ TEST(SprioViewTest, EveryLetterMatchesSlurm) {
             "             16     root 0.0000810 0 0.0000000 0 0.00000165408656 7104 0.6666667 "
             "6667 0.4375000 438 0.1000000 100 0.0000000 0 100 0   (null) debug\n");
   // And the weights line of each letter.
-  fields = ParseSprioFormat("%i|%r|%u|%Y|%y|%S|%A|%a|%B|%b|%N|%T|%t|%F|%f|%J|%j|%P|%p|%Q|%q",
-                            nullptr);
+  fields =
+      ParseSprioFormat("%i|%r|%u|%Y|%y|%S|%A|%a|%B|%b|%N|%T|%t|%F|%f|%J|%j|%P|%p|%Q|%q", nullptr);
   EXPECT_EQ(RenderSprio(fields, {}, RefWeights(), false, true),
             "Weights|||||1|1000|1000|0|0||(null)||10000|10000|1000|1000|1000|1000|10000|10000\n");
 }

@@ -118,9 +118,9 @@ HttpResponse CancelJobs(Controller& c, const HttpRequest& r) {
 // sprio: weights plus one row per eligible pending job, as a compact table.
 HttpResponse Priorities(Controller& c, const HttpRequest& r) {
   if (c.config().priority_type != "priority/multifactor") {
-    return Error(FailedPrecondition(
-        "You are not running a supported priority plugin\n(" + c.config().priority_type +
-        ").\nOnly 'priority/multifactor' is supported."));
+    return Error(FailedPrecondition("You are not running a supported priority plugin\n(" +
+                                    c.config().priority_type +
+                                    ").\nOnly 'priority/multifactor' is supported."));
   }
   JobFilter f;
   for (const auto& id : ListParam(r, "ids")) {

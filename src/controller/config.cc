@@ -375,14 +375,19 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         else config.weights.max_age_s = *t;
       } else if (EqualsIgnoreCase(key, "PriorityFavorSmall")) {
         auto b = YesNo(line, key, value);
-        if (!b.ok()) s = b.status();
-        else config.weights.favor_small = *b;
+        if (!b.ok())
+          s = b.status();
+        else
+          config.weights.favor_small = *b;
       } else if (EqualsIgnoreCase(key, "PriorityDecayHalfLife")) {
         // Slurm's time format; 0 turns decay off.
         auto t = value == "0" ? Result<int64_t>(int64_t{0}) : TimeValue(line, key, value);
-        if (!t.ok()) s = t.status();
-        else if (*t == kUnlimited) s = At(line, "invalid value for PriorityDecayHalfLife: '" + value + "'");
-        else config.decay_half_life_s = *t;
+        if (!t.ok())
+          s = t.status();
+        else if (*t == kUnlimited)
+          s = At(line, "invalid value for PriorityDecayHalfLife: '" + value + "'");
+        else
+          config.decay_half_life_s = *t;
       } else if (EqualsIgnoreCase(key, "PriorityUsageResetPeriod")) {
         auto p = ParseUsageResetPeriod(value);
         if (!p) {
@@ -394,9 +399,12 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
       } else if (EqualsIgnoreCase(key, "PriorityCalcPeriod")) {
         // Minutes, or Slurm's time format.
         auto t = TimeValue(line, key, value);
-        if (!t.ok()) s = t.status();
-        else if (*t <= 0) s = At(line, "PriorityCalcPeriod must be at least one minute");
-        else config.priority_calc_period_s = *t;
+        if (!t.ok())
+          s = t.status();
+        else if (*t <= 0)
+          s = At(line, "PriorityCalcPeriod must be at least one minute");
+        else
+          config.priority_calc_period_s = *t;
       } else if (EqualsIgnoreCase(key, "PreemptType")) {
         if (value != "preempt/none" && value != "preempt/qos") {
           s = At(line, "unsupported PreemptType '" + value + "' (preempt/none or preempt/qos)");
@@ -421,7 +429,8 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
     const Qos& q = config.qos[i];
     const std::string where = std::string(file_name) + ":" + std::to_string(qos_lines[i]);
     for (const std::string& victim : q.preempt) {
-      if (victim == q.name) return InvalidArgument(where + ": QOS '" + q.name + "' cannot preempt itself");
+      if (victim == q.name)
+        return InvalidArgument(where + ": QOS '" + q.name + "' cannot preempt itself");
       if (FindQos(config.qos, victim) == nullptr) {
         return InvalidArgument(where + ": QOS '" + q.name + "' preempts unknown QOS '" + victim +
                                "'");

@@ -31,7 +31,7 @@ struct ControllerConfig {
   PriorityWeights weights;
   int64_t decay_half_life_s = 7 * 86400;  // PriorityDecayHalfLife; 0: usage never decays
   UsageResetPeriod usage_reset = UsageResetPeriod::kNone;  // PriorityUsageResetPeriod
-  int64_t priority_calc_period_s = 300;   // PriorityCalcPeriod (minutes in the file)
+  int64_t priority_calc_period_s = 300;       // PriorityCalcPeriod (minutes in the file)
   std::string preempt_type = "preempt/none";  // PreemptType: preempt/none or preempt/qos
   // PreemptMode: how jobs of a QOS without its own PreemptMode are preempted. Unset under
   // preempt/qos it is CANCEL.

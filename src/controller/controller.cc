@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -796,10 +795,10 @@ uint32_t Controller::PriorityLocked(const Job& job, int64_t now) const {
 void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
   PriorityContext ctx = MakePriorityContext(nodes_, partitions_, config_.qos, config_.accounts);
   const bool changed = ctx.total_nodes != priority_ctx_.total_nodes ||
-                 ctx.total_cpus != priority_ctx_.total_cpus ||
-                 ctx.max_partition_factor != priority_ctx_.max_partition_factor ||
-                 ctx.max_qos_priority != priority_ctx_.max_qos_priority ||
-                 ctx.max_assoc_priority != priority_ctx_.max_assoc_priority;
+                       ctx.total_cpus != priority_ctx_.total_cpus ||
+                       ctx.max_partition_factor != priority_ctx_.max_partition_factor ||
+                       ctx.max_qos_priority != priority_ctx_.max_qos_priority ||
+                       ctx.max_assoc_priority != priority_ctx_.max_assoc_priority;
   priority_ctx_ = ctx;
   if (changed) priorities_stale_ = true;
   const int64_t now = NowSeconds();
@@ -807,8 +806,8 @@ void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
     // The associations that count for the shares: every one with usage or a live job.
     std::set<UsageKey> keys;
     for (const auto& [id, job] : live_jobs_) keys.insert(UsageKeyOf(job->req));
-    fairshare_ = FairShareFactors(usage_, config_.accounts,
-                                  std::vector<UsageKey>(keys.begin(), keys.end()));
+    fairshare_ =
+        FairShareFactors(usage_, config_.accounts, std::vector<UsageKey>(keys.begin(), keys.end()));
     fairshare_stale_ = false;
     last_fairshare_calc_ = now;
     priorities_stale_ = true;
@@ -821,9 +820,9 @@ double Controller::UsageFactorOf(const Job& job) const {
 }
 
 void Controller::ChargeRunLocked(const Job& job, int64_t end) {
-  if (job.start_time <= 0 || (job.state != JobState::kRunning &&
-                              job.state != JobState::kCompleting &&
-                              job.state != JobState::kSuspended)) {
+  if (job.start_time <= 0 ||
+      (job.state != JobState::kRunning && job.state != JobState::kCompleting &&
+       job.state != JobState::kSuspended)) {
     return;
   }
   // The part of the run before usage_.as_of was charged by the last periodic update.
@@ -854,13 +853,12 @@ void Controller::UpdateUsageLocked(int64_t now) {
   DecayUsage(usage_, now, config_.decay_half_life_s);
   for (const auto& [key, cpu_seconds] : charges) ChargeUsage(usage_, key, cpu_seconds);
   fairshare_stale_ = true;
-  SaveUsageLocked(std::vector<std::pair<UsageKey, double>>(usage_.usage.begin(),
-                                                           usage_.usage.end()),
-                  /*replace_all=*/true);
+  SaveUsageLocked(
+      std::vector<std::pair<UsageKey, double>>(usage_.usage.begin(), usage_.usage.end()),
+      /*replace_all=*/true);
 }
 
-void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows,
-                                 bool replace_all) {
+void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, bool replace_all) {
   StoreOp op;
   op.kind = StoreOp::Kind::kSaveUsage;
   op.usage = std::move(rows);
@@ -888,8 +886,8 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
     if (!wanted(filter.users, job->req.user) || !wanted(filter.partitions, job->req.partition)) {
       continue;
     }
-    if (!filter.ids.empty() && std::find(filter.ids.begin(), filter.ids.end(),
-                                         std::to_string(id)) == filter.ids.end()) {
+    if (!filter.ids.empty() &&
+        std::find(filter.ids.begin(), filter.ids.end(), std::to_string(id)) == filter.ids.end()) {
       continue;
     }
     if (!job->req.dependency.clauses.empty() &&

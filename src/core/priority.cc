@@ -92,7 +92,8 @@ PriorityFactors ComputeFactors(const Job& job, const Partition* partition, const
   } else {
     f.job_size = (node_part + cpu_part) / 2;
   }
-  if (partition != nullptr) f.partition = Ratio(partition->priority_job_factor, ctx.max_partition_factor);
+  if (partition != nullptr)
+    f.partition = Ratio(partition->priority_job_factor, ctx.max_partition_factor);
   if (qos != nullptr) f.qos = Ratio(qos->priority, ctx.max_qos_priority);
   f.nice = job.req.nice;
   return f;
@@ -188,13 +189,20 @@ std::map<UsageKey, double> FairShareFactors(const UsageState& state,
 
 const char* UsageResetPeriodName(UsageResetPeriod p) {
   switch (p) {
-    case UsageResetPeriod::kNone: return "NONE";
-    case UsageResetPeriod::kNow: return "NOW";
-    case UsageResetPeriod::kDaily: return "DAILY";
-    case UsageResetPeriod::kWeekly: return "WEEKLY";
-    case UsageResetPeriod::kMonthly: return "MONTHLY";
-    case UsageResetPeriod::kQuarterly: return "QUARTERLY";
-    case UsageResetPeriod::kYearly: return "YEARLY";
+    case UsageResetPeriod::kNone:
+      return "NONE";
+    case UsageResetPeriod::kNow:
+      return "NOW";
+    case UsageResetPeriod::kDaily:
+      return "DAILY";
+    case UsageResetPeriod::kWeekly:
+      return "WEEKLY";
+    case UsageResetPeriod::kMonthly:
+      return "MONTHLY";
+    case UsageResetPeriod::kQuarterly:
+      return "QUARTERLY";
+    case UsageResetPeriod::kYearly:
+      return "YEARLY";
   }
   return "NONE";
 }

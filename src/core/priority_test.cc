@@ -113,8 +113,7 @@ TEST(PriorityTest, FavorSmall) {
                    0.1875);
   j.req.min_nodes = 1;  // -n 8
   j.req.ntasks = 8;
-  EXPECT_DOUBLE_EQ(ComputeFactors(j, nullptr, nullptr, 1, 0, RefContext(), w, kNow).job_size,
-                   0.25);
+  EXPECT_DOUBLE_EQ(ComputeFactors(j, nullptr, nullptr, 1, 0, RefContext(), w, kNow).job_size, 0.25);
 }
 
 TEST(PriorityTest, AgeCountsFromEligibilityAndIsCapped) {

@@ -17,9 +17,12 @@ bool SameIgnoringCase(std::string_view a, std::string_view b) {
 
 const char* PreemptModeName(PreemptMode m) {
   switch (m) {
-    case PreemptMode::kOff: return "OFF";
-    case PreemptMode::kCancel: return "CANCEL";
-    case PreemptMode::kRequeue: return "REQUEUE";
+    case PreemptMode::kOff:
+      return "OFF";
+    case PreemptMode::kCancel:
+      return "CANCEL";
+    case PreemptMode::kRequeue:
+      return "REQUEUE";
   }
   return "OFF";
 }

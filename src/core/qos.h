@@ -25,15 +25,15 @@ const char* PreemptModeName(PreemptMode m);
 std::optional<PreemptMode> ParsePreemptMode(std::string_view text);
 
 struct Qos {
-  std::string name;                       // lower case, as Slurm keeps QOS names
-  uint32_t priority = 0;                  // Priority: the QOS factor is this over the largest
-  std::vector<std::string> preempt;       // Preempt: QOS whose running jobs this one may preempt
+  std::string name;                         // lower case, as Slurm keeps QOS names
+  uint32_t priority = 0;                    // Priority: the QOS factor is this over the largest
+  std::vector<std::string> preempt;         // Preempt: QOS whose running jobs this one may preempt
   std::optional<PreemptMode> preempt_mode;  // PreemptMode for jobs *of this QOS*; unset: cluster's
-  int64_t grace_time_s = 0;               // GraceTime: SIGTERM to SIGKILL when preempted
-  uint32_t max_jobs_per_user = 0;         // MaxJobsPerUser: running jobs; 0: no limit
-  uint32_t max_submit_jobs_per_user = 0;  // MaxSubmitJobsPerUser: pending + running; 0: no limit
-  int64_t max_wall_s = -1;                // MaxWall (MaxWallDurationPerJob); -1: no limit
-  double usage_factor = 1.0;              // UsageFactor: scales the fair-share usage charged
+  int64_t grace_time_s = 0;                 // GraceTime: SIGTERM to SIGKILL when preempted
+  uint32_t max_jobs_per_user = 0;           // MaxJobsPerUser: running jobs; 0: no limit
+  uint32_t max_submit_jobs_per_user = 0;    // MaxSubmitJobsPerUser: pending + running; 0: no limit
+  int64_t max_wall_s = -1;                  // MaxWall (MaxWallDurationPerJob); -1: no limit
+  double usage_factor = 1.0;                // UsageFactor: scales the fair-share usage charged
 
   bool MayPreempt(std::string_view other) const;
 };

@@ -199,8 +199,8 @@ TEST_F(QosPassTest, MaxJobsPerUserCountsRunningAndStartedJobs) {
   Running(1, "low", "n1", 1);
   Pending(2, "low", 1, 200);
   Pending(3, "low", 1, 100);
-  Pending(4, "normal", 1, 50);                          // another QOS: not counted
-  Pending(5, "low", 1, 40).req.user = "bob";            // another user: not counted
+  Pending(4, "normal", 1, 50);                // another QOS: not counted
+  Pending(5, "low", 1, 40).req.user = "bob";  // another user: not counted
   ScheduleResult r = Run();
   EXPECT_EQ(Started(r), (Ids{2, 4, 5}));
   EXPECT_EQ(ReasonOf(r, 3), "QOSMaxJobsPerUserLimit");

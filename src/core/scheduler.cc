@@ -515,7 +515,8 @@ struct Scheduler::Pass {
       Amount& a = extra[it->second];
       a.cpus += sign * static_cast<int64_t>(job.cpus_per_node);
       a.mem_mb += sign * static_cast<int64_t>(job.mem_per_node_alloc_mb);
-      if (k < job.gpu_indices.size()) a.gpus += sign * static_cast<int64_t>(job.gpu_indices[k].size());
+      if (k < job.gpu_indices.size())
+        a.gpus += sign * static_cast<int64_t>(job.gpu_indices[k].size());
     }
   }
 

@@ -45,8 +45,8 @@ struct PlannedStart {
 // A decision to stop a running job so that a pending job of a QOS allowed to preempt it can
 // start once its resources are free. The pending job does not start in the same pass.
 struct PreemptDecision {
-  JobId job_id = 0;        // the running job to stop
-  JobId preemptor_id = 0;  // the pending job it makes room for
+  JobId job_id = 0;                         // the running job to stop
+  JobId preemptor_id = 0;                   // the pending job it makes room for
   PreemptMode mode = PreemptMode::kCancel;  // kCancel or kRequeue
   int64_t grace_time_s = 0;                 // its QOS's GraceTime: SIGTERM to SIGKILL
 };

@@ -271,9 +271,10 @@ class SqliteStore : public Store {
     Statement count_sync(writer_,
                          "INSERT INTO store_meta (key, value) VALUES ('syncs', 1) "
                          "ON CONFLICT(key) DO UPDATE SET value = value + 1");
-    Statement usage_row(writer_,
-                        "INSERT INTO usage (account, user, cpu_seconds) VALUES (?,?,?) "
-                        "ON CONFLICT(account, user) DO UPDATE SET cpu_seconds=excluded.cpu_seconds");
+    Statement usage_row(
+        writer_,
+        "INSERT INTO usage (account, user, cpu_seconds) VALUES (?,?,?) "
+        "ON CONFLICT(account, user) DO UPDATE SET cpu_seconds=excluded.cpu_seconds");
     Statement usage_clear(writer_, "DELETE FROM usage");
     Statement set_meta(writer_,
                        "INSERT INTO store_meta (key, value) VALUES (?,?) "
@@ -343,8 +344,7 @@ class SqliteStore : public Store {
     return Status::Ok();
   }
 
-  Status WriteUsage(const StoreOp& op, sqlite3_stmt* row, sqlite3_stmt* clear,
-                    sqlite3_stmt* meta) {
+  Status WriteUsage(const StoreOp& op, sqlite3_stmt* row, sqlite3_stmt* clear, sqlite3_stmt* meta) {
     if (op.usage_replace_all) {
       Status s = StepOnce(clear, "clear usage");
       if (!s.ok()) return s;

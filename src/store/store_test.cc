@@ -586,8 +586,8 @@ TEST_F(StoreTest, UsageSurvivesAReopen) {
   EXPECT_EQ(empty->as_of, 0);
   EXPECT_EQ(empty->last_reset, 0);
 
-  ASSERT_TRUE(store_->Write(Ops({SaveUsage({{{"a", "u"}, 10.5}, {{"b", "v"}, 3}}, true, 1000, 900)}))
-                  .ok());
+  ASSERT_TRUE(
+      store_->Write(Ops({SaveUsage({{{"a", "u"}, 10.5}, {{"b", "v"}, 3}}, true, 1000, 900)})).ok());
   // One row updated, the times untouched.
   ASSERT_TRUE(store_->Write(Ops({SaveUsage({{{"a", "u"}, 12.25}}, false)})).ok());
   Reopen();
