@@ -243,6 +243,8 @@ Json JobToJson(const Job& job) {
       {"terminating", job.terminating},
       {"cancel_requested", job.cancel_requested},
       {"last_modified", job.last_modified},
+      {"planned_start", job.planned_start},
+      {"planned_nodes", job.planned_nodes},
   };
 }
 
@@ -269,6 +271,8 @@ Result<Job> JobFromJson(const Json& j) {
   f.Read("exit_signal", job.exit_signal);
   f.Read("restart_count", job.restart_count);
   f.Read("generation", job.generation);
+  f.Read("planned_start", job.planned_start);
+  f.Read("planned_nodes", job.planned_nodes);
   f.Read("terminating", job.terminating);
   f.Read("cancel_requested", job.cancel_requested);
   f.Read("last_modified", job.last_modified);

@@ -151,6 +151,7 @@ class Controller {
                       std::greater<>>
       finished_by_end_;
   std::unique_ptr<Scheduler> scheduler_;  // from the config; used under mu_
+  std::vector<JobId> planned_ids_;  // jobs holding the last pass's planned start
   int64_t last_priority_calc_ = 0;
   std::chrono::steady_clock::time_point last_pass_;  // scheduler thread only
   std::chrono::steady_clock::duration last_pass_cost_{};

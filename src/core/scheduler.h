@@ -38,6 +38,7 @@ struct StartDecision {
 struct PlannedStart {
   JobId job_id = 0;
   int64_t start_time = 0;
+  std::vector<std::string> nodes;  // the nodes the plan holds for it
 };
 
 struct ScheduleResult {
