@@ -194,6 +194,8 @@ const Column kColumns[] = {
     SHOAL_JOB_COL("cancel_requested", cancel_requested),
     SHOAL_JOB_COL("preempted_by", preempted_by),
     SHOAL_JOB_COL("last_modified", last_modified),
+    SHOAL_JOB_COL("planned_start", planned_start),
+    SHOAL_JOB_COL("planned_nodes", planned_nodes),
     SHOAL_REQ_COL(name),
     SHOAL_REQ_COL(user),
     SHOAL_REQ_COL(uid),

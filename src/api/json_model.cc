@@ -246,6 +246,8 @@ Json JobToJson(const Job& job) {
       {"cancel_requested", job.cancel_requested},
       {"preempted_by", job.preempted_by},
       {"last_modified", job.last_modified},
+      {"planned_start", job.planned_start},
+      {"planned_nodes", job.planned_nodes},
   };
 }
 
@@ -272,6 +274,8 @@ Result<Job> JobFromJson(const Json& j) {
   f.Read("exit_signal", job.exit_signal);
   f.Read("restart_count", job.restart_count);
   f.Read("generation", job.generation);
+  f.Read("planned_start", job.planned_start);
+  f.Read("planned_nodes", job.planned_nodes);
   f.Read("terminating", job.terminating);
   f.Read("cancel_requested", job.cancel_requested);
   f.Read("preempted_by", job.preempted_by);

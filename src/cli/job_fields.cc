@@ -87,11 +87,15 @@ int64_t JobRunSeconds(const Job& job, int64_t now) {
   return std::max<int64_t>(0, end - job.start_time);
 }
 
+int64_t JobStartTime(const Job& job) {
+  if (job.start_time != 0 || job.state != JobState::kPending) return job.start_time;
+  return job.planned_start != 0 ? job.planned_start : job.req.begin_time;
+}
+
 int64_t JobEndTime(const Job& job) {
   if (job.end_time != 0) return job.end_time;
-  if (job.start_time != 0 && JobTimeLimit(job) != kUnlimited) {
-    return job.start_time + JobTimeLimit(job);
-  }
+  const int64_t start = job.start_time != 0 ? job.start_time : job.planned_start;
+  if (start != 0 && JobTimeLimit(job) != kUnlimited) return start + JobTimeLimit(job);
   return 0;
 }
 

@@ -26,7 +26,11 @@ uint32_t JobCpuCount(const Job& job);
 uint32_t JobCpusOnFirstNode(const Job& job);
 // Seconds the job has run: 0 before it starts, up to `now` while running, to its end after.
 int64_t JobRunSeconds(const Job& job, int64_t now);
-// The expected end of a running job (start + limit), its real end once finished, 0 otherwise.
+// When the job started; for a pending job when it is expected to: the scheduler's planned
+// start, else its --begin time; 0 when nobody knows.
+int64_t JobStartTime(const Job& job);
+// The expected end of a running or planned job (start + limit), its real end once finished,
+// 0 otherwise.
 int64_t JobEndTime(const Job& job);
 // "(null)" or the dependency as Slurm lists it while unresolved: "afterok:3(unfulfilled)".
 std::string JobDependencyText(const Job& job);

@@ -24,6 +24,7 @@ enum : int {
   kOptExclusive,
   kOptExport,
   kOptGpusPerNode,
+  kOptGpusPerTask,
   kOptGres,
   kOptHelp,
   kOptMem,
@@ -81,6 +82,7 @@ const option kLongOpts[] = {
     {"exclusive", optional_argument, nullptr, kOptExclusive},
     {"export", required_argument, nullptr, kOptExport},
     {"gpus-per-node", required_argument, nullptr, kOptGpusPerNode},
+    {"gpus-per-task", required_argument, nullptr, kOptGpusPerTask},
     {"gres", required_argument, nullptr, kOptGres},
     {"mem", required_argument, nullptr, kOptMem},
     {"mem-per-cpu", required_argument, nullptr, kOptMemPerCpu},
@@ -128,7 +130,6 @@ const option kLongOpts[] = {
     {"export-file", required_argument, nullptr, kOptUnsupported},
     {"gid", required_argument, nullptr, kOptUnsupported},
     {"gpus-per-socket", required_argument, nullptr, kOptUnsupported},
-    {"gpus-per-task", required_argument, nullptr, kOptUnsupported},
     {"mem-per-gpu", required_argument, nullptr, kOptUnsupported},
     {"ntasks-per-core", required_argument, nullptr, kOptUnsupported},
     {"ntasks-per-gpu", required_argument, nullptr, kOptUnsupported},
@@ -510,6 +511,11 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
         return Error("Invalid generic resource (gres) specification", 1);
       }
       o->gpus_total.clear();
+      o->gpus_per_task.clear();
+      break;
+    case kOptGpusPerTask:
+      o->gpus_per_task = arg;
+      o->gpus_total.clear();
       break;
     case kOptGres:
       if (!ParseGres(arg, &req.gpu_type, &req.gpus_per_node)) {
@@ -716,6 +722,27 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
       return Error("Invalid generic resource (gres) specification", 1);
     }
     req.gpus_per_node = total / req.min_nodes;
+    req.gpu_type = type;
+  }
+  if (!o->gpus_per_task.empty()) {
+    uint32_t per_task = 0;
+    std::string type;
+    if (!ParseGpuCount(o->gpus_per_task, &type, &per_task) || per_task == 0) {
+      return Error("Invalid generic resource (gres) specification", 1);
+    }
+    // Every node of a shoal job runs the same number of tasks, so GPUs per task become GPUs
+    // per node once that number is known: given, or the tasks divided evenly over -N nodes.
+    uint32_t tasks_per_node = req.ntasks_per_node;
+    if (tasks_per_node == 0) {
+      if ((req.ntasks > 1 && !o->nodes_set) || req.ntasks % req.min_nodes != 0) {
+        return Error(
+            "--gpus-per-task with several tasks needs --ntasks-per-node, or --nodes dividing "
+            "--ntasks evenly",
+            1);
+      }
+      tasks_per_node = req.ntasks / req.min_nodes;
+    }
+    req.gpus_per_node = tasks_per_node * per_task;
     req.gpu_type = type;
   }
 

@@ -40,6 +40,7 @@ struct SbatchOptions {
   bool nodes_set = false;
   bool ntasks_set = false;
   std::string gpus_total;  // --gpus as written ("[type:]N"), spread over the nodes at the end
+  std::string gpus_per_task;  // --gpus-per-task as written, per node once tasks are placed
   // The last source that gave --mem / --mem-per-cpu: the higher one wins, both from the same
   // source is an error.
   OptionSource mem_source = OptionSource::kNone;

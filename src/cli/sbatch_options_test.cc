@@ -250,6 +250,19 @@ TEST(SbatchOptionsTest, Gpus) {
   const JobRequest g = Ok(Build({"-N", "2", "--gpus=4", "--wrap=true"})).submit.req;
   EXPECT_EQ(g.gpus_per_node, 2u);
   EXPECT_EQ(Fails(Build({"-N", "2", "--gpus=3", "--wrap=true"})).exit_code, 1);
+  // --gpus-per-task: per node = tasks on a node x GPUs per task.
+  EXPECT_EQ(Ok(Build({"--gpus-per-task=1", "--wrap=true"})).submit.req.gpus_per_node, 1u);
+  const JobRequest t =
+      Ok(Build({"-N", "2", "-n", "4", "--gpus-per-task=a100:2", "--wrap=true"})).submit.req;
+  EXPECT_EQ(t.gpus_per_node, 4u);
+  EXPECT_EQ(t.gpu_type, "a100");
+  EXPECT_EQ(Ok(Build({"--ntasks-per-node=3", "--gpus-per-task=1", "--wrap=true"}))
+                .submit.req.gpus_per_node,
+            3u);
+  EXPECT_EQ(Fails(Build({"-n", "4", "--gpus-per-task=1", "--wrap=true"})).exit_code, 1);
+  EXPECT_EQ(Fails(Build({"-N", "2", "-n", "3", "--gpus-per-task=1", "--wrap=true"})).exit_code,
+            1);
+  EXPECT_EQ(Fails(Build({"--gpus-per-task=0", "--wrap=true"})).exit_code, 1);
 }
 
 TEST(SbatchOptionsTest, Export) {

@@ -72,16 +72,17 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
   const int64_t eligible = JobEligibleTime(job);
   lines.push_back("SubmitTime=" + Ts(job.submit_time) + " EligibleTime=" + Ts(eligible));
   lines.push_back("AccrueTime=" + Ts(eligible));
-  int64_t start = job.start_time;
-  if (start == 0 && job.state == JobState::kPending) start = req.begin_time;
-  lines.push_back("StartTime=" + Ts(start) + " EndTime=" + Ts(JobEndTime(job)) + " Deadline=N/A");
+  lines.push_back("StartTime=" + Ts(JobStartTime(job)) + " EndTime=" + Ts(JobEndTime(job)) +
+                  " Deadline=N/A");
   lines.push_back("SuspendTime=None SecsPreSuspend=0 LastSchedEval=" +
                   Ts(job.start_time != 0 ? job.start_time : job.submit_time) + " Scheduler=Main");
   lines.push_back("Partition=" + req.partition + " AllocNode:Sid=" +
                   (req.submit_host.empty() ? std::string("(null)") : req.submit_host) + ":0");
   lines.push_back("ReqNodeList=" + OrNull(CompressHostlist(req.required_nodes)) +
                   " ExcNodeList=" + OrNull(CompressHostlist(req.excluded_nodes)));
-  lines.push_back("NodeList=" + JobNodeList(job));
+  lines.push_back("NodeList=" + JobNodeList(job) +
+                  (job.planned_nodes.empty() ? ""
+                                             : " SchedNodeList=" + CompressHostlist(job.planned_nodes)));
   if (!job.nodes.empty()) lines.push_back("BatchHost=" + job.nodes.front());
   const uint32_t cpus = JobCpuCount(job);
   lines.push_back("NumNodes=" + JobNodeCountText(job) + " NumCPUs=" + std::to_string(cpus) +

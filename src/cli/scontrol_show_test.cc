@@ -55,6 +55,27 @@ TEST(ScontrolShowTest, RunningJobMatchesSlurm) {
             "\n");
 }
 
+// A pending job the scheduler has planned shows when and where, as Slurm's backfill shows it.
+TEST(ScontrolShowTest, PlannedPendingJobShowsStartEndAndSchedNodes) {
+  testing::UseUtc();
+  std::vector<Job> jobs = testing::ReferenceQueue();
+  Job job = Find(jobs, 7);  // pending on Resources
+  job.req.time_limit_s = 300;
+  job.planned_start = kSubmit + 600;
+  job.planned_nodes = {"n3", "n4"};
+  std::string out = RenderJobRecord(JobRow{&job, {}, false}, kSubmit + 5, false);
+  EXPECT_NE(out.find("   StartTime=2026-11-25T17:17:41 EndTime=2026-11-25T17:22:41 Deadline=N/A\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("   NodeList= SchedNodeList=n[3-4]\n"), std::string::npos) << out;
+  job.planned_start = 0;
+  job.planned_nodes.clear();
+  out = RenderJobRecord(JobRow{&job, {}, false}, kSubmit + 5, false);
+  EXPECT_NE(out.find("   StartTime=Unknown EndTime=Unknown Deadline=N/A\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("   NodeList=\n"), std::string::npos) << out;
+}
+
 TEST(ScontrolShowTest, ArrayTaskHeaderAndOneliner) {
   testing::UseUtc();
   std::vector<Job> jobs = testing::ReferenceQueue();

@@ -23,6 +23,7 @@ enum : int {
   kOptHelp = 0x100,
   kOptUsage,
   kOptMe,
+  kOptStart,
   kOptIgnored,
   kOptIgnoredArg,
 };
@@ -63,7 +64,7 @@ const option kLongOpts[] = {
     {"sibling", no_argument, nullptr, kOptIgnored},
     {"noconvert", no_argument, nullptr, kOptIgnored},
     {"array-unique", no_argument, nullptr, kOptIgnored},
-    {"start", no_argument, nullptr, kOptIgnored},
+    {"start", no_argument, nullptr, kOptStart},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -168,7 +169,7 @@ int SqueueMain(int argc, char** argv) {
 
   SqueueFilter filter;
   bool header = true, long_list = false, expand_arrays = false, no_match = false;
-  bool jobs_flag = false;
+  bool jobs_flag = false, start_view = false, sort_given = false;
   int iterate = 0;
   std::string format, named_format, sort = kSqueueDefaultSort;
   for (const ParsedOption& o : parsed.options) {
@@ -220,6 +221,7 @@ int SqueueMain(int argc, char** argv) {
         break;
       case 'S':
         sort = o.arg;
+        sort_given = true;
         break;
       case 't':
         for (const std::string& s : Split(o.arg, ',')) {
@@ -252,6 +254,9 @@ int SqueueMain(int argc, char** argv) {
         break;
       case kOptMe:
         filter.users.insert(CurrentUser().name);
+        break;
+      case kOptStart:
+        start_view = true;
         break;
       case 'w': {
         Result<std::vector<std::string>> names = ExpandHostlist(o.arg);
@@ -290,6 +295,12 @@ int SqueueMain(int argc, char** argv) {
     return 1;
   }
 
+  // --start: pending jobs only, when and where the scheduler expects them to start, soonest
+  // first.
+  if (start_view) {
+    if (filter.states.empty() && !filter.all_states) filter.states.insert(JobState::kPending);
+    if (!sort_given) sort = "S";
+  }
   auto on_invalid = [](std::string_view what) {
     fprintf(stderr, "squeue: error: Invalid job format specification: %.*s\n",
             static_cast<int>(what.size()), what.data());
@@ -298,7 +309,10 @@ int SqueueMain(int argc, char** argv) {
       !named_format.empty()
           ? ParseSqueueFormat(named_format, true, on_invalid)
           : ParseSqueueFormat(
-                !format.empty() ? format : (long_list ? kSqueueLongFormat : kSqueueDefaultFormat),
+                !format.empty() ? format
+                : start_view    ? kSqueueStartFormat
+                : long_list     ? kSqueueLongFormat
+                                : kSqueueDefaultFormat,
                 false, on_invalid);
 
   ApiClient client = ApiClient::FromEnvironment();

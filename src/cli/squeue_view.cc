@@ -178,13 +178,7 @@ std::string EndTimeText(const Job& job) {
   return TimeOrText(JobEndTime(job), "N/A");
 }
 
-std::string StartTimeText(const Job& job) {
-  if (job.start_time != 0) return FormatTimestamp(job.start_time, "N/A");
-  if (job.state == JobState::kPending && job.req.begin_time != 0) {
-    return FormatTimestamp(job.req.begin_time, "N/A");
-  }
-  return "N/A";
-}
+std::string StartTimeText(const Job& job) { return FormatTimestamp(JobStartTime(job), "N/A"); }
 
 }  // namespace
 
@@ -279,7 +273,7 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
     case 'w':
     case 'W':
     case 'Y':
-      return "(null)";
+      return job.planned_nodes.empty() ? "(null)" : CompressHostlist(job.planned_nodes);
     case 'K':
       return row.TaskIdText();
     case 'l':
@@ -450,7 +444,9 @@ void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) 
             case 'l': v = JobTimeLimit(j) == kUnlimited ? INT64_MAX : JobTimeLimit(j); break;
             case 'D': v = JobNodeCount(j); break;
             case 'C': v = JobCpuCount(j); break;
-            case 'S': v = j.start_time; break;
+            case 'S':  // an unknown start sorts after every known one, as Slurm lists them
+              v = JobStartTime(j) != 0 ? JobStartTime(j) : INT64_MAX;
+              break;
             case 'V': v = j.submit_time; break;
             case 'e': v = JobEndTime(j); break;
             case 'y': v = j.req.nice; break;
@@ -591,7 +587,9 @@ std::vector<const char*> ColumnsOfCode(char code) {
     case 'R':
       return {"reason", "nodes"};
     case 'S':
-      return {"start_time", "request.begin_time"};
+      return {"start_time", "request.begin_time", "planned_start"};
+    case 'Y':
+      return {"planned_nodes"};
     case 'u':
     case 'U':
       return {"request.user", "request.uid"};

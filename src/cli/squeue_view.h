@@ -17,6 +17,8 @@ namespace shoal {
 
 inline constexpr char kSqueueDefaultFormat[] = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R";
 inline constexpr char kSqueueLongFormat[] = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R";
+inline constexpr char kSqueueStartFormat[] =
+    "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R";
 inline constexpr char kSqueueDefaultSort[] = "P,t,-p";
 
 // Parses -o (`named` false) or -O (`named` true) into fields; unknown codes or names are

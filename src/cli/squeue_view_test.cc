@@ -52,6 +52,37 @@ TEST_F(SqueueViewTest, DefaultFormatMatchesSlurm) {
       "                 4      long     wrap     root  R       0:02      2 n[3-4]\n");
 }
 
+// squeue --start as Slurm 22.05 prints it once its backfill pass has planned the jobs (a job
+// without a plan is listed after those with one).
+TEST_F(SqueueViewTest, StartViewShowsPlannedStartAndNodes) {
+  Job planned;
+  planned.id = 6224;
+  planned.req.partition = "debug";
+  planned.req.name = "wrap";
+  planned.req.user = "root";
+  planned.req.min_nodes = 2;
+  planned.reason = "Resources";
+  planned.planned_start = kSubmit + 600;
+  planned.planned_nodes = {"n1", "n2"};
+  Job unplanned = planned;
+  unplanned.id = 6225;
+  unplanned.reason = "Priority";
+  unplanned.planned_start = 0;
+  unplanned.planned_nodes.clear();
+  unplanned.req.min_nodes = 1;
+  std::vector<Job> jobs = {unplanned, planned};
+  std::vector<JobRow> rows = BuildJobRows(jobs, false);
+  SortJobRows(&rows, "S", kSubmit);
+  EXPECT_EQ(
+      RenderSqueue(ParseSqueueFormat(kSqueueStartFormat, false, nullptr), rows, true, kSubmit),
+      "             JOBID PARTITION     NAME     USER ST          START_TIME  NODES SCHEDNODES    "
+      "       NODELIST(REASON)\n"
+      "              6224     debug     wrap     root PD 2026-11-25T17:17:41      2 n[1-2]        "
+      "       (Resources)\n"
+      "              6225     debug     wrap     root PD                 N/A      1 (null)        "
+      "       (Priority)\n");
+}
+
 TEST_F(SqueueViewTest, LongFormatMatchesSlurm) {
   std::string out = Render(kSqueueLongFormat);
   EXPECT_EQ(out.substr(0, out.find('\n') + 1),

@@ -306,7 +306,6 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     }
     Status qos_ok = CheckQosAtSubmit(qos, req, user_live, static_cast<uint32_t>(count));
     if (!qos_ok.ok()) return qos_ok;
-    // As in Slurm, a dependency on a job the controller does not hold counts as satisfied.
     if (live_jobs_.size() + count > config_.max_job_count) {
       return Unavailable("Slurm temporarily unable to accept job, sleeping and retrying");
     }
@@ -991,6 +990,20 @@ void Controller::RunSchedulePassLocked(
   }
   ScheduleResult result = scheduler_->Schedule(view, now);
   for (const auto& [id, reason] : result.reasons) jobs_[id].reason = reason;
+  // Plans are redrawn every pass: forget the last pass's before noting this one's.
+  for (JobId id : planned_ids_) {
+    if (auto it = jobs_.find(id); it != jobs_.end()) {
+      it->second.planned_start = 0;
+      it->second.planned_nodes.clear();
+    }
+  }
+  planned_ids_.clear();
+  for (PlannedStart& plan : result.planned) {
+    Job& job = jobs_[plan.job_id];
+    job.planned_start = plan.start_time;
+    job.planned_nodes = std::move(plan.nodes);
+    planned_ids_.push_back(plan.job_id);
+  }
   for (const auto& [id, status] : result.errors) {
     spdlog::warn("scheduler: job {}: {}", id, status.message());
   }
@@ -1038,6 +1051,8 @@ void Controller::RunSchedulePassLocked(
       cached_payload_id = payload_id;
     }
     job.state = JobState::kRunning;
+    job.planned_start = 0;
+    job.planned_nodes.clear();
     job.reason = "None";
     job.preempted_by = 0;
     job.start_time = now;

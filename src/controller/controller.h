@@ -174,6 +174,7 @@ class Controller {
                       std::greater<>>
       finished_by_end_;
   std::unique_ptr<Scheduler> scheduler_;  // from the config; used under mu_
+  std::vector<JobId> planned_ids_;  // jobs holding the last pass's planned start
   int64_t last_priority_calc_ = 0;
   // Fair share: usage per association (persisted), and the factors derived from it, worked
   // out again (at most once a second) after the usage changed.

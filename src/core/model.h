@@ -115,6 +115,10 @@ struct Job {
   // so the two do not take turns preempting each other.
   JobId preempted_by = 0;
   int64_t last_modified = 0;
+  // Where and when the last scheduling pass expects a pending job to start (squeue --start,
+  // scontrol's StartTime and SchedNodeList); 0 and empty when it has no plan for it.
+  int64_t planned_start = 0;
+  std::vector<std::string> planned_nodes;
 
   // squeue/sacct id: "12" or "10_3".
   std::string DisplayId() const;

@@ -137,7 +137,8 @@ DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& j
                                : DependencyState::kNeverSatisfied;
         targets.clear();
       }
-      // Jobs no longer held (purged after MinJobAge) count as satisfied, as in Slurm.
+      // Jobs not held (purged after MinJobAge, or never known) count as satisfied, as Slurm
+      // 22.05 does: it accepts afterok:<unknown id> and runs the job.
       for (const Job* t : targets) {
         DependencyState s = DependencyState::kSatisfied;
         switch (d.kind) {
@@ -637,7 +638,10 @@ struct Scheduler::Pass {
     const int64_t end = EndOf(t, duration);
     for (const NodeNeed& c : chosen) plan.Hold(c.node, c.need, t, end);
     ++reservations;
-    result->planned.push_back({job.id, t});
+    PlannedStart& planned = result->planned.emplace_back();
+    planned.job_id = job.id;
+    planned.start_time = t;
+    for (const NodeNeed& c : chosen) planned.nodes.push_back(nodes[c.node].name);
     return t;
   }
 };

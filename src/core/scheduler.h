@@ -40,6 +40,7 @@ struct StartDecision {
 struct PlannedStart {
   JobId job_id = 0;
   int64_t start_time = 0;
+  std::vector<std::string> nodes;  // the nodes the plan holds for it
 };
 
 // A decision to stop a running job so that a pending job of a QOS allowed to preempt it can

@@ -671,6 +671,8 @@ TEST_F(PolicyTest, EasyBackfillsJobsThatEndByTheShadowTime) {
   ScheduleResult r = RunWith("priority", "easy");
   EXPECT_TRUE(r.starts.empty());
   EXPECT_EQ(PlannedOf(r, 2), 100);
+  ASSERT_EQ(r.planned.size(), 1u);
+  EXPECT_EQ(r.planned[0].nodes, (std::vector<std::string>{"n1"}));  // squeue's SCHEDNODES
 
   nodes[0].alloc_cpus = 6;  // job 1 holds 6 of 8: 2 free now
   jobs[1].cpus_per_node = 6;

@@ -22,6 +22,10 @@ expect_eq "$(job_state "$short")" "COMPLETED" "backfilled job completed"
 sleep 1  # passes after the short job's end
 expect_eq "$(state_of "$blocked")" "PENDING" "blocked job waits"
 expect_eq "$(reason_of "$blocked")" "Resources" "blocked job's reason"
+# squeue --start: the blocked job is planned on node1 at the running job's expected end.
+planned=$(squeue --start -h -j "$blocked" -o "%S %Y")
+[[ "$planned" =~ ^20[0-9-]+T[0-9:]+\ node1$ ]] || fail "squeue --start shows '$planned'"
+expect_eq "$(squeue --start -h -o %i | head -1)" "$blocked" "squeue --start lists the planned job first"
 expect_eq "$(state_of "$long")" "PENDING" "long job is not backfilled into the reservation"
 expect_eq "$(reason_of "$long")" "Priority" "long job's reason"
 
