@@ -983,7 +983,7 @@ TEST_F(QosControllerTest, PreemptionRequeuesTheLowJobAndStartsTheHighOne) {
   EXPECT_EQ(GetJob(low).restart_count, 1u);
 }
 
-TEST_F(QosControllerTest, CancelModeEndsThePreemptedJobWithGraceTime) {
+TEST_F(QosControllerTest, QosWithoutPreemptModeUseTheClusters) {
   StartController();
   FakeAgent& n1 = Register("n1", 2);
   JobId victim = Submit(InQos("normal", 2));
@@ -1095,6 +1095,39 @@ TEST_F(QosControllerTest, FairShareUsageIsChargedAndSurvivesARestart) {
 
   RestartController();
   EXPECT_DOUBLE_EQ(factors(ja), fa);
+}
+
+TEST_F(QosControllerTest, RunningJobsAreChargedEveryCalcPeriodAndResetNowClears) {
+  config_.priority_calc_period_s = 1;
+  config_.decay_half_life_s = 0;
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  SubmitRequest r = InQos("normal", 2);
+  r.req.account = "a";
+  JobId running = Submit(r);
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "test").ok());  // later jobs stay pending
+  SubmitRequest pending = InQos("normal");
+  pending.req.account = "a";
+  JobId ja = Submit(pending);
+  pending.req.account = "b";
+  JobId jb = Submit(pending);
+  auto fairshare = [&](JobId want) {
+    for (const auto& row : ctl_->ListPriorities({})) {
+      if (row.id == want) return row.factors.fairshare;
+    }
+    return -1.0;
+  };
+  // Still running, yet charged: a's factor drops below b's within a few calc periods.
+  ASSERT_TRUE(WaitUntil([&] { return fairshare(ja) < 1.0; }, 5s));
+  EXPECT_DOUBLE_EQ(fairshare(jb), 1.0);
+  EXPECT_EQ(StateOf(running), JobState::kRunning);
+
+  n1.Finish(running, l.generation(), 0);
+  ASSERT_TRUE(WaitState(running, JobState::kCompleted));
+  config_.usage_reset = UsageResetPeriod::kNow;  // cleared when the controller starts
+  RestartController();
+  EXPECT_DOUBLE_EQ(fairshare(ja), 1.0);
 }
 
 }  // namespace
