@@ -56,6 +56,7 @@ constexpr char kHelp[] =
     "  -M, --cluster=cluster_name      cluster to issue commands to.  Default is\n"
     "                                  current cluster.  cluster with no name will\n"
     "                                  reset to default.\n"
+    "                                  NOTE: SlurmDBD must be up.\n"
     "  -n, --norm                      display normalized values\n"
     "  -o, --format=format             format specification\n"
     "      --sibling                   display job records separately for each federation "
