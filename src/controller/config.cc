@@ -292,6 +292,7 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
   Node node_defaults;
   Partition partition_defaults;
   std::vector<int> qos_lines(config.qos.size(), 0);  // where each QOS was defined (0: built in)
+  std::string preempt_where;  // file:line of the last PreemptType or PreemptMode
   for (const ConfLine& line : *lines) {
     if (line.pairs.empty()) continue;
     if (EqualsIgnoreCase(line.pairs.front().first, "QOS")) {
@@ -410,7 +411,9 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
           s = At(line, "unsupported PreemptType '" + value + "' (preempt/none or preempt/qos)");
         }
         config.preempt_type = value;
+        preempt_where = line.Where();
       } else if (EqualsIgnoreCase(key, "PreemptMode")) {
+        preempt_where = line.Where();
         auto m = ParsePreemptMode(value);
         if (!m) {
           s = At(line, "unsupported PreemptMode '" + value +
@@ -423,6 +426,13 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
       }
       if (!s.ok()) return s;
     }
+  }
+  // As in Slurm, preempt/qos needs a PreemptMode that preempts, and preempt/none none.
+  const bool mode_preempts = config.preempt_mode && *config.preempt_mode != PreemptMode::kOff;
+  if (config.PreemptEnabled() != mode_preempts) {
+    return InvalidArgument(preempt_where +
+                           ": PreemptType and PreemptMode values incompatible (preempt/qos needs "
+                           "PreemptMode=CANCEL or REQUEUE, preempt/none PreemptMode=OFF)");
   }
   // Preempt lists name QOS that may be defined further down: check them once all are known.
   for (size_t i = 0; i < config.qos.size(); ++i) {
@@ -453,7 +463,7 @@ SchedulerOptions SchedulerOptionsFor(const ControllerConfig& config) {
   o.backfill = config.scheduler_type == "sched/builtin" ? "none" : "easy";
   o.queue_order = config.priority_type == "priority/basic" ? "fcfs" : "priority";
   o.preempt = config.PreemptEnabled();
-  o.preempt_mode = config.preempt_mode.value_or(PreemptMode::kCancel);
+  o.preempt_mode = config.preempt_mode.value_or(PreemptMode::kOff);
   o.requeue_allowed = config.requeue_default;
   return o;
 }

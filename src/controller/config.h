@@ -33,8 +33,8 @@ struct ControllerConfig {
   UsageResetPeriod usage_reset = UsageResetPeriod::kNone;  // PriorityUsageResetPeriod
   int64_t priority_calc_period_s = 300;       // PriorityCalcPeriod (minutes in the file)
   std::string preempt_type = "preempt/none";  // PreemptType: preempt/none or preempt/qos
-  // PreemptMode: how jobs of a QOS without its own PreemptMode are preempted. Unset under
-  // preempt/qos it is CANCEL.
+  // PreemptMode: how jobs of a QOS without its own PreemptMode are preempted. As in Slurm,
+  // preempt/qos needs CANCEL or REQUEUE and preempt/none OFF (or none given).
   std::optional<PreemptMode> preempt_mode;
   // shoal's QOS lines ("QOS=high Priority=100 Preempt=normal ..."); always holds "normal".
   std::vector<Qos> qos = {DefaultQos()};

@@ -283,17 +283,23 @@ TEST(ControllerConfigTest, Preemption) {
   ControllerConfig off = Parse("");
   EXPECT_FALSE(off.PreemptEnabled());
   EXPECT_FALSE(SchedulerOptionsFor(off).preempt);
+  EXPECT_FALSE(SchedulerOptionsFor(Parse("PreemptType=preempt/none\nPreemptMode=OFF\n")).preempt);
 
-  SchedulerOptions o = SchedulerOptionsFor(Parse("PreemptType=preempt/qos\n"));
+  SchedulerOptions o = SchedulerOptionsFor(Parse("PreemptType=preempt/qos\nPreemptMode=CANCEL\n"));
   EXPECT_TRUE(o.preempt);
-  EXPECT_EQ(o.preempt_mode, PreemptMode::kCancel);  // unset under preempt/qos
+  EXPECT_EQ(o.preempt_mode, PreemptMode::kCancel);
   o = SchedulerOptionsFor(Parse("PreemptType=preempt/qos\nPreemptMode=requeue\nJobRequeue=0\n"));
   EXPECT_EQ(o.preempt_mode, PreemptMode::kRequeue);
   EXPECT_FALSE(o.requeue_allowed);
-  o = SchedulerOptionsFor(Parse("PreemptType=preempt/qos\nPreemptMode=OFF\n"));
-  EXPECT_TRUE(o.preempt);  // only QOS with a PreemptMode of their own are preempted
-  EXPECT_EQ(o.preempt_mode, PreemptMode::kOff);
   EXPECT_TRUE(Scheduler::Create(o).ok());
+
+  // As slurmctld refuses them: preempt/qos without a mode that preempts, a mode without
+  // preempt/qos. The error names the line of the later of the two keys.
+  std::string msg = ParseError("ClusterName=x\nPreemptType=preempt/qos\n", 2);
+  EXPECT_NE(msg.find("PreemptType and PreemptMode values incompatible"), std::string::npos) << msg;
+  ParseError("PreemptType=preempt/qos\nPreemptMode=OFF\n", 2);
+  ParseError("PreemptMode=REQUEUE\n", 1);
+  ParseError("PreemptMode=CANCEL\nPreemptType=preempt/none\n", 2);
 }
 
 TEST(ControllerConfigTest, UnknownKeysWarnAndAreIgnored) {

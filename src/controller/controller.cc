@@ -454,8 +454,7 @@ Json Controller::ConfigJson() const {
       {"PriorityCalcPeriod", FormatElapsed(config_.priority_calc_period_s)},
       {"PriorityUsageResetPeriod", UsageResetPeriodName(config_.usage_reset)},
       {"PreemptType", config_.preempt_type},
-      {"PreemptMode", PreemptModeName(config_.preempt_mode.value_or(
-                          config_.PreemptEnabled() ? PreemptMode::kCancel : PreemptMode::kOff))},
+      {"PreemptMode", PreemptModeName(config_.preempt_mode.value_or(PreemptMode::kOff))},
       {"AccountingStorageType", "accounting_storage/shoal_sqlite"},
       {"SelectType", "select/cons_tres"},
       {"SlurmctldHost", socket_path_},

@@ -1003,7 +1003,7 @@ TEST_F(QosControllerTest, QosWithoutPreemptModeUseTheClusters) {
 
 TEST_F(QosControllerTest, CancelModeFromTheVictimsQos) {
   auto c = ParseControllerConfig(
-      "PreemptType=preempt/qos\n"
+      "PreemptType=preempt/qos PreemptMode=REQUEUE\n"
       "QOS=high Preempt=low\n"
       "QOS=low PreemptMode=CANCEL GraceTime=3\n",
       "test.conf");
