@@ -870,12 +870,11 @@ void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, 
   store_->Submit(std::move(ops));  // queued in order; not waited for
 }
 
-std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) const {
+std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) {
   std::vector<PriorityRow> rows;
   const int64_t now = NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
-  auto self = const_cast<Controller*>(this);
-  self->RefreshPriorityInputsLocked(true, /*force=*/true);
+  RefreshPriorityInputsLocked(true, /*force=*/true);
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };

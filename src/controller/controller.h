@@ -104,7 +104,8 @@ class Controller {
     uint32_t priority = 0;
     PriorityFactors factors;
   };
-  std::vector<PriorityRow> ListPriorities(const JobFilter& filter) const;
+  // Not const: brings the fair-share factors up to date first.
+  std::vector<PriorityRow> ListPriorities(const JobFilter& filter);
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
   const ControllerConfig& config() const { return config_; }
 
