@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/json_model.h"
@@ -103,9 +104,34 @@ Result<sqlite3*> OpenConnection(const std::string& path) {
   return db;
 }
 
+// One writer connection; commits happen one at a time and take everything queued so far (group
+// commit). Whoever finds no commit under way does it: a caller of Write in its own thread (the
+// acknowledged path, sparing two thread hand-offs), otherwise the writer thread, which serves
+// Submit's callers that do not wait.
 class SqliteStore : public Store {
  public:
-  SqliteStore(sqlite3* writer, sqlite3* reader) : writer_(writer), reader_(reader) {
+  SqliteStore(sqlite3* writer, sqlite3* reader)
+      : writer_(writer),
+        reader_(reader),
+        upsert_(std::in_place, writer,
+                "INSERT INTO jobs (id, array_job_id, user, partition, state, finished, "
+                "submit_time, start_time, end_time, doc) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
+                "finished=excluded.finished, partition=excluded.partition, "
+                "start_time=excluded.start_time, end_time=excluded.end_time, "
+                "doc=excluded.doc"),
+        payload_(std::in_place, writer,
+                 "INSERT OR REPLACE INTO job_payloads (id, script, env, args) VALUES (?,?,?,?)"),
+        count_sync_(std::in_place, writer,
+                    "INSERT INTO store_meta (key, value) VALUES ('syncs', 1) "
+                    "ON CONFLICT(key) DO UPDATE SET value = value + 1"),
+        usage_row_(std::in_place, writer,
+                   "INSERT INTO usage (account, user, cpu_seconds) VALUES (?,?,?) "
+                   "ON CONFLICT(account, user) DO UPDATE SET cpu_seconds=excluded.cpu_seconds"),
+        usage_clear_(std::in_place, writer, "DELETE FROM usage"),
+        set_meta_(std::in_place, writer,
+                  "INSERT INTO store_meta (key, value) VALUES (?,?) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value") {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -119,6 +145,12 @@ class SqliteStore : public Store {
     }
     cv_.notify_all();
     thread_.join();
+    upsert_.reset();
+    payload_.reset();
+    count_sync_.reset();
+    usage_row_.reset();
+    usage_clear_.reset();
+    set_meta_.reset();
     sqlite3_close(writer_);
     sqlite3_close(reader_);
   }
@@ -134,8 +166,24 @@ class SqliteStore : public Store {
       }
       queue_.push_back(std::move(p));
     }
-    cv_.notify_one();
+    cv_.notify_all();
     return f;
+  }
+
+  Status Write(std::vector<StoreOp> ops) override {
+    Pending p{std::move(ops), {}};
+    std::future<Status> f = p.done.get_future();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stopping_) return Unavailable("store is closing");
+      queue_.push_back(std::move(p));
+      if (committing_) {
+        cv_.notify_all();  // the writer thread takes it after the commit under way
+      } else {
+        CommitQueuedLocked(lock);  // ours included
+      }
+    }
+    return f.get();
   }
 
   Result<std::vector<Job>> LoadLiveJobs(int64_t finished_since) override {
@@ -259,61 +307,55 @@ class SqliteStore : public Store {
   }
 
   void WriterLoop() {
-    Statement upsert(writer_,
-                     "INSERT INTO jobs (id, array_job_id, user, partition, state, finished, "
-                     "submit_time, start_time, end_time, doc) VALUES (?,?,?,?,?,?,?,?,?,?) "
-                     "ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
-                     "finished=excluded.finished, partition=excluded.partition, "
-                     "start_time=excluded.start_time, end_time=excluded.end_time, "
-                     "doc=excluded.doc");
-    Statement payload(writer_,
-                      "INSERT OR REPLACE INTO job_payloads (id, script, env, args) VALUES (?,?,?,?)");
-    Statement count_sync(writer_,
-                         "INSERT INTO store_meta (key, value) VALUES ('syncs', 1) "
-                         "ON CONFLICT(key) DO UPDATE SET value = value + 1");
-    Statement usage_row(
-        writer_,
-        "INSERT INTO usage (account, user, cpu_seconds) VALUES (?,?,?) "
-        "ON CONFLICT(account, user) DO UPDATE SET cpu_seconds=excluded.cpu_seconds");
-    Statement usage_clear(writer_, "DELETE FROM usage");
-    Statement set_meta(writer_,
-                       "INSERT INTO store_meta (key, value) VALUES (?,?) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      std::deque<Pending> batch;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_) return;
-        batch.swap(queue_);
-      }
-      bool sync = false;
-      for (const auto& p : batch) {
-        for (const auto& op : p.ops) sync = sync || op.must_sync;
-      }
-      if (sync != synced_mode_) {
-        Exec(writer_, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-        synced_mode_ = sync;
-      }
-      Status s = Exec(writer_, "BEGIN IMMEDIATE");
-      for (auto& p : batch) {
-        for (auto& op : p.ops) {
-          if (!s.ok()) break;
-          switch (op.kind) {
-            case StoreOp::Kind::kInsertPayload: s = WritePayload(payload.get(), op); break;
-            // A commit that changes nothing writes no WAL frame and so syncs nothing: count.
-            case StoreOp::Kind::kSync: s = StepOnce(count_sync.get(), "count syncs"); break;
-            case StoreOp::Kind::kSaveUsage:
-              s = WriteUsage(op, usage_row.get(), usage_clear.get(), set_meta.get());
-              break;
-            default: s = WriteJob(upsert.get(), op.job); break;
-          }
+      cv_.wait(lock, [&] { return !committing_ && (stopping_ || !queue_.empty()); });
+      if (queue_.empty()) return;  // stopping, and everything queued is committed
+      CommitQueuedLocked(lock);
+    }
+  }
+
+  // Commits everything queued as one transaction and resolves its futures. Called with mu_
+  // held and no commit under way; lets mu_ go while writing.
+  void CommitQueuedLocked(std::unique_lock<std::mutex>& lock) {
+    committing_ = true;
+    std::deque<Pending> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    Status s = CommitBatch(batch);
+    for (auto& p : batch) p.done.set_value(s);
+    lock.lock();
+    committing_ = false;
+    cv_.notify_all();  // what was queued meanwhile, or a destructor waiting for the end
+  }
+
+  Status CommitBatch(std::deque<Pending>& batch) {
+    bool sync = false;
+    for (const auto& p : batch) {
+      for (const auto& op : p.ops) sync = sync || op.must_sync;
+    }
+    if (sync != synced_mode_) {
+      Exec(writer_, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      synced_mode_ = sync;
+    }
+    Status s = Exec(writer_, "BEGIN IMMEDIATE");
+    for (auto& p : batch) {
+      for (auto& op : p.ops) {
+        if (!s.ok()) break;
+        switch (op.kind) {
+          case StoreOp::Kind::kInsertPayload: s = WritePayload(payload_->get(), op); break;
+          // A commit that changes nothing writes no WAL frame and so syncs nothing: count.
+          case StoreOp::Kind::kSync: s = StepOnce(count_sync_->get(), "count syncs"); break;
+          case StoreOp::Kind::kSaveUsage:
+            s = WriteUsage(op, usage_row_->get(), usage_clear_->get(), set_meta_->get());
+            break;
+          default: s = WriteJob(upsert_->get(), op.job); break;
         }
       }
-      if (s.ok()) s = Exec(writer_, "COMMIT");
-      if (!s.ok()) Exec(writer_, "ROLLBACK");
-      for (auto& p : batch) p.done.set_value(s);
     }
+    if (s.ok()) s = Exec(writer_, "COMMIT");
+    if (!s.ok()) Exec(writer_, "ROLLBACK");
+    return s;
   }
 
   Status StepOnce(sqlite3_stmt* st, const char* what) {
@@ -388,10 +430,14 @@ class SqliteStore : public Store {
 
   sqlite3* writer_;
   sqlite3* reader_;
+  // The writer's statements and mode: used by one committer at a time (committing_).
+  std::optional<Statement> upsert_, payload_, count_sync_;
+  std::optional<Statement> usage_row_, usage_clear_, set_meta_;  // fair-share usage
   bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  bool committing_ = false;
   bool stopping_ = false;
   std::thread thread_;
   std::mutex read_mu_;

@@ -64,8 +64,8 @@ class Store {
   // Queues ops for the next group commit; the future holds the commit's outcome. All ops of
   // one call land in the same transaction.
   virtual std::future<Status> Submit(std::vector<StoreOp> ops) = 0;
-  // Submit and wait until durable.
-  Status Write(std::vector<StoreOp> ops) { return Submit(std::move(ops)).get(); }
+  // Submit and wait until durable. (An implementation may commit in the caller's thread.)
+  virtual Status Write(std::vector<StoreOp> ops) { return Submit(std::move(ops)).get(); }
 
   // Jobs that are not finished, plus finished ones that ended at or after `finished_since`.
   virtual Result<std::vector<Job>> LoadLiveJobs(int64_t finished_since) = 0;
