@@ -352,6 +352,8 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   const JobId id = jobs.front().id;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // A new association takes a part of the shares: everyone's fair share changes.
+    if (fairshare_.count(UsageKeyOf(jobs.front().req)) == 0) fairshare_stale_ = true;
     for (Job& job : jobs) {
       spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
       const JobId id = job.id;
