@@ -32,6 +32,7 @@ Job FullJob() {
   j.generation = 1ull << 62;
   j.terminating = true;
   j.cancel_requested = true;
+  j.preempted_by = 77;
   j.last_modified = -5;
   JobRequest& r = j.req;
   r.name = "na/me \"x\"";
@@ -39,6 +40,7 @@ Job FullJob() {
   r.uid = 1001;
   r.gid = 1002;
   r.account = "acct";
+  r.qos = "high";
   r.partition = "debug";
   r.work_dir = "/home/a b";
   r.stdout_pattern = "out-%j";

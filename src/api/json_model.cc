@@ -119,6 +119,7 @@ Json JobRequestToJson(const JobRequest& r) {
       {"uid", r.uid},
       {"gid", r.gid},
       {"account", r.account},
+      {"qos", r.qos},
       {"partition", r.partition},
       {"work_dir", r.work_dir},
       {"stdout_pattern", r.stdout_pattern},
@@ -157,6 +158,7 @@ Result<JobRequest> JobRequestFromJson(const Json& j) {
   f.Read("uid", r.uid);
   f.Read("gid", r.gid);
   f.Read("account", r.account);
+  f.Read("qos", r.qos);
   f.Read("partition", r.partition);
   f.Read("work_dir", r.work_dir);
   f.Read("stdout_pattern", r.stdout_pattern);
@@ -242,6 +244,7 @@ Json JobToJson(const Job& job) {
       {"generation", job.generation},
       {"terminating", job.terminating},
       {"cancel_requested", job.cancel_requested},
+      {"preempted_by", job.preempted_by},
       {"last_modified", job.last_modified},
       {"planned_start", job.planned_start},
       {"planned_nodes", job.planned_nodes},
@@ -275,6 +278,7 @@ Result<Job> JobFromJson(const Json& j) {
   f.Read("planned_nodes", job.planned_nodes);
   f.Read("terminating", job.terminating);
   f.Read("cancel_requested", job.cancel_requested);
+  f.Read("preempted_by", job.preempted_by);
   f.Read("last_modified", job.last_modified);
   if (!f.status().ok()) return f.status();
   auto parsed = ParseJobState(state);

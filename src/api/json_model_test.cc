@@ -59,6 +59,8 @@ TEST(JsonModelTest, JobRoundTrips) {
   job.array_job_id = 40;
   job.array_task_id = 2;
   job.generation = 7;
+  job.preempted_by = 9;
+  job.req.qos = "high";
   auto out = JobFromJson(JobToJson(job));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(out->id, 42u);
@@ -69,6 +71,8 @@ TEST(JsonModelTest, JobRoundTrips) {
   EXPECT_EQ(out->DisplayId(), "40_2");
   EXPECT_EQ(out->generation, 7u);
   EXPECT_EQ(out->req.partition, "gpu");
+  EXPECT_EQ(out->preempted_by, 9u);
+  EXPECT_EQ(out->req.qos, "high");
 }
 
 TEST(JsonModelTest, RejectsWrongTypesNamingTheField) {

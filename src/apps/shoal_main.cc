@@ -22,17 +22,14 @@ struct Command {
 };
 
 constexpr Command kSlurmCommands[] = {
-    {"sbatch", shoal::SbatchMain},   {"srun", shoal::SrunMain},
-    {"salloc", shoal::SallocMain},   {"squeue", shoal::SqueueMain},
-    {"sinfo", shoal::SinfoMain},     {"scancel", shoal::ScancelMain},
-    {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain},
+    {"sbatch", shoal::SbatchMain},     {"srun", shoal::SrunMain},   {"salloc", shoal::SallocMain},
+    {"squeue", shoal::SqueueMain},     {"sinfo", shoal::SinfoMain}, {"scancel", shoal::ScancelMain},
+    {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain}, {"sprio", shoal::SprioMain},
 };
 
 constexpr Command kShoalCommands[] = {
-    {"up", shoal::UpMain},
-    {"down", shoal::DownMain},
-    {"status", shoal::StatusMain},
-    {"sim", shoal::SimMain},
+    {"up", shoal::UpMain},   {"down", shoal::DownMain},      {"status", shoal::StatusMain},
+    {"sim", shoal::SimMain}, {"priority", shoal::SprioMain},  // sprio under shoal's own name
 };
 
 // `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.
@@ -64,8 +61,10 @@ void Usage(FILE* out) {
                "daemons:\n"
                "  controller [--state-dir DIR] [--config FILE] [--listen HOST:PORT]\n"
                "  agent --controller HOST:PORT --name NODE --state-dir DIR [...]\n"
+               "queue:\n"
+               "  priority [sprio options]   the priority factors of pending jobs (as sprio)\n"
                "Slurm commands (also as their own names):\n"
-               "  sbatch srun salloc squeue sinfo scancel scontrol sacct\n");
+               "  sbatch srun salloc squeue sinfo scancel scontrol sacct sprio\n");
 }
 
 }  // namespace

@@ -12,5 +12,6 @@ int ScontrolMain(int argc, char** argv);
 int SacctMain(int argc, char** argv);
 int SrunMain(int argc, char** argv);
 int SallocMain(int argc, char** argv);
+int SprioMain(int argc, char** argv);
 
 }  // namespace shoal

@@ -231,4 +231,6 @@ std::vector<JobRow> BuildJobRows(const std::vector<Job>& jobs, bool expand_array
   return rows;
 }
 
+std::string JobQosText(const Job& job) { return job.req.qos.empty() ? "normal" : job.req.qos; }
+
 }  // namespace shoal

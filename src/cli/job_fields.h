@@ -51,6 +51,8 @@ bool JobShowsReason(const Job& job);
 std::string JobReasonOrNodes(const Job& job);
 // Requested node count as scontrol shows it: "2", "2-3" (or the allocated count).
 std::string JobNodeCountText(const Job& job);
+// The job's QOS name ("normal" for records from before QOS existed).
+std::string JobQosText(const Job& job);
 
 // One line of squeue/scontrol output: a job, or the pending tasks of one array shown
 // together ("10_[3-9%2]") as Slurm shows the array's not-yet-started remainder.

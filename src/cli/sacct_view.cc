@@ -3,6 +3,7 @@
 #include <ctime>
 #include <functional>
 
+#include "cli/job_fields.h"
 #include "cli/users.h"
 #include "common/hostlist.h"
 #include "common/slurm_time.h"
@@ -366,7 +367,7 @@ std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now) 
     case kPriority:
       return step ? "" : std::to_string(job.priority);
     case kQos:
-      return step ? "" : "normal";
+      return step ? "" : JobQosText(job);
     case kReason:
       return step ? "" : job.reason;
     case kCluster:

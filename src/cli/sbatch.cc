@@ -121,7 +121,13 @@ int SbatchMain(int argc, char** argv) {
     if (msg == "Invalid partition name specified" && !o.submit.req.partition.empty()) {
       text += "sbatch: error: invalid partition specified: " + o.submit.req.partition + "\n";
     }
-    text += "sbatch: error: Batch job submission failed: " + msg + "\n";
+    // A first line naming Slurm's reason code is printed as an error line of its own.
+    std::string detail = msg;
+    if (size_t nl = msg.find('\n'); nl != std::string::npos) {
+      text += "sbatch: error: " + msg.substr(0, nl) + "\n";
+      detail = msg.substr(nl + 1);
+    }
+    text += "sbatch: error: Batch job submission failed: " + detail + "\n";
     return ReportError({text, 1});
   }
   JobId id = 0;

@@ -374,6 +374,7 @@ std::vector<ParsedOption> SbatchEnvOptions(const std::vector<std::string>& env) 
       {"SBATCH_OPEN_MODE", kOptOpenMode, true},
       {"SBATCH_OUTPUT", 'o', true},
       {"SBATCH_PARTITION", 'p', true},
+      {"SBATCH_QOS", 'q', true},
       {"SBATCH_REQUEUE", kOptRequeue, false},
       {"SBATCH_TIMELIMIT", 't', true},
       {"SBATCH_WAIT", 'W', false},
@@ -414,6 +415,9 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
     }
     case 'A':
       req.account = arg;
+      break;
+    case 'q':
+      req.qos = arg;  // checked by the controller ("Invalid qos specification")
       break;
     case 'b': {
       Result<int64_t> t = ParseTimePoint(arg, o->now);
@@ -582,7 +586,6 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
     case 'm':
     case 'M':
     case 'O':
-    case 'q':
     case 's':
     case 'S':
       break;

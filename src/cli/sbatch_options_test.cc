@@ -295,6 +295,17 @@ TEST(SbatchOptionsTest, OutputFlags) {
   EXPECT_EQ(o.submit.req.account, "proj");
 }
 
+TEST(SbatchOptionsTest, Qos) {
+  EXPECT_EQ(Ok(Build({"--qos=high", "--wrap=true"})).submit.req.qos, "high");
+  EXPECT_EQ(Ok(Build({"-q", "low", "--wrap=true"})).submit.req.qos, "low");
+  EXPECT_EQ(Ok(Build({"--wrap=true"})).submit.req.qos, "");  // the controller's default
+  std::string script = "#!/bin/sh\n#SBATCH --qos=fromscript\ntrue\n";
+  EXPECT_EQ(Ok(Build({"q.sh"}, Context(script, "q.sh"))).submit.req.qos, "fromscript");
+  SubmitContext ctx = Context(script, "q.sh");
+  ctx.environ.push_back("SBATCH_QOS=fromenv");
+  EXPECT_EQ(Ok(Build({"q.sh"}, ctx)).submit.req.qos, "fromenv");
+}
+
 TEST(SbatchOptionsTest, HelpStopsBeforeTheScript) {
   const SbatchOptions o = Ok(Build({"--help"}, Context("", "")));
   EXPECT_TRUE(o.help);

@@ -61,7 +61,7 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
   lines.push_back("UserId=" + user + "(" + std::to_string(req.uid) + ") GroupId=" +
                   GroupName(req.gid) + "(" + std::to_string(req.gid) + ") MCS_label=N/A");
   lines.push_back("Priority=" + std::to_string(job.priority) + " Nice=" + std::to_string(req.nice) +
-                  " Account=" + OrNull(req.account) + " QOS=normal");
+                  " Account=" + OrNull(req.account) + " QOS=" + JobQosText(job));
   lines.push_back(std::string("JobState=") + JobStateName(job.state) + " Reason=" + job.reason +
                   " Dependency=" + JobDependencyText(job));
   lines.push_back(std::string("Requeue=") + (req.requeue ? "1" : "0") +

@@ -213,6 +213,9 @@ int SqueueMain(int argc, char** argv) {
       case 'p':
         AddList(&filter.partitions, o.arg);
         break;
+      case 'q':
+        AddList(&filter.qos, ToLower(o.arg));
+        break;
       case 'r':
         expand_arrays = true;
         break;

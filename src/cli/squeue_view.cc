@@ -295,7 +295,7 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
     case 'P':
       return req.partition;
     case 'q':
-      return "normal";
+      return JobQosText(job);
     case 'Q':
       return std::to_string(job.priority);
     case 'r':
@@ -370,6 +370,7 @@ void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) 
       case 'N':
       case 'r':
       case 'a':
+      case 'q':
       case 'y':
         keys.push_back({key[0], desc});
         break;
@@ -432,6 +433,7 @@ void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) 
       case 'N': put_ranked([](const Job& j) { return JobNodeList(j); }); break;
       case 'r': put_ranked([](const Job& j) { return j.reason; }); break;
       case 'a': put_ranked([](const Job& j) { return j.req.account; }); break;
+      case 'q': put_ranked([](const Job& j) { return JobQosText(j); }); break;
       default:
         for (size_t r = 0; r < n; ++r) {
           const Job& j = *(*rows)[r].job;
@@ -494,6 +496,7 @@ bool SqueueMatches(const Job& job, const SqueueFilter& filter) {
   if (!filter.partitions.empty() && filter.partitions.count(job.req.partition) == 0) return false;
   if (!filter.names.empty() && filter.names.count(job.req.name) == 0) return false;
   if (!filter.accounts.empty() && filter.accounts.count(job.req.account) == 0) return false;
+  if (!filter.qos.empty() && filter.qos.count(JobQosText(job)) == 0) return false;
   if (!filter.job_ids.empty()) {
     bool any = false;
     for (const std::string& id : filter.job_ids) {
@@ -538,6 +541,8 @@ std::vector<const char*> ColumnsOfCode(char code) {
       return {"request.ntasks"};
     case 'a':
       return {"request.account"};
+    case 'q':
+      return {"request.qos"};
     case 'b':
       return {"request.gpus_per_node", "request.gpu_type"};
     case 'B':
@@ -618,6 +623,7 @@ std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
   if (!filter.partitions.empty()) add("request.partition");
   if (!filter.names.empty()) add("request.name");
   if (!filter.accounts.empty()) add("request.account");
+  if (!filter.qos.empty()) add("request.qos");
   if (!filter.nodes.empty()) add("nodes");
   for (const FieldSpec& f : fields) {
     for (const char* c : ColumnsOfCode(f.code)) add(c);

@@ -41,6 +41,7 @@ struct SqueueFilter {
   std::set<std::string> partitions;
   std::set<std::string> names;
   std::set<std::string> accounts;
+  std::set<std::string> qos;  // lower case
   std::set<JobState> states;  // empty: pending, running, suspended, completing
   bool all_states = false;
   std::vector<std::string> nodes;  // jobs using any of these nodes

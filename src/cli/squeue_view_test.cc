@@ -210,6 +210,28 @@ TEST_F(SqueueViewTest, FiltersAndStates) {
   EXPECT_TRUE(SqueueMatches(q.front(), filter));
 }
 
+TEST_F(SqueueViewTest, QosColumnFilterAndSort) {
+  std::vector<Job> jobs = {testing::MakeJob(1, "a", "debug", JobState::kPending, 5),
+                           testing::MakeJob(2, "b", "debug", JobState::kPending, 5),
+                           testing::MakeJob(3, "c", "debug", JobState::kPending, 5)};
+  jobs[0].req.qos = "normal";
+  jobs[1].req.qos = "high";
+  jobs[2].req.qos = "";  // a record from before QOS: normal
+  std::vector<JobRow> rows = BuildJobRows(jobs, false);
+  SortJobRows(&rows, "-q,i", kSubmit);
+  EXPECT_EQ(RenderSqueue(ParseSqueueFormat("%.5i %q", false, nullptr), rows, true, kSubmit),
+            "JOBID QOS\n"
+            "    1 normal\n"
+            "    3 normal\n"
+            "    2 high\n");
+  SqueueFilter filter;
+  filter.qos = {"high"};
+  EXPECT_FALSE(SqueueMatches(jobs[0], filter));
+  EXPECT_TRUE(SqueueMatches(jobs[1], filter));
+  filter.qos = {"normal"};
+  EXPECT_TRUE(SqueueMatches(jobs[2], filter));
+}
+
 TEST_F(SqueueViewTest, StateSortIsByName) {
   // squeue -t all lists CA before CD before F before PD before R within a partition.
   std::vector<Job> jobs = {testing::MakeJob(1, "a", "debug", JobState::kRunning, 5),
@@ -240,6 +262,7 @@ TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
     j.req.mem_per_cpu_mb = 10;
     j.exit_code = 1;
     j.end_time = j.start_time != 0 ? j.start_time + 5 : 0;
+    j.req.qos = j.id % 3 == 0 ? "high" : "normal";
   }
   std::vector<FieldSpec> named =
       ParseSqueueFormat("stdout,stderr,exitcode,numtasks,jobid", true, nullptr);
@@ -257,6 +280,7 @@ TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
     filter.users = {"nobody", std::to_string(full[0].req.uid)};
     filter.partitions = {"debug", "long"};
     filter.accounts = {full[0].req.account};
+    filter.qos = {"normal", "high"};
     auto cols = ResolveJobColumns(SqueueJobColumns(fields, sort, filter));
     ASSERT_TRUE(cols.ok()) << cols.status().message();
     JobTableWriter w(*cols);

@@ -115,6 +115,41 @@ HttpResponse CancelJobs(Controller& c, const HttpRequest& r) {
   return Reply(200, {{"cancelled", result.done}, {"errors", std::move(errors)}});
 }
 
+// sprio: weights plus one row per eligible pending job, as a compact table.
+HttpResponse Priorities(Controller& c, const HttpRequest& r) {
+  if (c.config().priority_type != "priority/multifactor") {
+    return Error(FailedPrecondition("You are not running a supported priority plugin\n(" +
+                                    c.config().priority_type +
+                                    ").\nOnly 'priority/multifactor' is supported."));
+  }
+  JobFilter f;
+  for (const auto& id : ListParam(r, "ids")) {
+    auto n = ParseUint(id);
+    if (!n) return Error(InvalidArgument("Invalid job id specified: " + id));
+    f.ids.push_back(std::to_string(*n));
+  }
+  f.users = ListParam(r, "users");
+  f.partitions = ListParam(r, "partitions");
+  const PriorityWeights& w = c.config().weights;
+  Json rows = Json::array();
+  for (const Controller::PriorityRow& p : c.ListPriorities(f)) {
+    rows.push_back({p.id, p.user, p.partition, p.priority, p.factors.age, p.factors.assoc,
+                    p.factors.fairshare, p.factors.job_size, p.factors.partition, p.factors.qos,
+                    p.factors.nice});
+  }
+  return Reply(200, {{"weights",
+                      {{"age", w.age},
+                       {"assoc", w.assoc},
+                       {"fairshare", w.fairshare},
+                       {"job_size", w.job_size},
+                       {"partition", w.partition},
+                       {"qos", w.qos}}},
+                     {"columns",
+                      {"job_id", "user", "partition", "priority", "age", "assoc", "fairshare",
+                       "job_size", "partition_factor", "qos", "nice"}},
+                     {"rows", std::move(rows)}});
+}
+
 HttpResponse Accounting(Controller& c, const HttpRequest& r) {
   JobQuery q;
   for (const auto& id : ListParam(r, "ids")) {
@@ -217,6 +252,7 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
     return Reply(200, {{"partitions", std::move(parts_json)}});
   }
   if (parts[0] == "config" && m == "GET") return Reply(200, c.ConfigJson());
+  if (parts[0] == "priority" && parts.size() == 1 && m == "GET") return Priorities(c, r);
   if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "jobs" && m == "GET") {
     return Accounting(c, r);
   }

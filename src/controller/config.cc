@@ -1,5 +1,7 @@
 #include "controller/config.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -167,6 +169,120 @@ Status ParsePartitionLine(const ConfLine& line, Partition& defaults, ControllerC
   return Status::Ok();
 }
 
+// A count limit on a QOS line: N, or -1 / UNLIMITED for none (0).
+Result<uint32_t> LimitValue(const ConfLine& line, const std::string& key, const std::string& v) {
+  if (v == "-1" || EqualsIgnoreCase(v, "UNLIMITED")) return 0u;
+  auto n = UintValue(line, key, v, kMaxU32);
+  if (!n.ok()) return n.status();
+  return static_cast<uint32_t>(*n);
+}
+
+bool ValidName(const std::string& name) {
+  return !name.empty() && name.find_first_of(", \t=:") == std::string::npos;
+}
+
+// QOS=name [Priority=N] [Preempt=a,b] [PreemptMode=CANCEL|REQUEUE|OFF] [GraceTime=SECONDS]
+// [MaxJobsPerUser=N] [MaxSubmitJobsPerUser=N] [MaxWall=TIME] [UsageFactor=X]. shoal's own line
+// until sacctmgr manages QOS. A line for "normal" replaces the built-in default.
+Status ParseQosLine(const ConfLine& line, ControllerConfig& config, std::vector<int>& qos_lines) {
+  Qos q;
+  q.name = ToLower(*line.Get("QOS"));
+  if (!ValidName(q.name)) return At(line, "invalid QOS name '" + q.name + "'");
+  for (const auto& [key, value] : line.pairs) {
+    if (EqualsIgnoreCase(key, "QOS")) continue;
+    if (EqualsIgnoreCase(key, "Priority")) {
+      auto n = UintValue(line, key, value, kMaxU32);
+      if (!n.ok()) return n.status();
+      q.priority = static_cast<uint32_t>(*n);
+    } else if (EqualsIgnoreCase(key, "Preempt")) {
+      q.preempt.clear();
+      for (const std::string& name : Split(value, ',')) {
+        if (name.empty()) continue;
+        if (!ValidName(name)) return At(line, "invalid QOS name '" + name + "' in Preempt");
+        q.preempt.push_back(ToLower(name));
+      }
+    } else if (EqualsIgnoreCase(key, "PreemptMode")) {
+      auto m = ParsePreemptMode(value);
+      if (!m) {
+        return At(line, "invalid value for PreemptMode: '" + value +
+                            "' (OFF, CANCEL or REQUEUE; shoal does not suspend jobs)");
+      }
+      q.preempt_mode = *m;
+    } else if (EqualsIgnoreCase(key, "GraceTime")) {
+      auto n = UintValue(line, key, value, kMaxU32);
+      if (!n.ok()) return n.status();
+      q.grace_time_s = static_cast<int64_t>(*n);
+    } else if (EqualsIgnoreCase(key, "MaxJobsPerUser") || EqualsIgnoreCase(key, "MaxJobs")) {
+      auto n = LimitValue(line, key, value);
+      if (!n.ok()) return n.status();
+      q.max_jobs_per_user = *n;
+    } else if (EqualsIgnoreCase(key, "MaxSubmitJobsPerUser") ||
+               EqualsIgnoreCase(key, "MaxSubmitJobs")) {
+      auto n = LimitValue(line, key, value);
+      if (!n.ok()) return n.status();
+      q.max_submit_jobs_per_user = *n;
+    } else if (EqualsIgnoreCase(key, "MaxWall") || EqualsIgnoreCase(key, "MaxWallDurationPerJob")) {
+      auto t = ParseTimeLimit(value);
+      if (!t.ok()) return At(line, "invalid value for " + key + ": '" + value + "'");
+      q.max_wall_s = *t;  // kUnlimited (-1) for UNLIMITED/-1: no limit
+    } else if (EqualsIgnoreCase(key, "UsageFactor")) {
+      char* end = nullptr;
+      const double f = std::strtod(value.c_str(), &end);
+      if (value.empty() || end == nullptr || *end != '\0' || !std::isfinite(f) || f < 0) {
+        return At(line, "invalid value for UsageFactor: '" + value +
+                            "' (expected a number of at least 0)");
+      }
+      q.usage_factor = f;
+    } else if (EqualsIgnoreCase(key, "Description") || EqualsIgnoreCase(key, "Flags")) {
+      // Accepted for compatibility with sacctmgr's vocabulary; no effect.
+    } else {
+      config.warnings.push_back(line.Where() + ": unknown QOS key '" + key + "' ignored");
+    }
+  }
+  for (size_t i = 0; i < config.qos.size(); ++i) {
+    if (config.qos[i].name != q.name) continue;
+    if (qos_lines[i] != 0) {
+      return At(line, "QOS '" + q.name + "' is defined twice (first at line " +
+                          std::to_string(qos_lines[i]) + ")");
+    }
+    config.qos[i] = std::move(q);  // the built-in "normal"
+    qos_lines[i] = line.line;
+    return Status::Ok();
+  }
+  config.qos.push_back(std::move(q));
+  qos_lines.push_back(line.line);
+  return Status::Ok();
+}
+
+// Account=name [Fairshare=N] [Priority=N]: an account's fair-share shares and its priority (the
+// assoc factor). shoal's own line until sacctmgr manages accounts.
+Status ParseAccountLine(const ConfLine& line, ControllerConfig& config) {
+  AccountConfig a;
+  a.name = *line.Get("Account");
+  if (!ValidName(a.name)) return At(line, "invalid account name '" + a.name + "'");
+  for (const auto& [key, value] : line.pairs) {
+    if (EqualsIgnoreCase(key, "Account")) continue;
+    if (EqualsIgnoreCase(key, "Fairshare") || EqualsIgnoreCase(key, "Shares")) {
+      auto n = UintValue(line, key, value, kMaxU32);
+      if (!n.ok()) return n.status();
+      a.shares = static_cast<uint32_t>(*n);
+    } else if (EqualsIgnoreCase(key, "Priority")) {
+      auto n = UintValue(line, key, value, kMaxU32);
+      if (!n.ok()) return n.status();
+      a.priority = static_cast<uint32_t>(*n);
+    } else if (EqualsIgnoreCase(key, "Description") || EqualsIgnoreCase(key, "Organization")) {
+      // Accepted for compatibility; no effect.
+    } else {
+      config.warnings.push_back(line.Where() + ": unknown account key '" + key + "' ignored");
+    }
+  }
+  for (const AccountConfig& other : config.accounts) {
+    if (other.name == a.name) return At(line, "account '" + a.name + "' is defined twice");
+  }
+  config.accounts.push_back(std::move(a));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::string_view file_name) {
@@ -175,8 +291,20 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
   ControllerConfig config;
   Node node_defaults;
   Partition partition_defaults;
+  std::vector<int> qos_lines(config.qos.size(), 0);  // where each QOS was defined (0: built in)
+  std::string preempt_where;  // file:line of the last PreemptType or PreemptMode
   for (const ConfLine& line : *lines) {
     if (line.pairs.empty()) continue;
+    if (EqualsIgnoreCase(line.pairs.front().first, "QOS")) {
+      Status s = ParseQosLine(line, config, qos_lines);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (EqualsIgnoreCase(line.pairs.front().first, "Account")) {
+      Status s = ParseAccountLine(line, config);
+      if (!s.ok()) return s;
+      continue;
+    }
     if (line.Get("NodeName")) {
       Status s = ParseNodeLine(line, node_defaults, config);
       if (!s.ok()) return s;
@@ -236,14 +364,87 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         s = uint_key(config.weights.job_size);
       } else if (EqualsIgnoreCase(key, "PriorityWeightPartition")) {
         s = uint_key(config.weights.partition);
+      } else if (EqualsIgnoreCase(key, "PriorityWeightFairshare")) {
+        s = uint_key(config.weights.fairshare);
+      } else if (EqualsIgnoreCase(key, "PriorityWeightQOS")) {
+        s = uint_key(config.weights.qos);
+      } else if (EqualsIgnoreCase(key, "PriorityWeightAssoc")) {
+        s = uint_key(config.weights.assoc);
       } else if (EqualsIgnoreCase(key, "PriorityMaxAge")) {
         auto t = TimeValue(line, key, value);
         if (!t.ok()) s = t.status();
         else config.weights.max_age_s = *t;
+      } else if (EqualsIgnoreCase(key, "PriorityFavorSmall")) {
+        auto b = YesNo(line, key, value);
+        if (!b.ok())
+          s = b.status();
+        else
+          config.weights.favor_small = *b;
+      } else if (EqualsIgnoreCase(key, "PriorityDecayHalfLife")) {
+        // Slurm's time format; 0 turns decay off.
+        auto t = value == "0" ? Result<int64_t>(int64_t{0}) : TimeValue(line, key, value);
+        if (!t.ok())
+          s = t.status();
+        else if (*t == kUnlimited)
+          s = At(line, "invalid value for PriorityDecayHalfLife: '" + value + "'");
+        else
+          config.decay_half_life_s = *t;
+      } else if (EqualsIgnoreCase(key, "PriorityUsageResetPeriod")) {
+        auto p = ParseUsageResetPeriod(value);
+        if (!p) {
+          s = At(line, "invalid value for PriorityUsageResetPeriod: '" + value +
+                           "' (NONE, NOW, DAILY, WEEKLY, MONTHLY, QUARTERLY or YEARLY)");
+        } else {
+          config.usage_reset = *p;
+        }
+      } else if (EqualsIgnoreCase(key, "PriorityCalcPeriod")) {
+        // Minutes, or Slurm's time format.
+        auto t = TimeValue(line, key, value);
+        if (!t.ok())
+          s = t.status();
+        else if (*t <= 0)
+          s = At(line, "PriorityCalcPeriod must be at least one minute");
+        else
+          config.priority_calc_period_s = *t;
+      } else if (EqualsIgnoreCase(key, "PreemptType")) {
+        if (value != "preempt/none" && value != "preempt/qos") {
+          s = At(line, "unsupported PreemptType '" + value + "' (preempt/none or preempt/qos)");
+        }
+        config.preempt_type = value;
+        preempt_where = line.Where();
+      } else if (EqualsIgnoreCase(key, "PreemptMode")) {
+        preempt_where = line.Where();
+        auto m = ParsePreemptMode(value);
+        if (!m) {
+          s = At(line, "unsupported PreemptMode '" + value +
+                           "' (OFF, CANCEL or REQUEUE; shoal does not suspend or gang-schedule)");
+        } else {
+          config.preempt_mode = *m;
+        }
       } else {
         config.warnings.push_back(line.Where() + ": unknown key '" + key + "' ignored");
       }
       if (!s.ok()) return s;
+    }
+  }
+  // As in Slurm, preempt/qos needs a PreemptMode that preempts, and preempt/none none.
+  const bool mode_preempts = config.preempt_mode && *config.preempt_mode != PreemptMode::kOff;
+  if (config.PreemptEnabled() != mode_preempts) {
+    return InvalidArgument(preempt_where +
+                           ": PreemptType and PreemptMode values incompatible (preempt/qos needs "
+                           "PreemptMode=CANCEL or REQUEUE, preempt/none PreemptMode=OFF)");
+  }
+  // Preempt lists name QOS that may be defined further down: check them once all are known.
+  for (size_t i = 0; i < config.qos.size(); ++i) {
+    const Qos& q = config.qos[i];
+    const std::string where = std::string(file_name) + ":" + std::to_string(qos_lines[i]);
+    for (const std::string& victim : q.preempt) {
+      if (victim == q.name)
+        return InvalidArgument(where + ": QOS '" + q.name + "' cannot preempt itself");
+      if (FindQos(config.qos, victim) == nullptr) {
+        return InvalidArgument(where + ": QOS '" + q.name + "' preempts unknown QOS '" + victim +
+                               "'");
+      }
     }
   }
   return config;
@@ -261,6 +462,9 @@ SchedulerOptions SchedulerOptionsFor(const ControllerConfig& config) {
   SchedulerOptions o;
   o.backfill = config.scheduler_type == "sched/builtin" ? "none" : "easy";
   o.queue_order = config.priority_type == "priority/basic" ? "fcfs" : "priority";
+  o.preempt = config.PreemptEnabled();
+  o.preempt_mode = config.preempt_mode.value_or(PreemptMode::kOff);
+  o.requeue_allowed = config.requeue_default;
   return o;
 }
 

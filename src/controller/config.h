@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "core/model.h"
+#include "core/priority.h"
+#include "core/qos.h"
 #include "core/scheduler.h"
 
 namespace shoal {
@@ -26,7 +29,25 @@ struct ControllerConfig {
   std::string scheduler_type = "sched/backfill";  // as in Slurm: EASY backfill
   std::string priority_type = "priority/multifactor";
   PriorityWeights weights;
+  int64_t decay_half_life_s = 7 * 86400;  // PriorityDecayHalfLife; 0: usage never decays
+  UsageResetPeriod usage_reset = UsageResetPeriod::kNone;  // PriorityUsageResetPeriod
+  int64_t priority_calc_period_s = 300;       // PriorityCalcPeriod (minutes in the file)
+  std::string preempt_type = "preempt/none";  // PreemptType: preempt/none or preempt/qos
+  // PreemptMode: how jobs of a QOS without its own PreemptMode are preempted. As in Slurm,
+  // preempt/qos needs CANCEL or REQUEUE and preempt/none OFF (or none given).
+  std::optional<PreemptMode> preempt_mode;
+  // shoal's QOS lines ("QOS=high Priority=100 Preempt=normal ..."); always holds "normal".
+  std::vector<Qos> qos = {DefaultQos()};
+  // shoal's Account lines ("Account=physics Fairshare=2 Priority=10").
+  std::vector<AccountConfig> accounts;
   std::vector<std::string> warnings;  // unknown keys, to log at start
+
+  static Qos DefaultQos() {
+    Qos q;
+    q.name = kDefaultQos;
+    return q;
+  }
+  bool PreemptEnabled() const { return preempt_type == "preempt/qos"; }
 };
 
 // Parses config text. `file_name` only labels errors.
@@ -35,7 +56,8 @@ Result<ControllerConfig> LoadControllerConfig(const std::string& path);
 
 // The scheduler the config asks for: SchedulerType sched/backfill is EASY backfill,
 // sched/builtin none (strict order per partition); PriorityType priority/basic orders the queue
-// by submit time, priority/multifactor by job priority.
+// by submit time, priority/multifactor by job priority; PreemptType/PreemptMode/JobRequeue set
+// preemption.
 SchedulerOptions SchedulerOptionsFor(const ControllerConfig& config);
 
 // The partitions in force: the configured ones, or "debug" (default, every node) when none.

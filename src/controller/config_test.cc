@@ -194,6 +194,114 @@ TEST(ControllerConfigTest, SchedulerPolicies) {
   EXPECT_TRUE(Scheduler::Create(o).ok());
 }
 
+TEST(ControllerConfigTest, PriorityKeys) {
+  ControllerConfig c = Parse(
+      "PriorityType=priority/multifactor\n"
+      "PriorityWeightAge=1000 PriorityWeightFairshare=10000 PriorityWeightJobSize=10\n"
+      "PriorityWeightPartition=100 PriorityWeightQOS=2000 PriorityWeightAssoc=5\n"
+      "PriorityMaxAge=1-0 PriorityFavorSmall=YES\n"
+      "PriorityDecayHalfLife=2-12 PriorityUsageResetPeriod=monthly PriorityCalcPeriod=2\n");
+  EXPECT_EQ(c.weights.age, 1000u);
+  EXPECT_EQ(c.weights.fairshare, 10000u);
+  EXPECT_EQ(c.weights.job_size, 10u);
+  EXPECT_EQ(c.weights.partition, 100u);
+  EXPECT_EQ(c.weights.qos, 2000u);
+  EXPECT_EQ(c.weights.assoc, 5u);
+  EXPECT_EQ(c.weights.max_age_s, 86400);
+  EXPECT_TRUE(c.weights.favor_small);
+  EXPECT_EQ(c.decay_half_life_s, 2 * 86400 + 12 * 3600);
+  EXPECT_EQ(c.usage_reset, UsageResetPeriod::kMonthly);
+  EXPECT_EQ(c.priority_calc_period_s, 120);  // minutes, as in Slurm
+  EXPECT_TRUE(c.warnings.empty());
+
+  ControllerConfig d = Parse("PriorityDecayHalfLife=0\n");
+  EXPECT_EQ(d.decay_half_life_s, 0);  // no decay
+  ControllerConfig defaults = Parse("");
+  EXPECT_EQ(defaults.decay_half_life_s, 7 * 86400);
+  EXPECT_EQ(defaults.priority_calc_period_s, 300);
+  EXPECT_EQ(defaults.usage_reset, UsageResetPeriod::kNone);
+  EXPECT_FALSE(defaults.weights.favor_small);
+}
+
+TEST(ControllerConfigTest, QosAndAccountLines) {
+  ControllerConfig c = Parse(
+      "QOS=normal Priority=10\n"
+      "QOS=High Priority=100 Preempt=normal,LOW PreemptMode=requeue GraceTime=30 "
+      "MaxJobsPerUser=10 MaxSubmitJobsPerUser=20 MaxWall=1:00:00 UsageFactor=2.5\n"
+      "QOS=low MaxJobs=UNLIMITED MaxWallDurationPerJob=UNLIMITED PreemptMode=CANCEL "
+      "Description=scavenger\n"
+      "Account=physics Fairshare=3 Priority=7\n"
+      "Account=chem Shares=1\n");
+  ASSERT_EQ(c.qos.size(), 3u);
+  EXPECT_EQ(c.qos[0].name, "normal");
+  EXPECT_EQ(c.qos[0].priority, 10u);
+  const Qos& high = c.qos[1];
+  EXPECT_EQ(high.name, "high");  // names are kept in lower case, as Slurm does
+  EXPECT_EQ(high.priority, 100u);
+  EXPECT_EQ(high.preempt, (Names{"normal", "low"}));
+  EXPECT_EQ(high.preempt_mode, PreemptMode::kRequeue);
+  EXPECT_EQ(high.grace_time_s, 30);
+  EXPECT_EQ(high.max_jobs_per_user, 10u);
+  EXPECT_EQ(high.max_submit_jobs_per_user, 20u);
+  EXPECT_EQ(high.max_wall_s, 3600);
+  EXPECT_DOUBLE_EQ(high.usage_factor, 2.5);
+  const Qos& low = c.qos[2];
+  EXPECT_EQ(low.max_jobs_per_user, 0u);
+  EXPECT_EQ(low.max_wall_s, -1);
+  EXPECT_EQ(low.preempt_mode, PreemptMode::kCancel);
+  ASSERT_EQ(c.accounts.size(), 2u);
+  EXPECT_EQ(c.accounts[0].name, "physics");
+  EXPECT_EQ(c.accounts[0].shares, 3u);
+  EXPECT_EQ(c.accounts[0].priority, 7u);
+  EXPECT_EQ(c.accounts[1].shares, 1u);
+  EXPECT_TRUE(c.warnings.empty());
+
+  // Without QOS lines there is exactly "normal"; unknown QOS keys warn.
+  ControllerConfig d = Parse("QOS=x Colour=red\n");
+  ASSERT_EQ(d.qos.size(), 2u);
+  EXPECT_EQ(d.qos[0].name, "normal");
+  ASSERT_EQ(d.warnings.size(), 1u);
+  EXPECT_NE(d.warnings[0].find("Colour"), std::string::npos);
+  EXPECT_EQ(Parse("").qos.size(), 1u);
+}
+
+TEST(ControllerConfigTest, QosErrorsNameTheirLine) {
+  // A Preempt list may name a QOS defined further down; an unknown one is reported at the line
+  // of the QOS that names it.
+  EXPECT_EQ(Parse("QOS=a Preempt=b\nQOS=b\n").qos.size(), 3u);
+  std::string msg = ParseError("ClusterName=x\nQOS=a Preempt=b\nQOS=c\n", 2);
+  EXPECT_NE(msg.find("unknown QOS 'b'"), std::string::npos) << msg;
+  msg = ParseError("QOS=a\nQOS=A Priority=2\n", 2);
+  EXPECT_NE(msg.find("defined twice"), std::string::npos) << msg;
+  msg = ParseError("QOS=normal\nQOS=normal\n", 2);
+  EXPECT_NE(msg.find("defined twice"), std::string::npos) << msg;
+  msg = ParseError("Account=a\nAccount=a\n", 2);
+  EXPECT_NE(msg.find("defined twice"), std::string::npos) << msg;
+}
+
+TEST(ControllerConfigTest, Preemption) {
+  ControllerConfig off = Parse("");
+  EXPECT_FALSE(off.PreemptEnabled());
+  EXPECT_FALSE(SchedulerOptionsFor(off).preempt);
+  EXPECT_FALSE(SchedulerOptionsFor(Parse("PreemptType=preempt/none\nPreemptMode=OFF\n")).preempt);
+
+  SchedulerOptions o = SchedulerOptionsFor(Parse("PreemptType=preempt/qos\nPreemptMode=CANCEL\n"));
+  EXPECT_TRUE(o.preempt);
+  EXPECT_EQ(o.preempt_mode, PreemptMode::kCancel);
+  o = SchedulerOptionsFor(Parse("PreemptType=preempt/qos\nPreemptMode=requeue\nJobRequeue=0\n"));
+  EXPECT_EQ(o.preempt_mode, PreemptMode::kRequeue);
+  EXPECT_FALSE(o.requeue_allowed);
+  EXPECT_TRUE(Scheduler::Create(o).ok());
+
+  // As slurmctld refuses them: preempt/qos without a mode that preempts, a mode without
+  // preempt/qos. The error names the line of the later of the two keys.
+  std::string msg = ParseError("ClusterName=x\nPreemptType=preempt/qos\n", 2);
+  EXPECT_NE(msg.find("PreemptType and PreemptMode values incompatible"), std::string::npos) << msg;
+  ParseError("PreemptType=preempt/qos\nPreemptMode=OFF\n", 2);
+  ParseError("PreemptMode=REQUEUE\n", 1);
+  ParseError("PreemptMode=CANCEL\nPreemptType=preempt/none\n", 2);
+}
+
 TEST(ControllerConfigTest, UnknownKeysWarnAndAreIgnored) {
   ControllerConfig c = Parse(
       "ClusterName=a\n"
@@ -252,6 +360,34 @@ TEST(ControllerConfigTest, BadValuesNameFileAndLine) {
            Case{"PriorityType=priority/fairshare", "PriorityType"},
            Case{"PriorityWeightAge=high", "PriorityWeightAge"},
            Case{"PriorityMaxAge=forever", "PriorityMaxAge"},
+           Case{"PriorityWeightFairshare=-3", "PriorityWeightFairshare"},
+           Case{"PriorityWeightQOS=4294967296", "PriorityWeightQOS"},
+           Case{"PriorityWeightAssoc=x", "PriorityWeightAssoc"},
+           Case{"PriorityFavorSmall=perhaps", "PriorityFavorSmall"},
+           Case{"PriorityDecayHalfLife=soon", "PriorityDecayHalfLife"},
+           Case{"PriorityDecayHalfLife=UNLIMITED", "PriorityDecayHalfLife"},
+           Case{"PriorityUsageResetPeriod=FORTNIGHTLY", "PriorityUsageResetPeriod"},
+           Case{"PriorityCalcPeriod=0", "PriorityCalcPeriod"},
+           Case{"PriorityCalcPeriod=-2", "PriorityCalcPeriod"},
+           Case{"PreemptType=preempt/partition_prio", "PreemptType"},
+           Case{"PreemptMode=SUSPEND,GANG", "PreemptMode"},
+           Case{"QOS= Priority=1", "QOS name"},
+           Case{"QOS=a,b", "QOS name"},
+           Case{"QOS=high Priority=top", "Priority"},
+           Case{"QOS=high Preempt=normal,x=y", "Preempt"},
+           Case{"QOS=high PreemptMode=SUSPEND", "PreemptMode"},
+           Case{"QOS=high GraceTime=-1", "GraceTime"},
+           Case{"QOS=high MaxJobsPerUser=-2", "MaxJobsPerUser"},
+           Case{"QOS=high MaxSubmitJobsPerUser=many", "MaxSubmitJobsPerUser"},
+           Case{"QOS=high MaxWall=long", "MaxWall"},
+           Case{"QOS=high MaxWallDurationPerJob=1:xx", "MaxWallDurationPerJob"},
+           Case{"QOS=high UsageFactor=-1", "UsageFactor"},
+           Case{"QOS=high UsageFactor=1.5x", "UsageFactor"},
+           Case{"QOS=high Preempt=nosuch", "nosuch"},
+           Case{"QOS=high Preempt=high", "itself"},
+           Case{"Account= Fairshare=1", "account name"},
+           Case{"Account=a Fairshare=half", "Fairshare"},
+           Case{"Account=a Priority=-1", "Priority"},
        }) {
     SCOPED_TRACE(t.line);
     std::string msg = ParseError("ClusterName=ok\n# comment\n" + t.line + "\nKillWait=3\n", 3);

@@ -2,9 +2,11 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "common/hostlist.h"
 #include "common/output_pattern.h"
@@ -74,7 +76,18 @@ Status Controller::Start() {
   next_job_id_ = *max_id + 1;
   auto loaded = store_->LoadLiveJobs(now - config_.min_job_age_s);
   if (!loaded.ok()) return loaded.status();
+  auto usage = store_->LoadUsage();
+  if (!usage.ok()) return usage.status();
   std::lock_guard<std::mutex> lock(mu_);
+  usage_ = std::move(usage).value();
+  if (usage_.as_of == 0) usage_.as_of = now;
+  if (usage_.last_reset == 0) usage_.last_reset = now;
+  if (config_.usage_reset == UsageResetPeriod::kNow) {
+    usage_.usage.clear();
+    usage_.last_reset = now;
+    SaveUsageLocked({}, /*replace_all=*/true);
+  }
+  last_usage_calc_ = now;
   for (Job& job : *loaded) {
     // Running jobs keep their allocation; their agents reconcile when they reconnect, and a
     // node that never comes back is declared failed after the node timeout. A pending job
@@ -280,6 +293,19 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     }
     Status sat = CheckSatisfiable(req, *partition, nodes_);
     if (!sat.ok()) return sat;
+    const Qos* qos = FindQos(config_.qos, req.qos);
+    if (qos != nullptr) req.qos = qos->name;
+    uint32_t user_live = 0;
+    if (qos != nullptr && qos->max_submit_jobs_per_user > 0) {
+      // Only with the limit configured: a walk over the live jobs.
+      for (const auto& [id, job] : live_jobs_) {
+        if (job->req.user == req.user && FindQos(config_.qos, QosNameOf(job->req)) == qos) {
+          ++user_live;
+        }
+      }
+    }
+    Status qos_ok = CheckQosAtSubmit(qos, req, user_live, static_cast<uint32_t>(count));
+    if (!qos_ok.ok()) return qos_ok;
     if (live_jobs_.size() + count > config_.max_job_count) {
       return Unavailable("Slurm temporarily unable to accept job, sleeping and retrying");
     }
@@ -298,7 +324,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
         job.array_job_id = first;
         job.array_task_id = array.task_ids[i];
       }
-      job.priority = ComputePriority(job, partition, config_.weights, now);
+      job.priority = PriorityLocked(job, now);
       jobs.push_back(std::move(job));
     }
   }
@@ -326,6 +352,8 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   const JobId id = jobs.front().id;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // A new association takes a part of the shares: everyone's fair share changes.
+    if (fairshare_.count(UsageKeyOf(jobs.front().req)) == 0) fairshare_stale_ = true;
     for (Job& job : jobs) {
       spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
       const JobId id = job.id;
@@ -417,8 +445,18 @@ Json Controller::ConfigJson() const {
       {"SchedulerType", config_.scheduler_type},
       {"PriorityType", config_.priority_type},
       {"PriorityWeightAge", std::to_string(config_.weights.age)},
+      {"PriorityWeightAssoc", std::to_string(config_.weights.assoc)},
+      {"PriorityWeightFairShare", std::to_string(config_.weights.fairshare)},
       {"PriorityWeightJobSize", std::to_string(config_.weights.job_size)},
       {"PriorityWeightPartition", std::to_string(config_.weights.partition)},
+      {"PriorityWeightQOS", std::to_string(config_.weights.qos)},
+      {"PriorityMaxAge", FormatElapsed(config_.weights.max_age_s)},
+      {"PriorityFavorSmall", config_.weights.favor_small ? "Yes" : "No"},
+      {"PriorityDecayHalfLife", FormatElapsed(config_.decay_half_life_s)},
+      {"PriorityCalcPeriod", FormatElapsed(config_.priority_calc_period_s)},
+      {"PriorityUsageResetPeriod", UsageResetPeriodName(config_.usage_reset)},
+      {"PreemptType", config_.preempt_type},
+      {"PreemptMode", PreemptModeName(config_.preempt_mode.value_or(PreemptMode::kOff))},
       {"AccountingStorageType", "accounting_storage/shoal_sqlite"},
       {"SelectType", "select/cons_tres"},
       {"SlurmctldHost", socket_path_},
@@ -457,13 +495,15 @@ void Controller::SendLocked(const std::string& node, rpc::ControllerMessage msg)
   if (it != sessions_.end()) it->second->Send(std::move(msg));
 }
 
+rpc::ControllerMessage Controller::TerminateMessage(const Job& job, uint32_t kill_wait_s) const {
+  rpc::ControllerMessage msg;
+  msg.mutable_terminate()->set_job_id(job.id);
+  msg.mutable_terminate()->set_kill_wait_s(kill_wait_s);
+  return msg;
+}
+
 void Controller::TerminateOnNodesLocked(const Job& job) {
-  for (const auto& node : job.nodes) {
-    rpc::ControllerMessage msg;
-    msg.mutable_terminate()->set_job_id(job.id);
-    msg.mutable_terminate()->set_kill_wait_s(config_.kill_wait_s);
-    SendLocked(node, std::move(msg));
-  }
+  for (const auto& node : job.nodes) SendLocked(node, TerminateMessage(job, config_.kill_wait_s));
 }
 
 void Controller::ReleaseResourcesLocked(Job& job) {
@@ -485,6 +525,7 @@ void Controller::ReleaseResourcesLocked(Job& job) {
 }
 
 void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
+  ChargeRunLocked(job, now);
   const bool was_live = !IsFinished(job.state);
   job.state = state;
   job.end_time = now;
@@ -496,6 +537,7 @@ void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
 }
 
 void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason) {
+  ChargeRunLocked(job, now);
   const bool was_live = !IsFinished(job.state);
   // A run still being stopped (e.g. cancelled, not yet reported ended) keeps the job
   // terminating: the new run must wait for it.
@@ -600,8 +642,7 @@ Status Controller::Hold(const std::string& id, bool hold) {
       }
       job->held = hold;
       job->reason = hold ? "JobHeldAdmin" : "None";
-      job->priority = ComputePriority(*job, FindPartitionLocked(job->req.partition),
-                                      config_.weights, NowSeconds());
+      job->priority = PriorityLocked(*job, NowSeconds());
       job->last_modified = NowSeconds();
       PersistLocked(*job, ops);
     }
@@ -678,6 +719,7 @@ Status Controller::UpdateJob(const std::string& id, const Json& changes) {
         }
         job->req.partition = changes["partition"].get<std::string>();
       }
+      if (job->state == JobState::kPending) job->priority = PriorityLocked(*job, NowSeconds());
       job->last_modified = NowSeconds();
       PersistLocked(*job, ops);
     }
@@ -726,6 +768,141 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
   }
   TriggerSchedule();
   return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Priority and fair share
+
+PriorityFactors Controller::FactorsLocked(const Job& job, int64_t now) const {
+  double fairshare = 1;  // an association without usage (or not yet seen) has it all
+  if (auto it = fairshare_.find(UsageKeyOf(job.req)); it != fairshare_.end()) {
+    fairshare = it->second;
+  }
+  uint32_t assoc_priority = 0;
+  for (const AccountConfig& a : config_.accounts) {
+    if (a.name == job.req.account) assoc_priority = a.priority;
+  }
+  return ComputeFactors(job, FindPartitionLocked(job.req.partition),
+                        FindQos(config_.qos, QosNameOf(job.req)), fairshare, assoc_priority,
+                        priority_ctx_, config_.weights, now);
+}
+
+uint32_t Controller::PriorityLocked(const Job& job, int64_t now) const {
+  if (config_.priority_type == "priority/basic") return job.held ? 0 : 1;
+  return JobPriority(job, FactorsLocked(job, now), config_.weights);
+}
+
+void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
+  PriorityContext ctx = MakePriorityContext(nodes_, partitions_, config_.qos, config_.accounts);
+  const bool changed = ctx.total_nodes != priority_ctx_.total_nodes ||
+                       ctx.total_cpus != priority_ctx_.total_cpus ||
+                       ctx.max_partition_factor != priority_ctx_.max_partition_factor ||
+                       ctx.max_qos_priority != priority_ctx_.max_qos_priority ||
+                       ctx.max_assoc_priority != priority_ctx_.max_assoc_priority;
+  priority_ctx_ = ctx;
+  if (changed) priorities_stale_ = true;
+  const int64_t now = NowSeconds();
+  if (fairshare && fairshare_stale_ && (force || now != last_fairshare_calc_)) {
+    // The associations that count for the shares: every one with usage or a live job.
+    std::set<UsageKey> keys;
+    for (const auto& [id, job] : live_jobs_) keys.insert(UsageKeyOf(job->req));
+    fairshare_ =
+        FairShareFactors(usage_, config_.accounts, std::vector<UsageKey>(keys.begin(), keys.end()));
+    fairshare_stale_ = false;
+    last_fairshare_calc_ = now;
+    priorities_stale_ = true;
+  }
+}
+
+double Controller::UsageFactorOf(const Job& job) const {
+  const Qos* qos = FindQos(config_.qos, QosNameOf(job.req));
+  return qos == nullptr ? 1.0 : qos->usage_factor;
+}
+
+void Controller::ChargeRunLocked(const Job& job, int64_t end) {
+  if (job.start_time <= 0 ||
+      (job.state != JobState::kRunning && job.state != JobState::kCompleting &&
+       job.state != JobState::kSuspended)) {
+    return;
+  }
+  // The part of the run before usage_.as_of was charged by the last periodic update.
+  const double cpu_seconds = UsageBetween(job, usage_.as_of, end, UsageFactorOf(job));
+  if (cpu_seconds <= 0) return;
+  const UsageKey key = UsageKeyOf(job.req);
+  ChargeUsage(usage_, key, cpu_seconds);
+  fairshare_stale_ = true;
+  SaveUsageLocked({{key, usage_.usage[key]}}, /*replace_all=*/false);
+}
+
+void Controller::UpdateUsageLocked(int64_t now) {
+  struct tm local;
+  const time_t t = static_cast<time_t>(now);
+  localtime_r(&t, &local);
+  if (NextUsageReset(config_.usage_reset, usage_.last_reset, local.tm_gmtoff) <= now) {
+    spdlog::info("fair share: usage reset ({})", UsageResetPeriodName(config_.usage_reset));
+    usage_.usage.clear();
+    usage_.last_reset = now;
+  }
+  // Running jobs are charged for the time since the last update, then everything decays.
+  std::vector<std::pair<UsageKey, double>> charges;
+  for (const auto& [id, job] : live_jobs_) {
+    if (job->state != JobState::kRunning && job->state != JobState::kCompleting) continue;
+    charges.emplace_back(UsageKeyOf(job->req),
+                         UsageBetween(*job, usage_.as_of, now, UsageFactorOf(*job)));
+  }
+  DecayUsage(usage_, now, config_.decay_half_life_s);
+  for (const auto& [key, cpu_seconds] : charges) ChargeUsage(usage_, key, cpu_seconds);
+  fairshare_stale_ = true;
+  SaveUsageLocked(
+      std::vector<std::pair<UsageKey, double>>(usage_.usage.begin(), usage_.usage.end()),
+      /*replace_all=*/true);
+}
+
+void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, bool replace_all) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kSaveUsage;
+  op.usage = std::move(rows);
+  op.usage_replace_all = replace_all;
+  op.usage_as_of = usage_.as_of;
+  op.usage_last_reset = usage_.last_reset;
+  // Nobody is told it is durable: losing the last moments of usage to a power cut costs little.
+  op.must_sync = false;
+  std::vector<StoreOp> ops;
+  ops.push_back(std::move(op));
+  store_->Submit(std::move(ops));  // queued in order; not waited for
+}
+
+std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) {
+  std::vector<PriorityRow> rows;
+  const int64_t now = NowSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  RefreshPriorityInputsLocked(true, /*force=*/true);
+  auto wanted = [](const auto& list, const auto& value) {
+    return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+  };
+  for (const auto& [id, job] : live_jobs_) {
+    if (job->state != JobState::kPending || job->held || job->req.begin_time > now) continue;
+    if (!wanted(filter.users, job->req.user) || !wanted(filter.partitions, job->req.partition)) {
+      continue;
+    }
+    if (!filter.ids.empty() &&
+        std::find(filter.ids.begin(), filter.ids.end(), std::to_string(id)) == filter.ids.end()) {
+      continue;
+    }
+    if (!job->req.dependency.clauses.empty() &&
+        EvaluateDependency(*job, jobs_) != DependencyState::kSatisfied) {
+      continue;
+    }
+    PriorityRow row;
+    row.id = id;
+    row.user = job->req.user;
+    row.partition = job->req.partition;
+    row.factors = FactorsLocked(*job, now);
+    // From the same factors, so a line adds up (the stored priority may be a second older).
+    row.priority = JobPriority(*job, row.factors, config_.weights);
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -778,20 +955,39 @@ void Controller::SchedulerLoop() {
 void Controller::RunSchedulePassLocked(
     int64_t now, PendingWrites& ops,
     std::vector<std::pair<std::string, rpc::ControllerMessage>>& sends) {
-  // Priorities move only with time-dependent weights; recompute them at most once a second.
+  // Priorities move with time-dependent weights and with what they are measured against (the
+  // nodes, the fair-share usage); recompute them at most once a second.
   const PriorityWeights& w = config_.weights;
-  const bool recompute = (w.age || w.job_size || w.partition) && now != last_priority_calc_;
-  last_priority_calc_ = now;
+  bool recompute = false;
+  if (now != last_priority_calc_) {
+    RefreshPriorityInputsLocked(w.fairshare > 0);
+    recompute = w.TimeDependent() || priorities_stale_;
+    priorities_stale_ = false;
+    last_priority_calc_ = now;
+  }
   std::vector<const Job*> live;
   live.reserve(live_jobs_.size());
   for (auto& [id, job_ptr] : live_jobs_) {
     Job& job = *job_ptr;
-    if (recompute && job.state == JobState::kPending) {
-      job.priority = ComputePriority(job, FindPartitionLocked(job.req.partition), w, now);
-    }
+    if (recompute && job.state == JobState::kPending) job.priority = PriorityLocked(job, now);
     live.push_back(&job);
   }
   ClusterView view{&jobs_, &nodes_, &partitions_, &live};
+  view.qos = &config_.qos;
+  // Jobs being stopped that still hold resources: what preemption counts as soon free.
+  std::vector<const Job*> releasing;
+  if (config_.PreemptEnabled()) {
+    std::set<JobId> seen;
+    for (const Node& node : nodes_) {
+      for (JobId id : node.running_jobs) {
+        auto it = jobs_.find(id);
+        if (it != jobs_.end() && it->second.terminating && seen.insert(id).second) {
+          releasing.push_back(&it->second);
+        }
+      }
+    }
+    view.releasing = &releasing;
+  }
   ScheduleResult result = scheduler_->Schedule(view, now);
   for (const auto& [id, reason] : result.reasons) jobs_[id].reason = reason;
   // Plans are redrawn every pass: forget the last pass's before noting this one's.
@@ -810,6 +1006,31 @@ void Controller::RunSchedulePassLocked(
   }
   for (const auto& [id, status] : result.errors) {
     spdlog::warn("scheduler: job {}: {}", id, status.message());
+  }
+  // Preemption: the victims stop (SIGTERM, SIGKILL after their QOS's GraceTime, else KillWait)
+  // once their new state is durable; their resources come free when their agents report the
+  // end, and the preemptor starts in a pass after that.
+  for (const PreemptDecision& d : result.preemptions) {
+    Job& victim = jobs_[d.job_id];
+    if (victim.state != JobState::kRunning) continue;
+    const uint32_t kill_wait =
+        d.grace_time_s > 0 ? static_cast<uint32_t>(d.grace_time_s) : config_.kill_wait_s;
+    for (const std::string& node : victim.nodes) {
+      sends.emplace_back(node, TerminateMessage(victim, kill_wait));
+    }
+    spdlog::info("job {} preempted ({}) for job {}", victim.DisplayId(),
+                 d.mode == PreemptMode::kRequeue ? "requeued" : "cancelled", d.preemptor_id);
+    if (d.mode == PreemptMode::kRequeue) {
+      // As Slurm shows a requeued job until it may run again; it waits for its preemptor.
+      RequeueLocked(victim, now, "BeginTime");
+      victim.preempted_by = d.preemptor_id;
+    } else {
+      victim.cancel_requested = true;
+      victim.terminating = true;
+      victim.reason = "None";
+      FinishJobLocked(victim, JobState::kPreempted, now);
+    }
+    PersistLocked(victim, ops);
   }
 
   JobId cached_payload_id = 0;
@@ -833,6 +1054,7 @@ void Controller::RunSchedulePassLocked(
     job.planned_start = 0;
     job.planned_nodes.clear();
     job.reason = "None";
+    job.preempted_by = 0;
     job.start_time = now;
     job.nodes = start.nodes;
     job.cpus_per_node = start.per_node.cpus;
@@ -1131,6 +1353,10 @@ void Controller::TimerLoop() {
     const int64_t now = NowSeconds();
     bool changed = false;
     std::lock_guard<std::mutex> lock(mu_);
+    if (now - last_usage_calc_ >= config_.priority_calc_period_s) {
+      UpdateUsageLocked(now);
+      last_usage_calc_ = now;
+    }
     for (Node& node : nodes_) {
       if (node.down) continue;
       const bool silent = now - node.last_heartbeat > config_.node_timeout_s;

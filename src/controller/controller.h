@@ -95,6 +95,17 @@ class Controller {
   Status UpdateNode(const std::string& name, const std::string& state, const std::string& reason);
   std::vector<Partition> ListPartitions() const;
   Json ConfigJson() const;
+  // sprio: the priority factors of the pending jobs that are eligible to start (not held, begin
+  // time reached, dependencies satisfied) and match the filter, in job id order.
+  struct PriorityRow {
+    JobId id = 0;
+    std::string user;
+    std::string partition;
+    uint32_t priority = 0;
+    PriorityFactors factors;
+  };
+  // Not const: brings the fair-share factors up to date first.
+  std::vector<PriorityRow> ListPriorities(const JobFilter& filter);
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
   const ControllerConfig& config() const { return config_; }
 
@@ -124,6 +135,19 @@ class Controller {
   void FinishJobLocked(Job& job, JobState state, int64_t now);
   void RequeueLocked(Job& job, int64_t now, const std::string& reason);
   void TerminateOnNodesLocked(const Job& job);
+  rpc::ControllerMessage TerminateMessage(const Job& job, uint32_t kill_wait_s) const;
+  // Priority: the factors and the priority of a job now (held jobs 0).
+  PriorityFactors FactorsLocked(const Job& job, int64_t now) const;
+  uint32_t PriorityLocked(const Job& job, int64_t now) const;
+  // The cluster-wide inputs of the factors; fair share only when `fairshare` and stale, at most
+  // once a second unless `force`. Marks the priorities stale when an input changed.
+  void RefreshPriorityInputsLocked(bool fairshare, bool force = false);
+  // Fair-share usage: charges a run that ends (or is requeued) at `end` for the part not charged
+  // yet; every PriorityCalcPeriod, decays the usage and charges the running jobs.
+  void ChargeRunLocked(const Job& job, int64_t end);
+  void UpdateUsageLocked(int64_t now);
+  void SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, bool replace_all);
+  double UsageFactorOf(const Job& job) const;
   void SendLocked(const std::string& node, rpc::ControllerMessage msg);
   void NodeFailedLocked(Node& node, int64_t now, const std::string& reason);
   void TimerLoop();
@@ -153,6 +177,15 @@ class Controller {
   std::unique_ptr<Scheduler> scheduler_;  // from the config; used under mu_
   std::vector<JobId> planned_ids_;  // jobs holding the last pass's planned start
   int64_t last_priority_calc_ = 0;
+  // Fair share: usage per association (persisted), and the factors derived from it, worked
+  // out again (at most once a second) after the usage changed.
+  UsageState usage_;
+  std::map<UsageKey, double> fairshare_;
+  bool fairshare_stale_ = true;
+  bool priorities_stale_ = true;  // an input of the priorities changed since they were computed
+  int64_t last_fairshare_calc_ = 0;
+  int64_t last_usage_calc_ = 0;
+  PriorityContext priority_ctx_;
   std::chrono::steady_clock::time_point last_pass_;  // scheduler thread only
   std::chrono::steady_clock::duration last_pass_cost_{};
 

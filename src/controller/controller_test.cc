@@ -868,3 +868,267 @@ TEST_F(ControllerTest, RestartedPendingJobHoldsNoResources) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// QOS, priority, preemption, fair share
+
+class QosControllerTest : public ControllerTest {
+ protected:
+  void SetUp() override {
+    ControllerTest::SetUp();
+    auto c = ParseControllerConfig(
+        "KillWait=7\n"
+        "PriorityWeightQOS=1000 PriorityWeightFairshare=100\n"
+        "PreemptType=preempt/qos PreemptMode=REQUEUE\n"
+        "QOS=high Priority=100 Preempt=low\n"
+        "QOS=low MaxJobsPerUser=1 MaxSubmitJobsPerUser=2 MaxWall=10\n"
+        "QOS=scavenger Preempt=normal PreemptMode=CANCEL GraceTime=3\n",
+        "test.conf");
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    config_ = *c;
+  }
+
+  SubmitRequest InQos(const std::string& qos, uint32_t cpus = 1) {
+    SubmitRequest r = Request();
+    r.req.qos = qos;
+    r.req.cpus_per_task = cpus;
+    r.req.time_limit_s = 600;
+    return r;
+  }
+};
+
+TEST_F(QosControllerTest, SubmitResolvesAndChecksTheQos) {
+  StartController();
+  Register("n1", 4);
+  SubmitRequest r = Request();
+  Job j = GetJob(Submit(r));
+  EXPECT_EQ(j.req.qos, "normal");
+  r.req.qos = "HIGH";
+  j = GetJob(Submit(r));
+  EXPECT_EQ(j.req.qos, "high");
+  EXPECT_EQ(j.priority, 1000u + 100u);  // QOS factor 1, fair share 1
+
+  r.req.qos = "nosuch";
+  auto res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().message(), "Invalid qos specification");
+
+  r = InQos("low");
+  r.req.time_limit_s = 11 * 60;  // MaxWall=10 minutes
+  res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().message(),
+            std::string("QOSMaxWallDurationPerJobLimit\n") + kQosPolicyViolation);
+
+  // MaxSubmitJobsPerUser=2: pending and running jobs count, other users do not.
+  r = InQos("low");
+  r.req.time_limit_s = 60;
+  Submit(r);
+  Submit(r);
+  res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().message(),
+            std::string("QOSMaxSubmitJobPerUserLimit\n") + kQosPolicyViolation);
+  r.req.user = "bob";
+  EXPECT_TRUE(ctl_->Submit(r, NowSeconds()).ok());
+}
+
+TEST_F(QosControllerTest, MaxJobsPerUserKeepsJobsPending) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  SubmitRequest r = InQos("low");
+  r.req.time_limit_s = 60;
+  JobId a = Submit(r);
+  JobId b = Submit(r);
+  EXPECT_EQ(n1.AwaitLaunch().job_id(), a);
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(b).reason == "QOSMaxJobsPerUserLimit"; }));
+  EXPECT_EQ(StateOf(b), JobState::kPending);
+}
+
+TEST_F(QosControllerTest, PreemptionRequeuesTheLowJobAndStartsTheHighOne) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 2);
+  JobId low = Submit(InQos("low", 2));
+  rpc::LaunchJob first = n1.AwaitLaunch();
+  ASSERT_EQ(first.job_id(), low);
+  JobId high = Submit(InQos("high", 2));
+
+  auto term = n1.Await(Body::kTerminate);
+  ASSERT_TRUE(term.has_value());
+  EXPECT_EQ(term->terminate().job_id(), low);
+  EXPECT_EQ(term->terminate().kill_wait_s(), 7u);  // no GraceTime: KillWait
+  Job j = GetJob(low);
+  EXPECT_EQ(j.state, JobState::kPending);
+  EXPECT_EQ(j.restart_count, 1u);
+  EXPECT_EQ(j.reason, "BeginTime");
+  EXPECT_TRUE(j.terminating);
+  EXPECT_EQ(StoredJob(low)->state, JobState::kPending);
+  // The high job waits for the low job's run to end; nothing more is preempted meanwhile.
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 300ms));
+  EXPECT_EQ(StateOf(high), JobState::kPending);
+
+  n1.Finish(low, first.generation(), 0, false, 15);
+  rpc::LaunchJob second = n1.AwaitLaunch();
+  EXPECT_EQ(second.job_id(), high);
+  n1.Finish(high, second.generation(), 0);
+  // Then the requeued job runs again and completes.
+  rpc::LaunchJob again = n1.AwaitLaunch();
+  EXPECT_EQ(again.job_id(), low);
+  EXPECT_GT(again.generation(), first.generation());
+  n1.Finish(low, again.generation(), 0);
+  EXPECT_TRUE(WaitState(low, JobState::kCompleted));
+  EXPECT_EQ(GetJob(low).restart_count, 1u);
+}
+
+TEST_F(QosControllerTest, QosWithoutPreemptModeUseTheClusters) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 2);
+  JobId victim = Submit(InQos("normal", 2));
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  JobId scav = Submit(InQos("scavenger", 2));  // scavenger may preempt normal ...
+  // ... but normal has no PreemptMode of its own: the cluster's (REQUEUE) applies.
+  auto term = n1.Await(Body::kTerminate);
+  ASSERT_TRUE(term.has_value());
+  EXPECT_EQ(GetJob(victim).state, JobState::kPending);
+  n1.Finish(victim, l.generation(), 0, false, 15);
+  rpc::LaunchJob s = n1.AwaitLaunch();
+  EXPECT_EQ(s.job_id(), scav);
+  n1.Finish(scav, s.generation(), 0);
+  n1.Finish(victim, n1.AwaitLaunch().generation(), 0);
+  EXPECT_TRUE(WaitState(victim, JobState::kCompleted));
+}
+
+TEST_F(QosControllerTest, CancelModeFromTheVictimsQos) {
+  auto c = ParseControllerConfig(
+      "PreemptType=preempt/qos PreemptMode=REQUEUE\n"
+      "QOS=high Preempt=low\n"
+      "QOS=low PreemptMode=CANCEL GraceTime=3\n",
+      "test.conf");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  config_ = *c;
+  StartController();
+  FakeAgent& n1 = Register("n1", 2);
+  JobId low = Submit(InQos("low", 2));
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  JobId high = Submit(InQos("high", 2));
+  auto term = n1.Await(Body::kTerminate);
+  ASSERT_TRUE(term.has_value());
+  EXPECT_EQ(term->terminate().kill_wait_s(), 3u);  // GraceTime
+  Job j = GetJob(low);
+  EXPECT_EQ(j.state, JobState::kPreempted);
+  EXPECT_TRUE(j.terminating);
+  EXPECT_EQ(StoredJob(low)->state, JobState::kPreempted);
+  n1.Finish(low, l.generation(), 0, false, 15);
+  EXPECT_EQ(n1.AwaitLaunch().job_id(), high);
+  EXPECT_EQ(StateOf(low), JobState::kPreempted);
+}
+
+TEST_F(QosControllerTest, PrioritiesListedForSprio) {
+  StartController();
+  Register("n1", 1);
+  JobId running = Submit(InQos("normal"));
+  ASSERT_TRUE(WaitState(running, JobState::kRunning));
+  JobId high = Submit(InQos("high"));
+  SubmitRequest held = InQos("normal");
+  held.hold = true;
+  Submit(held);
+  SubmitRequest later = InQos("normal");
+  later.req.begin_time = NowSeconds() + 3600;
+  Submit(later);
+  SubmitRequest bob = InQos("normal");
+  bob.req.user = "bob";
+  bob.req.nice = 10;
+  JobId bobs = Submit(bob);
+
+  auto rows = ctl_->ListPriorities({});
+  ASSERT_EQ(rows.size(), 2u);  // not the running, held or not-yet-eligible ones
+  EXPECT_EQ(rows[0].id, high);
+  EXPECT_DOUBLE_EQ(rows[0].factors.qos, 1.0);
+  EXPECT_EQ(rows[0].priority, 1100u);
+  EXPECT_EQ(rows[1].id, bobs);
+  EXPECT_EQ(rows[1].factors.nice, 10);
+  EXPECT_EQ(rows[1].priority, 90u);
+  JobFilter f;
+  f.users = {"bob"};
+  EXPECT_EQ(ctl_->ListPriorities(f).size(), 1u);
+  f = {};
+  f.ids = {std::to_string(high)};
+  EXPECT_EQ(ctl_->ListPriorities(f).size(), 1u);
+}
+
+TEST_F(QosControllerTest, FairShareUsageIsChargedAndSurvivesARestart) {
+  config_.decay_half_life_s = 0;  // no decay: exact numbers
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  SubmitRequest r = InQos("normal", 2);
+  r.req.account = "a";
+  JobId id = Submit(r);
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  std::this_thread::sleep_for(1100ms);
+  n1.Finish(id, l.generation(), 0);
+  ASSERT_TRUE(WaitState(id, JobState::kCompleted));
+
+  // Account a has used CPU time, account b none: b's job gets the larger fair-share factor.
+  SubmitRequest pa = InQos("normal");
+  pa.req.account = "a";
+  pa.hold = false;
+  SubmitRequest pb = pa;
+  pb.req.account = "b";
+  pb.req.user = "bob";
+  // Keep them pending: the node is drained.
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "test").ok());
+  JobId ja = Submit(pa);
+  JobId jb = Submit(pb);
+  auto factors = [&](JobId want) {
+    for (const auto& row : ctl_->ListPriorities({})) {
+      if (row.id == want) return row.factors.fairshare;
+    }
+    ADD_FAILURE() << "no row for job " << want;
+    return -1.0;
+  };
+  const double fa = factors(ja);
+  EXPECT_LT(fa, 1.0);
+  EXPECT_DOUBLE_EQ(factors(jb), 1.0);
+
+  RestartController();
+  EXPECT_DOUBLE_EQ(factors(ja), fa);
+}
+
+TEST_F(QosControllerTest, RunningJobsAreChargedEveryCalcPeriodAndResetNowClears) {
+  config_.priority_calc_period_s = 1;
+  config_.decay_half_life_s = 0;
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  SubmitRequest r = InQos("normal", 2);
+  r.req.account = "a";
+  JobId running = Submit(r);
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "test").ok());  // later jobs stay pending
+  SubmitRequest pending = InQos("normal");
+  pending.req.account = "a";
+  JobId ja = Submit(pending);
+  pending.req.account = "b";
+  JobId jb = Submit(pending);
+  auto fairshare = [&](JobId want) {
+    for (const auto& row : ctl_->ListPriorities({})) {
+      if (row.id == want) return row.factors.fairshare;
+    }
+    return -1.0;
+  };
+  // Still running, yet charged: a's factor drops below b's within a few calc periods.
+  ASSERT_TRUE(WaitUntil([&] { return fairshare(ja) < 1.0; }, 5s));
+  EXPECT_DOUBLE_EQ(fairshare(jb), 1.0);
+  EXPECT_EQ(StateOf(running), JobState::kRunning);
+
+  n1.Finish(running, l.generation(), 0);
+  ASSERT_TRUE(WaitState(running, JobState::kCompleted));
+  config_.usage_reset = UsageResetPeriod::kNow;  // cleared when the controller starts
+  RestartController();
+  EXPECT_DOUBLE_EQ(fairshare(ja), 1.0);
+}
+
+}  // namespace
+}  // namespace shoal

@@ -57,6 +57,7 @@ struct JobRequest {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::string account;
+  std::string qos;              // resolved at submit ("normal" when not given); "" in old records
   std::string partition;        // resolved at submit: never empty once accepted
   std::string work_dir;
   std::string stdout_pattern;   // as given (-o), may hold %j etc.; empty: slurm-%j.out
@@ -110,6 +111,9 @@ struct Job {
   uint64_t generation = 0;      // fencing token of the current launch
   bool terminating = false;     // an earlier run is being stopped; must not start again yet
   bool cancel_requested = false;  // scancel reached it while running
+  // Requeued by preemption for this job: it waits (reason BeginTime) while that job is pending,
+  // so the two do not take turns preempting each other.
+  JobId preempted_by = 0;
   int64_t last_modified = 0;
   // Where and when the last scheduling pass expects a pending job to start (squeue --start,
   // scontrol's StartTime and SchedNodeList); 0 and empty when it has no plan for it.

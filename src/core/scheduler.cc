@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/slurm_time.h"
 #include "core/plan.h"
@@ -91,22 +92,6 @@ Status CheckSatisfiable(const JobRequest& req, const Partition& partition,
     return InvalidArgument("Requested node configuration is not available");
   }
   return Status::Ok();
-}
-
-uint32_t ComputePriority(const Job& job, const Partition* partition, const PriorityWeights& w,
-                         int64_t now) {
-  if (job.held) return 0;
-  double p = 1;
-  if (w.age > 0 && w.max_age_s > 0) {
-    int64_t age = std::max<int64_t>(0, now - std::max(job.submit_time, job.eligible_time));
-    p += w.age * std::min(1.0, static_cast<double>(age) / static_cast<double>(w.max_age_s));
-  }
-  if (w.partition > 0 && partition != nullptr) {
-    p += w.partition * std::min(1.0, partition->priority_job_factor / 65533.0);
-  }
-  if (w.job_size > 0) p += w.job_size * std::min(1.0, job.req.min_nodes / 1000.0);
-  p -= job.req.nice;
-  return p < 1 ? 1 : static_cast<uint32_t>(p);
 }
 
 DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& jobs) {
@@ -237,6 +222,7 @@ struct Scheduler::Pass {
 
   // Inputs of the current pass.
   const ClusterView* view = nullptr;
+  const SchedulerOptions* options = nullptr;
   int64_t now = 0;
   ScheduleResult* result = nullptr;
 
@@ -265,9 +251,19 @@ struct Scheduler::Pass {
   std::vector<uint32_t> picked;
   bool releases_added = false;
   uint32_t reservations = 0;
+  // QOS MaxJobsPerUser: running jobs per QOS and user ("qos\0user"), kept only when some QOS
+  // has the limit.
+  bool count_qos_users = false;
+  std::unordered_map<std::string, uint32_t> running_per_qos_user;
+  std::string qos_user_key;
+  // Preemption: jobs chosen for preemption this pass, and scratch.
+  std::unordered_set<JobId> preempted;
+  std::vector<Amount> extra;
+  std::vector<const Job*> victims;
 
-  void Prepare(const ClusterView& v, int64_t t, ScheduleResult* r) {
+  void Prepare(const ClusterView& v, const SchedulerOptions& o, int64_t t, ScheduleResult* r) {
     view = &v;
+    options = &o;
     now = t;
     result = r;
     const std::vector<Node>& nodes = *v.nodes;
@@ -325,6 +321,24 @@ struct Scheduler::Pass {
     failures.clear();
     releases_added = false;
     reservations = 0;
+    running_per_qos_user.clear();
+    preempted.clear();
+    count_qos_users = false;
+    if (v.qos != nullptr) {
+      for (const Qos& q : *v.qos) count_qos_users = count_qos_users || q.max_jobs_per_user > 0;
+    }
+  }
+
+  const Qos* QosOf(const Job& job) const {
+    return view->qos == nullptr ? nullptr : FindQos(*view->qos, QosNameOf(job.req));
+  }
+
+  // The running-job count of the job's QOS and user (count_qos_users only).
+  uint32_t& RunningOfQosUser(const Qos& qos, const Job& job) {
+    qos_user_key.assign(qos.name);
+    qos_user_key.push_back('\0');
+    qos_user_key.append(job.req.user);
+    return running_per_qos_user[qos_user_key];
   }
 
   int FindPartition(const std::string& name) const {
@@ -487,7 +501,117 @@ struct Scheduler::Pass {
       start.gpu_indices.push_back(std::move(gpus));
     }
     if (job.IsArrayTask()) ++running_per_array[job.array_job_id];
+    if (count_qos_users) {
+      if (const Qos* q = QosOf(job)) ++RunningOfQosUser(*q, job);
+    }
     result->starts.push_back(std::move(start));
+    return true;
+  }
+
+  // Adds (sign 1) or removes (-1) what `job` holds on each node to `extra`.
+  void AddHeld(const Job& job, int sign) {
+    for (size_t k = 0; k < job.nodes.size(); ++k) {
+      auto it = node_index.find(job.nodes[k]);
+      if (it == node_index.end()) continue;
+      Amount& a = extra[it->second];
+      a.cpus += sign * static_cast<int64_t>(job.cpus_per_node);
+      a.mem_mb += sign * static_cast<int64_t>(job.mem_per_node_alloc_mb);
+      if (k < job.gpu_indices.size())
+        a.gpus += sign * static_cast<int64_t>(job.gpu_indices[k].size());
+    }
+  }
+
+  // Whether the job would fit now if what `extra` holds were free as well. Reservations are not
+  // consulted: a job that may preempt outranks the jobs they protect.
+  bool FitsWithExtra(const JobRequest& req, uint32_t p) {
+    const std::vector<Node>& nodes = *view->nodes;
+    if (!RequiredNodes(req, p)) return false;
+    auto fits = [&](uint32_t i, const Amount& need) {
+      Amount avail = plan.FreeNow(i);
+      avail.cpus += extra[i].cpus;
+      avail.mem_mb += extra[i].mem_mb;
+      avail.gpus += extra[i].gpus;
+      if (req.exclusive && avail.cpus < plan.Capacity(i).cpus) return false;  // not emptied
+      return Covers(avail, need);
+    };
+    const uint32_t want = std::max<uint32_t>(1, req.min_nodes);
+    uint32_t have = 0;
+    for (const NodeNeed& r : required) {
+      if (!fits(r.node, r.need)) return false;
+      ++have;
+    }
+    for (uint32_t i = 0; i < nodes.size() && have < want; ++i) {
+      if (!plan.Schedulable(i) || !Eligible(req, p, i)) continue;
+      if (std::any_of(required.begin(), required.end(),
+                      [&](const NodeNeed& r) { return r.node == i; })) {
+        continue;
+      }
+      if (fits(i, ToAmount(ShapeFor(req, nodes[i])))) ++have;
+    }
+    return have >= want;
+  }
+
+  // How a running job of `qos` is stopped when preempted.
+  PreemptMode ModeFor(const Job& victim, const Qos& qos) const {
+    PreemptMode m = qos.preempt_mode.value_or(options->preempt_mode);
+    if (m == PreemptMode::kRequeue && !(options->requeue_allowed && victim.req.requeue)) {
+      m = PreemptMode::kCancel;
+    }
+    return m;
+  }
+
+  // Preempts running jobs for a job that cannot start now (see Scheduler's comment). True when
+  // the job will be able to start once jobs being stopped have ended.
+  bool TryPreempt(const Job& job, uint32_t p) {
+    const Qos* qos = QosOf(job);
+    if (qos == nullptr || qos->preempt.empty()) return false;
+    extra.assign(plan.size(), Amount{});
+    if (view->releasing != nullptr) {
+      for (const Job* r : *view->releasing) AddHeld(*r, 1);
+    }
+    if (FitsWithExtra(job.req, p)) return true;  // what is being freed already suffices
+    victims.clear();
+    for (const Job* r : running) {
+      if (r->state != JobState::kRunning || r->terminating || r->cancel_requested ||
+          preempted.count(r->id) != 0) {
+        continue;
+      }
+      const Qos* rq = QosOf(*r);
+      if (rq == nullptr || !qos->MayPreempt(rq->name) || ModeFor(*r, *rq) == PreemptMode::kOff) {
+        continue;
+      }
+      const bool useful = std::any_of(r->nodes.begin(), r->nodes.end(), [&](const std::string& n) {
+        auto it = node_index.find(n);
+        return it != node_index.end() && Eligible(job.req, p, it->second);
+      });
+      if (useful) victims.push_back(r);
+    }
+    std::sort(victims.begin(), victims.end(), [](const Job* a, const Job* b) {
+      if (a->priority != b->priority) return a->priority < b->priority;
+      if (a->start_time != b->start_time) return a->start_time > b->start_time;
+      return a->id > b->id;
+    });
+    size_t taken = 0;
+    bool fits = false;
+    while (taken < victims.size() && !fits) {
+      AddHeld(*victims[taken++], 1);
+      fits = FitsWithExtra(job.req, p);
+    }
+    if (!fits) return false;  // never preempt for a job that still could not start
+    victims.resize(taken);
+    for (size_t i = victims.size(); i-- > 0;) {
+      AddHeld(*victims[i], -1);
+      if (FitsWithExtra(job.req, p)) {
+        victims.erase(victims.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        AddHeld(*victims[i], 1);
+      }
+    }
+    for (const Job* v : victims) {
+      const Qos& vq = *QosOf(*v);
+      preempted.insert(v->id);
+      result->preemptions.push_back({v->id, job.id, ModeFor(*v, vq), vq.grace_time_s});
+    }
     return true;
   }
 
@@ -544,7 +668,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& opt
 ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
   ScheduleResult result;
   Pass& pass = *pass_;
-  pass.Prepare(view, now, &result);
+  pass.Prepare(view, options_, now, &result);
 
   // The queue, in order.
   const bool keyed = order_->UsesEstimate();
@@ -587,6 +711,10 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
     if (job->state == JobState::kRunning && job->IsArrayTask()) {
       ++pass.running_per_array[job->array_job_id];
     }
+    if (pass.count_qos_users &&
+        (job->state == JobState::kRunning || job->state == JobState::kSuspended)) {
+      if (const Qos* q = pass.QosOf(*job)) ++pass.RunningOfQosUser(*q, *job);
+    }
   }
 
   auto set_reason = [&](const Job& job, const char* reason) {
@@ -625,7 +753,8 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
     // None of the rest could start now and no reasons are wanted: stop. (With jobs deferred
     // to shortest-first backfill, the rest's reservations could still matter to them when there
     // are other partitions.)
-    if (!options_.report_reasons && pass.min_cpus_from[pos] > pass.plan.TotalFreeCpus() &&
+    if (!options_.report_reasons && !options_.preempt &&
+        pass.min_cpus_from[pos] > pass.plan.TotalFreeCpus() &&
         (pass.deferred.empty() || pass.parts.size() == 1)) {
       break;
     }
@@ -637,6 +766,13 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
     if (req.begin_time > now) {
       set_reason(job, "BeginTime");
       continue;
+    }
+    if (job.preempted_by != 0) {
+      auto it = view.jobs->find(job.preempted_by);
+      if (it != view.jobs->end() && it->second.state == JobState::kPending && !it->second.held) {
+        set_reason(job, "BeginTime");
+        continue;
+      }
     }
     if (!req.dependency.clauses.empty()) {
       DependencyState dep = EvaluateDependency(job, *view.jobs);
@@ -678,6 +814,22 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       set_reason(job, "JobArrayTaskLimit");
       continue;
     }
+    if (view.qos != nullptr) {
+      const Qos* qos = pass.QosOf(job);
+      if (qos == nullptr) {
+        set_reason(job, "InvalidQOS");
+        continue;
+      }
+      if (req.time_limit_s != 0 && ExceedsMaxWall(*qos, req.time_limit_s)) {
+        set_reason(job, "QOSMaxWallDurationPerJobLimit");
+        continue;
+      }
+      if (qos->max_jobs_per_user > 0 &&
+          pass.RunningOfQosUser(*qos, job) >= qos->max_jobs_per_user) {
+        set_reason(job, "QOSMaxJobsPerUserLimit");
+        continue;
+      }
+    }
     Pass::PartState& ps = pass.part_state[p];
     if (ps.stopped) {
       set_reason(job, "Priority");
@@ -690,6 +842,7 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       continue;
     }
     if (!exhausted() && pass.TryStart(job, p, duration)) continue;
+    if (options_.preempt) pass.TryPreempt(job, p);
     blocked(job, p, duration);
   }
 
@@ -711,12 +864,15 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
   }
   for (size_t i = 0; i < pass.deferred.size(); ++i) {
     const Pass::Deferred& d = pass.deferred[i];
-    if (!options_.report_reasons && min_cpus[i] > pass.plan.TotalFreeCpus()) break;
+    if (!options_.report_reasons && !options_.preempt && min_cpus[i] > pass.plan.TotalFreeCpus()) {
+      break;
+    }
     if (pass.part_state[d.partition].stopped) {
       set_reason(*d.job, "Priority");
       continue;
     }
     if (!exhausted() && pass.TryStart(*d.job, d.partition, d.duration)) continue;
+    if (options_.preempt) pass.TryPreempt(*d.job, d.partition);
     blocked(*d.job, d.partition, d.duration);
   }
   return result;

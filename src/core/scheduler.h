@@ -14,6 +14,8 @@
 #include "core/model.h"
 #include "core/plan.h"
 #include "core/policy.h"
+#include "core/priority.h"
+#include "core/qos.h"
 
 namespace shoal {
 
@@ -41,8 +43,18 @@ struct PlannedStart {
   std::vector<std::string> nodes;  // the nodes the plan holds for it
 };
 
+// A decision to stop a running job so that a pending job of a QOS allowed to preempt it can
+// start once its resources are free. The pending job does not start in the same pass.
+struct PreemptDecision {
+  JobId job_id = 0;                         // the running job to stop
+  JobId preemptor_id = 0;                   // the pending job it makes room for
+  PreemptMode mode = PreemptMode::kCancel;  // kCancel or kRequeue
+  int64_t grace_time_s = 0;                 // its QOS's GraceTime: SIGTERM to SIGKILL
+};
+
 struct ScheduleResult {
   std::vector<StartDecision> starts;
+  std::vector<PreemptDecision> preemptions;
   // New pending reasons for jobs that stay pending (only where the reason changed). Waiting
   // (Resources, Priority, Dependency, ...) is not an error: these jobs run once things change.
   std::vector<std::pair<JobId, std::string>> reasons;
@@ -50,13 +62,6 @@ struct ScheduleResult {
   // Jobs the pass could not judge because what it was given is inconsistent (an operator or a
   // bug must fix it; waiting will not). They stay pending.
   std::vector<std::pair<JobId, Status>> errors;
-};
-
-struct PriorityWeights {
-  uint32_t age = 0;                   // PriorityWeightAge
-  uint32_t job_size = 0;              // PriorityWeightJobSize
-  uint32_t partition = 0;             // PriorityWeightPartition
-  int64_t max_age_s = 7 * 24 * 3600;  // PriorityMaxAge
 };
 
 // What the scheduler sees. Pointers stay owned by the caller; nodes in config order.
@@ -73,6 +78,12 @@ struct ClusterView {
   // sorts.
   const std::vector<const Job*>* pending_in_order = nullptr;
   const std::vector<const Job*>* running = nullptr;
+  // The QOS jobs may name (null: none; a job then passes QOS checks only when it names none).
+  const std::vector<Qos>* qos = nullptr;
+  // Jobs being stopped whose resources are still allocated (preempted or cancelled, not yet
+  // ended): preemption counts them as soon free, so it never stops more jobs for a job that
+  // is only waiting for those to end.
+  const std::vector<const Job*>* releasing = nullptr;
 };
 
 // The per-node shape a request needs when spread over `nodes` nodes of `node_cpus` CPUs
@@ -83,10 +94,6 @@ NodeShape ShapeFor(const JobRequest& req, const Node& node);
 // to refuse impossible requests ("Requested node configuration is not available").
 Status CheckSatisfiable(const JobRequest& req, const Partition& partition,
                         const std::vector<Node>& nodes);
-
-// Multifactor priority of a pending job (held jobs are 0).
-uint32_t ComputePriority(const Job& job, const Partition* partition, const PriorityWeights& w,
-                         int64_t now);
 
 enum class DependencyState { kSatisfied, kWaiting, kNeverSatisfied };
 DependencyState EvaluateDependency(const Job& job, const std::map<JobId, Job>& jobs);
@@ -104,6 +111,11 @@ struct SchedulerOptions {
   // At most this many reservations per pass (conservative backfill on a long queue); 0: no cap.
   // Jobs past the cap still start when they delay no reservation.
   uint32_t max_reservations = 0;
+  // PreemptType=preempt/qos: a pending job that cannot start may have running jobs of the QOS
+  // its own QOS lists in Preempt stopped for it, when stopping them lets it start.
+  bool preempt = false;
+  PreemptMode preempt_mode = PreemptMode::kCancel;  // PreemptMode: for QOS that set none
+  bool requeue_allowed = true;  // JobRequeue; false (or --no-requeue) turns REQUEUE into CANCEL
 };
 
 // The production scheduler: one matcher steered by a queue order and a backfill policy.
@@ -118,6 +130,16 @@ struct SchedulerOptions {
 //                 what the reservation leaves spare;
 //   easy-sjbf     the same, with the later jobs tried shortest estimate first;
 //   conservative  every job that cannot start is reserved, and later jobs must delay none.
+// QOS: a job whose QOS is unknown waits with reason InvalidQOS; one over its QOS's MaxWall with
+// QOSMaxWallDurationPerJobLimit; one whose user already runs MaxJobsPerUser jobs of the QOS with
+// QOSMaxJobsPerUserLimit.
+// Preemption (options.preempt): a job that cannot start now, of a QOS that may preempt others,
+// looks at the running jobs of those QOS (not PreemptMode OFF), lowest priority first (then the
+// most recently started), and takes them until the job would fit now on what they and the jobs
+// already being stopped free; then it drops those not needed, highest priority first. Only if
+// the job then fits are they preempted (it starts in a later pass, once they have ended). A job
+// that fits on what is already being freed preempts nothing more. A job requeued by preemption
+// (Job::preempted_by) waits with reason BeginTime while its preemptor is pending.
 // A blocked job whose start the plan cannot place (resources held by jobs without a time
 // limit, or too few usable nodes) cannot be protected, so its partition behaves as under none.
 // Not thread-safe: one pass at a time. Keeps its buffers between passes.

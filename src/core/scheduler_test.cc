@@ -1098,7 +1098,7 @@ TEST_F(DependencyTest, AnyClauseSuffices) {
   EXPECT_EQ(Eval({{K::kAfterOk, 3}, {K::kAfterNotOk, 1}}, true), kNever);
 }
 
-// --- CheckSatisfiable, ShapeFor, ComputePriority ----------------------------------------------
+// --- CheckSatisfiable, ShapeFor -----------------------------------------------------------
 
 class SatisfiableTest : public ::testing::Test {
  protected:
@@ -1239,50 +1239,6 @@ TEST(ShapeForTest, ExclusiveTakesEveryCpu) {
   EXPECT_EQ(ShapeFor(r, node).cpus, 16u);
   r.cpus_per_task = 32;
   EXPECT_EQ(ShapeFor(r, node).cpus, 32u);
-}
-
-TEST(ComputePriorityTest, HeldIsZeroAndOthersAtLeastOne) {
-  Job j = MakeJob(1);
-  PriorityWeights w;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 1u);
-  j.req.nice = 100;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 1u);
-  j.req.nice = -100;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 101u);
-  j.held = true;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 0u);
-}
-
-TEST(ComputePriorityTest, AgeFactor) {
-  PriorityWeights w;
-  w.age = 1000;
-  w.max_age_s = 1000;
-  Job j = MakeJob(1);
-  j.submit_time = kNow - 500;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 501u);
-  j.submit_time = kNow - 5000;  // capped at PriorityMaxAge
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 1001u);
-  j.eligible_time = kNow - 100;  // age counts from eligibility
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 101u);
-  j.eligible_time = kNow + 100;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 1u);
-}
-
-TEST(ComputePriorityTest, SizePartitionAndNice) {
-  PriorityWeights w;
-  w.job_size = 1000;
-  w.partition = 65533;
-  Job j = MakeJob(1);
-  j.req.min_nodes = 500;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 501u);
-  Partition p = MakePartition("batch");
-  p.priority_job_factor = 65533;
-  EXPECT_EQ(ComputePriority(j, &p, w, kNow), 66034u);
-  j.req.nice = 34;
-  EXPECT_EQ(ComputePriority(j, &p, w, kNow), 66000u);
-  j.req.min_nodes = 5000;  // capped
-  j.req.nice = 0;
-  EXPECT_EQ(ComputePriority(j, nullptr, w, kNow), 1001u);
 }
 
 }  // namespace

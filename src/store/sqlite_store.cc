@@ -16,8 +16,9 @@
 namespace shoal {
 namespace {
 
-// Version 2 added job_payloads.args. Migrations run in order from the version a file has.
-constexpr int kSchemaVersion = 2;
+// Version 2 added job_payloads.args, version 3 the usage table (created by kSchema when
+// missing). Migrations run in order from the version a file has.
+constexpr int kSchemaVersion = 3;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -44,6 +45,12 @@ CREATE TABLE IF NOT EXISTS job_payloads (
   script TEXT NOT NULL,
   env TEXT NOT NULL,
   args TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS usage (
+  account TEXT NOT NULL,
+  user TEXT NOT NULL,
+  cpu_seconds REAL NOT NULL,
+  PRIMARY KEY (account, user)
 );
 )sql";
 
@@ -117,7 +124,14 @@ class SqliteStore : public Store {
                  "INSERT OR REPLACE INTO job_payloads (id, script, env, args) VALUES (?,?,?,?)"),
         count_sync_(std::in_place, writer,
                     "INSERT INTO store_meta (key, value) VALUES ('syncs', 1) "
-                    "ON CONFLICT(key) DO UPDATE SET value = value + 1") {
+                    "ON CONFLICT(key) DO UPDATE SET value = value + 1"),
+        usage_row_(std::in_place, writer,
+                   "INSERT INTO usage (account, user, cpu_seconds) VALUES (?,?,?) "
+                   "ON CONFLICT(account, user) DO UPDATE SET cpu_seconds=excluded.cpu_seconds"),
+        usage_clear_(std::in_place, writer, "DELETE FROM usage"),
+        set_meta_(std::in_place, writer,
+                  "INSERT INTO store_meta (key, value) VALUES (?,?) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value") {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -134,6 +148,9 @@ class SqliteStore : public Store {
     upsert_.reset();
     payload_.reset();
     count_sync_.reset();
+    usage_row_.reset();
+    usage_clear_.reset();
+    set_meta_.reset();
     sqlite3_close(writer_);
     sqlite3_close(reader_);
   }
@@ -244,6 +261,31 @@ class SqliteStore : public Store {
     return ReadJobs(st.get());
   }
 
+  Result<UsageState> LoadUsage() override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    UsageState state;
+    Statement rows(reader_, "SELECT account, user, cpu_seconds FROM usage");
+    if (!rows.valid()) return SqlError(reader_, "load usage");
+    int rc;
+    while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
+      UsageKey key{reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 0)),
+                   reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 1))};
+      state.usage[std::move(key)] = sqlite3_column_double(rows.get(), 2);
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "load usage");
+    Statement meta(reader_,
+                   "SELECT key, value FROM store_meta WHERE key IN ('usage_as_of', "
+                   "'usage_last_reset')");
+    if (!meta.valid()) return SqlError(reader_, "load usage");
+    while ((rc = sqlite3_step(meta.get())) == SQLITE_ROW) {
+      const std::string key = reinterpret_cast<const char*>(sqlite3_column_text(meta.get(), 0));
+      const int64_t value = sqlite3_column_int64(meta.get(), 1);
+      (key == "usage_as_of" ? state.as_of : state.last_reset) = value;
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "load usage");
+    return state;
+  }
+
  private:
   struct Pending {
     std::vector<StoreOp> ops;
@@ -304,6 +346,9 @@ class SqliteStore : public Store {
           case StoreOp::Kind::kInsertPayload: s = WritePayload(payload_->get(), op); break;
           // A commit that changes nothing writes no WAL frame and so syncs nothing: count.
           case StoreOp::Kind::kSync: s = StepOnce(count_sync_->get(), "count syncs"); break;
+          case StoreOp::Kind::kSaveUsage:
+            s = WriteUsage(op, usage_row_->get(), usage_clear_->get(), set_meta_->get());
+            break;
           default: s = WriteJob(upsert_->get(), op.job); break;
         }
       }
@@ -341,6 +386,29 @@ class SqliteStore : public Store {
     return Status::Ok();
   }
 
+  Status WriteUsage(const StoreOp& op, sqlite3_stmt* row, sqlite3_stmt* clear, sqlite3_stmt* meta) {
+    if (op.usage_replace_all) {
+      Status s = StepOnce(clear, "clear usage");
+      if (!s.ok()) return s;
+    }
+    for (const auto& [key, cpu_seconds] : op.usage) {
+      sqlite3_reset(row);
+      sqlite3_bind_text(row, 1, key.account.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(row, 2, key.user.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_double(row, 3, cpu_seconds);
+      if (sqlite3_step(row) != SQLITE_DONE) return SqlError(writer_, "write usage");
+    }
+    for (auto [name, value] : {std::pair{"usage_as_of", op.usage_as_of},
+                               std::pair{"usage_last_reset", op.usage_last_reset}}) {
+      if (value < 0) continue;
+      sqlite3_reset(meta);
+      sqlite3_bind_text(meta, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(meta, 2, value);
+      if (sqlite3_step(meta) != SQLITE_DONE) return SqlError(writer_, "write usage time");
+    }
+    return Status::Ok();
+  }
+
   Status WritePayload(sqlite3_stmt* st, const StoreOp& op) {
     std::string env, args;
     try {
@@ -364,6 +432,7 @@ class SqliteStore : public Store {
   sqlite3* reader_;
   // The writer's statements and mode: used by one committer at a time (committing_).
   std::optional<Statement> upsert_, payload_, count_sync_;
+  std::optional<Statement> usage_row_, usage_clear_, set_meta_;  // fair-share usage
   bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;

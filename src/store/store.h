@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "core/model.h"
+#include "core/priority.h"
 
 namespace shoal {
 
@@ -25,11 +26,18 @@ struct JobPayload {
 struct StoreOp {
   // kSync writes nothing of its own: it makes every write queued before it durable (a batch
   // that holds it is synced), so records written unsynced can be acknowledged afterwards.
-  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload, kSync };
+  // kSaveUsage writes fair-share usage: each row of `usage` (an association's decayed
+  // CPU-seconds) is stored as given; with usage_replace_all the table holds exactly those rows
+  // afterwards. usage_as_of / usage_last_reset are recorded when not negative.
+  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload, kSync, kSaveUsage };
   Kind kind = Kind::kUpdateJob;
   Job job;              // kInsertJob, kUpdateJob
   JobId payload_id = 0; // kInsertPayload
   JobPayload payload;   // kInsertPayload
+  std::vector<std::pair<UsageKey, double>> usage;  // kSaveUsage
+  bool usage_replace_all = false;
+  int64_t usage_as_of = -1;
+  int64_t usage_last_reset = -1;
   // true: on disk (fsync) before the commit resolves, as anything acknowledged to someone
   // outside must be. false: survives a crash of the process (the WAL is written) but maybe
   // not of the OS; enough for records nobody outside has been told about yet (a job start, which
@@ -65,6 +73,8 @@ class Store {
   virtual Result<JobId> MaxJobId() = 0;
   virtual Result<JobPayload> LoadPayload(JobId payload_id) = 0;
   virtual Result<std::vector<Job>> QueryJobs(const JobQuery& query) = 0;
+  // The fair-share usage as last saved (empty, as_of 0, when never saved).
+  virtual Result<UsageState> LoadUsage() = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode and migrates its schema.

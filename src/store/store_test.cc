@@ -567,6 +567,79 @@ TEST(StoreMigrationTest, VersionOneFileGainsArgumentsAndNewerFilesAreRefused) {
   std::filesystem::remove_all(tmpl);
 }
 
+StoreOp SaveUsage(std::vector<std::pair<UsageKey, double>> rows, bool replace_all,
+                  int64_t as_of = -1, int64_t last_reset = -1) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kSaveUsage;
+  op.usage = std::move(rows);
+  op.usage_replace_all = replace_all;
+  op.usage_as_of = as_of;
+  op.usage_last_reset = last_reset;
+  op.must_sync = false;
+  return op;
+}
+
+TEST_F(StoreTest, UsageSurvivesAReopen) {
+  auto empty = store_->LoadUsage();
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_TRUE(empty->usage.empty());
+  EXPECT_EQ(empty->as_of, 0);
+  EXPECT_EQ(empty->last_reset, 0);
+
+  ASSERT_TRUE(
+      store_->Write(Ops({SaveUsage({{{"a", "u"}, 10.5}, {{"b", "v"}, 3}}, true, 1000, 900)})).ok());
+  // One row updated, the times untouched.
+  ASSERT_TRUE(store_->Write(Ops({SaveUsage({{{"a", "u"}, 12.25}}, false)})).ok());
+  Reopen();
+  auto u = store_->LoadUsage();
+  ASSERT_TRUE(u.ok()) << u.status().message();
+  EXPECT_EQ(u->usage.size(), 2u);
+  EXPECT_EQ(u->usage.at({"a", "u"}), 12.25);
+  EXPECT_EQ(u->usage.at({"b", "v"}), 3);
+  EXPECT_EQ(u->as_of, 1000);
+  EXPECT_EQ(u->last_reset, 900);
+
+  // Replacing everything drops rows not given (a usage reset).
+  ASSERT_TRUE(store_->Write(Ops({SaveUsage({}, true, 2000, 2000)})).ok());
+  u = store_->LoadUsage();
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->usage.empty());
+  EXPECT_EQ(u->as_of, 2000);
+  EXPECT_EQ(u->last_reset, 2000);
+}
+
+TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
+  std::string tmpl = ::testing::TempDir() + "store_migrate2.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/shoal.db";
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // As version 2 left it: no usage table.
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE usage; PRAGMA user_version=2;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    ASSERT_TRUE((*store)->Write(Ops({SaveUsage({{{"a", "u"}, 1}}, false, 5)})).ok());
+    auto u = (*store)->LoadUsage();
+    ASSERT_TRUE(u.ok()) << u.status().message();
+    EXPECT_EQ(u->usage.size(), 1u);
+  }
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  std::filesystem::remove_all(tmpl);
+}
+
 TEST_F(StoreTest, CloseCommitsWhatWasQueued) {
   std::vector<std::future<Status>> futures;
   for (JobId id = 1; id <= 50; ++id) futures.push_back(store_->Submit(Ops({Insert(MakeJob(id))})));

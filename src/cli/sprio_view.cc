@@ -1,0 +1,296 @@
+#include "cli/sprio_view.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+namespace shoal {
+namespace {
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+// What one letter reads: the normalised factor (for lower-case letters and the weighted
+// upper-case ones alike) and its weight.
+bool FactorOf(char code, const SprioRow& row, const PriorityWeights& w, double* factor,
+              uint32_t* weight) {
+  const PriorityFactors& f = row.factors;
+  switch (code) {
+    case 'a':
+    case 'A':
+      *factor = f.age;
+      *weight = w.age;
+      return true;
+    case 'b':
+    case 'B':
+      *factor = f.assoc;
+      *weight = w.assoc;
+      return true;
+    case 'f':
+    case 'F':
+      *factor = f.fairshare;
+      *weight = w.fairshare;
+      return true;
+    case 'j':
+    case 'J':
+      *factor = f.job_size;
+      *weight = w.job_size;
+      return true;
+    case 'p':
+    case 'P':
+      *factor = f.partition;
+      *weight = w.partition;
+      return true;
+    case 'q':
+    case 'Q':
+      *factor = f.qos;
+      *weight = w.qos;
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::vector<FieldSpec> ParseSprioFormat(std::string_view format,
+                                        const std::function<void(char)>& on_invalid) {
+  std::vector<FieldSpec> fields;
+  size_t first = format.find('%');
+  std::string pending(format.substr(0, first));
+  size_t i = first;
+  while (i != std::string_view::npos && i < format.size()) {
+    const size_t next = format.find('%', i + 1);
+    std::string_view token = format.substr(
+        i + 1, next == std::string_view::npos ? std::string_view::npos : next - i - 1);
+    i = next;
+    if (token.empty()) continue;  // "%%" or a trailing '%': nothing
+    FieldSpec f;
+    size_t k = 0;
+    if (token[k] == '.') {
+      f.right = true;
+      ++k;
+    }
+    while (k < token.size() && token[k] >= '0' && token[k] <= '9') {
+      f.width = std::min(f.width * 10 + (token[k] - '0'), 100000);
+      ++k;
+    }
+    const char letter = k < token.size() ? token[k] : '\0';
+    if (letter == '\0' ||
+        std::string_view(kSprioFormatLetters).find(letter) == std::string_view::npos) {
+      if (on_invalid && letter != '\0') on_invalid(letter);
+      continue;
+    }
+    f.code = letter;
+    f.prefix = std::move(pending);
+    pending = std::string(token.substr(k + 1));
+    fields.push_back(std::move(f));
+  }
+  if (!pending.empty()) {
+    FieldSpec tail;
+    tail.prefix = std::move(pending);
+    fields.push_back(std::move(tail));
+  }
+  return fields;
+}
+
+std::string SprioDefaultFormat(bool long_list, bool normalized, bool with_user,
+                               const PriorityWeights& w) {
+  std::string f = "%.15i %9r";
+  if (long_list || with_user) f += " %.8u";
+  const char* num = normalized ? " %10" : " %.10";
+  auto add = [&](bool shown, char weighted) {
+    if (!long_list && !shown) return;
+    f += num;
+    f += normalized ? static_cast<char>(weighted - 'A' + 'a') : weighted;
+  };
+  f += num;
+  f += normalized ? 'y' : 'Y';
+  if (!normalized) f += " %.10S";
+  add(w.age > 0, 'A');
+  add(w.assoc > 0, 'B');
+  add(w.fairshare > 0, 'F');
+  add(w.job_size > 0, 'J');
+  add(w.partition > 0, 'P');
+  add(w.qos > 0, 'Q');
+  if (long_list && !normalized) f += " %.11N";
+  if (long_list) f += normalized ? " %20t" : " %.20T";  // TRES weights: none in shoal
+  return f;
+}
+
+std::string SprioTitle(char code) {
+  switch (code) {
+    case 'a':
+    case 'A':
+      return "AGE";
+    case 'b':
+    case 'B':
+      return "ASSOC";
+    case 'c':
+      return "CLUSTER";
+    case 'f':
+    case 'F':
+      return "FAIRSHARE";
+    case 'i':
+      return "JOBID";
+    case 'j':
+    case 'J':
+      return "JOBSIZE";
+    case 'N':
+      return "NICE";
+    case 'p':
+    case 'P':
+      return "PARTITION";
+    case 'q':
+    case 'Q':
+      return "QOS";
+    case 'r':
+      return "PARTITION";
+    case 'S':
+      return "SITE";
+    case 't':
+    case 'T':
+      return "TRES";
+    case 'u':
+      return "USER";
+    case 'y':
+    case 'Y':
+      return "PRIORITY";
+    default:
+      return "";
+  }
+}
+
+std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w) {
+  double factor = 0;
+  uint32_t weight = 0;
+  if (FactorOf(code, row, w, &factor, &weight)) {
+    if (code >= 'a' && code <= 'z') return Fixed(factor, 7);
+    return Fixed(factor * weight, 0);
+  }
+  switch (code) {
+    case 'c':
+      return "(null)";  // no federation: sprio names no cluster
+    case 'i':
+      return std::to_string(row.id);
+    case 'N':
+      return std::to_string(row.factors.nice);
+    case 'r':
+      return row.partition;
+    case 'S':
+      return "0";  // no site factor plugin
+    case 'u':
+      return row.user;
+    case 'y': {
+      // The sum before truncation, as Slurm prints it (0 for a held job).
+      const double exact = row.priority == 0 ? 0 : Weigh(row.factors, w).Sum() - row.factors.nice;
+      return Fixed(std::max(0.0, exact) / std::numeric_limits<uint32_t>::max(), 14);
+    }
+    case 'Y':
+      return std::to_string(row.priority);
+    default:
+      return "";  // t, T: no TRES weights
+  }
+}
+
+std::string SprioWeightValue(char code, const PriorityWeights& w) {
+  SprioRow none;
+  double factor = 0;
+  uint32_t weight = 0;
+  if (FactorOf(code, none, w, &factor, &weight)) return std::to_string(weight);
+  switch (code) {
+    case 'i':
+      return "Weights";
+    case 'S':
+      return "1";
+    case 'T':
+      return "(null)";
+    default:
+      return "";
+  }
+}
+
+std::optional<std::string> SortSprioRows(std::vector<SprioRow>* rows, std::string_view spec,
+                                         const PriorityWeights& w) {
+  struct Key {
+    char code;
+    bool desc;
+  };
+  std::vector<Key> keys;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string_view::npos) end = spec.size();
+    std::string_view item = spec.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) continue;
+    bool desc = false;
+    if (item[0] == '-' || item[0] == '+') {
+      desc = item[0] == '-';
+      item.remove_prefix(1);
+    }
+    if (item.size() != 1 ||
+        std::string_view("aAcfFijJNpPqQrtTuyY").find(item[0]) == std::string_view::npos) {
+      return std::string(item);
+    }
+    keys.push_back({item[0], desc});
+  }
+  // Job id order first (a job's partitions keep their order), then the keys.
+  std::stable_sort(rows->begin(), rows->end(),
+                   [](const SprioRow& a, const SprioRow& b) { return a.id < b.id; });
+  auto compare = [&](const Key& k, const SprioRow& a, const SprioRow& b) -> int {
+    auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
+    double fa = 0, fb = 0;
+    uint32_t weight = 0;
+    if (FactorOf(k.code, a, w, &fa, &weight)) {
+      FactorOf(k.code, b, w, &fb, &weight);
+      return cmp(fa, fb);
+    }
+    switch (k.code) {
+      case 'i':
+        return cmp(a.id, b.id);
+      case 'N':
+        return cmp(a.factors.nice, b.factors.nice);
+      case 'r':
+        return cmp(a.partition, b.partition);
+      case 'u':
+        return cmp(a.user, b.user);
+      case 'y':
+      case 'Y':
+        return cmp(a.priority, b.priority);
+      default:
+        return 0;  // c, t, T: all alike
+    }
+  };
+  std::stable_sort(rows->begin(), rows->end(), [&](const SprioRow& a, const SprioRow& b) {
+    for (const Key& k : keys) {
+      int c = compare(k, a, b);
+      if (c != 0) return k.desc ? c > 0 : c < 0;
+    }
+    return false;
+  });
+  return std::nullopt;
+}
+
+std::string RenderSprio(const std::vector<FieldSpec>& fields, const std::vector<SprioRow>& rows,
+                        const PriorityWeights& w, bool header, bool weights_only) {
+  std::string out;
+  auto line = [&](const std::function<std::string(const FieldSpec&)>& value, bool is_header) {
+    AppendLine(fields, value, is_header, &out);
+    out += '\n';
+  };
+  if (header) line([](const FieldSpec& f) { return SprioTitle(f.code); }, true);
+  if (weights_only) {
+    line([&](const FieldSpec& f) { return SprioWeightValue(f.code, w); }, false);
+    return out;
+  }
+  for (const SprioRow& row : rows) {
+    line([&](const FieldSpec& f) { return SprioValue(f.code, row, w); }, false);
+  }
+  return out;
+}
+
+}  // namespace shoal
