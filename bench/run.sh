@@ -86,5 +86,5 @@ if [ "${SLURM_REF:-0}" = 1 ]; then
   . "$ref/env.sh"
   PATH="/usr/bin:$PATH" measure "Slurm 22.05 (slurm-reference, 4 slurmd)" "$(pgrep -x slurmctld | head -1)"
   echo "slurmctld RSS: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/$(pgrep -x slurmctld | head -1)/status)"
-  bash "$ref/stop.sh" >/dev/null
+  bash "$ref/stop.sh" >/dev/null || true  # it notes leftover slurmstepd processes with status 1
 fi
