@@ -1,0 +1,144 @@
+// The controller's priority and fair-share bookkeeping: the factors of each pending job, the
+// usage that decays and is charged as jobs run, and the listing sprio shows.
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <set>
+
+#include "controller/controller.h"
+
+namespace shoal {
+
+PriorityFactors Controller::FactorsLocked(const Job& job, int64_t now) const {
+  double fairshare = 1;  // an association without usage (or not yet seen) has it all
+  if (auto it = fairshare_.find(UsageKeyOf(job.req)); it != fairshare_.end()) {
+    fairshare = it->second;
+  }
+  uint32_t assoc_priority = 0;
+  for (const AccountConfig& a : config_.accounts) {
+    if (a.name == job.req.account) assoc_priority = a.priority;
+  }
+  return ComputeFactors(job, FindPartitionLocked(job.req.partition),
+                        FindQos(config_.qos, QosNameOf(job.req)), fairshare, assoc_priority,
+                        priority_ctx_, config_.weights, now);
+}
+
+uint32_t Controller::PriorityLocked(const Job& job, int64_t now) const {
+  if (config_.priority_type == "priority/basic") return job.held ? 0 : 1;
+  return JobPriority(job, FactorsLocked(job, now), config_.weights);
+}
+
+void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
+  PriorityContext ctx = MakePriorityContext(nodes_, partitions_, config_.qos, config_.accounts);
+  const bool changed = ctx.total_nodes != priority_ctx_.total_nodes ||
+                       ctx.total_cpus != priority_ctx_.total_cpus ||
+                       ctx.max_partition_factor != priority_ctx_.max_partition_factor ||
+                       ctx.max_qos_priority != priority_ctx_.max_qos_priority ||
+                       ctx.max_assoc_priority != priority_ctx_.max_assoc_priority;
+  priority_ctx_ = ctx;
+  if (changed) priorities_stale_ = true;
+  const int64_t now = NowSeconds();
+  if (fairshare && fairshare_stale_ && (force || now != last_fairshare_calc_)) {
+    // The associations that count for the shares: every one with usage or a live job.
+    std::set<UsageKey> keys;
+    for (const auto& [id, job] : live_jobs_) keys.insert(UsageKeyOf(job->req));
+    fairshare_ =
+        FairShareFactors(usage_, config_.accounts, std::vector<UsageKey>(keys.begin(), keys.end()));
+    fairshare_stale_ = false;
+    last_fairshare_calc_ = now;
+    priorities_stale_ = true;
+  }
+}
+
+double Controller::UsageFactorOf(const Job& job) const {
+  const Qos* qos = FindQos(config_.qos, QosNameOf(job.req));
+  return qos == nullptr ? 1.0 : qos->usage_factor;
+}
+
+void Controller::ChargeRunLocked(const Job& job, int64_t end) {
+  if (job.start_time <= 0 ||
+      (job.state != JobState::kRunning && job.state != JobState::kCompleting &&
+       job.state != JobState::kSuspended)) {
+    return;
+  }
+  // The part of the run before usage_.as_of was charged by the last periodic update.
+  const double cpu_seconds = UsageBetween(job, usage_.as_of, end, UsageFactorOf(job));
+  if (cpu_seconds <= 0) return;
+  const UsageKey key = UsageKeyOf(job.req);
+  ChargeUsage(usage_, key, cpu_seconds);
+  fairshare_stale_ = true;
+  SaveUsageLocked({{key, usage_.usage[key]}}, /*replace_all=*/false);
+}
+
+void Controller::UpdateUsageLocked(int64_t now) {
+  struct tm local;
+  const time_t t = static_cast<time_t>(now);
+  localtime_r(&t, &local);
+  if (NextUsageReset(config_.usage_reset, usage_.last_reset, local.tm_gmtoff) <= now) {
+    spdlog::info("fair share: usage reset ({})", UsageResetPeriodName(config_.usage_reset));
+    usage_.usage.clear();
+    usage_.last_reset = now;
+  }
+  // Running jobs are charged for the time since the last update, then everything decays.
+  std::vector<std::pair<UsageKey, double>> charges;
+  for (const auto& [id, job] : live_jobs_) {
+    if (job->state != JobState::kRunning && job->state != JobState::kCompleting) continue;
+    charges.emplace_back(UsageKeyOf(job->req),
+                         UsageBetween(*job, usage_.as_of, now, UsageFactorOf(*job)));
+  }
+  DecayUsage(usage_, now, config_.decay_half_life_s);
+  for (const auto& [key, cpu_seconds] : charges) ChargeUsage(usage_, key, cpu_seconds);
+  fairshare_stale_ = true;
+  SaveUsageLocked(
+      std::vector<std::pair<UsageKey, double>>(usage_.usage.begin(), usage_.usage.end()),
+      /*replace_all=*/true);
+}
+
+void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, bool replace_all) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kSaveUsage;
+  op.usage = std::move(rows);
+  op.usage_replace_all = replace_all;
+  op.usage_as_of = usage_.as_of;
+  op.usage_last_reset = usage_.last_reset;
+  // Nobody is told it is durable: losing the last moments of usage to a power cut costs little.
+  op.must_sync = false;
+  std::vector<StoreOp> ops;
+  ops.push_back(std::move(op));
+  store_->Submit(std::move(ops));  // queued in order; not waited for
+}
+
+std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) {
+  std::vector<PriorityRow> rows;
+  const int64_t now = NowSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  RefreshPriorityInputsLocked(true, /*force=*/true);
+  auto wanted = [](const auto& list, const auto& value) {
+    return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+  };
+  for (const auto& [id, job] : live_jobs_) {
+    if (job->state != JobState::kPending || job->held || job->req.begin_time > now) continue;
+    if (!wanted(filter.users, job->req.user) || !wanted(filter.partitions, job->req.partition)) {
+      continue;
+    }
+    if (!filter.ids.empty() &&
+        std::find(filter.ids.begin(), filter.ids.end(), std::to_string(id)) == filter.ids.end()) {
+      continue;
+    }
+    if (!job->req.dependency.clauses.empty() &&
+        EvaluateDependency(*job, jobs_) != DependencyState::kSatisfied) {
+      continue;
+    }
+    PriorityRow row;
+    row.id = id;
+    row.user = job->req.user;
+    row.partition = job->req.partition;
+    row.factors = FactorsLocked(*job, now);
+    // From the same factors, so a line adds up (the stored priority may be a second older).
+    row.priority = JobPriority(*job, row.factors, config_.weights);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace shoal
