@@ -22,6 +22,15 @@ cleanup() {
   shoal down >/dev/null 2>&1 || true
   # Anything a test restarted by hand.
   pkill -f -- "--state-dir $SHOAL_STATE_DIR" 2>/dev/null || true
+  # Under the sanitizer presets a report in a daemon's log (their stderr) fails the test, even
+  # when every check passed.
+  local logs=("$SHOAL_STATE_DIR"/controller.log "$SHOAL_STATE_DIR"/agents/*/agent.log)
+  local pattern="WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:"
+  if grep -qE "$pattern" "${logs[@]}" 2>/dev/null; then
+    echo "FAIL: sanitizer reports in the daemons' logs:"
+    grep -hE -A8 "$pattern" "${logs[@]}" 2>/dev/null | head -60
+    FAILURES=$((FAILURES + 1))
+  fi
   if [ "$FAILURES" -eq 0 ]; then
     rm -rf "$SHOAL_STATE_DIR" "$WORK"
   else
