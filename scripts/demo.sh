@@ -6,6 +6,7 @@ export PATH="$root/build/bin:$PATH"
 export SHOAL_STATE_DIR="${SHOAL_STATE_DIR:-$HOME/.local/share/shoal}"
 work="$root/build/demo"
 mkdir -p "$work"
+rm -f "$work"/*.out  # the outputs shown at the end are this run's only
 cp "$root"/examples/*.sh "$work/"
 cd "$work"
 
