@@ -595,6 +595,36 @@ std::string JobTableWriter::Finish() {
   return std::move(out_);
 }
 
+std::string JobDocument(const Job& job) {
+  constexpr std::string_view kRequest = "request.";
+  std::string out;
+  out.reserve(1024);
+  out.push_back('{');
+  bool first = true;
+  for (const Column& c : kColumns) {
+    std::string_view name = c.name;
+    if (name.starts_with(kRequest)) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(name, &out);
+    out.push_back(':');
+    c.encode(job, &out);
+  }
+  out.append(",\"request\":{");
+  first = true;
+  for (const Column& c : kColumns) {
+    std::string_view name = c.name;
+    if (!name.starts_with(kRequest)) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(name.substr(kRequest.size()), &out);
+    out.push_back(':');
+    c.encode(job, &out);
+  }
+  out.append("}}");
+  return out;
+}
+
 Result<std::vector<Job>> DecodeJobTable(std::string_view text) {
   // Growing a vector of 100,000 large Jobs moves them over and over; "],[" separates rows
   // (and, rarely, nested arrays), so counting it is a cheap, close upper bound.

@@ -33,6 +33,8 @@ Job FullJob() {
   j.terminating = true;
   j.cancel_requested = true;
   j.preempted_by = 77;
+  j.planned_start = 1700000500;
+  j.planned_nodes = {"n5", "n6"};
   j.last_modified = -5;
   JobRequest& r = j.req;
   r.name = "na/me \"x\"";
@@ -89,6 +91,14 @@ TEST(JobTableTest, RoundTripsEveryColumn) {
   // JobToJson covers every field, so equal documents mean equal jobs.
   EXPECT_EQ(JobToJson((*jobs)[0]), JobToJson(full));
   EXPECT_EQ(JobToJson((*jobs)[1]), JobToJson(Job()));
+}
+
+TEST(JobTableTest, DocumentEqualsJobToJson) {
+  for (const Job& job : {FullJob(), Job()}) {
+    Json doc = Json::parse(JobDocument(job), nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << JobDocument(job);
+    EXPECT_EQ(doc, JobToJson(job));
+  }
 }
 
 TEST(JobTableTest, EveryColumnMatchesJobToJson) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/job_table.h"
 #include "api/json_model.h"
 #include "store/store.h"
 
@@ -365,12 +366,7 @@ class SqliteStore : public Store {
   }
 
   Status WriteJob(sqlite3_stmt* st, const Job& job) {
-    std::string doc;
-    try {
-      doc = JobToJson(job).dump();
-    } catch (const Json::exception& e) {  // e.g. a string that is not UTF-8
-      return InvalidArgument("job " + std::to_string(job.id) + " cannot be stored: " + e.what());
-    }
+    const std::string doc = JobDocument(job);
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, static_cast<int64_t>(job.id));
     sqlite3_bind_int64(st, 2, static_cast<int64_t>(job.array_job_id));

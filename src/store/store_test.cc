@@ -695,19 +695,22 @@ TEST_F(StoreTest, ReadersRunBesideWriters) {
   EXPECT_EQ(Live(0).size(), 100u);
 }
 
-TEST_F(StoreTest, UnencodableJobIsRefusedWithoutCrashing) {
+TEST_F(StoreTest, TextThatIsNotUtf8NeitherCrashesNorCorrupts) {
+  // A job record keeps its place with U+FFFD for the bad bytes; a payload whose environment no
+  // JSON document can hold is refused, with the whole call's transaction.
   Job bad = MakeJob(2);
-  bad.req.name = "bad\xff name";  // not UTF-8: no JSON document can hold it
-  Status s = store_->Write(Ops({Insert(MakeJob(1)), Insert(bad)}));
-  EXPECT_FALSE(s.ok());
-  // All ops of one call land in the same transaction: neither is stored.
-  EXPECT_TRUE(Live(0).empty());
-  Status p = store_->Write(Ops({Payload(3, "#!/bin/sh\n", {"X=\xfe"})}));
+  bad.req.name = "bad\xff name";
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(1)), Insert(bad)})).ok());
+  auto live = Live(0);
+  ASSERT_EQ(IdsOf(live), (Ids{1, 2}));
+  EXPECT_EQ(live[1].req.name, "bad\xEF\xBF\xBD name");
+  Status p = store_->Write(Ops({Insert(MakeJob(5)), Payload(3, "#!/bin/sh\n", {"X=\xfe"})}));
   EXPECT_FALSE(p.ok());
   EXPECT_EQ(store_->LoadPayload(3).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1, 2}));
   // The store keeps working.
   ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(4))})).ok());
-  EXPECT_EQ(IdsOf(Live(0)), (Ids{4}));
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1, 2, 4}));
 }
 
 }  // namespace
