@@ -67,9 +67,16 @@ HttpResponse JobsCollection(Controller& c, const HttpRequest& r) {
     c.ForEachJob(f, [&](const Job& job) { table.Add(job); });
     return {200, table.Finish()};
   }
-  Json jobs = Json::array();
-  for (const Job& job : c.ListJobs(f)) jobs.push_back(JobToJson(job));
-  return Reply(200, {{"jobs", std::move(jobs)}});
+  // Full documents, written straight into the answer (no DOM per job).
+  std::string body = "{\"jobs\":[";
+  bool first = true;
+  c.ForEachJob(f, [&](const Job& job) {
+    if (!first) body.push_back(',');
+    first = false;
+    body += JobDocument(job);
+  });
+  body += "]}";
+  return {200, std::move(body)};
 }
 
 HttpResponse SubmitJob(Controller& c, const HttpRequest& r) {
