@@ -118,6 +118,10 @@ Status Controller::Start() {
     Job& held = jobs_.emplace(job.id, std::move(job)).first->second;
     if (live) live_jobs_.emplace(held.id, &held);
   }
+  // The factors' scales (largest QOS, partition and account priority, the cluster's size) are
+  // known from here on, not only after the first scheduling pass: a job submitted before that
+  // pass gets the priority it will keep.
+  RefreshPriorityInputsLocked(/*fairshare=*/false);
   spdlog::info("controller: loaded {} jobs, next job id {}", jobs_.size(), next_job_id_);
   scheduler_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "scheduler");
