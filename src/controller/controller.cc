@@ -65,8 +65,8 @@ Controller::Controller(ControllerConfig config, std::unique_ptr<Store> store,
 
 Controller::~Controller() { Stop(); }
 
-Status Controller::Start() {
-  auto scheduler = Scheduler::Create(SchedulerOptionsFor(config_));
+Status Controller::Start(const PolicyRegistry& registry) {
+  auto scheduler = Scheduler::Create(SchedulerOptionsFor(config_), registry);
   if (!scheduler.ok()) return scheduler.status();
   scheduler_ = std::move(scheduler).value();
   const int64_t now = NowSeconds();
@@ -77,7 +77,7 @@ Status Controller::Start() {
   if (!loaded.ok()) return loaded.status();
   auto usage = store_->LoadUsage();
   if (!usage.ok()) return usage.status();
-  std::lock_guard<std::mutex> lock(mu_);
+  WriteLock lock = LockForChange();
   usage_ = std::move(usage).value();
   if (usage_.as_of == 0) usage_.as_of = now;
   if (usage_.last_reset == 0) usage_.last_reset = now;
@@ -143,7 +143,7 @@ void Controller::Stop() {
   sched_cv_.notify_all();
   if (scheduler_thread_.joinable()) scheduler_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
-  std::lock_guard<std::mutex> lock(mu_);
+  WriteLock lock = LockForChange();
   for (auto& [name, session] : sessions_) session->Close();
 }
 
@@ -204,38 +204,58 @@ static bool ParseJobRef(const std::string& id, JobId& job, int64_t& task) {
   return true;
 }
 
-std::vector<Job*> Controller::ResolveIdsLocked(const std::string& id) {
-  std::vector<Job*> out;
+// The jobs of `jobs` that "12", "10_3" or "10" (a whole array) names.
+template <typename JobMap, typename JobPtr>
+static void ResolveIdsIn(JobMap& jobs, const std::string& id, std::vector<JobPtr>& out) {
   JobId job_id;
   int64_t task;
-  if (!ParseJobRef(id, job_id, task)) return out;
-  auto it = jobs_.find(job_id);
+  if (!ParseJobRef(id, job_id, task)) return;
+  auto it = jobs.find(job_id);
   // Tasks of an array have consecutive ids starting at the array job id.
-  if (it != jobs_.end() && it->second.array_job_id == job_id) {
-    for (; it != jobs_.end() && it->second.array_job_id == job_id; ++it) {
+  if (it != jobs.end() && it->second.array_job_id == job_id) {
+    for (; it != jobs.end() && it->second.array_job_id == job_id; ++it) {
       if (task == kNoArrayTask || it->second.array_task_id == task) out.push_back(&it->second);
     }
-    return out;
+    return;
   }
-  if (it != jobs_.end() && task == kNoArrayTask) out.push_back(&it->second);
+  if (it != jobs.end() && task == kNoArrayTask) out.push_back(&it->second);
+}
+
+std::vector<Job*> Controller::ResolveIdsLocked(const std::string& id) {
+  std::vector<Job*> out;
+  ResolveIdsIn(jobs_, id, out);
   return out;
 }
 
-Job* Controller::FindJobLocked(const std::string& id) {
-  JobId job_id;
-  int64_t task;
-  if (!ParseJobRef(id, job_id, task)) return nullptr;
-  if (task == kNoArrayTask) {
-    auto it = jobs_.find(job_id);
-    return it == jobs_.end() ? nullptr : &it->second;
-  }
-  auto found = ResolveIdsLocked(id);  // walks the array's tasks only for "12_3"
-  return found.empty() ? nullptr : found.front();
+std::vector<const Job*> Controller::ResolveIdsForReadLocked(const std::string& id) const {
+  std::vector<const Job*> out;
+  ResolveIdsIn(jobs_, id, out);
+  // An arrival's record stays where it is while the shared lock is held (only a change moves
+  // it), so the pointer outlives the arrivals' own mutex.
+  std::lock_guard<std::mutex> lock(arrivals_mu_);
+  if (!arrivals_.empty()) ResolveIdsIn(arrivals_, id, out);
+  return out;
 }
 
-const Job* Controller::FindJobLocked(const std::string& id) const {
-  return const_cast<Controller*>(this)->FindJobLocked(id);
+Controller::WriteLock Controller::LockForChange() {
+  WriteLock lock(mu_);
+  MergeArrivalsLocked();
+  return lock;
 }
+
+void Controller::MergeArrivalsLocked() {
+  std::lock_guard<std::mutex> lock(arrivals_mu_);
+  while (!arrivals_.empty()) AdmitJobLocked(std::move(arrivals_.extract(arrivals_.begin()).mapped()));
+}
+
+void Controller::AdmitJobLocked(Job job) {
+  // A new association takes a part of the shares: everyone's fair share changes.
+  if (fairshare_.count(UsageKeyOf(job.req)) == 0) fairshare_stale_ = true;
+  spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
+  const JobId id = job.id;
+  live_jobs_.emplace(id, &jobs_.emplace(id, std::move(job)).first->second);
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // Submission
@@ -268,7 +288,8 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
 
   std::vector<Job> jobs;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    // Shared: a submission is checked against the cluster while a pass is computed.
+    ReadLock lock(mu_);
     const Partition* partition =
         req.partition.empty() ? DefaultPartitionLocked() : FindPartitionLocked(req.partition);
     if (partition == nullptr || partition->inactive) {
@@ -301,19 +322,26 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     uint32_t user_live = 0;
     if (qos != nullptr && qos->max_submit_jobs_per_user > 0) {
       // Only with the limit configured: a walk over the live jobs.
-      for (const auto& [id, job] : live_jobs_) {
-        if (job->req.user == req.user && FindQos(config_.qos, QosNameOf(job->req)) == qos) {
+      auto count_user = [&](const Job& job) {
+        if (job.req.user == req.user && FindQos(config_.qos, QosNameOf(job.req)) == qos) {
           ++user_live;
         }
-      }
+      };
+      for (const auto& [id, job] : live_jobs_) count_user(*job);
+      std::lock_guard<std::mutex> arrivals_lock(arrivals_mu_);
+      for (const auto& [id, job] : arrivals_) count_user(job);
     }
     Status qos_ok = CheckQosAtSubmit(qos, req, user_live, static_cast<uint32_t>(count));
     if (!qos_ok.ok()) return qos_ok;
-    if (live_jobs_.size() + count > config_.max_job_count) {
+    size_t arrived = 0;
+    {
+      std::lock_guard<std::mutex> arrivals_lock(arrivals_mu_);
+      arrived = arrivals_.size();
+    }
+    if (live_jobs_.size() + arrived + count > config_.max_job_count) {
       return Unavailable("Slurm temporarily unable to accept job, sleeping and retrying");
     }
-    const JobId first = next_job_id_;
-    next_job_id_ += count;
+    const JobId first = next_job_id_.fetch_add(count);
     for (size_t i = 0; i < count; ++i) {
       Job job;
       job.id = first + i;
@@ -353,16 +381,12 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     return Internal("job could not be stored: " + s.message());
   }
   const JobId id = jobs.front().id;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // A new association takes a part of the shares: everyone's fair share changes.
-    if (fairshare_.count(UsageKeyOf(jobs.front().req)) == 0) fairshare_stale_ = true;
-    for (Job& job : jobs) {
-      spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
-      const JobId id = job.id;
-      live_jobs_.emplace(id, &jobs_.emplace(id, std::move(job)).first->second);
-    }
-
+  if (WriteLock lock(mu_, std::try_to_lock); lock.owns_lock()) {
+    MergeArrivalsLocked();
+    for (Job& job : jobs) AdmitJobLocked(std::move(job));
+  } else {
+    std::lock_guard<std::mutex> arrivals_lock(arrivals_mu_);
+    for (Job& job : jobs) arrivals_.emplace(job.id, std::move(job));
   }
   TriggerSchedule();
   return id;
@@ -379,14 +403,14 @@ std::vector<Job> Controller::ListJobs(const JobFilter& f) const {
 
 void Controller::ForEachJob(const JobFilter& f,
                             const std::function<void(const Job&)>& visit) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLock lock(mu_);
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };
   std::vector<const Job*> candidates;
   if (!f.ids.empty()) {
     for (const auto& id : f.ids) {
-      for (Job* j : const_cast<Controller*>(this)->ResolveIdsLocked(id)) candidates.push_back(j);
+      for (const Job* j : ResolveIdsForReadLocked(id)) candidates.push_back(j);
     }
   } else if (!f.states.empty() && std::none_of(f.states.begin(), f.states.end(), IsFinished)) {
     // squeue's default: only live jobs, however many finished ones are still remembered.
@@ -395,6 +419,11 @@ void Controller::ForEachJob(const JobFilter& f,
   } else {
     candidates.reserve(jobs_.size());
     for (const auto& [id, job] : jobs_) candidates.push_back(&job);
+  }
+  if (f.ids.empty()) {
+    // Arrivals are pending, newer than every job in jobs_: they come last in id order too.
+    std::lock_guard<std::mutex> arrivals_lock(arrivals_mu_);
+    for (const auto& [id, job] : arrivals_) candidates.push_back(&job);
   }
   // Jobs are large and scattered over the heap: fetching the next ones while this one is
   // looked at hides most of the memory latency of a listing of 100,000.
@@ -416,19 +445,20 @@ void Controller::ForEachJob(const JobFilter& f,
 }
 
 Result<Job> Controller::GetJob(const std::string& id) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  const Job* job = FindJobLocked(id);
-  if (job == nullptr) return NotFound("Invalid job id specified");
-  return *job;
+  ReadLock lock(mu_);
+  auto found = ResolveIdsForReadLocked(id);
+  // "10" names an array's first task's record here, as it does for changes.
+  if (found.empty()) return NotFound("Invalid job id specified");
+  return *found.front();
 }
 
 std::vector<Node> Controller::ListNodes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLock lock(mu_);
   return nodes_;
 }
 
 std::vector<Partition> Controller::ListPartitions() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  ReadLock lock(mu_);
   return partitions_;
 }
 
@@ -473,6 +503,7 @@ Json Controller::ConfigJson() const {
 // Queues the record now, under the lock, so the store sees changes in the order they happened;
 // callers wait for durability (AwaitWrites) after letting the lock go.
 void Controller::PersistLocked(const Job& job, PendingWrites& writes, bool must_sync) {
+  if (pass_in_flight_) changed_during_pass_.insert(job.id);
   StoreOp op;
   op.kind = StoreOp::Kind::kUpdateJob;
   op.job = job;
@@ -564,7 +595,7 @@ CancelResult Controller::Cancel(const CancelFilter& f) {
   PendingWrites ops;
   const int64_t now = NowSeconds();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     std::vector<std::pair<std::string, Job*>> targets;
     if (!f.ids.empty()) {
       for (const auto& id : f.ids) {
@@ -635,7 +666,7 @@ CancelResult Controller::Cancel(const CancelFilter& f) {
 Status Controller::Hold(const std::string& id, bool hold) {
   PendingWrites ops;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     auto jobs = ResolveIdsLocked(id);
     if (jobs.empty()) return NotFound("Invalid job id specified");
     for (Job* job : jobs) {
@@ -659,7 +690,7 @@ Status Controller::Requeue(const std::string& id) {
   PendingWrites ops;
   const int64_t now = NowSeconds();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     auto jobs = ResolveIdsLocked(id);
     if (jobs.empty()) return NotFound("Invalid job id specified");
     for (Job* job : jobs) {
@@ -682,7 +713,7 @@ Status Controller::UpdateJob(const std::string& id, const Json& changes) {
   if (!changes.is_object()) return InvalidArgument("update must be a JSON object");
   PendingWrites ops;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     auto jobs = ResolveIdsLocked(id);
     if (jobs.empty()) return NotFound("Invalid job id specified");
     for (auto it = changes.begin(); it != changes.end(); ++it) {
@@ -737,7 +768,7 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
   const int64_t now = NowSeconds();
   PendingWrites ops;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     auto expanded = ExpandHostlist(names);
     if (!expanded.ok()) return InvalidArgument(expanded.status().message());
     std::string s = ToUpper(state);
@@ -803,14 +834,29 @@ void Controller::SchedulerLoop() {
     auto since = std::chrono::steady_clock::now() - last_pass_;
     if (since < gap) std::this_thread::sleep_for(gap - since);
     last_pass_ = std::chrono::steady_clock::now();
+    const int64_t now = NowSeconds();
+    {
+      WriteLock lock = LockForChange();
+      RefreshPrioritiesLocked(now);
+      pass_in_flight_ = true;
+    }
+    ScheduleResult result;
+    {
+      ReadLock lock(mu_);
+      result = ComputePassLocked(now);
+    }
     PendingWrites ops;
-    std::vector<std::pair<std::string, rpc::ControllerMessage>> sends;
-    std::unique_lock<std::mutex> lock(mu_);
-    RunSchedulePassLocked(NowSeconds(), ops, sends);
+    Sends sends;
+    WriteLock lock = LockForChange();
+    pass_in_flight_ = false;
+    const bool all_applied = ApplyPassLocked(result, now, ops, sends);
+    changed_during_pass_.clear();
     last_pass_cost_ = std::chrono::steady_clock::now() - last_pass_;
+    if (!all_applied) TriggerSchedule();
     if (ops.empty()) continue;
     // The starts are durable before any agent hears of them, so a controller restart can
-    // never forget a launch it made (and so never launches a job twice).
+    // never forget a launch it made (and so never launches a job twice). The lock stays held
+    // until they are sent, so no later message about these jobs can overtake their launch.
     Status s = AwaitWrites(ops);
     if (!s.ok()) {
       spdlog::error("could not record job starts: {}", s.message());
@@ -820,26 +866,25 @@ void Controller::SchedulerLoop() {
   }
 }
 
-void Controller::RunSchedulePassLocked(
-    int64_t now, PendingWrites& ops,
-    std::vector<std::pair<std::string, rpc::ControllerMessage>>& sends) {
+void Controller::RefreshPrioritiesLocked(int64_t now) {
   // Priorities move with time-dependent weights and with what they are measured against (the
   // nodes, the fair-share usage); recompute them at most once a second.
+  if (now == last_priority_calc_) return;
   const PriorityWeights& w = config_.weights;
-  bool recompute = false;
-  if (now != last_priority_calc_) {
-    RefreshPriorityInputsLocked(w.fairshare > 0);
-    recompute = w.TimeDependent() || priorities_stale_;
-    priorities_stale_ = false;
-    last_priority_calc_ = now;
+  RefreshPriorityInputsLocked(w.fairshare > 0);
+  const bool recompute = w.TimeDependent() || priorities_stale_;
+  priorities_stale_ = false;
+  last_priority_calc_ = now;
+  if (!recompute) return;
+  for (auto& [id, job] : live_jobs_) {
+    if (job->state == JobState::kPending) job->priority = PriorityLocked(*job, now);
   }
+}
+
+ScheduleResult Controller::ComputePassLocked(int64_t now) {
   std::vector<const Job*> live;
   live.reserve(live_jobs_.size());
-  for (auto& [id, job_ptr] : live_jobs_) {
-    Job& job = *job_ptr;
-    if (recompute && job.state == JobState::kPending) job.priority = PriorityLocked(job, now);
-    live.push_back(&job);
-  }
+  for (const auto& [id, job] : live_jobs_) live.push_back(job);
   ClusterView view{&jobs_, &nodes_, &partitions_, &live};
   view.qos = &config_.qos;
   // Jobs being stopped that still hold resources: what preemption counts as soon free.
@@ -856,8 +901,45 @@ void Controller::RunSchedulePassLocked(
     }
     view.releasing = &releasing;
   }
-  ScheduleResult result = scheduler_->Schedule(view, now);
-  for (const auto& [id, reason] : result.reasons) jobs_[id].reason = reason;
+  return scheduler_->Schedule(view, now);
+}
+
+bool Controller::StartStillValidLocked(const StartDecision& start) const {
+  auto it = jobs_.find(start.job_id);
+  if (it == jobs_.end() || changed_during_pass_.count(start.job_id) != 0) return false;
+  const Job& job = it->second;
+  if (job.state != JobState::kPending || job.held || job.terminating) return false;
+  for (size_t i = 0; i < start.nodes.size(); ++i) {
+    auto n = node_index_.find(start.nodes[i]);
+    if (n == node_index_.end()) return false;
+    const Node& node = nodes_[n->second];
+    if (!node.Schedulable() || node.cpus < node.alloc_cpus + start.per_node.cpus ||
+        node.memory_mb < node.alloc_mem_mb + start.per_node.mem_mb) {
+      return false;
+    }
+    if (i < start.gpu_indices.size()) {
+      for (uint32_t g : start.gpu_indices[i]) {
+        if (g >= node.gpu_busy.size() || node.gpu_busy[g]) return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWrites& ops,
+                                 Sends& sends) {
+  bool all_applied = true;
+  // A job changed while the pass was computed keeps what it has now; the next pass judges it.
+  auto current = [&](JobId id) -> Job* {
+    if (changed_during_pass_.count(id) != 0) return nullptr;
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : &it->second;
+  };
+  for (const auto& [id, reason] : result.reasons) {
+    if (Job* job = current(id); job != nullptr && job->state == JobState::kPending) {
+      job->reason = reason;
+    }
+  }
   // Plans are redrawn every pass: forget the last pass's before noting this one's.
   for (JobId id : planned_ids_) {
     if (auto it = jobs_.find(id); it != jobs_.end()) {
@@ -867,9 +949,10 @@ void Controller::RunSchedulePassLocked(
   }
   planned_ids_.clear();
   for (PlannedStart& plan : result.planned) {
-    Job& job = jobs_[plan.job_id];
-    job.planned_start = plan.start_time;
-    job.planned_nodes = std::move(plan.nodes);
+    Job* job = current(plan.job_id);
+    if (job == nullptr || job->state != JobState::kPending) continue;
+    job->planned_start = plan.start_time;
+    job->planned_nodes = std::move(plan.nodes);
     planned_ids_.push_back(plan.job_id);
   }
   for (const auto& [id, status] : result.errors) {
@@ -879,8 +962,13 @@ void Controller::RunSchedulePassLocked(
   // once their new state is durable; their resources come free when their agents report the
   // end, and the preemptor starts in a pass after that.
   for (const PreemptDecision& d : result.preemptions) {
-    Job& victim = jobs_[d.job_id];
-    if (victim.state != JobState::kRunning) continue;
+    Job* victim_now = current(d.job_id);
+    if (victim_now == nullptr || victim_now->state != JobState::kRunning ||
+        victim_now->terminating || current(d.preemptor_id) == nullptr) {
+      all_applied = false;
+      continue;
+    }
+    Job& victim = *victim_now;
     const uint32_t kill_wait =
         d.grace_time_s > 0 ? static_cast<uint32_t>(d.grace_time_s) : config_.kill_wait_s;
     for (const std::string& node : victim.nodes) {
@@ -904,6 +992,10 @@ void Controller::RunSchedulePassLocked(
   JobId cached_payload_id = 0;
   JobPayload cached_payload;
   for (StartDecision& start : result.starts) {
+    if (!StartStillValidLocked(start)) {
+      all_applied = false;
+      continue;
+    }
     Job& job = jobs_[start.job_id];
     JobId payload_id = job.IsArrayTask() ? job.array_job_id : job.id;
     if (payload_id != cached_payload_id) {
@@ -942,6 +1034,7 @@ void Controller::RunSchedulePassLocked(
     PersistLocked(job, ops, /*must_sync=*/false);
     sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
   }
+  return all_applied;
 }
 
 const ArrayBounds& Controller::ArrayBoundsLocked(JobId array_job_id) {
@@ -1014,7 +1107,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
   auto session = std::make_shared<AgentSession>(reg.node_name());
   PendingWrites ops;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     Node* node = FindNodeLocked(reg.node_name());
     if (node == nullptr) {
       Node fresh;
@@ -1094,7 +1187,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
                                 const rpc::AgentMessage& msg) {
   const int64_t now = NowSeconds();
   if (msg.has_heartbeat()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
     return;
   }
@@ -1105,7 +1198,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
   const rpc::JobFinished& fin = msg.job_finished();
   PendingWrites ops;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
     auto it = jobs_.find(fin.job_id());
     if (it != jobs_.end() && it->second.generation == fin.generation() &&
@@ -1145,7 +1238,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
   TriggerSchedule();
   // Committed (not yet synced) before this returns, so accounting reads what squeue shows.
   if (!AwaitWrites(ops).ok()) return;  // unacknowledged: the agent sends it again
-  std::lock_guard<std::mutex> lock(mu_);
+  WriteLock lock = LockForChange();
   unsynced_acks_.push_back({session, fin.job_id(), fin.generation()});
 }
 
@@ -1153,7 +1246,7 @@ void Controller::AcknowledgeSyncedEnds() {
   std::vector<UnsyncedAck> acks;
   PendingWrites sync;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     if (unsynced_acks_.empty()) return;
     acks.swap(unsynced_acks_);
     // Queued after every end record acknowledged here, so its sync covers them all.
@@ -1176,7 +1269,7 @@ void Controller::AcknowledgeSyncedEnds() {
 
 void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& session) {
   session->Close();
-  std::lock_guard<std::mutex> lock(mu_);
+  WriteLock lock = LockForChange();
   auto it = sessions_.find(session->node());
   if (it == sessions_.end() || it->second != session) return;  // replaced by a newer session
   sessions_.erase(it);
@@ -1220,7 +1313,7 @@ void Controller::TimerLoop() {
     AcknowledgeSyncedEnds();
     const int64_t now = NowSeconds();
     bool changed = false;
-    std::lock_guard<std::mutex> lock(mu_);
+    WriteLock lock = LockForChange();
     if (now - last_usage_calc_ >= config_.priority_calc_period_s) {
       UpdateUsageLocked(now);
       last_usage_calc_ = now;

@@ -1,9 +1,11 @@
 // The controller: owns jobs, nodes and partitions, persists every acknowledged change through
 // the Store, runs the scheduler core, and talks to agents through their sessions. The HTTP
 // routes (api_routes.cc) and the gRPC agent service (agent_service.cc) are thin adapters over
-// the methods here. All state sits behind one mutex; the scheduler runs on its own thread.
+// the methods here. All state sits behind one reader-writer lock; the scheduler runs on its own
+// thread and computes a pass under the shared side, so listings never wait for it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <queue>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -76,8 +79,9 @@ class Controller {
   Controller(ControllerConfig config, std::unique_ptr<Store> store, std::string socket_path);
   ~Controller();
 
-  // Loads state from the store and starts the scheduler and timer threads.
-  Status Start();
+  // Loads state from the store and starts the scheduler and timer threads. The scheduler's
+  // policies come from `registry` by the names the config gives.
+  Status Start(const PolicyRegistry& registry = PolicyRegistry::Builtin());
   void Stop();
 
   // --- public API ---
@@ -117,9 +121,16 @@ class Controller {
   void OnAgentDisconnected(const std::shared_ptr<AgentSession>& session);
 
  private:
-  Job* FindJobLocked(const std::string& id);
-  const Job* FindJobLocked(const std::string& id) const;
+  using ReadLock = std::shared_lock<std::shared_mutex>;
+  using WriteLock = std::unique_lock<std::shared_mutex>;
   std::vector<Job*> ResolveIdsLocked(const std::string& id);
+  // Readers' lookups: the jobs "12" or "10_3" or "10" (whole array) names, in jobs_ and among
+  // the arrivals.
+  std::vector<const Job*> ResolveIdsForReadLocked(const std::string& id) const;
+  // The exclusive lock, with the arrivals moved into jobs_ first: every change takes it so.
+  WriteLock LockForChange();
+  void MergeArrivalsLocked();
+  void AdmitJobLocked(Job job);
   Node* FindNodeLocked(const std::string& name);
   Node* InsertNodeLocked(Node node);
   const Partition* FindPartitionLocked(const std::string& name) const;
@@ -127,8 +138,15 @@ class Controller {
   void TriggerSchedule();
   void SchedulerLoop();
   using PendingWrites = std::vector<std::future<Status>>;
-  void RunSchedulePassLocked(int64_t now, PendingWrites& ops,
-                             std::vector<std::pair<std::string, rpc::ControllerMessage>>& sends);
+  using Sends = std::vector<std::pair<std::string, rpc::ControllerMessage>>;
+  // A pass in three steps: priorities brought up to date (exclusive), the decisions computed
+  // (shared: listings go on meanwhile), then applied (exclusive) where still valid.
+  void RefreshPrioritiesLocked(int64_t now);
+  ScheduleResult ComputePassLocked(int64_t now);
+  // Returns false when some decision no longer held (a job or node changed while the pass was
+  // computed); those are dropped and another pass should follow.
+  bool ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWrites& ops, Sends& sends);
+  bool StartStillValidLocked(const StartDecision& start) const;
   rpc::ControllerMessage BuildLaunchLocked(const Job& job, const JobPayload& payload);
   void ReleaseResourcesLocked(Job& job);
   // Ends a job with `state`, recording exit details; frees its resources.
@@ -158,13 +176,19 @@ class Controller {
   std::unique_ptr<Store> store_;
   std::string socket_path_;
 
-  mutable std::mutex mu_;
+  // Readers (listings, lookups, a pass's computation) share it; every change owns it.
+  mutable std::shared_mutex mu_;
   std::map<JobId, Job> jobs_;
   std::vector<Node> nodes_;
   std::unordered_map<std::string, size_t> node_index_;
   std::vector<Partition> partitions_;
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
-  JobId next_job_id_ = 1;
+  std::atomic<JobId> next_job_id_{1};
+  // Submissions that became durable while the lock was busy (a pass being computed, a long
+  // listing): they wait here, under their own mutex, so that submitting never waits for a pass.
+  // The next change or pass moves them into jobs_; listings and lookups look here too.
+  mutable std::mutex arrivals_mu_;
+  std::map<JobId, Job> arrivals_;
   // Pending and running jobs (what a scheduling pass and a default squeue look at), pointing
   // into jobs_: walking them never touches the finished jobs still remembered, and a B-tree's
   // packed nodes walk far faster than a red-black tree's scattered ones.
@@ -174,7 +198,11 @@ class Controller {
   std::priority_queue<std::pair<int64_t, JobId>, std::vector<std::pair<int64_t, JobId>>,
                       std::greater<>>
       finished_by_end_;
-  std::unique_ptr<Scheduler> scheduler_;  // from the config; used under mu_
+  std::unique_ptr<Scheduler> scheduler_;  // from the config; scheduler thread only
+  // Jobs changed (PersistLocked) while a pass was being computed: its decisions about them are
+  // stale and dropped.
+  bool pass_in_flight_ = false;
+  std::set<JobId> changed_during_pass_;
   std::vector<JobId> planned_ids_;  // jobs holding the last pass's planned start
   int64_t last_priority_calc_ = 0;
   // Fair share: usage per association (persisted), and the factors derived from it, worked

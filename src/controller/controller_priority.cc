@@ -111,7 +111,7 @@ void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, 
 std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) {
   std::vector<PriorityRow> rows;
   const int64_t now = NowSeconds();
-  std::lock_guard<std::mutex> lock(mu_);
+  WriteLock lock(mu_);
   RefreshPriorityInputsLocked(true, /*force=*/true);
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();

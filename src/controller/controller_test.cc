@@ -12,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -139,11 +140,11 @@ class ControllerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void StartController() {
+  void StartController(const PolicyRegistry& registry = PolicyRegistry::Builtin()) {
     auto store = OpenSqliteStore(dir_ + "/state.db");
     ASSERT_TRUE(store.ok()) << store.status().message();
     ctl_ = std::make_unique<Controller>(config_, std::move(store).value(), dir_ + "/ctl.sock");
-    Status s = ctl_->Start();
+    Status s = ctl_->Start(registry);
     ASSERT_TRUE(s.ok()) << s.message();
   }
 
@@ -874,6 +875,97 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // QOS, priority, preemption, fair share
+
+// Holds the first scheduling pass that consults it, once armed, until opened: the pass is then
+// being computed for as long as a test needs.
+class PassGate {
+ public:
+  void Arm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = true;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool WaitInside(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return inside_; });
+  }
+  void Pass() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!armed_) return;
+    inside_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool armed_ = false, inside_ = false, open_ = false;
+};
+
+// The built-in priority order, stopping at the gate whenever it is asked for a key.
+class GatedOrder : public QueueOrder {
+ public:
+  GatedOrder(std::shared_ptr<PassGate> gate, std::unique_ptr<QueueOrder> inner)
+      : gate_(std::move(gate)), inner_(std::move(inner)) {}
+  std::string_view name() const override { return inner_->name(); }
+  QueueKey Key(const Job& job, int64_t estimate_s) const override {
+    gate_->Pass();
+    return inner_->Key(job, estimate_s);
+  }
+
+ private:
+  std::shared_ptr<PassGate> gate_;
+  std::unique_ptr<QueueOrder> inner_;
+};
+
+TEST_F(ControllerTest, APassBeingComputedBlocksNeitherListingsNorSubmissions) {
+  auto gate = std::make_shared<PassGate>();
+  PolicyRegistry registry;
+  ASSERT_TRUE(registry
+                  .AddOrder("priority",
+                            [gate] {
+                              return std::make_unique<GatedOrder>(
+                                  gate, PolicyRegistry::Builtin().NewOrder("priority").value());
+                            })
+                  .ok());
+  ASSERT_TRUE(registry
+                  .AddBackfill("easy",
+                               [] { return PolicyRegistry::Builtin().NewBackfill("easy").value(); })
+                  .ok());
+  StartController(registry);
+  FakeAgent& agent = Register("n1", 1);
+  gate->Arm();
+  const JobId first = Submit();
+  ASSERT_TRUE(gate->WaitInside(5s)) << "no pass looked at the first job";
+
+  // The pass now sits in the middle of its computation.
+  auto during = std::async(std::launch::async, [&] {
+    const JobId second = Submit();
+    const size_t listed = ctl_->ListJobs(JobFilter()).size();
+    auto job = ctl_->GetJob(std::to_string(second));
+    const bool found = job.ok() && job->state == JobState::kPending;
+    return std::make_tuple(second, listed, found);
+  });
+  const bool answered = during.wait_for(5s) == std::future_status::ready;
+  gate->Open();
+  ASSERT_TRUE(answered) << "submit or listing waited for the pass";
+  auto [second, listed, found] = during.get();
+  EXPECT_EQ(second, first + 1);
+  EXPECT_EQ(listed, 2u);
+  EXPECT_TRUE(found) << "the submission made during the pass is not visible";
+
+  // Both runs follow, one after the other, on the one-CPU node.
+  rpc::LaunchJob launch = agent.AwaitLaunch();
+  EXPECT_EQ(launch.job_id(), first);
+  agent.Finish(first, launch.generation(), 0);
+  EXPECT_EQ(agent.AwaitLaunch().job_id(), second);
+  EXPECT_EQ(GetJob(second).state, JobState::kRunning);
+}
 
 class QosControllerTest : public ControllerTest {
  protected:
