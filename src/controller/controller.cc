@@ -317,6 +317,22 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     }
     Status sat = CheckSatisfiable(req, *partition, nodes_);
     if (!sat.ok()) return sat;
+    // Slurm runs a job whose dependency names a job that does not exist, as if it were
+    // satisfied: a mistyped id then starts work before its input is ready. A job that was never
+    // issued, or an array task its known array does not have, is refused instead; a job id
+    // issued earlier but no longer held (purged after MinJobAge) still counts as satisfied.
+    for (const Dependency& d : req.dependency.clauses) {
+      if (d.kind == Dependency::Kind::kSingleton) continue;
+      const std::string named =
+          d.array_task == kNoArrayTask ? std::to_string(d.job_id)
+                                       : std::to_string(d.job_id) + "_" +
+                                             std::to_string(d.array_task);
+      if (d.job_id >= next_job_id_.load() ||
+          (d.array_task != kNoArrayTask && ResolveIdsForReadLocked(named).empty() &&
+           !ResolveIdsForReadLocked(std::to_string(d.job_id)).empty())) {
+        return InvalidArgument("Job dependency problem: job " + named + " does not exist");
+      }
+    }
     const Qos* qos = FindQos(config_.qos, req.qos);
     if (qos != nullptr) req.qos = qos->name;
     uint32_t user_live = 0;

@@ -304,9 +304,29 @@ TEST_F(ControllerTest, SubmitErrors) {
   EXPECT_NE(res.status().message().find("MaxArraySize"), std::string::npos)
       << res.status().message();
 
+  // A dependency on a job never issued, or on a task its array does not have.
+  r = Request();
+  r.req.dependency.clauses.push_back({Dependency::Kind::kAfterOk, 99, kNoArrayTask});
+  res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().message(), "Job dependency problem: job 99 does not exist");
+
   // Refused submissions leave nothing behind and consume no ids.
   EXPECT_TRUE(ctl_->ListJobs({}).empty());
   EXPECT_EQ(Submit(), 1u);
+
+  r = Request();
+  r.req.array_spec = "0-1";
+  const JobId array = Submit(r);
+  r = Request();
+  r.req.dependency.clauses.push_back({Dependency::Kind::kAfterOk, array, 5});
+  res = ctl_->Submit(r, NowSeconds());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().message(),
+            "Job dependency problem: job " + std::to_string(array) + "_5 does not exist");
+  r.req.dependency.clauses = {{Dependency::Kind::kAfterOk, array, 1},
+                              {Dependency::Kind::kAfterAny, 1, kNoArrayTask}};
+  EXPECT_TRUE(ctl_->Submit(r, NowSeconds()).ok());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,10 @@ msg=$(sbatch -p nowhere --wrap true 2>&1); rc=$?
 expect_eq "$rc" "1" "unknown partition exit code"
 expect_eq "$(echo "$msg" | tail -1)" "sbatch: error: Batch job submission failed: Invalid partition name specified" "unknown partition message"
 
+msg=$(sbatch -d afterok:424242 --wrap true 2>&1); rc=$?
+expect_eq "$rc" "1" "dependency on a job never issued exit code"
+expect_eq "$msg" "sbatch: error: Batch job submission failed: Job dependency problem: job 424242 does not exist" "dependency on a job never issued message"
+
 msg=$(sbatch -N 3 --wrap true 2>&1); rc=$?
 expect_eq "$rc" "1" "too many nodes exit code"
 expect_match "$msg" "Requested node configuration is not available" "too many nodes message"
