@@ -99,8 +99,9 @@ PriorityFactors ComputeFactors(const Job& job, const Partition* partition, const
   return f;
 }
 
-WeightedFactors Weigh(const PriorityFactors& f, const PriorityWeights& w) {
-  WeightedFactors x;
+PriorityFactors Weigh(const PriorityFactors& f, const PriorityWeights& w) {
+  PriorityFactors x;
+  x.nice = f.nice;
   x.age = w.age * f.age;
   x.assoc = w.assoc * f.assoc;
   x.fairshare = w.fairshare * f.fairshare;

@@ -52,16 +52,7 @@ struct PriorityFactors {
   double partition = 0;
   double qos = 0;
   int32_t nice = 0;
-};
-
-// The factors times their weights: what sprio shows.
-struct WeightedFactors {
-  double age = 0;
-  double assoc = 0;
-  double fairshare = 0;
-  double job_size = 0;
-  double partition = 0;
-  double qos = 0;
+  // The weighted factors' sum (nice apart).
   double Sum() const { return age + assoc + fairshare + job_size + partition + qos; }
 };
 
@@ -92,7 +83,8 @@ PriorityContext MakePriorityContext(const std::vector<Node>& nodes,
 PriorityFactors ComputeFactors(const Job& job, const Partition* partition, const Qos* qos,
                                double fairshare, uint32_t assoc_priority,
                                const PriorityContext& ctx, const PriorityWeights& w, int64_t now);
-WeightedFactors Weigh(const PriorityFactors& f, const PriorityWeights& w);
+// The factors times their weights (what sprio shows); nice unchanged.
+PriorityFactors Weigh(const PriorityFactors& f, const PriorityWeights& w);
 // The priority of a job with these factors (not held): the weighted sum minus nice, truncated,
 // within [1, 2^32 - 1].
 uint32_t PriorityOf(const PriorityFactors& f, const PriorityWeights& w);
