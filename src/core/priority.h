@@ -43,7 +43,8 @@ struct PriorityWeights {
   bool TimeDependent() const { return age > 0 || fairshare > 0; }
 };
 
-// Each factor normalised to [0, 1]; nice as the user gave it.
+// The factors of a priority: each in [0, 1] as ComputeFactors gives them, or times its weight
+// after Weigh; nice as the user gave it.
 struct PriorityFactors {
   double age = 0;
   double assoc = 0;
