@@ -851,21 +851,26 @@ void Controller::SchedulerLoop() {
     if (since < gap) std::this_thread::sleep_for(gap - since);
     last_pass_ = std::chrono::steady_clock::now();
     const int64_t now = NowSeconds();
+    bool priorities_due = false;
     {
       WriteLock lock = LockForChange();
-      RefreshPrioritiesLocked(now);
+      priorities_due = PrioritiesDueLocked(now);
       pass_in_flight_ = true;
     }
     ScheduleResult result;
+    NewPriorities priorities;
     {
       ReadLock lock(mu_);
+      if (priorities_due) priorities = ComputePrioritiesLocked(now);
       result = ComputePassLocked(now);
     }
     PendingWrites ops;
     Sends sends;
     WriteLock lock = LockForChange();
     pass_in_flight_ = false;
-    const bool all_applied = ApplyPassLocked(result, now, ops, sends);
+    // This pass ordered the queue by the priorities it found; the new ones order the next.
+    const bool reordered = ApplyPrioritiesLocked(priorities);
+    const bool all_applied = ApplyPassLocked(result, now, ops, sends) && !reordered;
     changed_during_pass_.clear();
     last_pass_cost_ = std::chrono::steady_clock::now() - last_pass_;
     if (!all_applied) TriggerSchedule();
@@ -882,19 +887,37 @@ void Controller::SchedulerLoop() {
   }
 }
 
-void Controller::RefreshPrioritiesLocked(int64_t now) {
+bool Controller::PrioritiesDueLocked(int64_t now) {
   // Priorities move with time-dependent weights and with what they are measured against (the
   // nodes, the fair-share usage); recompute them at most once a second.
-  if (now == last_priority_calc_) return;
+  if (now == last_priority_calc_) return false;
   const PriorityWeights& w = config_.weights;
   RefreshPriorityInputsLocked(w.fairshare > 0);
-  const bool recompute = w.TimeDependent() || priorities_stale_;
+  const bool due = w.TimeDependent() || priorities_stale_;
   priorities_stale_ = false;
   last_priority_calc_ = now;
-  if (!recompute) return;
-  for (auto& [id, job] : live_jobs_) {
-    if (job->state == JobState::kPending) job->priority = PriorityLocked(*job, now);
+  return due;
+}
+
+Controller::NewPriorities Controller::ComputePrioritiesLocked(int64_t now) const {
+  NewPriorities out;
+  out.reserve(live_jobs_.size());
+  for (const auto& [id, job] : live_jobs_) {
+    if (job->state == JobState::kPending) out.push_back({id, job, PriorityLocked(*job, now)});
   }
+  return out;
+}
+
+bool Controller::ApplyPrioritiesLocked(const NewPriorities& priorities) {
+  bool changed = false;
+  for (const auto& [id, job, priority] : priorities) {
+    // A job changed meanwhile has the priority its change gave it (and may be gone).
+    if (!changed_during_pass_.empty() && changed_during_pass_.count(id) != 0) continue;
+    if (job->state != JobState::kPending || job->priority == priority) continue;
+    job->priority = priority;
+    changed = true;
+  }
+  return changed;
 }
 
 ScheduleResult Controller::ComputePassLocked(int64_t now) {

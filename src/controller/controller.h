@@ -139,9 +139,20 @@ class Controller {
   void SchedulerLoop();
   using PendingWrites = std::vector<std::future<Status>>;
   using Sends = std::vector<std::pair<std::string, rpc::ControllerMessage>>;
-  // A pass in three steps: priorities brought up to date (exclusive), the decisions computed
-  // (shared: listings go on meanwhile), then applied (exclusive) where still valid.
-  void RefreshPrioritiesLocked(int64_t now);
+  // A pass in three steps: its inputs brought up to date (exclusive), the decisions and new
+  // priorities computed (shared: listings and submissions go on meanwhile), then applied
+  // (exclusive) where still valid.
+  // Priorities are recomputed under the shared lock and take effect when the pass is applied.
+  struct NewPriority {
+    JobId id;
+    Job* job;
+    uint32_t priority;
+  };
+  using NewPriorities = std::vector<NewPriority>;
+  bool PrioritiesDueLocked(int64_t now);
+  NewPriorities ComputePrioritiesLocked(int64_t now) const;
+  // True when a priority changed (the queue's order may then differ: another pass follows).
+  bool ApplyPrioritiesLocked(const NewPriorities& priorities);
   ScheduleResult ComputePassLocked(int64_t now);
   // Returns false when some decision no longer held (a job or node changed while the pass was
   // computed); those are dropped and another pass should follow.
