@@ -61,6 +61,8 @@ Controller::Controller(ControllerConfig config, std::unique_ptr<Store> store,
   nodes_ = config_.nodes;
   for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
   partitions_ = EffectivePartitions(config_);
+  metrics_ = std::make_unique<ControllerMetrics>(config_.cluster_name);
+  if (store_) store_->SetCommitObserver([m = metrics_.get()](double s) { m->StoreCommit(s); });
 }
 
 Controller::~Controller() { Stop(); }
@@ -353,6 +355,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     return Internal("job could not be stored: " + s.message());
   }
   const JobId id = jobs.front().id;
+  metrics_->JobsSubmitted(jobs.front().req.partition, jobs.size());
   {
     std::lock_guard<std::mutex> lock(mu_);
     // A new association takes a part of the shares: everyone's fair share changes.
@@ -535,6 +538,7 @@ void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
   job.last_modified = now;
   if (was_live) live_jobs_.erase(job.id);
   finished_by_end_.emplace(now, job.id);
+  metrics_->JobFinished(state);
   spdlog::info("job {} {} exit {}:{}", job.DisplayId(), JobStateName(state), job.exit_code,
                job.exit_signal);
 }
@@ -556,6 +560,7 @@ void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason)
   job.eligible_time = now;
   job.last_modified = now;
   if (!was_live) live_jobs_.emplace(job.id, &job);
+  metrics_->JobRequeued();
   spdlog::info("job {} requeued ({}), restart {}", job.DisplayId(), reason, job.restart_count);
 }
 
@@ -808,6 +813,9 @@ void Controller::SchedulerLoop() {
     std::unique_lock<std::mutex> lock(mu_);
     RunSchedulePassLocked(NowSeconds(), ops, sends);
     last_pass_cost_ = std::chrono::steady_clock::now() - last_pass_;
+    ObservePassLocked(std::chrono::duration<double>(last_pass_cost_).count(),
+                      std::count_if(sends.begin(), sends.end(),
+                                    [](const auto& s) { return s.second.has_launch(); }));
     if (ops.empty()) continue;
     // The starts are durable before any agent hears of them, so a controller restart can
     // never forget a launch it made (and so never launches a job twice).
@@ -1030,6 +1038,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     }
     if (node->gpu_busy.size() != node->gpus) node->gpu_busy.resize(node->gpus, false);
     node->address = reg.hostname();
+    agent_metrics_addresses_[node->name] = reg.metrics_address();
     node->responding = true;
     node->boot_time = now;
     node->last_heartbeat = now;
@@ -1190,6 +1199,7 @@ void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& re
   node.down = true;
   node.reason = reason;
   node.reason_time = now;
+  metrics_->NodeFailed();
   PendingWrites ops;
   for (JobId job_id : std::vector<JobId>(node.running_jobs)) {
     Job& job = jobs_[job_id];
