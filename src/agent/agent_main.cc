@@ -145,7 +145,8 @@ int main(int argc, char** argv) {
           return shoal::HttpResponse{status, e.dump()};
         };
         if (r.path != "/metrics" && r.path != "/metrics/") {
-          return error(404, "NOT_FOUND", "no such route: " + r.path + " (an agent serves /metrics)");
+          return error(404, "NOT_FOUND",
+                       "no such route: " + r.path + " (an agent serves /metrics)");
         }
         if (r.method != "GET" && r.method != "HEAD") {
           return error(405, "INVALID_ARGUMENT", "only GET is allowed on /metrics");

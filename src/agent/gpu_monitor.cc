@@ -165,8 +165,7 @@ std::unique_ptr<GpuMonitor> MakeEmulatedGpuMonitor(uint32_t count, std::string t
 }
 
 std::unique_ptr<GpuMonitor> CreateGpuMonitor(uint32_t emulated_count, const std::string& type,
-                                             std::string* note,
-                                             const std::string& nvml_library) {
+                                             std::string* note, const std::string& nvml_library) {
   auto nvml = OpenNvmlGpuMonitor(nvml_library);
   if (nvml.ok()) {
     const size_t found = (*nvml)->Sample().size();

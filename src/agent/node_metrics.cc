@@ -145,8 +145,7 @@ void Gauge(ExpositionWriter& out, const char* name, const char* help, double v) 
 }  // namespace
 
 std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
-                                     const std::string& proc_root,
-                                     const std::string& cgroup_root) {
+                                     const std::string& proc_root, const std::string& cgroup_root) {
   if (supervisor_pid <= 0) return std::nullopt;
   const std::string cgroup = CgroupOf(supervisor_pid, proc_root);
   const std::string leaf = cgroup.substr(cgroup.find_last_of('/') + 1);
@@ -173,7 +172,9 @@ std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
 
 NodeMetrics::NodeMetrics(Options options, std::unique_ptr<GpuMonitor> gpus,
                          std::function<std::vector<RunningJobInfo>()> running_jobs)
-    : options_(std::move(options)), gpus_(std::move(gpus)), running_jobs_(std::move(running_jobs)) {}
+    : options_(std::move(options)),
+      gpus_(std::move(gpus)),
+      running_jobs_(std::move(running_jobs)) {}
 
 std::string NodeMetrics::Render() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -220,13 +221,14 @@ std::string NodeMetrics::Render() {
     Gauge(out, "shoal_node_load15", "15-minute load average.", load[2]);
   }
 
-  std::vector<RunningJobInfo> jobs = running_jobs_ ? running_jobs_() : std::vector<RunningJobInfo>{};
+  std::vector<RunningJobInfo> jobs =
+      running_jobs_ ? running_jobs_() : std::vector<RunningJobInfo>{};
   Gauge(out, "shoal_node_running_jobs", "Jobs running on this node.",
         static_cast<double>(jobs.size()));
   std::vector<std::pair<uint64_t, JobUsage>> usage;
   for (const RunningJobInfo& j : jobs) {
-    if (auto u = ReadJobUsage(j.job_id, j.supervisor_pid, options_.proc_root,
-                              options_.cgroup_root)) {
+    if (auto u =
+            ReadJobUsage(j.job_id, j.supervisor_pid, options_.proc_root, options_.cgroup_root)) {
       double& high = job_cpu_high_[j.job_id];
       high = std::max(high, u->cpu_seconds);
       u->cpu_seconds = high;
@@ -242,8 +244,8 @@ std::string NodeMetrics::Render() {
   out.Family("shoal_job_cpu_seconds_total", "CPU time used by a running job's processes.",
              MetricType::kCounter);
   for (const auto& [id, u] : usage) {
-    out.Sample("shoal_job_cpu_seconds_total", {{"job_id", std::to_string(id)}, {"source", u.source}},
-               u.cpu_seconds);
+    out.Sample("shoal_job_cpu_seconds_total",
+               {{"job_id", std::to_string(id)}, {"source", u.source}}, u.cpu_seconds);
   }
   out.Family("shoal_job_memory_bytes", "Memory used by a running job (resident, or its cgroup's).",
              MetricType::kGauge);
@@ -256,7 +258,8 @@ std::string NodeMetrics::Render() {
   auto gpu_family = [&](const char* name, const char* help, auto value) {
     out.Family(name, help, MetricType::kGauge);
     for (const GpuSample& g : gpus) {
-      out.Sample(name, {{"gpu", std::to_string(g.index)}, {"emulated", g.emulated ? "true" : "false"}},
+      out.Sample(name,
+                 {{"gpu", std::to_string(g.index)}, {"emulated", g.emulated ? "true" : "false"}},
                  value(g));
     }
   };

@@ -34,8 +34,8 @@ class NodeMetrics {
  public:
   struct Options {
     std::string node_name;
-    uint32_t cpus = 0;        // offered to the controller
-    uint64_t memory_mb = 0;   // offered to the controller
+    uint32_t cpus = 0;       // offered to the controller
+    uint64_t memory_mb = 0;  // offered to the controller
     std::string proc_root = "/proc";
     std::string cgroup_root = "/sys/fs/cgroup";
   };

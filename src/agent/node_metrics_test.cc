@@ -45,7 +45,7 @@ class NodeMetricsTest : public ::testing::Test {
 TEST_F(NodeMetricsTest, JobUsageSumsTheSupervisorsProcessTree) {
   const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-  Process(100, 1, 10, 5, 10);   // supervisor (5 ticks of reaped children)
+  Process(100, 1, 10, 5, 10);       // supervisor (5 ticks of reaped children)
   Process(101, 100, 200, 0, 1000);  // the script
   Process(102, 101, 300, 0, 2000);  // its child
   Process(200, 1, 9999, 0, 9999);   // someone else

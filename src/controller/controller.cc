@@ -1038,7 +1038,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     }
     if (node->gpu_busy.size() != node->gpus) node->gpu_busy.resize(node->gpus, false);
     node->address = reg.hostname();
-    agent_metrics_addresses_[node->name] = reg.metrics_address();
+    metrics_->SetAgentTarget(node->name, reg.metrics_address());
     node->responding = true;
     node->boot_time = now;
     node->last_heartbeat = now;

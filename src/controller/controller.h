@@ -112,11 +112,10 @@ class Controller {
 
   // --- metrics (controller_metrics.cc) ---
   ControllerMetrics& metrics() { return *metrics_; }
-  // The agents that reported a metrics address, in node order (Prometheus service discovery).
+  // The agents that reported a metrics address, by node name (Prometheus service discovery).
   struct MetricsTarget {
     std::string node;
     std::string address;  // HOST:PORT of the agent's /metrics
-    bool responding = false;
   };
   std::vector<MetricsTarget> AgentMetricsTargets() const;
 
@@ -216,7 +215,6 @@ class Controller {
   void AcknowledgeSyncedEnds();
 
   std::unique_ptr<ControllerMetrics> metrics_;
-  std::unordered_map<std::string, std::string> agent_metrics_addresses_;  // node -> HOST:PORT
   std::chrono::steady_clock::time_point last_metrics_snapshot_;  // under mu_
 
   std::mutex sched_mu_;

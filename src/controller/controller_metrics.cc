@@ -13,14 +13,14 @@ using metrics::MetricType;
 // Durations from 100 µs to about 13 s (factor 2.5): a pass over a short queue takes well under
 // a millisecond, a commit with fsync a few milliseconds, a pass over 100,000 jobs seconds.
 std::vector<double> DurationBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 // Every state the gauges list, so that a panel shows 0 rather than no data.
 const char* const kLiveStates[] = {"pending", "running", "suspended", "completing"};
-const char* const kNodeStates[] = {"idle",    "mixed",    "allocated", "drained",
-                                   "draining", "down",     "unknown"};
+const char* const kNodeStates[] = {"idle",     "mixed", "allocated", "drained",
+                                   "draining", "down",  "unknown"};
 
 }  // namespace
 
@@ -28,11 +28,10 @@ ControllerMetrics::ControllerMetrics(std::string cluster_name)
     : submitted_(registry_.AddCounter("shoal_jobs_submitted_total",
                                       "Jobs accepted by the controller (array tasks each count).",
                                       {"partition"})),
-      started_(registry_.AddCounter("shoal_jobs_started_total",
-                                    "Job runs launched by the scheduler.")),
+      started_(
+          registry_.AddCounter("shoal_jobs_started_total", "Job runs launched by the scheduler.")),
       finished_(registry_.AddCounter("shoal_jobs_finished_total",
-                                     "Jobs that reached a final state, by that state.",
-                                     {"state"})),
+                                     "Jobs that reached a final state, by that state.", {"state"})),
       transitions_(registry_.AddCounter("shoal_job_state_transitions_total",
                                         "Job state changes, by the state entered.", {"state"})),
       requeued_(registry_.AddCounter("shoal_jobs_requeued_total",
@@ -47,10 +46,10 @@ ControllerMetrics::ControllerMetrics(std::string cluster_name)
           "shoal_api_request_duration_seconds",
           "Time to answer an HTTP API request, by route class, method and status code.",
           {"route", "method", "code"}, DurationBuckets())),
-      commit_seconds_(registry_.AddHistogram(
-          "shoal_store_commit_duration_seconds",
-          "Time one store transaction (a group commit) took, sync included.", {},
-          DurationBuckets())) {
+      commit_seconds_(
+          registry_.AddHistogram("shoal_store_commit_duration_seconds",
+                                 "Time one store transaction (a group commit) took, sync included.",
+                                 {}, DurationBuckets())) {
   registry_
       .AddGauge("shoal_build_info", "Always 1; the labels say which shoal this is.",
                 {"version", "cluster"})
@@ -108,8 +107,8 @@ void ControllerMetrics::SchedulePass(double seconds) { pass_seconds_.Labels().Ob
 
 void ControllerMetrics::StoreCommit(double seconds) { commit_seconds_.Labels().Observe(seconds); }
 
-void ControllerMetrics::ApiRequest(const std::string& route, const std::string& method,
-                                   int status, double seconds) {
+void ControllerMetrics::ApiRequest(const std::string& route, const std::string& method, int status,
+                                   double seconds) {
   api_seconds_.Labels({route, method, std::to_string(status)}).Observe(seconds);
 }
 
@@ -117,6 +116,20 @@ void ControllerMetrics::SetSnapshot(ClusterSnapshot snapshot) {
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_ = std::move(snapshot);
   have_snapshot_ = true;
+}
+
+void ControllerMetrics::SetAgentTarget(const std::string& node, const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (address.empty()) {
+    agent_targets_.erase(node);
+  } else {
+    agent_targets_[node] = address;
+  }
+}
+
+std::map<std::string, std::string> ControllerMetrics::AgentTargets() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return agent_targets_;
 }
 
 void ControllerMetrics::RenderSnapshot(ExpositionWriter& out) const {
@@ -171,9 +184,8 @@ void Controller::ObservePassLocked(double pass_seconds, size_t launches) {
   last_metrics_snapshot_ = now;
 
   ClusterSnapshot s;
-  s.taken_at = std::chrono::duration<double>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  s.taken_at =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   // One walk over the live jobs. Partitions and reasons are few: a short list searched from the
   // last hit counts 100,000 jobs without a string hash per job.
   struct Bucket {
@@ -230,15 +242,11 @@ void Controller::ObservePassLocked(double pass_seconds, size_t launches) {
 }
 
 std::vector<Controller::MetricsTarget> Controller::AgentMetricsTargets() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  // Without the controller's lock: a scheduling pass over a long queue holds it for a while.
+  // A node keeps its last address while its agent is away, so Prometheus records it as down
+  // (up == 0) instead of forgetting it.
   std::vector<MetricsTarget> out;
-  // In node order; a node keeps its last address while its agent is away, so Prometheus
-  // records it as down (up == 0) instead of forgetting it.
-  for (const Node& node : nodes_) {
-    auto it = agent_metrics_addresses_.find(node.name);
-    if (it == agent_metrics_addresses_.end() || it->second.empty()) continue;
-    out.push_back({node.name, it->second, node.responding});
-  }
+  for (auto& [node, address] : metrics_->AgentTargets()) out.push_back({node, address});
   return out;
 }
 

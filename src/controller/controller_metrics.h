@@ -22,7 +22,7 @@ struct ClusterSnapshot {
   // Live jobs by (state, partition), state in lower case ("pending", "running", ...).
   std::map<std::pair<std::string, std::string>, int64_t> jobs;
   std::map<std::string, int64_t> pending_by_reason;
-  int64_t queue_length = 0;  // pending jobs
+  int64_t queue_length = 0;              // pending jobs
   std::map<std::string, int64_t> nodes;  // by state: idle, mixed, allocated, drained, ...
   int64_t nodes_not_responding = 0;
   int64_t agents_connected = 0;
@@ -44,9 +44,12 @@ class ControllerMetrics {
   void SchedulePass(double seconds);
   void StoreCommit(double seconds);
   // `route` is a route class (a few dozen at most), never a raw path.
-  void ApiRequest(const std::string& route, const std::string& method, int status,
-                  double seconds);
+  void ApiRequest(const std::string& route, const std::string& method, int status, double seconds);
   void SetSnapshot(ClusterSnapshot snapshot);
+  // Where an agent serves /metrics (empty: nowhere). Kept apart from the controller's lock so
+  // that service discovery never waits for a scheduling pass.
+  void SetAgentTarget(const std::string& node, const std::string& address);
+  std::map<std::string, std::string> AgentTargets() const;
 
   // The exposition text of every controller metric.
   std::string Render() const { return registry_.Render(); }
@@ -71,6 +74,7 @@ class ControllerMetrics {
   metrics::Family<metrics::Histogram>& commit_seconds_;
 
   mutable std::mutex mu_;
+  std::map<std::string, std::string> agent_targets_;  // node -> HOST:PORT
   ClusterSnapshot snapshot_;
   bool have_snapshot_ = false;
 };

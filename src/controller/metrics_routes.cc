@@ -11,8 +11,8 @@ namespace {
 HttpResponse JsonError(int code, const Status& s) { return {code, ErrorToJson(s).dump()}; }
 
 // The first path segments under /api/v1 that name a route; anything else is "other".
-const char* const kApiRoots[] = {"health",   "jobs",       "nodes",     "partitions",
-                                 "config",   "priority",   "accounting", "prometheus"};
+const char* const kApiRoots[] = {"health", "jobs",     "nodes",      "partitions",
+                                 "config", "priority", "accounting", "prometheus"};
 
 }  // namespace
 
@@ -74,16 +74,16 @@ HttpResponse ControllerHttpHandler::Targets(const HttpRequest& r) {
   bool want_controller = true, want_agents = true;
   for (const auto& [key, value] : r.query) {
     if (key != "role") {
-      return JsonError(400, InvalidArgument("unknown query parameter '" + key +
-                                            "' (only 'role' is accepted)"));
+      return JsonError(
+          400, InvalidArgument("unknown query parameter '" + key + "' (only 'role' is accepted)"));
     }
     if (value == "controller") {
       want_agents = false;
     } else if (value == "agent") {
       want_controller = false;
     } else {
-      return JsonError(400, InvalidArgument("role must be 'controller' or 'agent', not '" +
-                                            value + "'"));
+      return JsonError(
+          400, InvalidArgument("role must be 'controller' or 'agent', not '" + value + "'"));
     }
   }
   const std::string cluster = controller_.config().cluster_name;

@@ -118,8 +118,7 @@ template <typename T>
 class Family : public FamilyBase {
  public:
   using Factory = std::function<std::unique_ptr<T>()>;
-  Family(std::string name, std::string help, std::vector<std::string> label_names,
-         Factory factory)
+  Family(std::string name, std::string help, std::vector<std::string> label_names, Factory factory)
       : FamilyBase(std::move(name), std::move(help), std::move(label_names)),
         factory_(std::move(factory)) {}
 

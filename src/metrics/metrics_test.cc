@@ -22,7 +22,9 @@ TEST(MetricsNames, MetricAndLabelNames) {
 }
 
 TEST(MetricsFormat, Escaping) {
-  EXPECT_EQ(EscapeLabelValue(R"(a"b\c)" "\nd"), R"(a\"b\\c\nd)");
+  EXPECT_EQ(EscapeLabelValue(R"(a"b\c)"
+                             "\nd"),
+            R"(a\"b\\c\nd)");
   EXPECT_EQ(EscapeLabelValue("plain"), "plain");
   // HELP keeps double quotes as they are.
   EXPECT_EQ(EscapeHelp("say \"hi\"\\\n"), "say \"hi\"\\\\\\n");
