@@ -170,6 +170,7 @@ rpc::AgentMessage Agent::MakeRegister() {
     rj->set_start_time(f.start_time);
   }
   r->set_version(SHOAL_VERSION);
+  r->set_metrics_address(options_.metrics_endpoint);
   return m;
 }
 

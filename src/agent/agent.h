@@ -40,6 +40,9 @@ class Agent {
   // Ends Run() soon, from any thread; jobs keep running.
   void Shutdown();
 
+  // The jobs running here now (for the metrics endpoint); thread-safe.
+  std::vector<RunningJobInfo> RunningJobs() const { return jobs_->Running(); }
+
  private:
   // One connection. Returns FailedPrecondition when the controller refused us; sets *registered
   // once a RegisterReply accepted us.

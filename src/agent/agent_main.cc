@@ -2,6 +2,7 @@
 // lock, daemonize when asked (--daemonize), set up logging, run the Agent until SIGTERM/SIGINT.
 // Jobs are never killed on exit: a restarted agent reattaches to them.
 #include <fcntl.h>
+#include <nlohmann/json.hpp>
 #include <limits.h>
 #include <signal.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -23,6 +24,9 @@
 #include "agent/agent.h"
 #include "agent/agent_options.h"
 #include "agent/job_files.h"
+#include "agent/node_metrics.h"
+#include "metrics/metrics.h"
+#include "api/server/http_server.h"
 
 namespace {
 
@@ -123,7 +127,49 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Prometheus /metrics, listening before the agent registers so that it can say where.
+  std::atomic<shoal::agent::Agent*> running_agent{nullptr};
+  std::string gpu_note;
+  shoal::agent::NodeMetrics node_metrics(
+      {options.node_name, options.cpus, options.memory_mb},
+      shoal::agent::CreateGpuMonitor(options.gpus, options.gpu_type, &gpu_note),
+      [&running_agent] {
+        shoal::agent::Agent* a = running_agent.load();
+        return a != nullptr ? a->RunningJobs() : std::vector<shoal::agent::RunningJobInfo>{};
+      });
+  spdlog::info("{}", gpu_note);
+  shoal::HttpServer metrics_server(
+      [&node_metrics](const shoal::HttpRequest& r) -> shoal::HttpResponse {
+        auto error = [](int status, const char* code, const std::string& message) {
+          nlohmann::json e = {{"error", {{"code", code}, {"message", message}}}};
+          return shoal::HttpResponse{status, e.dump()};
+        };
+        if (r.path != "/metrics" && r.path != "/metrics/") {
+          return error(404, "NOT_FOUND",
+                       "no such route: " + r.path + " (an agent serves /metrics)");
+        }
+        if (r.method != "GET" && r.method != "HEAD") {
+          return error(405, "INVALID_ARGUMENT", "only GET is allowed on /metrics");
+        }
+        return {200, node_metrics.Render(), shoal::metrics::kContentType};
+      },
+      /*threads=*/2);
+  if (shoal::Status st = metrics_server.ListenTcp(options.metrics_address, options.metrics_port);
+      !st.ok()) {
+    return Fail("cannot serve metrics: " + st.message());
+  }
+  std::string metrics_host = options.metrics_address;
+  if (metrics_host == "0.0.0.0") {
+    char host[256] = {};
+    metrics_host = !options.address.empty()                   ? options.address
+                   : gethostname(host, sizeof host - 1) == 0 ? host
+                                                              : "localhost";
+  }
+  options.metrics_endpoint = metrics_host + ":" + std::to_string(metrics_server.tcp_port());
+  spdlog::info("metrics on http://{}/metrics", options.metrics_endpoint);
+
   shoal::agent::Agent agent(options, supervisor);
+  running_agent = &agent;
   std::atomic<bool> finished{false};
   std::thread waiter([&] {
     int sig = 0;
@@ -132,6 +178,8 @@ int main(int argc, char** argv) {
     agent.Shutdown();
   });
   int rc = agent.Run();
+  running_agent = nullptr;
+  metrics_server.Stop();
   // Wake the waiter if Run() ended on its own (refused registration).
   finished = true;
   pthread_kill(waiter.native_handle(), SIGTERM);

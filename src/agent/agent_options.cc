@@ -21,6 +21,8 @@ enum Opt {
   kLogFile,
   kForeground,
   kDaemonize,
+  kMetricsAddress,
+  kMetricsPort,
 };
 
 const option kLongOptions[] = {
@@ -36,6 +38,8 @@ const option kLongOptions[] = {
     {"log-file", required_argument, nullptr, kLogFile},
     {"foreground", no_argument, nullptr, kForeground},
     {"daemonize", no_argument, nullptr, kDaemonize},
+    {"metrics-address", required_argument, nullptr, kMetricsAddress},
+    {"metrics-port", required_argument, nullptr, kMetricsPort},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -49,6 +53,7 @@ std::string AgentUsage() {
          "                   [--cpus N] [--memory-mb M] [--gpus N] [--gpu-type T]\n"
          "                   [--features a,b] [--address HOST] [--log-file F]\n"
          "                   [--foreground | --daemonize]\n"
+         "                   [--metrics-address IP] [--metrics-port PORT]\n"
          "\n"
          "  --controller HOST:PORT  the controller's agent endpoint\n"
          "  --name NODE             this node's name\n"
@@ -63,7 +68,10 @@ std::string AgentUsage() {
          "  --log-file F            log here instead of stderr\n"
          "  --foreground            stay in the foreground (the default)\n"
          "  --daemonize             detach into the background (logs to DIR/agent.log unless\n"
-         "                          --log-file)\n";
+         "                          --log-file)\n"
+         "  --metrics-address IP    where /metrics (Prometheus) listens (default 0.0.0.0)\n"
+         "  --metrics-port PORT     its TCP port; 0 picks a free one (default " +
+         std::to_string(kDefaultMetricsPort) + ")\n";
 }
 
 Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
@@ -121,6 +129,16 @@ Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
       case kLogFile:
         o.log_file = arg;
         break;
+      case kMetricsAddress:
+        if (arg.empty()) return Bad("empty --metrics-address");
+        o.metrics_address = arg;
+        break;
+      case kMetricsPort: {
+        std::optional<uint64_t> v = ParseUint(arg);
+        if (!v || *v > 65535) return Bad("invalid --metrics-port '" + arg + "'");
+        o.metrics_port = static_cast<uint16_t>(*v);
+        break;
+      }
       case kForeground:
         o.daemonize = false;
         break;

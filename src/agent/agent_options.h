@@ -9,6 +9,8 @@
 
 namespace shoal::agent {
 
+inline constexpr uint16_t kDefaultMetricsPort = 9477;
+
 struct AgentOptions {
   std::string controller;  // HOST:PORT of the controller's agent endpoint
   std::string node_name;
@@ -20,6 +22,12 @@ struct AgentOptions {
   std::vector<std::string> features;
   std::string address;   // what other nodes dial; default: the host name
   std::string log_file;  // empty: stderr (or state_dir/agent.log when daemonized)
+  // Prometheus /metrics listener. Port 0 lets the kernel pick a free one (`shoal up` starts
+  // several agents on one host); the default is fixed so a plain scrape config can name it.
+  std::string metrics_address = "0.0.0.0";
+  uint16_t metrics_port = kDefaultMetricsPort;
+  // HOST:PORT where the listener ended up, reported at registration; set by main, not parsed.
+  std::string metrics_endpoint;
   // Foreground is the default (process supervisors and `shoal up` track the agent's pid);
   // --daemonize detaches, --foreground is accepted for clarity.
   bool daemonize = false;

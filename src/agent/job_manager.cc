@@ -357,7 +357,7 @@ std::vector<RunningJobInfo> JobManager::Running() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<RunningJobInfo> out;
   for (const auto& [id, job] : jobs_) {
-    if (job.running && !job.fenced) out.push_back({id, job.generation, job.start_time});
+    if (job.running && !job.fenced) out.push_back({id, job.generation, job.start_time, job.pid});
   }
   return out;
 }

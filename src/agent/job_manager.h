@@ -31,6 +31,7 @@ struct RunningJobInfo {
   uint64_t job_id = 0;
   uint64_t generation = 0;
   int64_t start_time = 0;
+  pid_t supervisor_pid = 0;  // the job's shoal-supervisor (its processes descend from it)
 };
 
 class JobManager {

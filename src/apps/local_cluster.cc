@@ -196,7 +196,10 @@ int UpMain(int argc, char** argv) {
     std::string dir = state_dir + "/agents/" + name;
     fs::create_directories(dir, ec);
     std::vector<std::string> args = {bin + "/shoal-agent", "--controller", agent_addr, "--name",
-                                     name, "--state-dir", dir};
+                                     name, "--state-dir", dir,
+                                     // Several agents share this host: each takes a free port
+                                     // and reports it (GET /api/v1/prometheus/targets).
+                                     "--metrics-address", "127.0.0.1", "--metrics-port", "0"};
     if (cpus > 0) args.insert(args.end(), {"--cpus", std::to_string(cpus)});
     if (memory_mb > 0) args.insert(args.end(), {"--memory-mb", std::to_string(memory_mb)});
     if (gpus > 0) args.insert(args.end(), {"--gpus", std::to_string(gpus)});

@@ -15,6 +15,7 @@
 #include "controller/agent_service.h"
 #include "controller/api_routes.h"
 #include "controller/controller.h"
+#include "controller/metrics_routes.h"
 
 namespace fs = std::filesystem;
 using namespace shoal;
@@ -153,7 +154,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  HttpServer http([&controller](const HttpRequest& r) { return HandleApiRequest(controller, r); });
+  ControllerHttpHandler handler(controller);
+  HttpServer http([&handler](const HttpRequest& r) { return handler.Handle(r); });
   s = http.ListenUnix(socket_path);
   if (s.ok() && http_port == 0 && previous_port("http") != 0) {
     if (!http.ListenTcp(http_host, previous_port("http")).ok()) s = http.ListenTcp(http_host, 0);
@@ -164,6 +166,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
     return 1;
   }
+
+  // Prometheus scrapes the TCP listener; a wildcard address is no place to dial.
+  std::string scrape_host = http_host;
+  if (scrape_host == "0.0.0.0" || scrape_host.empty()) {
+    char name[256] = {};
+    scrape_host = gethostname(name, sizeof name - 1) == 0 ? name : "localhost";
+  }
+  handler.SetSelfTarget(scrape_host + ":" + std::to_string(http.tcp_port()));
 
   // Where clients and agents find us; written last, atomically, once everything listens.
   Json info = {{"pid", getpid()},

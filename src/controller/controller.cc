@@ -61,6 +61,8 @@ Controller::Controller(ControllerConfig config, std::unique_ptr<Store> store,
   nodes_ = config_.nodes;
   for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
   partitions_ = EffectivePartitions(config_);
+  metrics_ = std::make_unique<ControllerMetrics>(config_.cluster_name);
+  if (store_) store_->SetCommitObserver([m = metrics_.get()](double s) { m->StoreCommit(s); });
 }
 
 Controller::~Controller() { Stop(); }
@@ -397,6 +399,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     return Internal("job could not be stored: " + s.message());
   }
   const JobId id = jobs.front().id;
+  metrics_->JobsSubmitted(jobs.front().req.partition, jobs.size());
   if (WriteLock lock(mu_, std::try_to_lock); lock.owns_lock()) {
     MergeArrivalsLocked();
     for (Job& job : jobs) AdmitJobLocked(std::move(job));
@@ -582,6 +585,7 @@ void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
   job.last_modified = now;
   if (was_live) live_jobs_.erase(job.id);
   finished_by_end_.emplace(now, job.id);
+  metrics_->JobFinished(state);
   spdlog::info("job {} {} exit {}:{}", job.DisplayId(), JobStateName(state), job.exit_code,
                job.exit_signal);
 }
@@ -603,6 +607,7 @@ void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason)
   job.eligible_time = now;
   job.last_modified = now;
   if (!was_live) live_jobs_.emplace(job.id, &job);
+  metrics_->JobRequeued();
   spdlog::info("job {} requeued ({}), restart {}", job.DisplayId(), reason, job.restart_count);
 }
 
@@ -874,16 +879,23 @@ void Controller::SchedulerLoop() {
     changed_during_pass_.clear();
     last_pass_cost_ = std::chrono::steady_clock::now() - last_pass_;
     if (!all_applied) TriggerSchedule();
-    if (ops.empty()) continue;
-    // The starts are durable before any agent hears of them, so a controller restart can
-    // never forget a launch it made (and so never launches a job twice). The lock stays held
-    // until they are sent, so no later message about these jobs can overtake their launch.
-    Status s = AwaitWrites(ops);
-    if (!s.ok()) {
-      spdlog::error("could not record job starts: {}", s.message());
-      continue;
+    const auto launches = std::count_if(sends.begin(), sends.end(),
+                                        [](const auto& s) { return s.second.has_launch(); });
+    if (!ops.empty()) {
+      // The starts are durable before any agent hears of them, so a controller restart can
+      // never forget a launch it made (and so never launches a job twice). The lock stays held
+      // until they are sent, so no later message about these jobs can overtake their launch.
+      Status s = AwaitWrites(ops);
+      if (s.ok()) {
+        for (auto& [node, msg] : sends) SendLocked(node, std::move(msg));
+      } else {
+        spdlog::error("could not record job starts: {}", s.message());
+      }
     }
-    for (auto& [node, msg] : sends) SendLocked(node, std::move(msg));
+    lock.unlock();
+    // The metrics' walk over the jobs only reads them.
+    ReadLock read(mu_);
+    ObservePassLocked(std::chrono::duration<double>(last_pass_cost_).count(), launches);
   }
 }
 
@@ -1162,6 +1174,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     }
     if (node->gpu_busy.size() != node->gpus) node->gpu_busy.resize(node->gpus, false);
     node->address = reg.hostname();
+    metrics_->SetAgentTarget(node->name, reg.metrics_address());
     node->responding = true;
     node->boot_time = now;
     node->last_heartbeat = now;
@@ -1322,6 +1335,7 @@ void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& re
   node.down = true;
   node.reason = reason;
   node.reason_time = now;
+  metrics_->NodeFailed();
   PendingWrites ops;
   for (JobId job_id : std::vector<JobId>(node.running_jobs)) {
     Job& job = jobs_[job_id];

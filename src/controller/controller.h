@@ -24,6 +24,7 @@
 #include "absl/container/btree_map.h"
 #include "api/json_model.h"
 #include "controller/config.h"
+#include "controller/controller_metrics.h"
 #include "controller/job_env.h"
 #include "core/model.h"
 #include "core/scheduler.h"
@@ -113,6 +114,15 @@ class Controller {
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
   const ControllerConfig& config() const { return config_; }
 
+  // --- metrics (controller_metrics.cc) ---
+  ControllerMetrics& metrics() { return *metrics_; }
+  // The agents that reported a metrics address, by node name (Prometheus service discovery).
+  struct MetricsTarget {
+    std::string node;
+    std::string address;  // HOST:PORT of the agent's /metrics
+  };
+  std::vector<MetricsTarget> AgentMetricsTargets() const;
+
   // --- agents ---
   // Handles a Register; on success returns the session the agent's stream must drain.
   Result<std::shared_ptr<AgentSession>> RegisterAgent(const rpc::Register& reg,
@@ -180,6 +190,8 @@ class Controller {
   void SendLocked(const std::string& node, rpc::ControllerMessage msg);
   void NodeFailedLocked(Node& node, int64_t now, const std::string& reason);
   void TimerLoop();
+  // After a scheduling pass: its duration and launches; the cluster snapshot when due.
+  void ObservePassLocked(double pass_seconds, size_t launches);
   void PersistLocked(const Job& job, PendingWrites& writes, bool must_sync = true);
   Status AwaitWrites(PendingWrites& writes);
 
@@ -240,6 +252,9 @@ class Controller {
   std::unordered_map<JobId, ArrayBounds> array_bounds_;
   const ArrayBounds& ArrayBoundsLocked(JobId array_job_id);
   void AcknowledgeSyncedEnds();
+
+  std::unique_ptr<ControllerMetrics> metrics_;
+  std::chrono::steady_clock::time_point last_metrics_snapshot_;  // scheduler thread only
 
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -323,7 +324,12 @@ class SqliteStore : public Store {
     std::deque<Pending> batch;
     batch.swap(queue_);
     lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
     Status s = CommitBatch(batch);
+    if (commit_observer_) {
+      commit_observer_(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     for (auto& p : batch) p.done.set_value(s);
     lock.lock();
     committing_ = false;

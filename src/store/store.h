@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -75,6 +76,15 @@ class Store {
   virtual Result<std::vector<Job>> QueryJobs(const JobQuery& query) = 0;
   // The fair-share usage as last saved (empty, as_of 0, when never saved).
   virtual Result<UsageState> LoadUsage() = 0;
+
+  // Called after every commit (a whole group) with its duration in seconds, in the committing
+  // thread. Set it before the first Submit; it must be quick and must not call the store.
+  void SetCommitObserver(std::function<void(double)> observer) {
+    commit_observer_ = std::move(observer);
+  }
+
+ protected:
+  std::function<void(double)> commit_observer_;
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode and migrates its schema.

@@ -89,7 +89,8 @@ Status Errno(const std::string& what) { return Internal(what + ": " + std::strer
 
 }  // namespace
 
-HttpServer::HttpServer(Handler handler) : handler_(std::move(handler)) {}
+HttpServer::HttpServer(Handler handler, unsigned threads)
+    : handler_(std::move(handler)), threads_(threads) {}
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::ListenUnix(const std::string& path) {
@@ -140,7 +141,7 @@ Status HttpServer::Start(int listen_fd, bool is_unix) {
   (void)is_unix;
   MHD_Daemon* d = MHD_start_daemon(flags, 0, nullptr, nullptr, &OnRequest, this,
                                    MHD_OPTION_LISTEN_SOCKET, listen_fd,
-                                   MHD_OPTION_THREAD_POOL_SIZE, 16u,
+                                   MHD_OPTION_THREAD_POOL_SIZE, threads_,
                                    MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
                                    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
                                    MHD_OPTION_END);

@@ -41,7 +41,8 @@ class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-  explicit HttpServer(Handler handler);
+  // `threads` event-loop threads per listener (a handler may block one of them).
+  explicit HttpServer(Handler handler, unsigned threads = 16);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -61,6 +62,7 @@ class HttpServer {
   Status Start(int listen_fd, bool is_unix);
 
   Handler handler_;
+  unsigned threads_;
   std::vector<MHD_Daemon*> daemons_;
   uint16_t tcp_port_ = 0;
 };

@@ -1,0 +1,83 @@
+#include "agent/gpu_monitor.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace shoal::agent {
+namespace {
+
+TEST(GpuMonitorTest, EmulatedGpusArePlausibleAndMarked) {
+  double now = 1000;
+  auto mon = MakeEmulatedGpuMonitor(4, "a100", [&] { return now; });
+  EXPECT_EQ(mon->source(), "emulated");
+  for (int step = 0; step < 200; ++step, now += 37) {
+    std::vector<GpuSample> gpus = mon->Sample();
+    ASSERT_EQ(gpus.size(), 4u);
+    for (uint32_t i = 0; i < gpus.size(); ++i) {
+      const GpuSample& g = gpus[i];
+      EXPECT_EQ(g.index, i);
+      EXPECT_TRUE(g.emulated);
+      EXPECT_EQ(g.name, "a100");
+      EXPECT_GE(g.utilization_ratio, 0.0);
+      EXPECT_LE(g.utilization_ratio, 1.0);
+      EXPECT_GT(g.memory_total_bytes, 0u);
+      EXPECT_LE(g.memory_used_bytes, g.memory_total_bytes);
+      EXPECT_GE(g.temperature_celsius, 30);
+      EXPECT_LE(g.temperature_celsius, 85);
+      EXPECT_GE(g.power_watts, 50);
+      EXPECT_LE(g.power_watts, 400);
+    }
+  }
+}
+
+TEST(GpuMonitorTest, EmulatedValuesVarySlowly) {
+  double now = 5000;
+  auto mon = MakeEmulatedGpuMonitor(2, "emulated", [&] { return now; });
+  GpuSample a = mon->Sample()[0];
+  now += 1;  // a second later: nearly the same
+  GpuSample b = mon->Sample()[0];
+  EXPECT_LE(std::fabs(a.utilization_ratio - b.utilization_ratio), 0.03);
+  EXPECT_LE(std::fabs(a.temperature_celsius - b.temperature_celsius), 2);
+  // Over ten minutes they move, and two GPUs do not move in lockstep.
+  bool moved = false, differ = false;
+  for (int i = 0; i < 60; ++i) {
+    now += 10;
+    auto s = mon->Sample();
+    moved = moved || std::fabs(s[0].utilization_ratio - a.utilization_ratio) > 0.1;
+    differ = differ || std::fabs(s[0].utilization_ratio - s[1].utilization_ratio) > 0.1;
+  }
+  EXPECT_TRUE(moved);
+  EXPECT_TRUE(differ);
+}
+
+TEST(GpuMonitorTest, NoEmulatedGpusReportsNone) {
+  EXPECT_TRUE(MakeEmulatedGpuMonitor(0, "x")->Sample().empty());
+}
+
+TEST(GpuMonitorTest, MissingNvmlLibraryIsNotFound) {
+  auto mon = OpenNvmlGpuMonitor("libshoal-no-such-nvml.so.1");
+  ASSERT_FALSE(mon.ok());
+  EXPECT_EQ(mon.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(mon.status().message().find("libshoal-no-such-nvml.so.1"), std::string::npos);
+}
+
+TEST(GpuMonitorTest, LibraryWithoutNvmlFunctionsIsNotFound) {
+  // libm loads everywhere and has none of NVML's functions.
+  auto mon = OpenNvmlGpuMonitor("libm.so.6");
+  ASSERT_FALSE(mon.ok());
+  EXPECT_EQ(mon.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(mon.status().message().find("lacks"), std::string::npos);
+}
+
+TEST(GpuMonitorTest, WithoutNvmlTheAgentReportsItsEmulatedGpus) {
+  std::string note;
+  auto mon = CreateGpuMonitor(3, "emulated", &note, "libshoal-no-such-nvml.so.1");
+  ASSERT_NE(mon, nullptr);
+  EXPECT_EQ(mon->source(), "emulated");
+  EXPECT_EQ(mon->Sample().size(), 3u);
+  EXPECT_NE(note.find("3 emulated GPUs"), std::string::npos) << note;
+}
+
+}  // namespace
+}  // namespace shoal::agent

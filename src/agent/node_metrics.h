@@ -1,0 +1,62 @@
+// The agent's Prometheus /metrics: the node (CPU, memory, load), its running jobs (CPU seconds
+// and memory, from the job's cgroup v2 when it has one of its own, else summed over the job's
+// processes in /proc) and its GPUs (GpuMonitor).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/gpu_monitor.h"
+#include "agent/job_manager.h"
+
+namespace shoal::agent {
+
+// CPU and memory use of one job's processes.
+struct JobUsage {
+  double cpu_seconds = 0;
+  uint64_t memory_bytes = 0;
+  std::string source;  // "cgroup" or "proc"
+};
+
+// Reads a job's usage: the cgroup v2 of its supervisor when that cgroup is the job's own (its
+// name says job_<id>, as a per-job cgroup is named), else the supervisor's process tree in
+// /proc. nullopt when the supervisor is gone.
+std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
+                                     const std::string& proc_root = "/proc",
+                                     const std::string& cgroup_root = "/sys/fs/cgroup");
+
+class NodeMetrics {
+ public:
+  struct Options {
+    std::string node_name;
+    uint32_t cpus = 0;       // offered to the controller
+    uint64_t memory_mb = 0;  // offered to the controller
+    std::string proc_root = "/proc";
+    std::string cgroup_root = "/sys/fs/cgroup";
+  };
+  NodeMetrics(Options options, std::unique_ptr<GpuMonitor> gpus,
+              std::function<std::vector<RunningJobInfo>()> running_jobs);
+
+  // The exposition text, read now. Thread-safe (scrapes are serialized).
+  std::string Render();
+
+ private:
+  const Options options_;
+  std::unique_ptr<GpuMonitor> gpus_;
+  std::function<std::vector<RunningJobInfo>()> running_jobs_;
+
+  std::mutex mu_;
+  // /proc/stat's totals at the last scrape, for the CPU use between two scrapes.
+  double last_busy_s_ = -1, last_total_s_ = -1;
+  double last_ratio_ = 0;
+  // Highest CPU seconds reported per job: a counter must not go down when a process of the
+  // job exits before its parent collected it.
+  std::map<uint64_t, double> job_cpu_high_;
+};
+
+}  // namespace shoal::agent

@@ -1,0 +1,112 @@
+#include "agent/node_metrics.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "metrics/metrics.h"
+
+namespace shoal::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+class NodeMetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal_node_metrics_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    fs::create_directories(dir_ + "/proc");
+    fs::create_directories(dir_ + "/cgroup");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& path, const std::string& text) {
+    fs::create_directories(fs::path(dir_ + path).parent_path());
+    std::ofstream(dir_ + path) << text;
+  }
+  // A /proc/PID/stat line: ppid, utime+stime+cutime+cstime split as given, rss in pages.
+  void Process(pid_t pid, pid_t ppid, long utime, long cutime, long rss_pages,
+               const std::string& cgroup = "/user.slice") {
+    std::string stat = std::to_string(pid) + " (sh (x) y) S " + std::to_string(ppid) +
+                       " 1 1 0 -1 0 0 0 0 0 " + std::to_string(utime) + " 0 " +
+                       std::to_string(cutime) + " 0 20 0 1 0 100 1000 " +
+                       std::to_string(rss_pages) + " 0 0\n";
+    Write("/proc/" + std::to_string(pid) + "/stat", stat);
+    Write("/proc/" + std::to_string(pid) + "/cgroup", "0::" + cgroup + "\n");
+  }
+
+  std::string dir_;
+};
+
+TEST_F(NodeMetricsTest, JobUsageSumsTheSupervisorsProcessTree) {
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  Process(100, 1, 10, 5, 10);       // supervisor (5 ticks of reaped children)
+  Process(101, 100, 200, 0, 1000);  // the script
+  Process(102, 101, 300, 0, 2000);  // its child
+  Process(200, 1, 9999, 0, 9999);   // someone else
+  auto u = ReadJobUsage(7, 100, dir_ + "/proc", dir_ + "/cgroup");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->source, "proc");
+  EXPECT_DOUBLE_EQ(u->cpu_seconds, 515 / hz);
+  EXPECT_EQ(u->memory_bytes, static_cast<uint64_t>(3010 * page));
+  EXPECT_FALSE(ReadJobUsage(7, 555, dir_ + "/proc", dir_ + "/cgroup").has_value());
+}
+
+TEST_F(NodeMetricsTest, JobUsageComesFromTheJobsOwnCgroup) {
+  Process(100, 1, 10, 0, 10, "/shoal/job_7");
+  Write("/cgroup/shoal/job_7/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n");
+  Write("/cgroup/shoal/job_7/memory.current", "123456789\n");
+  auto u = ReadJobUsage(7, 100, dir_ + "/proc", dir_ + "/cgroup");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->source, "cgroup");
+  EXPECT_DOUBLE_EQ(u->cpu_seconds, 2.5);
+  EXPECT_EQ(u->memory_bytes, 123456789u);
+  // A cgroup that is not the job's (the agent's, shared by every job) is not used.
+  auto other = ReadJobUsage(8, 100, dir_ + "/proc", dir_ + "/cgroup");
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->source, "proc");
+}
+
+TEST_F(NodeMetricsTest, RendersNodeJobAndGpuFamilies) {
+  Process(100, 1, 50, 0, 10);
+  Write("/proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 100 0 100 800 0 0 0 0 0 0\n");
+  std::vector<RunningJobInfo> jobs = {{42, 1, 0, 100}};
+  NodeMetrics m({"node7", 4, 1024, dir_ + "/proc", dir_ + "/cgroup"},
+                MakeEmulatedGpuMonitor(2, "emulated", [] { return 0.0; }), [&] { return jobs; });
+  std::string text = m.Render();
+  for (const char* want :
+       {"shoal_agent_info{node=\"node7\"", "shoal_node_cpus 4\n",
+        "shoal_node_cpu_seconds_total{mode=\"busy\"}", "shoal_node_cpu_usage_ratio",
+        "shoal_node_memory_available_bytes", "shoal_node_load1 ", "shoal_node_running_jobs 1\n",
+        "shoal_job_cpu_seconds_total{job_id=\"42\",source=\"proc\"}",
+        "shoal_job_memory_bytes{job_id=\"42\",source=\"proc\"}",
+        "shoal_gpu_utilization_ratio{gpu=\"1\",emulated=\"true\"}",
+        "shoal_gpu_memory_total_bytes{gpu=\"0\",emulated=\"true\"} 85899345920\n",
+        "shoal_gpu_temperature_celsius{gpu=\"0\"", "shoal_gpu_power_watts{gpu=\"1\"",
+        "# TYPE shoal_job_cpu_seconds_total counter\n"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  // CPU use between two scrapes: 300 busy of 400 ticks.
+  Write("/proc/stat", "cpu  250 0 250 900 0 0 0 0 0 0\n");
+  text = m.Render();
+  EXPECT_NE(text.find("shoal_node_cpu_usage_ratio 0.75\n"), std::string::npos) << text;
+  // The job's CPU seconds never go down, even when its processes' counts do.
+  Process(100, 1, 10, 0, 10);
+  text = m.Render();
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  EXPECT_NE(text.find("source=\"proc\"} " + shoal::metrics::FormatValue(50 / hz) + "\n"),
+            std::string::npos)
+      << text;
+  jobs.clear();
+  text = m.Render();
+  EXPECT_EQ(text.find("job_id=\"42\""), std::string::npos);
+  EXPECT_NE(text.find("shoal_node_running_jobs 0\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace shoal::agent

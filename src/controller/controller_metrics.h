@@ -1,0 +1,82 @@
+// The controller's Prometheus metrics. Events (a submission, a job's end, a scheduling pass, an
+// API request, a store commit) update counters and histograms as they happen, from any thread.
+// The gauges that describe the whole cluster (jobs by state and partition, pending reasons,
+// nodes by state) come from a snapshot the controller takes under its lock after a scheduling
+// pass, at most once a second: /metrics then costs the same with 100,000 jobs as with ten, and
+// never waits for the controller's lock.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/model.h"
+#include "metrics/metrics.h"
+
+namespace shoal {
+
+struct ClusterSnapshot {
+  // Live jobs by (state, partition), state in lower case ("pending", "running", ...).
+  std::map<std::pair<std::string, std::string>, int64_t> jobs;
+  std::map<std::string, int64_t> pending_by_reason;
+  int64_t queue_length = 0;              // pending jobs
+  std::map<std::string, int64_t> nodes;  // by state: idle, mixed, allocated, drained, ...
+  int64_t nodes_not_responding = 0;
+  int64_t agents_connected = 0;
+  int64_t cpus = 0, cpus_allocated = 0;
+  int64_t gpus = 0, gpus_allocated = 0;
+  int64_t memory_bytes = 0, memory_allocated_bytes = 0;
+  double taken_at = 0;  // Unix time in seconds
+};
+
+class ControllerMetrics {
+ public:
+  explicit ControllerMetrics(std::string cluster_name = "");
+
+  void JobsSubmitted(const std::string& partition, size_t count);
+  void JobsStarted(size_t count);
+  void JobFinished(JobState state);
+  void JobRequeued();
+  void NodeFailed();
+  void SchedulePass(double seconds);
+  void StoreCommit(double seconds);
+  // `route` is a route class (a few dozen at most), never a raw path.
+  void ApiRequest(const std::string& route, const std::string& method, int status, double seconds);
+  void SetSnapshot(ClusterSnapshot snapshot);
+  // Where an agent serves /metrics (empty: nowhere). Kept apart from the controller's lock so
+  // that service discovery never waits for a scheduling pass.
+  void SetAgentTarget(const std::string& node, const std::string& address);
+  std::map<std::string, std::string> AgentTargets() const;
+
+  // The exposition text of every controller metric.
+  std::string Render() const { return registry_.Render(); }
+
+  // Lower-case label value of a job state ("node_fail", "out_of_memory").
+  static std::string StateLabel(JobState state);
+  // A node's state for shoal_nodes: sinfo's long form without the not-responding '*'.
+  static std::string NodeStateLabel(const Node& node);
+
+ private:
+  void RenderSnapshot(metrics::ExpositionWriter& out) const;
+
+  metrics::Registry registry_;
+  metrics::Family<metrics::Counter>& submitted_;
+  metrics::Family<metrics::Counter>& started_;
+  metrics::Family<metrics::Counter>& finished_;
+  metrics::Family<metrics::Counter>& transitions_;
+  metrics::Family<metrics::Counter>& requeued_;
+  metrics::Family<metrics::Counter>& node_failures_;
+  metrics::Family<metrics::Histogram>& pass_seconds_;
+  metrics::Family<metrics::Histogram>& api_seconds_;
+  metrics::Family<metrics::Histogram>& commit_seconds_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> agent_targets_;  // node -> HOST:PORT
+  ClusterSnapshot snapshot_;
+  bool have_snapshot_ = false;
+};
+
+}  // namespace shoal
