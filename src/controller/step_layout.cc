@@ -63,8 +63,8 @@ Result<StepLayout> PlanStep(const Job& job, const StepRequest& req,
     }
   } else {
     for (size_t i = 0; i < nnodes; ++i) {
-      out.tasks_per_node[i] = ntasks / static_cast<uint32_t>(nnodes) +
-                              (i < ntasks % nnodes ? 1 : 0);
+      out.tasks_per_node[i] =
+          ntasks / static_cast<uint32_t>(nnodes) + (i < ntasks % nnodes ? 1 : 0);
     }
   }
 
@@ -80,8 +80,8 @@ Result<StepLayout> PlanStep(const Job& job, const StepRequest& req,
       }
     }
     const size_t j = out.node_index[k];
-    std::vector<uint32_t> held = j < job.gpu_indices.size() ? job.gpu_indices[j]
-                                                            : std::vector<uint32_t>{};
+    std::vector<uint32_t> held =
+        j < job.gpu_indices.size() ? job.gpu_indices[j] : std::vector<uint32_t>{};
     size_t want = held.size();
     if (req.gpus_per_node > 0) {
       want = req.gpus_per_node;
@@ -167,8 +167,8 @@ NodeTaskEnv BuildNodeTaskEnv(const std::vector<std::string>& job_env, const Step
     const std::string rank = std::to_string(first_rank + local);
     const std::string lid = std::to_string(local);
     out.ranks.push_back(first_rank + local);
-    out.task.push_back({"SLURM_PROCID=" + rank, "SLURM_LOCALID=" + lid, "RANK=" + rank,
-                        "LOCAL_RANK=" + lid});
+    out.task.push_back(
+        {"SLURM_PROCID=" + rank, "SLURM_LOCALID=" + lid, "RANK=" + rank, "LOCAL_RANK=" + lid});
   }
   return out;
 }

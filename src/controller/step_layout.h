@@ -16,9 +16,9 @@
 namespace shoal {
 
 struct StepLayout {
-  std::vector<size_t> node_index;         // into the job's nodes, in job order
-  std::vector<std::string> nodes;         // the step's nodes
-  std::vector<uint32_t> tasks_per_node;   // parallel to nodes
+  std::vector<size_t> node_index;           // into the job's nodes, in job order
+  std::vector<std::string> nodes;           // the step's nodes
+  std::vector<uint32_t> tasks_per_node;     // parallel to nodes
   std::vector<std::vector<uint32_t>> gpus;  // the step's GPU indices on each of its nodes
   uint32_t ntasks = 0;
 };

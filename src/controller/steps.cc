@@ -86,7 +86,8 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
     std::set<uint16_t> ports;
     for (const auto& [sid, ls] : live) {
       if (ls.step.state != JobState::kRunning) continue;
-      for (size_t k = 0; k < ls.step.nodes.size(); ++k) busy[ls.step.nodes[k]] += ls.cpus_per_node[k];
+      for (size_t k = 0; k < ls.step.nodes.size(); ++k)
+        busy[ls.step.nodes[k]] += ls.cpus_per_node[k];
       ports.insert(ls.master_port);
     }
     auto layout = PlanStep(job, request, busy);
@@ -109,9 +110,10 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
 
     // Whatever is left of the job's time, and no more than the step's own limit.
     int64_t limit = 0;
-    if (job.req.time_limit_s > 0) limit = std::max<int64_t>(1, job.start_time + job.req.time_limit_s - now);
-    if (request.time_limit_s > 0) limit = limit == 0 ? request.time_limit_s
-                                                     : std::min(limit, request.time_limit_s);
+    if (job.req.time_limit_s > 0)
+      limit = std::max<int64_t>(1, job.start_time + job.req.time_limit_s - now);
+    if (request.time_limit_s > 0)
+      limit = limit == 0 ? request.time_limit_s : std::min(limit, request.time_limit_s);
 
     LiveStep ls;
     ls.step = step;
@@ -122,13 +124,12 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
         first != nullptr && !first->address.empty() ? first->address : step.nodes.front();
     ls.master_port = PickMasterPort(job.id, step.step_id, ports);
     const ArrayBounds* bounds = job.IsArrayTask() ? &ArrayBoundsLocked(job.array_job_id) : nullptr;
-    const std::vector<std::string> job_env = BuildJobEnvironment(
-        job, request.env, config_.cluster_name, "unix:" + socket_path_, bounds);
+    const std::vector<std::string> job_env =
+        BuildJobEnvironment(job, request.env, config_.cluster_name, "unix:" + socket_path_, bounds);
     for (size_t k = 0; k < step.nodes.size(); ++k) {
       ls.pending_nodes.insert(step.nodes[k]);
       ls.cpus_per_node.push_back(step.tasks_per_node[k] * step.cpus_per_task);
-      NodeTaskEnv env =
-          BuildNodeTaskEnv(job_env, step, *layout, k, master_addr, ls.master_port);
+      NodeTaskEnv env = BuildNodeTaskEnv(job_env, step, *layout, k, master_addr, ls.master_port);
       rpc::ControllerMessage msg;
       rpc::LaunchTasks* l = msg.mutable_launch_tasks();
       l->set_job_id(job.id);
@@ -156,8 +157,8 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
     }
     live.emplace(step.step_id, std::move(ls));
     PersistStepLocked(step, &writes);
-    spdlog::info("step {} started on {}: {} tasks", step.DisplayId(),
-                 CompressHostlist(step.nodes), step.ntasks);
+    spdlog::info("step {} started on {}: {} tasks", step.DisplayId(), CompressHostlist(step.nodes),
+                 step.ntasks);
   }
   // Durable before any task runs, as a job start is.
   Status s = AwaitWrites(writes);
@@ -211,8 +212,7 @@ std::vector<Step> Controller::ListSteps(const std::vector<JobId>& job_ids,
   return out;
 }
 
-Status Controller::SignalStep(JobId job_id, uint32_t step_id, int signal,
-                              uint32_t requester_uid) {
+Status Controller::SignalStep(JobId job_id, uint32_t step_id, int signal, uint32_t requester_uid) {
   std::lock_guard<std::mutex> lock(mu_);
   auto job = jobs_.find(job_id);
   auto steps = steps_.find(job_id);
@@ -226,7 +226,8 @@ Status Controller::SignalStep(JobId job_id, uint32_t step_id, int signal,
   if (ls.step.state != JobState::kRunning) {
     return FailedPrecondition("Job/step already completing or completed");
   }
-  for (const std::string& node : ls.pending_nodes) SendLocked(node, StepSignalMessage(ls.step, signal));
+  for (const std::string& node : ls.pending_nodes)
+    SendLocked(node, StepSignalMessage(ls.step, signal));
   if (signal == 0) spdlog::info("step {} cancelled", ls.step.DisplayId());
   return Status::Ok();
 }
@@ -258,12 +259,13 @@ void Controller::OnStepFinished(const std::shared_ptr<AgentSession>& session,
                        fin.message());
         }
         if (bad && ls.kill_on_bad_exit) {
-          for (const std::string& node : ls.pending_nodes) SendLocked(node, StepSignalMessage(step, 0));
+          for (const std::string& node : ls.pending_nodes)
+            SendLocked(node, StepSignalMessage(step, 0));
         }
       }
       if (ls.pending_nodes.empty()) {
         if (step.state == JobState::kRunning) {
-          step.state = step.exit_code != 0 ? JobState::kFailed
+          step.state = step.exit_code != 0     ? JobState::kFailed
                        : step.exit_signal != 0 ? JobState::kCancelled
                                                : JobState::kCompleted;
         }
@@ -288,7 +290,8 @@ void Controller::EndStepsLocked(Job& job, int64_t now) {
       if (ls.step.state != JobState::kRunning) continue;
       ls.step.state = job.state == JobState::kTimeout ? JobState::kTimeout : JobState::kCancelled;
       ls.step.end_time = now;
-      for (const std::string& node : ls.pending_nodes) SendLocked(node, StepSignalMessage(ls.step, 0));
+      for (const std::string& node : ls.pending_nodes)
+        SendLocked(node, StepSignalMessage(ls.step, 0));
       PersistStepLocked(ls.step, nullptr);  // queued in order; nobody waits for it here
     }
   }
