@@ -12,7 +12,7 @@ expect_eq "$(sort <<<"$out")" "$(printf '0: node1\n1: node1\n2: node2\n3: node2'
 
 # Per-task environment.
 out=$(timeout 30 srun -N2 -n4 -l bash -c 'echo "$SLURM_PROCID $SLURM_LOCALID $SLURM_NODEID $RANK $LOCAL_RANK $WORLD_SIZE $LOCAL_WORLD_SIZE $SLURM_STEP_ID $SLURM_STEP_NUM_TASKS $SLURM_STEP_NUM_NODES $SLURM_STEP_TASKS_PER_NODE $SLURM_STEP_NODELIST $MASTER_ADDR:$MASTER_PORT"' 2>&1)
-expect_eq "$(sort <<<"$out" | cut -d' ' -f1-12)" "$(printf '%s\n' \
+expect_eq "$(sort <<<"$out" | cut -d' ' -f1-13)" "$(printf '%s\n' \
   '0: 0 0 0 0 0 4 2 0 4 2 2(x2) node[1-2]' \
   '1: 1 1 0 1 1 4 2 0 4 2 2(x2) node[1-2]' \
   '2: 2 0 1 2 0 4 2 0 4 2 2(x2) node[1-2]' \
@@ -88,19 +88,19 @@ wait "$srun_pid"
 rc=$?
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && ok || fail "srun after scancel returned $rc"
 wait_until 10 job_done "$jid" || fail "cancelled job did not end"
-expect_eq "$(job_state "$jid")" "CANCELLED" "cancelled allocation"
-expect_eq "$(pgrep -f 'sleep 300' | wc -l)" "0" "scancel killed the step's tasks"
+expect_match "$(job_state "$jid")" "^CANCELLED" "cancelled allocation"
+expect_eq "$(pgrep -f '[s]leep 300' | wc -l)" "0" "scancel killed the step's tasks"
 expect_eq "$(sacct -n -P -j "$jid.0" --format=State)" "CANCELLED" "cancelled step in sacct"
 
 # Ctrl-C on srun cancels its step.
 timeout 60 srun -n1 bash -c 'sleep 300' > /dev/null 2>&1 &
 srun_pid=$!
-sleep_running() { pgrep -f 'sleep 300' >/dev/null; }
+sleep_running() { pgrep -f '[s]leep 300' >/dev/null; }
 wait_until 15 sleep_running || fail "the task never started"
 kill -INT "$srun_pid"
 wait "$srun_pid"
 rc=$?
 expect_eq "$rc" "130" "srun after Ctrl-C"
-wait_until 10 bash -c '! pgrep -f "sleep 300"' || fail "Ctrl-C did not end the task"
+wait_until 10 bash -c '! pgrep -f "[s]leep 300"' || fail "Ctrl-C did not end the task"
 
 finish
