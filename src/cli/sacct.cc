@@ -346,7 +346,9 @@ int SacctMain(int argc, char** argv) {
     std::erase_if(lines, [&](const SacctLine& line) {
       return std::none_of(selectors.begin(), selectors.end(), [&](const JobSelector& s) {
         if (!SelectorMatches(*line.row.job, s.id)) return false;
-        if (line.step != nullptr) return s.step.empty() || s.step == std::to_string(line.step->step_id);
+        if (line.step != nullptr) {
+          return s.step.empty() || s.step == std::to_string(line.step->step_id);
+        }
         return s.step.empty() || (s.step == "batch" && line.batch_step);
       });
     });
