@@ -264,7 +264,9 @@ void Controller::AdmitJobLocked(Job job) {
 
 Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   JobRequest& req = request.req;
-  if (request.script.rfind("#!", 0) != 0) {
+  if (req.interactive) {
+    req.requeue = false;  // its submitter waits for this one run (steps.cc)
+  } else if (request.script.rfind("#!", 0) != 0) {
     return InvalidArgument("This does not look like a batch script (no #! line)");
   }
   if (req.ntasks == 0 || req.cpus_per_task == 0 || req.min_nodes == 0) {
@@ -586,6 +588,7 @@ void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
   if (was_live) live_jobs_.erase(job.id);
   finished_by_end_.emplace(now, job.id);
   metrics_->JobFinished(state);
+  EndStepsLocked(job, now);
   spdlog::info("job {} {} exit {}:{}", job.DisplayId(), JobStateName(state), job.exit_code,
                job.exit_signal);
 }
@@ -1083,7 +1086,10 @@ bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWri
     }
     spdlog::info("job {} started on {}", job.DisplayId(), CompressHostlist(job.nodes));
     PersistLocked(job, ops, /*must_sync=*/false);
-    sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
+    // An interactive allocation runs nothing until its steps (steps.cc).
+    if (!job.req.interactive) {
+      sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
+    }
   }
   return all_applied;
 }
@@ -1214,7 +1220,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     }
     for (JobId job_id : std::vector<JobId>(node->running_jobs)) {
       Job& job = jobs_[job_id];
-      if (job.nodes.empty() || job.nodes.front() != node->name) continue;
+      if (job.nodes.empty() || job.nodes.front() != node->name || job.req.interactive) continue;
       if (reported.count(job_id) && reported[job_id] == job.generation) continue;
       // The batch host does not know the job: it never started there (the controller died
       // between recording the start and sending it) or the node lost it. Start it again.
@@ -1243,6 +1249,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
     if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
     return;
   }
+  if (msg.has_step_finished()) return OnStepFinished(session, msg.step_finished());
   if (msg.has_job_started()) {
     return;  // the start time recorded at launch stands; nothing to do yet
   }
@@ -1367,6 +1374,7 @@ void Controller::TimerLoop() {
     const int64_t now = NowSeconds();
     bool changed = false;
     WriteLock lock = LockForChange();
+    CheckAllocationsLocked(now);
     if (now - last_usage_calc_ >= config_.priority_calc_period_s) {
       UpdateUsageLocked(now);
       last_usage_calc_ = now;

@@ -58,6 +58,10 @@ std::string Job::DisplayId() const {
   return std::to_string(array_job_id) + "_" + std::to_string(array_task_id);
 }
 
+std::string Step::DisplayId() const {
+  return std::to_string(job_id) + "." + std::to_string(step_id);
+}
+
 NodeState Node::BaseState() const {
   if (down || !responding) return NodeState::kDown;
   if (alloc_cpus == 0 && running_jobs.empty()) return NodeState::kIdle;

@@ -18,9 +18,9 @@
 namespace shoal {
 namespace {
 
-// Version 2 added job_payloads.args, version 3 the usage table (created by kSchema when
-// missing). Migrations run in order from the version a file has.
-constexpr int kSchemaVersion = 3;
+// Version 2 added job_payloads.args, version 3 the usage table, version 4 the steps table
+// (both created by kSchema when missing). Migrations run in order from the version a file has.
+constexpr int kSchemaVersion = 4;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS job_payloads (
   script TEXT NOT NULL,
   env TEXT NOT NULL,
   args TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS steps (
+  job_id INTEGER NOT NULL,
+  step_id INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (job_id, step_id)
 );
 CREATE TABLE IF NOT EXISTS usage (
   account TEXT NOT NULL,
@@ -133,7 +139,9 @@ class SqliteStore : public Store {
         usage_clear_(std::in_place, writer, "DELETE FROM usage"),
         set_meta_(std::in_place, writer,
                   "INSERT INTO store_meta (key, value) VALUES (?,?) "
-                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value") {
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+        step_(std::in_place, writer,
+              "INSERT OR REPLACE INTO steps (job_id, step_id, doc) VALUES (?,?,?)") {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -288,6 +296,30 @@ class SqliteStore : public Store {
     return state;
   }
 
+  Result<std::vector<Step>> QuerySteps(const std::vector<JobId>& job_ids) override {
+    std::string sql = "SELECT doc FROM steps";
+    if (!job_ids.empty()) {
+      std::string list;
+      for (JobId id : job_ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+      sql += " WHERE job_id IN (" + list + ")";
+    }
+    sql += " ORDER BY job_id, step_id";
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement st(reader_, sql.c_str());
+    if (!st.valid()) return SqlError(reader_, "query steps");
+    std::vector<Step> steps;
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      Json doc = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)),
+                             nullptr, false);
+      auto step = StepFromJson(doc);
+      if (!step.ok()) return Internal("corrupt step record: " + step.status().message());
+      steps.push_back(std::move(step).value());
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "read steps");
+    return steps;
+  }
+
  private:
   struct Pending {
     std::vector<StoreOp> ops;
@@ -356,6 +388,7 @@ class SqliteStore : public Store {
           case StoreOp::Kind::kSaveUsage:
             s = WriteUsage(op, usage_row_->get(), usage_clear_->get(), set_meta_->get());
             break;
+          case StoreOp::Kind::kUpsertStep: s = WriteStep(step_->get(), op.step); break;
           default: s = WriteJob(upsert_->get(), op.job); break;
         }
       }
@@ -385,6 +418,16 @@ class SqliteStore : public Store {
     sqlite3_bind_int64(st, 9, job.end_time);
     sqlite3_bind_text(st, 10, doc.c_str(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write job");
+    return Status::Ok();
+  }
+
+  Status WriteStep(sqlite3_stmt* st, const Step& step) {
+    const std::string doc = StepToJson(step).dump();
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, static_cast<int64_t>(step.job_id));
+    sqlite3_bind_int64(st, 2, static_cast<int64_t>(step.step_id));
+    sqlite3_bind_text(st, 3, doc.c_str(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write step");
     return Status::Ok();
   }
 
@@ -435,6 +478,7 @@ class SqliteStore : public Store {
   // The writer's statements and mode: used by one committer at a time (committing_).
   std::optional<Statement> upsert_, payload_, count_sync_;
   std::optional<Statement> usage_row_, usage_clear_, set_meta_;  // fair-share usage
+  std::optional<Statement> step_;
   bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;

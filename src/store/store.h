@@ -30,9 +30,11 @@ struct StoreOp {
   // kSaveUsage writes fair-share usage: each row of `usage` (an association's decayed
   // CPU-seconds) is stored as given; with usage_replace_all the table holds exactly those rows
   // afterwards. usage_as_of / usage_last_reset are recorded when not negative.
-  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload, kSync, kSaveUsage };
+  // kUpsertStep writes one job step's record (inserted or replaced).
+  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload, kSync, kSaveUsage, kUpsertStep };
   Kind kind = Kind::kUpdateJob;
   Job job;              // kInsertJob, kUpdateJob
+  Step step;            // kUpsertStep
   JobId payload_id = 0; // kInsertPayload
   JobPayload payload;   // kInsertPayload
   std::vector<std::pair<UsageKey, double>> usage;  // kSaveUsage
@@ -76,6 +78,8 @@ class Store {
   virtual Result<std::vector<Job>> QueryJobs(const JobQuery& query) = 0;
   // The fair-share usage as last saved (empty, as_of 0, when never saved).
   virtual Result<UsageState> LoadUsage() = 0;
+  // The steps of the given jobs (every step when `job_ids` is empty), by job and step id.
+  virtual Result<std::vector<Step>> QuerySteps(const std::vector<JobId>& job_ids) = 0;
 
   // Called after every commit (a whole group) with its duration in seconds, in the committing
   // thread. Set it before the first Submit; it must be quick and must not call the store.
