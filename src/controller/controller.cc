@@ -497,6 +497,8 @@ Json Controller::ConfigJson() const {
       {"MaxJobCount", std::to_string(config_.max_job_count)},
       {"JobRequeue", config_.requeue_default ? "1" : "0"},
       {"SchedulerType", config_.scheduler_type},
+      {"SchedulerParameters",
+       config_.scheduler_parameters.empty() ? "(null)" : config_.scheduler_parameters},
       {"PriorityType", config_.priority_type},
       {"PriorityWeightAge", std::to_string(config_.weights.age)},
       {"PriorityWeightAssoc", std::to_string(config_.weights.assoc)},
