@@ -79,7 +79,13 @@ Status Controller::Start(const PolicyRegistry& registry) {
   if (!loaded.ok()) return loaded.status();
   auto usage = store_->LoadUsage();
   if (!usage.ok()) return usage.status();
+  auto node_states = store_->LoadNodeStates();
+  if (!node_states.ok()) return node_states.status();
   WriteLock lock = LockForChange();
+  // Drains and downs an administrator set outlive a restart; nodes that register later get
+  // theirs when they are added.
+  for (NodeAdminState& n : *node_states) admin_states_[n.name] = std::move(n);
+  for (Node& node : nodes_) ApplyAdminStateLocked(node);
   usage_ = std::move(usage).value();
   if (usage_.as_of == 0) usage_.as_of = now;
   if (usage_.last_reset == 0) usage_.last_reset = now;
@@ -171,6 +177,7 @@ Node* Controller::InsertNodeLocked(Node node) {
                                 return natural_less(name, n.name);
                               });
   const std::string name = node.name;
+  ApplyAdminStateLocked(node);
   nodes_.insert(pos, std::move(node));
   node_index_.clear();
   for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
@@ -789,6 +796,15 @@ Status Controller::UpdateJob(const std::string& id, const Json& changes) {
   return s;
 }
 
+void Controller::ApplyAdminStateLocked(Node& node) const {
+  auto it = admin_states_.find(node.name);
+  if (it == admin_states_.end()) return;
+  node.drain = it->second.drain;
+  node.down = it->second.down;
+  node.reason = it->second.reason;
+  node.reason_time = it->second.reason_time;
+}
+
 Status Controller::UpdateNode(const std::string& names, const std::string& state,
                               const std::string& reason) {
   const int64_t now = NowSeconds();
@@ -823,10 +839,24 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
         node.reason_time = 0;
       }
       spdlog::info("node {} set {} ({})", name, s, reason);
+      NodeAdminState saved{name, node.drain, s == "DOWN", node.reason, node.reason_time};
+      if (saved.drain || saved.down) {
+        admin_states_[name] = saved;
+      } else {
+        admin_states_.erase(name);
+      }
+      StoreOp op;
+      op.kind = StoreOp::Kind::kSaveNodeState;
+      op.node_state = std::move(saved);
+      std::vector<StoreOp> one;
+      one.push_back(std::move(op));
+      ops.push_back(store_->Submit(std::move(one)));
     }
-    (void)ops;
   }
+  // Acknowledged once on disk, so a restart right after keeps the drain.
+  Status written = AwaitWrites(ops);
   TriggerSchedule();
+  if (!written.ok()) return Internal("node state could not be stored: " + written.message());
   return Status::Ok();
 }
 

@@ -159,6 +159,9 @@ class Controller {
   void AdmitJobLocked(Job job);
   Node* FindNodeLocked(const std::string& name);
   Node* InsertNodeLocked(Node node);
+  // Sets the drain/down flags and reason an administrator gave the node, if any (kept in the
+  // store across restarts).
+  void ApplyAdminStateLocked(Node& node) const;
   const Partition* FindPartitionLocked(const std::string& name) const;
   const Partition* DefaultPartitionLocked() const;
   void TriggerSchedule();
@@ -229,6 +232,7 @@ class Controller {
   std::vector<Node> nodes_;
   std::unordered_map<std::string, size_t> node_index_;
   std::vector<Partition> partitions_;
+  std::map<std::string, NodeAdminState> admin_states_;  // by node name
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
   std::atomic<JobId> next_job_id_{1};
   // Submissions that became durable while the lock was busy (a pass being computed, a long
