@@ -42,6 +42,10 @@ const char* JobStateShortName(JobState s) {
 }
 
 std::optional<JobState> ParseJobState(std::string_view text) {
+  // Records and API answers spell states exactly; only what users type needs the slow path.
+  for (const auto& n : kStateNames) {
+    if (text == n.name) return n.state;
+  }
   for (const auto& n : kStateNames) {
     if (SameIgnoringCase(text, n.name) || SameIgnoringCase(text, n.short_name)) return n.state;
   }
