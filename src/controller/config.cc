@@ -315,7 +315,10 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
       if (!s.ok()) return s;
       continue;
     }
-    for (const auto& [key, value] : line.pairs) {
+    // Named references, not a structured binding: clang 14 cannot capture those in lambdas.
+    for (const auto& pair : line.pairs) {
+      const std::string& key = pair.first;
+      const std::string& value = pair.second;
       auto uint_key = [&](auto& field) -> Status {
         using Field = std::remove_reference_t<decltype(field)>;
         auto n = UintValue(line, key, value,
