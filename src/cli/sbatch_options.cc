@@ -668,6 +668,38 @@ std::vector<std::string> ExportEnvironment(const std::string& spec,
   return env;
 }
 
+// The key of the first string in `j` that is not UTF-8, "" when there is none.
+std::string NonUtf8Key(const Json& j, const std::string& key) {
+  if (j.is_string()) return IsUtf8(j.get_ref<const std::string&>()) ? "" : key;
+  if (!j.is_structured()) return "";
+  for (const auto& item : j.items()) {
+    std::string found = NonUtf8Key(item.value(), j.is_object() ? item.key() : key);
+    if (!found.empty()) return found;
+  }
+  return "";
+}
+
+// The request travels to the controller as JSON, which carries only UTF-8 text: any other byte
+// would be replaced (a different script) or stop the encoder, so it is refused, saying where.
+std::optional<CliError> CheckUtf8(const SubmitRequest& s) {
+  if (!IsUtf8(s.script)) return Error("Batch script is not UTF-8 text", 1);
+  for (size_t i = 0; i < s.args.size(); ++i) {
+    if (!IsUtf8(s.args[i])) {
+      return Error("Script argument " + std::to_string(i + 1) + " is not UTF-8 text", 1);
+    }
+  }
+  for (const std::string& kv : s.env) {
+    if (!IsUtf8(kv)) {
+      return Error("Environment variable " + EnvName(kv) +
+                       " is not UTF-8 text (unset it, or leave it out with --export)",
+                   1);
+    }
+  }
+  std::string key = NonUtf8Key(JobRequestToJson(s.req), "");
+  if (!key.empty()) return Error("The value of the job's " + key + " is not UTF-8 text", 1);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOptions* o) {
@@ -749,6 +781,7 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
   o->submit.script = o->has_wrap ? WrapScript(o->wrap) : ctx.script;
   if (!o->has_wrap) o->submit.args = ctx.args;
   o->submit.env = ExportEnvironment(o->export_spec, ctx.environ);
+  if (auto err = CheckUtf8(o->submit)) return err;
   if (!o->submit_error.empty()) {
     return Error("Batch job submission failed: " + o->submit_error, 1);
   }
