@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include "common/hostlist.h"
@@ -17,6 +18,8 @@ namespace {
 constexpr char kProg[] = "sbatch";
 // Slurm's hard ceiling for MaxArraySize; the controller applies the configured one.
 constexpr uint32_t kArraySizeCeiling = 4000001;
+// More GPUs on one node than any count here is a typo; the bound also keeps products in range.
+constexpr uint64_t kMaxGpusPerNode = 1024;
 
 // Long-only options.
 enum : int {
@@ -168,7 +171,7 @@ bool ParseGpuCount(std::string_view text, std::string* type, uint32_t* count) {
   size_t colon = text.rfind(':');
   std::string_view num = colon == std::string_view::npos ? text : text.substr(colon + 1);
   auto n = ParseUint(num);
-  if (!n || *n > 1024) return false;
+  if (!n || *n > kMaxGpusPerNode) return false;
   if (colon != std::string_view::npos) {
     std::string_view t = text.substr(0, colon);
     if (t.starts_with("gpu:")) t.remove_prefix(4);  // --gpus=gpu:a100:2 is tolerated
@@ -197,13 +200,14 @@ bool ParseGres(std::string_view text, std::string* type, uint32_t* count) {
     type->clear();
     if (parts.size() == 2) {
       if (auto n = ParseUint(parts[1])) {
+        if (*n > kMaxGpusPerNode) return false;
         *count = static_cast<uint32_t>(*n);
       } else {
         *type = parts[1];
       }
     } else if (parts.size() == 3) {
       auto n = ParseUint(parts[2]);
-      if (!n || parts[1].empty()) return false;
+      if (!n || *n > kMaxGpusPerNode || parts[1].empty()) return false;
       *type = parts[1];
       *count = static_cast<uint32_t>(*n);
     }
@@ -476,7 +480,10 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
       break;
     case 't': {
       Result<int64_t> t = ParseTimeLimit(arg);
-      if (!t.ok()) return Error("Invalid --time specification", 255);
+      // Rounding up to minutes must not overflow ("0:9223372036854775807").
+      if (!t.ok() || *t > std::numeric_limits<int64_t>::max() - 59) {
+        return Error("Invalid --time specification", 255);
+      }
       // Slurm keeps limits in whole minutes, rounding seconds up.
       req.time_limit_s = *t == kUnlimited ? kUnlimited : (*t + 59) / 60 * 60;
       break;
@@ -742,6 +749,9 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
   }
   if (!o->ntasks_set) {
     if (req.ntasks_per_node > 0) {
+      if (uint64_t{req.ntasks_per_node} * req.min_nodes > INT32_MAX) {
+        return Error("Invalid numeric value: --ntasks-per-node times --nodes is too large", 1);
+      }
       req.ntasks = req.ntasks_per_node * req.min_nodes;
     } else if (o->nodes_set) {
       req.ntasks = req.min_nodes;
@@ -773,6 +783,9 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
             1);
       }
       tasks_per_node = req.ntasks / req.min_nodes;
+    }
+    if (uint64_t{tasks_per_node} * per_task > kMaxGpusPerNode) {
+      return Error("Invalid generic resource (gres) specification", 1);
     }
     req.gpus_per_node = tasks_per_node * per_task;
     req.gpu_type = type;

@@ -306,6 +306,22 @@ TEST(SbatchOptionsTest, Qos) {
   EXPECT_EQ(Ok(Build({"q.sh"}, ctx)).submit.req.qos, "fromenv");
 }
 
+// Values past what the request can hold are errors, not wrapped or rounded into other values.
+TEST(SbatchOptionsTest, OutOfRangeCountsAreErrors) {
+  // Found by fuzz_sbatch: rounding this limit up to minutes overflowed (UBSan).
+  EXPECT_EQ(Fails(Build({"-t", "0:9223372036854775807", "job.sh"})).text,
+            "sbatch: error: Invalid --time specification\n");
+  EXPECT_EQ(Fails(Build({"--gres=gpu:4294967297", "job.sh"})).text,
+            "sbatch: error: Invalid generic resource (gres) specification\n");
+  EXPECT_EQ(Fails(Build({"--gres=gpu:a100:1025", "job.sh"})).text,
+            "sbatch: error: Invalid generic resource (gres) specification\n");
+  EXPECT_EQ(Ok(Build({"--gres=gpu:a100:1024", "job.sh"})).submit.req.gpus_per_node, 1024u);
+  EXPECT_EQ(Fails(Build({"--ntasks-per-node=2147483647", "--gpus-per-task=1024", "job.sh"})).text,
+            "sbatch: error: Invalid generic resource (gres) specification\n");
+  EXPECT_EQ(Fails(Build({"-N", "3", "--ntasks-per-node=2147483647", "job.sh"})).text,
+            "sbatch: error: Invalid numeric value: --ntasks-per-node times --nodes is too large\n");
+}
+
 // Found by fuzz_sbatch: a byte that is not UTF-8 (a Latin-1 script, name or variable) made the
 // JSON encoder of the submission throw, so sbatch died instead of answering.
 TEST(SbatchOptionsTest, TextThatIsNotUtf8IsRefused) {
