@@ -5,7 +5,7 @@ PRESET ?= release
 BUILD_DIR := $(if $(filter release,$(PRESET)),build,build-$(PRESET))
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps test unit integration demo install clean format bench
+.PHONY: all build deps test unit integration demo install clean format bench fuzz
 
 all: build
 
@@ -36,6 +36,11 @@ install: build
 
 bench: deps build
 	bash bench/run.sh
+
+# libFuzzer targets (clang, ASan + UBSan) in build-fuzz/, a few seconds each.
+fuzz: deps
+	@if [ ! -f build-fuzz/build.ninja ]; then cmake --preset fuzz >/dev/null; fi
+	bash fuzz/run.sh ci build-fuzz
 
 format:
 	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -408,9 +408,21 @@ class TableParser {
     out->clear();
     for (;;) {
       size_t run = p_;
-      while (run < s_.size() && s_[run] != '"' && s_[run] != '\\' &&
-             static_cast<unsigned char>(s_[run]) >= 0x20) {
-        ++run;
+      while (run < s_.size()) {
+        auto c = static_cast<unsigned char>(s_[run]);
+        if (c == '"' || c == '\\' || c < 0x20) break;
+        if (c < 0x80) {
+          ++run;
+          continue;
+        }
+        // JSON text is UTF-8 (nlohmann refuses anything else); a stray byte would come back
+        // from the writers as U+FFFD, a different value.
+        size_t n = Utf8Length(s_, run);
+        if (n == 0) {
+          p_ = run;
+          return Malformed("UTF-8 text in a string");
+        }
+        run += n;
       }
       out->append(s_.data() + p_, run - p_);
       p_ = run;

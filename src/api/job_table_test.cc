@@ -148,6 +148,24 @@ TEST(JobTableTest, RejectsUnknownAndMalformed) {
   EXPECT_TRUE(empty->empty());
 }
 
+// Found by fuzz_job_table: raw bytes that are not UTF-8 were taken into strings, and came back
+// from JobDocument and the table writer as U+FFFD, a different value.
+TEST(JobTableTest, RejectsStringsThatAreNotUtf8) {
+  for (const char* bad : {"\xa4",
+                          "a\xe0"
+                          "b",
+                          "\xc3", "\xed\xa0\x80", "\xf8\x88\x80\x80"}) {
+    auto r =
+        DecodeJobTable(std::string(R"({"columns":["request.name"],"rows":[[")") + bad + R"("]]})");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("UTF-8"), std::string::npos) << r.status().message();
+  }
+  auto ok = DecodeJobTable(
+      "{\"columns\":[\"request.name\"],\"rows\":[[\"caf\xc3\xa9 \xf0\x9f\x98\x80\"]]}");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ((*ok)[0].req.name, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+}
+
 TEST(JobTableTest, ReadsAnyWellFormedLayout) {
   // Whitespace anywhere, members the reader does not know, every escape form.
   auto jobs = DecodeJobTable(

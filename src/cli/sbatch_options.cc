@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include "common/hostlist.h"
@@ -17,6 +18,8 @@ namespace {
 constexpr char kProg[] = "sbatch";
 // Slurm's hard ceiling for MaxArraySize; the controller applies the configured one.
 constexpr uint32_t kArraySizeCeiling = 4000001;
+// More GPUs on one node than any count here is a typo; the bound also keeps products in range.
+constexpr uint64_t kMaxGpusPerNode = 1024;
 
 // Long-only options.
 enum : int {
@@ -168,7 +171,7 @@ bool ParseGpuCount(std::string_view text, std::string* type, uint32_t* count) {
   size_t colon = text.rfind(':');
   std::string_view num = colon == std::string_view::npos ? text : text.substr(colon + 1);
   auto n = ParseUint(num);
-  if (!n || *n > 1024) return false;
+  if (!n || *n > kMaxGpusPerNode) return false;
   if (colon != std::string_view::npos) {
     std::string_view t = text.substr(0, colon);
     if (t.starts_with("gpu:")) t.remove_prefix(4);  // --gpus=gpu:a100:2 is tolerated
@@ -197,13 +200,14 @@ bool ParseGres(std::string_view text, std::string* type, uint32_t* count) {
     type->clear();
     if (parts.size() == 2) {
       if (auto n = ParseUint(parts[1])) {
+        if (*n > kMaxGpusPerNode) return false;
         *count = static_cast<uint32_t>(*n);
       } else {
         *type = parts[1];
       }
     } else if (parts.size() == 3) {
       auto n = ParseUint(parts[2]);
-      if (!n || parts[1].empty()) return false;
+      if (!n || *n > kMaxGpusPerNode || parts[1].empty()) return false;
       *type = parts[1];
       *count = static_cast<uint32_t>(*n);
     }
@@ -476,7 +480,10 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
       break;
     case 't': {
       Result<int64_t> t = ParseTimeLimit(arg);
-      if (!t.ok()) return Error("Invalid --time specification", 255);
+      // Rounding up to minutes must not overflow ("0:9223372036854775807").
+      if (!t.ok() || *t > std::numeric_limits<int64_t>::max() - 59) {
+        return Error("Invalid --time specification", 255);
+      }
       // Slurm keeps limits in whole minutes, rounding seconds up.
       req.time_limit_s = *t == kUnlimited ? kUnlimited : (*t + 59) / 60 * 60;
       break;
@@ -678,6 +685,38 @@ std::vector<std::string> ExportEnvironment(const std::string& spec,
   return env;
 }
 
+// The key of the first string in `j` that is not UTF-8, "" when there is none.
+std::string NonUtf8Key(const Json& j, const std::string& key) {
+  if (j.is_string()) return IsUtf8(j.get_ref<const std::string&>()) ? "" : key;
+  if (!j.is_structured()) return "";
+  for (const auto& item : j.items()) {
+    std::string found = NonUtf8Key(item.value(), j.is_object() ? item.key() : key);
+    if (!found.empty()) return found;
+  }
+  return "";
+}
+
+// The request travels to the controller as JSON, which carries only UTF-8 text: any other byte
+// would be replaced (a different script) or stop the encoder, so it is refused, saying where.
+std::optional<CliError> CheckUtf8(const SubmitRequest& s) {
+  if (!IsUtf8(s.script)) return Error("Batch script is not UTF-8 text", 1);
+  for (size_t i = 0; i < s.args.size(); ++i) {
+    if (!IsUtf8(s.args[i])) {
+      return Error("Script argument " + std::to_string(i + 1) + " is not UTF-8 text", 1);
+    }
+  }
+  for (const std::string& kv : s.env) {
+    if (!IsUtf8(kv)) {
+      return Error("Environment variable " + EnvName(kv) +
+                       " is not UTF-8 text (unset it, or leave it out with --export)",
+                   1);
+    }
+  }
+  std::string key = NonUtf8Key(JobRequestToJson(s.req), "");
+  if (!key.empty()) return Error("The value of the job's " + key + " is not UTF-8 text", 1);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOptions* o) {
@@ -720,6 +759,9 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
   }
   if (!o->ntasks_set) {
     if (req.ntasks_per_node > 0) {
+      if (uint64_t{req.ntasks_per_node} * req.min_nodes > INT32_MAX) {
+        return Error("Invalid numeric value: --ntasks-per-node times --nodes is too large", 1);
+      }
       req.ntasks = req.ntasks_per_node * req.min_nodes;
     } else if (o->nodes_set) {
       req.ntasks = req.min_nodes;
@@ -752,6 +794,9 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
       }
       tasks_per_node = req.ntasks / req.min_nodes;
     }
+    if (uint64_t{tasks_per_node} * per_task > kMaxGpusPerNode) {
+      return Error("Invalid generic resource (gres) specification", 1);
+    }
     req.gpus_per_node = tasks_per_node * per_task;
     req.gpu_type = type;
   }
@@ -759,6 +804,7 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
   o->submit.script = o->has_wrap ? WrapScript(o->wrap) : ctx.script;
   if (!o->has_wrap) o->submit.args = ctx.args;
   o->submit.env = ExportEnvironment(o->export_spec, ctx.environ);
+  if (auto err = CheckUtf8(o->submit)) return err;
   if (!o->submit_error.empty()) {
     return Error("Batch job submission failed: " + o->submit_error, 1);
   }

@@ -306,6 +306,48 @@ TEST(SbatchOptionsTest, Qos) {
   EXPECT_EQ(Ok(Build({"q.sh"}, ctx)).submit.req.qos, "fromenv");
 }
 
+// Values past what the request can hold are errors, not wrapped or rounded into other values.
+TEST(SbatchOptionsTest, OutOfRangeCountsAreErrors) {
+  // Found by fuzz_sbatch: rounding this limit up to minutes overflowed (UBSan).
+  EXPECT_EQ(Fails(Build({"-t", "0:9223372036854775807", "job.sh"})).text,
+            "sbatch: error: Invalid --time specification\n");
+  EXPECT_EQ(Fails(Build({"--gres=gpu:4294967297", "job.sh"})).text,
+            "sbatch: error: Invalid generic resource (gres) specification\n");
+  EXPECT_EQ(Fails(Build({"--gres=gpu:a100:1025", "job.sh"})).text,
+            "sbatch: error: Invalid generic resource (gres) specification\n");
+  EXPECT_EQ(Ok(Build({"--gres=gpu:a100:1024", "job.sh"})).submit.req.gpus_per_node, 1024u);
+  EXPECT_EQ(Fails(Build({"--ntasks-per-node=2147483647", "--gpus-per-task=1024", "job.sh"})).text,
+            "sbatch: error: Invalid generic resource (gres) specification\n");
+  EXPECT_EQ(Fails(Build({"-N", "3", "--ntasks-per-node=2147483647", "job.sh"})).text,
+            "sbatch: error: Invalid numeric value: --ntasks-per-node times --nodes is too large\n");
+}
+
+// Found by fuzz_sbatch: a byte that is not UTF-8 (a Latin-1 script, name or variable) made the
+// JSON encoder of the submission throw, so sbatch died instead of answering.
+TEST(SbatchOptionsTest, TextThatIsNotUtf8IsRefused) {
+  EXPECT_EQ(Fails(Build({"job.sh"}, Context("#!/bin/sh\n#SBATCH --time=5\n#\xe6"
+                                            "BATCH -p x\n")))
+                .text,
+            "sbatch: error: Batch script is not UTF-8 text\n");
+  EXPECT_EQ(Fails(Build({"-J", "caf\xe9", "job.sh"})).text,
+            "sbatch: error: The value of the job's name is not UTF-8 text\n");
+  EXPECT_EQ(Fails(Build({"-w", "n1\xff", "job.sh"})).text,
+            "sbatch: error: The value of the job's required_nodes is not UTF-8 text\n");
+  SubmitContext with_args = Context();
+  with_args.args = {"ok", "caf\xe9"};
+  EXPECT_EQ(Fails(Build({"job.sh"}, with_args)).text,
+            "sbatch: error: Script argument 2 is not UTF-8 text\n");
+  SubmitContext ctx = Context();
+  ctx.environ.push_back("LATIN=caf\xe9");
+  EXPECT_EQ(Fails(Build({"job.sh"}, ctx)).text,
+            "sbatch: error: Environment variable LATIN is not UTF-8 text (unset it, or leave it "
+            "out with --export)\n");
+  EXPECT_TRUE(std::holds_alternative<SbatchOptions>(Build({"--export=NONE", "job.sh"}, ctx)));
+  const SbatchOptions o =
+      Ok(Build({"-J", "caf\xc3\xa9", "job.sh"}, Context("#!/bin/sh\necho \xe2\x82\xac\n")));
+  EXPECT_EQ(o.submit.req.name, "caf\xc3\xa9");
+}
+
 TEST(SbatchOptionsTest, HelpStopsBeforeTheScript) {
   const SbatchOptions o = Ok(Build({"--help"}, Context("", "")));
   EXPECT_TRUE(o.help);

@@ -80,6 +80,40 @@ std::optional<int64_t> ParseInt(std::string_view s) {
   return v;
 }
 
+bool IsUtf8(std::string_view s) {
+  size_t k = 0;
+  while (k < s.size()) {
+    auto c = static_cast<unsigned char>(s[k]);
+    if (c < 0x80) {
+      ++k;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (k + n > s.size()) return false;
+    for (size_t m = 1; m < n; ++m) {
+      auto cc = static_cast<unsigned char>(s[k + m]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    k += n;
+  }
+  return true;
+}
+
 std::optional<uint64_t> ParseUint(std::string_view s) {
   if (s.empty() || !IsDigit(s.front())) return std::nullopt;
   uint64_t v = 0;

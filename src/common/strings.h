@@ -21,4 +21,8 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::optional<int64_t> ParseInt(std::string_view s);
 std::optional<uint64_t> ParseUint(std::string_view s);
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): the only text a JSON document can carry unchanged.
+bool IsUtf8(std::string_view s);
+
 }  // namespace shoal

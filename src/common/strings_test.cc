@@ -62,6 +62,17 @@ TEST(ParseUintTest, RejectsSignsJunkAndOverflow) {
   }
 }
 
+TEST(IsUtf8Test, AcceptsWellFormedOnly) {
+  EXPECT_TRUE(IsUtf8(""));
+  EXPECT_TRUE(IsUtf8("plain ascii"));
+  EXPECT_TRUE(IsUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsUtf8("caf\xe9"));           // Latin-1
+  EXPECT_FALSE(IsUtf8("\xc3"));              // cut short
+  EXPECT_FALSE(IsUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(IsUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+}
+
 TEST(StatusTest, CarriesCodeAndMessage) {
   EXPECT_TRUE(Status::Ok().ok());
   Status s = NotFound("no such job 5");

@@ -43,8 +43,9 @@ Result<uint64_t> ParseMemoryMB(std::string_view text) {
 }
 
 std::string FormatMemoryMB(uint64_t mb) {
-  // Like Slurm's exact unit conversion: climb units only while no precision is lost.
-  static constexpr char kUnits[] = {'M', 'G', 'T', 'P', 'E'};
+  // Like Slurm's exact unit conversion: climb units only while no precision is lost. Not past
+  // T: --mem (Slurm's and ParseMemoryMB) reads no larger unit, so "1024T", not "1P".
+  static constexpr char kUnits[] = {'M', 'G', 'T'};
   if (mb == 0) return "0";
   size_t unit = 0;
   while (mb % 1024 == 0 && unit + 1 < sizeof(kUnits)) {

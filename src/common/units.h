@@ -15,8 +15,8 @@ namespace shoal {
 // negatives, fractions ("1.5G", as Slurm does), junk, overflow with InvalidArgument.
 Result<uint64_t> ParseMemoryMB(std::string_view text);
 
-// Prints MiB the way scontrol does (largest unit that loses nothing): "1500M", "4G", "1T" for
-// 1048576; 0 prints as "0". ParseMemoryMB reads every result back.
+// Prints MiB the way scontrol does (largest unit up to T that loses nothing): "1500M", "4G", "1T"
+// for 1048576; 0 prints as "0". ParseMemoryMB reads every result back.
 std::string FormatMemoryMB(uint64_t mb);
 
 }  // namespace shoal

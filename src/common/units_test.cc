@@ -60,6 +60,18 @@ TEST(FormatMemoryMBTest, LargestExactUnit) {
   EXPECT_EQ(FormatMemoryMB(1048576 + 1024), "1025G");
 }
 
+// Found by fuzz_units: 36 PiB printed as "36P", which no --mem parser reads back.
+TEST(FormatMemoryMBTest, StopsAtTerabytes) {
+  EXPECT_EQ(FormatMemoryMB(uint64_t{1} << 30), "1024T");
+  EXPECT_EQ(FormatMemoryMB(uint64_t{36} << 30), "36864T");
+  EXPECT_EQ(FormatMemoryMB(uint64_t{1} << 60), "1099511627776T");
+  for (uint64_t mb : {uint64_t{1} << 30, uint64_t{36} << 30, uint64_t{1} << 63}) {
+    auto r = ParseMemoryMB(FormatMemoryMB(mb));
+    ASSERT_TRUE(r.ok()) << FormatMemoryMB(mb);
+    EXPECT_EQ(*r, mb);
+  }
+}
+
 TEST(FormatMemoryMBTest, RoundTrips) {
   for (uint64_t mb : {1u, 1500u, 4096u, 1048576u, 3u * 1048576u}) {
     auto r = ParseMemoryMB(FormatMemoryMB(mb));

@@ -310,6 +310,16 @@ TEST(ControllerConfigTest, QosErrorsNameTheirLine) {
   EXPECT_NE(msg.find("defined twice"), std::string::npos) << msg;
 }
 
+// Found by fuzz_slurm_conf: each node was checked against every node before it, so
+// NodeName=n[1-60000] took minutes (a hang to the fuzzer).
+TEST(ControllerConfigTest, ManyNodesAndDuplicates) {
+  EXPECT_EQ(Parse("NodeName=n[1-100000] CPUs=4\n").nodes.size(), 100000u);
+  std::string msg = ParseError("NodeName=n[1-3]\nNodeName=n[3-4]\n", 2);
+  EXPECT_NE(msg.find("node 'n3' is defined twice"), std::string::npos) << msg;
+  msg = ParseError("NodeName=a,b,a\n", 1);
+  EXPECT_NE(msg.find("node 'a' is defined twice"), std::string::npos) << msg;
+}
+
 TEST(ControllerConfigTest, Preemption) {
   ControllerConfig off = Parse("");
   EXPECT_FALSE(off.PreemptEnabled());
