@@ -19,7 +19,11 @@ build:
 # Debian's gRPC and Abseil are not built for ThreadSanitizer; see tests/tsan.supp.
 export TSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/tsan.supp
 
+# ctest's fuzz.smoke runs the fuzz targets for a few seconds each when a fuzz build is
+# configured: configure one wherever clang is (install-deps installs it).
 test: deps build
+	@if command -v clang++ >/dev/null && [ ! -f build-fuzz/build.ninja ]; then \
+	  cmake --preset fuzz >/dev/null; fi
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2
 
 unit: build
