@@ -81,13 +81,15 @@ TEST(StatusTest, CarriesCodeAndMessage) {
   EXPECT_EQ(s.message(), "no such job 5");
   EXPECT_STREQ(StatusCodeName(StatusCode::kInvalidArgument), "INVALID_ARGUMENT");
   EXPECT_STREQ(StatusCodeName(StatusCode::kOk), "OK");
+}
 
-  Result<int> r = 3;
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(*r, 3);
+TEST(StatusTest, ResultHoldsValueOrStatus) {
   Result<int> e = Unavailable("down");
   EXPECT_FALSE(e.ok());
   EXPECT_EQ(e.status().code(), StatusCode::kUnavailable);
+  Result<std::string> r = std::string("three");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "three");
 }
 
 }  // namespace
