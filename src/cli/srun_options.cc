@@ -56,6 +56,7 @@ const option kLongOpts[] = {
     {"usage", no_argument, nullptr, kOptUsage},
     {"overlap", no_argument, nullptr, kOptIgnored},
     {"cpu-bind", required_argument, nullptr, kOptIgnored},
+    {"cpu_bind", required_argument, nullptr, kOptIgnored},  // the older spelling (Open MPI's)
     {"hint", required_argument, nullptr, kOptIgnored},
     {nullptr, 0, nullptr, 0},
 };

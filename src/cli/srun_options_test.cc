@@ -72,5 +72,29 @@ TEST(SrunOptionsTest, KillOnBadExitValueAndHelp) {
   EXPECT_TRUE(std::get<SrunOptions>(r).help);
 }
 
+// The lines MPI launchers run srun with, to start one daemon per node of their allocation.
+TEST(SrunOptionsTest, MpiLaunchersCommandLines) {
+  // Open MPI 4.1 (plm/slurm), on the nodes besides its own.
+  auto r = Parse({"--ntasks-per-node=1", "--kill-on-bad-exit", "--cpu_bind=none", "--nodes=1",
+                  "--nodelist=node2", "--ntasks=1", "orted", "-mca", "ess", "\"slurm\""});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+  const SrunOptions& o = std::get<SrunOptions>(r);
+  EXPECT_EQ(o.step.ntasks_per_node, 1u);
+  EXPECT_TRUE(o.step.kill_on_bad_exit);
+  EXPECT_EQ(o.step.nodes, 1u);
+  EXPECT_EQ(o.step.ntasks, 1u);
+  EXPECT_EQ(o.step.nodelist, (std::vector<std::string>{"node2"}));
+  EXPECT_EQ(o.command.front(), "orted");
+  // MPICH 4 (hydra's slurm launcher).
+  r = Parse({"--nodelist", "node1,node2", "-N", "2", "-n", "2", "--input", "none",
+             "/usr/bin/hydra_pmi_proxy", "--control-port", "vm:1234", "--proxy-id", "-1"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+  const SrunOptions& h = std::get<SrunOptions>(r);
+  EXPECT_EQ(h.step.nodelist, (std::vector<std::string>{"node1", "node2"}));
+  EXPECT_EQ(h.step.nodes, 2u);
+  EXPECT_EQ(h.step.ntasks, 2u);
+  EXPECT_EQ(h.command.back(), "-1");
+}
+
 }  // namespace
 }  // namespace shoal

@@ -88,3 +88,21 @@ finish() {
   echo "$TEST_NAME: $FAILURES of $((CHECKS + FAILURES)) checks failed"
   exit 1
 }
+
+# require_client PROGRAM...: a test of a real client (MPI, PyTorch, a workflow engine) cannot
+# pass without it; scripts/install-deps installs them all. Ends the test SKIPPED (exit 77).
+require_client() {
+  local p
+  for p in "$@"; do
+    if ! command -v "$p" >/dev/null 2>&1; then
+      echo "SKIP: $p is not installed (scripts/install-deps installs it)"
+      FINISHED=1
+      exit 77
+    fi
+  done
+}
+
+# The MPI launchers refuse root unless told it is meant (containers and CI run tests as root).
+if [ "$(id -u)" = 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
