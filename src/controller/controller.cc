@@ -513,6 +513,11 @@ Json Controller::ConfigJson() const {
       {"PreemptMode", PreemptModeName(config_.preempt_mode.value_or(PreemptMode::kOff))},
       {"AccountingStorageType", "accounting_storage/shoal_sqlite"},
       {"SelectType", "select/cons_tres"},
+      // Slurm's defaults, shown as Slurm shows them: shoal neither time-slices jobs (gang
+      // scheduling) nor gathers node energy. Toil's Slurm batch system derives its polling
+      // interval from these two lines and fails without them.
+      {"SchedulerTimeSlice", "30 sec"},
+      {"AcctGatherNodeFreq", "0 sec"},
       {"SlurmctldHost", socket_path_},
   };
   return {{"cluster_name", config_.cluster_name}, {"config", c}};

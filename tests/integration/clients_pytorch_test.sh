@@ -4,19 +4,7 @@
 # sets. The ranks' all-reduced gradients match their mean and their parameters end equal.
 SRC=$(cd "$(dirname "$0")" && pwd)
 source "$SRC/lib.sh"
-require_client python3
-# Debian's python3-torch is for the system interpreter; a python3 earlier on PATH (pyenv, a
-# virtual environment) may lack it, so the jobs get the system one under the same name.
-if ! python3 -c 'import torch.distributed' 2>/dev/null; then
-  if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null; then
-    mkdir -p "$WORK/pybin" && ln -s /usr/bin/python3 "$WORK/pybin/python3"
-    export PATH="$WORK/pybin:$PATH"
-  else
-    echo "SKIP: python3-torch is not installed (scripts/install-deps installs it)"
-    FINISHED=1
-    exit 77
-  fi
-fi
+require_python_module torch.distributed
 cp "$SRC/clients/ddp_train.py" train.py
 printf 'KillWait=1\nMinJobAge=600\n' > "$WORK/slurm.conf"
 start_cluster --nodes 2 --cpus-per-node 2 --config "$WORK/slurm.conf"
