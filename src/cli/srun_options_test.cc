@@ -1,5 +1,7 @@
 #include "cli/srun_options.h"
 
+#include <csignal>
+
 #include <gtest/gtest.h>
 
 namespace shoal {
@@ -94,6 +96,24 @@ TEST(SrunOptionsTest, MpiLaunchersCommandLines) {
   EXPECT_EQ(h.step.nodes, 2u);
   EXPECT_EQ(h.step.ntasks, 2u);
   EXPECT_EQ(h.command.back(), "-1");
+}
+
+TEST(SrunOptionsTest, TaskExitLines) {
+  const int exit3 = 3 << 8, exit4 = 4 << 8, killed = SIGKILL, segv_core = SIGSEGV | 0x80;
+  std::vector<TaskExit> exits = {{"node2", 3, exit4}, {"node1", 1, exit3}, {"node1", 0, exit3},
+                                 {"node2", 2, exit4}, {"node1", 4, killed}, {"node2", 6, 0},
+                                 {"node2", 5, segv_core}, {"node1", 7, exit3}};
+  EXPECT_EQ(TaskExitLines(exits, true),
+            (std::vector<std::string>{
+                "srun: error: node1: tasks 0-1,7: Exited with exit code 3",
+                "srun: error: node2: tasks 2-3: Exited with exit code 4",
+                "srun: error: node1: task 4: Killed",
+                "srun: error: node2: task 5: Segmentation fault (core dumped)",
+            }));
+  // Tasks srun itself stopped are not errors.
+  EXPECT_EQ(TaskExitLines({{"node1", 0, SIGINT}, {"node1", 1, exit3}}, false),
+            (std::vector<std::string>{"srun: error: node1: task 1: Exited with exit code 3"}));
+  EXPECT_TRUE(TaskExitLines({}, true).empty());
 }
 
 }  // namespace
