@@ -128,6 +128,7 @@ class Supervisor {
   [[noreturn]] void ExecTask(size_t index, pid_t group);
   int ConnectIo(uint32_t rank, int stream) const;
   void ComputeTaskResult();
+  void ReportTaskExits() const;
   void Loop();
   void HandleSignals();
   void ReapChildren();
@@ -202,6 +203,7 @@ int Supervisor::Run() {
     FinalSweep();
     result_.end_time = time(nullptr);
     ComputeTaskResult();
+    ReportTaskExits();
     Log("unit %llu: tasks ended: exit %d signal %d%s",
         static_cast<unsigned long long>(spec_.job_id), result_.exit_code, result_.signal,
         result_.timed_out ? " (time limit)" : "");
@@ -546,6 +548,30 @@ void Supervisor::ComputeTaskResult() {
       result_.core_dumped = result_.core_dumped || WCOREDUMP(status);
     }
   }
+}
+
+// srun prints Slurm's line for every task that failed ("srun: error: NODE: task 3: Exited with
+// exit code 1"); it learns of them here, on one more connection, of stream kind 3: one line
+// "exit NODE RANK WAIT_STATUS" per task. Best effort: a lost report loses only a message.
+void Supervisor::ReportTaskExits() const {
+  if (spec_.tasks.empty() || spec_.io_port == 0) return;
+  std::string node = "?";
+  for (const std::string& kv : spec_.env) {
+    if (kv.rfind("SLURMD_NODENAME=", 0) == 0) node = kv.substr(16);
+  }
+  std::string lines;
+  for (size_t i = 0; i < task_status_.size() && i < spec_.tasks.size(); ++i) {
+    const int status = task_status_[i];
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+    lines += "exit " + node + " " + std::to_string(spec_.tasks[i].rank) + " " +
+             std::to_string(status) + "\n";
+  }
+  if (lines.empty()) return;
+  int fd = ConnectIo(spec_.tasks.front().rank, 3);
+  if (fd < 0) return;
+  ssize_t ignored = write(fd, lines.data(), lines.size());
+  (void)ignored;
+  close(fd);
 }
 
 void Supervisor::Loop() {

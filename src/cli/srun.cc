@@ -259,6 +259,8 @@ class OutputCollector {
   }
 
   bool Idle() const { return conns_.empty(); }
+  // Failed tasks, as their supervisors reported them (stream 3).
+  const std::vector<TaskExit>& exits() const { return exits_; }
 
  private:
   // False when the connection is over.
@@ -276,7 +278,7 @@ class OutputCollector {
       unsigned rank = 0;
       int stream = 0;
       if (std::sscanf(c.header.c_str(), "SHOAL-IO %127s %u %d", key, &rank, &stream) != 3 ||
-          key_ != key || (stream != 1 && stream != 2)) {
+          key_ != key || stream < 1 || stream > 3) {
         return false;  // not one of our tasks
       }
       c.ready = true;
@@ -292,6 +294,21 @@ class OutputCollector {
   }
 
   void Emit(IoConn& c, std::string_view data) {
+    if (c.stream == 3) {  // "exit NODE RANK STATUS" lines, never shown as they are
+      c.partial.append(data);
+      size_t nl;
+      while ((nl = c.partial.find('\n')) != std::string::npos) {
+        char node[256] = {};
+        unsigned rank = 0;
+        int status = 0;
+        if (std::sscanf(c.partial.substr(0, nl).c_str(), "exit %255s %u %d", node, &rank,
+                        &status) == 3) {
+          exits_.push_back({node, rank, status});
+        }
+        c.partial.erase(0, nl + 1);
+      }
+      return;
+    }
     FILE* out = c.stream == 1 ? stdout : stderr;
     if (!label_) {
       fwrite(data.data(), 1, data.size(), out);
@@ -310,7 +327,7 @@ class OutputCollector {
   }
 
   void Flush(IoConn& c) {
-    if (!label_ || c.partial.empty()) return;
+    if (!label_ || c.partial.empty() || c.stream == 3) return;
     FILE* out = c.stream == 1 ? stdout : stderr;
     fprintf(out, "%*u: %s\n", width_, c.rank, c.partial.c_str());
     c.partial.clear();
@@ -322,6 +339,7 @@ class OutputCollector {
   int width_ = 1;
   int listen_fd_ = -1;
   std::vector<IoConn> conns_;
+  std::vector<TaskExit> exits_;
 };
 
 // Runs one step of allocation `job_id` and returns srun's exit code.
@@ -408,6 +426,10 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   if (last.state == JobState::kCancelled || last.state == JobState::kTimeout) {
     fprintf(stderr, "srun: error: StepId=%s %s\n", step_name.c_str(),
             last.state == JobState::kTimeout ? "timed out" : "was cancelled");
+  }
+  // Tasks srun stopped itself (Ctrl-C, SIGTERM) are no error of theirs.
+  for (const std::string& line : TaskExitLines(io.exits(), seen_interrupts == 0 && !terminated)) {
+    fprintf(stderr, "%s\n", line.c_str());
   }
   if (last.exit_signal != 0) return 128 + last.exit_signal;
   return last.exit_code;

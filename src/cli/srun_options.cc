@@ -1,5 +1,11 @@
 #include "cli/srun_options.h"
 
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
 #include "common/hostlist.h"
 #include "common/strings.h"
 
@@ -56,6 +62,7 @@ const option kLongOpts[] = {
     {"usage", no_argument, nullptr, kOptUsage},
     {"overlap", no_argument, nullptr, kOptIgnored},
     {"cpu-bind", required_argument, nullptr, kOptIgnored},
+    {"cpu_bind", required_argument, nullptr, kOptIgnored},  // the older spelling (Open MPI's)
     {"hint", required_argument, nullptr, kOptIgnored},
     {nullptr, 0, nullptr, 0},
 };
@@ -198,6 +205,46 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
   }
   o.command = std::move(r.operands);
   return o;
+}
+
+std::vector<std::string> TaskExitLines(const std::vector<TaskExit>& exits, bool signals) {
+  // (node, status) -> ranks, in the order of each group's lowest rank.
+  std::map<std::pair<std::string, int>, std::vector<uint32_t>> groups;
+  for (const TaskExit& e : exits) {
+    if (WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0) continue;
+    if (!WIFEXITED(e.status) && !signals) continue;
+    groups[{e.node, e.status}].push_back(e.rank);
+  }
+  std::vector<std::pair<uint32_t, std::string>> lines;
+  for (auto& [key, ranks] : groups) {
+    std::sort(ranks.begin(), ranks.end());
+    ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+    std::string list;
+    for (size_t i = 0; i < ranks.size();) {
+      size_t j = i;
+      while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+      if (!list.empty()) list += ',';
+      list += std::to_string(ranks[i]);
+      if (j > i) list += "-" + std::to_string(ranks[j]);
+      i = j + 1;
+    }
+    const int status = key.second;
+    std::string what;
+    if (WIFEXITED(status)) {
+      what = "Exited with exit code " + std::to_string(WEXITSTATUS(status));
+    } else {
+      const char* name = WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : nullptr;
+      what = name != nullptr ? name : "Unknown status";
+      if (WIFSIGNALED(status) && WCOREDUMP(status)) what += " (core dumped)";
+    }
+    lines.emplace_back(ranks.front(), "srun: error: " + key.first + ": " +
+                                          (ranks.size() > 1 ? "tasks " : "task ") + list + ": " +
+                                          what);
+  }
+  std::sort(lines.begin(), lines.end());
+  std::vector<std::string> out;
+  for (auto& [rank, line] : lines) out.push_back(std::move(line));
+  return out;
 }
 
 std::string SrunUsageText(std::string_view prog) {

@@ -35,6 +35,19 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
                                                          const std::vector<std::string>& args,
                                                          int64_t now);
 
+// A task of a step that did not exit 0, as its node's supervisor reports it to srun.
+struct TaskExit {
+  std::string node;
+  uint32_t rank = 0;
+  int status = 0;  // a wait(2) status
+};
+
+// The lines Slurm's srun prints for failed tasks, one per node and outcome, ranks as ranges:
+// "srun: error: node2: tasks 2-3: Exited with exit code 1", "srun: error: node1: task 0: Killed".
+// Ordered by lowest rank. `signals` false leaves out tasks ended by a signal (srun itself
+// stopped the step on Ctrl-C or SIGTERM).
+std::vector<std::string> TaskExitLines(const std::vector<TaskExit>& exits, bool signals);
+
 std::string SrunUsageText(std::string_view prog);
 std::string SrunHelpText(std::string_view prog);
 

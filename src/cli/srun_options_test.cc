@@ -1,5 +1,7 @@
 #include "cli/srun_options.h"
 
+#include <csignal>
+
 #include <gtest/gtest.h>
 
 namespace shoal {
@@ -70,6 +72,48 @@ TEST(SrunOptionsTest, KillOnBadExitValueAndHelp) {
   r = Parse({"--help"});
   ASSERT_TRUE(std::holds_alternative<SrunOptions>(r));
   EXPECT_TRUE(std::get<SrunOptions>(r).help);
+}
+
+// The lines MPI launchers run srun with, to start one daemon per node of their allocation.
+TEST(SrunOptionsTest, MpiLaunchersCommandLines) {
+  // Open MPI 4.1 (plm/slurm), on the nodes besides its own.
+  auto r = Parse({"--ntasks-per-node=1", "--kill-on-bad-exit", "--cpu_bind=none", "--nodes=1",
+                  "--nodelist=node2", "--ntasks=1", "orted", "-mca", "ess", "\"slurm\""});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+  const SrunOptions& o = std::get<SrunOptions>(r);
+  EXPECT_EQ(o.step.ntasks_per_node, 1u);
+  EXPECT_TRUE(o.step.kill_on_bad_exit);
+  EXPECT_EQ(o.step.nodes, 1u);
+  EXPECT_EQ(o.step.ntasks, 1u);
+  EXPECT_EQ(o.step.nodelist, (std::vector<std::string>{"node2"}));
+  EXPECT_EQ(o.command.front(), "orted");
+  // MPICH 4 (hydra's slurm launcher).
+  r = Parse({"--nodelist", "node1,node2", "-N", "2", "-n", "2", "--input", "none",
+             "/usr/bin/hydra_pmi_proxy", "--control-port", "vm:1234", "--proxy-id", "-1"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+  const SrunOptions& h = std::get<SrunOptions>(r);
+  EXPECT_EQ(h.step.nodelist, (std::vector<std::string>{"node1", "node2"}));
+  EXPECT_EQ(h.step.nodes, 2u);
+  EXPECT_EQ(h.step.ntasks, 2u);
+  EXPECT_EQ(h.command.back(), "-1");
+}
+
+TEST(SrunOptionsTest, TaskExitLines) {
+  const int exit3 = 3 << 8, exit4 = 4 << 8, killed = SIGKILL, segv_core = SIGSEGV | 0x80;
+  std::vector<TaskExit> exits = {{"node2", 3, exit4}, {"node1", 1, exit3}, {"node1", 0, exit3},
+                                 {"node2", 2, exit4}, {"node1", 4, killed}, {"node2", 6, 0},
+                                 {"node2", 5, segv_core}, {"node1", 7, exit3}};
+  EXPECT_EQ(TaskExitLines(exits, true),
+            (std::vector<std::string>{
+                "srun: error: node1: tasks 0-1,7: Exited with exit code 3",
+                "srun: error: node2: tasks 2-3: Exited with exit code 4",
+                "srun: error: node1: task 4: Killed",
+                "srun: error: node2: task 5: Segmentation fault (core dumped)",
+            }));
+  // Tasks srun itself stopped are not errors.
+  EXPECT_EQ(TaskExitLines({{"node1", 0, SIGINT}, {"node1", 1, exit3}}, false),
+            (std::vector<std::string>{"srun: error: node1: task 1: Exited with exit code 3"}));
+  EXPECT_TRUE(TaskExitLines({}, true).empty());
 }
 
 }  // namespace

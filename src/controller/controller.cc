@@ -65,7 +65,12 @@ Controller::Controller(ControllerConfig config, std::unique_ptr<Store> store,
   if (store_) store_->SetCommitObserver([m = metrics_.get()](double s) { m->StoreCommit(s); });
 }
 
-Controller::~Controller() { Stop(); }
+Controller::~Controller() {
+  Stop();
+  // The store's writer thread reports every commit to metrics_, which as a later member would
+  // go first: the store (and its thread) must end before it.
+  store_.reset();
+}
 
 Status Controller::Start(const PolicyRegistry& registry) {
   auto scheduler = Scheduler::Create(SchedulerOptionsFor(config_), registry);
@@ -522,6 +527,11 @@ Json Controller::ConfigJson() const {
       {"PreemptMode", PreemptModeName(config_.preempt_mode.value_or(PreemptMode::kOff))},
       {"AccountingStorageType", "accounting_storage/shoal_sqlite"},
       {"SelectType", "select/cons_tres"},
+      // Slurm's defaults, shown as Slurm shows them: shoal neither time-slices jobs (gang
+      // scheduling) nor gathers node energy. Toil's Slurm batch system derives its polling
+      // interval from these two lines and fails without them.
+      {"SchedulerTimeSlice", "30 sec"},
+      {"AcctGatherNodeFreq", "0 sec"},
       {"SlurmctldHost", socket_path_},
   };
   return {{"cluster_name", config_.cluster_name}, {"config", c}};

@@ -273,6 +273,14 @@ TEST_F(ControllerTest, SubmittedJobIsDurableAndIdsContinue) {
   EXPECT_EQ(launched, (std::vector<JobId>{1, 2, 3}));
 }
 
+// Keys workflow engines parse out of `scontrol show config` (Toil: "NAME = VALUE UNIT").
+TEST_F(ControllerTest, ConfigHasTheKeysClientsRead) {
+  StartController();
+  Json c = ctl_->ConfigJson()["config"];
+  EXPECT_EQ(c.value("SchedulerTimeSlice", ""), "30 sec");
+  EXPECT_EQ(c.value("AcctGatherNodeFreq", ""), "0 sec");
+}
+
 TEST_F(ControllerTest, SubmitErrors) {
   StartController();
   Register("n1", /*cpus=*/2);

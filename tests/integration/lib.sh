@@ -88,3 +88,36 @@ finish() {
   echo "$TEST_NAME: $FAILURES of $((CHECKS + FAILURES)) checks failed"
   exit 1
 }
+
+# require_client PROGRAM...: a test of a real client (MPI, PyTorch, a workflow engine) cannot
+# pass without it; scripts/install-deps installs them all. Ends the test SKIPPED (exit 77).
+require_client() {
+  local p
+  for p in "$@"; do
+    if ! command -v "$p" >/dev/null 2>&1; then
+      echo "SKIP: $p is not installed (scripts/install-deps installs it)"
+      FINISHED=1
+      exit 77
+    fi
+  done
+}
+
+# require_python_module MODULE: Debian's Python packages (python3-torch, toil) are for the system
+# interpreter; a python3 earlier on PATH (pyenv, a virtual environment) may lack them, so the
+# test and its jobs get the system one under the same name. SKIPPED when neither has MODULE.
+require_python_module() {
+  python3 -c "import $1" 2>/dev/null && return 0
+  if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" 2>/dev/null; then
+    mkdir -p "$WORK/pybin" && ln -sf /usr/bin/python3 "$WORK/pybin/python3"
+    export PATH="$WORK/pybin:$PATH"
+    return 0
+  fi
+  echo "SKIP: Python module $1 is not installed (scripts/install-deps installs it)"
+  FINISHED=1
+  exit 77
+}
+
+# The MPI launchers refuse root unless told it is meant (containers and CI run tests as root).
+if [ "$(id -u)" = 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
