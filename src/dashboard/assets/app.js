@@ -2,6 +2,11 @@
 // (server-sent events) and redraws at most every 100 ms. No framework: the page is small.
 'use strict';
 
+// Script errors are kept for the browser test (tests/integration/dashboard_browser.py).
+window.__errors = [];
+window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
+window.addEventListener('unhandledrejection', (e) => window.__errors.push(String(e.reason)));
+
 const API = '/api/v1';
 const MAX_ROWS = 500;         // rows drawn; the rest are counted
 const MAX_SAMPLES = 1800;     // an hour at 2 s
@@ -184,12 +189,18 @@ function svgEl(tag, attrs) {
   return e;
 }
 
+function svgText(x, y, text) {
+  const t = svgEl('text', { x, y });
+  t.textContent = text;
+  return t;
+}
+
 function drawChart(svg, series, maxY, unit) {
   svg.textContent = '';
   const W = 600, H = 160, pad = 4;
   const data = state.samples;
   if (data.length < 2) {
-    svg.append(svgEl('text', { x: 10, y: 20 })).textContent = 'collecting samples...';
+    svg.append(svgText(10, 20, 'collecting samples...'));
     return;
   }
   const t0 = data[0][0], t1 = data[data.length - 1][0];
@@ -211,7 +222,7 @@ function drawChart(svg, series, maxY, unit) {
   });
   const last = data[data.length - 1];
   const label = series.map((s) => `${s.name} ${Math.round(s.value(last))}${unit}`).join('  ');
-  svg.append(svgEl('text', { x: 8, y: 14 })).textContent = `${label}   (max ${Math.round(maxY || top / 1.1)}${unit})`;
+  svg.append(svgText(8, 14, `${label}   (max ${Math.round(maxY || top / 1.1)}${unit})`));
 }
 
 function renderCharts() {
@@ -434,13 +445,17 @@ function connect() {
 
 function render() {
   const d = state.dirty;
-  if (d.jobs) renderJobs();
-  if (d.nodes) renderNodes();
-  if (d.charts) renderCharts();
-  if (d.summary) renderSummary();
-  if (d.timeline) renderTimeline();
-  if (d.detail) refreshDetail();
-  for (const k of Object.keys(d)) d[k] = false;
+  const parts = { jobs: renderJobs, nodes: renderNodes, charts: renderCharts, summary: renderSummary,
+    timeline: renderTimeline, detail: refreshDetail };
+  for (const [k, draw] of Object.entries(parts)) {
+    if (!d[k]) continue;
+    d[k] = false;  // cleared first: a part that fails is not redrawn in a loop
+    try {
+      draw();
+    } catch (e) {
+      window.__errors.push(`${k}: ${e.message}`);
+    }
+  }
 }
 
 function init() {
