@@ -183,11 +183,15 @@ void HttpStream::WakeLocked() {
 
 long HttpStream::Read(MHD_Connection* conn, char* buf, size_t max) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (queue_.empty() && overflowed_ && !overflow_chunk_.empty() && !finished_) {
-    overflowed_ = false;
-    queue_.push_back(std::make_shared<const std::string>(overflow_chunk_));
-    bytes_ += overflow_chunk_.size();
-  }
+  // The overflow notice goes out once what was queued before it has been written.
+  auto owe_notice = [&] {
+    if (queue_.empty() && overflowed_ && !overflow_chunk_.empty() && !finished_) {
+      overflowed_ = false;
+      queue_.push_back(std::make_shared<const std::string>(overflow_chunk_));
+      bytes_ += overflow_chunk_.size();
+    }
+  };
+  owe_notice();
   size_t n = 0;
   while (n < max && !queue_.empty()) {
     const std::string& front = *queue_.front();
@@ -199,6 +203,7 @@ long HttpStream::Read(MHD_Connection* conn, char* buf, size_t max) {
       bytes_ -= front.size();
       queue_.pop_front();
       front_offset_ = 0;
+      owe_notice();
     }
   }
   if (n > 0) return static_cast<long>(n);
