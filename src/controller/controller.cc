@@ -65,7 +65,12 @@ Controller::Controller(ControllerConfig config, std::unique_ptr<Store> store,
   if (store_) store_->SetCommitObserver([m = metrics_.get()](double s) { m->StoreCommit(s); });
 }
 
-Controller::~Controller() { Stop(); }
+Controller::~Controller() {
+  Stop();
+  // The store's writer thread reports commits to metrics_, which is destroyed before store_:
+  // stop that thread first.
+  store_.reset();
+}
 
 Status Controller::Start(const PolicyRegistry& registry) {
   auto scheduler = Scheduler::Create(SchedulerOptionsFor(config_), registry);
