@@ -82,7 +82,6 @@ class KeepAliveClient {
   std::string buf_;
 };
 
-
 // Opens GET /api/v1/events and returns the socket (the response is read by the caller).
 int OpenStream(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -114,7 +113,6 @@ Stats Measure(int n, Fn fn) {
   return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back()};
 }
 
-
 void Print(const char* what, const Stats& s) {
   std::printf("  %-48s p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n", what, s.p50_ms, s.p99_ms,
               s.max_ms);
@@ -123,9 +121,9 @@ void Print(const char* what, const Stats& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string dir = argc > 1 ? argv[1]
-                                   : std::filesystem::temp_directory_path().string() +
-                                         "/shoal-dashboard-bench";
+  const std::string dir =
+      argc > 1 ? argv[1]
+               : std::filesystem::temp_directory_path().string() + "/shoal-dashboard-bench";
   const int nodes = argc > 2 ? std::atoi(argv[2]) : 1000;
   const int jobs = argc > 3 ? std::atoi(argv[3]) : 10000;
   const int requests = argc > 4 ? std::atoi(argv[4]) : 100;
@@ -206,8 +204,8 @@ int main(int argc, char** argv) {
       "/api/v1/jobs?fields=job_id,array_job_id,array_task_id,state,reason,submit_time,start_time,"
       "end_time,nodes,alloc_cpus,exit_code,request.name,request.user,request.partition,"
       "request.time_limit_s";
-  std::printf("setup: %d nodes, %d jobs (%d running) submitted in %.1f s\n", nodes, jobs,
-              running, submit_s);
+  std::printf("setup: %d nodes, %d jobs (%d running) submitted in %.1f s\n", nodes, jobs, running,
+              submit_s);
   std::printf("sizes: nodes %zu bytes, jobs table %zu bytes, history %zu bytes\n",
               client.Get("/api/v1/nodes?with=partitions").size(), client.Get(fields).size(),
               client.Get("/api/v1/stats/history").size());
@@ -307,8 +305,7 @@ int main(int argc, char** argv) {
   }
   std::sort(delivery.begin(), delivery.end());
   std::printf("submission -> its job event at all %d reading streams (50 probes):\n", streams);
-  Print("", {delivery[delivery.size() / 2], delivery[delivery.size() * 99 / 100],
-             delivery.back()});
+  Print("", {delivery[delivery.size() / 2], delivery[delivery.size() * 99 / 100], delivery.back()});
   auto after = routes("with the streams open:");
   std::printf("ratio with/without streams: health p50 %.2fx, jobs table p50 %.2fx\n",
               after.first.p50_ms / before.first.p50_ms, after.second.p50_ms / before.second.p50_ms);

@@ -10,8 +10,7 @@ namespace shoal {
 namespace {
 
 double WallSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string EventChunk(uint64_t id, const char* event, const std::string& data) {
@@ -27,9 +26,12 @@ std::string EventChunk(uint64_t id, const char* event, const std::string& data) 
 
 const char* Severity(JobState state) {
   switch (state) {
-    case JobState::kCompleted: return "info";
-    case JobState::kCancelled: return "warn";
-    default: return "error";
+    case JobState::kCompleted:
+      return "info";
+    case JobState::kCancelled:
+      return "warn";
+    default:
+      return "error";
   }
 }
 
@@ -40,8 +42,8 @@ ClusterEvents::~ClusterEvents() { Close(); }
 
 std::shared_ptr<HttpStream> ClusterEvents::Subscribe() {
   // A client that missed events reloads the full lists rather than guess what it missed.
-  auto stream = std::make_shared<HttpStream>(options_.stream_queue_bytes,
-                                             "event: resync\ndata: {}\n\n");
+  auto stream =
+      std::make_shared<HttpStream>(options_.stream_queue_bytes, "event: resync\ndata: {}\n\n");
   std::lock_guard<std::mutex> lock(mu_);
   std::erase_if(streams_, [](const auto& s) { return s->done(); });
   if (streams_.size() >= options_.max_streams) return nullptr;

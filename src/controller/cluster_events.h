@@ -23,11 +23,11 @@
 namespace shoal {
 
 struct ClusterEventsOptions {
-  size_t max_streams = 64;                // more are refused (503)
-  size_t stream_queue_bytes = 1 << 20;    // per stream, before events are dropped
-  double sample_interval_s = 2;           // one history sample at most this often
-  size_t max_samples = 1800;              // an hour at 2 s
-  size_t max_timeline = 200;              // notable events remembered
+  size_t max_streams = 64;              // more are refused (503)
+  size_t stream_queue_bytes = 1 << 20;  // per stream, before events are dropped
+  double sample_interval_s = 2;         // one history sample at most this often
+  size_t max_samples = 1800;            // an hour at 2 s
+  size_t max_timeline = 200;            // notable events remembered
 };
 
 class ClusterEvents : public ClusterListener {

@@ -82,8 +82,9 @@ std::optional<HttpResponse> DashboardRoutes::Handle(const HttpRequest& r) {
     double since = 0;
     if (auto it = r.query.find("since"); it != r.query.end()) {
       auto n = ParseInt(it->second);
-      if (!n) return JsonError(400, InvalidArgument("since must be Unix seconds, not '" +
-                                                        it->second + "'"));
+      if (!n)
+        return JsonError(400,
+                         InvalidArgument("since must be Unix seconds, not '" + it->second + "'"));
       since = static_cast<double>(*n);
     }
     return HttpResponse{200, events_.History(since)};
@@ -149,9 +150,8 @@ HttpResponse DashboardRoutes::JobOutput(const std::string& id, const HttpRequest
     return JsonError(409, FailedPrecondition("job " + id + " has not started: no output yet"));
   }
   const std::string path = JobOutputPath(*job, want_stderr);
-  Json answer = {{"job_id", job->DisplayId()},
-                 {"file", want_stderr ? "stderr" : "stdout"},
-                 {"path", path}};
+  Json answer = {
+      {"job_id", job->DisplayId()}, {"file", want_stderr ? "stderr" : "stdout"}, {"path", path}};
   auto unavailable = [&](const std::string& why) {
     return JsonError(404, NotFound("the controller cannot read " + path + " (" + why +
                                    "); it may be on the node's local disk"));
@@ -168,7 +168,8 @@ HttpResponse DashboardRoutes::JobOutput(const std::string& id, const HttpRequest
   }
   if (job->req.uid != 0 && st.st_uid != job->req.uid) {
     close(fd);
-    return JsonError(403, Status(StatusCode::kPermissionDenied, "the file at " + path + " is not the job's"));
+    return JsonError(
+        403, Status(StatusCode::kPermissionDenied, "the file at " + path + " is not the job's"));
   }
   const off_t start = std::max<off_t>(0, st.st_size - kMaxTailBytes);
   std::string data(static_cast<size_t>(st.st_size - start), '\0');

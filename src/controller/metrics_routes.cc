@@ -36,10 +36,10 @@ std::string ControllerHttpHandler::RouteClass(const std::string& path) {
   // Fixed second segments stay as they are; the rest are ids.
   if (parts.size() >= 2) {
     const std::string& p1 = parts[1];
-    out += (p1 == "cancel" || p1 == "jobs" || p1 == "targets" || p1 == "timeline" ||
-            p1 == "history")
-               ? "/" + p1
-               : std::string("/:id");
+    out +=
+        (p1 == "cancel" || p1 == "jobs" || p1 == "targets" || p1 == "timeline" || p1 == "history")
+            ? "/" + p1
+            : std::string("/:id");
   }
   if (parts.size() >= 3) out += "/:action";
   return out;

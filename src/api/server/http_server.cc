@@ -52,8 +52,8 @@ MHD_Result Send(HttpServer* server, MHD_Connection* conn, HttpResponse r) {
   if (r.stream) {
     server->TrackStream(r.stream);
     auto* holder = new StreamHolder{r.stream, conn};
-    MHD_Response* resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
-                                                           &ReadStream, holder, &FreeStream);
+    MHD_Response* resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, &ReadStream,
+                                                           holder, &FreeStream);
     MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
     for (const auto& [k, v] : r.headers) MHD_add_response_header(resp, k.c_str(), v.c_str());
     // A quiet stream is parked, not timed out; a dead peer shows when a write fails.
@@ -91,8 +91,9 @@ MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const cha
     return MHD_YES;
   }
   if (state->too_large) {
-    return Send(server, conn,
-                {413, R"({"error":{"code":"INVALID_ARGUMENT","message":"request body too large"}})"});
+    return Send(
+        server, conn,
+        {413, R"({"error":{"code":"INVALID_ARGUMENT","message":"request body too large"}})"});
   }
   HttpRequest req;
   req.method = method;
@@ -274,11 +275,9 @@ Status HttpServer::Start(int listen_fd, bool is_unix) {
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
   (void)is_unix;
   MHD_Daemon* d = MHD_start_daemon(flags, 0, nullptr, nullptr, &OnRequest, this,
-                                   MHD_OPTION_LISTEN_SOCKET, listen_fd,
-                                   MHD_OPTION_THREAD_POOL_SIZE, threads_,
-                                   MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-                                   MHD_OPTION_END);
+                                   MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+                                   threads_, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
   if (d == nullptr) {
     close(listen_fd);
     return Internal("could not start HTTP server");

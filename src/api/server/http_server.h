@@ -35,7 +35,7 @@ struct HttpRequest {
   std::string path;                          // without the query string
   std::map<std::string, std::string> query;  // decoded
   std::string body;
-  std::optional<PeerCredentials> peer;       // set on the Unix socket (SO_PEERCRED)
+  std::optional<PeerCredentials> peer;  // set on the Unix socket (SO_PEERCRED)
   // The few request headers the routes use (Host, Origin, If-None-Match), when sent.
   std::map<std::string, std::string> headers;
 };
@@ -53,7 +53,9 @@ class HttpStream {
 
   // Queues a chunk; false when it was dropped (queue full) or the stream is over.
   bool Push(std::shared_ptr<const std::string> chunk);
-  bool Push(std::string chunk) { return Push(std::make_shared<const std::string>(std::move(chunk))); }
+  bool Push(std::string chunk) {
+    return Push(std::make_shared<const std::string>(std::move(chunk)));
+  }
   // Ends the response once the queued chunks are written.
   void Finish();
   // True once the client went away or Finish was called: the owner may forget the stream.
@@ -79,7 +81,7 @@ class HttpStream {
   uint64_t dropped_ = 0;
   bool overflowed_ = false;  // the overflow chunk is owed
   bool finished_ = false;
-  bool detached_ = false;     // the connection is gone
+  bool detached_ = false;             // the connection is gone
   MHD_Connection* parked_ = nullptr;  // suspended, waiting for a chunk
 };
 
@@ -92,7 +94,7 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // added as they are
-  std::shared_ptr<HttpStream> stream;                         // set: body is ignored
+  std::shared_ptr<HttpStream> stream;                        // set: body is ignored
 };
 
 class HttpServer {
