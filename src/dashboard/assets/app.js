@@ -371,17 +371,26 @@ async function submitForm(ev) {
 
 // ---- loading and the event stream -------------------------------------------------------------
 
-async function loadAll() {
-  const [table, nodes, history, timeline] = await Promise.all([
-    api(`/jobs?fields=${JOB_FIELDS.join(',')}`), api('/nodes?with=partitions'),
-    api('/stats/history'), api('/events/timeline')]);
+function jobsFromTable(table) {
   const jobs = new Map();
   const col = Object.fromEntries(table.columns.map((c, i) => [c, i]));
   for (const row of table.rows) {
     const r = rowFrom((k) => row[col[k]]);
     jobs.set(r.key, r);
   }
-  state.jobs = jobs;
+  return jobs;
+}
+
+async function reloadJobs() {
+  state.jobs = jobsFromTable(await api(`/jobs?fields=${JOB_FIELDS.join(',')}`));
+  state.dirty.jobs = true;
+}
+
+async function loadAll() {
+  const [table, nodes, history, timeline] = await Promise.all([
+    api(`/jobs?fields=${JOB_FIELDS.join(',')}`), api('/nodes?with=partitions'),
+    api('/stats/history'), api('/events/timeline')]);
+  state.jobs = jobsFromTable(table);
   state.nodes = new Map(nodes.nodes.map((n) => [n.name, n]));
   const sel = $('#f-partition');
   if (sel.options.length <= 1) {
@@ -486,6 +495,13 @@ function init() {
   setInterval(render, 100);
   // Running times advance without events.
   setInterval(() => { state.dirty.jobs = true; }, 5000);
+  // Pending jobs' reasons change in every scheduling pass without an event of their own:
+  // reload the table now and then while the page is in view.
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && source && source.readyState === 1) {
+      reloadJobs().catch(() => {});
+    }
+  }, 15000);
 }
 
 document.addEventListener('DOMContentLoaded', init);
