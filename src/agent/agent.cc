@@ -2,7 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -64,6 +66,79 @@ std::vector<uint32_t> SupplementaryGroups(uint32_t uid, uint32_t gid) {
   return std::vector<uint32_t>(groups.begin(), groups.begin() + n);
 }
 
+// A step's unit on this node, as the steps' JobManager names it: step ids stay below 2^20.
+constexpr int kStepBits = 20;
+uint64_t StepUnitKey(uint64_t job_id, uint32_t step_id) {
+  return (job_id << kStepBits) | (step_id & ((1u << kStepBits) - 1));
+}
+uint64_t JobOfUnit(uint64_t key) { return key >> kStepBits; }
+uint32_t StepOfUnit(uint64_t key) { return static_cast<uint32_t>(key & ((1u << kStepBits) - 1)); }
+
+rpc::AgentMessage StepFinishedMessage(const JobResult& r) {
+  rpc::AgentMessage m;
+  rpc::StepFinished* f = m.mutable_step_finished();
+  f->set_job_id(JobOfUnit(r.job_id));
+  f->set_step_id(StepOfUnit(r.job_id));
+  f->set_generation(r.generation);
+  f->set_exit_code(r.exit_code);
+  f->set_signal(r.signal);
+  f->set_timed_out(r.timed_out);
+  f->set_launch_failed(r.launch_failed);
+  f->set_message(r.message);
+  f->set_start_time(r.start_time);
+  f->set_end_time(r.end_time);
+  return m;
+}
+
+// srun's host as a numeric address, which the supervisor (no name service) can connect to.
+std::string NumericAddress(const std::string& host) {
+  in6_addr probe;
+  if (inet_pton(AF_INET, host.c_str(), &probe) == 1 ||
+      inet_pton(AF_INET6, host.c_str(), &probe) == 1) {
+    return host;
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return host;
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* addr = found->ai_family == AF_INET
+                         ? static_cast<const void*>(
+                               &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
+                         : static_cast<const void*>(
+                               &reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
+  inet_ntop(found->ai_family, addr, text, sizeof text);
+  freeaddrinfo(found);
+  return text;
+}
+
+JobSpec SpecFromLaunchTasks(const rpc::LaunchTasks& l) {
+  JobSpec s;
+  s.job_id = StepUnitKey(l.job_id(), l.step_id());
+  s.generation = l.generation();
+  s.env.assign(l.env().begin(), l.env().end());
+  s.argv.assign(l.argv().begin(), l.argv().end());
+  s.work_dir = l.work_dir();
+  for (const rpc::TaskSpec& t : l.tasks()) {
+    JobSpec::Task task;
+    task.rank = t.rank();
+    task.env.assign(t.env().begin(), t.env().end());
+    s.tasks.push_back(std::move(task));
+  }
+  s.io_addr = NumericAddress(l.io_host());
+  s.io_port = l.io_port();
+  s.io_key = l.io_key();
+  s.time_limit_s = l.time_limit_s();
+  s.kill_wait_s = l.kill_wait_s();
+  s.uid = l.uid();
+  s.gid = l.gid();
+  if (geteuid() == 0 && s.uid != 0) s.groups = SupplementaryGroups(s.uid, s.gid);
+  s.gpu_indices.assign(l.gpu_indices().begin(), l.gpu_indices().end());
+  s.cpus = l.cpus();
+  s.kill_on_bad_exit = l.kill_on_bad_exit();
+  return s;
+}
+
 JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
   JobSpec s;
   s.job_id = l.job_id();
@@ -102,7 +177,11 @@ Agent::Agent(AgentOptions options, std::string supervisor_path)
     Enqueue(std::move(m));
   };
   listener.finished = [this](const JobResult& r) { Enqueue(FinishedMessage(r)); };
-  jobs_ = std::make_unique<JobManager>(std::move(jm), std::move(listener));
+  jobs_ = std::make_unique<JobManager>(jm, std::move(listener));
+  JobManager::Listener step_listener;
+  step_listener.finished = [this](const JobResult& r) { Enqueue(StepFinishedMessage(r)); };
+  jm.state_dir = options_.state_dir + "/steps";
+  steps_ = std::make_unique<JobManager>(std::move(jm), std::move(step_listener));
 }
 
 void Agent::NewChannel() {
@@ -176,6 +255,10 @@ rpc::AgentMessage Agent::MakeRegister() {
 
 int Agent::Run() {
   if (Status st = jobs_->Start(); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  if (Status st = steps_->Start(); !st.ok()) {
     spdlog::error("{}", st.message());
     return 1;
   }
@@ -278,6 +361,7 @@ Status Agent::Session(bool* registered) {
                reply.heartbeat_interval_ms() > 0 ? reply.heartbeat_interval_ms() : 1000);
   // After registered_ is set, so a job finishing now is sent at least once (maybe twice).
   for (const JobResult& r : jobs_->Unacknowledged()) Enqueue(FinishedMessage(r));
+  for (const JobResult& r : steps_->Unacknowledged()) Enqueue(StepFinishedMessage(r));
 
   while (stream->Read(&msg)) Dispatch(msg);
   return end_session(Unavailable("stream to the controller ended"));
@@ -340,7 +424,32 @@ void Agent::Dispatch(const rpc::ControllerMessage& msg) {
     case rpc::ControllerMessage::kTerminate: {
       const rpc::TerminateJob& t = msg.terminate();
       Status st = jobs_->Terminate(t.job_id(), t.kill_wait_s());
-      if (!st.ok()) spdlog::warn("terminate: {}", st.message());
+      // An interactive allocation has no batch script here: only its steps.
+      if (!st.ok() && st.code() != StatusCode::kNotFound) {
+        spdlog::warn("terminate: {}", st.message());
+      }
+      for (const RunningJobInfo& unit : steps_->Running()) {
+        if (JobOfUnit(unit.job_id) == t.job_id()) steps_->Terminate(unit.job_id, t.kill_wait_s());
+      }
+      break;
+    }
+    case rpc::ControllerMessage::kLaunchTasks: {
+      const rpc::LaunchTasks& l = msg.launch_tasks();
+      Status st = steps_->Launch(SpecFromLaunchTasks(l), "");
+      if (!st.ok()) spdlog::error("step {}.{}: {}", l.job_id(), l.step_id(), st.message());
+      break;
+    }
+    case rpc::ControllerMessage::kSignalStep: {
+      const rpc::SignalStep& s = msg.signal_step();
+      const uint64_t key = StepUnitKey(s.job_id(), s.step_id());
+      Status st = s.signal() == 0 ? steps_->Terminate(key, s.kill_wait_s())
+                                  : steps_->Signal(key, s.signal(), /*whole_tree=*/true);
+      if (!st.ok()) spdlog::debug("step {}.{}: {}", s.job_id(), s.step_id(), st.message());
+      break;
+    }
+    case rpc::ControllerMessage::kStepFinishedAck: {
+      const rpc::StepFinishedAck& a = msg.step_finished_ack();
+      steps_->Acknowledge(StepUnitKey(a.job_id(), a.step_id()), a.generation());
       break;
     }
     case rpc::ControllerMessage::kUpdateTimeLimit: {

@@ -57,6 +57,9 @@ class Agent {
   const AgentOptions options_;
   const std::string supervisor_path_;
   std::unique_ptr<JobManager> jobs_;
+  // Steps' tasks, one supervised unit per step and node, under <state-dir>/steps and keyed by
+  // StepUnitKey (agent.cc), so a restarted agent reattaches to them as to batch jobs.
+  std::unique_ptr<JobManager> steps_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<rpc::AgentService::Stub> stub_;
 

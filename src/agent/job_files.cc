@@ -61,6 +61,16 @@ std::string SpecToJson(const JobSpec& s) {
             {"gpu_indices", s.gpu_indices},
             {"cpus", s.cpus},
             {"launch_time", s.launch_time}};
+  if (!s.tasks.empty()) {
+    Json tasks = Json::array();
+    for (const JobSpec::Task& t : s.tasks) tasks.push_back({{"rank", t.rank}, {"env", t.env}});
+    j["tasks"] = std::move(tasks);
+    j["argv"] = s.argv;
+    j["io_addr"] = s.io_addr;
+    j["io_port"] = s.io_port;
+    j["io_key"] = s.io_key;
+    j["kill_on_bad_exit"] = s.kill_on_bad_exit;
+  }
   return j.dump() + "\n";
 }
 
@@ -82,6 +92,19 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
     Get(j, "gpu_indices", s.gpu_indices);
     Get(j, "cpus", s.cpus);
     Get(j, "launch_time", s.launch_time);
+    if (auto tasks = j.find("tasks"); tasks != j.end() && tasks->is_array()) {
+      for (const Json& t : *tasks) {
+        JobSpec::Task task;
+        t.at("rank").get_to(task.rank);
+        Get(t, "env", task.env);
+        s.tasks.push_back(std::move(task));
+      }
+    }
+    Get(j, "argv", s.argv);
+    Get(j, "io_addr", s.io_addr);
+    Get(j, "io_port", s.io_port);
+    Get(j, "io_key", s.io_key);
+    Get(j, "kill_on_bad_exit", s.kill_on_bad_exit);
   });
 }
 

@@ -56,6 +56,20 @@ struct JobSpec {
   std::vector<uint32_t> gpu_indices;
   uint32_t cpus = 0;
   int64_t launch_time = 0;  // epoch seconds when the agent spawned the supervisor
+
+  // A job step's tasks on this node instead of a batch script (rpc::LaunchTasks): each runs
+  // `argv` (the program looked up in PATH) with `env` plus its own variables, stdin /dev/null,
+  // stdout and stderr connected to srun at io_addr:io_port (no output when io_port is 0).
+  struct Task {
+    uint32_t rank = 0;
+    std::vector<std::string> env;  // KEY=VALUE, over the spec's env
+  };
+  std::vector<Task> tasks;
+  std::vector<std::string> argv;
+  std::string io_addr;  // numeric IPv4 or IPv6 address (the supervisor resolves no names)
+  uint32_t io_port = 0;
+  std::string io_key;
+  bool kill_on_bad_exit = false;  // a task exiting non-zero ends the others
 };
 
 // Written once the script has been started.
@@ -69,6 +83,8 @@ struct SupervisorState {
 struct JobResult {
   uint64_t job_id = 0;
   uint64_t generation = 0;
+  // Tasks of a step: the highest exit status among those that exited, and a signal that ended
+  // one of them.
   int32_t exit_code = 0;  // exit status when the script exited normally
   int32_t signal = 0;     // the signal that ended it; 0 when it exited
   bool core_dumped = false;

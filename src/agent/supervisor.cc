@@ -6,7 +6,10 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -120,6 +123,11 @@ class Supervisor {
   bool SwitchEffectiveIds(bool to_user);
   bool StartScript(int out_fd, int err_fd, std::string* error);
   [[noreturn]] void ExecChild(int out_fd, int err_fd, int errpipe);
+  // A step's tasks: all in one process group (the first task's), so SignalTree reaches them.
+  bool StartTasks(std::string* error);
+  [[noreturn]] void ExecTask(size_t index, pid_t group);
+  int ConnectIo(uint32_t rank, int stream) const;
+  void ComputeTaskResult();
   void Loop();
   void HandleSignals();
   void ReapChildren();
@@ -143,6 +151,9 @@ class Supervisor {
   timespec mono_start_{};
   bool terminating_ = false;
   timespec kill_deadline_{};
+  std::vector<pid_t> task_pids_;
+  std::vector<int> task_status_;
+  size_t tasks_left_ = 0;
 };
 
 int Supervisor::Run() {
@@ -182,8 +193,21 @@ int Supervisor::Run() {
   int umask_value = UmaskFromEnv(spec_.env);
   if (umask_value >= 0) umask(static_cast<mode_t>(umask_value));
 
-  int out_fd = -1, err_fd = -1;
   std::string error;
+  if (!spec_.tasks.empty()) {
+    if (!StartTasks(&error)) return LaunchFailed(error);
+    Log("unit %llu: %zu tasks started", static_cast<unsigned long long>(spec_.job_id),
+        task_pids_.size());
+    Loop();
+    FinalSweep();
+    result_.end_time = time(nullptr);
+    ComputeTaskResult();
+    Log("unit %llu: tasks ended: exit %d signal %d%s",
+        static_cast<unsigned long long>(spec_.job_id), result_.exit_code, result_.signal,
+        result_.timed_out ? " (time limit)" : "");
+    return WriteResult();
+  }
+  int out_fd = -1, err_fd = -1;
   if (!OpenOutputs(&out_fd, &err_fd, &error)) return LaunchFailed(error);
   bool started = StartScript(out_fd, err_fd, &error);
   close(out_fd);
@@ -360,6 +384,170 @@ void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
   _exit(127);  // not reached
 }
 
+bool Supervisor::StartTasks(std::string* error) {
+  // Nothing is reaped before every task has started: a first task that exits at once stays a
+  // zombie, so its process group still exists for the others to join.
+  pid_t group = 0;
+  for (size_t i = 0; i < spec_.tasks.size(); ++i) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      *error = "fork: " + ErrnoText(errno);
+      if (group > 0) kill(-group, SIGKILL);
+      return false;
+    }
+    if (pid == 0) ExecTask(i, group);
+    if (group == 0) group = pid;
+    setpgid(pid, group);  // also done by the child; whichever runs first wins harmlessly
+    task_pids_.push_back(pid);
+  }
+  task_status_.assign(task_pids_.size(), 0);
+  tasks_left_ = task_pids_.size();
+  script_pid_ = group;
+  result_.start_time = time(nullptr);
+  mono_start_ = MonotonicNow();
+  SupervisorState state{getpid(), group, result_.start_time};
+  Status st = WriteFileAtomic(Path(kStateFile), StateToJson(state));
+  if (!st.ok()) Log("%s", st.message().c_str());
+  SetTimeLimit(spec_.time_limit_s);
+  return true;
+}
+
+int Supervisor::ConnectIo(uint32_t rank, int stream) const {
+  if (spec_.io_port == 0 || spec_.io_port > 65535) return open("/dev/null", O_WRONLY);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, spec_.io_addr.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(spec_.io_port));
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, spec_.io_addr.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(spec_.io_port));
+    len = sizeof *v6;
+  } else {
+    errno = EINVAL;
+    return -1;
+  }
+  int fd = socket(addr.ss_family, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  std::string hello =
+      "SHOAL-IO " + spec_.io_key + " " + std::to_string(rank) + " " + std::to_string(stream) + "\n";
+  if (write(fd, hello.data(), hello.size()) != static_cast<ssize_t>(hello.size())) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void Supervisor::ExecTask(size_t index, pid_t group) {
+  const JobSpec::Task& task = spec_.tasks[index];
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  setpgid(0, group);
+  int null_fd = open("/dev/null", O_RDONLY);
+  int out_fd = ConnectIo(task.rank, 1);
+  int err_fd = ConnectIo(task.rank, 2);
+  if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
+    Log("task %u: cannot reach srun at %s:%u: %s", task.rank, spec_.io_addr.c_str(),
+        spec_.io_port, ErrnoText(errno).c_str());
+    _exit(1);
+  }
+  if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(1);
+  for (int fd : {null_fd, out_fd, err_fd}) {
+    if (fd > 2) close(fd);
+  }
+  auto fail = [](const std::string& what) {
+    std::string line = "slurmstepd: error: " + what + "\n";
+    ssize_t ignored = write(2, line.data(), line.size());
+    (void)ignored;
+  };
+  if (switch_ids_) {
+    if (setgid(spec_.gid) != 0 || setuid(spec_.uid) != 0) {
+      fail("could not switch to uid " + std::to_string(spec_.uid) + ": " + ErrnoText(errno));
+      _exit(1);
+    }
+  }
+  if (!spec_.work_dir.empty() && chdir(spec_.work_dir.c_str()) != 0) {
+    fail("couldn't chdir to `" + spec_.work_dir + "': " + ErrnoText(errno) +
+         ": going to /tmp instead");
+    if (chdir("/tmp") != 0) _exit(1);
+  }
+  // The task's own variables replace the shared ones of the same name.
+  std::vector<std::string> env;
+  for (const std::string& kv : spec_.env) {
+    const std::string key = kv.substr(0, kv.find('=') + 1);
+    bool replaced = false;
+    for (const std::string& own : task.env) replaced = replaced || own.rfind(key, 0) == 0;
+    if (!replaced) env.push_back(kv);
+  }
+  for (const std::string& kv : task.env) env.push_back(kv);
+  std::vector<char*> envp;
+  for (std::string& kv : env) envp.push_back(kv.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = spec_.argv;
+  if (args.empty()) {
+    fail("execve(): no program to run");
+    _exit(2);
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string& prog = args.front();
+  int err = ENOENT;
+  auto try_exec = [&](const std::string& path) {
+    execve(path.c_str(), argv.data(), envp.data());
+    if (errno == ENOEXEC) {
+      std::vector<char*> sh_argv = {const_cast<char*>("/bin/sh"), const_cast<char*>(path.c_str())};
+      for (size_t i = 1; i + 1 < argv.size(); ++i) sh_argv.push_back(argv[i]);
+      sh_argv.push_back(nullptr);
+      execve("/bin/sh", sh_argv.data(), envp.data());
+    }
+    if (errno != ENOENT || err == ENOENT) err = errno;
+  };
+  if (prog.find('/') != std::string::npos) {
+    try_exec(prog);
+  } else {
+    // PATH as the task will see it (srun's), as execvp would search it.
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    for (const std::string& kv : env) {
+      if (kv.rfind("PATH=", 0) == 0) path = kv.substr(5);
+    }
+    size_t start = 0;
+    while (start <= path.size()) {
+      size_t colon = path.find(':', start);
+      if (colon == std::string::npos) colon = path.size();
+      std::string dir = path.substr(start, colon - start);
+      try_exec((dir.empty() ? "." : dir) + "/" + prog);
+      start = colon + 1;
+    }
+  }
+  fail("execve(): " + prog + ": " + ErrnoText(err));
+  _exit(2);
+}
+
+void Supervisor::ComputeTaskResult() {
+  result_.exit_code = 0;
+  result_.signal = 0;
+  for (int status : task_status_) {
+    if (WIFEXITED(status)) {
+      result_.exit_code = std::max(result_.exit_code, WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+      result_.signal = std::max(result_.signal, WTERMSIG(status));
+      result_.core_dumped = result_.core_dumped || WCOREDUMP(status);
+    }
+  }
+}
+
 void Supervisor::Loop() {
   while (!script_done_) {
     pollfd fds[3] = {{sigfd_, POLLIN, 0}, {limit_tfd_, POLLIN, 0}, {kill_tfd_, POLLIN, 0}};
@@ -419,6 +607,18 @@ void Supervisor::ReapChildren() {
     int status;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    if (!task_pids_.empty()) {
+      auto it = std::find(task_pids_.begin(), task_pids_.end(), pid);
+      if (it == task_pids_.end()) continue;
+      task_status_[static_cast<size_t>(it - task_pids_.begin())] = status;
+      const bool bad = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+      if (--tasks_left_ == 0) {
+        script_done_ = true;
+      } else if (bad && spec_.kill_on_bad_exit) {
+        BeginTerminate(0, "a task failed (kill-on-bad-exit)");
+      }
+      continue;
+    }
     if (pid == script_pid_) {
       script_status_ = status;
       script_done_ = true;

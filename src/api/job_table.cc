@@ -229,6 +229,7 @@ const Column kColumns[] = {
     SHOAL_REQ_COL(array_spec),
     SHOAL_REQ_COL(array_max_running),
     SHOAL_REQ_COL(open_append),
+    SHOAL_REQ_COL(interactive),
 };
 
 #undef SHOAL_JOB_COL

@@ -147,6 +147,7 @@ Json JobRequestToJson(const JobRequest& r) {
       {"array_spec", r.array_spec},
       {"array_max_running", r.array_max_running},
       {"open_append", r.open_append},
+      {"interactive", r.interactive},
   };
 }
 
@@ -185,6 +186,7 @@ Result<JobRequest> JobRequestFromJson(const Json& j) {
   f.Read("array_spec", r.array_spec);
   f.Read("array_max_running", r.array_max_running);
   f.Read("open_append", r.open_append);
+  f.Read("interactive", r.interactive);
   if (!f.status().ok()) return f.status();
   if (const Json* d = FieldReader(j, "").Sub("dependency")) {
     Status s = DependencyFromJson(*d, r.dependency);
@@ -302,6 +304,114 @@ Result<Job> JobFromJson(const Json& j) {
     job.req = std::move(req).value();
   }
   return job;
+}
+
+namespace {
+
+Status ReadCounts(const Json& j, const char* key, std::vector<uint32_t>& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_array()) return InvalidArgument(std::string("field '") + key + "' must be an array");
+  out.clear();
+  for (const auto& e : *it) {
+    if (!e.is_number_unsigned() || e.get<uint64_t>() > UINT32_MAX) {
+      return InvalidArgument(std::string("field '") + key + "' must hold counts");
+    }
+    out.push_back(e.get<uint32_t>());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Json StepToJson(const Step& s) {
+  return {{"job_id", s.job_id},
+          {"step_id", s.step_id},
+          {"name", s.name},
+          {"user", s.user},
+          {"partition", s.partition},
+          {"nodes", s.nodes},
+          {"tasks_per_node", s.tasks_per_node},
+          {"ntasks", s.ntasks},
+          {"cpus_per_task", s.cpus_per_task},
+          {"state", JobStateName(s.state)},
+          {"start_time", s.start_time},
+          {"end_time", s.end_time},
+          {"exit_code", s.exit_code},
+          {"exit_signal", s.exit_signal},
+          {"time_limit_s", s.time_limit_s}};
+}
+
+Result<Step> StepFromJson(const Json& j) {
+  Step s;
+  FieldReader f(j, "");
+  f.Read("job_id", s.job_id);
+  f.Read("step_id", s.step_id);
+  f.Read("name", s.name);
+  f.Read("user", s.user);
+  f.Read("partition", s.partition);
+  f.Read("nodes", s.nodes);
+  f.Read("ntasks", s.ntasks);
+  f.Read("cpus_per_task", s.cpus_per_task);
+  std::string state = "RUNNING";
+  f.Read("state", state);
+  f.Read("start_time", s.start_time);
+  f.Read("end_time", s.end_time);
+  f.Read("exit_code", s.exit_code);
+  f.Read("exit_signal", s.exit_signal);
+  f.Read("time_limit_s", s.time_limit_s);
+  if (!f.status().ok()) return f.status();
+  if (Status st = ReadCounts(j, "tasks_per_node", s.tasks_per_node); !st.ok()) return st;
+  auto parsed = ParseJobState(state);
+  if (!parsed) return InvalidArgument("field 'state' has unknown job state '" + state + "'");
+  s.state = *parsed;
+  return s;
+}
+
+Json StepRequestToJson(const StepRequest& r) {
+  return {{"name", r.name},
+          {"nodes", r.nodes},
+          {"ntasks", r.ntasks},
+          {"ntasks_per_node", r.ntasks_per_node},
+          {"cpus_per_task", r.cpus_per_task},
+          {"nodelist", r.nodelist},
+          {"exclusive", r.exclusive},
+          {"kill_on_bad_exit", r.kill_on_bad_exit},
+          {"gpus", r.gpus},
+          {"gpus_per_node", r.gpus_per_node},
+          {"time_limit_s", r.time_limit_s},
+          {"argv", r.argv},
+          {"env", r.env},
+          {"work_dir", r.work_dir},
+          {"io_host", r.io_host},
+          {"io_port", r.io_port},
+          {"io_key", r.io_key}};
+}
+
+Result<StepRequest> StepRequestFromJson(const Json& j) {
+  StepRequest r;
+  FieldReader f(j, "");
+  f.Read("name", r.name);
+  f.Read("nodes", r.nodes);
+  f.Read("ntasks", r.ntasks);
+  f.Read("ntasks_per_node", r.ntasks_per_node);
+  f.Read("cpus_per_task", r.cpus_per_task);
+  f.Read("nodelist", r.nodelist);
+  f.Read("exclusive", r.exclusive);
+  f.Read("kill_on_bad_exit", r.kill_on_bad_exit);
+  f.Read("gpus", r.gpus);
+  f.Read("gpus_per_node", r.gpus_per_node);
+  f.Read("time_limit_s", r.time_limit_s);
+  f.Read("argv", r.argv);
+  f.Read("env", r.env);
+  f.Read("work_dir", r.work_dir);
+  f.Read("io_host", r.io_host);
+  f.Read("io_port", r.io_port);
+  f.Read("io_key", r.io_key);
+  if (!f.status().ok()) return f.status();
+  if (r.argv.empty()) return InvalidArgument("field 'argv' must name a program");
+  if (r.cpus_per_task == 0) return InvalidArgument("field 'cpus_per_task' must be positive");
+  return r;
 }
 
 Json NodeToJson(const Node& n) {

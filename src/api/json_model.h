@@ -24,6 +24,34 @@ struct SubmitRequest {
   bool hold = false;               // -H
 };
 
+// POST /api/v1/jobs/{id}/steps body: a step of a running allocation (srun). Counts left 0 take
+// the allocation's defaults (steps.h: PlanStep).
+struct StepRequest {
+  std::string name;
+  uint32_t nodes = 0;            // -N; 0: as many of the allocation's nodes as the tasks need
+  uint32_t ntasks = 0;           // -n; 0: the allocation's
+  uint32_t ntasks_per_node = 0;  // 0: not given
+  uint32_t cpus_per_task = 1;
+  std::vector<std::string> nodelist;  // -w, expanded
+  bool exclusive = false;        // only CPUs no other running step uses
+  bool kill_on_bad_exit = false; // -K: a task exiting non-zero ends the step
+  uint32_t gpus = 0;             // --gpus: total over the step's nodes; 0: see gpus_per_node
+  uint32_t gpus_per_node = 0;    // --gres=gpu:N; 0 with gpus 0: every GPU the job holds there
+  int64_t time_limit_s = 0;      // 0: the job's remaining time
+  std::vector<std::string> argv; // the program and its arguments
+  std::vector<std::string> env;  // srun's environment, KEY=VALUE
+  std::string work_dir;
+  // Where the tasks' output goes: srun listens there and checks io_key on each connection.
+  std::string io_host;
+  uint32_t io_port = 0;
+  std::string io_key;
+};
+
+Json StepToJson(const Step& step);
+Result<Step> StepFromJson(const Json& j);
+Json StepRequestToJson(const StepRequest& r);
+Result<StepRequest> StepRequestFromJson(const Json& j);
+
 Json JobToJson(const Job& job);
 Result<Job> JobFromJson(const Json& j);
 Json JobRequestToJson(const JobRequest& r);

@@ -289,6 +289,7 @@ int SacctMain(int argc, char** argv) {
     query.push_back("start=" + std::to_string(*start));
     query.push_back("end=" + std::to_string(*end));
   }
+  if (!allocations_only) query.push_back("with=steps");
   std::string path = "/api/v1/accounting/jobs";
   if (!query.empty()) path += "?" + Join(query, "&");
 
@@ -333,12 +334,21 @@ int SacctMain(int argc, char** argv) {
     if (ia != ib) return ia < ib;
     return a.array_task_id < b.array_task_id;
   });
-  std::vector<SacctLine> lines = BuildSacctLines(jobs, allocations_only);
+  std::vector<Step> steps;
+  if (answer->contains("steps") && (*answer)["steps"].is_array()) {
+    for (const Json& j : (*answer)["steps"]) {
+      if (Result<Step> step = StepFromJson(j); step.ok()) steps.push_back(std::move(*step));
+    }
+  }
+  std::vector<SacctLine> lines = BuildSacctLines(jobs, allocations_only, steps);
   if (!selectors.empty()) {
     // "12.batch" asks for the step alone; a step other than batch matches nothing.
     std::erase_if(lines, [&](const SacctLine& line) {
       return std::none_of(selectors.begin(), selectors.end(), [&](const JobSelector& s) {
         if (!SelectorMatches(*line.row.job, s.id)) return false;
+        if (line.step != nullptr) {
+          return s.step.empty() || s.step == std::to_string(line.step->step_id);
+        }
         return s.step.empty() || (s.step == "batch" && line.batch_step);
       });
     });

@@ -1,7 +1,9 @@
 #include "cli/sacct_view.h"
 
+#include <algorithm>
 #include <ctime>
 #include <functional>
+#include <optional>
 
 #include "cli/job_fields.h"
 #include "cli/users.h"
@@ -277,18 +279,92 @@ std::string SacctFieldNames() {
   return out;
 }
 
-std::vector<SacctLine> BuildSacctLines(const std::vector<Job>& jobs, bool allocations_only) {
+std::vector<SacctLine> BuildSacctLines(const std::vector<Job>& jobs, bool allocations_only,
+                                       const std::vector<Step>& steps) {
   std::vector<SacctLine> lines;
   for (const JobRow& row : BuildJobRows(jobs, false)) {
-    lines.push_back(SacctLine{row, false});
-    if (!allocations_only && row.pending_tasks.empty() && row.job->start_time != 0) {
-      lines.push_back(SacctLine{row, true});
+    lines.push_back(SacctLine{row, false, nullptr});
+    if (allocations_only || !row.pending_tasks.empty()) continue;
+    if (row.job->start_time != 0 && !row.job->req.interactive) {
+      lines.push_back(SacctLine{row, true, nullptr});
+    }
+    auto first = std::lower_bound(steps.begin(), steps.end(), row.job->id,
+                                  [](const Step& s, JobId id) { return s.job_id < id; });
+    for (auto it = first; it != steps.end() && it->job_id == row.job->id; ++it) {
+      lines.push_back(SacctLine{row, false, &*it});
     }
   }
   return lines;
 }
 
+namespace {
+
+// A step's line: its own values where it has them, the job's otherwise.
+std::optional<std::string> StepValue(const SacctField& f, const Step& s, int64_t now) {
+  const int64_t end = s.end_time > 0 ? s.end_time : now;
+  const int64_t elapsed = s.start_time > 0 ? std::max<int64_t>(0, end - s.start_time) : 0;
+  const uint32_t cpus = s.ntasks * s.cpus_per_task;
+  switch (f.kind) {
+    case kJobId:
+    case kJobIdRaw:
+      return s.DisplayId();
+    case kJobName:
+      return s.name;
+    case kPartition:
+    case kUser:
+    case kUid:
+    case kGroup:
+    case kGid:
+    case kTimelimit:
+    case kTimelimitRaw:
+    case kWorkDir:
+    case kPriority:
+    case kQos:
+    case kReason:
+    case kConstraints:
+    case kDerivedExitCode:
+      return "";
+    case kAllocCpus:
+    case kNCpus:
+    case kReqCpus:
+      return std::to_string(cpus);
+    case kState:
+      return JobStateName(s.state);
+    case kExitCode:
+      return std::to_string(s.exit_code) + ":" + std::to_string(s.exit_signal);
+    case kElapsed:
+      return FormatElapsed(elapsed);
+    case kElapsedRaw:
+      return std::to_string(elapsed);
+    case kCpuTime:
+      return FormatElapsed(elapsed * cpus);
+    case kCpuTimeRaw:
+      return std::to_string(elapsed * cpus);
+    case kStart:
+    case kSubmit:
+    case kEligible:
+      return Ts(s.start_time);
+    case kEnd:
+      return Ts(s.end_time);
+    case kNodeList:
+      return CompressHostlist(s.nodes);
+    case kNNodes:
+    case kAllocNodes:
+    case kReqNodes:
+      return std::to_string(s.nodes.size());
+    case kNTasks:
+      return std::to_string(s.ntasks);
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
 std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now) {
+  if (line.step != nullptr) {
+    if (auto v = StepValue(f, *line.step, now)) return *v;
+  }
   const Job& job = *line.row.job;
   const JobRequest& req = job.req;
   const bool step = line.batch_step;

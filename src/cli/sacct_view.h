@@ -40,15 +40,18 @@ std::vector<SacctField> ParseSacctFields(std::string_view spec, std::string* bad
 // All field names, for --helpformat.
 std::string SacctFieldNames();
 
-// One output line: a job or its batch step.
+// One output line: a job, its batch step, or one of its steps (N.0, N.1, ...).
 struct SacctLine {
   JobRow row;
   bool batch_step = false;
+  const Step* step = nullptr;
 };
 
-// Lines for jobs in the given order: each job (pending array tasks collapsed), followed by its
-// batch step when it has started and `allocations_only` is false.
-std::vector<SacctLine> BuildSacctLines(const std::vector<Job>& jobs, bool allocations_only);
+// Lines for jobs in the given order: each job (pending array tasks collapsed), followed, unless
+// `allocations_only`, by its batch step when it has started (batch jobs only) and its steps
+// from `steps` (by job and step id).
+std::vector<SacctLine> BuildSacctLines(const std::vector<Job>& jobs, bool allocations_only,
+                                       const std::vector<Step>& steps = {});
 
 std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now);
 

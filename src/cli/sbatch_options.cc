@@ -598,6 +598,16 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
   return std::nullopt;
 }
 
+std::optional<CliError> ApplySbatchLongOption(std::string_view long_name, const std::string& arg,
+                                              SbatchOptions* o) {
+  for (const option* opt = kLongOpts; opt->name != nullptr; ++opt) {
+    if (long_name != opt->name) continue;
+    ParsedOption parsed{opt->val, arg, opt->has_arg != no_argument, std::string(long_name)};
+    return ApplySbatchOption(parsed, OptionSource::kCommandLine, o);
+  }
+  return Error("--" + std::string(long_name) + " is not supported by shoal", 1);
+}
+
 std::optional<CliError> CheckBatchScript(std::string_view script) {
   if (script.empty()) return Error("Batch script is empty!", 1);
   if (Trim(script).empty()) return Error("Batch script contains only whitespace!", 1);

@@ -76,6 +76,11 @@ std::variant<SbatchOptions, CliError> ProbeSbatchCommandLine(const SbatchCommand
 std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource source,
                                           SbatchOptions* o);
 
+// Applies sbatch's long option `long_name` (e.g. "ntasks-per-node", "gres", "mem") with `arg`:
+// for srun and salloc, which share sbatch's job options. Errors read "sbatch: error: ...".
+std::optional<CliError> ApplySbatchLongOption(std::string_view long_name, const std::string& arg,
+                                              SbatchOptions* o);
+
 // Slurm's checks on the script text: not empty, not only whitespace, no DOS line breaks,
 // starts with "#!".
 std::optional<CliError> CheckBatchScript(std::string_view script);

@@ -10,6 +10,7 @@
 #include "cli/command_util.h"
 #include "cli/commands.h"
 #include "cli/squeue_view.h"
+#include "cli/step_view.h"
 #include "cli/users.h"
 #include "common/hostlist.h"
 #include "common/strings.h"
@@ -169,7 +170,8 @@ int SqueueMain(int argc, char** argv) {
 
   SqueueFilter filter;
   bool header = true, long_list = false, expand_arrays = false, no_match = false;
-  bool jobs_flag = false, start_view = false, sort_given = false;
+  bool jobs_flag = false, start_view = false, sort_given = false, steps_view = false;
+  std::vector<std::string> step_ids;  // -s's list: "12.0" or "12" (every step of job 12)
   int iterate = 0;
   std::string format, named_format, sort = kSqueueDefaultSort;
   for (const ParsedOption& o : parsed.options) {
@@ -200,6 +202,14 @@ int SqueueMain(int argc, char** argv) {
         break;
       case 'l':
         long_list = true;
+        break;
+      case 's':
+        steps_view = true;
+        if (o.has_arg) {
+          for (const std::string& id : Split(o.arg, ',')) {
+            if (!id.empty()) step_ids.push_back(id);
+          }
+        }
         break;
       case 'n':
         AddList(&filter.names, o.arg);
@@ -293,6 +303,32 @@ int SqueueMain(int argc, char** argv) {
     fprintf(stderr, "squeue: error: Unrecognized option: %s\n", parsed.operands[next].c_str());
     fputs(kUsage, stdout);
     return 1;
+  }
+
+  if (steps_view) {
+    std::string path = "/api/v1/steps";
+    std::string jobs;
+    for (const std::string& id : step_ids) {
+      jobs += (jobs.empty() ? "" : ",") + id.substr(0, id.find('.'));
+    }
+    if (!jobs.empty()) path += "?jobs=" + UrlEncode(jobs);
+    Result<Json> answer = ApiClient::FromEnvironment().Get(path);
+    if (!answer.ok()) {
+      return ReportError({"squeue: error: " + answer.status().message() + "\n", 1});
+    }
+    std::vector<Step> steps;
+    for (const Json& j : (*answer)["steps"]) {
+      Result<Step> step = StepFromJson(j);
+      if (!step.ok()) continue;
+      bool wanted = step_ids.empty();
+      for (const std::string& id : step_ids) {
+        wanted = wanted || id == step->DisplayId() || id == std::to_string(step->job_id);
+      }
+      if (!filter.users.empty() && filter.users.count(step->user) == 0) wanted = false;
+      if (wanted) steps.push_back(std::move(step).value());
+    }
+    fputs(RenderStepList(steps, header, NowEpoch()).c_str(), stdout);
+    return 0;
   }
 
   // --start: pending jobs only, when and where the scheduler expects them to start, soonest

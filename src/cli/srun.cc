@@ -1,35 +1,563 @@
-// srun and salloc: job steps and interactive allocations are not implemented yet. They answer
-// --help/--usage/--version and report anything else as unsupported, with Slurm's exit code.
-#include <cstdio>
-#include <string>
+// srun and salloc. salloc makes an interactive allocation (a job with no batch script), runs a
+// command here with its SLURM_* variables and relinquishes it when the command exits. srun
+// launches a step in the allocation it runs in (SLURM_JOB_ID or --jobid), or in one it makes
+// and relinquishes itself, and collects the tasks' output: it listens on a TCP port, and every
+// task's stdout and stderr connect back to it, so output never flows through the controller.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/client.h"
 #include "cli/command_util.h"
 #include "cli/commands.h"
+#include "cli/srun_options.h"
+#include "cli/users.h"
+
+extern char** environ;
 
 namespace shoal {
 namespace {
 
-int NotYet(const char* prog, int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--version" || a == "-V") {
-      fputs(kVersionLine, stdout);
+using Clock = std::chrono::steady_clock;
+
+volatile sig_atomic_t g_interrupts = 0;
+volatile sig_atomic_t g_terminate = 0;
+
+void OnInterrupt(int) { g_interrupts = g_interrupts + 1; }
+void OnTerminate(int) { g_terminate = 1; }
+
+void Sleep(int ms) { usleep(static_cast<useconds_t>(ms) * 1000); }
+
+std::string CurrentDir() {
+  char buf[4096];
+  if (getcwd(buf, sizeof(buf)) != nullptr) return buf;
+  return "/";
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+std::vector<std::string> Environ() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string RandomKey() {
+  unsigned char bytes[16] = {};
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t ignored = read(fd, bytes, sizeof bytes);
+    (void)ignored;
+    close(fd);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+Result<Job> FetchJob(const ApiClient& client, JobId id) {
+  Result<Json> r = client.Get("/api/v1/jobs/" + std::to_string(id));
+  if (!r.ok()) return r.status();
+  return JobFromJson(*r);
+}
+
+// Makes an interactive allocation for `o` and waits until it runs, printing what Slurm's
+// salloc and srun print. Returns the job id, or the exit code to end with.
+struct Allocation {
+  JobId id = 0;
+  int exit_code = 0;  // when id is 0
+};
+
+Allocation Allocate(const std::string& prog, const ApiClient& client, SrunOptions& o) {
+  SubmitContext ctx;
+  ctx.user = CurrentUser();
+  ctx.cwd = CurrentDir();
+  ctx.host = HostName();
+  ctx.environ = Environ();
+  SbatchOptions& a = o.alloc;
+  JobRequest& req = a.submit.req;
+  if (!a.submit_error.empty()) {
+    fprintf(stderr, "%s: error: %s: %s\n", prog.c_str(),
+            prog == "salloc" ? "Job submit/allocate failed" : "Unable to allocate resources",
+            a.submit_error.c_str());
+    return {0, 1};
+  }
+  if (req.name.empty()) {
+    req.name = prog == "salloc" || o.command.empty() ? "interactive" : BaseName(o.command.front());
+  }
+  // sbatch's completion of the request (identity, directories, derived counts, GPUs); an
+  // allocation has no script, so its "script" checks do not apply.
+  if (auto err = FinishSbatchRequest(ctx, &a)) {
+    std::string text = err->text;
+    if (text.rfind("sbatch: ", 0) == 0) text = prog + text.substr(6);
+    fputs(text.c_str(), stderr);
+    return {0, err->exit_code};
+  }
+  req.interactive = true;
+  req.requeue = false;
+  req.command = o.command.empty() ? "" : o.command.front();
+  a.submit.script.clear();
+  a.submit.args.clear();
+  Result<Json> answer = client.Post("/api/v1/jobs", SubmitRequestToJson(a.submit));
+  if (!answer.ok()) {
+    std::string msg = answer.status().message();
+    if (size_t nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(nl + 1);
+    fprintf(stderr, "%s: error: %s: %s\n", prog.c_str(),
+            prog == "salloc" ? "Job submit/allocate failed" : "Unable to allocate resources",
+            msg.c_str());
+    return {0, 1};
+  }
+  const JobId id = (*answer).value("job_id", JobId{0});
+  const bool salloc = prog == "salloc";
+  // A start within the first moments is an immediate grant, as Slurm's is.
+  auto deadline = Clock::now() + std::chrono::milliseconds(500);
+  bool queued = false;
+  for (int delay = 20;; delay = std::min(delay * 2, 500)) {
+    Result<Job> job = FetchJob(client, id);
+    if (job.ok() && job->state == JobState::kRunning) break;
+    if (job.ok() && IsFinished(job->state)) {
+      fprintf(stderr,
+              salloc ? "salloc: Job allocation %llu has been revoked.\n"
+                     : "srun: Job allocation %llu has been revoked\n",
+              static_cast<unsigned long long>(id));
+      return {0, 1};
+    }
+    if (g_interrupts > 0 || g_terminate) {
+      client.Post("/api/v1/jobs/" + std::to_string(id) + "/complete", Json::object());
+      if (salloc) {
+        fprintf(stderr, "salloc: Job allocation %llu has been revoked.\n",
+                static_cast<unsigned long long>(id));
+        fputs("salloc: Job aborted due to signal\n", stderr);
+      } else {
+        fprintf(stderr, "srun: Job allocation %llu has been revoked\n",
+                static_cast<unsigned long long>(id));
+      }
+      return {0, 1};
+    }
+    if (!queued && Clock::now() > deadline) {
+      queued = true;
+      if (salloc)
+        fprintf(stderr, "salloc: Pending job allocation %llu\n",
+                static_cast<unsigned long long>(id));
+      if (!o.quiet) {
+        fprintf(stderr, "%s: job %llu queued and waiting for resources\n", prog.c_str(),
+                static_cast<unsigned long long>(id));
+      }
+    }
+    Sleep(delay);
+  }
+  if (queued && !o.quiet) {
+    fprintf(stderr, "%s: job %llu has been allocated resources\n", prog.c_str(),
+            static_cast<unsigned long long>(id));
+  }
+  if (salloc)
+    fprintf(stderr, "salloc: Granted job allocation %llu\n", static_cast<unsigned long long>(id));
+  return {id, 0};
+}
+
+void Relinquish(const ApiClient& client, JobId id, int exit_code, int signal) {
+  client.Post("/api/v1/jobs/" + std::to_string(id) + "/complete",
+              Json{{"exit_code", exit_code}, {"signal", signal}});
+}
+
+// --- srun's output collection -----------------------------------------------------------------
+
+struct IoConn {
+  int fd = -1;
+  bool ready = false;  // the header was read and checked
+  std::string header;
+  uint32_t rank = 0;
+  int stream = 1;
+  std::string partial;  // an unfinished line (--label)
+};
+
+class OutputCollector {
+ public:
+  OutputCollector(std::string key, bool label) : key_(std::move(key)), label_(label) {}
+  OutputCollector(const OutputCollector&) = delete;
+  OutputCollector& operator=(const OutputCollector&) = delete;
+  // Labels are as wide as the highest rank.
+  void SetTasks(uint32_t ntasks) {
+    width_ = static_cast<int>(std::to_string(ntasks > 0 ? ntasks - 1 : 0).size());
+  }
+  ~OutputCollector() {
+    for (auto& c : conns_) close(c.fd);
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+
+  // Listens on every address, on a port the kernel picks. Returns the port, 0 on failure.
+  uint16_t Listen() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (listen_fd_ < 0) return 0;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    socklen_t len = sizeof addr;
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        listen(listen_fd_, 1024) != 0 ||
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
       return 0;
     }
-    if (a == "--help" || a == "--usage" || a == "-h") {
-      printf("Usage: %s [OPTIONS(0)...] [ : [OPTIONS(N)...]] executable(0) [args(0)...]\n", prog);
-      printf("%s: job steps are not supported yet\n", prog);
-      return 0;
+    return ntohs(addr.sin_port);
+  }
+
+  // Serves the sockets for up to `ms`.
+  void Poll(int ms) {
+    std::vector<pollfd> fds;
+    fds.push_back({listen_fd_, POLLIN, 0});
+    for (auto& c : conns_) fds.push_back({c.fd, POLLIN, 0});
+    int n = poll(fds.data(), fds.size(), ms);
+    if (n <= 0) return;
+    if (fds[0].revents & POLLIN) AcceptAll();
+    std::vector<size_t> closed;
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (!ReadFrom(conns_[i - 1])) closed.push_back(i - 1);
+      }
+    }
+    for (auto it = closed.rbegin(); it != closed.rend(); ++it) {
+      Flush(conns_[*it]);
+      close(conns_[*it].fd);
+      conns_.erase(conns_.begin() + static_cast<long>(*it));
     }
   }
-  fprintf(stderr, "%s: error: job steps are not supported yet\n", prog);
-  return 1;
+
+  void AcceptAll() {
+    for (;;) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      IoConn c;
+      c.fd = fd;
+      conns_.push_back(std::move(c));
+    }
+  }
+
+  bool Idle() const { return conns_.empty(); }
+
+ private:
+  // False when the connection is over.
+  bool ReadFrom(IoConn& c) {
+    char buf[65536];
+    ssize_t n = read(c.fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (n <= 0) return false;
+    std::string_view data(buf, static_cast<size_t>(n));
+    if (!c.ready) {
+      c.header.append(data);
+      size_t nl = c.header.find('\n');
+      if (nl == std::string::npos) return c.header.size() < 256;
+      char key[128] = {};
+      unsigned rank = 0;
+      int stream = 0;
+      if (std::sscanf(c.header.c_str(), "SHOAL-IO %127s %u %d", key, &rank, &stream) != 3 ||
+          key_ != key || (stream != 1 && stream != 2)) {
+        return false;  // not one of our tasks
+      }
+      c.ready = true;
+      c.rank = rank;
+      c.stream = stream;
+      std::string rest = c.header.substr(nl + 1);
+      c.header.clear();
+      Emit(c, rest);
+      return true;
+    }
+    Emit(c, data);
+    return true;
+  }
+
+  void Emit(IoConn& c, std::string_view data) {
+    FILE* out = c.stream == 1 ? stdout : stderr;
+    if (!label_) {
+      fwrite(data.data(), 1, data.size(), out);
+      fflush(out);
+      return;
+    }
+    c.partial.append(data);
+    size_t start = 0, nl;
+    while ((nl = c.partial.find('\n', start)) != std::string::npos) {
+      fprintf(out, "%*u: ", width_, c.rank);
+      fwrite(c.partial.data() + start, 1, nl + 1 - start, out);
+      start = nl + 1;
+    }
+    c.partial.erase(0, start);
+    fflush(out);
+  }
+
+  void Flush(IoConn& c) {
+    if (!label_ || c.partial.empty()) return;
+    FILE* out = c.stream == 1 ? stdout : stderr;
+    fprintf(out, "%*u: %s\n", width_, c.rank, c.partial.c_str());
+    c.partial.clear();
+    fflush(out);
+  }
+
+  std::string key_;
+  bool label_;
+  int width_ = 1;
+  int listen_fd_ = -1;
+  std::vector<IoConn> conns_;
+};
+
+// Runs one step of allocation `job_id` and returns srun's exit code.
+int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
+  const std::string job = std::to_string(job_id);
+  // The allocation's size, from the variables srun finds in it, as Slurm checks it.
+  if (o.nodes_set && o.jobid.empty()) {
+    auto nnodes = GetEnv("SLURM_JOB_NUM_NODES");
+    if (!nnodes) nnodes = GetEnv("SLURM_NNODES");
+    if (nnodes) {
+      auto have = ParseCount(*nnodes);
+      if (have && *have < o.step.nodes) {
+        fprintf(stderr, "srun: error: Only allocated %llu nodes asked for %u\n",
+                static_cast<unsigned long long>(*have), o.step.nodes);
+        return 1;
+      }
+    }
+  }
+  StepRequest& step = o.step;
+  const std::string key = RandomKey();
+  OutputCollector io(key, o.label);
+  const uint16_t port = io.Listen();
+  if (port == 0) {
+    fprintf(stderr, "srun: error: cannot listen for task output: %s\n", strerror(errno));
+    return 1;
+  }
+  step.argv = o.command;
+  step.env = Environ();
+  if (step.work_dir.empty()) step.work_dir = CurrentDir();
+  if (step.work_dir[0] != '/') step.work_dir = CurrentDir() + "/" + step.work_dir;
+  step.io_host = GetEnv("SHOAL_SRUN_HOST").value_or(HostName());
+  step.io_port = port;
+  step.io_key = key;
+  Result<Json> created = client.Post("/api/v1/jobs/" + job + "/steps", StepRequestToJson(step));
+  if (!created.ok()) {
+    fprintf(stderr, "srun: error: Unable to create step for job %s: %s\n", job.c_str(),
+            created.status().message().c_str());
+    return 1;
+  }
+  Result<Step> started = StepFromJson(*created);
+  if (!started.ok()) {
+    fprintf(stderr, "srun: error: %s\n", started.status().message().c_str());
+    return 1;
+  }
+  io.SetTasks(started->ntasks);
+  const std::string step_path =
+      "/api/v1/jobs/" + job + "/steps/" + std::to_string(started->step_id);
+  const std::string step_name = job + "." + std::to_string(started->step_id);
+  Step last = *started;
+  auto next_check = Clock::now();
+  int seen_interrupts = 0;
+  bool terminated = false;
+  for (;;) {
+    io.Poll(100);
+    if (g_interrupts != seen_interrupts) {
+      seen_interrupts = g_interrupts;
+      // First Ctrl-C goes to the tasks as SIGINT; a second one ends the step for good.
+      const bool force = seen_interrupts > 1;
+      if (force) {
+        fprintf(stderr, "srun: forcing job termination\n");
+      } else {
+        fprintf(stderr, "srun: sending Ctrl-C to StepId=%s\n", step_name.c_str());
+      }
+      client.Post(step_path + "/signal", Json{{"signal", force ? 0 : SIGINT}});
+    }
+    if (g_terminate && !terminated) {
+      terminated = true;
+      client.Post(step_path + "/signal", Json{{"signal", 0}});
+    }
+    if (Clock::now() < next_check) continue;
+    next_check = Clock::now() + std::chrono::milliseconds(200);
+    Result<Json> r = client.Get(step_path);
+    if (!r.ok()) continue;
+    Result<Step> now = StepFromJson(*r);
+    if (!now.ok()) continue;
+    last = *now;
+    if (last.state != JobState::kRunning) break;
+  }
+  // Over: what the tasks wrote is already queued on their sockets; read it to the end (their
+  // supervisors have killed whatever held the sockets open).
+  auto deadline = Clock::now() + std::chrono::seconds(3);
+  io.AcceptAll();
+  while (!io.Idle() && Clock::now() < deadline) io.Poll(100);
+  if (last.state == JobState::kCancelled || last.state == JobState::kTimeout) {
+    fprintf(stderr, "srun: error: StepId=%s %s\n", step_name.c_str(),
+            last.state == JobState::kTimeout ? "timed out" : "was cancelled");
+  }
+  if (last.exit_signal != 0) return 128 + last.exit_signal;
+  return last.exit_code;
+}
+
+struct Common {
+  std::string prog;
+  SrunOptions options;
+  int exit_code = -1;  // >= 0: end now with this
+};
+
+Common Parse(const std::string& prog, int argc, char** argv) {
+  Common c;
+  c.prog = prog;
+  auto parsed = ParseSrunCommandLine(prog, ArgsOf(argc, argv), NowEpoch());
+  if (auto* err = std::get_if<CliError>(&parsed)) {
+    c.exit_code = ReportError(*err);
+    return c;
+  }
+  c.options = std::move(std::get<SrunOptions>(parsed));
+  if (c.options.help) {
+    fputs(SrunHelpText(prog).c_str(), stdout);
+    c.exit_code = 0;
+  } else if (c.options.usage) {
+    fputs(SrunUsageText(prog).c_str(), stdout);
+    c.exit_code = 0;
+  } else if (c.options.version) {
+    fputs(kVersionLine, stdout);
+    c.exit_code = 0;
+  }
+  return c;
+}
+
+void InstallHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sa.sa_handler = OnTerminate;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+// The variables salloc's command gets: the job's, less what only a task or a batch script has.
+void ExportAllocation(const ApiClient& client, JobId id) {
+  Result<Json> env = client.Get("/api/v1/jobs/" + std::to_string(id) + "/env");
+  if (!env.ok() || !env->contains("env")) return;
+  static const char* const kSkip[] = {"ENVIRONMENT=",   "SLURM_NODEID=", "SLURM_PROCID=",
+                                      "SLURM_LOCALID=", "SLURM_GTIDS=",  "SLURM_TOPOLOGY_ADDR"};
+  for (const Json& kv : (*env)["env"]) {
+    if (!kv.is_string()) continue;
+    const std::string text = kv.get<std::string>();
+    bool skip = false;
+    for (const char* prefix : kSkip) skip = skip || text.rfind(prefix, 0) == 0;
+    size_t eq = text.find('=');
+    if (skip || eq == std::string::npos) continue;
+    setenv(text.substr(0, eq).c_str(), text.substr(eq + 1).c_str(), 1);
+  }
 }
 
 }  // namespace
 
-int SrunMain(int argc, char** argv) { return NotYet("srun", argc, argv); }
+int SrunMain(int argc, char** argv) {
+  Common c = Parse("srun", argc, argv);
+  if (c.exit_code >= 0) return c.exit_code;
+  SrunOptions& o = c.options;
+  if (o.command.empty()) {
+    fputs("srun: fatal: No command given to execute.\n", stderr);
+    return 1;
+  }
+  InstallHandlers();
+  ApiClient client = ApiClient::FromEnvironment();
+  std::string inside = o.jobid;
+  if (inside.empty()) inside = GetEnv("SLURM_JOB_ID").value_or("");
+  if (!inside.empty()) {
+    auto id = ParseCount(inside);
+    if (!id || *id == 0) {
+      fprintf(stderr, "srun: error: Invalid job id specified: %s\n", inside.c_str());
+      return 1;
+    }
+    return RunStep(client, *id, o);
+  }
+  Allocation a = Allocate("srun", client, o);
+  if (a.id == 0) return a.exit_code;
+  // The step fills the allocation made for it: its counts are already the job's.
+  o.step.nodes = 0;
+  o.step.nodelist.clear();
+  int rc = RunStep(client, a.id, o);
+  Relinquish(client, a.id, rc > 128 ? 0 : rc, rc > 128 ? rc - 128 : 0);
+  return rc;
+}
 
-int SallocMain(int argc, char** argv) { return NotYet("salloc", argc, argv); }
+int SallocMain(int argc, char** argv) {
+  Common c = Parse("salloc", argc, argv);
+  if (c.exit_code >= 0) return c.exit_code;
+  SrunOptions& o = c.options;
+  InstallHandlers();
+  ApiClient client = ApiClient::FromEnvironment();
+  Allocation a = Allocate("salloc", client, o);
+  if (a.id == 0) return a.exit_code;
+  std::vector<std::string> command = o.command;
+  if (command.empty()) command.push_back(GetEnv("SHELL").value_or("/bin/sh"));
+  ExportAllocation(client, a.id);
+  // While the command runs it owns the terminal's signals; salloc only waits for it.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    std::vector<char*> args;
+    for (std::string& s : command) args.push_back(s.data());
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    fprintf(stderr, "salloc: error: %s: %s\n", args[0], strerror(errno));
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  int status = 0;
+  bool revoked = false;
+  auto next_check = Clock::now() + std::chrono::seconds(1);
+  for (;;) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) break;
+    if (!revoked && Clock::now() >= next_check) {
+      next_check = Clock::now() + std::chrono::seconds(1);
+      Result<Job> job = FetchJob(client, a.id);
+      if (job.ok() && IsFinished(job->state)) {
+        revoked = true;
+        fprintf(stderr, "salloc: Job allocation %llu has been revoked.\n",
+                static_cast<unsigned long long>(a.id));
+        kill(pid, SIGHUP);
+      }
+    }
+    Sleep(50);
+  }
+  int rc = WIFEXITED(status)     ? WEXITSTATUS(status)
+           : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                 : 1;
+  if (!revoked) {
+    fprintf(stderr, "salloc: Relinquishing job allocation %llu\n",
+            static_cast<unsigned long long>(a.id));
+    Relinquish(client, a.id, WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+               WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  }
+  return rc;
+}
 
 }  // namespace shoal

@@ -1,5 +1,8 @@
 #include "controller/api_routes.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "api/job_table.h"
 #include "common/strings.h"
 
@@ -7,6 +10,8 @@ namespace shoal {
 namespace {
 
 HttpResponse Reply(int status, const Json& body) { return {status, body.dump()}; }
+
+Json StepsJson(const std::vector<Step>& steps);
 
 HttpResponse Error(const Status& s) {
   int code = 500;
@@ -181,8 +186,122 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r) {
   auto jobs = c.QueryAccounting(q);
   if (!jobs.ok()) return Error(jobs.status());
   Json out = Json::array();
-  for (const Job& job : *jobs) out.push_back(JobToJson(job));
-  return Reply(200, {{"jobs", std::move(out)}});
+  std::vector<JobId> ids;
+  for (const Job& job : *jobs) {
+    out.push_back(JobToJson(job));
+    ids.push_back(job.id);
+  }
+  Json answer = {{"jobs", std::move(out)}};
+  // sacct without -X: the steps of the jobs listed.
+  if (auto with = r.query.find("with"); with != r.query.end() && with->second == "steps") {
+    std::vector<Step> steps;
+    if (!ids.empty()) {
+      auto stored = c.QueryStepAccounting(ids);
+      if (!stored.ok()) return Error(stored.status());
+      steps = std::move(stored).value();
+    }
+    answer["steps"] = StepsJson(steps);
+  }
+  return Reply(200, answer);
+}
+
+Json StepsJson(const std::vector<Step>& steps) {
+  Json out = Json::array();
+  for (const Step& s : steps) out.push_back(StepToJson(s));
+  return out;
+}
+
+uint32_t RequesterUid(const HttpRequest& r) { return r.peer ? r.peer->uid : 0; }
+
+// /jobs/{id}/steps..., /jobs/{id}/complete and /jobs/{id}/env (srun and salloc); nullopt when
+// the route is none of these.
+std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
+                                       const std::vector<std::string>& parts) {
+  const std::string& m = r.method;
+  if (parts.size() < 3 || parts[0] != "jobs") return std::nullopt;
+  const std::string& id = parts[1];
+  if (parts[2] == "env" && parts.size() == 3 && m == "GET") {
+    auto env = c.AllocationEnvironment(id);
+    if (!env.ok()) return Error(env.status());
+    return Reply(200, {{"env", *env}});
+  }
+  if (parts[2] == "complete" && parts.size() == 3 && m == "POST") {
+    auto body = ParseBody(r);
+    if (!body.ok()) return Error(body.status());
+    int32_t code = 0, sig = 0;
+    try {
+      code = body->value("exit_code", 0);
+      sig = body->value("signal", 0);
+    } catch (const Json::exception& e) {
+      return Error(InvalidArgument(std::string("bad complete request: ") + e.what()));
+    }
+    Status s = c.CompleteAllocation(id, code, sig, RequesterUid(r));
+    if (!s.ok()) return Error(s);
+    return Reply(200, Json::object());
+  }
+  if (parts[2] != "steps") return std::nullopt;
+  auto job_id = ParseUint(id);
+  if (!job_id) return Error(NotFound("Invalid job id specified"));
+  if (parts.size() == 3 && m == "POST") {
+    auto body = ParseBody(r);
+    if (!body.ok()) return Error(body.status());
+    auto req = StepRequestFromJson(*body);
+    if (!req.ok()) return Error(req.status());
+    auto step = c.CreateStep(id, std::move(req).value(), RequesterUid(r));
+    if (!step.ok()) return Error(step.status());
+    return Reply(201, StepToJson(*step));
+  }
+  if (parts.size() == 3 && m == "GET") {
+    std::vector<Step> steps = c.ListSteps({*job_id}, false);
+    if (steps.empty()) {
+      auto stored = c.QueryStepAccounting({*job_id});
+      if (stored.ok()) steps = std::move(stored).value();
+    }
+    return Reply(200, {{"steps", StepsJson(steps)}});
+  }
+  auto step_id = parts.size() >= 4 ? ParseUint(parts[3]) : std::nullopt;
+  if (!step_id || *step_id > UINT32_MAX) return Error(NotFound("Invalid job id specified"));
+  if (parts.size() == 4 && m == "GET") {
+    auto step = c.GetStep(*job_id, static_cast<uint32_t>(*step_id));
+    if (!step.ok()) return Error(step.status());
+    return Reply(200, StepToJson(*step));
+  }
+  if (parts.size() == 5 && parts[4] == "signal" && m == "POST") {
+    auto body = ParseBody(r);
+    if (!body.ok()) return Error(body.status());
+    int sig = 0;
+    try {
+      sig = body->value("signal", 0);
+    } catch (const Json::exception& e) {
+      return Error(InvalidArgument(std::string("bad signal request: ") + e.what()));
+    }
+    if (sig < 0 || sig > 64) return Error(InvalidArgument("Invalid signal"));
+    Status s = c.SignalStep(*job_id, static_cast<uint32_t>(*step_id), sig, RequesterUid(r));
+    if (!s.ok()) return Error(s);
+    return Reply(200, Json::object());
+  }
+  return std::nullopt;
+}
+
+// squeue -s: the steps the controller holds, running ones unless states= says otherwise.
+HttpResponse StepsCollection(Controller& c, const HttpRequest& r) {
+  std::vector<JobId> ids;
+  for (const auto& id : ListParam(r, "jobs")) {
+    auto n = ParseUint(id);
+    if (!n) return Error(InvalidArgument("Invalid job id specified: " + id));
+    ids.push_back(*n);
+  }
+  auto states = StatesParam(ListParam(r, "states"));
+  if (!states.ok()) return Error(states.status());
+  const bool running_only = states->empty();
+  Json out = Json::array();
+  for (const Step& s : c.ListSteps(ids, running_only)) {
+    if (!running_only && std::find(states->begin(), states->end(), s.state) == states->end()) {
+      continue;
+    }
+    out.push_back(StepToJson(s));
+  }
+  return Reply(200, {{"steps", std::move(out)}});
 }
 
 }  // namespace
@@ -198,6 +317,8 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
   if (parts[0] == "health" && m == "GET") {
     return Reply(200, {{"status", "ok"}, {"cluster_name", c.config().cluster_name}});
   }
+  if (auto answer = StepRoutes(c, r, parts)) return std::move(*answer);
+  if (parts[0] == "steps" && parts.size() == 1 && m == "GET") return StepsCollection(c, r);
   if (parts[0] == "jobs") {
     if (parts.size() == 1 && m == "GET") return JobsCollection(c, r);
     if (parts.size() == 1 && m == "POST") return SubmitJob(c, r);

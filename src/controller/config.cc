@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "common/hostlist.h"
@@ -283,6 +284,53 @@ Status ParseAccountLine(const ConfLine& line, ControllerConfig& config) {
   return Status::Ok();
 }
 
+// SchedulerParameters=opt[=value],...: Slurm's tuning options. shoal acts on bf_max_job_test
+// and on its own bf_policy; Slurm's other options are accepted (a file written for Slurm loads)
+// and have no effect here; anything else is warned about.
+Status ParseSchedulerParameters(const ConfLine& line, const std::string& value,
+                                ControllerConfig& config) {
+  static const std::set<std::string, std::less<>> kSlurmOptions = {
+      "bf_busy_nodes", "bf_continue", "bf_hetjob_immediate", "bf_hetjob_prio",
+      "bf_ignore_newly_avail_nodes", "bf_interval", "bf_job_part_count_reserve",
+      "bf_licenses", "bf_max_job_array_resv", "bf_max_job_assoc", "bf_max_job_part",
+      "bf_max_job_start", "bf_max_job_user", "bf_max_job_user_part", "bf_max_time",
+      "bf_min_age_reserve", "bf_min_prio_reserve", "bf_node_space_size", "bf_one_resv_per_job",
+      "bf_resolution", "bf_running_job_reserve", "bf_window", "bf_window_linear",
+      "bf_yield_interval", "bf_yield_sleep", "batch_sched_delay", "build_queue_timeout",
+      "default_queue_depth", "defer", "defer_batch", "delay_boot", "disable_job_shrink",
+      "disable_hetjob_steps", "enable_hetjob_steps", "enable_user_top", "ignore_numa",
+      "max_array_tasks", "max_rpc_cnt", "max_sched_time", "max_script_size", "max_switch_wait",
+      "no_backup_scheduling", "no_env_cache", "nohold_on_prolog_fail", "pack_serial_at_end",
+      "partition_job_depth", "preempt_reorder_count", "preempt_strict_order",
+      "preempt_youngest_first", "reduce_completing_frag", "requeue_setup_env_fail",
+      "salloc_wait_nodes", "sbatch_wait_nodes", "sched_interval", "sched_max_job_start",
+      "sched_min_interval", "spec_cores_first", "step_retry_count", "step_retry_time",
+      "whole_hetjob"};
+  config.scheduler_parameters = value;
+  for (const std::string& item : Split(value, ',')) {
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    const std::string name = ToLower(item.substr(0, eq));
+    const std::string arg = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (name == "bf_policy") {
+      if (arg != "easy" && arg != "easy-sjbf" && arg != "conservative") {
+        return At(line, "invalid SchedulerParameters bf_policy '" + arg +
+                            "' (easy, easy-sjbf or conservative)");
+      }
+      config.backfill_policy = arg;
+    } else if (name == "bf_max_job_test") {
+      auto n = UintValue(line, "bf_max_job_test", arg, kMaxU32);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return At(line, "bf_max_job_test must be positive");
+      config.bf_max_job_test = static_cast<uint32_t>(*n);
+    } else if (kSlurmOptions.count(name) == 0) {
+      config.warnings.push_back(line.Where() + ": unknown SchedulerParameters option '" + name +
+                                "' ignored");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::string_view file_name) {
@@ -353,6 +401,8 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
           s = At(line, "unsupported SchedulerType '" + value + "'");
         }
         config.scheduler_type = value;
+      } else if (EqualsIgnoreCase(key, "SchedulerParameters")) {
+        s = ParseSchedulerParameters(line, value, config);
       } else if (EqualsIgnoreCase(key, "PriorityType")) {
         if (value != "priority/basic" && value != "priority/multifactor") {
           s = At(line, "unsupported PriorityType '" + value + "'");
@@ -460,7 +510,8 @@ Result<ControllerConfig> LoadControllerConfig(const std::string& path) {
 
 SchedulerOptions SchedulerOptionsFor(const ControllerConfig& config) {
   SchedulerOptions o;
-  o.backfill = config.scheduler_type == "sched/builtin" ? "none" : "easy";
+  o.backfill = config.scheduler_type == "sched/builtin" ? "none" : config.backfill_policy;
+  o.max_reservations = config.bf_max_job_test;
   o.queue_order = config.priority_type == "priority/basic" ? "fcfs" : "priority";
   o.preempt = config.PreemptEnabled();
   o.preempt_mode = config.preempt_mode.value_or(PreemptMode::kOff);

@@ -27,6 +27,11 @@ struct ControllerConfig {
   uint32_t max_job_count = 1000000;   // MaxJobCount: live jobs the controller will hold
   bool requeue_default = true;        // JobRequeue
   std::string scheduler_type = "sched/backfill";  // as in Slurm: EASY backfill
+  // SchedulerParameters: bf_policy (shoal's: easy, easy-sjbf or conservative, with
+  // sched/backfill) and bf_max_job_test (at most this many reservations per pass; Slurm's 500).
+  std::string backfill_policy = "easy";
+  uint32_t bf_max_job_test = 500;
+  std::string scheduler_parameters;  // as written, for scontrol show config
   std::string priority_type = "priority/multifactor";
   PriorityWeights weights;
   int64_t decay_half_life_s = 7 * 86400;  // PriorityDecayHalfLife; 0: usage never decays

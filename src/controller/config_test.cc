@@ -194,6 +194,37 @@ TEST(ControllerConfigTest, SchedulerPolicies) {
   EXPECT_TRUE(Scheduler::Create(o).ok());
 }
 
+TEST(ControllerConfigTest, SchedulerParameters) {
+  SchedulerOptions o = SchedulerOptionsFor(Parse(""));
+  EXPECT_EQ(o.max_reservations, 500u);  // Slurm's bf_max_job_test
+  ControllerConfig c = Parse(
+      "SchedulerParameters=defer,bf_interval=10,bf_policy=conservative,bf_max_job_test=200,"
+      "default_queue_depth=1000\n");
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
+  o = SchedulerOptionsFor(c);
+  EXPECT_EQ(o.backfill, "conservative");
+  EXPECT_EQ(o.max_reservations, 200u);
+  EXPECT_TRUE(Scheduler::Create(o).ok());
+  EXPECT_EQ(SchedulerOptionsFor(Parse("SchedulerParameters=bf_policy=easy-sjbf\n")).backfill,
+            "easy-sjbf");
+  // sched/builtin never backfills, whatever bf_policy says.
+  EXPECT_EQ(SchedulerOptionsFor(
+                Parse("SchedulerType=sched/builtin\nSchedulerParameters=bf_policy=conservative\n"))
+                .backfill,
+            "none");
+
+  c = Parse("SchedulerParameters=bf_frobnicate=3\n");
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("unknown SchedulerParameters option 'bf_frobnicate'"),
+            std::string::npos)
+      << c.warnings[0];
+  EXPECT_NE(ParseError("SchedulerParameters=bf_policy=greedy\n", 1).find("bf_policy 'greedy'"),
+            std::string::npos);
+  EXPECT_NE(ParseError("\nSchedulerParameters=bf_max_job_test=lots\n", 2).find("bf_max_job_test"),
+            std::string::npos);
+  ParseError("SchedulerParameters=bf_max_job_test=0\n", 1);
+}
+
 TEST(ControllerConfigTest, PriorityKeys) {
   ControllerConfig c = Parse(
       "PriorityType=priority/multifactor\n"

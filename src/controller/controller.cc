@@ -84,7 +84,13 @@ Status Controller::Start(const PolicyRegistry& registry) {
   if (!loaded.ok()) return loaded.status();
   auto usage = store_->LoadUsage();
   if (!usage.ok()) return usage.status();
+  auto node_states = store_->LoadNodeStates();
+  if (!node_states.ok()) return node_states.status();
   WriteLock lock = LockForChange();
+  // Drains and downs an administrator set outlive a restart; nodes that register later get
+  // theirs when they are added.
+  for (NodeAdminState& n : *node_states) admin_states_[n.name] = std::move(n);
+  for (Node& node : nodes_) ApplyAdminStateLocked(node);
   usage_ = std::move(usage).value();
   if (usage_.as_of == 0) usage_.as_of = now;
   if (usage_.last_reset == 0) usage_.last_reset = now;
@@ -176,6 +182,7 @@ Node* Controller::InsertNodeLocked(Node node) {
                                 return natural_less(name, n.name);
                               });
   const std::string name = node.name;
+  ApplyAdminStateLocked(node);
   nodes_.insert(pos, std::move(node));
   node_index_.clear();
   for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
@@ -269,7 +276,9 @@ void Controller::AdmitJobLocked(Job job) {
 
 Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   JobRequest& req = request.req;
-  if (request.script.rfind("#!", 0) != 0) {
+  if (req.interactive) {
+    req.requeue = false;  // its submitter waits for this one run (steps.cc)
+  } else if (request.script.rfind("#!", 0) != 0) {
     return InvalidArgument("This does not look like a batch script (no #! line)");
   }
   if (req.ntasks == 0 || req.cpus_per_task == 0 || req.min_nodes == 0) {
@@ -500,6 +509,8 @@ Json Controller::ConfigJson() const {
       {"MaxJobCount", std::to_string(config_.max_job_count)},
       {"JobRequeue", config_.requeue_default ? "1" : "0"},
       {"SchedulerType", config_.scheduler_type},
+      {"SchedulerParameters",
+       config_.scheduler_parameters.empty() ? "(null)" : config_.scheduler_parameters},
       {"PriorityType", config_.priority_type},
       {"PriorityWeightAge", std::to_string(config_.weights.age)},
       {"PriorityWeightAssoc", std::to_string(config_.weights.assoc)},
@@ -591,6 +602,7 @@ void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
   if (was_live) live_jobs_.erase(job.id);
   finished_by_end_.emplace(now, job.id);
   metrics_->JobFinished(job);
+  EndStepsLocked(job, now);
   spdlog::info("job {} {} exit {}:{}", job.DisplayId(), JobStateName(state), job.exit_code,
                job.exit_signal);
 }
@@ -789,6 +801,15 @@ Status Controller::UpdateJob(const std::string& id, const Json& changes) {
   return s;
 }
 
+void Controller::ApplyAdminStateLocked(Node& node) const {
+  auto it = admin_states_.find(node.name);
+  if (it == admin_states_.end()) return;
+  node.drain = it->second.drain;
+  node.down = it->second.down;
+  node.reason = it->second.reason;
+  node.reason_time = it->second.reason_time;
+}
+
 Status Controller::UpdateNode(const std::string& names, const std::string& state,
                               const std::string& reason) {
   const int64_t now = NowSeconds();
@@ -824,10 +845,24 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
       }
       metrics_->NodeChanged(node, "updated");
       spdlog::info("node {} set {} ({})", name, s, reason);
+      NodeAdminState saved{name, node.drain, s == "DOWN", node.reason, node.reason_time};
+      if (saved.drain || saved.down) {
+        admin_states_[name] = saved;
+      } else {
+        admin_states_.erase(name);
+      }
+      StoreOp op;
+      op.kind = StoreOp::Kind::kSaveNodeState;
+      op.node_state = std::move(saved);
+      std::vector<StoreOp> one;
+      one.push_back(std::move(op));
+      ops.push_back(store_->Submit(std::move(one)));
     }
-    (void)ops;
   }
+  // Acknowledged once on disk, so a restart right after keeps the drain.
+  Status written = AwaitWrites(ops);
   TriggerSchedule();
+  if (!written.ok()) return Internal("node state could not be stored: " + written.message());
   return Status::Ok();
 }
 
@@ -1090,7 +1125,10 @@ bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWri
     metrics_->JobStarted(job);
     spdlog::info("job {} started on {}", job.DisplayId(), CompressHostlist(job.nodes));
     PersistLocked(job, ops, /*must_sync=*/false);
-    sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
+    // An interactive allocation runs nothing until its steps (steps.cc).
+    if (!job.req.interactive) {
+      sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
+    }
   }
   return all_applied;
 }
@@ -1222,7 +1260,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     }
     for (JobId job_id : std::vector<JobId>(node->running_jobs)) {
       Job& job = jobs_[job_id];
-      if (job.nodes.empty() || job.nodes.front() != node->name) continue;
+      if (job.nodes.empty() || job.nodes.front() != node->name || job.req.interactive) continue;
       if (reported.count(job_id) && reported[job_id] == job.generation) continue;
       // The batch host does not know the job: it never started there (the controller died
       // between recording the start and sending it) or the node lost it. Start it again.
@@ -1251,6 +1289,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
     if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
     return;
   }
+  if (msg.has_step_finished()) return OnStepFinished(session, msg.step_finished());
   if (msg.has_job_started()) {
     return;  // the start time recorded at launch stands; nothing to do yet
   }
@@ -1376,6 +1415,7 @@ void Controller::TimerLoop() {
     const int64_t now = NowSeconds();
     bool changed = false;
     WriteLock lock = LockForChange();
+    CheckAllocationsLocked(now);
     if (now - last_usage_calc_ >= config_.priority_calc_period_s) {
       UpdateUsageLocked(now);
       last_usage_calc_ = now;

@@ -122,6 +122,22 @@ class Controller {
     std::string address;  // HOST:PORT of the agent's /metrics
   };
   std::vector<MetricsTarget> AgentMetricsTargets() const;
+  // --- job steps and interactive allocations (steps.cc) ---
+  // Starts a step of running job `job_id` on its nodes (srun). `requester_uid` 0: anyone.
+  Result<Step> CreateStep(const std::string& job_id, StepRequest request, uint32_t requester_uid);
+  Result<Step> GetStep(JobId job_id, uint32_t step_id) const;
+  // Steps the controller still remembers (those of the jobs it holds), by job and step id;
+  // `job_ids` empty: every job's.
+  std::vector<Step> ListSteps(const std::vector<JobId>& job_ids, bool running_only) const;
+  // Signals a running step's tasks; signal 0 ends the step (SIGTERM, SIGKILL after KillWait).
+  Status SignalStep(JobId job_id, uint32_t step_id, int signal, uint32_t requester_uid);
+  // Ends an interactive allocation for its submitter (salloc or srun relinquishing it): a
+  // running one completes with the command's exit status, a pending one is cancelled.
+  Status CompleteAllocation(const std::string& job_id, int32_t exit_code, int32_t signal,
+                            uint32_t requester_uid);
+  // The SLURM_* variables of a running job, as salloc hands them to its command.
+  Result<std::vector<std::string>> AllocationEnvironment(const std::string& job_id) const;
+  Result<std::vector<Step>> QueryStepAccounting(const std::vector<JobId>& job_ids) const;
 
   // --- agents ---
   // Handles a Register; on success returns the session the agent's stream must drain.
@@ -143,6 +159,9 @@ class Controller {
   void AdmitJobLocked(Job job);
   Node* FindNodeLocked(const std::string& name);
   Node* InsertNodeLocked(Node node);
+  // Sets the drain/down flags and reason an administrator gave the node, if any (kept in the
+  // store across restarts).
+  void ApplyAdminStateLocked(Node& node) const;
   const Partition* FindPartitionLocked(const std::string& name) const;
   const Partition* DefaultPartitionLocked() const;
   void TriggerSchedule();
@@ -188,6 +207,14 @@ class Controller {
   void SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, bool replace_all);
   double UsageFactorOf(const Job& job) const;
   void SendLocked(const std::string& node, rpc::ControllerMessage msg);
+  // Steps (steps.cc): a node's report that its part of a step ended; a job that ends takes its
+  // running steps with it (and an interactive one its resources, no batch script holding them);
+  // interactive allocations past their time limit end (no supervisor enforces it for them).
+  void OnStepFinished(const std::shared_ptr<AgentSession>& session, const rpc::StepFinished& fin);
+  void EndStepsLocked(Job& job, int64_t now);
+  void CheckAllocationsLocked(int64_t now);
+  void PersistStepLocked(const Step& step, PendingWrites* writes);
+  rpc::ControllerMessage StepSignalMessage(const Step& step, int signal) const;
   void NodeFailedLocked(Node& node, int64_t now, const std::string& reason);
   void TimerLoop();
   // After a scheduling pass: its duration and launches; the cluster snapshot when due.
@@ -205,6 +232,7 @@ class Controller {
   std::vector<Node> nodes_;
   std::unordered_map<std::string, size_t> node_index_;
   std::vector<Partition> partitions_;
+  std::map<std::string, NodeAdminState> admin_states_;  // by node name
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
   std::atomic<JobId> next_job_id_{1};
   // Submissions that became durable while the lock was busy (a pass being computed, a long
@@ -226,6 +254,18 @@ class Controller {
   // stale and dropped.
   bool pass_in_flight_ = false;
   std::set<JobId> changed_during_pass_;
+  // Steps of the jobs held in jobs_, with what only a running step needs.
+  struct LiveStep {
+    Step step;
+    uint64_t generation = 0;              // the job run it belongs to
+    std::set<std::string> pending_nodes;  // nodes whose tasks have not reported their end
+    std::vector<uint32_t> cpus_per_node;  // parallel to step.nodes
+    bool kill_on_bad_exit = false;
+    uint16_t master_port = 0;
+  };
+  std::map<JobId, std::map<uint32_t, LiveStep>> steps_;
+  std::map<JobId, uint32_t> next_step_id_;
+  int64_t last_allocation_check_ = 0;
   std::vector<JobId> planned_ids_;  // jobs holding the last pass's planned start
   int64_t last_priority_calc_ = 0;
   // Fair share: usage per association (persisted), and the factors derived from it, worked

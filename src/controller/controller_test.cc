@@ -670,6 +670,36 @@ TEST_F(ControllerTest, UpdateNodeDrainAndResume) {
   EXPECT_EQ(n1.AwaitLaunch().job_id(), id);
 }
 
+TEST_F(ControllerTest, AdminNodeStatesSurviveARestart) {
+  StartController();
+  Register("n1");
+  Register("n2");
+  Register("n3");
+  ASSERT_TRUE(ctl_->UpdateNode("n[1-2]", "DRAIN", "disk swap").ok());
+  ASSERT_TRUE(ctl_->UpdateNode("n3", "DOWN", "bad dimm").ok());
+  ASSERT_TRUE(ctl_->UpdateNode("n2", "RESUME", "").ok());
+
+  RestartController();
+  // Self-registered nodes are known again once their agents come back.
+  Register("n1");
+  Register("n2");
+  Register("n3");
+  Node n = FindNode("n1");
+  EXPECT_TRUE(n.drain);
+  EXPECT_EQ(n.reason, "disk swap");
+  EXPECT_NE(n.reason_time, 0);
+  EXPECT_FALSE(FindNode("n2").drain);
+  EXPECT_TRUE(FindNode("n3").down) << "an administrator's DOWN outlives the agent's return";
+  EXPECT_EQ(FindNode("n3").reason, "bad dimm");
+
+  ASSERT_TRUE(ctl_->UpdateNode("n[1,3]", "RESUME", "").ok());
+  RestartController();
+  Register("n1");
+  Register("n3");
+  EXPECT_FALSE(FindNode("n1").drain);
+  EXPECT_FALSE(FindNode("n3").down);
+}
+
 TEST_F(ControllerTest, ReRegistrationFencesUnknownJobs) {
   StartController();
   FakeAgent& n1 = Register("n1");

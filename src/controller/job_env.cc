@@ -45,6 +45,8 @@ std::vector<std::string> BuildJobEnvironment(const Job& job, const std::vector<s
     std::string key = kv.substr(0, eq);
     // Inherited from an enclosing array task: only this job's own array values may appear.
     if (key.rfind("SLURM_ARRAY_", 0) == 0) continue;
+    // Submitted from inside a step (srun ... sbatch): a batch script is no step.
+    if (key.rfind("SLURM_STEP", 0) == 0) continue;
     vars[std::move(key)] = kv.substr(eq + 1);
   }
   const JobRequest& r = job.req;

@@ -42,6 +42,10 @@ const char* JobStateShortName(JobState s) {
 }
 
 std::optional<JobState> ParseJobState(std::string_view text) {
+  // Records and API answers spell states exactly; only what users type needs the slow path.
+  for (const auto& n : kStateNames) {
+    if (text == n.name) return n.state;
+  }
   for (const auto& n : kStateNames) {
     if (SameIgnoringCase(text, n.name) || SameIgnoringCase(text, n.short_name)) return n.state;
   }
@@ -56,6 +60,10 @@ bool IsFinished(JobState s) {
 std::string Job::DisplayId() const {
   if (array_job_id == 0) return std::to_string(id);
   return std::to_string(array_job_id) + "_" + std::to_string(array_task_id);
+}
+
+std::string Step::DisplayId() const {
+  return std::to_string(job_id) + "." + std::to_string(step_id);
 }
 
 NodeState Node::BaseState() const {

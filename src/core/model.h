@@ -85,6 +85,9 @@ struct JobRequest {
   std::string array_spec;       // "0-9%2" as written; empty: not an array
   uint32_t array_max_running = 0;  // %N throttle, 0: none
   bool open_append = false;
+  // An allocation made by salloc (or srun outside one): no batch script; nothing runs on its
+  // nodes until steps are launched into it, and it ends when its submitter relinquishes it.
+  bool interactive = false;
 };
 
 struct Job {
@@ -124,6 +127,29 @@ struct Job {
   std::string DisplayId() const;
   // Total CPUs the request needs on one node (ntasks_per_node or spread of ntasks).
   bool IsArrayTask() const { return array_job_id != 0; }
+};
+
+// A job step: one launch of tasks on (some of) a job's nodes, "12.0", "12.1", ... The batch
+// script of a batch job is the batch step, shown from the job record and never held here.
+struct Step {
+  JobId job_id = 0;
+  uint32_t step_id = 0;
+  std::string name;
+  std::string user;       // the job's, for listings
+  std::string partition;  // the job's, for listings
+  std::vector<std::string> nodes;
+  std::vector<uint32_t> tasks_per_node;  // parallel to nodes
+  uint32_t ntasks = 0;
+  uint32_t cpus_per_task = 1;
+  JobState state = JobState::kRunning;
+  int64_t start_time = 0;
+  int64_t end_time = 0;
+  int32_t exit_code = 0;    // the highest exit status among the tasks that exited
+  int32_t exit_signal = 0;  // a signal that ended a task, 0 when none did
+  int64_t time_limit_s = 0; // 0: the job's
+
+  // "12.0"
+  std::string DisplayId() const;
 };
 
 enum class NodeState : uint8_t { kUnknown, kIdle, kMixed, kAllocated, kDown };

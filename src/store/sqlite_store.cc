@@ -18,9 +18,10 @@
 namespace shoal {
 namespace {
 
-// Version 2 added job_payloads.args, version 3 the usage table (created by kSchema when
-// missing). Migrations run in order from the version a file has.
-constexpr int kSchemaVersion = 3;
+// Version 2 added job_payloads.args, version 3 the usage table, version 4 the steps table,
+// version 5 the node_states table (tables are created by kSchema when missing). Migrations run
+// in order from the version a file has.
+constexpr int kSchemaVersion = 5;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -47,6 +48,19 @@ CREATE TABLE IF NOT EXISTS job_payloads (
   script TEXT NOT NULL,
   env TEXT NOT NULL,
   args TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS steps (
+  job_id INTEGER NOT NULL,
+  step_id INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (job_id, step_id)
+);
+CREATE TABLE IF NOT EXISTS node_states (
+  name TEXT PRIMARY KEY,
+  drain INTEGER NOT NULL,
+  down INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  reason_time INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS usage (
   account TEXT NOT NULL,
@@ -133,7 +147,13 @@ class SqliteStore : public Store {
         usage_clear_(std::in_place, writer, "DELETE FROM usage"),
         set_meta_(std::in_place, writer,
                   "INSERT INTO store_meta (key, value) VALUES (?,?) "
-                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value") {
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+        step_(std::in_place, writer,
+              "INSERT OR REPLACE INTO steps (job_id, step_id, doc) VALUES (?,?,?)"),
+        node_state_(std::in_place, writer,
+                    "INSERT OR REPLACE INTO node_states (name, drain, down, reason, reason_time) "
+                    "VALUES (?,?,?,?,?)"),
+        node_state_clear_(std::in_place, writer, "DELETE FROM node_states WHERE name = ?") {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -153,6 +173,9 @@ class SqliteStore : public Store {
     usage_row_.reset();
     usage_clear_.reset();
     set_meta_.reset();
+    step_.reset();
+    node_state_.reset();
+    node_state_clear_.reset();
     sqlite3_close(writer_);
     sqlite3_close(reader_);
   }
@@ -263,6 +286,26 @@ class SqliteStore : public Store {
     return ReadJobs(st.get());
   }
 
+  Result<std::vector<NodeAdminState>> LoadNodeStates() override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    std::vector<NodeAdminState> out;
+    Statement rows(reader_,
+                   "SELECT name, drain, down, reason, reason_time FROM node_states ORDER BY name");
+    if (!rows.valid()) return SqlError(reader_, "load node states");
+    int rc;
+    while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
+      NodeAdminState n;
+      n.name = reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 0));
+      n.drain = sqlite3_column_int(rows.get(), 1) != 0;
+      n.down = sqlite3_column_int(rows.get(), 2) != 0;
+      n.reason = reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 3));
+      n.reason_time = sqlite3_column_int64(rows.get(), 4);
+      out.push_back(std::move(n));
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "load node states");
+    return out;
+  }
+
   Result<UsageState> LoadUsage() override {
     std::lock_guard<std::mutex> lock(read_mu_);
     UsageState state;
@@ -286,6 +329,30 @@ class SqliteStore : public Store {
     }
     if (rc != SQLITE_DONE) return SqlError(reader_, "load usage");
     return state;
+  }
+
+  Result<std::vector<Step>> QuerySteps(const std::vector<JobId>& job_ids) override {
+    std::string sql = "SELECT doc FROM steps";
+    if (!job_ids.empty()) {
+      std::string list;
+      for (JobId id : job_ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+      sql += " WHERE job_id IN (" + list + ")";
+    }
+    sql += " ORDER BY job_id, step_id";
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement st(reader_, sql.c_str());
+    if (!st.valid()) return SqlError(reader_, "query steps");
+    std::vector<Step> steps;
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      Json doc = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)),
+                             nullptr, false);
+      auto step = StepFromJson(doc);
+      if (!step.ok()) return Internal("corrupt step record: " + step.status().message());
+      steps.push_back(std::move(step).value());
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "read steps");
+    return steps;
   }
 
  private:
@@ -356,6 +423,8 @@ class SqliteStore : public Store {
           case StoreOp::Kind::kSaveUsage:
             s = WriteUsage(op, usage_row_->get(), usage_clear_->get(), set_meta_->get());
             break;
+          case StoreOp::Kind::kUpsertStep: s = WriteStep(step_->get(), op.step); break;
+          case StoreOp::Kind::kSaveNodeState: s = WriteNodeState(op.node_state); break;
           default: s = WriteJob(upsert_->get(), op.job); break;
         }
       }
@@ -385,6 +454,33 @@ class SqliteStore : public Store {
     sqlite3_bind_int64(st, 9, job.end_time);
     sqlite3_bind_text(st, 10, doc.c_str(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write job");
+    return Status::Ok();
+  }
+
+  Status WriteNodeState(const NodeAdminState& n) {
+    if (!n.drain && !n.down) {
+      sqlite3_stmt* st = node_state_clear_->get();
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, n.name.c_str(), -1, SQLITE_TRANSIENT);
+      return sqlite3_step(st) == SQLITE_DONE ? Status::Ok() : SqlError(writer_, "clear node state");
+    }
+    sqlite3_stmt* st = node_state_->get();
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, n.name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, n.drain ? 1 : 0);
+    sqlite3_bind_int(st, 3, n.down ? 1 : 0);
+    sqlite3_bind_text(st, 4, n.reason.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, n.reason_time);
+    return sqlite3_step(st) == SQLITE_DONE ? Status::Ok() : SqlError(writer_, "write node state");
+  }
+
+  Status WriteStep(sqlite3_stmt* st, const Step& step) {
+    const std::string doc = StepToJson(step).dump();
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, static_cast<int64_t>(step.job_id));
+    sqlite3_bind_int64(st, 2, static_cast<int64_t>(step.step_id));
+    sqlite3_bind_text(st, 3, doc.c_str(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write step");
     return Status::Ok();
   }
 
@@ -435,6 +531,8 @@ class SqliteStore : public Store {
   // The writer's statements and mode: used by one committer at a time (committing_).
   std::optional<Statement> upsert_, payload_, count_sync_;
   std::optional<Statement> usage_row_, usage_clear_, set_meta_;  // fair-share usage
+  std::optional<Statement> step_;
+  std::optional<Statement> node_state_, node_state_clear_;
   bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;

@@ -24,15 +24,37 @@ struct JobPayload {
   std::vector<std::string> args;  // the script's arguments
 };
 
+// What an administrator set on a node (scontrol update NodeName=.. State=DRAIN|DOWN), kept
+// across controller restarts. A node with neither flag has no record.
+struct NodeAdminState {
+  std::string name;
+  bool drain = false;
+  bool down = false;
+  std::string reason;
+  int64_t reason_time = 0;
+};
+
 struct StoreOp {
   // kSync writes nothing of its own: it makes every write queued before it durable (a batch
   // that holds it is synced), so records written unsynced can be acknowledged afterwards.
   // kSaveUsage writes fair-share usage: each row of `usage` (an association's decayed
   // CPU-seconds) is stored as given; with usage_replace_all the table holds exactly those rows
   // afterwards. usage_as_of / usage_last_reset are recorded when not negative.
-  enum class Kind { kInsertJob, kUpdateJob, kInsertPayload, kSync, kSaveUsage };
+  // kUpsertStep writes one job step's record (inserted or replaced). kSaveNodeState records
+  // node_state (removing the node's record when it has neither flag).
+  enum class Kind {
+    kInsertJob,
+    kUpdateJob,
+    kInsertPayload,
+    kSync,
+    kSaveUsage,
+    kUpsertStep,
+    kSaveNodeState
+  };
   Kind kind = Kind::kUpdateJob;
   Job job;              // kInsertJob, kUpdateJob
+  Step step;            // kUpsertStep
+  NodeAdminState node_state;  // kSaveNodeState
   JobId payload_id = 0; // kInsertPayload
   JobPayload payload;   // kInsertPayload
   std::vector<std::pair<UsageKey, double>> usage;  // kSaveUsage
@@ -76,6 +98,10 @@ class Store {
   virtual Result<std::vector<Job>> QueryJobs(const JobQuery& query) = 0;
   // The fair-share usage as last saved (empty, as_of 0, when never saved).
   virtual Result<UsageState> LoadUsage() = 0;
+  // The steps of the given jobs (every step when `job_ids` is empty), by job and step id.
+  virtual Result<std::vector<Step>> QuerySteps(const std::vector<JobId>& job_ids) = 0;
+  // Every node's administrative state as last saved, by name.
+  virtual Result<std::vector<NodeAdminState>> LoadNodeStates() = 0;
 
   // Called after every commit (a whole group) with its duration in seconds, in the committing
   // thread. Set it before the first Submit; it must be quick and must not call the store.

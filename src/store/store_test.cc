@@ -634,9 +634,101 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 5);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST(StoreMigrationTest, VersionThreeFileGainsTheStepsTable) {
+  std::string tmpl = ::testing::TempDir() + "store_migrate3.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/shoal.db";
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // As version 3 left it: no steps table.
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE steps; PRAGMA user_version=3;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  // Steps are written as often as they change (started, then ended): the last record stands.
+  Step step;
+  step.job_id = 12;
+  step.step_id = 1;
+  step.name = "hostname";
+  step.nodes = {"node1", "node2"};
+  step.tasks_per_node = {2, 1};
+  step.ntasks = 3;
+  std::vector<StoreOp> ops(1);
+  ops[0].kind = StoreOp::Kind::kUpsertStep;
+  ops[0].step = step;
+  ASSERT_TRUE((*store)->Write(ops).ok());
+  ops[0].step.state = JobState::kFailed;
+  ops[0].step.exit_code = 4;
+  ops[0].step.step_id = 0;
+  ASSERT_TRUE((*store)->Write(ops).ok());
+  ops[0].step.step_id = 1;
+  ASSERT_TRUE((*store)->Write(ops).ok());
+  auto steps = (*store)->QuerySteps({12});
+  ASSERT_TRUE(steps.ok()) << steps.status().message();
+  ASSERT_EQ(steps->size(), 2u);
+  EXPECT_EQ((*steps)[0].step_id, 0u);
+  EXPECT_EQ((*steps)[1].step_id, 1u);
+  EXPECT_EQ((*steps)[1].state, JobState::kFailed);
+  EXPECT_EQ((*steps)[1].exit_code, 4);
+  EXPECT_EQ((*steps)[1].tasks_per_node, (std::vector<uint32_t>{2, 1}));
+  EXPECT_TRUE((*store)->QuerySteps({13})->empty());
+  EXPECT_EQ((*store)->QuerySteps({})->size(), 2u);
+  store->reset();
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
+  std::string tmpl = ::testing::TempDir() + "store_migrate4.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/shoal.db";
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE node_states; PRAGMA user_version=4;", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto save = [&](const std::string& name, bool drain, bool down, const std::string& reason) {
+    std::vector<StoreOp> ops(1);
+    ops[0].kind = StoreOp::Kind::kSaveNodeState;
+    ops[0].node_state = {name, drain, down, reason, 1700000000};
+    return (*store)->Write(ops);
+  };
+  ASSERT_TRUE(save("node2", true, false, "disk swap").ok());
+  ASSERT_TRUE(save("node1", false, true, "bad dimm").ok());
+  ASSERT_TRUE(save("node3", true, false, "later resumed").ok());
+  ASSERT_TRUE(save("node3", false, false, "").ok());  // neither flag: the record goes
+  store->reset();
+  store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok());
+  auto states = (*store)->LoadNodeStates();
+  ASSERT_TRUE(states.ok()) << states.status().message();
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ((*states)[0].name, "node1");
+  EXPECT_TRUE((*states)[0].down);
+  EXPECT_FALSE((*states)[0].drain);
+  EXPECT_EQ((*states)[0].reason, "bad dimm");
+  EXPECT_EQ((*states)[1].name, "node2");
+  EXPECT_TRUE((*states)[1].drain);
+  EXPECT_EQ((*states)[1].reason, "disk swap");
+  EXPECT_EQ((*states)[1].reason_time, 1700000000);
+  store->reset();
   std::filesystem::remove_all(tmpl);
 }
 

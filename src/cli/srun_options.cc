@@ -1,0 +1,248 @@
+#include "cli/srun_options.h"
+
+#include "common/hostlist.h"
+#include "common/strings.h"
+
+namespace shoal {
+namespace {
+
+// Long-only options.
+enum : int {
+  kOptExclusive = 0x100,
+  kOptGres,
+  kOptGpusPerNode,
+  kOptMem,
+  kOptMemPerCpu,
+  kOptNtasksPerNode,
+  kOptMpi,
+  kOptJobid,
+  kOptUsage,
+  kOptIgnored,  // placement hints with no effect here
+};
+
+// As Slurm 22.05's srun and salloc take them; '+' stops at the command.
+constexpr char kShortOpts[] = "+A:c:C:D:G:hi:J:K::lm:n:N:p:q:Qt:vVw:x:";
+
+const option kLongOpts[] = {
+    {"account", required_argument, nullptr, 'A'},
+    {"cpus-per-task", required_argument, nullptr, 'c'},
+    {"constraint", required_argument, nullptr, 'C'},
+    {"chdir", required_argument, nullptr, 'D'},
+    {"gpus", required_argument, nullptr, 'G'},
+    {"help", no_argument, nullptr, 'h'},
+    {"input", required_argument, nullptr, 'i'},
+    {"job-name", required_argument, nullptr, 'J'},
+    {"kill-on-bad-exit", optional_argument, nullptr, 'K'},
+    {"label", no_argument, nullptr, 'l'},
+    {"distribution", required_argument, nullptr, 'm'},
+    {"ntasks", required_argument, nullptr, 'n'},
+    {"nodes", required_argument, nullptr, 'N'},
+    {"partition", required_argument, nullptr, 'p'},
+    {"qos", required_argument, nullptr, 'q'},
+    {"quiet", no_argument, nullptr, 'Q'},
+    {"time", required_argument, nullptr, 't'},
+    {"verbose", no_argument, nullptr, 'v'},
+    {"version", no_argument, nullptr, 'V'},
+    {"nodelist", required_argument, nullptr, 'w'},
+    {"exclude", required_argument, nullptr, 'x'},
+    {"exclusive", optional_argument, nullptr, kOptExclusive},
+    {"gres", required_argument, nullptr, kOptGres},
+    {"gpus-per-node", required_argument, nullptr, kOptGpusPerNode},
+    {"mem", required_argument, nullptr, kOptMem},
+    {"mem-per-cpu", required_argument, nullptr, kOptMemPerCpu},
+    {"ntasks-per-node", required_argument, nullptr, kOptNtasksPerNode},
+    {"mpi", required_argument, nullptr, kOptMpi},
+    {"jobid", required_argument, nullptr, kOptJobid},
+    {"usage", no_argument, nullptr, kOptUsage},
+    {"overlap", no_argument, nullptr, kOptIgnored},
+    {"cpu-bind", required_argument, nullptr, kOptIgnored},
+    {"hint", required_argument, nullptr, kOptIgnored},
+    {nullptr, 0, nullptr, 0},
+};
+
+// sbatch's parsers speak as sbatch: srun and salloc say the same under their own name.
+CliError Reprefix(CliError err, std::string_view prog) {
+  std::string out;
+  for (const std::string& line : Split(err.text, '\n')) {
+    if (line.empty()) continue;
+    out += line.rfind("sbatch: ", 0) == 0 ? std::string(prog) + line.substr(6) : line;
+    out += '\n';
+  }
+  err.text = out;
+  return err;
+}
+
+}  // namespace
+
+std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
+                                                         const std::vector<std::string>& args,
+                                                         int64_t now) {
+  GetoptResult r = RunGetopt(prog, args, kShortOpts, kLongOpts);
+  if (!r.ok) return CliError{TryHelpLine(prog), 255};
+  SrunOptions o;
+  o.alloc.now = now;
+  JobRequest& req = o.alloc.submit.req;
+  auto error = [&](const std::string& message, int code) {
+    return CliError{std::string(prog) + ": error: " + message + "\n", code};
+  };
+  for (const ParsedOption& opt : r.options) {
+    std::optional<CliError> err;
+    switch (opt.id) {
+      case 'h':
+        o.help = true;
+        break;
+      case kOptUsage:
+        o.usage = true;
+        break;
+      case 'V':
+        o.version = true;
+        break;
+      case 'Q':
+        o.quiet = true;
+        break;
+      case 'v':
+        ++o.verbose;
+        break;
+      case 'l':
+        o.label = true;
+        break;
+      case 'K':
+        o.step.kill_on_bad_exit = !opt.has_arg || opt.arg.empty() || opt.arg != "0";
+        break;
+      case 'i':
+        // Tasks read /dev/null: srun forwards no stdin (--input=none is the only behaviour).
+        break;
+      case 'm':
+      case kOptIgnored:
+        break;
+      case kOptMpi:
+        if (opt.arg != "none") {
+          return error("Invalid MPI type '" + opt.arg + "', --mpi=list for acceptable types", 1);
+        }
+        break;
+      case kOptJobid:
+        if (!ParseCount(opt.arg) || *ParseCount(opt.arg) == 0) {
+          return error("Invalid job id specified: " + opt.arg, 1);
+        }
+        o.jobid = opt.arg;
+        break;
+      case 'N':
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        o.step.nodes = req.min_nodes;
+        o.nodes_set = true;
+        break;
+      case 'n':
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        o.step.ntasks = req.ntasks;
+        break;
+      case 'c':
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        o.step.cpus_per_task = req.cpus_per_task;
+        break;
+      case 'J':
+        req.name = opt.arg;
+        o.step.name = opt.arg;
+        break;
+      case 't':
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        o.step.time_limit_s = req.time_limit_s > 0 ? req.time_limit_s : 0;
+        break;
+      case 'w':
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        o.step.nodelist = req.required_nodes;
+        if (!o.alloc.submit_error.empty()) {
+          return error("Unable to allocate resources: " + o.alloc.submit_error, 1);
+        }
+        break;
+      case 'D':
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        o.step.work_dir = opt.arg;
+        break;
+      case 'G': {
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        uint32_t total = 0;
+        size_t colon = opt.arg.rfind(':');
+        auto n = ParseCount(colon == std::string::npos ? opt.arg : opt.arg.substr(colon + 1));
+        if (!n) return error("Invalid generic resource (gres) specification", 1);
+        total = static_cast<uint32_t>(*n);
+        o.step.gpus = total;
+        break;
+      }
+      case kOptExclusive:
+        req.exclusive = true;
+        o.step.exclusive = true;
+        break;
+      case kOptGres:
+        err = ApplySbatchLongOption("gres", opt.arg, &o.alloc);
+        o.step.gpus_per_node = req.gpus_per_node;
+        break;
+      case kOptGpusPerNode:
+        err = ApplySbatchLongOption("gpus-per-node", opt.arg, &o.alloc);
+        o.step.gpus_per_node = req.gpus_per_node;
+        break;
+      case kOptMem:
+        err = ApplySbatchLongOption("mem", opt.arg, &o.alloc);
+        break;
+      case kOptMemPerCpu:
+        err = ApplySbatchLongOption("mem-per-cpu", opt.arg, &o.alloc);
+        break;
+      case kOptNtasksPerNode:
+        err = ApplySbatchLongOption("ntasks-per-node", opt.arg, &o.alloc);
+        o.step.ntasks_per_node = req.ntasks_per_node;
+        break;
+      default:  // -A -C -p -q -x: the allocation's only
+        err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
+        break;
+    }
+    if (err) return Reprefix(*err, prog);
+  }
+  o.command = std::move(r.operands);
+  return o;
+}
+
+std::string SrunUsageText(std::string_view prog) {
+  std::string p(prog);
+  return "Usage: " + p +
+         " [-N nnodes] [-n ntasks] [-c ncpus] [--ntasks-per-node=n] [-w hosts] [-J jobname]\n"
+         "            [-t minutes] [-p partition] [--exclusive] [-K] [-l] [--gres=list]\n"
+         "            [--gpus=n] [--mpi=none] [--input=none] executable [args...]\n";
+}
+
+std::string SrunHelpText(std::string_view prog) {
+  return "Usage: " + std::string(prog) +
+         " [OPTIONS(0)...] executable(0) [args(0)...]\n"
+         "\n"
+         "Parallel run options:\n"
+         "  -A, --account=name          charge job to specified account\n"
+         "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
+         "  -D, --chdir=path            change remote current working directory\n"
+         "      --exclusive             allocate nodes (or a step's CPUs) exclusively\n"
+         "  -G, --gpus=n                count of GPUs required for the job\n"
+         "      --gres=list             required generic resources (gpu[:type][:N])\n"
+         "  -i, --input=none            tasks read /dev/null (no stdin is forwarded)\n"
+         "  -J, --job-name=jobname      name of job\n"
+         "      --jobid=id              run under already allocated job\n"
+         "  -K, --kill-on-bad-exit      kill the job if any task terminates with a\n"
+         "                              non-zero exit code\n"
+         "  -l, --label                 prepend task number to lines of stdout/err\n"
+         "      --mem=MB                minimum amount of real memory\n"
+         "      --mpi=none              type of MPI being used (only none)\n"
+         "  -n, --ntasks=ntasks         number of tasks to run\n"
+         "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
+         "      --ntasks-per-node=n     number of tasks to invoke on each node\n"
+         "  -p, --partition=partition   partition requested\n"
+         "  -q, --qos=qos               quality of service\n"
+         "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
+         "  -t, --time=minutes          time limit\n"
+         "  -w, --nodelist=hosts...     request a specific list of hosts\n"
+         "  -x, --exclude=hosts...      exclude a specific list of hosts\n"
+         "\n"
+         "Help options:\n"
+         "  -h, --help                  show this help message\n"
+         "      --usage                 display brief usage message\n"
+         "\n"
+         "Other options:\n"
+         "  -V, --version               output version information and exit\n";
+}
+
+}  // namespace shoal

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Job steps and interactive allocations on a 2-node cluster: srun inside and outside an
+# allocation, labelled output, per-task environment, exit codes, salloc, srun inside sbatch,
+# steps bigger than their allocation, scancel reaching a step's tasks, and steps in sacct.
+source "$(dirname "$0")/lib.sh"
+printf 'KillWait=1\nMinJobAge=600\n' > "$WORK/slurm.conf"
+start_cluster --nodes 2 --cpus-per-node 4 --config "$WORK/slurm.conf"
+
+# Labelled output of 4 tasks over 2 nodes (srun makes and relinquishes its own allocation).
+out=$(timeout 30 srun -N2 -n4 -l bash -c 'echo "$SLURMD_NODENAME"' 2>&1)
+expect_eq "$(sort <<<"$out")" "$(printf '0: node1\n1: node1\n2: node2\n3: node2')" "srun -N2 -n4 -l"
+
+# Per-task environment.
+out=$(timeout 30 srun -N2 -n4 -l bash -c 'echo "$SLURM_PROCID $SLURM_LOCALID $SLURM_NODEID $RANK $LOCAL_RANK $WORLD_SIZE $LOCAL_WORLD_SIZE $SLURM_STEP_ID $SLURM_STEP_NUM_TASKS $SLURM_STEP_NUM_NODES $SLURM_STEP_TASKS_PER_NODE $SLURM_STEP_NODELIST $MASTER_ADDR:$MASTER_PORT"' 2>&1)
+expect_eq "$(sort <<<"$out" | cut -d' ' -f1-13)" "$(printf '%s\n' \
+  '0: 0 0 0 0 0 4 2 0 4 2 2(x2) node[1-2]' \
+  '1: 1 1 0 1 1 4 2 0 4 2 2(x2) node[1-2]' \
+  '2: 2 0 1 2 0 4 2 0 4 2 2(x2) node[1-2]' \
+  '3: 3 1 1 3 1 4 2 0 4 2 2(x2) node[1-2]')" "task environment"
+masters=$(awk '{print $NF}' <<<"$out" | sort -u)
+expect_eq "$(wc -l <<<"$masters")" "1" "one MASTER_ADDR:MASTER_PORT for the whole step"
+expect_match "$masters" '^[^:]+:[0-9]+$' "MASTER_ADDR:MASTER_PORT"
+
+# The step's exit code is the highest task exit code; a signal gives 128+signal.
+timeout 30 srun -n2 bash -c 'exit $((SLURM_PROCID+3))' 2>/dev/null
+expect_eq "$?" "4" "exit code of srun -n2"
+timeout 30 srun -n1 bash -c 'kill -9 $$' 2>/dev/null
+expect_eq "$?" "137" "exit code of a killed task"
+timeout 30 srun -n1 no-such-program-xyz 2>err.txt
+expect_eq "$?" "2" "exit code of a missing program"
+expect_match "$(cat err.txt)" "execve\(\): no-such-program-xyz: No such file or directory" "missing program message"
+
+# Bad input: Slurm's messages and exit codes.
+timeout 10 srun 2>err.txt
+expect_eq "$?:$(cat err.txt)" "1:srun: fatal: No command given to execute." "srun without a command"
+timeout 10 srun -n 0 true 2>err.txt
+expect_eq "$?:$(cat err.txt)" '1:srun: error: Invalid numeric value "0" for --ntasks.' "srun -n 0"
+timeout 10 srun --bogus true 2>err.txt
+expect_eq "$?" "255" "srun with an unknown option"
+
+# salloc: messages, the command's environment and exit code, the job completing in sacct.
+out=$(timeout 30 salloc -N2 -n2 bash -c 'echo "$SLURM_JOB_ID $SLURM_JOB_NUM_NODES $SLURM_NTASKS $SLURM_JOB_NODELIST ${SLURM_STEP_ID:-none}"; srun -l hostname | sort | cut -d" " -f1; exit 5' 2>salloc.err)
+rc=$?
+expect_eq "$rc" "5" "salloc returns the command's exit code"
+sid=$(awk '{print $1; exit}' <<<"$out")
+expect_match "$sid" '^[0-9]+$' "SLURM_JOB_ID in salloc"
+expect_eq "$(sed -n 1p <<<"$out" | cut -d' ' -f2-)" "2 2 node[1-2] none" "salloc's environment"
+expect_eq "$(sed -n '2,3p' <<<"$out" | tr '\n' ' ')" "0: 1: " "srun inside salloc"
+expect_eq "$(head -1 salloc.err)" "salloc: Granted job allocation $sid" "salloc grant message"
+expect_eq "$(tail -1 salloc.err)" "salloc: Relinquishing job allocation $sid" "salloc relinquish message"
+wait_until 10 job_done "$sid" || fail "salloc job $sid did not end"
+expect_eq "$(sacct -n -X -P -j "$sid" --format=State,ExitCode)" "FAILED|5:0" "salloc job in sacct"
+expect_eq "$(sacct -n -P -j "$sid" --format=JobID,State,ExitCode | tail -1)" "$sid.0|COMPLETED|0:0" "salloc's step in sacct"
+
+# A step bigger than its allocation fails with Slurm's messages.
+timeout 30 salloc -N1 -n1 srun -n 100 true 2>err.txt
+expect_eq "$?" "1" "too many tasks: exit code"
+expect_match "$(cat err.txt)" "srun: error: Unable to create step for job [0-9]+: More processors requested than permitted" "too many tasks: message"
+timeout 30 salloc -N1 srun -N2 true 2>err.txt
+expect_match "$(cat err.txt)" "srun: error: Only allocated 1 nodes asked for 2" "too many nodes"
+
+# srun inside a batch script; the script itself never sees SLURM_STEP_ID.
+cat > steps.sh <<'S'
+#!/bin/bash
+#SBATCH -N2 -n4 -o steps.out
+echo "batch step=${SLURM_STEP_ID:-none}"
+srun -l bash -c 'echo "task $SLURM_PROCID step $SLURM_STEP_ID"' | sort
+srun -n1 true
+S
+id=$(sbatch --parsable steps.sh)
+wait_until 30 job_done "$id" || fail "batch job with steps did not finish"
+expect_eq "$(cat steps.out)" "$(printf '%s\n' 'batch step=none' '0: task 0 step 0' '1: task 1 step 0' '2: task 2 step 0' '3: task 3 step 0')" "srun inside sbatch"
+expect_eq "$(sacct -n -P -j "$id" --format=JobID,JobName,State,NTasks | tr '\n' ' ')" \
+  "$id|steps.sh|COMPLETED| $id.batch|batch|COMPLETED|1 $id.0|bash|COMPLETED|4 $id.1|true|COMPLETED|1 " "steps in sacct"
+expect_eq "$(sacct -n -X -P -j "$id" --format=JobID | wc -l)" "1" "sacct -X hides steps"
+
+# squeue -s lists a running step; scancel kills its tasks and ends srun.
+timeout 60 srun -N2 -n2 -J sleeper bash -c 'echo started; sleep 3141' > sleeper.out 2>&1 &
+srun_pid=$!
+step_running() { squeue -h -s | grep -q sleeper; }
+wait_until 15 step_running || fail "the step never showed in squeue -s"
+line=$(squeue -s | grep sleeper)
+expect_match "$line" '^ +[0-9]+\.0 +sleeper +debug +[^ ]+ +[0-9:]+ node\[1-2\]$' "squeue -s line"
+expect_match "$(squeue -s | head -1)" '^ +STEPID +NAME PARTITION +USER +TIME NODELIST$' "squeue -s header"
+jid=$(awk '{print $1}' <<<"$line" | cut -d. -f1)
+scancel "$jid"
+wait "$srun_pid"
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && ok || fail "srun after scancel returned $rc"
+wait_until 10 job_done "$jid" || fail "cancelled job did not end"
+expect_match "$(job_state "$jid")" "^CANCELLED" "cancelled allocation"
+# The step ends at once; its tasks within KillWait.
+wait_until 10 bash -c '! pgrep -f "[s]leep 3141"' && ok || fail "scancel did not kill the step's tasks"
+expect_eq "$(sacct -n -P -j "$jid.0" --format=State)" "CANCELLED" "cancelled step in sacct"
+
+# Ctrl-C on srun cancels its step.
+timeout 60 srun -n1 bash -c 'sleep 3142' > /dev/null 2>&1 &
+srun_pid=$!
+sleep_running() { pgrep -f '[s]leep 3142' >/dev/null; }
+wait_until 15 sleep_running || fail "the task never started"
+kill -INT "$srun_pid"
+wait "$srun_pid"
+rc=$?
+expect_eq "$rc" "130" "srun after Ctrl-C"
+wait_until 10 bash -c '! pgrep -f "[s]leep 3142"' || fail "Ctrl-C did not end the task"
+
+finish
