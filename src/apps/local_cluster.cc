@@ -240,6 +240,7 @@ int UpMain(int argc, char** argv) {
               static_cast<int>(controller), names.size(), names.size() == 1 ? "" : "s",
               CompressHostlist(names).c_str());
   std::printf("shoal: state in %s\n", state_dir.c_str());
+  std::printf("shoal: dashboard at http://%s/\n", info.value("http", "").c_str());
   if (state_dir != fs::absolute(DefaultStateDir()).lexically_normal().string()) {
     std::printf("shoal: point the commands at it with: export SHOAL_STATE_DIR=%s\n",
                 state_dir.c_str());

@@ -14,7 +14,9 @@
 #include "api/client.h"
 #include "controller/agent_service.h"
 #include "controller/api_routes.h"
+#include "controller/cluster_events.h"
 #include "controller/controller.h"
+#include "controller/dashboard_routes.h"
 #include "controller/metrics_routes.h"
 
 namespace fs = std::filesystem;
@@ -47,7 +49,9 @@ int main(int argc, char** argv) {
   std::string log_file;
   app.add_option("--state-dir", state_dir, "state directory (database, socket, logs)");
   app.add_option("--config", config_path, "slurm.conf-style configuration file");
-  app.add_option("--listen", listen, "HTTP API address HOST:PORT (port 0: any free port)");
+  app.add_option("--listen", listen,
+                 "HTTP API and dashboard address HOST:PORT (port 0: any free port); the default "
+                 "is loopback only, 0.0.0.0:PORT opens it to the network");
   app.add_option("--agent-listen", agent_listen, "agent gRPC address HOST:PORT");
   app.add_option("--log-file", log_file, "log to this file instead of stderr");
   CLI11_PARSE(app, argc, argv);
@@ -154,7 +158,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  ClusterEvents events;
+  controller.metrics().SetListener(&events);
+  DashboardRoutes dashboard(controller, events);
   ControllerHttpHandler handler(controller);
+  handler.SetDashboard(&dashboard);
   HttpServer http([&handler](const HttpRequest& r) { return handler.Handle(r); });
   s = http.ListenUnix(socket_path);
   if (s.ok() && http_port == 0 && previous_port("http") != 0) {
@@ -192,8 +200,10 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("controller stopping (signal {})", sig);
+  events.Close();
   http.Stop();
   controller.Stop();
+  controller.metrics().SetListener(nullptr);
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   return 0;
 }

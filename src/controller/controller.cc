@@ -413,7 +413,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     return Internal("job could not be stored: " + s.message());
   }
   const JobId id = jobs.front().id;
-  metrics_->JobsSubmitted(jobs.front().req.partition, jobs.size());
+  metrics_->JobsSubmitted(jobs);
   if (WriteLock lock(mu_, std::try_to_lock); lock.owns_lock()) {
     MergeArrivalsLocked();
     for (Job& job : jobs) AdmitJobLocked(std::move(job));
@@ -606,7 +606,7 @@ void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
   job.last_modified = now;
   if (was_live) live_jobs_.erase(job.id);
   finished_by_end_.emplace(now, job.id);
-  metrics_->JobFinished(state);
+  metrics_->JobFinished(job);
   EndStepsLocked(job, now);
   spdlog::info("job {} {} exit {}:{}", job.DisplayId(), JobStateName(state), job.exit_code,
                job.exit_signal);
@@ -629,7 +629,7 @@ void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason)
   job.eligible_time = now;
   job.last_modified = now;
   if (!was_live) live_jobs_.emplace(job.id, &job);
-  metrics_->JobRequeued();
+  metrics_->JobRequeued(job);
   spdlog::info("job {} requeued ({}), restart {}", job.DisplayId(), reason, job.restart_count);
 }
 
@@ -848,6 +848,7 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
         node.reason.clear();
         node.reason_time = 0;
       }
+      metrics_->NodeChanged(node, "updated");
       spdlog::info("node {} set {} ({})", name, s, reason);
       NodeAdminState saved{name, node.drain, s == "DOWN", node.reason, node.reason_time};
       if (saved.drain || saved.down) {
@@ -1126,6 +1127,7 @@ bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWri
       node->running_jobs.push_back(job.id);
       for (uint32_t g : start.gpu_indices[i]) node->gpu_busy[g] = true;
     }
+    metrics_->JobStarted(job);
     spdlog::info("job {} started on {}", job.DisplayId(), CompressHostlist(job.nodes));
     PersistLocked(job, ops, /*must_sync=*/false);
     // An interactive allocation runs nothing until its steps (steps.cc).
@@ -1232,6 +1234,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     }
     if (auto old = sessions_.find(node->name); old != sessions_.end()) old->second->Close();
     sessions_[node->name] = session;
+    metrics_->NodeChanged(*node, "registered");
 
     // Reconcile: what the agent runs against what this node should run.
     std::map<JobId, uint64_t> reported;
@@ -1376,6 +1379,7 @@ void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& sessio
   sessions_.erase(it);
   if (Node* node = FindNodeLocked(session->node())) {
     node->responding = false;
+    metrics_->NodeChanged(*node, "disconnected");
     spdlog::warn("node {} disconnected", node->name);
   }
 }
@@ -1384,7 +1388,7 @@ void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& re
   node.down = true;
   node.reason = reason;
   node.reason_time = now;
-  metrics_->NodeFailed();
+  metrics_->NodeFailed(node);
   PendingWrites ops;
   for (JobId job_id : std::vector<JobId>(node.running_jobs)) {
     Job& job = jobs_[job_id];

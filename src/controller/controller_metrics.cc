@@ -103,6 +103,41 @@ void ControllerMetrics::JobRequeued() {
 
 void ControllerMetrics::NodeFailed() { node_failures_.Labels().Inc(); }
 
+void ControllerMetrics::JobsSubmitted(const std::vector<Job>& jobs) {
+  if (jobs.empty()) return;
+  JobsSubmitted(jobs.front().req.partition, jobs.size());
+  if (ClusterListener* l = listener_.load()) {
+    for (const Job& job : jobs) l->OnJob(job, "submitted");
+  }
+}
+
+void ControllerMetrics::JobStarted(const Job& job) {
+  if (ClusterListener* l = listener_.load()) l->OnJob(job, "started");
+}
+
+void ControllerMetrics::JobFinished(const Job& job) {
+  JobFinished(job.state);
+  if (ClusterListener* l = listener_.load()) l->OnJob(job, "finished");
+}
+
+void ControllerMetrics::JobRequeued(const Job& job) {
+  JobRequeued();
+  if (ClusterListener* l = listener_.load()) l->OnJob(job, "requeued");
+}
+
+void ControllerMetrics::NodeFailed(const Node& node) {
+  NodeFailed();
+  if (ClusterListener* l = listener_.load()) l->OnNode(node, "failed");
+}
+
+void ControllerMetrics::NodeChanged(const Node& node, const char* what) {
+  if (ClusterListener* l = listener_.load()) l->OnNode(node, what);
+}
+
+void ControllerMetrics::NodesObserved(const std::vector<Node>& nodes) {
+  if (ClusterListener* l = listener_.load()) l->OnNodes(nodes);
+}
+
 void ControllerMetrics::SchedulePass(double seconds) { pass_seconds_.Labels().Observe(seconds); }
 
 void ControllerMetrics::StoreCommit(double seconds) { commit_seconds_.Labels().Observe(seconds); }
@@ -113,6 +148,7 @@ void ControllerMetrics::ApiRequest(const std::string& route, const std::string& 
 }
 
 void ControllerMetrics::SetSnapshot(ClusterSnapshot snapshot) {
+  if (ClusterListener* l = listener_.load()) l->OnSnapshot(snapshot);
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_ = std::move(snapshot);
   have_snapshot_ = true;
@@ -179,6 +215,7 @@ void ControllerMetrics::RenderSnapshot(ExpositionWriter& out) const {
 void Controller::ObservePassLocked(double pass_seconds, size_t launches) {
   metrics_->SchedulePass(pass_seconds);
   metrics_->JobsStarted(launches);
+  metrics_->NodesObserved(nodes_);
   const auto now = std::chrono::steady_clock::now();
   if (now - last_metrics_snapshot_ < std::chrono::seconds(1)) return;
   last_metrics_snapshot_ = now;

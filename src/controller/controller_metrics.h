@@ -6,6 +6,7 @@
 // never waits for the controller's lock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -32,6 +33,22 @@ struct ClusterSnapshot {
   double taken_at = 0;  // Unix time in seconds
 };
 
+// Hears of job and node changes as the metrics do, from the same calls: live views (the
+// dashboard's event stream) hang off this seam instead of hooks of their own. Called under the
+// controller's lock, from any thread: an implementation must be quick and must never block or
+// call back into the controller.
+class ClusterListener {
+ public:
+  virtual ~ClusterListener() = default;
+  // `what`: "submitted", "started", "finished" or "requeued".
+  virtual void OnJob(const Job& job, const char* what) = 0;
+  // `what`: "failed", "registered", "disconnected" or "updated".
+  virtual void OnNode(const Node& node, const char* what) = 0;
+  // Every node, after each scheduling pass (allocations change there and at jobs' ends).
+  virtual void OnNodes(const std::vector<Node>& nodes) = 0;
+  virtual void OnSnapshot(const ClusterSnapshot& snapshot) = 0;
+};
+
 class ControllerMetrics {
  public:
   explicit ControllerMetrics(std::string cluster_name = "");
@@ -41,6 +58,17 @@ class ControllerMetrics {
   void JobFinished(JobState state);
   void JobRequeued();
   void NodeFailed();
+  // The same, telling the listener which job or node.
+  void JobsSubmitted(const std::vector<Job>& jobs);
+  void JobStarted(const Job& job);  // counted by JobsStarted; the listener hears of it here
+  void JobFinished(const Job& job);
+  void JobRequeued(const Job& job);
+  void NodeFailed(const Node& node);
+  void NodeChanged(const Node& node, const char* what);  // listener only
+  void NodesObserved(const std::vector<Node>& nodes);    // listener only
+
+  // At most one; nullptr detaches. The listener must outlive its attachment.
+  void SetListener(ClusterListener* listener) { listener_.store(listener); }
   void SchedulePass(double seconds);
   void StoreCommit(double seconds);
   // `route` is a route class (a few dozen at most), never a raw path.
@@ -73,6 +101,7 @@ class ControllerMetrics {
   metrics::Family<metrics::Histogram>& api_seconds_;
   metrics::Family<metrics::Histogram>& commit_seconds_;
 
+  std::atomic<ClusterListener*> listener_{nullptr};
   mutable std::mutex mu_;
   std::map<std::string, std::string> agent_targets_;  // node -> HOST:PORT
   ClusterSnapshot snapshot_;

@@ -11,8 +11,8 @@ namespace {
 HttpResponse JsonError(int code, const Status& s) { return {code, ErrorToJson(s).dump()}; }
 
 // The first path segments under /api/v1 that name a route; anything else is "other".
-const char* const kApiRoots[] = {"health", "jobs",     "nodes",      "partitions",
-                                 "config", "priority", "accounting", "prometheus"};
+const char* const kApiRoots[] = {"health",   "jobs",       "nodes",      "partitions", "config",
+                                 "priority", "accounting", "prometheus", "events",     "stats"};
 
 }  // namespace
 
@@ -23,6 +23,7 @@ void ControllerHttpHandler::SetSelfTarget(std::string target) {
 
 std::string ControllerHttpHandler::RouteClass(const std::string& path) {
   if (path == "/metrics" || path == "/metrics/") return "/metrics";
+  if (path == "/" || path == "/index.html" || path.rfind("/dashboard", 0) == 0) return "/dashboard";
   const std::string prefix = "/api/v1/";
   if (path.rfind(prefix, 0) != 0) return "other";
   std::vector<std::string> parts = Split(path.substr(prefix.size()), '/');
@@ -35,7 +36,10 @@ std::string ControllerHttpHandler::RouteClass(const std::string& path) {
   // Fixed second segments stay as they are; the rest are ids.
   if (parts.size() >= 2) {
     const std::string& p1 = parts[1];
-    out += (p1 == "cancel" || p1 == "jobs" || p1 == "targets") ? "/" + p1 : std::string("/:id");
+    out +=
+        (p1 == "cancel" || p1 == "jobs" || p1 == "targets" || p1 == "timeline" || p1 == "history")
+            ? "/" + p1
+            : std::string("/:id");
   }
   if (parts.size() >= 3) out += "/:action";
   return out;
@@ -53,6 +57,21 @@ HttpResponse ControllerHttpHandler::Handle(const HttpRequest& request) {
 }
 
 HttpResponse ControllerHttpHandler::Route(const HttpRequest& r) {
+  // A web page elsewhere must not drive this API through the user's browser: browsers name the
+  // page's origin on every cross-site POST, and only our own page may change anything.
+  if (r.method != "GET" && r.method != "HEAD") {
+    auto origin = r.headers.find("Origin");
+    auto host = r.headers.find("Host");
+    if (origin != r.headers.end() &&
+        (host == r.headers.end() || (origin->second != "http://" + host->second &&
+                                     origin->second != "https://" + host->second))) {
+      return JsonError(403, Status(StatusCode::kPermissionDenied,
+                                   "cross-origin request refused (Origin " + origin->second + ")"));
+    }
+  }
+  if (dashboard_ != nullptr) {
+    if (auto resp = dashboard_->Handle(r)) return std::move(*resp);
+  }
   if (r.path == "/metrics" || r.path == "/metrics/") {
     if (r.method != "GET" && r.method != "HEAD") {
       return JsonError(405, InvalidArgument("only GET is allowed on /metrics"));

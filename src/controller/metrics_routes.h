@@ -1,6 +1,7 @@
 // The controller's HTTP front: GET /metrics (Prometheus text format), GET
-// /api/v1/prometheus/targets (Prometheus http_sd_configs), and every other /api/v1 route through
-// HandleApiRequest; each request is timed into shoal_api_request_duration_seconds.
+// /api/v1/prometheus/targets (Prometheus http_sd_configs), the dashboard (DashboardRoutes), and
+// every other /api/v1 route through HandleApiRequest; each request is timed into
+// shoal_api_request_duration_seconds.
 #pragma once
 
 #include <mutex>
@@ -8,6 +9,7 @@
 
 #include "api/server/http_server.h"
 #include "controller/controller.h"
+#include "controller/dashboard_routes.h"
 
 namespace shoal {
 
@@ -17,6 +19,8 @@ class ControllerHttpHandler {
 
   // HOST:PORT at which Prometheus scrapes the controller itself (its TCP listener).
   void SetSelfTarget(std::string target);
+  // Serves the dashboard's routes too (set before serving; outlives the handler).
+  void SetDashboard(DashboardRoutes* dashboard) { dashboard_ = dashboard; }
   HttpResponse Handle(const HttpRequest& request);
 
   // The route class a path is counted under: "/metrics", "/api/v1/jobs", "/api/v1/jobs/:id",
@@ -29,6 +33,7 @@ class ControllerHttpHandler {
   HttpResponse Targets(const HttpRequest& request);
 
   Controller& controller_;
+  DashboardRoutes* dashboard_ = nullptr;
   std::mutex mu_;
   std::string self_target_;
 };

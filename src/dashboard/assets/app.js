@@ -1,0 +1,507 @@
+// shoal dashboard: loads the lists once from /api/v1, then follows GET /api/v1/events
+// (server-sent events) and redraws at most every 100 ms. No framework: the page is small.
+'use strict';
+
+// Script errors are kept for the browser test (tests/integration/dashboard_browser.py).
+window.__errors = [];
+window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
+window.addEventListener('unhandledrejection', (e) => window.__errors.push(String(e.reason)));
+
+const API = '/api/v1';
+const MAX_ROWS = 500;         // rows drawn; the rest are counted
+const MAX_SAMPLES = 1800;     // an hour at 2 s
+const JOB_FIELDS = ['job_id', 'array_job_id', 'array_task_id', 'state', 'reason', 'submit_time',
+  'start_time', 'end_time', 'nodes', 'alloc_cpus', 'exit_code', 'request.name', 'request.user',
+  'request.partition', 'request.time_limit_s'];
+
+const state = {
+  jobs: new Map(),     // display id -> row
+  nodes: new Map(),    // name -> node document
+  samples: [],         // [time, pending, running, cpus, cpus_alloc, gpus, gpus_alloc, ...]
+  timeline: [],
+  summary: null,
+  sort: { key: 'id', dir: -1 },
+  selected: null,
+  dirty: { jobs: true, nodes: true, charts: true, timeline: true, detail: true },
+};
+
+const $ = (sel) => document.querySelector(sel);
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+async function api(path, options) {
+  const resp = await fetch(API + path, options);
+  let body = null;
+  try { body = await resp.json(); } catch (e) { body = null; }
+  if (!resp.ok) {
+    const msg = body && body.error ? body.error.message : `HTTP ${resp.status}`;
+    throw new Error(msg);
+  }
+  return body;
+}
+
+// ---- jobs -------------------------------------------------------------------------------------
+
+function displayId(id, arrayJob, task) {
+  return arrayJob && task >= 0 && arrayJob !== id ? `${arrayJob}_${task}` : String(id);
+}
+
+function rowFrom(get) {
+  const id = get('job_id');
+  const arrayJob = get('array_job_id');
+  const task = get('array_task_id');
+  return {
+    key: displayId(id, arrayJob, task), num: id, arrayJob, task,
+    name: get('request.name') || '', user: get('request.user') || '',
+    partition: get('request.partition') || '', state: get('state'), reason: get('reason') || '',
+    submit: get('submit_time'), start: get('start_time'), end: get('end_time'),
+    nodes: get('nodes') || [], cpus: get('alloc_cpus'), exit: get('exit_code'),
+    limit: get('request.time_limit_s'),
+  };
+}
+
+function rowFromDocument(doc) {
+  return rowFrom((k) => k.startsWith('request.') ? doc.request[k.slice(8)] : doc[k]);
+}
+
+function elapsed(r, now) {
+  if (r.state === 'PENDING') return r.submit ? now - r.submit : 0;
+  if (!r.start) return 0;
+  return (r.end && r.state !== 'RUNNING' ? r.end : now) - r.start;
+}
+
+function fmtDuration(s) {
+  s = Math.max(0, Math.floor(s));
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24;
+  const m = Math.floor(s / 60) % 60, sec = s % 60;
+  const p = (n) => String(n).padStart(2, '0');
+  if (d > 0) return `${d}-${p(h)}:${p(m)}:${p(sec)}`;
+  if (h > 0) return `${h}:${p(m)}:${p(sec)}`;
+  return `${m}:${p(sec)}`;
+}
+
+function where(r) {
+  if (r.state === 'PENDING') return `(${r.reason || 'None'})`;
+  return r.nodes.join(',');
+}
+
+function compare(a, b, key, now) {
+  switch (key) {
+    case 'id': return (a.arrayJob || a.num) - (b.arrayJob || b.num) || a.task - b.task || a.num - b.num;
+    case 'time': return elapsed(a, now) - elapsed(b, now);
+    case 'where': return where(a).localeCompare(where(b));
+    default: return String(a[key]).localeCompare(String(b[key]));
+  }
+}
+
+function renderJobs() {
+  const now = Date.now() / 1000;
+  const text = $('#job-filter').value.trim().toLowerCase();
+  const st = $('#state-filter').value;
+  let rows = [];
+  for (const r of state.jobs.values()) {
+    if (st === 'live' ? !(r.state === 'PENDING' || r.state === 'RUNNING') : st && r.state !== st) {
+      continue;
+    }
+    if (text && ![r.key, r.name, r.user, r.partition, r.state, where(r)]
+      .some((f) => f.toLowerCase().includes(text))) continue;
+    rows.push(r);
+  }
+  const { key, dir } = state.sort;
+  rows.sort((a, b) => dir * compare(a, b, key, now) || b.num - a.num);
+  $('#job-count').textContent = `(${rows.length} shown of ${state.jobs.size})`;
+  $('#job-more').textContent = rows.length > MAX_ROWS ? `first ${MAX_ROWS} of ${rows.length}; filter to see more` : '';
+  rows = rows.slice(0, MAX_ROWS);
+  const body = el('tbody');
+  for (const r of rows) {
+    const tr = el('tr', { 'data-id': r.key },
+      el('td', { class: 'id', text: r.key }), el('td', { class: 'name', text: r.name }),
+      el('td', { class: 'user', text: r.user }), el('td', { class: 'partition', text: r.partition }),
+      el('td', { class: `state st st-${r.state}`, text: r.state }),
+      el('td', { class: 'time', text: fmtDuration(elapsed(r, now)) }),
+      el('td', { class: 'where', text: where(r), title: where(r) }));
+    if (r.key === state.selected) tr.classList.add('selected');
+    body.append(tr);
+  }
+  $('#job-table tbody').replaceWith(body);
+  for (const th of document.querySelectorAll('#job-table th')) {
+    th.classList.toggle('asc', th.dataset.key === key && dir > 0);
+    th.classList.toggle('desc', th.dataset.key === key && dir < 0);
+  }
+}
+
+// ---- nodes ------------------------------------------------------------------------------------
+
+function nodeClass(n) {
+  const s = (n.state_long || '').replace('*', '').toLowerCase();
+  return ['idle', 'mixed', 'allocated', 'down', 'drained', 'draining'].includes(s) ? s : 'unknown';
+}
+
+function bar(kind, used, total) {
+  const b = el('div', { class: `bar ${kind}`, title: `${kind}: ${used}/${total}` }, el('i'));
+  b.firstChild.style.width = total > 0 ? `${(100 * used / total).toFixed(1)}%` : '0';
+  return b;
+}
+
+function renderNodes() {
+  const grid = el('div', { id: 'nodes', class: 'grid' });
+  const names = [...state.nodes.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const counts = {};
+  for (const name of names) {
+    const n = state.nodes.get(name);
+    const cls = nodeClass(n);
+    counts[cls] = (counts[cls] || 0) + 1;
+    const gpusBusy = (n.gpu_busy || []).filter(Boolean).length;
+    const title = `${n.name}: ${n.state_long}${n.reason ? ' (' + n.reason + ')' : ''}\n` +
+      `CPUs ${n.alloc_cpus}/${n.cpus}, GPUs ${gpusBusy}/${n.gpus}, jobs ${(n.running_jobs || []).join(',')}`;
+    const box = el('div', { class: `node ${cls}`, 'data-name': n.name, 'data-state': n.state_long, title },
+      el('div', { class: 'name', text: n.name }),
+      el('div', { class: 'muted', text: `${n.state_long} ${n.alloc_cpus}/${n.cpus} cpu` }),
+      bar('cpu', n.alloc_cpus, n.cpus));
+    if (n.gpus > 0) box.append(bar('gpu', gpusBusy, n.gpus));
+    if (!n.responding) box.classList.add('noresp');
+    grid.append(box);
+  }
+  $('#nodes').replaceWith(grid);
+  $('#node-count').textContent = `(${names.length})`;
+  const legend = $('#legend');
+  legend.textContent = '';
+  for (const c of ['idle', 'mixed', 'allocated', 'drained', 'down', 'unknown']) {
+    const s = el('span', { text: `${c} ${counts[c] || 0}` });
+    s.style.setProperty('--c', `var(--${c === 'allocated' ? 'alloc' : c === 'drained' ? 'drain' : c})`);
+    legend.append(s);
+  }
+}
+
+// ---- charts (inline SVG) ----------------------------------------------------------------------
+
+const SVGNS = 'http://www.w3.org/2000/svg';
+function svgEl(tag, attrs) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function svgText(x, y, text) {
+  const t = svgEl('text', { x, y });
+  t.textContent = text;
+  return t;
+}
+
+function drawChart(svg, series, maxY, unit) {
+  svg.textContent = '';
+  const W = 600, H = 160, pad = 4;
+  const data = state.samples;
+  if (data.length < 2) {
+    svg.append(svgText(10, 20, 'collecting samples...'));
+    return;
+  }
+  const t0 = data[0][0], t1 = data[data.length - 1][0];
+  let top = maxY;
+  if (top === undefined) {
+    top = 1;
+    for (const row of data) for (const s of series) top = Math.max(top, s.value(row));
+    top *= 1.1;
+  }
+  const x = (t) => pad + (W - 2 * pad) * (t - t0) / Math.max(1, t1 - t0);
+  const y = (v) => H - pad - (H - 2 * pad) * v / top;
+  for (const f of [0.25, 0.5, 0.75]) {
+    svg.append(svgEl('line', { class: 'axis', x1: 0, x2: W, y1: y(top * f), y2: y(top * f) }));
+  }
+  series.forEach((s) => {
+    const pts = data.map((row) => `${x(row[0]).toFixed(1)},${y(s.value(row)).toFixed(1)}`).join(' ');
+    svg.append(svgEl('polyline', { points: pts, fill: 'none', stroke: s.color, 'stroke-width': 1.5,
+      'vector-effect': 'non-scaling-stroke' }));
+  });
+  const last = data[data.length - 1];
+  const label = series.map((s) => `${s.name} ${Math.round(s.value(last))}${unit}`).join('  ');
+  svg.append(svgText(8, 14, `${label}   (max ${Math.round(maxY || top / 1.1)}${unit})`));
+}
+
+function renderCharts() {
+  const pct = (a, b) => (b > 0 ? 100 * a / b : 0);
+  drawChart($('#chart-queue'), [
+    { name: 'pending', color: '#d99a12', value: (r) => r[1] },
+    { name: 'running', color: '#2f6fd0', value: (r) => r[2] }], undefined, '');
+  drawChart($('#chart-util'), [
+    { name: 'CPU', color: '#2f6fd0', value: (r) => pct(r[4], r[3]) },
+    { name: 'GPU', color: '#0f9f9a', value: (r) => pct(r[6], r[5]) }], 100, '%');
+}
+
+// ---- summary, timeline ------------------------------------------------------------------------
+
+function renderSummary() {
+  const s = state.summary;
+  const box = $('#summary');
+  box.textContent = '';
+  if (!s) return;
+  const up = Object.entries(s.nodes || {}).filter(([k]) => k !== 'down').reduce((a, [, v]) => a + v, 0);
+  for (const [label, value] of [['pending', s.pending], ['running', s.running],
+    ['CPUs', `${s.cpus_allocated}/${s.cpus}`], ['GPUs', `${s.gpus_allocated}/${s.gpus}`],
+    ['nodes up', up], ['agents', s.agents_connected]]) {
+    box.append(el('span', {}, `${label} `, el('b', { text: String(value) })));
+  }
+}
+
+function renderTimeline() {
+  const list = el('ol', { id: 'timeline', class: 'timeline' });
+  for (const e of state.timeline.slice(-200).reverse()) {
+    const t = new Date(e.time * 1000).toLocaleTimeString();
+    list.append(el('li', { class: e.severity }, el('time', { text: t }), e.text));
+  }
+  $('#timeline').replaceWith(list);
+}
+
+// ---- detail panel -----------------------------------------------------------------------------
+
+async function showDetail(key) {
+  state.selected = key;
+  $('#detail').classList.remove('hidden');
+  $('#detail-msg').textContent = '';
+  state.dirty.jobs = true;
+  await refreshDetail();
+}
+
+async function refreshDetail() {
+  const key = state.selected;
+  if (!key) return;
+  $('#detail-title').textContent = `Job ${key}`;
+  let job;
+  try {
+    job = await api(`/jobs/${encodeURIComponent(key)}`);
+  } catch (e) {
+    $('#detail-msg').textContent = e.message;
+    $('#detail-msg').className = 'msg error';
+    return;
+  }
+  const r = job.request;
+  const fields = [['State', job.state], ['Reason', job.reason], ['Name', r.name], ['User', r.user],
+    ['Account', r.account], ['Partition', r.partition], ['QOS', r.qos], ['Priority', job.priority],
+    ['Nodes', (job.nodes || []).join(',') || '-'], ['CPUs', job.alloc_cpus],
+    ['Requested', `${r.min_nodes} node(s), ${r.ntasks} task(s) x ${r.cpus_per_task} cpu` +
+      (r.gpus_per_node ? `, ${r.gpus_per_node} gpu/node` : '')],
+    ['Time limit', r.time_limit_s > 0 ? fmtDuration(r.time_limit_s) : 'UNLIMITED'],
+    ['Submitted', job.submit_time ? new Date(job.submit_time * 1000).toLocaleString() : '-'],
+    ['Started', job.start_time ? new Date(job.start_time * 1000).toLocaleString() : '-'],
+    ['Ended', job.end_time ? new Date(job.end_time * 1000).toLocaleString() : '-'],
+    ['Exit', `${job.exit_code}:${job.exit_signal}`], ['Restarts', job.restart_count],
+    ['Work dir', r.work_dir], ['Command', r.command || '-']];
+  const dl = el('dl', { id: 'detail-fields' });
+  for (const [k, v] of fields) dl.append(el('dt', { text: k }), el('dd', { text: String(v ?? '') }));
+  $('#detail-fields').replaceWith(dl);
+  $('#detail-cancel').disabled = !(job.state === 'PENDING' || job.state === 'RUNNING');
+  const file = $('#detail-file').value;
+  const out = $('#detail-output');
+  try {
+    const o = await api(`/jobs/${encodeURIComponent(key)}/output?tail=200&file=${file}`);
+    out.textContent = (o.truncated ? '...\n' : '') + o.text || '(empty)';
+    out.title = o.path;
+  } catch (e) {
+    out.textContent = e.message;
+  }
+}
+
+async function cancelSelected() {
+  const key = state.selected;
+  const msg = $('#detail-msg');
+  try {
+    const res = await api('/jobs/cancel', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ids: [key] }) });
+    if (res.errors && res.errors.length) throw new Error(res.errors.map((e) => `${e.id}: ${e.message}`).join('; '));
+    msg.textContent = `cancelled ${key}`;
+    msg.className = 'msg ok';
+  } catch (e) {
+    msg.textContent = e.message;
+    msg.className = 'msg error';
+  }
+}
+
+// ---- submit form ------------------------------------------------------------------------------
+
+function parseTimeLimit(text) {
+  text = text.trim();
+  if (!text) return 0;
+  const m = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(text);
+  if (!m) throw new Error(`invalid time limit '${text}'`);
+  const [, d, a, b, c] = m;
+  // Slurm's forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
+  if (d !== undefined) return ((+d * 24 + +a) * 60 + (+b || 0)) * 60 + (+c || 0);
+  if (c !== undefined) return (+a * 60 + +b) * 60 + +c;
+  if (b !== undefined) return +a * 60 + +b;
+  return +a * 60;
+}
+
+async function submitForm(ev) {
+  ev.preventDefault();
+  const out = $('#submit-result');
+  out.className = 'msg';
+  out.textContent = 'submitting...';
+  try {
+    const command = $('#f-command').value.trim();
+    let script = $('#f-script').value;
+    if (!command && !script.trim()) throw new Error('give a command or a batch script');
+    if (command) script = `#!/bin/sh\n# This script was created by the shoal dashboard (--wrap).\n\n${command}\n`;
+    const nodes = parseInt($('#f-nodes').value || '1', 10);
+    const job = {
+      name: $('#f-name').value.trim() || (command ? 'wrap' : 'sbatch'),
+      min_nodes: nodes, max_nodes: nodes, ntasks: nodes,
+      cpus_per_task: parseInt($('#f-cpus').value || '1', 10),
+      time_limit_s: parseTimeLimit($('#f-time').value),
+      work_dir: $('#f-workdir').value.trim(),
+    };
+    if (command) job.command = command;
+    const part = $('#f-partition').value;
+    if (part) job.partition = part;
+    const res = await api('/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ script, job }) });
+    out.textContent = `Submitted batch job ${res.job_id}`;
+    out.className = 'msg ok';
+  } catch (e) {
+    out.textContent = `error: ${e.message}`;
+    out.className = 'msg error';
+  }
+}
+
+// ---- loading and the event stream -------------------------------------------------------------
+
+function jobsFromTable(table) {
+  const jobs = new Map();
+  const col = Object.fromEntries(table.columns.map((c, i) => [c, i]));
+  for (const row of table.rows) {
+    const r = rowFrom((k) => row[col[k]]);
+    jobs.set(r.key, r);
+  }
+  return jobs;
+}
+
+async function reloadJobs() {
+  state.jobs = jobsFromTable(await api(`/jobs?fields=${JOB_FIELDS.join(',')}`));
+  state.dirty.jobs = true;
+}
+
+async function loadAll() {
+  const [table, nodes, history, timeline] = await Promise.all([
+    api(`/jobs?fields=${JOB_FIELDS.join(',')}`), api('/nodes?with=partitions'),
+    api('/stats/history'), api('/events/timeline')]);
+  state.jobs = jobsFromTable(table);
+  state.nodes = new Map(nodes.nodes.map((n) => [n.name, n]));
+  const sel = $('#f-partition');
+  if (sel.options.length <= 1) {
+    for (const p of nodes.partitions || []) sel.append(el('option', { value: p.name, text: p.name }));
+  }
+  state.samples = history.samples;
+  state.timeline = timeline.events;
+  for (const k of Object.keys(state.dirty)) state.dirty[k] = true;
+}
+
+let source = null;
+function connect() {
+  if (source) source.close();
+  source = new EventSource(`${API}/events`);
+  const conn = $('#conn');
+  source.addEventListener('hello', () => {
+    conn.textContent = 'live';
+    conn.className = 'conn on';
+    // Subscribed first, then loaded: nothing falls between the two.
+    loadAll().catch((e) => { conn.textContent = `load failed: ${e.message}`; });
+  });
+  source.addEventListener('resync', () => loadAll().catch(() => {}));
+  source.addEventListener('job', (ev) => {
+    const r = rowFromDocument(JSON.parse(ev.data));
+    state.jobs.set(r.key, r);
+    state.dirty.jobs = true;
+    if (r.key === state.selected) state.dirty.detail = true;
+  });
+  source.addEventListener('node', (ev) => {
+    const n = JSON.parse(ev.data);
+    state.nodes.set(n.name, n);
+    state.dirty.nodes = true;
+  });
+  source.addEventListener('summary', (ev) => {
+    const s = JSON.parse(ev.data);
+    state.summary = s;
+    const last = state.samples[state.samples.length - 1];
+    if (!last || s.time - last[0] >= 1.95) {
+      let total = 0, down = 0;
+      for (const [k, v] of Object.entries(s.nodes)) {
+        total += v;
+        if (k === 'down' || k.startsWith('drain')) down += v;
+      }
+      state.samples.push([s.time, s.pending, s.running, s.cpus, s.cpus_allocated, s.gpus,
+        s.gpus_allocated, total, down]);
+      if (state.samples.length > MAX_SAMPLES) state.samples.shift();
+      state.dirty.charts = true;
+    }
+    state.dirty.summary = true;
+  });
+  source.addEventListener('timeline', (ev) => {
+    state.timeline.push(JSON.parse(ev.data));
+    if (state.timeline.length > 400) state.timeline.splice(0, 200);
+    state.dirty.timeline = true;
+  });
+  source.onerror = () => {
+    conn.textContent = 'reconnecting';
+    conn.className = 'conn off';
+  };
+}
+
+function render() {
+  const d = state.dirty;
+  const parts = { jobs: renderJobs, nodes: renderNodes, charts: renderCharts, summary: renderSummary,
+    timeline: renderTimeline, detail: refreshDetail };
+  for (const [k, draw] of Object.entries(parts)) {
+    if (!d[k]) continue;
+    d[k] = false;  // cleared first: a part that fails is not redrawn in a loop
+    try {
+      draw();
+    } catch (e) {
+      window.__errors.push(`${k}: ${e.message}`);
+    }
+  }
+}
+
+function init() {
+  api('/health').then((h) => { $('#cluster').textContent = h.cluster_name || ''; }).catch(() => {});
+  $('#job-filter').addEventListener('input', () => { state.dirty.jobs = true; });
+  $('#state-filter').addEventListener('change', () => { state.dirty.jobs = true; });
+  for (const th of document.querySelectorAll('#job-table th')) {
+    th.addEventListener('click', () => {
+      const key = th.dataset.key;
+      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
+      state.dirty.jobs = true;
+    });
+  }
+  $('#job-table').addEventListener('click', (ev) => {
+    const tr = ev.target.closest('tr[data-id]');
+    if (tr) showDetail(tr.dataset.id);
+  });
+  $('#detail-close').addEventListener('click', () => {
+    state.selected = null;
+    $('#detail').classList.add('hidden');
+    state.dirty.jobs = true;
+  });
+  $('#detail-cancel').addEventListener('click', cancelSelected);
+  $('#detail-refresh').addEventListener('click', refreshDetail);
+  $('#detail-file').addEventListener('change', refreshDetail);
+  $('#submit-form').addEventListener('submit', submitForm);
+  connect();
+  setInterval(render, 100);
+  // Running times advance without events.
+  setInterval(() => { state.dirty.jobs = true; }, 5000);
+  // Pending jobs' reasons change in every scheduling pass without an event of their own:
+  // reload the table now and then while the page is in view.
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && source && source.readyState === 1) {
+      reloadJobs().catch(() => {});
+    }
+  }, 15000);
+}
+
+document.addEventListener('DOMContentLoaded', init);
