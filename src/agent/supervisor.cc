@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -126,7 +127,7 @@ class Supervisor {
   // A step's tasks: all in one process group (the first task's), so SignalTree reaches them.
   bool StartTasks(std::string* error);
   [[noreturn]] void ExecTask(size_t index, pid_t group);
-  int ConnectIo(uint32_t rank, int stream) const;
+  int ConnectIo(uint32_t rank, int stream, int timeout_s = 0) const;
   void ComputeTaskResult();
   void ReportTaskExits() const;
   void Loop();
@@ -414,7 +415,7 @@ bool Supervisor::StartTasks(std::string* error) {
   return true;
 }
 
-int Supervisor::ConnectIo(uint32_t rank, int stream) const {
+int Supervisor::ConnectIo(uint32_t rank, int stream, int timeout_s) const {
   if (spec_.io_port == 0 || spec_.io_port > 65535) return open("/dev/null", O_WRONLY);
   sockaddr_storage addr{};
   socklen_t len = 0;
@@ -434,6 +435,10 @@ int Supervisor::ConnectIo(uint32_t rank, int stream) const {
   }
   int fd = socket(addr.ss_family, SOCK_STREAM, 0);
   if (fd < 0) return -1;
+  if (timeout_s > 0) {  // on Linux the send timeout bounds connect() and the writes
+    timeval tv{timeout_s, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     int err = errno;
     close(fd);
@@ -567,7 +572,8 @@ void Supervisor::ReportTaskExits() const {
              std::to_string(status) + "\n";
   }
   if (lines.empty()) return;
-  int fd = ConnectIo(spec_.tasks.front().rank, 3);
+  // srun may be gone (killed, its host down): the step's result must not wait on it for long.
+  int fd = ConnectIo(spec_.tasks.front().rank, 3, 2);
   if (fd < 0) return;
   ssize_t ignored = write(fd, lines.data(), lines.size());
   (void)ignored;

@@ -9,6 +9,15 @@ mpicc.openmpi -O1 -o allreduce "$SRC/clients/allreduce.c" || { fail "mpicc.openm
 printf 'KillWait=1\nMinJobAge=600\n' > "$WORK/slurm.conf"
 start_cluster --nodes 2 --cpus-per-node 4 --config "$WORK/slurm.conf"
 
+# On a real cluster mpirun runs on the first node and starts orted on the others with this line
+# (Debian's build passes --mpi=none where upstream passes --cpu_bind=none); here all nodes share
+# one host name, so mpirun starts an orted on every node instead. orted's ess/slurm computes its
+# name from the step-relative SLURM_NODEID.
+show='echo $SLURMD_NODENAME $SLURM_NODEID $SLURM_STEP_NUM_NODES $SLURM_STEP_NUM_TASKS'
+out=$(timeout 60 salloc -N2 srun --ntasks-per-node=1 --kill-on-bad-exit --cpu_bind=none --mpi=none \
+  --nodes=1 --nodelist=node2 --ntasks=1 bash -c "$show" 2>/dev/null)
+expect_eq "$out" "node2 0 1 1" "srun with plm/slurm's options on the other nodes"
+
 # One rank per node, as it comes (salloc runs mpirun here with the allocation's variables).
 out=$(timeout 120 salloc -N2 -n2 mpirun.openmpi ./allreduce 2>salloc.err | grep '^rank ' | sort)
 expect_eq "$(cut -d' ' -f1-8 <<<"$out")" "$(printf '%s\n' 'rank 0 size 2 sum 3 node node1' \

@@ -80,7 +80,8 @@ bid=$(sacct -n -X -P --name=smk-broken --format=JobID | tail -n 1)
 # The job runs Snakemake itself, which ends with 1 when its rule fails.
 expect_eq "$(sacct -n -X -P -j "$bid" --format=State,ExitCode)" "FAILED|1:0" \
   "--cluster: the failed rule's job in sacct"
-[ "$FAILURES" -eq 0 ] || { echo "--- run.log"; cat cluster/run.log; echo "--- fail.log"; cat cluster/fail.log; }
+show_logs() { echo "--- $1/run.log"; cat "$1/run.log"; echo "--- $1/fail.log"; cat "$1/fail.log"; }
+[ "$FAILURES" -eq 0 ] || show_logs cluster
 
 # --- the built-in --slurm executor ---
 before=$FAILURES
@@ -98,6 +99,6 @@ rc=$?
 expect_match "$(cat slurm/fail.log)" "SLURM-job '[0-9]+' failed, SLURM status is: 'FAILED'" \
   "--slurm: the failed rule reported"
 expect_eq "$(cat slurm/ok.txt 2>/dev/null)" "ok" "--slurm: the other rule still ran"
-[ "$FAILURES" -eq "$before" ] || { echo "--- run.log"; cat slurm/run.log; echo "--- fail.log"; cat slurm/fail.log; }
+[ "$FAILURES" -eq "$before" ] || show_logs slurm
 
 finish

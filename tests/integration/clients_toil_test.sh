@@ -10,8 +10,8 @@ start_cluster --nodes 2 --cpus-per-node 2 --config "$WORK/slurm.conf"
 
 # Toil reads "NAME = VALUE UNIT" off these two lines when no polling interval is given.
 config=$(scontrol show config)
-expect_match "$config" $'\nSchedulerTimeSlice += 30 sec\n' "scontrol show config: SchedulerTimeSlice"
-expect_match "$config" $'\nAcctGatherNodeFreq += 0 sec\n' "scontrol show config: AcctGatherNodeFreq"
+expect_match "$config" $'\nSchedulerTimeSlice += 30 sec\n' "show config: SchedulerTimeSlice"
+expect_match "$config" $'\nAcctGatherNodeFreq += 0 sec\n' "show config: AcctGatherNodeFreq"
 
 cp "$SRC/clients/toil_workflow.py" .
 timeout 240 python3 toil_workflow.py ./jobstore out.txt > toil.log 2>&1

@@ -26,12 +26,12 @@ timeout 30 srun -n2 bash -c 'exit $((SLURM_PROCID+3))' 2>/dev/null
 expect_eq "$?" "4" "exit code of srun -n2"
 timeout 30 srun -n1 bash -c 'kill -9 $$' 2>err.txt
 expect_eq "$?" "137" "exit code of a killed task"
-expect_match "$(cat err.txt)" $'(^|\n)srun: error: node1: task 0: Killed$' "killed task's error line"
+expect_match "$(cat err.txt)" $'(^|\n)srun: error: node1: task 0: Killed$' "killed task's line"
 # Slurm's per-task error lines: one per node and outcome, ranks as ranges.
 timeout 30 srun -N2 -n4 bash -c 'exit $((SLURM_NODEID+3))' 2>err.txt
 expect_eq "$?" "4" "exit code of srun -N2 -n4"
-expect_eq "$(cat err.txt)" "$(printf '%s\n' 'srun: error: node1: tasks 0-1: Exited with exit code 3' \
-  'srun: error: node2: tasks 2-3: Exited with exit code 4')" "failed tasks' error lines"
+expect_eq "$(cat err.txt)" "$(printf 'srun: error: %s: tasks %s: Exited with exit code %s\n' \
+  node1 0-1 3 node2 2-3 4)" "failed tasks' error lines"
 timeout 30 srun -n1 no-such-program-xyz 2>err.txt
 expect_eq "$?" "2" "exit code of a missing program"
 expect_match "$(cat err.txt)" "execve\(\): no-such-program-xyz: No such file or directory" "missing program message"
