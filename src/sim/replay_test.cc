@@ -319,3 +319,31 @@ TEST(SimCommandTest, RejectsBadArguments) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+TEST(TimelineSvgTest, QueueAndUtilizationOverTime) {
+  // One 4-CPU machine: A runs [0, 100), B waits for it and runs [100, 200).
+  std::vector<JobOutcome> jobs(2);
+  jobs[0] = {1, 0, 0, 100, 100, 4, 100};
+  jobs[1] = {2, 0, 100, 200, 100, 4, 100};
+  Machine m;
+  m.nodes = 1;
+  m.cpus_per_node = 4;
+  const std::string svg = FormatTimelineSvg(jobs, m, "a<b & c");
+  EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
+  EXPECT_NE(svg.find("</svg>\n"), std::string::npos);
+  EXPECT_NE(svg.find("a&lt;b &amp; c"), std::string::npos) << "the title is escaped";
+  EXPECT_NE(svg.find("peak 1 at +0.0 h"), std::string::npos);
+  // Queue panel (top 40, 180 high): one job waiting in the first half, none in the second.
+  EXPECT_NE(svg.find("points=\"70,40.0 "), std::string::npos);
+  EXPECT_NE(svg.find(" 869,220.0\"/>"), std::string::npos);
+  // Utilization panel (top 280): busy throughout.
+  EXPECT_NE(svg.find("points=\"70,280.0 "), std::string::npos);
+  EXPECT_NE(svg.find(" 869,280.0\"/>"), std::string::npos);
+  EXPECT_NE(svg.find("0.1 h"), std::string::npos);  // the span: 200 s
+}
+
+}  // namespace
+}  // namespace shoal

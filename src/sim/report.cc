@@ -1,6 +1,7 @@
 #include "sim/report.h"
 
 #include <cinttypes>
+#include <algorithm>
 #include <cstdio>
 
 namespace shoal {
@@ -101,6 +102,101 @@ std::string FormatJobsCsv(const std::vector<std::vector<JobOutcome>>& windows, b
              j.trace_id, j.submit, j.start, j.end, j.run, j.procs, j.estimate, j.wait(), j.bsld());
     }
   }
+  return out;
+}
+
+std::string FormatTimelineSvg(const std::vector<JobOutcome>& jobs, const Machine& machine,
+                              const std::string& title) {
+  constexpr int kSlices = 800, kLeft = 70, kTop = 40, kPlotH = 180, kGap = 60;
+  constexpr int kWidth = kLeft + kSlices + 30, kHeight = kTop + 2 * kPlotH + kGap + 50;
+  // Changes of the queue length and of the busy CPUs, swept in time order.
+  struct Change {
+    int64_t time;
+    int64_t queued;
+    int64_t busy;
+  };
+  std::vector<Change> changes;
+  changes.reserve(jobs.size() * 3);
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  for (const JobOutcome& j : jobs) {
+    changes.push_back({j.submit, 1, 0});
+    changes.push_back({j.start, -1, static_cast<int64_t>(j.procs)});
+    changes.push_back({j.end, 0, -static_cast<int64_t>(j.procs)});
+    first = std::min(first, j.submit);
+    last = std::max(last, j.end);
+  }
+  std::sort(changes.begin(), changes.end(),
+            [](const Change& a, const Change& b) { return a.time < b.time; });
+  const double span = jobs.empty() ? 1 : std::max<double>(1, static_cast<double>(last - first));
+  const double slice = span / kSlices;
+  std::vector<double> queue(kSlices, 0), busy(kSlices, 0);
+  int64_t q = 0, b = 0, peak = 0, peak_time = first;
+  // Adds `value` over [from, to) to the slices it covers, weighted by the overlap.
+  auto spread = [&](std::vector<double>& into, double from, double to, double value) {
+    if (to <= from || value == 0) return;
+    int s = std::clamp(static_cast<int>((from - first) / slice), 0, kSlices - 1);
+    for (; s < kSlices; ++s) {
+      const double lo = first + s * slice, hi = lo + slice;
+      if (lo >= to) break;
+      into[s] += value * (std::min(hi, to) - std::max(lo, from)) / slice;
+    }
+  };
+  for (size_t k = 0; k < changes.size();) {
+    const int64_t t = changes[k].time;
+    for (; k < changes.size() && changes[k].time == t; ++k) {
+      q += changes[k].queued;
+      b += changes[k].busy;
+    }
+    if (q > peak) {
+      peak = q;
+      peak_time = t;
+    }
+    const double next = k < changes.size() ? static_cast<double>(changes[k].time) : t;
+    spread(queue, static_cast<double>(t), next, static_cast<double>(q));
+    spread(busy, static_cast<double>(t), next, static_cast<double>(b));
+  }
+  const double cpus = std::max<double>(1, static_cast<double>(machine.cpus()));
+  const double queue_top = std::max<double>(1, *std::max_element(queue.begin(), queue.end()));
+
+  std::string out;
+  Append(out,
+         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+         "font-family=\"sans-serif\" font-size=\"12\">\n",
+         kWidth, kHeight);
+  std::string escaped;
+  for (char c : title) {
+    escaped += c == '<' ? std::string("&lt;") : c == '&' ? std::string("&amp;") : std::string(1, c);
+  }
+  Append(out, "<text x=\"%d\" y=\"20\" font-size=\"14\">%s</text>\n", kLeft, escaped.c_str());
+  auto panel = [&](int top, const std::vector<double>& values, double scale, const char* label,
+                   const char* top_label, const char* color) {
+    Append(out,
+           "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n",
+           kLeft, top, kSlices, kPlotH);
+    Append(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", kLeft - 6, top + 12,
+           top_label);
+    Append(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n", kLeft - 6, top + kPlotH);
+    Append(out, "<text x=\"%d\" y=\"%d\">%s</text>\n", kLeft, top - 6, label);
+    Append(out, "<polyline fill=\"none\" stroke=\"%s\" points=\"", color);
+    for (int s = 0; s < kSlices; ++s) {
+      const double y = top + kPlotH - std::min(1.0, values[s] / scale) * kPlotH;
+      Append(out, "%s%d,%.1f", s == 0 ? "" : " ", kLeft + s, y);
+    }
+    out += "\"/>\n";
+  };
+  char top_label[64];
+  std::snprintf(top_label, sizeof top_label, "%.0f", queue_top);
+  char queue_label[128];
+  std::snprintf(queue_label, sizeof queue_label,
+                "queued jobs (mean per slice; peak %" PRId64 " at +%.1f h)", peak,
+                static_cast<double>(peak_time - first) / 3600);
+  panel(kTop, queue, queue_top, queue_label, top_label, "#c0392b");
+  panel(kTop + kPlotH + kGap, busy, cpus, "utilization (busy CPUs / all CPUs)", "100%",
+        "#2471a3");
+  Append(out, "<text x=\"%d\" y=\"%d\">0 h</text>\n", kLeft, kHeight - 12);
+  Append(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.1f h</text>\n", kLeft + kSlices,
+         kHeight - 12, span / 3600);
+  out += "</svg>\n";
   return out;
 }
 

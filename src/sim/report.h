@@ -27,6 +27,11 @@ std::string FormatJson(const ReportHeader& header, const std::vector<ReplayStats
 // wait, bsld.
 std::string FormatJobsCsv(const std::vector<std::vector<JobOutcome>>& windows, bool with_window);
 
+// An SVG image (deterministic text) of the queue length and the machine's utilization over
+// the replay, time-averaged over up to 800 slices of its span, with the peak queue marked.
+std::string FormatTimelineSvg(const std::vector<JobOutcome>& jobs, const Machine& machine,
+                              const std::string& title);
+
 // Mean of each figure over windows (a single window is itself).
 ReplayStats MeanOfWindows(const std::vector<ReplayStats>& windows);
 

@@ -112,7 +112,7 @@ Result<ReplayOutput> RunReplayCommand(const ReplayCommand& cmd) {
     stats.push_back(r->stats);
     out.passes += r->passes;
     out.skipped_passes += r->skipped;
-    if (cmd.want_csv) outcomes.push_back(std::move(r->jobs));
+    if (cmd.want_csv || cmd.want_plot) outcomes.push_back(std::move(r->jobs));
   }
   ReportHeader h;
   h.trace = BaseName(cmd.trace_path);
@@ -123,6 +123,10 @@ Result<ReplayOutput> RunReplayCommand(const ReplayCommand& cmd) {
   for (const Workload& w : windows) h.dropped += w.dropped;
   out.summary = cmd.json ? FormatJson(h, stats) : FormatSummary(h, stats);
   if (cmd.want_csv) out.csv = FormatJobsCsv(outcomes, windows.size() > 1);
+  if (cmd.want_plot) {
+    out.plot = FormatTimelineSvg(outcomes.front(), h.machine,
+                                 h.trace + ", " + h.policy + " (" + h.estimate + " estimates)");
+  }
   return out;
 }
 
@@ -132,7 +136,7 @@ int SimMain(int argc, char** argv) {
   app.require_subcommand(1);
   CLI::App* replay = app.add_subcommand("replay", kReplayHelp);
   ReplayCommand cmd;
-  std::string csv_path;
+  std::string csv_path, plot_path;
   bool timing = false;
   replay->add_option("trace", cmd.trace_path, "SWF trace, plain or .gz")->required();
   replay->add_option("--policy", cmd.policy, "fcfs, sjf, easy, easy-sjbf or conservative")
@@ -142,6 +146,9 @@ int SimMain(int argc, char** argv) {
   replay->add_option("--protocol", cmd.protocol, "calibration-a or calibration-b");
   replay->add_flag("--json", cmd.json, "print one JSON object");
   replay->add_option("--jobs-csv", csv_path, "write one line per job to FILE");
+  replay->add_option("--plot", plot_path,
+                     "write an SVG of queue length and utilization over time to FILE "
+                     "(Calibration A: its first window)");
   replay->add_option("--on-bad-line", cmd.on_bad_line, "skip or stop at a malformed line")
       ->capture_default_str();
   replay->add_option("--first", cmd.first, "replay only the first N jobs (after filtering)");
@@ -155,6 +162,7 @@ int SimMain(int argc, char** argv) {
     return app.exit(e);
   }
   cmd.want_csv = !csv_path.empty();
+  cmd.want_plot = !plot_path.empty();
   const auto started = std::chrono::steady_clock::now();
   auto out = RunReplayCommand(cmd);
   const double elapsed =
@@ -170,6 +178,14 @@ int SimMain(int argc, char** argv) {
     f << out->csv;
     if (!f.good()) {
       std::fprintf(stderr, "shoal sim replay: cannot write %s\n", csv_path.c_str());
+      return 1;
+    }
+  }
+  if (cmd.want_plot) {
+    std::ofstream f(plot_path, std::ios::binary);
+    f << out->plot;
+    if (!f.good()) {
+      std::fprintf(stderr, "shoal sim replay: cannot write %s\n", plot_path.c_str());
       return 1;
     }
   }

@@ -16,6 +16,7 @@ struct ReplayCommand {
   std::string protocol;  // "", "calibration-a" or "calibration-b"
   bool json = false;
   bool want_csv = false;
+  bool want_plot = false;  // SVG of queue length and utilization (of the first window)
   std::string on_bad_line = "skip";
   size_t first = 0;  // keep only the first N jobs after filtering; 0: all
   bool every_pass = false;  // run a pass after every event, even a provably idle one
@@ -24,6 +25,7 @@ struct ReplayCommand {
 struct ReplayOutput {
   std::string summary;                // text or JSON, as asked
   std::string csv;                    // when asked
+  std::string plot;                   // SVG, when asked
   std::vector<std::string> warnings;  // skipped lines, file:line: why
   uint64_t passes = 0;
   uint64_t skipped_passes = 0;
