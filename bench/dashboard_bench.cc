@@ -33,54 +33,12 @@
 #include "controller/controller.h"
 #include "controller/dashboard_routes.h"
 #include "controller/metrics_routes.h"
+#include "in_process_cluster.h"
 
 using namespace shoal;
-using Clock = std::chrono::steady_clock;
+using namespace shoal::bench;
 
 namespace {
-
-// A minimal keep-alive HTTP/1.1 client: one connection, Content-Length bodies.
-class KeepAliveClient {
- public:
-  explicit KeepAliveClient(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  ~KeepAliveClient() { close(fd_); }
-
-  // Returns the body; aborts on anything but a 200.
-  std::string Get(const std::string& path) {
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: bench\r\n\r\n";
-    if (write(fd_, req.data(), req.size()) != static_cast<ssize_t>(req.size())) std::abort();
-    size_t header_end;
-    while ((header_end = buf_.find("\r\n\r\n")) == std::string::npos) Fill();
-    const std::string head = buf_.substr(0, header_end);
-    if (head.find(" 200 ") == std::string::npos) std::abort();
-    size_t cl = head.find("Content-Length: ");
-    if (cl == std::string::npos) std::abort();
-    const size_t length = std::stoul(head.substr(cl + 16));
-    while (buf_.size() < header_end + 4 + length) Fill();
-    std::string body = buf_.substr(header_end + 4, length);
-    buf_.erase(0, header_end + 4 + length);
-    return body;
-  }
-
- private:
-  void Fill() {
-    char chunk[65536];
-    ssize_t n = read(fd_, chunk, sizeof chunk);
-    if (n <= 0) std::abort();
-    buf_.append(chunk, static_cast<size_t>(n));
-  }
-  int fd_;
-  std::string buf_;
-};
 
 // Opens GET /api/v1/events and returns the socket (the response is read by the caller).
 int OpenStream(uint16_t port) {
@@ -94,23 +52,6 @@ int OpenStream(uint16_t port) {
   std::string req = "GET /api/v1/events HTTP/1.1\r\nHost: bench\r\n\r\n";
   if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) std::abort();
   return fd;
-}
-
-struct Stats {
-  double p50_ms, p99_ms, max_ms;
-};
-
-template <typename Fn>
-Stats Measure(int n, Fn fn) {
-  std::vector<double> ms;
-  ms.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
-    fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back()};
 }
 
 void Print(const char* what, const Stats& s) {
