@@ -194,12 +194,13 @@ struct IoConn {
   std::string header;
   uint32_t rank = 0;
   int stream = 1;
-  std::string partial;  // an unfinished line (--label)
+  std::string partial;  // an unfinished line, held until its end arrives
 };
 
 class OutputCollector {
  public:
-  OutputCollector(std::string key, bool label) : key_(std::move(key)), label_(label) {}
+  OutputCollector(std::string key, bool label, bool unbuffered)
+      : key_(std::move(key)), label_(label), unbuffered_(unbuffered) {}
   OutputCollector(const OutputCollector&) = delete;
   OutputCollector& operator=(const OutputCollector&) = delete;
   // Labels are as wide as the highest rank.
@@ -310,32 +311,41 @@ class OutputCollector {
       return;
     }
     FILE* out = c.stream == 1 ? stdout : stderr;
-    if (!label_) {
+    if (unbuffered_ && !label_) {
       fwrite(data.data(), 1, data.size(), out);
       fflush(out);
       return;
     }
+    // Whole lines only, so that tasks writing at once never split each other's lines.
     c.partial.append(data);
     size_t start = 0, nl;
     while ((nl = c.partial.find('\n', start)) != std::string::npos) {
-      fprintf(out, "%*u: ", width_, c.rank);
+      if (label_) fprintf(out, "%*u: ", width_, c.rank);
       fwrite(c.partial.data() + start, 1, nl + 1 - start, out);
       start = nl + 1;
     }
     c.partial.erase(0, start);
+    if (c.partial.size() > kMaxHeldLine) Flush(c);  // a line without end: memory stays bounded
     fflush(out);
   }
 
+  // Writes out what is left of a task's unfinished line; labelled output gets its newline.
   void Flush(IoConn& c) {
-    if (!label_ || c.partial.empty() || c.stream == 3) return;
+    if (c.partial.empty() || c.stream == 3) return;
     FILE* out = c.stream == 1 ? stdout : stderr;
-    fprintf(out, "%*u: %s\n", width_, c.rank, c.partial.c_str());
+    if (label_) {
+      fprintf(out, "%*u: %s\n", width_, c.rank, c.partial.c_str());
+    } else {
+      fwrite(c.partial.data(), 1, c.partial.size(), out);
+    }
     c.partial.clear();
     fflush(out);
   }
 
+  static constexpr size_t kMaxHeldLine = 1 << 20;
   std::string key_;
   bool label_;
+  bool unbuffered_;
   int width_ = 1;
   int listen_fd_ = -1;
   std::vector<IoConn> conns_;
@@ -360,7 +370,7 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   }
   StepRequest& step = o.step;
   const std::string key = RandomKey();
-  OutputCollector io(key, o.label);
+  OutputCollector io(key, o.label, o.unbuffered);
   const uint16_t port = io.Listen();
   if (port == 0) {
     fprintf(stderr, "srun: error: cannot listen for task output: %s\n", strerror(errno));

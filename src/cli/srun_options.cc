@@ -27,7 +27,7 @@ enum : int {
 };
 
 // As Slurm 22.05's srun and salloc take them; '+' stops at the command.
-constexpr char kShortOpts[] = "+A:c:C:D:G:hi:J:K::lm:n:N:p:q:Qt:vVw:x:";
+constexpr char kShortOpts[] = "+A:c:C:D:G:hi:J:K::lm:n:N:p:q:Qt:uvVw:x:";
 
 const option kLongOpts[] = {
     {"account", required_argument, nullptr, 'A'},
@@ -47,6 +47,7 @@ const option kLongOpts[] = {
     {"qos", required_argument, nullptr, 'q'},
     {"quiet", no_argument, nullptr, 'Q'},
     {"time", required_argument, nullptr, 't'},
+    {"unbuffered", no_argument, nullptr, 'u'},
     {"verbose", no_argument, nullptr, 'v'},
     {"version", no_argument, nullptr, 'V'},
     {"nodelist", required_argument, nullptr, 'w'},
@@ -112,6 +113,9 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
         break;
       case 'l':
         o.label = true;
+        break;
+      case 'u':
+        o.unbuffered = true;
         break;
       case 'K':
         o.step.kill_on_bad_exit = !opt.has_arg || opt.arg.empty() || opt.arg != "0";
@@ -281,6 +285,7 @@ std::string SrunHelpText(std::string_view prog) {
          "  -q, --qos=qos               quality of service\n"
          "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
          "  -t, --time=minutes          time limit\n"
+         "  -u, --unbuffered            pass output on as it arrives, not whole lines\n"
          "  -w, --nodelist=hosts...     request a specific list of hosts\n"
          "  -x, --exclude=hosts...      exclude a specific list of hosts\n"
          "\n"

@@ -19,6 +19,7 @@ struct SrunOptions {
   SbatchOptions alloc;  // the allocation's request, when srun or salloc makes one
   StepRequest step;     // the step srun launches (argv, env and I/O filled in by srun)
   bool label = false;   // -l: prefix output lines with the task's rank
+  bool unbuffered = false;  // -u: pass output on as it arrives instead of whole lines
   bool help = false;
   bool usage = false;
   bool version = false;

@@ -10,6 +10,12 @@ start_cluster --nodes 2 --cpus-per-node 4 --config "$WORK/slurm.conf"
 out=$(timeout 30 srun -N2 -n4 -l bash -c 'echo "$SLURMD_NODENAME"' 2>&1)
 expect_eq "$(sort <<<"$out")" "$(printf '0: node1\n1: node1\n2: node2\n3: node2')" "srun -N2 -n4 -l"
 
+# Tasks writing a line in pieces at the same time: srun passes on whole lines only, so the
+# lines stay intact (without -l too); a last line without a newline still arrives.
+out=$(timeout 30 srun -N2 -n2 bash -c 'printf "begin-$SLURM_PROCID "; sleep 0.5; printf "end-$SLURM_PROCID\nlast-$SLURM_PROCID"' 2>&1)
+expect_eq "$(tr -s '\n' '\n' <<<"$out" | grep begin | sort)" "$(printf 'begin-0 end-0\nbegin-1 end-1')" "lines of tasks writing at once stay whole"
+expect_eq "$(grep -o 'last-[01]' <<<"$out" | sort | tr '\n' ' ')" "last-0 last-1 " "unfinished last lines"
+
 # Per-task environment.
 out=$(timeout 30 srun -N2 -n4 -l bash -c 'echo "$SLURM_PROCID $SLURM_LOCALID $SLURM_NODEID $RANK $LOCAL_RANK $WORLD_SIZE $LOCAL_WORLD_SIZE $SLURM_STEP_ID $SLURM_STEP_NUM_TASKS $SLURM_STEP_NUM_NODES $SLURM_STEP_TASKS_PER_NODE $SLURM_STEP_NODELIST $MASTER_ADDR:$MASTER_PORT"' 2>&1)
 expect_eq "$(sort <<<"$out" | cut -d' ' -f1-13)" "$(printf '%s\n' \
