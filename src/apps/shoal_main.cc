@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "apps/chaos.h"
 #include "apps/local_cluster.h"
 #include "cli/commands.h"
 #include "sim/sim_main.h"
@@ -30,6 +31,7 @@ constexpr Command kSlurmCommands[] = {
 constexpr Command kShoalCommands[] = {
     {"up", shoal::UpMain},   {"down", shoal::DownMain},      {"status", shoal::StatusMain},
     {"sim", shoal::SimMain}, {"priority", shoal::SprioMain},  // sprio under shoal's own name
+    {"chaos", shoal::ChaosMain},
 };
 
 // `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.
@@ -56,6 +58,8 @@ void Usage(FILE* out) {
                "  up [--nodes N] [--cpus-per-node C] [--gpus-per-node G] [--state-dir DIR]\n"
                "  down [--state-dir DIR]\n"
                "  status [--state-dir DIR]\n"
+               "  chaos crash|freeze|cut NODE|random ..., chaos restart-controller [--down S],\n"
+               "  chaos soak [--duration 10m] [--every 20-60] [--outage 5-15] [--actions ...]\n"
                "simulator:\n"
                "  sim replay TRACE.swf[.gz] --policy fcfs|sjf|easy|easy-sjbf|conservative [...]\n"
                "daemons:\n"
