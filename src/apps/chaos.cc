@@ -29,42 +29,6 @@ namespace fs = std::filesystem;
 
 namespace shoal {
 
-Result<int64_t> ParseChaosSeconds(std::string_view text, std::string_view what) {
-  auto bad = [&] {
-    return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) +
-                           "' (expected seconds, or a number with s, m or h)");
-  };
-  if (text.empty()) return bad();
-  int64_t unit = 1;
-  std::string_view digits = text;
-  if (!std::isdigit(static_cast<unsigned char>(text.back()))) {
-    switch (text.back()) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      default: return bad();
-    }
-    digits.remove_suffix(1);
-  }
-  std::optional<uint64_t> n = ParseUint(digits);
-  if (!n || *n == 0 || *n > 366ull * 86400 / static_cast<uint64_t>(unit)) return bad();
-  return static_cast<int64_t>(*n) * unit;
-}
-
-Result<std::pair<int64_t, int64_t>> ParseChaosRange(std::string_view text, std::string_view what) {
-  size_t dash = text.find('-');
-  Result<int64_t> low = ParseChaosSeconds(text.substr(0, dash), what);
-  if (!low.ok()) return low.status();
-  if (dash == std::string_view::npos) return std::make_pair(*low, *low);
-  Result<int64_t> high = ParseChaosSeconds(text.substr(dash + 1), what);
-  if (!high.ok()) return high.status();
-  if (*high < *low) {
-    return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) +
-                           "' (the low end is above the high end)");
-  }
-  return std::make_pair(*low, *high);
-}
-
 namespace {
 
 std::string Now() {
@@ -466,7 +430,7 @@ int ChaosMain(int argc, char** argv) {
   if (chosen != soak) {
     double seconds = 0;
     if (outage != "0") {
-      Result<int64_t> s = ParseChaosSeconds(outage, chosen == crash     ? "--revive-after"
+      Result<int64_t> s = ParseSeconds(outage, chosen == crash     ? "--revive-after"
                                                     : chosen == restart ? "--down"
                                                                         : "--for");
       if (!s.ok()) {
@@ -490,9 +454,9 @@ int ChaosMain(int argc, char** argv) {
   }
 
   // The soak.
-  Result<int64_t> total = ParseChaosSeconds(duration, "--duration");
-  Result<std::pair<int64_t, int64_t>> pause = ParseChaosRange(every, "--every");
-  Result<std::pair<int64_t, int64_t>> length = ParseChaosRange(soak_outage, "--outage");
+  Result<int64_t> total = ParseSeconds(duration, "--duration");
+  Result<std::pair<int64_t, int64_t>> pause = ParseSecondsRange(every, "--every");
+  Result<std::pair<int64_t, int64_t>> length = ParseSecondsRange(soak_outage, "--outage");
   for (const Status& s : {total.status(), pause.status(), length.status()}) {
     if (!s.ok()) {
       std::fprintf(stderr, "shoal chaos: %s\n", s.message().c_str());

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/strings.h"
+
 extern char** environ;
 
 namespace fs = std::filesystem;
@@ -113,6 +115,42 @@ void StopPids(const std::vector<pid_t>& pids, int wait_ms) {
   for (pid_t p : pids) {
     if (Alive(p)) kill(p, SIGKILL);
   }
+}
+
+Result<int64_t> ParseSeconds(std::string_view text, std::string_view what) {
+  auto bad = [&] {
+    return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) +
+                           "' (expected seconds, or a number with s, m or h)");
+  };
+  if (text.empty()) return bad();
+  int64_t unit = 1;
+  std::string_view digits = text;
+  if (!std::isdigit(static_cast<unsigned char>(text.back()))) {
+    switch (text.back()) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      default: return bad();
+    }
+    digits.remove_suffix(1);
+  }
+  std::optional<uint64_t> n = ParseUint(digits);
+  if (!n || *n == 0 || *n > 366ull * 86400 / static_cast<uint64_t>(unit)) return bad();
+  return static_cast<int64_t>(*n) * unit;
+}
+
+Result<std::pair<int64_t, int64_t>> ParseSecondsRange(std::string_view text, std::string_view what) {
+  size_t dash = text.find('-');
+  Result<int64_t> low = ParseSeconds(text.substr(0, dash), what);
+  if (!low.ok()) return low.status();
+  if (dash == std::string_view::npos) return std::make_pair(*low, *low);
+  Result<int64_t> high = ParseSeconds(text.substr(dash + 1), what);
+  if (!high.ok()) return high.status();
+  if (*high < *low) {
+    return InvalidArgument("invalid " + std::string(what) + " '" + std::string(text) +
+                           "' (the low end is above the high end)");
+  }
+  return std::make_pair(*low, *high);
 }
 
 }  // namespace shoal

@@ -5,10 +5,14 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api/client.h"  // Json
+#include "common/status.h"
 
 namespace shoal {
 
@@ -32,5 +36,11 @@ std::string TailOf(const std::string& path);
 std::vector<pid_t> ProcessesMentioning(const std::string& needle, const std::string& program);
 // SIGTERM, then SIGKILL to whatever is left after `wait_ms`.
 void StopPids(const std::vector<pid_t>& pids, int wait_ms);
+
+// Durations on these tools' command lines: "45", "45s", "3m", "2h" as seconds; 0 and anything
+// else is InvalidArgument naming the option `what`.
+Result<int64_t> ParseSeconds(std::string_view text, std::string_view what);
+// "20-60" or "30" (both ends the same), each as ParseSeconds reads it; low <= high.
+Result<std::pair<int64_t, int64_t>> ParseSecondsRange(std::string_view text, std::string_view what);
 
 }  // namespace shoal

@@ -1,5 +1,6 @@
-// shoal-emulator (`shoal sim agents`): N emulated nodes in one process on the real agent
-// protocol, for scale measurements and tests without N real agents.
+// shoal-emulator: `shoal sim agents` (N emulated nodes in one process on the real agent
+// protocol, for scale measurements and tests without N real agents) and `shoal sim live` (a
+// controller of its own, emulated nodes that fail and recover, and a job generator).
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -9,14 +10,21 @@
 #include <cstdio>
 #include <thread>
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include "api/client.h"
 #include "apps/cluster_processes.h"
 #include "common/strings.h"
 #include "emulator/emulator.h"
+#include "emulator/live.h"
 
 namespace {
 
 using shoal::emulator::Emulator;
+using shoal::emulator::LiveOptions;
+using shoal::emulator::LiveSimulation;
+using shoal::emulator::LiveWorld;
 using shoal::emulator::JobTime;
 using shoal::emulator::NodeConfig;
 
@@ -31,7 +39,7 @@ void RaiseFileLimit() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int AgentsMain(int argc, char** argv) {
   CLI::App app{"Emulated nodes on the real agent protocol (shoal sim agents)"};
   app.name("shoal sim agents");
   unsigned count = 10, cpus = 4, gpus = 0, first = 1;
@@ -154,4 +162,179 @@ int main(int argc, char** argv) {
   emulator.Stop();
   spdlog::info("stopped after {:.1f} s", seconds());
   return 0;
+}
+
+namespace {
+
+// Runs `shoal ARGS...` (the multi-call binary beside us) to its end; its exit status.
+int RunShoal(std::vector<std::string> args) {
+  args.insert(args.begin(), shoal::SelfDir() + "/shoal");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return 127;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+std::string Clock() {
+  time_t now = time(nullptr);
+  tm local{};
+  localtime_r(&now, &local);
+  char buf[16];
+  strftime(buf, sizeof buf, "%H:%M:%S", &local);
+  return buf;
+}
+
+int LiveMain(int argc, char** argv) {
+  CLI::App app{"A live cluster: a real controller, emulated nodes that fail and recover, and a "
+               "job generator (shoal sim live)"};
+  app.name("shoal sim live");
+  unsigned nodes = 8, cpus = 8, gpus = 0;
+  uint64_t memory_mb = 65536, seed = 0;
+  double speed = 1;
+  std::string job_rate, preset = "steady", failure_rate = "0", recovery = "20-60", duration;
+  std::string state_dir = shoal::DefaultStateDir(), config;
+  app.add_option("--nodes", nodes, "emulated nodes")->check(CLI::Range(1u, 10000u))->capture_default_str();
+  app.add_option("--cpus-per-node", cpus, "CPUs per node")->check(CLI::Range(1u, 4096u))->capture_default_str();
+  app.add_option("--gpus-per-node", gpus, "GPUs per node")->check(CLI::Range(0u, 64u))->capture_default_str();
+  app.add_option("--memory-per-node", memory_mb, "memory per node, MiB")->capture_default_str();
+  app.add_option("--job-rate", job_rate, "jobs a minute, 0.1 to 50 (2/min, 30/h); else --preset");
+  app.add_option("--preset", preset, "light (0.5/min), steady (2/min), burst (0.5/min with a "
+                 "minute of 30/min every five) or stress (50/min)")->capture_default_str();
+  app.add_option("--failure-rate", failure_rate,
+                 "percent of nodes failing a minute, each node its own rate drawn from the range "
+                 "(5-12%/min)")->capture_default_str();
+  app.add_option("--recovery", recovery, "how long a failed node stays down, MIN-MAX seconds")
+      ->capture_default_str();
+  app.add_option("--speed", speed, "jobs run this many times faster than their nominal time")
+      ->check(CLI::Range(0.01, 1000.0))->capture_default_str();
+  app.add_option("--duration", duration, "stop after this long (default: at Ctrl-C)");
+  app.add_option("--seed", seed, "random seed (default: from the clock)");
+  app.add_option("--state-dir", state_dir, "where the cluster keeps its state");
+  app.add_option("--config", config, "slurm.conf-style configuration for the controller");
+  CLI11_PARSE(app, argc, argv);
+
+  LiveOptions options;
+  options.cpus_per_node = cpus;
+  options.gpus_per_node = gpus;
+  options.seed = seed != 0 ? seed : static_cast<uint64_t>(time(nullptr));
+  auto fail = [](const shoal::Status& s) {
+    std::fprintf(stderr, "shoal sim live: %s\n", s.message().c_str());
+    return 1;
+  };
+  if (!job_rate.empty()) {
+    shoal::Result<double> rate = shoal::emulator::ParseJobRate(job_rate);
+    if (!rate.ok()) return fail(rate.status());
+    options.job_rate_per_min = *rate;
+  }
+  if (auto p = shoal::emulator::PresetJobRate(preset, 0); !p.ok()) return fail(p.status());
+  options.preset = preset;
+  auto failures = shoal::emulator::ParseFailureRate(failure_rate);
+  if (!failures.ok()) return fail(failures.status());
+  options.failure_pct_per_min = *failures;
+  auto back = shoal::ParseSecondsRange(recovery, "--recovery");
+  if (!back.ok()) return fail(back.status());
+  options.recovery_s = *back;
+  int64_t stop_after = 0;
+  if (!duration.empty()) {
+    auto d = shoal::ParseSeconds(duration, "--duration");
+    if (!d.ok()) return fail(d.status());
+    stop_after = *d;
+  }
+
+  std::vector<std::string> up = {"up", "--nodes", "0", "--state-dir", state_dir};
+  if (!config.empty()) up.insert(up.end(), {"--config", config});
+  if (RunShoal(up) != 0) {
+    std::fprintf(stderr, "shoal sim live: could not start the controller (see above)\n");
+    return 1;
+  }
+  const std::string agents = shoal::ReadJsonFile(state_dir + "/controller.json").value("agents", "");
+  RaiseFileLimit();
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGINT, SIGTERM}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Emulator::Options emu;
+  emu.controller = agents;
+  const std::string prefix = gpus > 0 ? "gpu" : "node";
+  for (unsigned i = 1; i <= nodes; ++i) {
+    NodeConfig n;
+    n.name = prefix + std::to_string(i);
+    n.cpus = cpus;
+    n.gpus = gpus;
+    n.memory_mb = memory_mb;
+    n.speed = speed;
+    emu.nodes.push_back(std::move(n));
+  }
+  Emulator emulator(std::move(emu));
+  emulator.Start();
+  shoal::ApiClient client("unix:" + state_dir + "/controller.sock");
+  LiveWorld world;
+  world.nodes = emulator.Names();
+  world.crash = [&](const std::string& n) { return emulator.CrashNode(n); };
+  world.revive = [&](const std::string& n) { return emulator.ReviveNode(n); };
+  world.submit = [&](const shoal::SubmitRequest& s) -> shoal::Result<uint64_t> {
+    shoal::Result<shoal::Json> r = client.Post("/api/v1/jobs", shoal::SubmitRequestToJson(s));
+    if (!r.ok()) return r.status();
+    return r->value("job_id", uint64_t{0});
+  };
+  LiveSimulation sim(options, std::move(world));
+  char rate_text[64];
+  std::snprintf(rate_text, sizeof rate_text, "%.3g/min", options.job_rate_per_min);
+  std::printf("%s shoal sim live: %u nodes (%u cpus, %u gpus each), jobs at %s, failures %.3g-%.3g%%"
+              " of nodes a minute, recovery %lld-%lld s; state in %s (export SHOAL_STATE_DIR=%s)\n",
+              Clock().c_str(), nodes, cpus, gpus,
+              options.job_rate_per_min > 0 ? rate_text : ("preset " + preset).c_str(),
+              options.failure_pct_per_min.first, options.failure_pct_per_min.second,
+              static_cast<long long>(options.recovery_s.first),
+              static_cast<long long>(options.recovery_s.second), state_dir.c_str(), state_dir.c_str());
+  std::fflush(stdout);
+  const auto started = std::chrono::steady_clock::now();
+  double last = 0, last_summary = 0;
+  for (;;) {
+    timespec tick{1, 0};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (const std::string& e : sim.Step(now, now - last)) {
+      std::printf("%s %s\n", Clock().c_str(), e.c_str());
+    }
+    last = now;
+    if (now - last_summary >= 60) {
+      last_summary = now;
+      const auto& st = sim.stats();
+      std::printf("%s -- %.0f s: %llu jobs submitted, %llu node failures, %llu recoveries, "
+                  "%zu of %u nodes up, %zu jobs running on them\n",
+                  Clock().c_str(), now, static_cast<unsigned long long>(st.submitted),
+                  static_cast<unsigned long long>(st.failures),
+                  static_cast<unsigned long long>(st.recoveries), emulator.registered(), nodes,
+                  emulator.running_jobs());
+    }
+    std::fflush(stdout);
+    if (stop_after > 0 && now >= static_cast<double>(stop_after)) break;
+  }
+  emulator.Stop();
+  const auto& st = sim.stats();
+  std::printf("%s shoal sim live: stopped; %llu jobs submitted (%llu refused), %llu node failures\n",
+              Clock().c_str(), static_cast<unsigned long long>(st.submitted),
+              static_cast<unsigned long long>(st.submit_errors),
+              static_cast<unsigned long long>(st.failures));
+  RunShoal({"down", "--state-dir", state_dir});
+  return 0;
+}
+
+}  // namespace
+
+// shoal-emulator agents|live [OPTIONS]: the mode takes the place of the program's name.
+int main(int argc, char** argv) {
+  const std::string_view mode = argc >= 2 ? argv[1] : "";
+  if (mode == "live") return LiveMain(argc - 1, argv + 1);
+  if (mode == "agents") return AgentsMain(argc - 1, argv + 1);
+  std::fprintf(stderr, "usage: shoal-emulator agents|live [OPTIONS] (shoal sim agents|live)\n");
+  return 2;
 }

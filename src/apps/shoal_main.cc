@@ -64,6 +64,9 @@ void Usage(FILE* out) {
                "  sim replay TRACE.swf[.gz] --policy fcfs|sjf|easy|easy-sjbf|conservative [...]\n"
                "  sim agents --count N [--cpus-per-node C] [--job-time real|instant|SECONDS]\n"
                "             [--fail K --fail-after S --revive-after S] (emulated nodes)\n"
+               "  sim live [--nodes 8] [--gpus-per-node G] [--job-rate 2/min | --preset light|"
+               "steady|burst|stress]\n"
+               "           [--failure-rate 5-12%%/min] [--recovery 20-60] [--duration 10m]\n"
                "daemons:\n"
                "  controller [--state-dir DIR] [--config FILE] [--listen HOST:PORT]\n"
                "  agent --controller HOST:PORT --name NODE --state-dir DIR [...]\n"
@@ -97,8 +100,9 @@ int main(int argc, char** argv) {
   if (sub == "controller") return ExecDaemon("shoal-controller", argv + 1);
   if (sub == "agent") return ExecDaemon("shoal-agent", argv + 1);
   // The emulator links gRPC, so it is a daemon executable of its own too.
-  if (sub == "sim" && argc >= 3 && std::string_view(argv[2]) == "agents") {
-    return ExecDaemon("shoal-emulator", argv + 2);
+  if (sub == "sim" && argc >= 3 &&
+      (std::string_view(argv[2]) == "agents" || std::string_view(argv[2]) == "live")) {
+    return ExecDaemon("shoal-emulator", argv + 1);  // "sim" becomes the path, the mode follows
   }
   // Subcommands see argv starting at their own name, like a standalone command.
   for (const auto& c : kSlurmCommands) {

@@ -1,10 +1,12 @@
 #include "emulator/emulated_node.h"
 
 #include <csignal>
+#include <cstdint>
 #include <ctime>
 #include <string_view>
 
 #include "common/strings.h"
+#include "emulator/executors.h"
 
 #ifndef SHOAL_VERSION
 #define SHOAL_VERSION "0.0.0"
@@ -86,10 +88,27 @@ bool EmulatedNode::OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,
           std::optional<uint64_t> asked = ParseUint(EnvValue(l.env(), "SHOAL_EMULATE_RUNTIME"));
           run_s = asked ? static_cast<int64_t>(*asked)
                         : l.time_limit_s() > 0 ? l.time_limit_s() : kUnlimitedRunS;
+          const Executor* executor =
+              ExecutorRegistry::Builtin().Find(EnvValue(l.env(), "SHOAL_EMULATE_TYPE"));
+          Result<std::map<std::string, std::string>> args =
+              ParseExecutorArgs(EnvValue(l.env(), "SHOAL_EMULATE_ARGS"));
+          if (executor != nullptr && args.ok()) {
+            ExecutorInput input{*args, l.time_limit_s(), l.cpus(),
+                                static_cast<uint32_t>(l.gpu_indices_size())};
+            ExecutorOutcome outcome = (*executor)(input, rng_);
+            run_s = outcome.run_s;
+            job.exit_code = outcome.exit_code;
+            job.end_signal = outcome.signal;
+          }
           break;
         }
       }
-      job.end_ms = now_ms + run_s * 1000;
+      job.end_ms = run_s == kUntilKilled
+                       ? INT64_MAX
+                       : now_ms + static_cast<int64_t>(static_cast<double>(run_s) * 1000 /
+                                                       (config_.job_time == JobTime::kReal
+                                                            ? config_.speed
+                                                            : 1.0));
       if (std::optional<uint64_t> code = ParseUint(EnvValue(l.env(), "SHOAL_EMULATE_EXIT"));
           code && *code < 256) {
         job.exit_code = static_cast<int32_t>(*code);
@@ -174,7 +193,7 @@ void EmulatedNode::Tick(int64_t now_ms, std::vector<rpc::AgentMessage>* out) {
     if (job.limit_ms > 0 && job.limit_ms <= now_ms && job.limit_ms < job.end_ms) {
       End(id, job, now_ms, SIGTERM, /*timed_out=*/true, out);
     } else if (job.end_ms <= now_ms) {
-      End(id, job, now_ms, 0, false, out);
+      End(id, job, now_ms, job.end_signal, false, out);
     }
   }
   if (registered_ && now_ms >= next_heartbeat_ms_) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,9 @@ namespace shoal::emulator {
 
 // How long an emulated job runs.
 enum class JobTime {
-  kReal,     // its time limit (unlimited: kUnlimitedRunS), or SHOAL_EMULATE_RUNTIME from its env
+  // Its type's executor (SHOAL_EMULATE_TYPE in its environment, executors.h) decides; without
+  // one, SHOAL_EMULATE_RUNTIME seconds or its time limit (unlimited: kUnlimitedRunS).
+  kReal,
   kInstant,  // it ends as soon as it starts
   kFixed,    // a fixed number of seconds (capped by the time limit)
 };
@@ -28,6 +31,7 @@ struct NodeConfig {
   std::string gpu_type = "emulated";
   JobTime job_time = JobTime::kReal;
   int64_t fixed_s = 0;  // with kFixed
+  double speed = 1;     // kReal jobs run this many times faster than their nominal time
 };
 
 // A job without a time limit, under JobTime::kReal and no SHOAL_EMULATE_RUNTIME.
@@ -35,7 +39,8 @@ inline constexpr int64_t kUnlimitedRunS = 60;
 
 class EmulatedNode {
  public:
-  explicit EmulatedNode(NodeConfig config) : config_(std::move(config)) {}
+  explicit EmulatedNode(NodeConfig config)
+      : config_(std::move(config)), rng_(std::hash<std::string>{}(config_.name)) {}
 
   const NodeConfig& config() const { return config_; }
   // The registration that opens every stream: running jobs and those whose end the controller
@@ -63,6 +68,7 @@ class EmulatedNode {
     int64_t limit_ms = 0;    // when its time limit ends it (0: none)
     uint32_t cpus = 0;
     int32_t exit_code = 0;
+    int32_t end_signal = 0;  // what it dies of when it ends by itself (crash, oom)
     bool ended = false;      // its JobFinished was sent; waiting for the ack
     rpc::AgentMessage finished;
   };
@@ -77,6 +83,7 @@ class EmulatedNode {
                std::vector<rpc::AgentMessage>* out);
 
   NodeConfig config_;
+  std::mt19937_64 rng_;  // for executors' draws; seeded by the node's name, so runs repeat
   std::map<uint64_t, Job> jobs_;
   std::map<uint64_t, Step> steps_;  // by (job << 20 | step)
   bool registered_ = false;

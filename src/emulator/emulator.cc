@@ -210,33 +210,69 @@ void Emulator::Loop() {
   }
 }
 
+// kUp matches nodes that are up; any other state matches frozen and crashed ones.
+bool Emulator::InState(const Slot& slot, int state) {
+  return state == kUp ? slot.state == kUp : (slot.state == kFrozen || slot.state == kCrashed);
+}
+
+void Emulator::SetState(Slot& slot, int state) {
+  if (state == kCrashed) {
+    slot.state = kCrashed;
+    slot.node.Crash();
+    if (slot.stream != nullptr) slot.stream->Cancel();
+  } else if (state == kFrozen) {
+    slot.state = kFrozen;
+  } else {
+    slot.state = kUp;
+    slot.reconnect_at_ms = 0;
+    slot.backoff_ms = kBackoffStartMs;
+  }
+}
+
 std::vector<std::string> Emulator::Pick(size_t count, int from_state, int to_state) {
   static thread_local std::mt19937 rng(std::random_device{}());
   std::vector<Slot*> candidates;
   for (auto& slot : slots_) {
     std::lock_guard<std::mutex> lock(slot->mu);
-    const bool match = from_state == kUp ? slot->state == kUp
-                                         : (slot->state == kFrozen || slot->state == kCrashed);
-    if (match) candidates.push_back(slot.get());
+    if (InState(*slot, from_state)) candidates.push_back(slot.get());
   }
   std::shuffle(candidates.begin(), candidates.end(), rng);
   candidates.resize(std::min(count, candidates.size()));
   std::vector<std::string> names;
   for (Slot* slot : candidates) {
     std::lock_guard<std::mutex> lock(slot->mu);
+    if (!InState(*slot, from_state)) continue;  // changed meanwhile
     names.push_back(slot->node.config().name);
-    if (to_state == kCrashed) {
-      slot->state = kCrashed;
-      slot->node.Crash();
-      if (slot->stream != nullptr) slot->stream->Cancel();
-    } else if (to_state == kFrozen) {
-      slot->state = kFrozen;
-    } else {
-      slot->state = kUp;
-      slot->reconnect_at_ms = 0;
-      slot->backoff_ms = kBackoffStartMs;
-    }
+    SetState(*slot, to_state);
   }
+  return names;
+}
+
+bool Emulator::CrashNode(const std::string& name) {
+  for (auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    if (slot->node.config().name != name) continue;
+    if (!InState(*slot, kUp)) return false;
+    SetState(*slot, kCrashed);
+    return true;
+  }
+  return false;
+}
+
+bool Emulator::ReviveNode(const std::string& name) {
+  for (auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    if (slot->node.config().name != name) continue;
+    if (!InState(*slot, kCrashed)) return false;
+    SetState(*slot, kUp);
+    return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Emulator::Names() const {
+  std::vector<std::string> names;
+  for (const auto& slot : slots_) names.push_back(slot->node.config().name);  // never changes
   return names;
 }
 

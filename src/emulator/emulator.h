@@ -39,6 +39,11 @@ class Emulator {
   std::vector<std::string> Freeze(size_t count);
   std::vector<std::string> Revive(size_t count);
 
+  // The same for one node by name; false when there is no such node or it is already so.
+  bool CrashNode(const std::string& name);
+  bool ReviveNode(const std::string& name);
+  std::vector<std::string> Names() const;
+
   size_t registered() const;
   size_t running_jobs() const;
   // A node's registration was refused (a wrong cluster key): the emulator gives up on it.
@@ -51,6 +56,8 @@ class Emulator {
   void StreamEnded(Slot& slot, bool refused);
   void Loop();
   std::vector<std::string> Pick(size_t count, int from_state, int to_state);
+  static bool InState(const Slot& slot, int state);
+  static void SetState(Slot& slot, int state);  // under the slot's lock
 
   Options options_;
   std::vector<std::unique_ptr<Slot>> slots_;
