@@ -231,7 +231,7 @@ int LiveMain(int argc, char** argv) {
     if (!rate.ok()) return fail(rate.status());
     options.job_rate_per_min = *rate;
   }
-  if (auto p = shoal::emulator::PresetJobRate(preset, 0); !p.ok()) return fail(p.status());
+  if (auto p = shoal::PresetJobRate(preset, 0); !p.ok()) return fail(p.status());
   options.preset = preset;
   auto failures = shoal::emulator::ParseFailureRate(failure_rate);
   if (!failures.ok()) return fail(failures.status());
@@ -305,9 +305,29 @@ int LiveMain(int argc, char** argv) {
       std::printf("%s %s\n", Clock().c_str(), e.c_str());
     }
     last = now;
+    // Report to the controller, and take the settings wanted there (the dashboard's controls).
+    const auto& st = sim.stats();
+    shoal::Json status = {{"elapsed_s", now},
+                          {"job_rate_per_min", sim.JobRate(now)},
+                          {"submitted", st.submitted},
+                          {"submit_errors", st.submit_errors},
+                          {"failures", st.failures},
+                          {"recoveries", st.recoveries},
+                          {"nodes", nodes},
+                          {"nodes_up", emulator.registered()},
+                          {"running_jobs", emulator.running_jobs()}};
+    shoal::Result<shoal::Json> answer = client.Post(
+        "/api/v1/sim/live/status",
+        {{"settings", shoal::LiveSimSettingsToJson(sim.settings())}, {"status", status}});
+    if (answer.ok() && answer->contains("settings")) {
+      auto wanted = shoal::LiveSimSettingsFromJson((*answer)["settings"], sim.settings());
+      if (wanted.ok() && sim.Apply(*wanted)) {
+        std::printf("%s settings now: %s\n", Clock().c_str(),
+                    shoal::LiveSimSettingsToJson(sim.settings()).dump().c_str());
+      }
+    }
     if (now - last_summary >= 60) {
       last_summary = now;
-      const auto& st = sim.stats();
       std::printf("%s -- %.0f s: %llu jobs submitted, %llu node failures, %llu recoveries, "
                   "%zu of %u nodes up, %zu jobs running on them\n",
                   Clock().c_str(), now, static_cast<unsigned long long>(st.submitted),

@@ -11,8 +11,9 @@ namespace {
 HttpResponse JsonError(int code, const Status& s) { return {code, ErrorToJson(s).dump()}; }
 
 // The first path segments under /api/v1 that name a route; anything else is "other".
-const char* const kApiRoots[] = {"health",   "jobs",       "nodes",      "partitions", "config",
-                                 "priority", "accounting", "prometheus", "events",     "stats"};
+const char* const kApiRoots[] = {"health",   "jobs",       "nodes",      "partitions",
+                                 "config",   "priority",   "accounting", "prometheus",
+                                 "events",   "stats",      "sim"};
 
 }  // namespace
 
@@ -37,7 +38,8 @@ std::string ControllerHttpHandler::RouteClass(const std::string& path) {
   if (parts.size() >= 2) {
     const std::string& p1 = parts[1];
     out +=
-        (p1 == "cancel" || p1 == "jobs" || p1 == "targets" || p1 == "timeline" || p1 == "history")
+        (p1 == "cancel" || p1 == "jobs" || p1 == "targets" || p1 == "timeline" || p1 == "history" ||
+         p1 == "live")
             ? "/" + p1
             : std::string("/:id");
   }
@@ -72,6 +74,7 @@ HttpResponse ControllerHttpHandler::Route(const HttpRequest& r) {
   if (dashboard_ != nullptr) {
     if (auto resp = dashboard_->Handle(r)) return std::move(*resp);
   }
+  if (auto resp = live_sim_.Handle(r)) return std::move(*resp);
   if (r.path == "/metrics" || r.path == "/metrics/") {
     if (r.method != "GET" && r.method != "HEAD") {
       return JsonError(405, InvalidArgument("only GET is allowed on /metrics"));

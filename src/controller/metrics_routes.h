@@ -10,6 +10,7 @@
 #include "api/server/http_server.h"
 #include "controller/controller.h"
 #include "controller/dashboard_routes.h"
+#include "controller/live_sim_board.h"
 
 namespace shoal {
 
@@ -34,6 +35,7 @@ class ControllerHttpHandler {
 
   Controller& controller_;
   DashboardRoutes* dashboard_ = nullptr;
+  LiveSimBoard live_sim_;
   std::mutex mu_;
   std::string self_target_;
 };

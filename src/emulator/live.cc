@@ -40,15 +40,6 @@ constexpr const char* kUsers[] = {"alice", "bob", "carol", "dave", "erin", "fran
 
 }  // namespace
 
-Result<double> PresetJobRate(std::string_view preset, double minute_of_run) {
-  if (preset == "light") return 0.5;
-  if (preset == "steady") return 2.0;
-  if (preset == "stress") return 50.0;
-  if (preset == "burst") return std::fmod(minute_of_run, 5.0) >= 4.0 ? 30.0 : 0.5;
-  return InvalidArgument("unknown preset '" + std::string(preset) +
-                         "' (light, steady, burst or stress)");
-}
-
 Result<double> ParseJobRate(std::string_view text) {
   std::string_view number = text;
   double per = 1;  // minutes per unit
@@ -97,6 +88,30 @@ void LiveSimulation::SetFailureRate(std::pair<double, double> pct_per_min) {
   for (const std::string& node : world_.nodes) {
     node_rate_[node] = pct_per_min.first == pct_per_min.second ? pct_per_min.first : draw(rng_);
   }
+}
+
+LiveSimSettings LiveSimulation::settings() const {
+  LiveSimSettings s;
+  s.job_rate_per_min = options_.job_rate_per_min;
+  s.preset = options_.preset;
+  s.failure_low_pct = options_.failure_pct_per_min.first;
+  s.failure_high_pct = options_.failure_pct_per_min.second;
+  return s;
+}
+
+bool LiveSimulation::Apply(const LiveSimSettings& wanted) {
+  bool changed = false;
+  if (wanted.job_rate_per_min != options_.job_rate_per_min || wanted.preset != options_.preset) {
+    options_.job_rate_per_min = wanted.job_rate_per_min;
+    options_.preset = wanted.preset;
+    changed = true;
+  }
+  const std::pair<double, double> failures = {wanted.failure_low_pct, wanted.failure_high_pct};
+  if (failures != options_.failure_pct_per_min) {
+    SetFailureRate(failures);
+    changed = true;
+  }
+  return changed;
 }
 
 double LiveSimulation::JobRate(double elapsed_s) const {

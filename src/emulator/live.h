@@ -13,12 +13,11 @@
 #include <vector>
 
 #include "api/json_model.h"
+#include "api/live_sim.h"  // PresetJobRate
 #include "common/status.h"
 
 namespace shoal::emulator {
 
-// Jobs per minute, by name. "burst" is 0.5/min with a minute of 30/min every five.
-Result<double> PresetJobRate(std::string_view preset, double minute_of_run);
 // "2/min", "2", "0.5/min", "30/h": jobs per minute, 0.1 to 50.
 Result<double> ParseJobRate(std::string_view text);
 // "5-12%/min", "5-12", "3%": per node, percent per minute, 0 to 100; low <= high.
@@ -64,6 +63,10 @@ class LiveSimulation {
     options_.job_rate_per_min = 0;
   }
   void SetFailureRate(std::pair<double, double> pct_per_min);
+  // The settings in force, as the API carries them, and a change of them (from the API).
+  LiveSimSettings settings() const;
+  // True when something changed.
+  bool Apply(const LiveSimSettings& wanted);
   const LiveStats& stats() const { return stats_; }
   // One job as the generator draws it (exposed for tests).
   SubmitRequest DrawJob();

@@ -199,6 +199,45 @@ def main():
         charts, _ = d.wait("return document.querySelectorAll('#chart-queue polyline').length === 2"
                            " && document.querySelectorAll('#chart-util polyline').length === 2", 8)
         check(bool(charts), "queue and utilization charts are drawn")
+        # The live simulation's panel: hidden until a simulation reports (here the test reports
+        # as one would), then its controls change the settings the simulation takes back.
+        check(d.js("return document.querySelector('#sim-section').classList.contains('hidden')"),
+              "no live-simulation panel without a simulation")
+        report = {"settings": {"job_rate_per_min": 0, "preset": "steady",
+                               "failure_pct_per_min": [0, 0]},
+                  "status": {"nodes": 8, "nodes_up": 7, "submitted": 42, "failures": 3,
+                             "job_rate_per_min": 2}}
+        def post(path, body):
+            req = urllib.request.Request(f"http://{ADDR}/api/v1{path}", method="POST",
+                                         data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.load(resp)
+        post("/sim/live/status", report)
+        shown, _ = d.wait("const t = document.querySelector('#sim-status').textContent;"
+                          "return !document.querySelector('#sim-section').classList.contains("
+                          "'hidden') && t.includes('7/8 nodes up') ? t : null;", 5)
+        check(bool(shown), f"the live-simulation panel shows its report ({shown})")
+        d.js("const r = document.querySelector('#sim-rate'); r.value = 1000;"
+             "r.dispatchEvent(new Event('input', {bubbles: true}));"
+             "document.querySelector('#sim-preset').value = '';"
+             "document.querySelector('#sim-fail-low').value = 5;"
+             "document.querySelector('#sim-fail-high').value = 12;"
+             "document.querySelector('#sim-apply').click();")
+        msg, _ = d.wait("const m = document.querySelector('#sim-msg').textContent;"
+                        "return m === 'applied' ? m : null;", 3)
+        wanted = post("/sim/live/status", report)["settings"]
+        check(msg == "applied" and wanted["job_rate_per_min"] == 50 and
+              wanted["failure_pct_per_min"] == [5, 12],
+              f"the panel's controls change the simulation's settings ({msg}, {wanted})")
+        d.js("document.querySelector('#sim-form').dispatchEvent(new Event('input'));"
+             "document.querySelector('#sim-fail-low').value = 30;"
+             "document.querySelector('#sim-fail-high').value = 10;"
+             "document.querySelector('#sim-apply').click();")
+        bad, _ = d.wait("const m = document.querySelector('#sim-msg');"
+                        "return m.classList.contains('error') ? m.textContent : null;", 3)
+        check(bool(bad) and "low <= high" in bad, f"a bad setting shows the API's message ({bad})")
+
         errors = d.js("return window.__errors || []")
         check(not errors, f"no script errors ({errors})")
 

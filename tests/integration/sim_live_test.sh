@@ -15,6 +15,17 @@ expect_eq "$(sinfo -h -N -o '%N' | tr -d ' ' | sort | tr '\n' ' ')" "gpu1 gpu2 g
 expect_match "$(scontrol show node gpu1)" "Gres=gpu:emulated:2" "emulated GPUs"
 wait_until 20 bash -c '[ "$(sacct -n -X -P --format=State -S 2020-01-01 | grep -c COMPLETED)" -ge 3 ]' \
   || fail "no generated job completed: $(sacct -n -X -P --format=JobID,JobName,State -S 2020-01-01)"
+# The controls: the running simulation reports to its controller and takes settings back.
+live_get() { curl -s --unix-socket "$live_dir/controller.sock" "http://shoal/api/v1/sim/live"; }
+expect_match "$(live_get)" '"nodes":4' "the simulation's report through the API"
+out=$(curl -s --unix-socket "$live_dir/controller.sock" -X POST -d '{"job_rate_per_min": 10}' \
+  "http://shoal/api/v1/sim/live/settings")
+expect_match "$out" '"job_rate_per_min":10' "a settings change is accepted"
+wait_until 5 grep -q 'settings now: .*"job_rate_per_min":10' live.out && ok \
+  || fail "the simulation did not take the new rate: $(tail -3 live.out)"
+out=$(curl -s -w ' %{http_code}' --unix-socket "$live_dir/controller.sock" -X POST \
+  -d '{"job_rate_per_min": 99}' "http://shoal/api/v1/sim/live/settings")
+expect_match "$out" "0.1 to 50.* 400$" "a bad rate is refused"
 users=$(sacct -n -X -P --format=User -S 2020-01-01 | sort -u | wc -l)
 [ "$users" -ge 2 ] && ok || fail "generated jobs from $users user(s), expected several"
 wait "$live"

@@ -452,6 +452,58 @@ function connect() {
   };
 }
 
+// ---- live simulation (shoal sim live) ----------------------------------------------------------
+
+// The rate slider is logarithmic: 0..1000 maps onto 0.1..50 jobs a minute.
+const simRate = {
+  toRate: (v) => Math.round(0.1 * Math.pow(500, v / 1000) * 10) / 10,
+  toSlider: (r) => Math.round(1000 * Math.log(Math.max(0.1, Math.min(50, r)) / 0.1) / Math.log(500)),
+};
+let simEditing = false;  // the user is changing the form: polling must not overwrite it
+
+async function pollSim() {
+  let live;
+  try {
+    live = await api('/sim/live');
+  } catch (e) {
+    $('#sim-section').classList.add('hidden');
+    return;
+  }
+  $('#sim-section').classList.remove('hidden');
+  const st = live.status || {};
+  $('#sim-status').textContent = `${st.nodes_up}/${st.nodes} nodes up, ${st.submitted} jobs ` +
+    `submitted, ${st.failures} node failures, now ${st.job_rate_per_min} jobs/min`;
+  if (simEditing) return;
+  const s = live.settings;
+  const rate = s.job_rate_per_min > 0 ? s.job_rate_per_min : st.job_rate_per_min || 2;
+  $('#sim-rate').value = simRate.toSlider(rate);
+  $('#sim-rate-text').textContent = `${rate}`;
+  $('#sim-preset').value = s.job_rate_per_min > 0 ? '' : s.preset;
+  $('#sim-fail-low').value = s.failure_pct_per_min[0];
+  $('#sim-fail-high').value = s.failure_pct_per_min[1];
+}
+
+async function applySim(ev) {
+  ev.preventDefault();
+  const preset = $('#sim-preset').value;
+  const body = {
+    job_rate_per_min: preset ? 0 : simRate.toRate(Number($('#sim-rate').value)),
+    failure_pct_per_min: [Number($('#sim-fail-low').value), Number($('#sim-fail-high').value)],
+  };
+  if (preset) body.preset = preset;
+  try {
+    await api('/sim/live/settings', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body) });
+    $('#sim-msg').textContent = 'applied';
+    $('#sim-msg').className = 'msg ok';
+  } catch (e) {
+    $('#sim-msg').textContent = e.message;
+    $('#sim-msg').className = 'msg error';
+  }
+  simEditing = false;
+  pollSim();
+}
+
 function render() {
   const d = state.dirty;
   const parts = { jobs: renderJobs, nodes: renderNodes, charts: renderCharts, summary: renderSummary,
@@ -491,6 +543,13 @@ function init() {
   $('#detail-refresh').addEventListener('click', refreshDetail);
   $('#detail-file').addEventListener('change', refreshDetail);
   $('#submit-form').addEventListener('submit', submitForm);
+  $('#sim-form').addEventListener('submit', applySim);
+  $('#sim-form').addEventListener('input', () => {
+    simEditing = true;
+    $('#sim-rate-text').textContent = `${simRate.toRate(Number($('#sim-rate').value))}`;
+  });
+  pollSim();
+  setInterval(pollSim, 2000);
   connect();
   setInterval(render, 100);
   // Running times advance without events.
