@@ -1126,6 +1126,24 @@ TEST_F(ControllerTest, CancellingAStepLeavesTheJobRunning) {
             "Job/step already completing or completed");
 }
 
+TEST_F(ControllerTest, StepsOfARunBeforeARequeueHoldNothing) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  JobId id = Submit();
+  rpc::LaunchJob first = n1.AwaitLaunch();
+  auto old = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
+  n1.Finish(id, first.generation(), 0, false, 15);
+  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  rpc::LaunchJob second = n1.AwaitLaunch();
+  ASSERT_GT(second.generation(), first.generation());
+  // The old run's step has not reported its end yet; the new run's step starts all the same.
+  auto next = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_GT(next->step_id, old->step_id);
+}
+
 TEST_F(ControllerTest, RunningStepSurvivesARestart) {
   StartController();
   FakeAgent& n1 = Register("n1", 4);

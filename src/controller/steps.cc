@@ -85,7 +85,8 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
     auto& live = steps_[job.id];
     std::set<uint16_t> ports;
     for (const auto& [sid, ls] : live) {
-      if (ls.step.state != JobState::kRunning) continue;
+      // A run before a requeue holds nothing of this one, even while its steps still end.
+      if (ls.step.state != JobState::kRunning || ls.generation != job.generation) continue;
       for (size_t k = 0; k < ls.step.nodes.size() && k < ls.holds.size(); ++k) {
         NodeUse& use = in_use[ls.step.nodes[k]];
         use.cpus += ls.holds[k].cpus;
