@@ -231,10 +231,11 @@ class OutputCollector {
 
   // srun's stdin (or an --input file) goes to the tasks that connect for it (stream 0), once
   // all `expected` of them have: none misses what came before it connected.
+  // The fd stays blocking: it may be a terminal srun shares with its shell, and one read after
+  // poll's POLLIN never blocks.
   void SetInput(int fd, uint32_t expected) {
     input_fd_ = fd;
     input_expected_ = expected;
-    if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
 
   // Serves the sockets for up to `ms`.
