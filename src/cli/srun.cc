@@ -266,10 +266,11 @@ class OutputCollector {
     }
     if (read_input && (fds.back().revents & (POLLIN | POLLHUP | POLLERR))) ReadInput();
     for (auto it = closed.rbegin(); it != closed.rend(); ++it) {
-      Flush(conns_[*it]);
+      Flush(conns_[*it], /*closing=*/true);
       close(conns_[*it].fd);
       conns_.erase(conns_.begin() + static_cast<long>(*it));
     }
+    WriteTails();
     if (input_eof_) {
       for (auto& c : conns_) {
         if (c.ready && c.stream == 0 && c.partial.empty() && !c.input_closed) {
@@ -288,6 +289,12 @@ class OutputCollector {
       c.fd = fd;
       conns_.push_back(std::move(c));
     }
+  }
+
+  // The step is over: whatever is still held goes out.
+  void FlushAll() {
+    for (auto& c : conns_) Flush(c, /*closing=*/true);
+    WriteTails();
   }
 
   bool Idle() const { return conns_.empty(); }
@@ -373,16 +380,34 @@ class OutputCollector {
   }
 
   // Writes out what is left of a task's unfinished line; labelled output gets its newline.
-  void Flush(IoConn& c) {
+  // Unlabelled, the last words of a task that ended (`closing`) wait in tails_ until no other
+  // task is midway through a line on that stream, so they never end up inside its line.
+  void Flush(IoConn& c, bool closing = false) {
     if (c.partial.empty() || c.stream == 3 || c.stream == 0) return;
     FILE* out = c.stream == 1 ? stdout : stderr;
     if (label_) {
       fprintf(out, "%*u: %s\n", width_, c.rank, c.partial.c_str());
+    } else if (closing) {
+      tails_[c.stream == 1 ? 0 : 1] += c.partial;
     } else {
       fwrite(c.partial.data(), 1, c.partial.size(), out);
     }
     c.partial.clear();
     fflush(out);
+  }
+
+  void WriteTails() {
+    for (int s = 0; s < 2; ++s) {
+      if (tails_[s].empty()) continue;
+      const int stream = s + 1;
+      bool midway = false;
+      for (const auto& c : conns_) midway = midway || (c.stream == stream && !c.partial.empty());
+      if (midway) continue;
+      FILE* out = stream == 1 ? stdout : stderr;
+      fwrite(tails_[s].data(), 1, tails_[s].size(), out);
+      fflush(out);
+      tails_[s].clear();
+    }
   }
 
   bool ReadyForInput() const {
@@ -416,6 +441,7 @@ class OutputCollector {
 
   static constexpr size_t kMaxHeldLine = 1 << 20;
   static constexpr size_t kMaxHeldInput = 1 << 20;
+  std::string tails_[2];  // stdout, stderr: unfinished last lines of tasks that ended
   int input_fd_ = -1;
   uint32_t input_expected_ = 0;
   uint32_t input_connected_ = 0;
@@ -568,6 +594,7 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   auto deadline = Clock::now() + std::chrono::seconds(3);
   io.AcceptAll();
   while (!io.Idle() && Clock::now() < deadline) io.Poll(100);
+  io.FlushAll();
   if ((last.state == JobState::kCancelled || last.state == JobState::kTimeout) &&
       seen_interrupts == 0 && !terminated) {
     fprintf(stderr, "srun: Job step aborted: Waiting up to %d seconds for job step to finish.\n",
