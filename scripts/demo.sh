@@ -25,6 +25,12 @@ sbatch array.sh
 bash pipeline.sh
 sbatch fails.sh
 sbatch timeout.sh
+# The PyTorch pipeline when the client packages are there (scripts/install-deps).
+ddp=0
+if python3 -c 'import torch.distributed, sklearn' 2>/dev/null; then
+  rm -rf ddp-digits && cp -r "$root/examples/ddp-digits" . && (cd ddp-digits && sbatch submit.sh)
+  ddp=1
+fi
 
 step "squeue"
 squeue
@@ -44,5 +50,10 @@ step "output of the jobs (in $work)"
 for f in hello-*.out squares-*.out pipeline-report-*.out fails-*.out too-slow-*.out; do
   [ -f "$f" ] && { echo "--- $f"; cat "$f"; }
 done
+if [ "$ddp" = 1 ]; then
+  for f in ddp-digits/shared/validate-*.out; do
+    [ -f "$f" ] && { echo "--- $f"; cat "$f"; }
+  done
+fi
 
 step "the cluster keeps running; stop it with: $root/build/bin/shoal down"

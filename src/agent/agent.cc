@@ -136,6 +136,7 @@ JobSpec SpecFromLaunchTasks(const rpc::LaunchTasks& l) {
   s.gpu_indices.assign(l.gpu_indices().begin(), l.gpu_indices().end());
   s.cpus = l.cpus();
   s.kill_on_bad_exit = l.kill_on_bad_exit();
+  s.input = l.input();
   return s;
 }
 

@@ -70,6 +70,7 @@ std::string SpecToJson(const JobSpec& s) {
     j["io_port"] = s.io_port;
     j["io_key"] = s.io_key;
     j["kill_on_bad_exit"] = s.kill_on_bad_exit;
+    j["input"] = s.input;
   }
   return j.dump() + "\n";
 }
@@ -105,6 +106,7 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
     Get(j, "io_port", s.io_port);
     Get(j, "io_key", s.io_key);
     Get(j, "kill_on_bad_exit", s.kill_on_bad_exit);
+    Get(j, "input", s.input);
   });
 }
 

@@ -58,7 +58,7 @@ struct JobSpec {
   int64_t launch_time = 0;  // epoch seconds when the agent spawned the supervisor
 
   // A job step's tasks on this node instead of a batch script (rpc::LaunchTasks): each runs
-  // `argv` (the program looked up in PATH) with `env` plus its own variables, stdin /dev/null,
+  // `argv` (the program looked up in PATH) with `env` plus its own variables, stdin per `input`,
   // stdout and stderr connected to srun at io_addr:io_port (no output when io_port is 0).
   struct Task {
     uint32_t rank = 0;
@@ -70,6 +70,9 @@ struct JobSpec {
   uint32_t io_port = 0;
   std::string io_key;
   bool kill_on_bad_exit = false;  // a task exiting non-zero ends the others
+  // Which tasks read srun's stdin (a connection of stream kind 0); the others read /dev/null:
+  // "all", "none" (or empty) or one rank.
+  std::string input;
 };
 
 // Written once the script has been started.

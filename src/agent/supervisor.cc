@@ -107,7 +107,7 @@ class Supervisor {
  public:
   explicit Supervisor(std::string dir) : dir_(std::move(dir)) {}
   ~Supervisor() {
-    for (int fd : {sigfd_, limit_tfd_, kill_tfd_}) {
+    for (int fd : {sigfd_, limit_tfd_, kill_tfd_, job_err_fd_}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -136,6 +136,10 @@ class Supervisor {
   // Sends `sig` to every process of the job: the script's group and the inherited orphans.
   void SignalTree(int sig);
   void BeginTerminate(int64_t kill_wait_s, const char* why);
+  // Slurm's "*** JOB 12 ON node1 CANCELLED AT ... ***" line, once, where the job's user looks:
+  // a batch job's error file, a step's stderr at srun.
+  void AnnounceCancel(bool time_limit);
+  std::string EnvValue(const char* key) const;
   void SetTimeLimit(int64_t limit_s);
   void FinalSweep();
 
@@ -156,6 +160,8 @@ class Supervisor {
   std::vector<pid_t> task_pids_;
   std::vector<int> task_status_;
   size_t tasks_left_ = 0;
+  bool announced_ = false;
+  int job_err_fd_ = -1;  // a batch job's error file
 };
 
 int Supervisor::Run() {
@@ -213,8 +219,10 @@ int Supervisor::Run() {
   int out_fd = -1, err_fd = -1;
   if (!OpenOutputs(&out_fd, &err_fd, &error)) return LaunchFailed(error);
   bool started = StartScript(out_fd, err_fd, &error);
-  close(out_fd);
-  if (err_fd != out_fd) close(err_fd);
+  // The error file stays open for slurmstepd's lines: they share the script's file offset,
+  // so neither overwrites the other.
+  if (err_fd != out_fd) close(out_fd);
+  job_err_fd_ = err_fd;
   if (!started) return LaunchFailed(error);
 
   Log("job %llu: script started as pid %d", static_cast<unsigned long long>(spec_.job_id),
@@ -461,7 +469,10 @@ void Supervisor::ExecTask(size_t index, pid_t group) {
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);
   setpgid(0, group);
-  int null_fd = open("/dev/null", O_RDONLY);
+  // srun's stdin, for the tasks --input names, arrives on a connection of its own.
+  const bool reads_stdin =
+      spec_.io_port != 0 && (spec_.input == "all" || spec_.input == std::to_string(task.rank));
+  int null_fd = reads_stdin ? ConnectIo(task.rank, 0) : open("/dev/null", O_RDONLY);
   int out_fd = ConnectIo(task.rank, 1);
   int err_fd = ConnectIo(task.rank, 2);
   if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
@@ -592,6 +603,7 @@ void Supervisor::Loop() {
     if (fds[1].revents & POLLIN) {
       if (read(limit_tfd_, &ticks, sizeof ticks) == sizeof ticks && !script_done_) {
         result_.timed_out = true;
+        AnnounceCancel(true);
         BeginTerminate(spec_.kill_wait_s, "time limit");
       }
     }
@@ -614,6 +626,8 @@ void Supervisor::HandleSignals() {
     } else if (sig == SIGHUP) {
       // No terminal to lose; ignored.
     } else if (sig == SupervisorSignalNumber(SupervisorSignal::kTerminate)) {
+      // 0: the agent fencing off a stale or unknown run, no cancellation of the user's.
+      if (!script_done_ && si.ssi_int > 0) AnnounceCancel(false);
       BeginTerminate(si.ssi_int < 0 ? 0 : si.ssi_int, "terminate request");
     } else if (sig == SupervisorSignalNumber(SupervisorSignal::kSignal)) {
       int job_sig;
@@ -692,6 +706,49 @@ void Supervisor::BeginTerminate(int64_t kill_wait_s, const char* why) {
   itimerspec its{};
   its.it_value = deadline;
   timerfd_settime(kill_tfd_, TFD_TIMER_ABSTIME, &its, nullptr);
+}
+
+std::string Supervisor::EnvValue(const char* key) const {
+  const std::string prefix = std::string(key) + "=";
+  for (const std::string& kv : spec_.env) {
+    if (kv.rfind(prefix, 0) == 0) return kv.substr(prefix.size());
+  }
+  return "";
+}
+
+void Supervisor::AnnounceCancel(bool time_limit) {
+  if (announced_) return;
+  announced_ = true;
+  std::string node = EnvValue("SLURMD_NODENAME");
+  if (node.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    node = host;
+  }
+  std::string job = EnvValue("SLURM_JOB_ID");
+  if (job.empty()) job = std::to_string(spec_.job_id);
+  const std::string what =
+      spec_.tasks.empty() ? "JOB " + job : "STEP " + job + "." + EnvValue("SLURM_STEP_ID");
+  char stamp[32] = {};
+  time_t now = time(nullptr);
+  tm local{};
+  localtime_r(&now, &local);
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &local);
+  const std::string line = "slurmstepd: error: *** " + what + " ON " + node + " CANCELLED AT " +
+                           stamp + (time_limit ? " DUE TO TIME LIMIT" : "") + " ***\n";
+  int fd = -1;
+  if (!spec_.tasks.empty()) {
+    // Only the first node's supervisor speaks for the step, as one slurmstepd line would.
+    if (spec_.tasks.front().rank != 0) return;
+    fd = ConnectIo(0, 4, 2);  // stream 4: srun prints it as it is, unlabelled
+    if (fd < 0) return;
+  } else {
+    fd = job_err_fd_;
+  }
+  if (fd < 0) return;
+  ssize_t ignored = write(fd, line.data(), line.size());
+  (void)ignored;
+  if (fd != job_err_fd_) close(fd);
 }
 
 void Supervisor::SetTimeLimit(int64_t limit_s) {

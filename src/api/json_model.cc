@@ -376,6 +376,10 @@ Json StepRequestToJson(const StepRequest& r) {
           {"cpus_per_task", r.cpus_per_task},
           {"nodelist", r.nodelist},
           {"exclusive", r.exclusive},
+          {"exact", r.exact},
+          {"overlap", r.overlap},
+          {"mem_per_node_mb", r.mem_per_node_mb},
+          {"input", r.input},
           {"kill_on_bad_exit", r.kill_on_bad_exit},
           {"gpus", r.gpus},
           {"gpus_per_node", r.gpus_per_node},
@@ -398,6 +402,10 @@ Result<StepRequest> StepRequestFromJson(const Json& j) {
   f.Read("cpus_per_task", r.cpus_per_task);
   f.Read("nodelist", r.nodelist);
   f.Read("exclusive", r.exclusive);
+  f.Read("exact", r.exact);
+  f.Read("overlap", r.overlap);
+  f.Read("mem_per_node_mb", r.mem_per_node_mb);
+  f.Read("input", r.input);
   f.Read("kill_on_bad_exit", r.kill_on_bad_exit);
   f.Read("gpus", r.gpus);
   f.Read("gpus_per_node", r.gpus_per_node);
@@ -411,6 +419,11 @@ Result<StepRequest> StepRequestFromJson(const Json& j) {
   if (!f.status().ok()) return f.status();
   if (r.argv.empty()) return InvalidArgument("field 'argv' must name a program");
   if (r.cpus_per_task == 0) return InvalidArgument("field 'cpus_per_task' must be positive");
+  if (r.input != "all" && r.input != "none" &&
+      (r.input.empty() || r.input.size() > 9 ||
+       r.input.find_first_not_of("0123456789") != std::string::npos)) {
+    return InvalidArgument("field 'input' must be all, none or a task number");
+  }
   return r;
 }
 

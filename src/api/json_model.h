@@ -33,7 +33,10 @@ struct StepRequest {
   uint32_t ntasks_per_node = 0;  // 0: not given
   uint32_t cpus_per_task = 1;
   std::vector<std::string> nodelist;  // -w, expanded
-  bool exclusive = false;        // only CPUs no other running step uses
+  bool exclusive = false;             // --exclusive: implies exact
+  bool exact = false;                 // --exact (or -c): only the CPUs asked for, not all free ones
+  bool overlap = false;               // --overlap: shares every resource with the other steps
+  uint64_t mem_per_node_mb = 0;       // --mem; 0: held by no step in particular
   bool kill_on_bad_exit = false; // -K: a task exiting non-zero ends the step
   uint32_t gpus = 0;             // --gpus: total over the step's nodes; 0: see gpus_per_node
   uint32_t gpus_per_node = 0;    // --gres=gpu:N; 0 with gpus 0: every GPU the job holds there
@@ -45,6 +48,9 @@ struct StepRequest {
   std::string io_host;
   uint32_t io_port = 0;
   std::string io_key;
+  // --input: "all" (srun's stdin to every task), "none" (tasks read /dev/null), or a task's
+  // number (that task only).
+  std::string input = "all";
 };
 
 Json StepToJson(const Step& step);

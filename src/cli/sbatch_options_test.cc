@@ -53,6 +53,18 @@ TEST(SbatchOptionsTest, BundledShortFlagsAndBothLongForms) {
   EXPECT_EQ(o.submit.req.partition, "gpu");
 }
 
+// getopt_long takes any unambiguous prefix of a long option, as Slurm's commands do.
+TEST(SbatchOptionsTest, LongOptionAbbreviations) {
+  const SbatchOptions o = Ok(Build({"--job-n=x", "--nodel", "node3", "--partit=gpu", "job.sh"}));
+  EXPECT_EQ(o.submit.req.name, "x");
+  EXPECT_EQ(o.submit.req.required_nodes, (std::vector<std::string>{"node3"}));
+  EXPECT_EQ(o.submit.req.partition, "gpu");
+  // "--ex" could be --exclude, --exclusive or --export, "--ntask" --ntasks or
+  // --ntasks-per-node: rejected as glibc's getopt_long (and so Slurm's sbatch) rejects them.
+  EXPECT_EQ(Fails(Build({"--ex", "job.sh"})).text, "Try \"sbatch --help\" for more information\n");
+  EXPECT_FALSE(Fails(Build({"--ntask=2", "job.sh"})).text.empty());
+}
+
 TEST(SbatchOptionsTest, FlagsWithoutArgumentsDoNotSwallowTheNext) {
   const SbatchOptions o = Ok(Build({"-W", "-o", "/dev/null", "-k", "-s", "--wrap", "exit 3"}));
   EXPECT_TRUE(o.wait);

@@ -74,8 +74,7 @@ constexpr char kHelp[] =
     "  --help                          show this help message\n"
     "  --usage                         display brief usage message\n";
 
-// "12", "10_3": what the API accepts. Steps ("12.0") are answered like Slurm answers an
-// unknown step.
+// "12", "10_3": what the API accepts for jobs; steps ("12.0") go to their own route.
 bool ValidJobId(std::string_view id) {
   size_t us = id.find('_');
   if (!ParseUint(id.substr(0, us))) return false;
@@ -203,12 +202,33 @@ int ScancelMain(int argc, char** argv) {
   }
 
   int rc = 0;
+  ApiClient client = ApiClient::FromEnvironment();
+  // "12.3": that step only (its tasks get the signal, or SIGTERM then SIGKILL); the job runs on.
   for (const std::string& step : steps) {
-    if (!quiet) {
-      fprintf(stderr, "scancel: error: Kill job error on job step id %s: %s\n", step.c_str(),
-              "Invalid job id specified");
+    const size_t dot = step.find('.');
+    const std::string job = step.substr(0, dot);
+    const auto step_id = ParseUint(std::string_view(step).substr(dot + 1));
+    Status st = NotFound("Invalid job id specified");
+    if (ParseUint(job) && step_id && *step_id <= UINT32_MAX) {
+      if (verbose > 0) {
+        if (signal == 0) {
+          fprintf(stderr, "scancel: Terminating step %s\n", step.c_str());
+        } else {
+          fprintf(stderr, "scancel: Signal %d to step %s\n", signal, step.c_str());
+        }
+      }
+      Result<Json> answer =
+          client.Post("/api/v1/jobs/" + job + "/steps/" + std::to_string(*step_id) + "/signal",
+                      Json{{"signal", signal}});
+      st = answer.ok() ? Status::Ok() : answer.status();
     }
-    rc = 1;
+    if (st.ok()) continue;
+    const bool gone = IsQuietError(st.message()) && st.code() != StatusCode::kNotFound;
+    if (!quiet && (!gone || verbose > 0)) {
+      fprintf(stderr, "scancel: error: Kill job error on job step id %s: %s\n", step.c_str(),
+              st.message().c_str());
+    }
+    if (!gone) rc = 1;
   }
   if (ids.empty() && !has_filter) return rc;
 
@@ -228,7 +248,6 @@ int ScancelMain(int argc, char** argv) {
       }
     }
   }
-  ApiClient client = ApiClient::FromEnvironment();
   Result<Json> answer = client.Post("/api/v1/jobs/cancel", body);
   if (!answer.ok()) {
     const std::string msg = answer.status().message();

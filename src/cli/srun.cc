@@ -194,7 +194,8 @@ struct IoConn {
   std::string header;
   uint32_t rank = 0;
   int stream = 1;
-  std::string partial;  // an unfinished line, held until its end arrives
+  std::string partial;        // an unfinished line, held until its end arrives; stdin: unsent data
+  bool input_closed = false;  // stdin: srun's input ended and was passed on
 };
 
 class OutputCollector {
@@ -228,24 +229,55 @@ class OutputCollector {
     return ntohs(addr.sin_port);
   }
 
+  // srun's stdin (or an --input file) goes to the tasks that connect for it (stream 0), once
+  // all `expected` of them have: none misses what came before it connected.
+  // The fd stays blocking: it may be a terminal srun shares with its shell, and one read after
+  // poll's POLLIN never blocks.
+  void SetInput(int fd, uint32_t expected) {
+    input_fd_ = fd;
+    input_expected_ = expected;
+  }
+
   // Serves the sockets for up to `ms`.
   void Poll(int ms) {
     std::vector<pollfd> fds;
     fds.push_back({listen_fd_, POLLIN, 0});
-    for (auto& c : conns_) fds.push_back({c.fd, POLLIN, 0});
+    for (auto& c : conns_) {
+      short events = POLLIN;
+      if (c.ready && c.stream == 0 && !c.partial.empty()) events |= POLLOUT;
+      fds.push_back({c.fd, events, 0});
+    }
+    const bool read_input = ReadyForInput();
+    if (read_input) fds.push_back({input_fd_, POLLIN, 0});
     int n = poll(fds.data(), fds.size(), ms);
     if (n <= 0) return;
+    const size_t polled = conns_.size();  // those accepted now come at the end, unpolled
     if (fds[0].revents & POLLIN) AcceptAll();
     std::vector<size_t> closed;
-    for (size_t i = 1; i < fds.size(); ++i) {
+    for (size_t i = 1; i <= polled; ++i) {
+      IoConn& c = conns_[i - 1];
+      if ((fds[i].revents & POLLOUT) && !WriteInput(c)) {
+        closed.push_back(i - 1);
+        continue;
+      }
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (!ReadFrom(conns_[i - 1])) closed.push_back(i - 1);
+        if (!ReadFrom(c)) closed.push_back(i - 1);
       }
     }
+    if (read_input && (fds.back().revents & (POLLIN | POLLHUP | POLLERR))) ReadInput();
     for (auto it = closed.rbegin(); it != closed.rend(); ++it) {
-      Flush(conns_[*it]);
+      Flush(conns_[*it], /*closing=*/true);
       close(conns_[*it].fd);
       conns_.erase(conns_.begin() + static_cast<long>(*it));
+    }
+    WriteTails();
+    if (input_eof_) {
+      for (auto& c : conns_) {
+        if (c.ready && c.stream == 0 && c.partial.empty() && !c.input_closed) {
+          shutdown(c.fd, SHUT_WR);  // the task reads its end of input
+          c.input_closed = true;
+        }
+      }
     }
   }
 
@@ -259,6 +291,12 @@ class OutputCollector {
     }
   }
 
+  // The step is over: whatever is still held goes out.
+  void FlushAll() {
+    for (auto& c : conns_) Flush(c, /*closing=*/true);
+    WriteTails();
+  }
+
   bool Idle() const { return conns_.empty(); }
   // Failed tasks, as their supervisors reported them (stream 3).
   const std::vector<TaskExit>& exits() const { return exits_; }
@@ -270,6 +308,7 @@ class OutputCollector {
     ssize_t n = read(c.fd, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
     if (n <= 0) return false;
+    if (c.ready && c.stream == 0) return true;  // a task sends nothing on its stdin
     std::string_view data(buf, static_cast<size_t>(n));
     if (!c.ready) {
       c.header.append(data);
@@ -279,12 +318,18 @@ class OutputCollector {
       unsigned rank = 0;
       int stream = 0;
       if (std::sscanf(c.header.c_str(), "SHOAL-IO %127s %u %d", key, &rank, &stream) != 3 ||
-          key_ != key || stream < 1 || stream > 3) {
+          key_ != key || stream < 0 || stream > 4) {
         return false;  // not one of our tasks
       }
       c.ready = true;
       c.rank = rank;
       c.stream = stream;
+      if (stream == 0) {
+        fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
+        ++input_connected_;
+        c.header.clear();
+        return true;
+      }
       std::string rest = c.header.substr(nl + 1);
       c.header.clear();
       Emit(c, rest);
@@ -311,6 +356,11 @@ class OutputCollector {
       return;
     }
     FILE* out = c.stream == 1 ? stdout : stderr;
+    if (c.stream == 4) {  // the node's own messages ("slurmstepd: error: ..."), never labelled
+      fwrite(data.data(), 1, data.size(), stderr);
+      fflush(stderr);
+      return;
+    }
     if (unbuffered_ && !label_) {
       fwrite(data.data(), 1, data.size(), out);
       fflush(out);
@@ -330,11 +380,15 @@ class OutputCollector {
   }
 
   // Writes out what is left of a task's unfinished line; labelled output gets its newline.
-  void Flush(IoConn& c) {
-    if (c.partial.empty() || c.stream == 3) return;
+  // Unlabelled, the last words of a task that ended (`closing`) wait in tails_ until no other
+  // task is midway through a line on that stream, so they never end up inside its line.
+  void Flush(IoConn& c, bool closing = false) {
+    if (c.partial.empty() || c.stream == 3 || c.stream == 0) return;
     FILE* out = c.stream == 1 ? stdout : stderr;
     if (label_) {
       fprintf(out, "%*u: %s\n", width_, c.rank, c.partial.c_str());
+    } else if (closing) {
+      tails_[c.stream == 1 ? 0 : 1] += c.partial;
     } else {
       fwrite(c.partial.data(), 1, c.partial.size(), out);
     }
@@ -342,7 +396,56 @@ class OutputCollector {
     fflush(out);
   }
 
+  void WriteTails() {
+    for (int s = 0; s < 2; ++s) {
+      if (tails_[s].empty()) continue;
+      const int stream = s + 1;
+      bool midway = false;
+      for (const auto& c : conns_) midway = midway || (c.stream == stream && !c.partial.empty());
+      if (midway) continue;
+      FILE* out = stream == 1 ? stdout : stderr;
+      fwrite(tails_[s].data(), 1, tails_[s].size(), out);
+      fflush(out);
+      tails_[s].clear();
+    }
+  }
+
+  bool ReadyForInput() const {
+    if (input_fd_ < 0 || input_eof_ || input_connected_ < input_expected_) return false;
+    for (const auto& c : conns_) {
+      if (c.stream == 0 && c.partial.size() > kMaxHeldInput) return false;  // a slow reader
+    }
+    return true;
+  }
+
+  void ReadInput() {
+    char buf[65536];
+    ssize_t n = read(input_fd_, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+      input_eof_ = true;
+      return;
+    }
+    for (auto& c : conns_) {
+      if (c.ready && c.stream == 0) c.partial.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  // False when the task's stdin is gone (it exited); what it did not read is dropped.
+  bool WriteInput(IoConn& c) {
+    ssize_t n = write(c.fd, c.partial.data(), c.partial.size());
+    if (n < 0) return errno == EAGAIN || errno == EINTR;
+    c.partial.erase(0, static_cast<size_t>(n));
+    return true;
+  }
+
   static constexpr size_t kMaxHeldLine = 1 << 20;
+  static constexpr size_t kMaxHeldInput = 1 << 20;
+  std::string tails_[2];  // stdout, stderr: unfinished last lines of tasks that ended
+  int input_fd_ = -1;
+  uint32_t input_expected_ = 0;
+  uint32_t input_connected_ = 0;
+  bool input_eof_ = false;
   std::string key_;
   bool label_;
   bool unbuffered_;
@@ -351,6 +454,23 @@ class OutputCollector {
   std::vector<IoConn> conns_;
   std::vector<TaskExit> exits_;
 };
+
+// The cluster's KillWait (Slurm's default when the controller does not say).
+int KillWaitOf(const ApiClient& client) {
+  Result<Json> r = client.Get("/api/v1/config");
+  if (r.ok() && r->contains("config") && (*r)["config"].is_object()) {
+    const Json& config = (*r)["config"];
+    if (auto it = config.find("KillWait"); it != config.end()) {
+      if (it->is_number_integer()) return it->get<int>();
+      if (it->is_string()) {  // "30 sec", as scontrol show config prints it
+        const std::string text = it->get<std::string>();
+        auto n = ParseCount(text.substr(0, text.find(' ')));
+        if (n && *n < 100000) return static_cast<int>(*n);
+      }
+    }
+  }
+  return 30;
+}
 
 // Runs one step of allocation `job_id` and returns srun's exit code.
 int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
@@ -383,7 +503,40 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   step.io_host = GetEnv("SHOAL_SRUN_HOST").value_or(HostName());
   step.io_port = port;
   step.io_key = key;
-  Result<Json> created = client.Post("/api/v1/jobs/" + job + "/steps", StepRequestToJson(step));
+  // What the tasks read: srun's stdin, unless it is a terminal srun does not hold (a
+  // background srun must not be stopped by SIGTTIN), or the --input file.
+  int input_fd = -1;
+  if (!o.input_file.empty()) {
+    input_fd = open(o.input_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (input_fd < 0) {
+      fprintf(stderr, "srun: error: Could not open stdin file: %s\n", strerror(errno));
+      return 1;
+    }
+  } else if (step.input != "none") {
+    const bool background_tty = isatty(0) && tcgetpgrp(0) != getpgrp();
+    if (!background_tty && fcntl(0, F_GETFD) >= 0) input_fd = 0;
+  }
+  if (input_fd < 0 && step.input != "none") step.input = "none";
+  // A step whose resources other steps hold waits for them, as Slurm's srun retries.
+  const Json request = StepRequestToJson(step);
+  Result<Json> created = client.Post("/api/v1/jobs/" + job + "/steps", request);
+  bool waited = false;
+  for (int delay = 50; !created.ok() && created.status().code() == StatusCode::kUnavailable &&
+                       created.status().message() == "Requested nodes are busy";
+       delay = std::min(delay * 2, 500)) {
+    if (!waited && !o.quiet) {
+      fprintf(stderr, "srun: Job %s step creation temporarily disabled, retrying (%s)\n",
+              job.c_str(), created.status().message().c_str());
+    }
+    waited = true;
+    for (int slept = 0; slept < delay && g_interrupts == 0 && !g_terminate; slept += 10) Sleep(10);
+    if (g_interrupts > 0 || g_terminate) {
+      fprintf(stderr, "srun: Cancelled pending job step with signal %d\n",
+              g_interrupts > 0 ? SIGINT : SIGTERM);
+      return 1;
+    }
+    created = client.Post("/api/v1/jobs/" + job + "/steps", request);
+  }
   if (!created.ok()) {
     fprintf(stderr, "srun: error: Unable to create step for job %s: %s\n", job.c_str(),
             created.status().message().c_str());
@@ -394,7 +547,15 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
     fprintf(stderr, "srun: error: %s\n", started.status().message().c_str());
     return 1;
   }
+  if (waited && !o.quiet) {
+    fprintf(stderr, "srun: Step created for StepId=%s.%u\n", job.c_str(), started->step_id);
+  }
   io.SetTasks(started->ntasks);
+  if (step.input == "all") {
+    io.SetInput(input_fd, started->ntasks);
+  } else if (step.input != "none") {
+    io.SetInput(input_fd, 1);
+  }
   const std::string step_path =
       "/api/v1/jobs/" + job + "/steps/" + std::to_string(started->step_id);
   const std::string step_name = job + "." + std::to_string(started->step_id);
@@ -433,9 +594,11 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   auto deadline = Clock::now() + std::chrono::seconds(3);
   io.AcceptAll();
   while (!io.Idle() && Clock::now() < deadline) io.Poll(100);
-  if (last.state == JobState::kCancelled || last.state == JobState::kTimeout) {
-    fprintf(stderr, "srun: error: StepId=%s %s\n", step_name.c_str(),
-            last.state == JobState::kTimeout ? "timed out" : "was cancelled");
+  io.FlushAll();
+  if ((last.state == JobState::kCancelled || last.state == JobState::kTimeout) &&
+      seen_interrupts == 0 && !terminated) {
+    fprintf(stderr, "srun: Job step aborted: Waiting up to %d seconds for job step to finish.\n",
+            KillWaitOf(client) + 2);
   }
   // Tasks srun stopped itself (Ctrl-C, SIGTERM) are no error of theirs.
   for (const std::string& line : TaskExitLines(io.exits(), seen_interrupts == 0 && !terminated)) {

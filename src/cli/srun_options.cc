@@ -23,6 +23,8 @@ enum : int {
   kOptMpi,
   kOptJobid,
   kOptUsage,
+  kOptExact,
+  kOptOverlap,
   kOptIgnored,  // placement hints with no effect here
 };
 
@@ -61,7 +63,8 @@ const option kLongOpts[] = {
     {"mpi", required_argument, nullptr, kOptMpi},
     {"jobid", required_argument, nullptr, kOptJobid},
     {"usage", no_argument, nullptr, kOptUsage},
-    {"overlap", no_argument, nullptr, kOptIgnored},
+    {"overlap", no_argument, nullptr, kOptOverlap},
+    {"exact", no_argument, nullptr, kOptExact},
     {"cpu-bind", required_argument, nullptr, kOptIgnored},
     {"cpu_bind", required_argument, nullptr, kOptIgnored},  // the older spelling (Open MPI's)
     {"hint", required_argument, nullptr, kOptIgnored},
@@ -121,7 +124,22 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
         o.step.kill_on_bad_exit = !opt.has_arg || opt.arg.empty() || opt.arg != "0";
         break;
       case 'i':
-        // Tasks read /dev/null: srun forwards no stdin (--input=none is the only behaviour).
+        // all, none, a task's number, or a file on this host that srun sends to every task.
+        if (opt.arg == "all" || opt.arg == "none" ||
+            (!opt.arg.empty() && opt.arg.size() <= 9 &&
+             opt.arg.find_first_not_of("0123456789") == std::string::npos)) {
+          o.step.input = opt.arg;
+          o.input_file.clear();
+        } else {
+          o.step.input = "all";
+          o.input_file = opt.arg;
+        }
+        break;
+      case kOptExact:
+        o.step.exact = true;
+        break;
+      case kOptOverlap:
+        o.step.overlap = true;
         break;
       case 'm':
       case kOptIgnored:
@@ -149,6 +167,7 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
       case 'c':
         err = ApplySbatchOption(opt, OptionSource::kCommandLine, &o.alloc);
         o.step.cpus_per_task = req.cpus_per_task;
+        o.step.exact = true;  // -c implies --exact, as in Slurm 22.05
         break;
       case 'J':
         req.name = opt.arg;
@@ -193,6 +212,7 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
         break;
       case kOptMem:
         err = ApplySbatchLongOption("mem", opt.arg, &o.alloc);
+        o.step.mem_per_node_mb = req.mem_per_node_mb;
         break;
       case kOptMemPerCpu:
         err = ApplySbatchLongOption("mem-per-cpu", opt.arg, &o.alloc);
@@ -256,7 +276,8 @@ std::string SrunUsageText(std::string_view prog) {
   return "Usage: " + p +
          " [-N nnodes] [-n ntasks] [-c ncpus] [--ntasks-per-node=n] [-w hosts] [-J jobname]\n"
          "            [-t minutes] [-p partition] [--exclusive] [-K] [-l] [--gres=list]\n"
-         "            [--gpus=n] [--mpi=none] [--input=none] executable [args...]\n";
+         "            [--gpus=n] [--mpi=none] [--input=in] [--exact] [--overlap]\n"
+         "            executable [args...]\n";
 }
 
 std::string SrunHelpText(std::string_view prog) {
@@ -267,10 +288,12 @@ std::string SrunHelpText(std::string_view prog) {
          "  -A, --account=name          charge job to specified account\n"
          "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
          "  -D, --chdir=path            change remote current working directory\n"
+         "      --exact                 use only the resources requested for the step\n"
          "      --exclusive             allocate nodes (or a step's CPUs) exclusively\n"
          "  -G, --gpus=n                count of GPUs required for the job\n"
          "      --gres=list             required generic resources (gpu[:type][:N])\n"
-         "  -i, --input=none            tasks read /dev/null (no stdin is forwarded)\n"
+         "  -i, --input=in              location of stdin redirection (all, none,\n"
+         "                              a task number or a file)\n"
          "  -J, --job-name=jobname      name of job\n"
          "      --jobid=id              run under already allocated job\n"
          "  -K, --kill-on-bad-exit      kill the job if any task terminates with a\n"
@@ -279,6 +302,7 @@ std::string SrunHelpText(std::string_view prog) {
          "      --mem=MB                minimum amount of real memory\n"
          "      --mpi=none              type of MPI being used (only none)\n"
          "  -n, --ntasks=ntasks         number of tasks to run\n"
+         "      --overlap               share all resources with the other steps\n"
          "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
          "      --ntasks-per-node=n     number of tasks to invoke on each node\n"
          "  -p, --partition=partition   partition requested\n"

@@ -25,6 +25,7 @@ struct SrunOptions {
   bool version = false;
   bool quiet = false;
   int verbose = 0;
+  std::string input_file;  // -i FILE: its contents go to the tasks instead of srun's stdin
   std::string jobid;  // --jobid: the allocation to run in (else SLURM_JOB_ID)
   bool nodes_set = false;
   std::vector<std::string> command;  // the program and its arguments

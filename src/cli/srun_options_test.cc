@@ -37,6 +37,36 @@ TEST(SrunOptionsTest, StepAndJobOptions) {
   EXPECT_EQ(o.command, (std::vector<std::string>{"python", "-u", "train.py"}));
 }
 
+TEST(SrunOptionsTest, LongOptionAbbreviationsAndStepSharing) {
+  auto r = Parse({"--job-n=x", "--exa", "--overl", "--inp", "0", "--lab", "true"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+  const SrunOptions& o = std::get<SrunOptions>(r);
+  EXPECT_EQ(o.step.name, "x");
+  EXPECT_TRUE(o.label);
+  EXPECT_TRUE(o.step.exact);
+  EXPECT_TRUE(o.step.overlap);
+  EXPECT_EQ(o.step.input, "0");
+  // Ambiguous, as glibc's getopt_long (and so Slurm) finds them: --exact, --exclude or
+  // --exclusive; --ntasks or --ntasks-per-node.
+  for (const char* ambiguous : {"--ex", "--ntask=2"}) {
+    r = Parse({ambiguous, "true"});
+    ASSERT_TRUE(std::holds_alternative<CliError>(r)) << ambiguous;
+    EXPECT_EQ(std::get<CliError>(r).exit_code, 255);
+  }
+  // -c and --exclusive imply --exact; stdin goes to every task unless -i says otherwise.
+  r = Parse({"-c", "2", "-i", "in.txt", "true"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r));
+  EXPECT_TRUE(std::get<SrunOptions>(r).step.exact);
+  EXPECT_EQ(std::get<SrunOptions>(r).step.input, "all");
+  EXPECT_EQ(std::get<SrunOptions>(r).input_file, "in.txt");
+  r = Parse({"-n1", "true"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r));
+  EXPECT_FALSE(std::get<SrunOptions>(r).step.exact);
+  EXPECT_EQ(std::get<SrunOptions>(r).step.input, "all");
+  r = Parse({"--input=none", "true"});
+  EXPECT_EQ(std::get<SrunOptions>(r).step.input, "none");
+}
+
 TEST(SrunOptionsTest, NodelistGresAndGpus) {
   auto r = Parse({"-w", "node[1-2]", "--gres=gpu:2", "-G", "4", "true"});
   ASSERT_TRUE(std::holds_alternative<SrunOptions>(r));

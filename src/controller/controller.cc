@@ -86,6 +86,17 @@ Status Controller::Start(const PolicyRegistry& registry) {
   if (!usage.ok()) return usage.status();
   auto node_states = store_->LoadNodeStates();
   if (!node_states.ok()) return node_states.status();
+  // Steps of the jobs still running carry on across a restart (their tasks never stopped).
+  std::vector<JobId> running_ids;
+  for (const Job& job : *loaded) {
+    if (job.state == JobState::kRunning) running_ids.push_back(job.id);
+  }
+  std::vector<Step> stored_steps;
+  if (!running_ids.empty()) {
+    auto steps = store_->QuerySteps(running_ids);
+    if (!steps.ok()) return steps.status();
+    stored_steps = std::move(steps).value();
+  }
   WriteLock lock = LockForChange();
   // Drains and downs an administrator set outlive a restart; nodes that register later get
   // theirs when they are added.
@@ -131,6 +142,7 @@ Status Controller::Start(const PolicyRegistry& registry) {
     Job& held = jobs_.emplace(job.id, std::move(job)).first->second;
     if (live) live_jobs_.emplace(held.id, &held);
   }
+  RestoreStepsLocked(stored_steps);
   // The factors' scales (largest QOS, partition and account priority, the cluster's size) are
   // known from here on, not only after the first scheduling pass: a job submitted before that
   // pass gets the priority it will keep.

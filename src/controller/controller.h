@@ -26,6 +26,7 @@
 #include "controller/config.h"
 #include "controller/controller_metrics.h"
 #include "controller/job_env.h"
+#include "controller/step_layout.h"
 #include "core/model.h"
 #include "core/scheduler.h"
 #include "rpc/agent.pb.h"
@@ -212,6 +213,9 @@ class Controller {
   // interactive allocations past their time limit end (no supervisor enforces it for them).
   void OnStepFinished(const std::shared_ptr<AgentSession>& session, const rpc::StepFinished& fin);
   void EndStepsLocked(Job& job, int64_t now);
+  // After a restart: the stored steps of running jobs, as live steps waiting for their nodes'
+  // reports (which the agents send again until acknowledged).
+  void RestoreStepsLocked(const std::vector<Step>& stored);
   void CheckAllocationsLocked(int64_t now);
   void PersistStepLocked(const Step& step, PendingWrites* writes);
   rpc::ControllerMessage StepSignalMessage(const Step& step, int signal) const;
@@ -259,8 +263,9 @@ class Controller {
     Step step;
     uint64_t generation = 0;              // the job run it belongs to
     std::set<std::string> pending_nodes;  // nodes whose tasks have not reported their end
-    std::vector<uint32_t> cpus_per_node;  // parallel to step.nodes
+    std::vector<NodeUse> holds;           // parallel to step.nodes (empty ones: --overlap)
     bool kill_on_bad_exit = false;
+    bool cancelled = false;  // scancel J.S (or srun forcing it): CANCELLED however tasks end
     uint16_t master_port = 0;
   };
   std::map<JobId, std::map<uint32_t, LiveStep>> steps_;

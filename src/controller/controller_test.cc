@@ -1025,6 +1025,151 @@ TEST_F(ControllerTest, APassBeingComputedBlocksNeitherListingsNorSubmissions) {
   EXPECT_EQ(GetJob(second).state, JobState::kRunning);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Job steps
+
+StepRequest StepOf(uint32_t ntasks, bool exact = true) {
+  StepRequest r;
+  r.argv = {"work"};
+  r.ntasks = ntasks;
+  r.exact = exact;
+  return r;
+}
+
+void FinishStep(Controller& ctl, FakeAgent& agent, const Step& step, uint64_t generation,
+                int32_t exit_code, int32_t signal = 0) {
+  rpc::AgentMessage msg;
+  rpc::StepFinished* f = msg.mutable_step_finished();
+  f->set_job_id(step.job_id);
+  f->set_step_id(step.step_id);
+  f->set_generation(generation);
+  f->set_exit_code(exit_code);
+  f->set_signal(signal);
+  ctl.OnAgentMessage(agent.session(), msg);
+}
+
+TEST_F(ControllerTest, StepsWaitForCpusOtherStepsHold) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  SubmitRequest req = Request();
+  req.req.ntasks = 4;
+  JobId id = Submit(req);
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  const std::string job = std::to_string(id);
+
+  std::vector<Step> steps;
+  for (int i = 0; i < 4; ++i) {
+    auto s = ctl_->CreateStep(job, StepOf(1), 0);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    steps.push_back(*s);
+    ASSERT_TRUE(n1.Await(Body::kLaunchTasks).has_value());
+  }
+  // Every CPU is held: a fifth step waits (srun retries), it does not fail.
+  auto busy = ctl_->CreateStep(job, StepOf(1), 0);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(busy.status().message(), "Requested nodes are busy");
+  // One that can never fit the allocation fails at once.
+  auto never = ctl_->CreateStep(job, StepOf(5), 0);
+  ASSERT_FALSE(never.ok());
+  EXPECT_EQ(never.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(never.status().message(), "More processors requested than permitted");
+  // --overlap shares the CPUs.
+  StepRequest overlap = StepOf(1);
+  overlap.overlap = true;
+  auto shared = ctl_->CreateStep(job, overlap, 0);
+  ASSERT_TRUE(shared.ok()) << shared.status().message();
+  ASSERT_TRUE(n1.Await(Body::kLaunchTasks).has_value());
+
+  // A step that ends gives its CPU back.
+  FinishStep(*ctl_, n1, steps[0], l.generation(), 0);
+  ASSERT_TRUE(n1.Await(Body::kStepFinishedAck).has_value());
+  auto next = ctl_->CreateStep(job, StepOf(1), 0);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  // Without --exact a step takes every free CPU: with one busy, it gets the other three and
+  // the next one waits.
+  for (size_t i = 1; i < steps.size(); ++i) {
+    FinishStep(*ctl_, n1, steps[i], l.generation(), 0);
+    ASSERT_TRUE(n1.Await(Body::kStepFinishedAck).has_value());
+  }
+  auto whole = ctl_->CreateStep(job, StepOf(1, /*exact=*/false), 0);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  busy = ctl_->CreateStep(job, StepOf(1), 0);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ControllerTest, CancellingAStepLeavesTheJobRunning) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  auto step = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(step.ok()) << step.status().message();
+  ASSERT_TRUE(n1.Await(Body::kLaunchTasks).has_value());
+
+  EXPECT_EQ(ctl_->SignalStep(id, step->step_id + 1, 0, 0).message(), "Invalid job id specified");
+  ASSERT_TRUE(ctl_->SignalStep(id, step->step_id, 0, 0).ok());
+  auto sig = n1.Await(Body::kSignalStep);
+  ASSERT_TRUE(sig.has_value());
+  EXPECT_EQ(sig->signal_step().step_id(), step->step_id);
+  EXPECT_EQ(sig->signal_step().signal(), 0);
+  // A task that catches SIGTERM and exits 0 still leaves the step CANCELLED.
+  FinishStep(*ctl_, n1, *step, l.generation(), 0);
+  ASSERT_TRUE(n1.Await(Body::kStepFinishedAck).has_value());
+  auto ended = ctl_->GetStep(id, step->step_id);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->state, JobState::kCancelled);
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+  EXPECT_TRUE(n1.Quiet(Body::kTerminate, 100ms));
+  EXPECT_EQ(ctl_->SignalStep(id, step->step_id, 0, 0).message(),
+            "Job/step already completing or completed");
+}
+
+TEST_F(ControllerTest, StepsOfARunBeforeARequeueHoldNothing) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  JobId id = Submit();
+  rpc::LaunchJob first = n1.AwaitLaunch();
+  auto old = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
+  n1.Finish(id, first.generation(), 0, false, 15);
+  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  rpc::LaunchJob second = n1.AwaitLaunch();
+  ASSERT_GT(second.generation(), first.generation());
+  // The old run's step has not reported its end yet; the new run's step starts all the same.
+  auto next = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_GT(next->step_id, old->step_id);
+}
+
+TEST_F(ControllerTest, RunningStepSurvivesARestart) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  auto step = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(step.ok()) << step.status().message();
+
+  RestartController();
+  FakeAgent& back = Register("n1", 4, {{id, l.generation()}});
+  auto live = ctl_->ListSteps({id}, /*running_only=*/true);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].step_id, step->step_id);
+  // Still holding its CPU; it ends as its node reports, and the next step gets a new id.
+  auto waiting = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  EXPECT_EQ(waiting.status().code(), StatusCode::kUnavailable);
+  FinishStep(*ctl_, back, *step, l.generation(), 0);
+  ASSERT_TRUE(back.Await(Body::kStepFinishedAck).has_value());
+  auto ended = ctl_->GetStep(id, step->step_id);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->state, JobState::kCompleted);
+  auto next = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_EQ(next->step_id, step->step_id + 1);
+}
+
 class QosControllerTest : public ControllerTest {
  protected:
   void SetUp() override {

@@ -7,8 +7,50 @@
 
 namespace shoal {
 
+namespace {
+
+// Places `slots` (task counts, in order) on distinct `candidates`, each slot on the first
+// candidate left where it fits beside `in_use`. Empty when some slot fits nowhere.
+std::vector<size_t> PlaceSlots(const Job& job, const StepRequest& req,
+                               const std::vector<size_t>& candidates,
+                               const std::vector<uint32_t>& slots,
+                               const std::vector<size_t>& gpus_wanted,
+                               const std::map<std::string, NodeUse>& in_use) {
+  static const NodeUse kFree;
+  std::vector<size_t> chosen;
+  std::vector<bool> taken(candidates.size(), false);
+  for (size_t k = 0; k < slots.size(); ++k) {
+    const uint64_t cpus = static_cast<uint64_t>(slots[k]) * req.cpus_per_task;
+    bool placed = false;
+    for (size_t c = 0; c < candidates.size() && !placed; ++c) {
+      if (taken[c]) continue;
+      const size_t j = candidates[c];
+      auto found = in_use.find(job.nodes[j]);
+      const NodeUse& use = found == in_use.end() ? kFree : found->second;
+      const size_t held = j < job.gpu_indices.size() ? job.gpu_indices[j].size() : 0;
+      size_t gpus_busy = 0;
+      if (j < job.gpu_indices.size()) {
+        for (uint32_t g : job.gpu_indices[j]) gpus_busy += use.gpus.count(g);
+      }
+      const bool fits = cpus + use.cpus <= job.cpus_per_node &&
+                        (req.mem_per_node_mb == 0 || job.mem_per_node_alloc_mb == 0 ||
+                         req.mem_per_node_mb + use.mem_mb <= job.mem_per_node_alloc_mb) &&
+                        gpus_wanted[k] + gpus_busy <= held;
+      if (fits) {
+        taken[c] = true;
+        chosen.push_back(j);
+        placed = true;
+      }
+    }
+    if (!placed) return {};
+  }
+  return chosen;
+}
+
+}  // namespace
+
 Result<StepLayout> PlanStep(const Job& job, const StepRequest& req,
-                            const std::map<std::string, uint32_t>& busy_cpus) {
+                            const std::map<std::string, NodeUse>& in_use) {
   const Status no_nodes = InvalidArgument("Requested node configuration is not available");
   // The candidate nodes, in the job's order.
   std::vector<size_t> candidates;
@@ -49,50 +91,78 @@ Result<StepLayout> PlanStep(const Job& job, const StepRequest& req,
   // Every node of a step runs at least one task.
   nnodes = std::min<size_t>(nnodes, ntasks);
 
-  StepLayout out;
-  out.ntasks = ntasks;
-  out.node_index.assign(candidates.begin(), candidates.begin() + static_cast<long>(nnodes));
-  for (size_t i : out.node_index) out.nodes.push_back(job.nodes[i]);
-  out.tasks_per_node.assign(nnodes, 0);
+  // Task counts of the step's nodes in order ("slots"), before they are given nodes.
+  std::vector<uint32_t> slots(nnodes, 0);
   if (req.ntasks_per_node > 0) {
     if (static_cast<uint64_t>(req.ntasks_per_node) * nnodes < ntasks) return no_nodes;
     uint32_t left = ntasks;
-    for (auto& t : out.tasks_per_node) {
+    for (auto& t : slots) {
       t = std::min(left, req.ntasks_per_node);
       left -= t;
     }
   } else {
     for (size_t i = 0; i < nnodes; ++i) {
-      out.tasks_per_node[i] =
-          ntasks / static_cast<uint32_t>(nnodes) + (i < ntasks % nnodes ? 1 : 0);
+      slots[i] = ntasks / static_cast<uint32_t>(nnodes) + (i < ntasks % nnodes ? 1 : 0);
     }
   }
-
+  // What can never fit the job, whatever other steps do.
+  const bool explicit_gpus = req.gpus > 0 || req.gpus_per_node > 0;
+  std::vector<size_t> gpus_wanted(nnodes, 0);
   for (size_t k = 0; k < nnodes; ++k) {
-    const uint64_t need = static_cast<uint64_t>(out.tasks_per_node[k]) * req.cpus_per_task;
-    if (need > job.cpus_per_node) {
+    if (static_cast<uint64_t>(slots[k]) * req.cpus_per_task > job.cpus_per_node) {
       return InvalidArgument("More processors requested than permitted");
     }
-    if (req.exclusive) {
-      auto busy = busy_cpus.find(out.nodes[k]);
-      if (busy != busy_cpus.end() && need + busy->second > job.cpus_per_node) {
-        return Unavailable("Requested nodes are busy");
+    if (req.gpus_per_node > 0) {
+      gpus_wanted[k] = req.gpus_per_node;
+    } else if (req.gpus > 0) {
+      gpus_wanted[k] = (req.gpus + nnodes - 1) / nnodes;
+    }
+  }
+  if (req.mem_per_node_mb > 0 && job.mem_per_node_alloc_mb > 0 &&
+      req.mem_per_node_mb > job.mem_per_node_alloc_mb) {
+    return InvalidArgument("Memory required by task is not available");
+  }
+  std::vector<size_t> chosen = PlaceSlots(job, req, candidates, slots, gpus_wanted, {});
+  if (chosen.empty()) return InvalidArgument("Invalid generic resource (gres) specification");
+  if (!req.overlap) {
+    chosen = PlaceSlots(job, req, candidates, slots, gpus_wanted, in_use);
+    if (chosen.empty()) return Unavailable("Requested nodes are busy");
+  }
+  // The step's nodes in the job's order, each with its slot's task count.
+  std::vector<size_t> order(nnodes);
+  for (size_t k = 0; k < nnodes; ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return chosen[a] < chosen[b]; });
+
+  static const NodeUse kFree;
+  const bool exact = req.exact || req.exclusive;
+  StepLayout out;
+  out.ntasks = ntasks;
+  for (size_t k : order) {
+    const size_t j = chosen[k];
+    out.node_index.push_back(j);
+    out.nodes.push_back(job.nodes[j]);
+    out.tasks_per_node.push_back(slots[k]);
+    auto found = in_use.find(job.nodes[j]);
+    const NodeUse& use = req.overlap || found == in_use.end() ? kFree : found->second;
+    const std::vector<uint32_t> held =
+        j < job.gpu_indices.size() ? job.gpu_indices[j] : std::vector<uint32_t>{};
+    std::vector<uint32_t> gpus;
+    if (!explicit_gpus) {
+      gpus = held;  // every GPU of the job there, held by no step in particular
+    } else {
+      for (uint32_t g : held) {
+        if (gpus.size() < gpus_wanted[k] && use.gpus.count(g) == 0) gpus.push_back(g);
       }
     }
-    const size_t j = out.node_index[k];
-    std::vector<uint32_t> held =
-        j < job.gpu_indices.size() ? job.gpu_indices[j] : std::vector<uint32_t>{};
-    size_t want = held.size();
-    if (req.gpus_per_node > 0) {
-      want = req.gpus_per_node;
-    } else if (req.gpus > 0) {
-      want = (req.gpus + nnodes - 1) / nnodes;
+    NodeUse holds;
+    if (!req.overlap) {
+      const uint32_t need = slots[k] * req.cpus_per_task;
+      holds.cpus = exact ? need : job.cpus_per_node - use.cpus;
+      holds.mem_mb = req.mem_per_node_mb;
+      if (explicit_gpus) holds.gpus.insert(gpus.begin(), gpus.end());
     }
-    if (want > held.size()) {
-      return InvalidArgument("Invalid generic resource (gres) specification");
-    }
-    held.resize(want);
-    out.gpus.push_back(std::move(held));
+    out.gpus.push_back(std::move(gpus));
+    out.holds.push_back(std::move(holds));
   }
   return out;
 }

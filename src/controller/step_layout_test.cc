@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -88,14 +89,91 @@ TEST(PlanStepTest, NodelistAndExclusive) {
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(l->nodes, (std::vector<std::string>{"node2"}));
   EXPECT_EQ(l->node_index, (std::vector<size_t>{1}));
-  r = Request(1, 2);
+}
+
+NodeUse Cpus(uint32_t n) {
+  NodeUse u;
+  u.cpus = n;
+  return u;
+}
+
+TEST(PlanStepTest, StepsDoNotShareCpus) {
+  // --exclusive (and --exact, -c) steps hold only the CPUs their tasks need.
+  StepRequest r = Request(1, 2);
   r.exclusive = true;
-  EXPECT_TRUE(PlanStep(Allocation(1, 4, 1), r, {{"node1", 2}}).ok());
-  auto busy = PlanStep(Allocation(1, 4, 1), r, {{"node1", 3}});
+  auto l = PlanStep(Allocation(1, 4, 1), r, {{"node1", Cpus(2)}});
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->holds[0].cpus, 2u);
+  auto busy = PlanStep(Allocation(1, 4, 1), r, {{"node1", Cpus(3)}});
   ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(busy.status().message(), "Requested nodes are busy");
+  // Without --exact a step takes every free CPU of the job on its nodes, and still waits for
+  // the CPUs its tasks need.
   r.exclusive = false;
-  EXPECT_TRUE(PlanStep(Allocation(1, 4, 1), r, {{"node1", 3}}).ok());
+  l = PlanStep(Allocation(1, 4, 1), r, {{"node1", Cpus(1)}});
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->holds[0].cpus, 3u);
+  EXPECT_FALSE(PlanStep(Allocation(1, 4, 1), r, {{"node1", Cpus(3)}}).ok());
+  // --overlap shares everything and holds nothing.
+  r.overlap = true;
+  l = PlanStep(Allocation(1, 4, 1), r, {{"node1", Cpus(4)}});
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->holds[0].cpus, 0u);
+  // A step that can never fit fails at once, busy or not.
+  r = Request(1, 5);
+  auto never = PlanStep(Allocation(1, 4, 1), r, {{"node1", Cpus(4)}});
+  ASSERT_FALSE(never.ok());
+  EXPECT_EQ(never.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(never.status().message(), "More processors requested than permitted");
+}
+
+TEST(PlanStepTest, FewerNodesThanTheJobTakeTheFreeOnes) {
+  StepRequest r = Request(0, 1);
+  r.exact = true;
+  auto l = PlanStep(Allocation(3, 2, 6), r, {{"node1", Cpus(2)}, {"node2", Cpus(1)}});
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->nodes, (std::vector<std::string>{"node2"}));
+  r = Request(2, 3);
+  r.exact = true;
+  l = PlanStep(Allocation(3, 2, 6), r, {{"node1", Cpus(2)}});
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->nodes, (std::vector<std::string>{"node2", "node3"}));
+  EXPECT_EQ(l->tasks_per_node, (Counts{2, 1}));
+}
+
+TEST(PlanStepTest, MemoryAndGpusOfOtherSteps) {
+  Job job = Allocation(1, 4, 1);
+  job.mem_per_node_alloc_mb = 1000;
+  job.gpu_indices = {{4, 5}};
+  StepRequest r = Request(1, 1);
+  r.exact = true;
+  r.mem_per_node_mb = 600;
+  NodeUse use;
+  use.mem_mb = 500;
+  auto l = PlanStep(job, r, {{"node1", use}});
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().code(), StatusCode::kUnavailable);
+  r.mem_per_node_mb = 2000;
+  l = PlanStep(job, r, {});
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().message(), "Memory required by task is not available");
+  r.mem_per_node_mb = 0;
+  r.gpus = 1;
+  use = NodeUse();
+  use.gpus = {4};
+  l = PlanStep(job, r, {{"node1", use}});
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->gpus[0], (std::vector<uint32_t>{5}));
+  EXPECT_EQ(l->holds[0].gpus, (std::set<uint32_t>{5}));
+  use.gpus = {4, 5};
+  l = PlanStep(job, r, {{"node1", use}});
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().code(), StatusCode::kUnavailable);
+  r.gpus = 3;
+  l = PlanStep(job, r, {});
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().message(), "Invalid generic resource (gres) specification");
 }
 
 TEST(PlanStepTest, GpusOfTheJob) {

@@ -81,16 +81,22 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
     if (job.state != JobState::kRunning || job.nodes.empty()) {
       return FailedPrecondition("Job is pending execution");
     }
-    std::map<std::string, uint32_t> busy;
+    std::map<std::string, NodeUse> in_use;
     auto& live = steps_[job.id];
     std::set<uint16_t> ports;
     for (const auto& [sid, ls] : live) {
-      if (ls.step.state != JobState::kRunning) continue;
-      for (size_t k = 0; k < ls.step.nodes.size(); ++k)
-        busy[ls.step.nodes[k]] += ls.cpus_per_node[k];
+      // A run before a requeue holds nothing of this one, even while its steps still end.
+      if (ls.step.state != JobState::kRunning || ls.generation != job.generation) continue;
+      for (size_t k = 0; k < ls.step.nodes.size() && k < ls.holds.size(); ++k) {
+        NodeUse& use = in_use[ls.step.nodes[k]];
+        use.cpus += ls.holds[k].cpus;
+        use.mem_mb += ls.holds[k].mem_mb;
+        use.gpus.insert(ls.holds[k].gpus.begin(), ls.holds[k].gpus.end());
+      }
       ports.insert(ls.master_port);
     }
-    auto layout = PlanStep(job, request, busy);
+    // Busy (kUnavailable) is no failure: srun asks again until the step fits.
+    auto layout = PlanStep(job, request, in_use);
     if (!layout.ok()) return layout.status();
 
     uint32_t& next = next_step_id_[job.id];
@@ -128,7 +134,7 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
         BuildJobEnvironment(job, request.env, config_.cluster_name, "unix:" + socket_path_, bounds);
     for (size_t k = 0; k < step.nodes.size(); ++k) {
       ls.pending_nodes.insert(step.nodes[k]);
-      ls.cpus_per_node.push_back(step.tasks_per_node[k] * step.cpus_per_task);
+      ls.holds.push_back(layout->holds[k]);
       NodeTaskEnv env = BuildNodeTaskEnv(job_env, step, *layout, k, master_addr, ls.master_port);
       rpc::ControllerMessage msg;
       rpc::LaunchTasks* l = msg.mutable_launch_tasks();
@@ -151,8 +157,9 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
       l->set_gid(job.req.gid);
       l->set_kill_wait_s(config_.kill_wait_s);
       for (uint32_t g : layout->gpus[k]) l->add_gpu_indices(g);
-      l->set_cpus(ls.cpus_per_node.back());
+      l->set_cpus(std::max(ls.holds.back().cpus, step.tasks_per_node[k] * step.cpus_per_task));
       l->set_kill_on_bad_exit(request.kill_on_bad_exit);
+      l->set_input(request.input);
       sends.emplace_back(step.nodes[k], std::move(msg));
     }
     live.emplace(step.step_id, std::move(ls));
@@ -228,7 +235,10 @@ Status Controller::SignalStep(JobId job_id, uint32_t step_id, int signal, uint32
   }
   for (const std::string& node : ls.pending_nodes)
     SendLocked(node, StepSignalMessage(ls.step, signal));
-  if (signal == 0) spdlog::info("step {} cancelled", ls.step.DisplayId());
+  if (signal == 0) {
+    ls.cancelled = true;
+    spdlog::info("step {} cancelled", ls.step.DisplayId());
+  }
   return Status::Ok();
 }
 
@@ -264,6 +274,7 @@ void Controller::OnStepFinished(const std::shared_ptr<AgentSession>& session,
         }
       }
       if (ls.pending_nodes.empty()) {
+        if (step.state == JobState::kRunning && ls.cancelled) step.state = JobState::kCancelled;
         if (step.state == JobState::kRunning) {
           step.state = step.exit_code != 0     ? JobState::kFailed
                        : step.exit_signal != 0 ? JobState::kCancelled
@@ -297,6 +308,28 @@ void Controller::EndStepsLocked(Job& job, int64_t now) {
   }
   // No batch script holds an interactive job's resources: they come free with the job.
   if (job.req.interactive) ReleaseResourcesLocked(job);
+}
+
+void Controller::RestoreStepsLocked(const std::vector<Step>& stored) {
+  for (const Step& step : stored) {
+    auto job = jobs_.find(step.job_id);
+    if (job == jobs_.end() || job->second.state != JobState::kRunning) continue;
+    uint32_t& next = next_step_id_[step.job_id];
+    next = std::max(next, step.step_id + 1);
+    if (step.state != JobState::kRunning) continue;
+    LiveStep ls;
+    ls.step = step;
+    ls.generation = job->second.generation;
+    ls.pending_nodes.insert(step.nodes.begin(), step.nodes.end());
+    // What it held is not stored: the CPUs its tasks need, at the least.
+    for (size_t k = 0; k < step.nodes.size(); ++k) {
+      NodeUse use;
+      use.cpus = (k < step.tasks_per_node.size() ? step.tasks_per_node[k] : 1) * step.cpus_per_task;
+      ls.holds.push_back(std::move(use));
+    }
+    steps_[step.job_id].emplace(step.step_id, std::move(ls));
+  }
+  if (!stored.empty()) spdlog::info("controller: {} steps of running jobs restored", stored.size());
 }
 
 void Controller::CheckAllocationsLocked(int64_t now) {

@@ -21,6 +21,7 @@ expect_eq "$(job_state "$stubborn")" "TIMEOUT" "stubborn job state"
 expect_eq "$(job_state "$polite")" "TIMEOUT" "polite job state"
 [ "$elapsed" -ge 59 ] && [ "$elapsed" -le 64 ] && ok || fail "limit of 60 s + KillWait 2 s enforced after ${elapsed}s"
 expect_match "$(cat stubborn.out)" "got TERM" "the job saw SIGTERM before SIGKILL"
+expect_match "$(cat polite.out)" "(^|"$'\n'")slurmstepd: error: \*\*\* JOB $polite ON node[12] CANCELLED AT 20[0-9-]{8}T[0-9:]{8} DUE TO TIME LIMIT \*\*\*$" "slurmstepd's line for a job over its time limit"
 expect_eq "$(squeue -h -j "$extended" -o %T)" "RUNNING" "a job whose limit was raised keeps running"
 scancel "$extended"
 finish
