@@ -2,8 +2,8 @@
 # A controller that keeps its state in PostgreSQL (StorageType=postgresql): a real server,
 # started for the test; jobs submitted before a kill -9 of the controller are all there after
 # its restart, and sacct reads them from the server.
-source "$(dirname "$0")/lib.sh"
 PG_TOOL=$(cd "$(dirname "$0")/../tools" && pwd)/throwaway_postgres.sh
+source "$(dirname "$0")/lib.sh"
 PG_DIR=$(mktemp -d /tmp/shoal-postgres_test-pg.XXXXXX)
 
 # The cluster goes before its database server; then lib.sh's cleanup judges as usual.
@@ -29,12 +29,12 @@ PSQL=("$(dirname "$(ls /usr/lib/postgresql/*/bin/psql | tail -1)")/psql" -X -At 
 
 # Bad storage settings stop the controller with file:line, before it touches anything.
 printf 'ClusterName=pg\nStorageType=postgresql\n' > bad.conf
-out=$("$BIN/shoal-controller" --state-dir "$WORK/bad-state" --config bad.conf 2>&1)
+out=$(timeout 10 "$BIN/shoal-controller" --state-dir "$WORK/bad-state" --config bad.conf 2>&1)
 expect_eq "$?" "1" "controller exit status with StorageType=postgresql and no StorageURL"
 expect_match "$out" "bad.conf:2: StorageType=postgresql needs StorageURL" "error names file:line"
 printf 'StorageType=postgresql\nStorageURL="host=%s/nowhere port=5432 user=shoal dbname=shoal"\n' \
   "$PG_DIR" > unreachable.conf
-out=$("$BIN/shoal-controller" --state-dir "$WORK/bad-state" --config unreachable.conf 2>&1)
+out=$(timeout 10 "$BIN/shoal-controller" --state-dir "$WORK/bad-state" --config unreachable.conf 2>&1)
 expect_eq "$?" "1" "controller exit status when the server cannot be reached"
 expect_match "$out" "cannot connect to PostgreSQL" "unreachable server is reported"
 
