@@ -99,7 +99,9 @@ int main(int argc, char** argv) {
   if (mkdtemp(dir.data()) == nullptr) return 1;
   std::string pg_dir;
   if (conninfo.empty()) {
-    pg_dir = dir + "/postgres";
+    // Not under `dir`: as root the server runs as nobody, who cannot enter a mkdtemp directory.
+    pg_dir = "/tmp/shoal-store-bench-pg.XXXXXX";
+    if (mkdtemp(pg_dir.data()) == nullptr) return 1;
     const std::string cmd =
         std::string("bash ") + SHOAL_THROWAWAY_POSTGRES + " start " + pg_dir;
     FILE* p = popen(cmd.c_str(), "r");

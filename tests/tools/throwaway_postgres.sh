@@ -4,7 +4,8 @@
 #   throwaway_postgres.sh stop DIR    stops it (immediate) and removes DIR
 # It listens on a Unix socket in DIR only (no TCP), trusts local connections, and has a
 # superuser `shoal` and a database `shoal`. PostgreSQL refuses to run as root: as root the
-# server runs as `nobody`, DIR being given to that user. Exit status 77 (with a message on
+# server runs as `nobody`, DIR being given to that user (so DIR's parents must let nobody in:
+# /tmp/NAME does, a directory inside another mkdtemp one does not). Exit status 77 (with a message on
 # stderr): no PostgreSQL server binaries (scripts/install-deps installs them).
 set -euo pipefail
 
