@@ -45,7 +45,8 @@ Job BenchJob(JobId id) {
 Result<Figures> Run(Store& store, int total, int threads) {
   // An environment the size sbatch sends from a login shell (about 2 KB).
   std::vector<std::string> env;
-  for (int i = 0; i < 40; ++i) env.push_back("VARIABLE_" + std::to_string(i) + "=" + std::string(40, 'v'));
+  for (int i = 0; i < 40; ++i)
+    env.push_back("VARIABLE_" + std::to_string(i) + "=" + std::string(40, 'v'));
   std::atomic<int> commits{0};
   store.SetCommitObserver([&](double) { ++commits; });
   std::atomic<int> next{1};
@@ -74,7 +75,8 @@ Result<Figures> Run(Store& store, int total, int threads) {
   }
   for (auto& th : pool) th.join();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (failures > 0) return Internal(std::to_string(failures.load()) + " writes failed: " + first_error);
+  if (failures > 0)
+    return Internal(std::to_string(failures.load()) + " writes failed: " + first_error);
   auto max = store.MaxJobId();
   if (!max.ok() || *max != static_cast<JobId>(total)) return Internal("jobs missing after the run");
   return Figures{total / secs, commits.load()};
@@ -102,8 +104,7 @@ int main(int argc, char** argv) {
     // Not under `dir`: as root the server runs as nobody, who cannot enter a mkdtemp directory.
     pg_dir = "/tmp/shoal-store-bench-pg.XXXXXX";
     if (mkdtemp(pg_dir.data()) == nullptr) return 1;
-    const std::string cmd =
-        std::string("bash ") + SHOAL_THROWAWAY_POSTGRES + " start " + pg_dir;
+    const std::string cmd = std::string("bash ") + SHOAL_THROWAWAY_POSTGRES + " start " + pg_dir;
     FILE* p = popen(cmd.c_str(), "r");
     char line[512] = {};
     if (p == nullptr || std::fgets(line, sizeof line, p) == nullptr || pclose(p) != 0) {
@@ -145,7 +146,8 @@ int main(int argc, char** argv) {
   }
   if (!pg_dir.empty()) {
     const std::string cmd = std::string("bash ") + SHOAL_THROWAWAY_POSTGRES + " stop " + pg_dir;
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "store_bench: could not stop PostgreSQL\n");
+    if (std::system(cmd.c_str()) != 0)
+      std::fprintf(stderr, "store_bench: could not stop PostgreSQL\n");
   }
   std::filesystem::remove_all(dir);
   return rc;

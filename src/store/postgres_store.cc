@@ -173,7 +173,8 @@ std::string ServerMessage(const PGresult* r, PGconn* conn) {
 // (AppendJsonString), and the few plain columns beside them do the same here.
 std::string Utf8(std::string_view s) {
   if (IsUtf8(s)) return std::string(s);
-  const std::string quoted = Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+  const std::string quoted =
+      Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
   return Json::parse(quoted).get<std::string>();
 }
 
@@ -246,13 +247,15 @@ class Connection {
 
   Status Connect() {
     Close();
-    const char* keys[] = {"dbname", "fallback_application_name", nullptr};
-    const char* values[] = {conninfo_.c_str(), "shoal-controller", nullptr};
+    // Our text is UTF-8 whatever the database's encoding (the server converts); the conninfo,
+    // last, may still say otherwise.
+    const char* keys[] = {"client_encoding", "fallback_application_name", "dbname", nullptr};
+    const char* values[] = {"UTF8", "shoal-controller", conninfo_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (conn_ == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
     if (PQstatus(conn_) != CONNECTION_OK) {
-      Status s = Unavailable("cannot connect to PostgreSQL at " + RedactConninfo(conninfo_) +
-                             ": " + TrimmedMessage(PQerrorMessage(conn_)));
+      Status s = Unavailable("cannot connect to PostgreSQL at " + RedactConninfo(conninfo_) + ": " +
+                             TrimmedMessage(PQerrorMessage(conn_)));
       Close();
       return s;
     }
@@ -311,7 +314,8 @@ Status Exec(PGconn* conn, const char* sql) {
 Status Migrate(PGconn* conn, const std::string& where) {
   Status s = Exec(conn, "BEGIN");
   if (s.ok()) s = Exec(conn, kMigrationLock);
-  if (s.ok()) s = Exec(conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  if (s.ok())
+    s = Exec(conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   int version = 0;
   if (s.ok()) {
     PgResult r(PQexec(conn, "SELECT MAX(version) FROM schema_version"));
@@ -554,8 +558,8 @@ class PostgresStore : public Store {
       case StoreOp::Kind::kInsertPayload: {
         Call c{.name = "payload", .binary = 1};
         try {
-          c.values = {std::to_string(op.payload_id), op.payload.script,
-                      Json(op.payload.env).dump(), Json(op.payload.args).dump()};
+          c.values = {std::to_string(op.payload_id), op.payload.script, Json(op.payload.env).dump(),
+                      Json(op.payload.args).dump()};
         } catch (const Json::exception& e) {
           return InvalidArgument("environment of job " + std::to_string(op.payload_id) +
                                  " cannot be stored: " + e.what());
@@ -569,9 +573,8 @@ class PostgresStore : public Store {
       case StoreOp::Kind::kSaveUsage:
         if (op.usage_replace_all) calls.push_back(Call{.name = "usage_clear"});
         for (const auto& [key, cpu_seconds] : op.usage) {
-          calls.push_back(
-              Call{.name = "usage_row",
-                   .values = {Utf8(key.account), Utf8(key.user), Float(cpu_seconds)}});
+          calls.push_back(Call{.name = "usage_row",
+                               .values = {Utf8(key.account), Utf8(key.user), Float(cpu_seconds)}});
         }
         for (auto [name, value] : {std::pair{"usage_as_of", op.usage_as_of},
                                    std::pair{"usage_last_reset", op.usage_last_reset}}) {
@@ -604,8 +607,7 @@ class PostgresStore : public Store {
             .values = {std::to_string(j.id), std::to_string(j.array_job_id), Utf8(j.req.user),
                        Utf8(j.req.partition), JobStateName(j.state),
                        IsFinished(j.state) ? "t" : "f", std::to_string(j.submit_time),
-                       std::to_string(j.start_time), std::to_string(j.end_time),
-                       JobDocument(j)}});
+                       std::to_string(j.start_time), std::to_string(j.end_time), JobDocument(j)}});
         return Status::Ok();
       }
     }
@@ -630,7 +632,8 @@ class PostgresStore : public Store {
     for (const Call& c : calls) seq.push_back(&c);
     seq.push_back(&kCommit);
 
-    if (PQenterPipelineMode(conn) != 1) return Internal("pipeline: " + ServerMessage(nullptr, conn));
+    if (PQenterPipelineMode(conn) != 1)
+      return Internal("pipeline: " + ServerMessage(nullptr, conn));
     Status error;
     size_t sent = 0, answered = 0;
     bool synced = false;
@@ -638,10 +641,10 @@ class PostgresStore : public Store {
       while (error.ok() && sent < seq.size() && sent - answered < kWindow) {
         const Call& c = *seq[sent];
         Params p(c);
-        const int ok = c.name ? PQsendQueryPrepared(conn, c.name, p.size(), p.values.data(),
-                                                    p.lengths.data(), p.formats.data(), 0)
-                              : PQsendQueryParams(conn, c.sql, 0, nullptr, nullptr, nullptr,
-                                                  nullptr, 0);
+        const int ok =
+            c.name ? PQsendQueryPrepared(conn, c.name, p.size(), p.values.data(), p.lengths.data(),
+                                         p.formats.data(), 0)
+                   : PQsendQueryParams(conn, c.sql, 0, nullptr, nullptr, nullptr, nullptr, 0);
         if (ok != 1) {
           error = Unavailable("write: " + ServerMessage(nullptr, conn));
           break;

@@ -25,7 +25,7 @@ if [ "$rc" = 77 ]; then
   exit 77
 fi
 [ "$rc" = 0 ] || { cat "$WORK/pg-start.log"; fail "PostgreSQL did not start"; exit 1; }
-PSQL=("$(dirname "$(ls /usr/lib/postgresql/*/bin/psql | tail -1)")/psql" -X -At -h "$PG_DIR" -U shoal -d shoal)
+PSQL=("$(ls /usr/lib/postgresql/*/bin/psql | tail -1)" -X -At -h "$PG_DIR" -U shoal -d shoal)
 
 # Bad storage settings stop the controller with file:line, before it touches anything.
 printf 'ClusterName=pg\nStorageType=postgresql\n' > bad.conf
@@ -50,7 +50,8 @@ expect_match "$config" "AccountingStorageType += accounting_storage/shoal_postgr
 
 quick=()
 for i in 1 2 3 4 5; do quick+=($(sbatch --parsable -o /dev/null -J "quick$i" --wrap true)); done
-slow=$(sbatch --parsable -o /dev/null -J slow --wrap 'echo start >> slow.runs; sleep 3; echo done >> slow.runs')
+slow=$(sbatch --parsable -o /dev/null -J slow \
+  --wrap 'echo start >> slow.runs; sleep 3; echo done >> slow.runs')
 held=$(sbatch --parsable -o /dev/null -J held -H --wrap true)
 for id in "${quick[@]}"; do wait_until 15 job_done "$id" || fail "job $id did not finish"; done
 wait_until 10 bash -c "squeue -h -j $slow -t R | grep -q ." || fail "slow job did not start"
@@ -82,7 +83,8 @@ expect_eq "$new" "$((held + 1))" "job ids continue after the restart"
 wait_until 15 job_done "$new" || fail "job submitted after the restart did not finish"
 
 # sacct reads the server: a name changed there (and only there) is what sacct shows.
-"${PSQL[@]}" -c "UPDATE jobs SET doc = jsonb_set(doc::jsonb, '{request,name}', '\"renamed\"')::text WHERE id = ${quick[0]}" >/dev/null
+"${PSQL[@]}" -c "UPDATE jobs SET doc = jsonb_set(doc::jsonb, '{request,name}', '\"renamed\"')::text
+                WHERE id = ${quick[0]}" >/dev/null
 expect_eq "$(sacct -n -X -P -j "${quick[0]}" --format=JobName)" "renamed" "sacct reads PostgreSQL"
 expect_eq "$(sacct -n -X -P -j "${quick[1]},${quick[4]}" --format=JobName | tr '\n' ' ')" \
   "quick2 quick5 " "sacct filters on the server"
