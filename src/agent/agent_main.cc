@@ -5,8 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <limits.h>
 #include <signal.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -102,22 +100,12 @@ int main(int argc, char** argv) {
   }
 
   if (options.daemonize) {
-    if (options.log_file.empty()) options.log_file = options.state_dir + "/agent.log";
+    if (options.log.file.empty()) options.log.file = options.state_dir + "/agent.log";
     if (!Daemonize()) return Fail(std::string("fork: ") + std::strerror(errno));
   }
   shoal::agent::WriteFileAtomic(options.state_dir + "/agent.pid", std::to_string(getpid()) + "\n");
 
-  try {
-    std::shared_ptr<spdlog::logger> logger =
-        options.log_file.empty()
-            ? spdlog::stderr_logger_mt("agent")
-            : spdlog::basic_logger_mt("agent", options.log_file, /*truncate=*/false);
-    logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
-    logger->flush_on(spdlog::level::info);
-    spdlog::set_default_logger(logger);
-  } catch (const spdlog::spdlog_ex& e) {
-    return Fail(std::string("cannot log to ") + options.log_file + ": " + e.what());
-  }
+  if (shoal::Status s = shoal::InstallLogger(options.log); !s.ok()) return Fail(s.message());
 
   // Block the stop signals before any thread starts so only the waiter below sees them.
   sigset_t stop;

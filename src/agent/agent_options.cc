@@ -19,6 +19,10 @@ enum Opt {
   kFeatures,
   kAddress,
   kLogFile,
+  kLogLevel,
+  kLogFormat,
+  kLogMaxSize,
+  kLogMaxFiles,
   kForeground,
   kDaemonize,
   kMetricsAddress,
@@ -36,6 +40,10 @@ const option kLongOptions[] = {
     {"features", required_argument, nullptr, kFeatures},
     {"address", required_argument, nullptr, kAddress},
     {"log-file", required_argument, nullptr, kLogFile},
+    {"log-level", required_argument, nullptr, kLogLevel},
+    {"log-format", required_argument, nullptr, kLogFormat},
+    {"log-max-size", required_argument, nullptr, kLogMaxSize},
+    {"log-max-files", required_argument, nullptr, kLogMaxFiles},
     {"foreground", no_argument, nullptr, kForeground},
     {"daemonize", no_argument, nullptr, kDaemonize},
     {"metrics-address", required_argument, nullptr, kMetricsAddress},
@@ -52,6 +60,8 @@ std::string AgentUsage() {
   return "usage: shoal-agent --controller HOST:PORT --name NODE --state-dir DIR\n"
          "                   [--cpus N] [--memory-mb M] [--gpus N] [--gpu-type T]\n"
          "                   [--features a,b] [--address HOST] [--log-file F]\n"
+         "                   [--log-level L] [--log-format text|json]\n"
+         "                   [--log-max-size S] [--log-max-files N]\n"
          "                   [--foreground | --daemonize]\n"
          "                   [--metrics-address IP] [--metrics-port PORT]\n"
          "\n"
@@ -66,6 +76,12 @@ std::string AgentUsage() {
          "  --address HOST          address other nodes use to reach this one (default: host "
          "name)\n"
          "  --log-file F            log here instead of stderr\n"
+         "  --log-level L           quiet, fatal, error, warning, info (default), verbose,\n"
+         "                          debug, debug2-5 or trace\n"
+         "  --log-format F          text (default), or json: one JSON object per line\n"
+         "  --log-max-size S        rotate the log file past S bytes (K, M, G; default 64M;\n"
+         "                          0: never)\n"
+         "  --log-max-files N       rotated log files kept (default 4)\n"
          "  --foreground            stay in the foreground (the default)\n"
          "  --daemonize             detach into the background (logs to DIR/agent.log unless\n"
          "                          --log-file)\n"
@@ -76,6 +92,7 @@ std::string AgentUsage() {
 
 Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
   AgentOptions o;
+  o.log.component = "agent";
   bool cpus_given = false, memory_given = false;
   optind = 0;  // glibc: full re-initialisation
   opterr = 0;  // our own messages
@@ -127,8 +144,32 @@ Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
         o.address = arg;
         break;
       case kLogFile:
-        o.log_file = arg;
+        o.log.file = arg;
         break;
+      case kLogLevel: {
+        Result<spdlog::level::level_enum> level = ParseLogLevel(arg);
+        if (!level.ok()) return Bad(level.status().message());
+        o.log.level = *level;
+        break;
+      }
+      case kLogFormat: {
+        Result<LogFormat> format = ParseLogFormat(arg);
+        if (!format.ok()) return Bad(format.status().message());
+        o.log.format = *format;
+        break;
+      }
+      case kLogMaxSize: {
+        Result<uint64_t> size = ParseLogSize(arg);
+        if (!size.ok()) return Bad(size.status().message());
+        o.log.max_bytes = *size;
+        break;
+      }
+      case kLogMaxFiles: {
+        std::optional<uint64_t> v = ParseUint(arg);
+        if (!v || *v > 1000) return Bad("invalid --log-max-files '" + arg + "'");
+        o.log.max_files = static_cast<size_t>(*v);
+        break;
+      }
       case kMetricsAddress:
         if (arg.empty()) return Bad("empty --metrics-address");
         o.metrics_address = arg;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "log/logging.h"
 
 namespace shoal::agent {
 
@@ -21,7 +22,9 @@ struct AgentOptions {
   std::string gpu_type = "emulated";
   std::vector<std::string> features;
   std::string address;   // what other nodes dial; default: the host name
-  std::string log_file;  // empty: stderr (or state_dir/agent.log when daemonized)
+  // --log-file (empty: stderr, or state_dir/agent.log when daemonized), --log-level,
+  // --log-format, --log-max-size, --log-max-files.
+  LogOptions log;  // its component is "agent"
   // Prometheus /metrics listener. Port 0 lets the kernel pick a free one (`shoal up` starts
   // several agents on one host); the default is fixed so a plain scrape config can name it.
   std::string metrics_address = "0.0.0.0";

@@ -60,7 +60,7 @@ TEST(AgentOptionsTest, EveryOption) {
   EXPECT_EQ(o->gpu_type, "a100");
   EXPECT_EQ(o->features, (std::vector<std::string>{"fast", "ib"}));
   EXPECT_EQ(o->address, "10.0.0.3");
-  EXPECT_EQ(o->log_file, "/tmp/a.log");
+  EXPECT_EQ(o->log.file, "/tmp/a.log");
   EXPECT_TRUE(o->daemonize);
 }
 
@@ -80,6 +80,25 @@ TEST(AgentOptionsTest, ErrorsAreClear) {
             "shoal-agent: option '--controller' requires an argument");
   EXPECT_EQ(message(Parse({"--controller", "h:1", "--name", "n", "--state-dir", "d", "extra"})),
             "shoal-agent: unexpected argument 'extra'");
+}
+
+TEST(AgentOptionsTest, Logging) {
+  Result<AgentOptions> o =
+      Parse({"--controller", "h:1", "--name", "n", "--state-dir", "d", "--log-level", "debug2",
+             "--log-format", "json", "--log-max-size", "10M", "--log-max-files", "2"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->log.component, "agent");
+  EXPECT_EQ(o->log.level, spdlog::level::trace);
+  EXPECT_EQ(o->log.format, LogFormat::kJson);
+  EXPECT_EQ(o->log.max_bytes, 10u << 20);
+  EXPECT_EQ(o->log.max_files, 2u);
+  auto message = [](Result<AgentOptions> r) {
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(message(Parse({"--log-level", "loud"})),
+            "shoal-agent: invalid log level 'loud' (expected quiet, fatal, error, warning, info, "
+            "verbose, debug, debug2-debug5 or trace)");
+  EXPECT_EQ(message(Parse({"--log-max-files", "x"})), "shoal-agent: invalid --log-max-files 'x'");
 }
 
 TEST(AgentOptionsTest, Help) {

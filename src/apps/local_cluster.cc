@@ -16,111 +16,12 @@
 #include <thread>
 
 #include "api/client.h"
+#include "apps/cluster_processes.h"
 #include "common/hostlist.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
 namespace shoal {
-namespace {
-
-std::string SelfDir() {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : self.parent_path().string();
-}
-
-// Starts a daemon in its own session with output appended to `log`; returns its pid.
-pid_t SpawnDaemon(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  return pid;
-}
-
-bool Alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
-
-Json ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return nullptr;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Json::parse(ss.str(), nullptr, false);
-}
-
-void WriteJsonFile(const std::string& path, const Json& j) {
-  {
-    std::ofstream out(path + ".tmp");
-    out << j.dump(2) << "\n";
-  }
-  std::error_code ec;
-  fs::rename(path + ".tmp", path, ec);
-}
-
-// Reaps children that exit early (a daemon that failed to start) without blocking.
-bool ExitedEarly(pid_t pid) {
-  int status;
-  return waitpid(pid, &status, WNOHANG) == pid;
-}
-
-std::string TailOf(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
-  }
-  return last;
-}
-
-// Processes whose command line mentions `needle` (supervisors of this cluster's jobs).
-std::vector<pid_t> ProcessesMentioning(const std::string& needle, const std::string& program) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(program) != std::string::npos && cmd.find(needle) != std::string::npos) {
-      out.push_back(static_cast<pid_t>(std::stol(name)));
-    }
-  }
-  return out;
-}
-
-void StopPids(const std::vector<pid_t>& pids, int wait_ms) {
-  for (pid_t p : pids) {
-    if (Alive(p)) kill(p, SIGTERM);
-  }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    bool any = false;
-    for (pid_t p : pids) {
-      waitpid(p, nullptr, WNOHANG);
-      any = any || Alive(p);
-    }
-    if (!any) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  for (pid_t p : pids) {
-    if (Alive(p)) kill(p, SIGKILL);
-  }
-}
-
-}  // namespace
 
 int UpMain(int argc, char** argv) {
   CLI::App app{"Start a local shoal cluster: one controller and N agents on this host"};
@@ -189,7 +90,9 @@ int UpMain(int argc, char** argv) {
   }
   const std::string agent_addr = info.value("agents", "");
 
-  Json cluster = {{"controller_pid", controller}, {"agents", Json::array()}};
+  // Command lines are kept so that `shoal chaos` can start a daemon it killed again.
+  Json cluster = {
+      {"controller_pid", controller}, {"controller_args", cargs}, {"agents", Json::array()}};
   std::vector<std::string> names;
   for (unsigned i = 1; i <= nodes; ++i) {
     std::string name = prefix + std::to_string(i);

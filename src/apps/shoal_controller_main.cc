@@ -1,7 +1,6 @@
 // shoal-controller: the controller daemon (`shoal controller` execs it). Keeps jobs, nodes and
 // partitions; serves the public API on a Unix socket and TCP, and agents over gRPC.
 #include <grpcpp/grpcpp.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include "controller/api_routes.h"
 #include "controller/cluster_events.h"
 #include "controller/controller.h"
+#include "log/logging.h"
 #include "controller/dashboard_routes.h"
 #include "controller/metrics_routes.h"
 #include "store/postgres_store.h"
@@ -47,26 +47,52 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::string listen = "127.0.0.1:0";
   std::string agent_listen = "127.0.0.1:0";
-  std::string log_file;
+  std::string log_file, log_level, log_format = "text", log_max_size = "64M";
+  size_t log_max_files = 4;
   app.add_option("--state-dir", state_dir, "state directory (database, socket, logs)");
   app.add_option("--config", config_path, "slurm.conf-style configuration file");
   app.add_option("--listen", listen,
                  "HTTP API and dashboard address HOST:PORT (port 0: any free port); the default "
                  "is loopback only, 0.0.0.0:PORT opens it to the network");
   app.add_option("--agent-listen", agent_listen, "agent gRPC address HOST:PORT");
-  app.add_option("--log-file", log_file, "log to this file instead of stderr");
+  app.add_option("--log-file", log_file,
+                 "log to this file instead of stderr (else SlurmctldLogFile from the config)");
+  app.add_option("--log-level", log_level,
+                 "quiet, fatal, error, warning, info, verbose, debug, debug2-5 or trace "
+                 "(else SlurmctldDebug from the config, else info)");
+  app.add_option("--log-format", log_format, "text, or json: one JSON object per line");
+  app.add_option("--log-max-size", log_max_size,
+                 "rotate the log file past this size (K, M, G suffixes; 0: never)");
+  app.add_option("--log-max-files", log_max_files, "rotated log files kept");
   CLI11_PARSE(app, argc, argv);
 
-  if (!log_file.empty()) {
-    try {
-      spdlog::set_default_logger(spdlog::basic_logger_mt("controller", log_file));
-    } catch (const spdlog::spdlog_ex& e) {
-      std::fprintf(stderr, "shoal-controller: error: cannot open log file %s: %s\n",
-                   log_file.c_str(), e.what());
-      return 1;
+  // Logging starts on stderr so that problems with the config are seen; the config may then
+  // name the file and level.
+  LogOptions log_options;
+  log_options.component = "controller";
+  auto install_logger = [&](const ControllerConfig& from_config) -> bool {
+    log_options.file = !log_file.empty() ? log_file : from_config.log_file;
+    const std::string& level = !log_level.empty() ? log_level : from_config.log_level;
+    Result<spdlog::level::level_enum> parsed_level = ParseLogLevel(level.empty() ? "info" : level);
+    Result<LogFormat> format = ParseLogFormat(log_format);
+    Result<uint64_t> max_size = ParseLogSize(log_max_size);
+    for (const Status& s : {parsed_level.status(), format.status(), max_size.status()}) {
+      if (!s.ok()) {
+        std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
+        return false;
+      }
     }
-  }
-  spdlog::flush_on(spdlog::level::info);
+    log_options.level = *parsed_level;
+    log_options.format = *format;
+    log_options.max_bytes = *max_size;
+    log_options.max_files = log_max_files;
+    if (Status s = InstallLogger(log_options); !s.ok()) {
+      std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
+      return false;
+    }
+    return true;
+  };
+  if (!install_logger(ControllerConfig{})) return 1;
 
   std::error_code ec;
   fs::create_directories(state_dir, ec);
@@ -86,8 +112,12 @@ int main(int argc, char** argv) {
       return 1;
     }
     config = std::move(loaded).value();
+    if (!install_logger(config)) return 1;
     for (const auto& w : config.warnings) spdlog::warn("config: {}", w);
   }
+  // scontrol show config shows what is in force.
+  config.log_file = log_options.file;
+  if (!log_level.empty()) config.log_level = log_level;
   std::string http_host, agent_host;
   uint16_t http_port = 0, agent_port = 0;
   if (!SplitHostPort(listen, http_host, http_port) ||

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "apps/chaos.h"
 #include "apps/local_cluster.h"
 #include "cli/commands.h"
 #include "sim/sim_main.h"
@@ -30,6 +31,7 @@ constexpr Command kSlurmCommands[] = {
 constexpr Command kShoalCommands[] = {
     {"up", shoal::UpMain},   {"down", shoal::DownMain},      {"status", shoal::StatusMain},
     {"sim", shoal::SimMain}, {"priority", shoal::SprioMain},  // sprio under shoal's own name
+    {"chaos", shoal::ChaosMain},
 };
 
 // `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.
@@ -56,8 +58,12 @@ void Usage(FILE* out) {
                "  up [--nodes N] [--cpus-per-node C] [--gpus-per-node G] [--state-dir DIR]\n"
                "  down [--state-dir DIR]\n"
                "  status [--state-dir DIR]\n"
+               "  chaos crash|freeze|cut NODE|random ..., chaos restart-controller [--down S],\n"
+               "  chaos soak [--duration 10m] [--every 20-60] [--outage 5-15] [--actions ...]\n"
                "simulator:\n"
                "  sim replay TRACE.swf[.gz] --policy fcfs|sjf|easy|easy-sjbf|conservative [...]\n"
+               "  sim agents --count N [--cpus-per-node C] [--job-time real|instant|SECONDS]\n"
+               "             [--fail K --fail-after S --revive-after S] (emulated nodes)\n"
                "daemons:\n"
                "  controller [--state-dir DIR] [--config FILE] [--listen HOST:PORT]\n"
                "  agent --controller HOST:PORT --name NODE --state-dir DIR [...]\n"
@@ -90,6 +96,10 @@ int main(int argc, char** argv) {
   }
   if (sub == "controller") return ExecDaemon("shoal-controller", argv + 1);
   if (sub == "agent") return ExecDaemon("shoal-agent", argv + 1);
+  // The emulator links gRPC, so it is a daemon executable of its own too.
+  if (sub == "sim" && argc >= 3 && std::string_view(argv[2]) == "agents") {
+    return ExecDaemon("shoal-emulator", argv + 2);
+  }
   // Subcommands see argv starting at their own name, like a standalone command.
   for (const auto& c : kSlurmCommands) {
     if (sub == c.name) return c.main(argc - 1, argv + 1);

@@ -13,6 +13,7 @@
 #include "common/slurm_time.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "log/logging.h"
 #include "store/postgres_store.h"
 
 namespace shoal {
@@ -383,6 +384,14 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
       if (EqualsIgnoreCase(key, "ClusterName")) {
         if (value.empty()) s = At(line, "ClusterName must not be empty");
         config.cluster_name = ToLower(value);
+      } else if (EqualsIgnoreCase(key, "SlurmctldDebug")) {
+        if (auto level = ParseLogLevel(value); !level.ok()) {
+          s = At(line, "SlurmctldDebug: " + level.status().message());
+        }
+        config.log_level = value;
+      } else if (EqualsIgnoreCase(key, "SlurmctldLogFile")) {
+        if (value.empty() || value[0] != '/') s = At(line, "SlurmctldLogFile must be an absolute path");
+        config.log_file = value;
       } else if (EqualsIgnoreCase(key, "SlurmdTimeout")) {
         s = uint_key(config.node_timeout_s);
         if (s.ok() && config.node_timeout_s == 0) s = At(line, "SlurmdTimeout must be positive");

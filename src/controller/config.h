@@ -17,6 +17,9 @@ namespace shoal {
 
 struct ControllerConfig {
   std::string cluster_name = "shoal";
+  // SlurmctldDebug and SlurmctldLogFile, used where the command line names no level or file.
+  std::string log_level;  // checked with ParseLogLevel
+  std::string log_file;   // an absolute path
   std::vector<Node> nodes;            // NodeName lines (configured = true)
   std::vector<Partition> partitions;  // PartitionName lines; empty: one default over all nodes
   int64_t node_timeout_s = 5;         // SlurmdTimeout: silent node -> DOWN

@@ -56,6 +56,16 @@ TEST(ControllerConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(parts[0].max_time_s, -1);
 }
 
+TEST(ControllerConfigTest, LoggingKeys) {
+  ControllerConfig c = Parse("SlurmctldDebug=debug2\nSlurmctldLogFile=/var/log/shoal/ctl.log\n");
+  EXPECT_EQ(c.log_level, "debug2");
+  EXPECT_EQ(c.log_file, "/var/log/shoal/ctl.log");
+  EXPECT_NE(ParseError("SlurmctldDebug=loud\n", 1).find("invalid log level 'loud'"),
+            std::string::npos);
+  EXPECT_NE(ParseError("\nSlurmctldLogFile=ctl.log\n", 2).find("absolute path"),
+            std::string::npos);
+}
+
 TEST(ControllerConfigTest, TypicalFile) {
   ControllerConfig c = Parse(
       "ClusterName=MyCluster\n"

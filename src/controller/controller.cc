@@ -503,6 +503,8 @@ Result<std::vector<Job>> Controller::QueryAccounting(const JobQuery& query) cons
 Json Controller::ConfigJson() const {
   Json c = {
       {"ClusterName", config_.cluster_name},
+      {"SlurmctldDebug", config_.log_level.empty() ? "info" : config_.log_level},
+      {"SlurmctldLogFile", config_.log_file.empty() ? "(null)" : config_.log_file},
       {"SlurmdTimeout", std::to_string(config_.node_timeout_s) + " sec"},
       {"KillWait", std::to_string(config_.kill_wait_s) + " sec"},
       {"MinJobAge", std::to_string(config_.min_job_age_s) + " sec"},

@@ -1,0 +1,234 @@
+#include "emulator/emulated_node.h"
+
+#include <csignal>
+#include <ctime>
+#include <string_view>
+
+#include "common/strings.h"
+
+#ifndef SHOAL_VERSION
+#define SHOAL_VERSION "0.0.0"
+#endif
+
+namespace shoal::emulator {
+namespace {
+
+constexpr int kStepBits = 20;  // as the real agent keys steps: step ids stay below 2^20
+
+int64_t WallSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// KEY's value in a KEY=VALUE environment, "" when absent.
+std::string_view EnvValue(const google::protobuf::RepeatedPtrField<std::string>& env,
+                          std::string_view key) {
+  for (const std::string& kv : env) {
+    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') {
+      return std::string_view(kv).substr(key.size() + 1);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+rpc::AgentMessage EmulatedNode::MakeRegister(const std::string& cluster_key) const {
+  rpc::AgentMessage m;
+  rpc::Register* r = m.mutable_register_();
+  r->set_node_name(config_.name);
+  r->set_hostname(config_.name);
+  r->set_cpus(config_.cpus);
+  r->set_memory_mb(config_.memory_mb);
+  for (uint32_t i = 0; i < config_.gpus; ++i) {
+    rpc::GpuInfo* g = r->add_gpus();
+    g->set_index(i);
+    g->set_type(config_.gpu_type);
+    g->set_emulated(true);
+  }
+  r->add_features("emulated");
+  for (const auto& [id, job] : jobs_) {
+    rpc::RunningJob* rj = r->add_running();
+    rj->set_job_id(id);
+    rj->set_generation(job.generation);
+    rj->set_start_time(job.start_ms / 1000);
+  }
+  r->set_version(SHOAL_VERSION);
+  r->set_cluster_key(cluster_key);
+  return m;
+}
+
+bool EmulatedNode::OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,
+                             std::vector<rpc::AgentMessage>* out) {
+  switch (msg.body_case()) {
+    case rpc::ControllerMessage::kRegisterReply: {
+      const rpc::RegisterReply& reply = msg.register_reply();
+      if (!reply.accepted()) return false;
+      registered_ = true;
+      if (reply.heartbeat_interval_ms() > 0) heartbeat_ms_ = reply.heartbeat_interval_ms();
+      next_heartbeat_ms_ = now_ms + heartbeat_ms_;
+      for (uint64_t id : reply.kill_job_ids()) jobs_.erase(id);  // fenced off: gone for good
+      // Ends the controller has not acknowledged are told again, as a real agent does.
+      for (auto& [id, job] : jobs_) {
+        if (job.ended) out->push_back(job.finished);
+      }
+      return true;
+    }
+    case rpc::ControllerMessage::kLaunch: {
+      const rpc::LaunchJob& l = msg.launch();
+      Job job;
+      job.generation = l.generation();
+      job.start_ms = now_ms;
+      job.cpus = l.cpus();
+      job.limit_ms = l.time_limit_s() > 0 ? now_ms + l.time_limit_s() * 1000 : 0;
+      int64_t run_s = 0;
+      switch (config_.job_time) {
+        case JobTime::kInstant: run_s = 0; break;
+        case JobTime::kFixed: run_s = config_.fixed_s; break;
+        case JobTime::kReal: {
+          std::optional<uint64_t> asked = ParseUint(EnvValue(l.env(), "SHOAL_EMULATE_RUNTIME"));
+          run_s = asked ? static_cast<int64_t>(*asked)
+                        : l.time_limit_s() > 0 ? l.time_limit_s() : kUnlimitedRunS;
+          break;
+        }
+      }
+      job.end_ms = now_ms + run_s * 1000;
+      if (std::optional<uint64_t> code = ParseUint(EnvValue(l.env(), "SHOAL_EMULATE_EXIT"));
+          code && *code < 256) {
+        job.exit_code = static_cast<int32_t>(*code);
+      }
+      rpc::AgentMessage started;
+      rpc::JobStarted* s = started.mutable_job_started();
+      s->set_job_id(l.job_id());
+      s->set_generation(job.generation);
+      s->set_start_time(WallSeconds());
+      out->push_back(std::move(started));
+      jobs_[l.job_id()] = std::move(job);
+      Tick(now_ms, out);  // an instant job ends right away
+      return true;
+    }
+    case rpc::ControllerMessage::kTerminate: {
+      auto it = jobs_.find(msg.terminate().job_id());
+      if (it != jobs_.end() && !it->second.ended) End(it->first, it->second, now_ms, SIGTERM, false, out);
+      for (auto s = steps_.begin(); s != steps_.end();) {
+        if ((s->first >> kStepBits) == msg.terminate().job_id()) {
+          EndStep(s->first, s->second, now_ms, SIGTERM, out);
+          s = steps_.erase(s);
+        } else {
+          ++s;
+        }
+      }
+      return true;
+    }
+    case rpc::ControllerMessage::kSignal: {
+      const int sig = msg.signal().signal();
+      // Signals a batch shell would die of end the job; others (SIGUSR1, SIGCONT, ...) are
+      // taken as handled.
+      if (sig == SIGTERM || sig == SIGKILL || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT) {
+        auto it = jobs_.find(msg.signal().job_id());
+        if (it != jobs_.end() && !it->second.ended) End(it->first, it->second, now_ms, sig, false, out);
+      }
+      return true;
+    }
+    case rpc::ControllerMessage::kUpdateTimeLimit: {
+      auto it = jobs_.find(msg.update_time_limit().job_id());
+      if (it != jobs_.end() && !it->second.ended) {
+        const int64_t limit_s = msg.update_time_limit().time_limit_s();
+        it->second.limit_ms = limit_s > 0 ? it->second.start_ms + limit_s * 1000 : 0;
+      }
+      return true;
+    }
+    case rpc::ControllerMessage::kFinishedAck: {
+      auto it = jobs_.find(msg.finished_ack().job_id());
+      if (it != jobs_.end() && it->second.ended &&
+          it->second.generation == msg.finished_ack().generation()) {
+        jobs_.erase(it);
+      }
+      return true;
+    }
+    case rpc::ControllerMessage::kLaunchTasks: {
+      // A step's tasks end at once, with no output: srun gets their exit status only.
+      const rpc::LaunchTasks& l = msg.launch_tasks();
+      Step step{l.generation(), now_ms, now_ms};
+      EndStep((l.job_id() << kStepBits) | l.step_id(), step, now_ms, 0, out);
+      return true;
+    }
+    case rpc::ControllerMessage::kSignalStep: {
+      const uint64_t key = (msg.signal_step().job_id() << kStepBits) | msg.signal_step().step_id();
+      auto it = steps_.find(key);
+      if (it != steps_.end()) {
+        EndStep(key, it->second, now_ms, msg.signal_step().signal() == 0 ? SIGTERM
+                                                                         : msg.signal_step().signal(),
+                out);
+        steps_.erase(it);
+      }
+      return true;
+    }
+    case rpc::ControllerMessage::kStepFinishedAck:
+    case rpc::ControllerMessage::BODY_NOT_SET:
+      return true;
+  }
+  return true;
+}
+
+void EmulatedNode::Tick(int64_t now_ms, std::vector<rpc::AgentMessage>* out) {
+  for (auto& [id, job] : jobs_) {
+    if (job.ended) continue;
+    if (job.limit_ms > 0 && job.limit_ms <= now_ms && job.limit_ms < job.end_ms) {
+      End(id, job, now_ms, SIGTERM, /*timed_out=*/true, out);
+    } else if (job.end_ms <= now_ms) {
+      End(id, job, now_ms, 0, false, out);
+    }
+  }
+  if (registered_ && now_ms >= next_heartbeat_ms_) {
+    next_heartbeat_ms_ = now_ms + heartbeat_ms_;
+    uint32_t busy = 0;
+    for (const auto& [id, job] : jobs_) busy += job.ended ? 0 : job.cpus;
+    rpc::AgentMessage m;
+    rpc::Heartbeat* h = m.mutable_heartbeat();
+    h->set_time(WallSeconds());
+    h->set_load_1m(static_cast<double>(busy));
+    h->set_free_memory_mb(config_.memory_mb);
+    out->push_back(std::move(m));
+  }
+}
+
+void EmulatedNode::End(uint64_t job_id, Job& job, int64_t now_ms, int32_t signal, bool timed_out,
+                       std::vector<rpc::AgentMessage>* out) {
+  job.ended = true;
+  rpc::JobFinished* f = job.finished.mutable_job_finished();
+  f->set_job_id(job_id);
+  f->set_generation(job.generation);
+  f->set_exit_code(signal == 0 ? job.exit_code : 0);
+  f->set_signal(signal);
+  f->set_timed_out(timed_out);
+  f->set_start_time(WallSeconds() - (now_ms - job.start_ms) / 1000);
+  f->set_end_time(WallSeconds());
+  if (registered_) out->push_back(job.finished);
+}
+
+void EmulatedNode::EndStep(uint64_t key, const Step& step, int64_t now_ms, int32_t signal,
+                           std::vector<rpc::AgentMessage>* out) {
+  rpc::AgentMessage m;
+  rpc::StepFinished* f = m.mutable_step_finished();
+  f->set_job_id(key >> kStepBits);
+  f->set_step_id(static_cast<uint32_t>(key & ((1u << kStepBits) - 1)));
+  f->set_generation(step.generation);
+  f->set_signal(signal);
+  f->set_start_time(WallSeconds() - (now_ms - step.start_ms) / 1000);
+  f->set_end_time(WallSeconds());
+  out->push_back(std::move(m));
+}
+
+void EmulatedNode::OnReconnect() { registered_ = false; }
+
+void EmulatedNode::Crash() {
+  jobs_.clear();
+  steps_.clear();
+  registered_ = false;
+}
+
+size_t EmulatedNode::running_jobs() const {
+  size_t n = 0;
+  for (const auto& [id, job] : jobs_) n += job.ended ? 0 : 1;
+  return n;
+}
+
+}  // namespace shoal::emulator

@@ -1,0 +1,265 @@
+#include "emulator/emulator.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <random>
+
+#include "rpc/agent.grpc.pb.h"
+
+namespace shoal::emulator {
+namespace {
+
+enum NodeState { kUp, kFrozen, kCrashed, kRefused };
+
+constexpr int kBackoffStartMs = 100;
+constexpr int kBackoffCapMs = 2000;
+constexpr auto kTickEvery = std::chrono::milliseconds(50);
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Emulator::Slot {
+  explicit Slot(NodeConfig config) : node(std::move(config)) {}
+  std::mutex mu;  // guards everything below, and the stream's queue
+  EmulatedNode node;
+  NodeStream* stream = nullptr;  // the live stream, if any
+  int state = kUp;
+  int64_t reconnect_at_ms = 0;
+  int backoff_ms = kBackoffStartMs;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<rpc::AgentService::Stub> stub;
+};
+
+// One node's stream. Writes come from the reactor's own callbacks and from the tick thread, both
+// under the slot's lock; a hold keeps the reactor alive until its read side has ended, so a
+// write never races the stream's end.
+class Emulator::NodeStream final
+    : public grpc::ClientBidiReactor<rpc::AgentMessage, rpc::ControllerMessage> {
+ public:
+  NodeStream(Emulator* emulator, Slot* slot) : emulator_(emulator), slot_(slot) {
+    slot_->stub->async()->Connect(&ctx_, this);
+    AddHold();
+  }
+
+  // Under the slot's lock.
+  void Begin(rpc::AgentMessage registration) {
+    Send(std::move(registration));
+    StartRead(&in_);
+    StartCall();
+  }
+  // Under the slot's lock.
+  void Send(rpc::AgentMessage m) {
+    if (closed_) return;
+    queue_.push_back(std::move(m));
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&queue_.front());
+    }
+  }
+  void Cancel() { ctx_.TryCancel(); }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(slot_->mu);
+    queue_.pop_front();
+    if (ok && !closed_ && !queue_.empty()) {
+      StartWrite(&queue_.front());
+    } else {
+      writing_ = false;
+    }
+  }
+
+  void OnReadDone(bool ok) override {
+    bool refused = false;
+    {
+      std::lock_guard<std::mutex> lock(slot_->mu);
+      if (ok && slot_->state == kUp) {
+        std::vector<rpc::AgentMessage> out;
+        refused = !slot_->node.OnMessage(in_, NowMs(), &out);
+        if (slot_->node.registered()) slot_->backoff_ms = kBackoffStartMs;
+        for (rpc::AgentMessage& m : out) Send(std::move(m));
+      }
+      if (!ok || refused) closed_ = true;
+      refused_ = refused;
+    }
+    if (!ok || refused) {
+      if (refused) ctx_.TryCancel();
+      RemoveHold();  // outside the lock: it may end the stream (OnDone) right here
+      return;
+    }
+    StartRead(&in_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+      spdlog::debug("{}: stream ended: {}", slot_->node.config().name, status.error_message());
+    }
+    emulator_->StreamEnded(*slot_, refused_);
+    delete this;
+  }
+
+ private:
+  Emulator* emulator_;
+  Slot* slot_;
+  grpc::ClientContext ctx_;
+  rpc::ControllerMessage in_;
+  std::deque<rpc::AgentMessage> queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool refused_ = false;
+};
+
+Emulator::Emulator(Options options) : options_(std::move(options)) {
+  for (NodeConfig& config : options_.nodes) {
+    slots_.push_back(std::make_unique<Slot>(std::move(config)));
+  }
+}
+
+Emulator::~Emulator() { Stop(); }
+
+void Emulator::Start() {
+  grpc::ChannelArguments args;
+  // Each node is its own connection, as real agents are (gRPC would otherwise share one).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kBackoffStartMs);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kBackoffStartMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kBackoffCapMs);
+  for (auto& slot : slots_) {
+    slot->channel =
+        grpc::CreateCustomChannel(options_.controller, grpc::InsecureChannelCredentials(), args);
+    slot->stub = rpc::AgentService::NewStub(slot->channel);
+  }
+  loop_ = std::thread([this] { Loop(); });
+}
+
+void Emulator::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  for (auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    slot->state = kCrashed;
+    if (slot->stream != nullptr) slot->stream->Cancel();
+  }
+  // Every stream must have ended (OnDone) before the slots go away.
+  for (;;) {
+    bool any = false;
+    for (auto& slot : slots_) {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      any = any || slot->stream != nullptr;
+    }
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void Emulator::Connect(Slot& slot) {
+  slot.node.OnReconnect();
+  slot.stream = new NodeStream(this, &slot);
+  slot.stream->Begin(slot.node.MakeRegister(options_.cluster_key));
+}
+
+void Emulator::StreamEnded(Slot& slot, bool refused) {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  std::lock_guard<std::mutex> lock(slot.mu);
+  slot.stream = nullptr;
+  slot.node.OnReconnect();
+  if (refused) {
+    slot.state = kRefused;
+    ++refused_;
+    spdlog::error("{}: the controller refused the registration", slot.node.config().name);
+    return;
+  }
+  // Jitter spreads the reconnects of many nodes after a controller restart.
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  slot.reconnect_at_ms = NowMs() + static_cast<int64_t>(slot.backoff_ms * jitter(rng));
+  slot.backoff_ms = std::min(slot.backoff_ms * 2, kBackoffCapMs);
+}
+
+void Emulator::Loop() {
+  std::unique_lock<std::mutex> lock(loop_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const int64_t now = NowMs();
+    for (auto& slot : slots_) {
+      std::lock_guard<std::mutex> slot_lock(slot->mu);
+      if (slot->state != kUp) continue;
+      if (slot->stream == nullptr) {
+        if (now >= slot->reconnect_at_ms) Connect(*slot);
+        continue;
+      }
+      if (!slot->node.registered()) continue;
+      std::vector<rpc::AgentMessage> out;
+      slot->node.Tick(now, &out);
+      for (rpc::AgentMessage& m : out) slot->stream->Send(std::move(m));
+    }
+    lock.lock();
+    loop_cv_.wait_for(lock, kTickEvery, [this] { return stopping_; });
+  }
+}
+
+std::vector<std::string> Emulator::Pick(size_t count, int from_state, int to_state) {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  std::vector<Slot*> candidates;
+  for (auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    const bool match = from_state == kUp ? slot->state == kUp
+                                         : (slot->state == kFrozen || slot->state == kCrashed);
+    if (match) candidates.push_back(slot.get());
+  }
+  std::shuffle(candidates.begin(), candidates.end(), rng);
+  candidates.resize(std::min(count, candidates.size()));
+  std::vector<std::string> names;
+  for (Slot* slot : candidates) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    names.push_back(slot->node.config().name);
+    if (to_state == kCrashed) {
+      slot->state = kCrashed;
+      slot->node.Crash();
+      if (slot->stream != nullptr) slot->stream->Cancel();
+    } else if (to_state == kFrozen) {
+      slot->state = kFrozen;
+    } else {
+      slot->state = kUp;
+      slot->reconnect_at_ms = 0;
+      slot->backoff_ms = kBackoffStartMs;
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> Emulator::Crash(size_t count) { return Pick(count, kUp, kCrashed); }
+std::vector<std::string> Emulator::Freeze(size_t count) { return Pick(count, kUp, kFrozen); }
+std::vector<std::string> Emulator::Revive(size_t count) { return Pick(count, kCrashed, kUp); }
+
+size_t Emulator::registered() const {
+  size_t n = 0;
+  for (const auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    n += slot->state == kUp && slot->stream != nullptr && slot->node.registered() ? 1 : 0;
+  }
+  return n;
+}
+
+size_t Emulator::running_jobs() const {
+  size_t n = 0;
+  for (const auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    n += slot->node.running_jobs();
+  }
+  return n;
+}
+
+}  // namespace shoal::emulator

@@ -1,0 +1,64 @@
+// Many emulated nodes in one process, each on its own stream to the controller over the real
+// agent protocol (gRPC's callback API: no thread per node, so thousands fit). Streams that end
+// reconnect with backoff and jitter, as real agents do. Nodes can be crashed, frozen and
+// revived in bulk to measure mass failures.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "emulator/emulated_node.h"
+
+namespace shoal::emulator {
+
+class Emulator {
+ public:
+  struct Options {
+    std::string controller;  // HOST:PORT of the controller's agent endpoint
+    std::string cluster_key;
+    std::vector<NodeConfig> nodes;
+  };
+  explicit Emulator(Options options);
+  ~Emulator();
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  // Connects every node and runs until Stop().
+  void Start();
+  void Stop();
+
+  // Crashes (everything lost, stream cut, no reconnect), freezes (stream kept, nothing sent or
+  // handled) or revives `count` nodes chosen at random among those in the other state. Returns
+  // the names of the nodes it changed.
+  std::vector<std::string> Crash(size_t count);
+  std::vector<std::string> Freeze(size_t count);
+  std::vector<std::string> Revive(size_t count);
+
+  size_t registered() const;
+  size_t running_jobs() const;
+  // A node's registration was refused (a wrong cluster key): the emulator gives up on it.
+  size_t refused() const { return refused_; }
+
+ private:
+  class NodeStream;
+  struct Slot;
+  void Connect(Slot& slot);
+  void StreamEnded(Slot& slot, bool refused);
+  void Loop();
+  std::vector<std::string> Pick(size_t count, int from_state, int to_state);
+
+  Options options_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<size_t> refused_{0};
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stopping_ = false;
+  std::thread loop_;
+};
+
+}  // namespace shoal::emulator

@@ -1,0 +1,47 @@
+// How shoal's daemons log. Lines go to stderr (coloured when it is a terminal) or to a file
+// that rotates by size, as text for people or as one JSON object per line for log shippers
+// (Loki, Elasticsearch, journald's importers). Every line that concerns a job starts
+// "job ID ..." or "step ID ...", so one grep (or the JSON "job" field) follows a job.
+#pragma once
+
+#include <spdlog/common.h>
+#include <spdlog/formatter.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace shoal {
+
+enum class LogFormat { kText, kJson };
+
+struct LogOptions {
+  std::string component;  // the logger's name, "controller" or "agent"; also the JSON field
+  std::string file;       // empty: stderr
+  spdlog::level::level_enum level = spdlog::level::info;
+  LogFormat format = LogFormat::kText;
+  uint64_t max_bytes = 64ull << 20;  // a file rotates past this size; 0: it never does
+  size_t max_files = 4;              // rotated files kept beside the live one
+};
+
+// Slurm's level words (SlurmctldDebug: quiet, fatal, error, info, verbose, debug, debug2 ...
+// debug5) and spdlog's own (trace, warning, critical, off). Anything else is InvalidArgument.
+Result<spdlog::level::level_enum> ParseLogLevel(std::string_view text);
+// "text" or "json".
+Result<LogFormat> ParseLogFormat(std::string_view text);
+// A size for --log-max-size: "0" or a number with an optional K, M or G suffix (powers of 1024).
+Result<uint64_t> ParseLogSize(std::string_view text);
+
+// Formats each message as one JSON object on its own line:
+// {"time":"2026-12-03T04:37:57.906Z","level":"info","component":"controller","job":"12_3",
+//  "msg":"job 12_3 started on node1"}. "job" is present when the message is about a job.
+std::unique_ptr<spdlog::formatter> MakeJsonLogFormatter(std::string component);
+
+// Makes the logger `options` describes and installs it as spdlog's default, replacing any
+// earlier one. Fails with a message naming the file when it cannot be opened.
+Status InstallLogger(const LogOptions& options);
+
+}  // namespace shoal
