@@ -1063,5 +1063,30 @@ TEST_P(PostgresStoreTest, AFailedStatementRollsBackTheWholeGroup) {
   ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(5))})).ok());
 }
 
+TEST(ConninfoTest, PasswordsAreHiddenWhereverWritten) {
+  EXPECT_EQ(RedactConninfo("postgresql://shoal:s3cret@db1:5432/shoal"),
+            "postgresql://shoal:*****@db1:5432/shoal");
+  EXPECT_EQ(RedactConninfo("postgres://shoal@db1/shoal?password=s3cret&sslmode=require"),
+            "postgres://shoal@db1/shoal?password=*****&sslmode=require");
+  EXPECT_EQ(RedactConninfo("host=db1 password=s3cret dbname=shoal"),
+            "host=db1 password=***** dbname=shoal");
+  EXPECT_EQ(RedactConninfo("host=db1 password = 'se cr\\'et' dbname=shoal"),
+            "host=db1 password = ***** dbname=shoal");
+  EXPECT_EQ(RedactConninfo("postgresql://shoal@db1:5432/shoal"),
+            "postgresql://shoal@db1:5432/shoal");
+  EXPECT_EQ(RedactConninfo("host=/run/postgresql dbname=shoal"),
+            "host=/run/postgresql dbname=shoal");
+}
+
+TEST(ConninfoTest, ValidationIsLibpqs) {
+  EXPECT_TRUE(ValidatePostgresConninfo("postgresql://shoal@db1:5432/shoal").ok());
+  EXPECT_TRUE(ValidatePostgresConninfo("host=/run/postgresql dbname=shoal").ok());
+  Status bad = ValidatePostgresConninfo("host=db1 colour=blue");
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("colour"), std::string::npos) << bad.message();
+  EXPECT_FALSE(ValidatePostgresConninfo("postgresql://[::1/shoal").ok());
+  EXPECT_FALSE(ValidatePostgresConninfo("host='unterminated").ok());
+}
+
 }  // namespace
 }  // namespace shoal

@@ -38,8 +38,10 @@ out=$(timeout 10 "$BIN/shoal-controller" --state-dir "$WORK/bad-state" --config 
 expect_eq "$?" "1" "controller exit status when the server cannot be reached"
 expect_match "$out" "cannot connect to PostgreSQL" "unreachable server is reported"
 
-printf 'ClusterName=pg\nMinJobAge=2\nStorageType=postgresql\nStorageURL="%s"\n' "$conninfo" \
-  > slurm.conf
+# The server trusts local connections, so the password is never asked for: it is there to be
+# hidden from scontrol show config and the log.
+printf 'ClusterName=pg\nMinJobAge=2\nStorageType=postgresql\nStorageURL="%s password=hunter2"\n' \
+  "$conninfo" > slurm.conf
 start_cluster --nodes 2 --cpus-per-node 2 --config "$WORK/slurm.conf"
 
 config=$(scontrol show config)
@@ -47,6 +49,9 @@ expect_match "$config" "StorageType += postgresql" "scontrol show config: Storag
 expect_match "$config" "StorageURL += host=$PG_DIR" "scontrol show config: StorageURL"
 expect_match "$config" "AccountingStorageType += accounting_storage/shoal_postgresql" \
   "scontrol show config: AccountingStorageType"
+expect_match "$config" "StorageURL += .*password=\*\*\*\*\*" "scontrol show config hides the password"
+leaks=$( { echo "$config"; cat "$SHOAL_STATE_DIR"/*.log; } | grep -c hunter2)
+expect_eq "$leaks" "0" "lines with the password in scontrol show config and the logs"
 
 quick=()
 for i in 1 2 3 4 5; do quick+=($(sbatch --parsable -o /dev/null -J "quick$i" --wrap true)); done
