@@ -247,10 +247,15 @@ class Connection {
 
   Status Connect() {
     Close();
-    // Our text is UTF-8 whatever the database's encoding (the server converts); the conninfo,
-    // last, may still say otherwise.
-    const char* keys[] = {"client_encoding", "fallback_application_name", "dbname", nullptr};
-    const char* values[] = {"UTF8", "shoal-controller", conninfo_.c_str(), nullptr};
+    // Defaults the conninfo, last, may override. Our text is UTF-8 whatever the database's
+    // encoding (the server converts). A server that stops answering over TCP is given up on in
+    // about a minute (connect timeout, keepalives) rather than the OS's hours, so a batch fails
+    // and the next one reconnects instead of the writer hanging.
+    const char* keys[] = {"client_encoding", "fallback_application_name", "connect_timeout",
+                          "keepalives_idle", "keepalives_interval", "keepalives_count",
+                          "dbname", nullptr};
+    const char* values[] = {"UTF8", "shoal-controller", "10", "30", "10", "3",
+                            conninfo_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (conn_ == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
     if (PQstatus(conn_) != CONNECTION_OK) {
