@@ -77,6 +77,9 @@ if [ "$QUEUED" -gt 0 ]; then
   echo "controller RSS holding $n jobs: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/$ctl/status)"
 fi
 PATH="$root/build/bin:$PATH" shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null
+
+echo "== store group commit: SQLite and PostgreSQL (a throwaway server) side by side"
+"$root/build/bin/store_bench" 20000 32
 fi
 
 if [ "${SLURM_REF:-0}" = 1 ]; then

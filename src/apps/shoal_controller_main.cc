@@ -18,6 +18,7 @@
 #include "log/logging.h"
 #include "controller/dashboard_routes.h"
 #include "controller/metrics_routes.h"
+#include "store/postgres_store.h"
 
 namespace fs = std::filesystem;
 using namespace shoal;
@@ -125,7 +126,16 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  auto store = OpenSqliteStore(state_dir + "/shoal.db");
+  // StorageType picks the store: the SQLite file (in the state directory unless StorageLoc
+  // says where) or a PostgreSQL server.
+  Result<std::unique_ptr<Store>> store = Unavailable("no store");
+  if (config.storage_type == "postgresql") {
+    spdlog::info("state kept in PostgreSQL at {}", RedactConninfo(config.storage_url));
+    store = OpenPostgresStore(config.storage_url);
+  } else {
+    if (config.storage_loc.empty()) config.storage_loc = state_dir + "/shoal.db";
+    store = OpenSqliteStore(config.storage_loc);
+  }
   if (!store.ok()) {
     std::fprintf(stderr, "shoal-controller: error: %s\n", store.status().message().c_str());
     return 1;

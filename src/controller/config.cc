@@ -14,6 +14,7 @@
 #include "common/strings.h"
 #include "common/units.h"
 #include "log/logging.h"
+#include "store/postgres_store.h"
 
 namespace shoal {
 namespace {
@@ -344,6 +345,7 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
   Partition partition_defaults;
   std::vector<int> qos_lines(config.qos.size(), 0);  // where each QOS was defined (0: built in)
   std::string preempt_where;  // file:line of the last PreemptType or PreemptMode
+  std::string storage_type_where, storage_loc_where, storage_url_where;  // file:line of each
   for (const ConfLine& line : *lines) {
     if (line.pairs.empty()) continue;
     if (EqualsIgnoreCase(line.pairs.front().first, "QOS")) {
@@ -485,6 +487,29 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         } else {
           config.preempt_mode = *m;
         }
+      } else if (EqualsIgnoreCase(key, "StorageType")) {
+        const std::string type = ToLower(value);
+        if (type != "sqlite" && type != "postgresql") {
+          s = At(line, "invalid StorageType '" + value + "' (sqlite or postgresql)");
+        }
+        config.storage_type = type;
+        storage_type_where = line.Where();
+      } else if (EqualsIgnoreCase(key, "StorageLoc")) {
+        if (value.empty() || value.front() != '/') {
+          s = At(line, "StorageLoc must be an absolute path to the SQLite database, not '" +
+                           value + "'");
+        }
+        config.storage_loc = value;
+        storage_loc_where = line.Where();
+      } else if (EqualsIgnoreCase(key, "StorageURL")) {
+        Status valid = ValidatePostgresConninfo(value);
+        if (value.empty()) {
+          s = At(line, "StorageURL must not be empty (postgresql://user@host:port/database)");
+        } else if (!valid.ok()) {
+          s = At(line, "invalid StorageURL: " + valid.message());
+        }
+        config.storage_url = value;
+        storage_url_where = line.Where();
       } else {
         config.warnings.push_back(line.Where() + ": unknown key '" + key + "' ignored");
       }
@@ -497,6 +522,20 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
     return InvalidArgument(preempt_where +
                            ": PreemptType and PreemptMode values incompatible (preempt/qos needs "
                            "PreemptMode=CANCEL or REQUEUE, preempt/none PreemptMode=OFF)");
+  }
+  // Each store has its own location key; the other one would be silently ignored.
+  if (config.storage_type == "postgresql" && config.storage_url.empty()) {
+    return InvalidArgument(storage_type_where +
+                           ": StorageType=postgresql needs StorageURL=postgresql://user@host:"
+                           "port/database");
+  }
+  if (config.storage_type == "postgresql" && !config.storage_loc.empty()) {
+    return InvalidArgument(storage_loc_where +
+                           ": StorageLoc is the SQLite file; with StorageType=postgresql the "
+                           "database is StorageURL");
+  }
+  if (config.storage_type == "sqlite" && !config.storage_url.empty()) {
+    return InvalidArgument(storage_url_where + ": StorageURL needs StorageType=postgresql");
   }
   // Preempt lists name QOS that may be defined further down: check them once all are known.
   for (size_t i = 0; i < config.qos.size(); ++i) {

@@ -48,6 +48,12 @@ struct ControllerConfig {
   std::vector<Qos> qos = {DefaultQos()};
   // shoal's Account lines ("Account=physics Fairshare=2 Priority=10").
   std::vector<AccountConfig> accounts;
+  // shoal's storage keys, named like slurmdbd.conf's: StorageType=sqlite (the default: a file,
+  // StorageLoc, by default STATE_DIR/shoal.db) or postgresql (a server: StorageURL, a libpq URI
+  // postgresql://user@host:port/db or key=value conninfo).
+  std::string storage_type = "sqlite";
+  std::string storage_loc;
+  std::string storage_url;
   std::vector<std::string> warnings;  // unknown keys, to log at start
 
   static Qos DefaultQos() {

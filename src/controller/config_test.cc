@@ -372,6 +372,39 @@ TEST(ControllerConfigTest, UnknownKeysWarnAndAreIgnored) {
   ASSERT_EQ(c.partitions.size(), 1u);
 }
 
+TEST(ControllerConfigTest, StorageKeys) {
+  ControllerConfig c = Parse("");
+  EXPECT_EQ(c.storage_type, "sqlite");
+  EXPECT_EQ(c.storage_loc, "");
+  EXPECT_EQ(c.storage_url, "");
+  c = Parse("StorageType=SQLite\nStorageLoc=/var/lib/shoal/state.db\n");
+  EXPECT_EQ(c.storage_type, "sqlite");
+  EXPECT_EQ(c.storage_loc, "/var/lib/shoal/state.db");
+  c = Parse("StorageType=postgresql\nStorageURL=postgresql://shoal@db1:5433/shoal\n");
+  EXPECT_EQ(c.storage_type, "postgresql");
+  EXPECT_EQ(c.storage_url, "postgresql://shoal@db1:5433/shoal");
+  c = Parse("StorageURL=\"host=/run/postgresql dbname=shoal\"\nStorageType=postgresql\n");
+  EXPECT_EQ(c.storage_url, "host=/run/postgresql dbname=shoal");
+}
+
+TEST(ControllerConfigTest, StorageErrorsNameTheirLine) {
+  EXPECT_NE(ParseError("ClusterName=x\nStorageType=mysql\n", 2).find("StorageType 'mysql'"),
+            std::string::npos);
+  EXPECT_NE(ParseError("StorageLoc=state.db\n", 1).find("absolute"), std::string::npos);
+  EXPECT_NE(ParseError("StorageType=postgresql\nStorageURL=\n", 2).find("StorageURL"),
+            std::string::npos);
+  EXPECT_NE(ParseError("StorageType=postgresql\nStorageURL=\"host=x nonsense=1\"\n", 2)
+                .find("invalid StorageURL"),
+            std::string::npos);
+  EXPECT_NE(ParseError("StorageURL=postgresql://x/y\n", 1).find("StorageType=postgresql"),
+            std::string::npos);
+  EXPECT_NE(ParseError("\nStorageType=postgresql\n", 2).find("needs StorageURL"),
+            std::string::npos);
+  EXPECT_NE(ParseError("StorageType=postgresql\nStorageURL=postgresql:///s\nStorageLoc=/x.db\n", 3)
+                .find("StorageLoc"),
+            std::string::npos);
+}
+
 TEST(ControllerConfigTest, BadValuesNameFileAndLine) {
   struct Case {
     std::string line;

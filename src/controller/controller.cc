@@ -13,6 +13,7 @@
 #include "common/strings.h"
 #include "controller/job_env.h"
 #include "core/job_array.h"
+#include "store/postgres_store.h"
 
 namespace shoal {
 
@@ -539,7 +540,12 @@ Json Controller::ConfigJson() const {
       {"PriorityUsageResetPeriod", UsageResetPeriodName(config_.usage_reset)},
       {"PreemptType", config_.preempt_type},
       {"PreemptMode", PreemptModeName(config_.preempt_mode.value_or(PreemptMode::kOff))},
-      {"AccountingStorageType", "accounting_storage/shoal_sqlite"},
+      {"AccountingStorageType", "accounting_storage/shoal_" + config_.storage_type},
+      // shoal's own storage keys (slurm.conf); the URL without its password.
+      {"StorageType", config_.storage_type},
+      {"StorageLoc", config_.storage_loc.empty() ? "(null)" : config_.storage_loc},
+      {"StorageURL",
+       config_.storage_url.empty() ? "(null)" : RedactConninfo(config_.storage_url)},
       {"SelectType", "select/cons_tres"},
       // Slurm's defaults, shown as Slurm shows them: shoal neither time-slices jobs (gang
       // scheduling) nor gathers node energy. Toil's Slurm batch system derives its polling

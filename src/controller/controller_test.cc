@@ -279,6 +279,10 @@ TEST_F(ControllerTest, ConfigHasTheKeysClientsRead) {
   Json c = ctl_->ConfigJson()["config"];
   EXPECT_EQ(c.value("SchedulerTimeSlice", ""), "30 sec");
   EXPECT_EQ(c.value("AcctGatherNodeFreq", ""), "0 sec");
+  // Where the state is kept (SQLite by default; no URL).
+  EXPECT_EQ(c.value("StorageType", ""), "sqlite");
+  EXPECT_EQ(c.value("StorageURL", ""), "(null)");
+  EXPECT_EQ(c.value("AccountingStorageType", ""), "accounting_storage/shoal_sqlite");
 }
 
 TEST_F(ControllerTest, SubmitErrors) {

@@ -1,6 +1,6 @@
 // Durable state of the controller. Two implementations share this contract: SQLite (the
-// embedded default) and, later, PostgreSQL. Writes are grouped: every op submitted while a
-// transaction commits goes into the next one, so many submitters share one fsync.
+// embedded default) and PostgreSQL (postgres_store.h). Writes are grouped: every op submitted
+// while a transaction commits goes into the next one, so many submitters share one fsync.
 #pragma once
 
 #include <cstdint>

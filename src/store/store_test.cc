@@ -1,36 +1,153 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/strings.h"
+#include "store/postgres_store.h"
+
 namespace shoal {
 namespace {
 
-// A fresh directory per test, removed afterwards.
-class StoreTest : public ::testing::Test {
+// A real PostgreSQL server for the Postgres instances of the tests: the one ctest's fixture
+// started (SHOAL_TEST_POSTGRES_DIR, see CMakeLists.txt), or else one of this process's own,
+// started at first use by tests/tools/throwaway_postgres.sh and stopped at exit.
+class PostgresServer : public ::testing::Environment {
+ public:
+  static PostgresServer& Get() {
+    static PostgresServer* server = [] {
+      auto* s = new PostgresServer;
+      ::testing::AddGlobalTestEnvironment(s);  // takes ownership; TearDown stops our own
+      return s;
+    }();
+    return *server;
+  }
+
+  // The conninfo of database `db` on the server; empty with skip_reason() when there is none.
+  std::string Conninfo(const std::string& db) {
+    Start();
+    if (host_.empty()) return "";
+    return "host=" + host_ + " port=5432 user=shoal dbname=" + db;
+  }
+  const std::string& skip_reason() const { return skip_reason_; }
+
+  // Runs `sql` in the maintenance database; returns the server's message or "".
+  std::string Admin(const std::string& sql) {
+    PGconn* c = PQconnectdb(Conninfo("postgres").c_str());
+    std::string err;
+    if (PQstatus(c) != CONNECTION_OK) {
+      err = PQerrorMessage(c);
+    } else {
+      PGresult* r = PQexec(c, sql.c_str());
+      if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        err = PQresultErrorMessage(r);
+      }
+      PQclear(r);
+    }
+    PQfinish(c);
+    return err;
+  }
+
+  void TearDown() override {
+    if (!own_dir_.empty()) {
+      std::string cmd = std::string("bash ") + SHOAL_THROWAWAY_POSTGRES + " stop " + own_dir_;
+      if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not stop PostgreSQL\n");
+      own_dir_.clear();
+    }
+  }
+
+ private:
+  void Start() {
+    if (started_) return;
+    started_ = true;
+    if (const char* dir = std::getenv("SHOAL_TEST_POSTGRES_DIR");
+        dir != nullptr && std::filesystem::exists(std::string(dir) + "/data/postmaster.pid")) {
+      host_ = dir;
+      return;
+    }
+    std::string tmpl = "/tmp/shoal-store-test-pg.XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      skip_reason_ = "cannot create a directory for PostgreSQL";
+      return;
+    }
+    std::string cmd = std::string("bash ") + SHOAL_THROWAWAY_POSTGRES + " start " + tmpl + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[512];
+    while (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    const int status = p ? pclose(p) : -1;
+    if (status == 0) {
+      own_dir_ = host_ = tmpl;
+      return;
+    }
+    skip_reason_ = "no PostgreSQL server: " + std::string(Trim(out));
+    std::filesystem::remove_all(tmpl);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 77) ADD_FAILURE() << skip_reason_;
+  }
+
+  bool started_ = false;
+  std::string host_;     // the server's socket directory
+  std::string own_dir_;  // set when this process started it
+  std::string skip_reason_;
+};
+
+enum class Backend { kSqlite, kPostgres };
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+// For the parameter as ctest's test list shows it.
+void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::kSqlite ? "SQLite" : "PostgreSQL");
+}
+
+// A fresh store per test: a new SQLite file in a fresh directory, or a new database on the
+// PostgreSQL server; removed afterwards.
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     std::string tmpl = ::testing::TempDir() + "store_test.XXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    path_ = dir_ + "/shoal.db";
+    if (GetParam() == Backend::kSqlite) {
+      path_ = dir_ + "/shoal.db";
+    } else {
+      static int counter = 0;
+      db_ = "store_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+      PostgresServer& server = PostgresServer::Get();
+      path_ = server.Conninfo(db_);
+      if (path_.empty()) GTEST_SKIP() << server.skip_reason();
+      const std::string err = server.Admin("CREATE DATABASE " + db_);
+      ASSERT_EQ(err, "");
+    }
     Open();
   }
   void TearDown() override {
     store_.reset();
     std::filesystem::remove_all(dir_);
+    if (!db_.empty() && !path_.empty()) {
+      EXPECT_EQ(PostgresServer::Get().Admin("DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)"),
+                "");
+    }
   }
 
+  static Result<std::unique_ptr<Store>> OpenStore(const std::string& where) {
+    return GetParam() == Backend::kSqlite ? OpenSqliteStore(where) : OpenPostgresStore(where);
+  }
   void Open() {
-    auto s = OpenSqliteStore(path_);
+    auto s = OpenStore(path_);
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(s).value();
   }
@@ -55,9 +172,13 @@ class StoreTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::string path_;
+  std::string path_;  // the SQLite file, or the PostgreSQL conninfo
+  std::string db_;    // the PostgreSQL database
   std::unique_ptr<Store> store_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 using Ids = std::vector<JobId>;
 
@@ -238,7 +359,7 @@ Job FullJob() {
   return j;
 }
 
-TEST_F(StoreTest, EmptyStore) {
+TEST_P(StoreTest, EmptyStore) {
   auto max = store_->MaxJobId();
   ASSERT_TRUE(max.ok()) << max.status().message();
   EXPECT_EQ(*max, 0u);
@@ -249,15 +370,28 @@ TEST_F(StoreTest, EmptyStore) {
   EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(StoreTest, OpenFailsWhereNoDatabaseCanBeCreated) {
-  auto s = OpenSqliteStore(dir_ + "/missing/dir/shoal.db");
+TEST_P(StoreTest, OpenFailsWhereNoDatabaseCanBeCreated) {
+  if (GetParam() == Backend::kSqlite) {
+    auto s = OpenSqliteStore(dir_ + "/missing/dir/shoal.db");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), StatusCode::kInternal);
+    EXPECT_NE(s.status().message().find("missing/dir/shoal.db"), std::string::npos)
+        << s.status().message();
+    return;
+  }
+  // The server's own message comes back.
+  auto s = OpenStore(PostgresServer::Get().Conninfo("no_such_db"));
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), StatusCode::kInternal);
-  EXPECT_NE(s.status().message().find("missing/dir/shoal.db"), std::string::npos)
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.status().message().find("database \"no_such_db\" does not exist"),
+            std::string::npos)
       << s.status().message();
+  auto bad = OpenStore("host=/tmp no_such_option=1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument) << bad.status().message();
 }
 
-TEST_F(StoreTest, PayloadAndJobsInOneWrite) {
+TEST_P(StoreTest, PayloadAndJobsInOneWrite) {
   Status s = store_->Write(Ops({Payload(7, "#!/bin/sh\necho hi\n", {"A=1", "B=x=y", "C="}),
                                 Insert(MakeJob(7)), Insert(MakeJob(8))}));
   ASSERT_TRUE(s.ok()) << s.message();
@@ -270,7 +404,7 @@ TEST_F(StoreTest, PayloadAndJobsInOneWrite) {
   EXPECT_EQ(IdsOf(Live(0)), (Ids{7, 8}));
 }
 
-TEST_F(StoreTest, EmptyPayloadRoundTrips) {
+TEST_P(StoreTest, EmptyPayloadRoundTrips) {
   ASSERT_TRUE(store_->Write(Ops({Payload(3, "", {})})).ok());
   auto p = store_->LoadPayload(3);
   ASSERT_TRUE(p.ok()) << p.status().message();
@@ -278,7 +412,7 @@ TEST_F(StoreTest, EmptyPayloadRoundTrips) {
   EXPECT_TRUE(p->env.empty());
 }
 
-TEST_F(StoreTest, PayloadWriteReplaces) {
+TEST_P(StoreTest, PayloadWriteReplaces) {
   ASSERT_TRUE(store_->Write(Ops({Payload(3, "one", {"X=1"})})).ok());
   ASSERT_TRUE(store_->Write(Ops({Payload(3, "two", {"Y=2"})})).ok());
   auto p = store_->LoadPayload(3);
@@ -287,7 +421,7 @@ TEST_F(StoreTest, PayloadWriteReplaces) {
   EXPECT_EQ(p->env, (std::vector<std::string>{"Y=2"}));
 }
 
-TEST_F(StoreTest, UpdateReplacesTheJob) {
+TEST_P(StoreTest, UpdateReplacesTheJob) {
   Job j = MakeJob(1);
   ASSERT_TRUE(store_->Write(Ops({Insert(j)})).ok());
   j.state = JobState::kCompleted;
@@ -312,12 +446,12 @@ TEST_F(StoreTest, UpdateReplacesTheJob) {
   EXPECT_TRUE(Query(q).empty());
 }
 
-TEST_F(StoreTest, UpdateOfAnUnknownJobInsertsIt) {
+TEST_P(StoreTest, UpdateOfAnUnknownJobInsertsIt) {
   ASSERT_TRUE(store_->Write(Ops({Update(MakeJob(5))})).ok());
   EXPECT_EQ(IdsOf(Live(0)), (Ids{5}));
 }
 
-TEST_F(StoreTest, LoadLiveJobsKeepsUnfinishedAndRecentlyFinished) {
+TEST_P(StoreTest, LoadLiveJobsKeepsUnfinishedAndRecentlyFinished) {
   Job pending = MakeJob(1);
   Job running = MakeJob(2, JobState::kRunning);
   Job old_done = MakeJob(3, JobState::kCompleted);
@@ -339,7 +473,7 @@ TEST_F(StoreTest, LoadLiveJobsKeepsUnfinishedAndRecentlyFinished) {
   EXPECT_EQ(IdsOf(Live(10000)), (Ids{1, 2, 3}));
 }
 
-TEST_F(StoreTest, MaxJobIdIsTheHighestEver) {
+TEST_P(StoreTest, MaxJobIdIsTheHighestEver) {
   ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(9)), Insert(MakeJob(3))})).ok());
   EXPECT_EQ(*store_->MaxJobId(), 9u);
   Job done = MakeJob(9, JobState::kCompleted);
@@ -351,6 +485,7 @@ class StoreQueryTest : public StoreTest {
  protected:
   void SetUp() override {
     StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     // Job N is submitted at 1000+N, starts 10 s later and ends 100 s after that.
     // 1: alice batch COMPLETED, ends 1111; 2: bob gpu RUNNING; 3..5: array 3 of alice in batch
     // (3_0 FAILED, ends 1113; 3_1 PENDING; 3_2 COMPLETED, ends 1115); 6: carol long PENDING.
@@ -376,11 +511,14 @@ class StoreQueryTest : public StoreTest {
   }
 };
 
-TEST_F(StoreQueryTest, NoFilterReturnsAllInIdOrder) {
+INSTANTIATE_TEST_SUITE_P(Backends, StoreQueryTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
+
+TEST_P(StoreQueryTest, NoFilterReturnsAllInIdOrder) {
   EXPECT_EQ(Query({}), (Ids{1, 2, 3, 4, 5, 6}));
 }
 
-TEST_F(StoreQueryTest, IdsMatchJobIdsAndArrayJobIds) {
+TEST_P(StoreQueryTest, IdsMatchJobIdsAndArrayJobIds) {
   JobQuery q;
   q.ids = {3};
   EXPECT_EQ(Query(q), (Ids{3, 4, 5}));
@@ -392,7 +530,7 @@ TEST_F(StoreQueryTest, IdsMatchJobIdsAndArrayJobIds) {
   EXPECT_TRUE(Query(q).empty());
 }
 
-TEST_F(StoreQueryTest, UsersStatesPartitions) {
+TEST_P(StoreQueryTest, UsersStatesPartitions) {
   JobQuery q;
   q.users = {"bob", "carol"};
   EXPECT_EQ(Query(q), (Ids{2, 6}));
@@ -415,7 +553,7 @@ TEST_F(StoreQueryTest, UsersStatesPartitions) {
   EXPECT_TRUE(Query(q).empty());
 }
 
-TEST_F(StoreQueryTest, TimeWindow) {
+TEST_P(StoreQueryTest, TimeWindow) {
   JobQuery q;
   q.start = 1112;  // job 1 ended at 1111
   EXPECT_EQ(Query(q), (Ids{2, 3, 4, 5, 6}));
@@ -428,7 +566,7 @@ TEST_F(StoreQueryTest, TimeWindow) {
   EXPECT_EQ(Query(q), (Ids{2, 3}));
 }
 
-TEST_F(StoreQueryTest, Limit) {
+TEST_P(StoreQueryTest, Limit) {
   JobQuery q;
   q.limit = 2;
   EXPECT_EQ(Query(q), (Ids{1, 2}));
@@ -437,7 +575,7 @@ TEST_F(StoreQueryTest, Limit) {
   EXPECT_EQ(Query(q), (Ids{1, 3, 4}));
 }
 
-TEST_F(StoreTest, JobRoundTripsUnchanged) {
+TEST_P(StoreTest, JobRoundTripsUnchanged) {
   const Job full = FullJob();
   ASSERT_TRUE(store_->Write(Ops({Insert(full)})).ok());
   auto live = Live(0);
@@ -465,7 +603,7 @@ TEST_F(StoreTest, JobRoundTripsUnchanged) {
   ExpectSameJob((*back)[0], plain);
 }
 
-TEST_F(StoreTest, DataSurvivesReopen) {
+TEST_P(StoreTest, DataSurvivesReopen) {
   Status s = store_->Write(Ops({Payload(1, "#!/bin/sh\n", {"K=V"}), Insert(MakeJob(1)),
                                 Insert(MakeJob(2, JobState::kCompleted))}));
   ASSERT_TRUE(s.ok()) << s.message();
@@ -481,7 +619,7 @@ TEST_F(StoreTest, DataSurvivesReopen) {
   EXPECT_EQ(*store_->MaxJobId(), 3u);
 }
 
-TEST_F(StoreTest, UnsyncedWritesAreCommittedAndOrderedWithSyncedOnes) {
+TEST_P(StoreTest, UnsyncedWritesAreCommittedAndOrderedWithSyncedOnes) {
   // A job start is written without fsync; the finish after it is synced. Both must land, in
   // order, whichever mode each batch ran in.
   Job started = MakeJob(1, JobState::kRunning);
@@ -504,7 +642,7 @@ TEST_F(StoreTest, UnsyncedWritesAreCommittedAndOrderedWithSyncedOnes) {
   EXPECT_EQ((*jobs)[1].state, JobState::kRunning);
 }
 
-TEST_F(StoreTest, SyncOpCoversEarlierUnsyncedWritesAndAddsNoJob) {
+TEST_P(StoreTest, SyncOpCoversEarlierUnsyncedWritesAndAddsNoJob) {
   // A job end is written unsynced and acknowledged after a later sync: the sync must commit on
   // its own (even with nothing else in its batch) and leave the jobs as they were.
   StoreOp end = Update(MakeJob(3, JobState::kCompleted));
@@ -522,7 +660,7 @@ TEST_F(StoreTest, SyncOpCoversEarlierUnsyncedWritesAndAddsNoJob) {
   EXPECT_EQ((*jobs)[0].state, JobState::kCompleted);
 }
 
-TEST_F(StoreTest, PayloadArgumentsRoundTrip) {
+TEST_P(StoreTest, PayloadArgumentsRoundTrip) {
   StoreOp op;
   op.kind = StoreOp::Kind::kInsertPayload;
   op.payload_id = 4;
@@ -579,7 +717,7 @@ StoreOp SaveUsage(std::vector<std::pair<UsageKey, double>> rows, bool replace_al
   return op;
 }
 
-TEST_F(StoreTest, UsageSurvivesAReopen) {
+TEST_P(StoreTest, UsageSurvivesAReopen) {
   auto empty = store_->LoadUsage();
   ASSERT_TRUE(empty.ok()) << empty.status().message();
   EXPECT_TRUE(empty->usage.empty());
@@ -732,7 +870,7 @@ TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
   std::filesystem::remove_all(tmpl);
 }
 
-TEST_F(StoreTest, CloseCommitsWhatWasQueued) {
+TEST_P(StoreTest, CloseCommitsWhatWasQueued) {
   std::vector<std::future<Status>> futures;
   for (JobId id = 1; id <= 50; ++id) futures.push_back(store_->Submit(Ops({Insert(MakeJob(id))})));
   store_.reset();  // without waiting
@@ -741,9 +879,11 @@ TEST_F(StoreTest, CloseCommitsWhatWasQueued) {
   EXPECT_EQ(Live(0).size(), 50u);
 }
 
-TEST_F(StoreTest, ConcurrentSubmittersShareCommits) {
+TEST_P(StoreTest, ConcurrentSubmittersShareCommits) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 200;
+  std::atomic<int> commits{0};
+  store_->SetCommitObserver([&](double) { ++commits; });
   std::vector<std::thread> threads;
   std::vector<std::vector<std::future<Status>>> futures(kThreads);
   for (int t = 0; t < kThreads; ++t) {
@@ -764,12 +904,14 @@ TEST_F(StoreTest, ConcurrentSubmittersShareCommits) {
     }
   }
   EXPECT_EQ(ok, kThreads * kPerThread);
+  // Group commit: submissions queued while a transaction commits share the next one.
+  EXPECT_LT(commits.load(), kThreads * kPerThread);
   EXPECT_EQ(*store_->MaxJobId(), static_cast<JobId>(kThreads * kPerThread));
   EXPECT_EQ(Live(0).size(), static_cast<size_t>(kThreads * kPerThread));
   EXPECT_TRUE(store_->LoadPayload(kThreads * kPerThread).ok());
 }
 
-TEST_F(StoreTest, ReadersRunBesideWriters) {
+TEST_P(StoreTest, ReadersRunBesideWriters) {
   std::atomic<bool> done{false};
   std::thread writer([&] {
     for (JobId id = 1; id <= 100; ++id) {
@@ -787,7 +929,7 @@ TEST_F(StoreTest, ReadersRunBesideWriters) {
   EXPECT_EQ(Live(0).size(), 100u);
 }
 
-TEST_F(StoreTest, TextThatIsNotUtf8NeitherCrashesNorCorrupts) {
+TEST_P(StoreTest, TextThatIsNotUtf8NeitherCrashesNorCorrupts) {
   // A job record keeps its place with U+FFFD for the bad bytes; a payload whose environment no
   // JSON document can hold is refused, with the whole call's transaction.
   Job bad = MakeJob(2);
@@ -803,6 +945,147 @@ TEST_F(StoreTest, TextThatIsNotUtf8NeitherCrashesNorCorrupts) {
   // The store keeps working.
   ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(4))})).ok());
   EXPECT_EQ(IdsOf(Live(0)), (Ids{1, 2, 4}));
+}
+
+// What only the PostgreSQL store has: a server to lose, a schema_version table, bytea scripts.
+class PostgresStoreTest : public StoreTest {
+ protected:
+  // Runs `sql` in this test's database; the server's message, or "".
+  std::string Sql(const std::string& sql) {
+    PGconn* c = PQconnectdb(path_.c_str());
+    PGresult* r = PQexec(c, sql.c_str());
+    const ExecStatusType st = PQresultStatus(r);
+    std::string err =
+        st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? "" : PQresultErrorMessage(r);
+    result_ = st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    PQfinish(c);
+    return err;
+  }
+  // Ends every other session on this test's database, as a server restart would.
+  void DropConnections() {
+    ASSERT_EQ(Sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                  db_ + "' AND pid <> pg_backend_pid()"),
+              "");
+  }
+  std::string result_;  // the first value the last Sql returned
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend::kPostgres),
+                         BackendName);
+
+TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
+  ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
+  EXPECT_EQ(result_, "5");
+  ASSERT_EQ(Sql("SELECT data_type FROM information_schema.columns WHERE table_name = "
+                "'job_payloads' AND column_name = 'script'"),
+            "");
+  EXPECT_EQ(result_, "bytea");
+  ASSERT_EQ(Sql("SELECT data_type FROM information_schema.columns WHERE table_name = 'jobs' "
+                "AND column_name = 'id'"),
+            "");
+  EXPECT_EQ(result_, "bigint");
+  // Opening again migrates nothing and keeps one version row.
+  Reopen();
+  ASSERT_EQ(Sql("SELECT count(*) FROM schema_version"), "");
+  EXPECT_EQ(result_, "1");
+}
+
+TEST_P(PostgresStoreTest, NewerSchemaIsRefused) {
+  store_.reset();
+  ASSERT_EQ(Sql("UPDATE schema_version SET version = 99"), "");
+  auto s = OpenStore(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
+      << s.status().message();
+  ASSERT_EQ(Sql("UPDATE schema_version SET version = 5"), "");
+  Open();
+}
+
+TEST_P(PostgresStoreTest, ScriptsAreBytesNotText) {
+  const std::string script("#!/bin/sh\n\0\xff\xfe binary\n", 20);
+  ASSERT_TRUE(store_->Write(Ops({Payload(1, script, {"A=1"})})).ok());
+  Reopen();
+  auto p = store_->LoadPayload(1);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->script, script);
+  EXPECT_EQ(p->env, std::vector<std::string>{"A=1"});
+}
+
+TEST_P(PostgresStoreTest, ALostConnectionIsReopenedOnce) {
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(1))})).ok());
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1}));
+  DropConnections();
+  // Both the writer's and the reader's connections went: the next batch and read reconnect.
+  Status s = store_->Write(Ops({Insert(MakeJob(2))}));
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1, 2}));
+  DropConnections();
+  auto max = store_->MaxJobId();
+  ASSERT_TRUE(max.ok()) << max.status().message();
+  EXPECT_EQ(*max, 2u);
+}
+
+TEST_P(PostgresStoreTest, ABatchFailsWithTheServersMessageWhenReconnectingFails) {
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(1))})).ok());
+  // The database goes (its sessions with it): one reconnect is tried, then the batch fails.
+  ASSERT_EQ(PostgresServer::Get().Admin("DROP DATABASE " + db_ + " WITH (FORCE)"), "");
+  Status s = store_->Write(Ops({Insert(MakeJob(2))}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("database \"" + db_ + "\" does not exist"), std::string::npos)
+      << s.message();
+  auto r = store_->LoadLiveJobs(0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not exist"), std::string::npos)
+      << r.status().message();
+  // Back again (empty): the store recovers without being reopened.
+  ASSERT_EQ(PostgresServer::Get().Admin("CREATE DATABASE " + db_), "");
+  store_.reset();
+  Open();
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(3))})).ok());
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{3}));
+}
+
+TEST_P(PostgresStoreTest, AFailedStatementRollsBackTheWholeGroup) {
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(1))})).ok());
+  // A job whose array id does not fit the column makes the server refuse the batch.
+  Job huge = MakeJob(2);
+  huge.array_job_id = std::numeric_limits<JobId>::max();
+  auto f1 = store_->Submit(Ops({Insert(MakeJob(3))}));
+  Status s = store_->Write(Ops({Insert(huge), Insert(MakeJob(4))}));
+  Status s1 = f1.get();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("out of range"), std::string::npos) << s.message();
+  // Committed or failed together with it, never half: the store agrees with what was said.
+  const Ids expected = s1.ok() ? Ids{1, 3} : Ids{1};
+  EXPECT_EQ(IdsOf(Live(0)), expected);
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(5))})).ok());
+}
+
+TEST(ConninfoTest, PasswordsAreHiddenWhereverWritten) {
+  EXPECT_EQ(RedactConninfo("postgresql://shoal:s3cret@db1:5432/shoal"),
+            "postgresql://shoal:*****@db1:5432/shoal");
+  EXPECT_EQ(RedactConninfo("postgres://shoal@db1/shoal?password=s3cret&sslmode=require"),
+            "postgres://shoal@db1/shoal?password=*****&sslmode=require");
+  EXPECT_EQ(RedactConninfo("host=db1 password=s3cret dbname=shoal"),
+            "host=db1 password=***** dbname=shoal");
+  EXPECT_EQ(RedactConninfo("host=db1 password = 'se cr\\'et' dbname=shoal"),
+            "host=db1 password = ***** dbname=shoal");
+  EXPECT_EQ(RedactConninfo("postgresql://shoal@db1:5432/shoal"),
+            "postgresql://shoal@db1:5432/shoal");
+  EXPECT_EQ(RedactConninfo("host=/run/postgresql dbname=shoal"),
+            "host=/run/postgresql dbname=shoal");
+}
+
+TEST(ConninfoTest, ValidationIsLibpqs) {
+  EXPECT_TRUE(ValidatePostgresConninfo("postgresql://shoal@db1:5432/shoal").ok());
+  EXPECT_TRUE(ValidatePostgresConninfo("host=/run/postgresql dbname=shoal").ok());
+  Status bad = ValidatePostgresConninfo("host=db1 colour=blue");
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("colour"), std::string::npos) << bad.message();
+  EXPECT_FALSE(ValidatePostgresConninfo("postgresql://[::1/shoal").ok());
+  EXPECT_FALSE(ValidatePostgresConninfo("host='unterminated").ok());
 }
 
 }  // namespace
