@@ -22,7 +22,7 @@ touch "$WORK/sick"
 wait_until 5 bash -c "$(declare -f drained); drained node1 && drained node2" ||
   fail "a failing health check did not drain the nodes"
 expect_eq "$(reasons)" \
-  "node1:HealthCheckProgram $WORK/check.sh: exit code 3 node2:HealthCheckProgram $WORK/check.sh: exit code 3 " \
+  "node[1-2]:HealthCheckProgram $WORK/check.sh: exit code 3 " \
   "sinfo -R names the program and its exit code"
 id=$(sbatch --parsable -o /dev/null --wrap true)
 sleep 1.5
