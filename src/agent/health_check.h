@@ -10,10 +10,10 @@ namespace shoal::agent {
 
 struct HealthCheckResult {
   bool ok = false;
-  int exit_code = 0;   // when it exited
-  int signal = 0;      // the signal that ended it, 0 when it exited
+  int exit_code = 0;  // when it exited
+  int signal = 0;     // the signal that ended it, 0 when it exited
   bool timed_out = false;
-  std::string error;   // it could not be started (missing, not executable)
+  std::string error;  // it could not be started (missing, not executable)
 
   // What failed, for the node's drain reason: "exit code 3", "timed out after 10 s", ...
   std::string Describe(std::chrono::seconds timeout) const;

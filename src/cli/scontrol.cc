@@ -506,9 +506,9 @@ int Delete(Context& ctx, const std::vector<std::string>& args) {
     Err(ctx, "delete_node error: Invalid node name specified\n");
     return 1;
   }
-  Status s = ctx.client.Post("/api/v1/nodes/" + UrlEncode(pairs[0].value) + "/delete",
-                             Json::object())
-                 .status();
+  Status s =
+      ctx.client.Post("/api/v1/nodes/" + UrlEncode(pairs[0].value) + "/delete", Json::object())
+          .status();
   if (!s.ok()) {
     Err(ctx, "delete_node error: " + s.message() + "\n");
     return 1;

@@ -246,9 +246,9 @@ TEST(ControllerConfigTest, SchedulerParameters) {
   EXPECT_TRUE(c.warnings.empty());
   EXPECT_EQ(c.max_batch_requeue, 2u);
   EXPECT_EQ(Parse("SchedulerParameters=max_batch_requeue=0\n").max_batch_requeue, 0u);
-  EXPECT_NE(ParseError("\n\nSchedulerParameters=max_batch_requeue=-1\n", 3)
-                .find("max_batch_requeue"),
-            std::string::npos);
+  EXPECT_NE(
+      ParseError("\n\nSchedulerParameters=max_batch_requeue=-1\n", 3).find("max_batch_requeue"),
+      std::string::npos);
   ParseError("SchedulerParameters=max_batch_requeue=many\n", 1);
 }
 

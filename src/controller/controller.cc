@@ -1467,8 +1467,7 @@ void Controller::AcknowledgeSyncedEnds() {
   }
 }
 
-void Controller::OnNodeHealth(const std::string& name, const rpc::NodeHealth& health,
-                              int64_t now) {
+void Controller::OnNodeHealth(const std::string& name, const rpc::NodeHealth& health, int64_t now) {
   {
     WriteLock lock = LockForChange();
     Node* node = FindNodeLocked(name);
@@ -1534,8 +1533,8 @@ void Controller::RequeueAfterFailureLocked(Job& job, int64_t now) {
   }
   // Backoff: a job that breaks its nodes must not cycle through the cluster at full speed.
   // 1 s after the first failure, doubling up to a minute; squeue shows BeginTime meanwhile.
-  const int64_t backoff = std::min<int64_t>(int64_t{1} << std::min(job.restart_count - 1, 6u),
-                                            kMaxRequeueBackoffS);
+  const int64_t backoff =
+      std::min<int64_t>(int64_t{1} << std::min(job.restart_count - 1, 6u), kMaxRequeueBackoffS);
   job.req.begin_time = now + backoff;
   job.eligible_time = job.req.begin_time;
 }
