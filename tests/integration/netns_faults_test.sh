@@ -136,6 +136,12 @@ kill -9 "${AGENT_PID[$na]}"
 wait_down "$na" "$t0"
 expect_match "$(sinfo -R -h -o '%E|%N' 2>/dev/null | tr '\n' ' ')" "Not responding *[|]$na" \
   "sinfo -R gives the reason"
+if wait_until 10 bash -c "[[ \"\$(squeue -h -j $a -t R -o %N)\" =~ ^node && \
+    \"\$(squeue -h -j $a -t R -o %N)\" != $na ]]"; then
+  ms=$(($(now_ms) - t0))
+  echo "job a running again on another node $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s" \
+    "after the fault (detection, 1 s requeue backoff, scheduling)"
+fi
 wait_until 10 job_done "$a" || fail "job a did not finish after its requeue"
 expect_eq "$(job_state "$a")" "COMPLETED" "job a state"
 expect_match "$(scontrol show job "$a")" "Restarts=1 " "job a was requeued once"
