@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/health_check.h"
 #include "agent/host_info.h"
 
 #ifndef SHOAL_VERSION
@@ -207,10 +208,53 @@ void Agent::NewChannel() {
 Agent::~Agent() = default;
 
 void Agent::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    health_stop_ = true;
+    health_cv_.notify_all();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   shutdown_ = true;
   if (ctx_ != nullptr) ctx_->TryCancel();
   cv_.notify_all();
+}
+
+void Agent::ConfigureHealthCheck(const std::string& program, uint32_t interval_s) {
+  std::lock_guard<std::mutex> lock(health_mu_);
+  if (program == health_program_ && interval_s == health_interval_s_) return;
+  health_program_ = program;
+  health_interval_s_ = interval_s;
+  health_changed_ = true;
+  health_cv_.notify_all();
+  if (!program.empty() && interval_s > 0) {
+    spdlog::info("health check: {} every {} s", program, interval_s);
+  }
+}
+
+void Agent::HealthLoop() {
+  std::unique_lock<std::mutex> lock(health_mu_);
+  while (!health_stop_) {
+    health_changed_ = false;
+    if (health_program_.empty() || health_interval_s_ == 0) {
+      health_cv_.wait(lock, [this] { return health_stop_ || health_changed_; });
+      continue;
+    }
+    const std::string program = health_program_;
+    const auto interval = std::chrono::seconds(health_interval_s_);
+    // A check may take as long as the interval, and at most a minute.
+    const auto timeout = std::min<std::chrono::seconds>(interval, std::chrono::seconds(60));
+    lock.unlock();
+    HealthCheckResult r = RunHealthCheck(program, timeout);
+    rpc::AgentMessage m;
+    m.mutable_node_health()->set_ok(r.ok);
+    if (!r.ok) {
+      m.mutable_node_health()->set_failure(r.Describe(timeout));
+      spdlog::warn("health check {} failed: {}", program, r.Describe(timeout));
+    }
+    Enqueue(std::move(m));  // dropped while unregistered: the next run reports again
+    lock.lock();
+    health_cv_.wait_for(lock, interval, [this] { return health_stop_ || health_changed_; });
+  }
 }
 
 void Agent::Enqueue(rpc::AgentMessage msg) {
@@ -268,6 +312,7 @@ int Agent::Run() {
                options_.node_name, options_.controller, options_.cpus, options_.memory_mb,
                options_.gpus, running.size());
 
+  std::thread health([this] { HealthLoop(); });
   std::mt19937_64 rng(std::random_device{}());
   auto backoff = kBackoffStart;
   int failures = 0;
@@ -282,6 +327,12 @@ int Agent::Run() {
     Status st = Session(&registered);
     if (st.code() == StatusCode::kFailedPrecondition) {
       spdlog::error("controller refused registration: {}", st.message());
+      {
+        std::lock_guard<std::mutex> lock(health_mu_);
+        health_stop_ = true;
+        health_cv_.notify_all();
+      }
+      health.join();
       return 1;
     }
     {
@@ -303,6 +354,7 @@ int Agent::Run() {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, delay, [this] { return shutdown_; });
   }
+  health.join();  // Shutdown() stopped it
   spdlog::info("agent {} stopping; jobs keep running", options_.node_name);
   return 0;
 }
@@ -350,7 +402,10 @@ Status Agent::Session(bool* registered) {
     return end_session(
         FailedPrecondition(reply.message().empty() ? "no reason given" : reply.message()));
   }
+  // Fenced before anything else is read from the stream, so no new work starts before the
+  // runs the controller gave away are being killed.
   for (uint64_t job_id : reply.kill_job_ids()) jobs_->Fence(job_id);
+  ConfigureHealthCheck(reply.health_check_program(), reply.health_check_interval_s());
   {
     std::lock_guard<std::mutex> lock(mu_);
     registered_ = true;

@@ -53,6 +53,9 @@ class Agent {
   void Enqueue(rpc::AgentMessage msg);  // dropped while not registered (resent later)
   rpc::AgentMessage MakeRegister();
   void NewChannel();
+  // Runs the HealthCheckProgram every interval, as the last RegisterReply set them.
+  void HealthLoop();
+  void ConfigureHealthCheck(const std::string& program, uint32_t interval_s);
 
   const AgentOptions options_;
   const std::string supervisor_path_;
@@ -71,6 +74,13 @@ class Agent {
   bool session_over_ = false;           // tells the writer to stop
   uint32_t heartbeat_ms_ = 1000;
   std::deque<rpc::AgentMessage> outbox_;
+
+  std::mutex health_mu_;
+  std::condition_variable health_cv_;
+  bool health_stop_ = false;
+  bool health_changed_ = false;  // run at once: the program or interval just changed
+  std::string health_program_;
+  uint32_t health_interval_s_ = 0;
 };
 
 }  // namespace shoal::agent

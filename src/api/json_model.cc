@@ -196,7 +196,9 @@ Result<JobRequest> JobRequestFromJson(const Json& j) {
 }
 
 Json SubmitRequestToJson(const SubmitRequest& s) {
-  return {{"job", JobRequestToJson(s.req)},
+  Json job = JobRequestToJson(s.req);
+  if (s.requeue_unset) job.erase("requeue");
+  return {{"job", std::move(job)},
           {"script", s.script},
           {"env", s.env},
           {"args", s.args},
@@ -216,6 +218,7 @@ Result<SubmitRequest> SubmitRequestFromJson(const Json& j) {
   auto req = JobRequestFromJson(*job);
   if (!req.ok()) return req.status();
   s.req = std::move(req).value();
+  s.requeue_unset = !job->contains("requeue");
   return s;
 }
 

@@ -22,6 +22,9 @@ struct SubmitRequest {
   std::vector<std::string> env;    // KEY=VALUE, the job's environment (from --export)
   std::vector<std::string> args;   // arguments after the script: $1, $2, ...
   bool hold = false;               // -H
+  // Neither --requeue nor --no-requeue: the cluster's JobRequeue decides at submit (in JSON, a
+  // job without "requeue"); otherwise req.requeue stands.
+  bool requeue_unset = false;
 };
 
 // POST /api/v1/jobs/{id}/steps body: a step of a running allocation (srun). Counts left 0 take

@@ -558,6 +558,7 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
     }
     case kOptNoRequeue:
       req.requeue = false;
+      o->requeue_set = true;
       break;
     case kOptNtasksPerNode:
       return ParsePositive(opt, &req.ntasks_per_node);
@@ -577,6 +578,7 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
       break;
     case kOptRequeue:
       req.requeue = true;
+      o->requeue_set = true;
       break;
     case kOptUsage:
       o->usage = true;
@@ -801,6 +803,7 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
     req.gpu_type = type;
   }
 
+  o->submit.requeue_unset = !o->requeue_set;
   o->submit.script = o->has_wrap ? WrapScript(o->wrap) : ctx.script;
   if (!o->has_wrap) o->submit.args = ctx.args;
   o->submit.env = ExportEnvironment(o->export_spec, ctx.environ);

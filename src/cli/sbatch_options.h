@@ -39,6 +39,7 @@ struct SbatchOptions {
   // What was given, for the values derived at the end.
   bool nodes_set = false;
   bool ntasks_set = false;
+  bool requeue_set = false;  // --requeue or --no-requeue: else the cluster's JobRequeue
   std::string gpus_total;  // --gpus as written ("[type:]N"), spread over the nodes at the end
   std::string gpus_per_task;  // --gpus-per-task as written, per node once tasks are placed
   // The last source that gave --mem / --mem-per-cpu: the higher one wins, both from the same

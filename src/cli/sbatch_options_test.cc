@@ -84,6 +84,7 @@ TEST(SbatchOptionsTest, FillsIdentityAndPaths) {
   EXPECT_EQ(o.submit.script, kScript);
   EXPECT_EQ(r.time_limit_s, 0);  // not given: the partition's default applies
   EXPECT_TRUE(r.requeue);
+  EXPECT_TRUE(o.submit.requeue_unset);  // the cluster's JobRequeue decides
 }
 
 TEST(SbatchOptionsTest, DirectivesUntilFirstCommandAndCommandLineWins) {
@@ -302,9 +303,25 @@ TEST(SbatchOptionsTest, OutputFlags) {
   EXPECT_EQ(o.submit.req.stderr_pattern, "err.txt");
   EXPECT_TRUE(o.submit.req.open_append);
   EXPECT_FALSE(o.submit.req.requeue);
+  EXPECT_FALSE(o.submit.requeue_unset);
   EXPECT_TRUE(o.submit.req.exclusive);
   EXPECT_EQ(o.submit.req.constraint, "fast");
   EXPECT_EQ(o.submit.req.account, "proj");
+}
+
+TEST(SbatchOptionsTest, RequeueGivenOverridesTheClusterDefault) {
+  const SbatchOptions o = Ok(Build({"--requeue", "--wrap=true"}));
+  EXPECT_TRUE(o.submit.req.requeue);
+  EXPECT_FALSE(o.submit.requeue_unset);
+  // The JSON leaves "requeue" out only when neither option was given.
+  EXPECT_TRUE(SubmitRequestToJson(o.submit)["job"].contains("requeue"));
+  const SbatchOptions plain = Ok(Build({"--wrap=true"}));
+  const Json j = SubmitRequestToJson(plain.submit);
+  EXPECT_FALSE(j["job"].contains("requeue"));
+  auto back = SubmitRequestFromJson(j);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->requeue_unset);
+  EXPECT_FALSE(SubmitRequestFromJson(SubmitRequestToJson(o.submit))->requeue_unset);
 }
 
 TEST(SbatchOptionsTest, Qos) {

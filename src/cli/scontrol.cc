@@ -54,6 +54,7 @@ constexpr char kHelp[] =
     "     -V, --version  Equivalent to \"version\" command\n"
     "\n"
     "    Valid <COMMAND> values are:\n"
+    "     delete <SPECIFICATIONS>  delete the specified node(s)\n"
     "     exit                     terminate scontrol\n"
     "     help                     print this description of use.\n"
     "     hold <job_list>          prevent specified job from starting.\n"
@@ -493,6 +494,28 @@ int Update(Context& ctx, const std::vector<std::string>& args) {
   return 1;
 }
 
+// delete NodeName=LIST: one request for the whole list, so it removes all the nodes or none.
+int Delete(Context& ctx, const std::vector<std::string>& args) {
+  std::vector<KeyValue> pairs = SplitPairs(args);
+  if (pairs.size() != 1 || !EqualsIgnoreCase(pairs[0].key, "NodeName")) {
+    Err(ctx, "Invalid delete specification: only NodeName=<node_list> can be deleted\n");
+    return 1;
+  }
+  Result<std::vector<std::string>> names = ExpandHostlist(pairs[0].value);
+  if (!names.ok() || names->empty()) {
+    Err(ctx, "delete_node error: Invalid node name specified\n");
+    return 1;
+  }
+  Status s =
+      ctx.client.Post("/api/v1/nodes/" + UrlEncode(pairs[0].value) + "/delete", Json::object())
+          .status();
+  if (!s.ok()) {
+    Err(ctx, "delete_node error: " + s.message() + "\n");
+    return 1;
+  }
+  return 0;
+}
+
 int Ping(Context& ctx) {
   Result<Json> r = ctx.client.Get("/api/v1/health");
   printf("Slurmctld(primary) at %s is %s\n", ControllerHost(ctx.client).c_str(),
@@ -512,6 +535,7 @@ int RunCommand(Context& ctx, const std::vector<std::string>& words, bool* stop) 
   if (EqualsIgnoreCase(cmd, "requeuehold")) return JobAction(ctx, cmd, args, {"requeue", "hold"});
   if (Matches(cmd, "requeue", 3)) return JobAction(ctx, cmd, args, {"requeue"});
   if (Matches(cmd, "update", 1)) return Update(ctx, args);
+  if (Matches(cmd, "delete", 3)) return Delete(ctx, args);
   if (Matches(cmd, "ping", 2)) return Ping(ctx);
   if (Matches(cmd, "version", 4)) {
     fputs(kVersionLine, stdout);

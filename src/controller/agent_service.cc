@@ -33,11 +33,12 @@ grpc::Status AgentServiceImpl::Connect(
     pthread_setname_np(pthread_self(), "agent-writer");
     rpc::ControllerMessage msg;
     while (s->Next(msg)) {
-      if (!stream->Write(msg)) {
-        context->TryCancel();
-        break;
-      }
+      if (!stream->Write(msg)) break;
     }
+    // The session is over: written out, or ended by the controller (its node declared down,
+    // or a newer registration). The stream ends with it, so an agent that was only frozen or cut
+    // off must register again, and learn then which of its jobs are no longer its own.
+    context->TryCancel();
   });
   rpc::AgentMessage msg;
   while (stream->Read(&msg)) controller_.OnAgentMessage(*session, msg);

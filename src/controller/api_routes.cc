@@ -373,6 +373,12 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
       if (!s.ok()) return Error(s);
       return Reply(200, Json::object());
     }
+    // POST /api/v1/nodes/{hostlist}/delete: all the nodes named, or none.
+    if (parts.size() == 3 && parts[2] == "delete" && m == "POST") {
+      Status s = c.DeleteNodes(parts[1]);
+      if (!s.ok()) return Error(s);
+      return Reply(200, Json::object());
+    }
   }
   if (parts[0] == "partitions" && parts.size() == 1 && m == "GET") {
     Json parts_json = Json::array();

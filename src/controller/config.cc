@@ -327,6 +327,10 @@ Status ParseSchedulerParameters(const ConfLine& line, const std::string& value,
       if (!n.ok()) return n.status();
       if (*n == 0) return At(line, "bf_max_job_test must be positive");
       config.bf_max_job_test = static_cast<uint32_t>(*n);
+    } else if (name == "max_batch_requeue") {
+      auto n = UintValue(line, "max_batch_requeue", arg, kMaxU32);
+      if (!n.ok()) return n.status();
+      config.max_batch_requeue = static_cast<uint32_t>(*n);
     } else if (kSlurmOptions.count(name) == 0) {
       config.warnings.push_back(line.Where() + ": unknown SchedulerParameters option '" + name +
                                 "' ignored");
@@ -408,6 +412,14 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         if (s.ok() && config.heartbeat_interval_ms < 50) {
           s = At(line, "HeartbeatInterval must be at least 50 (milliseconds)");
         }
+      } else if (EqualsIgnoreCase(key, "HealthCheckProgram")) {
+        // Run on every node, where no working directory can be assumed.
+        if (!value.empty() && value[0] != '/') {
+          s = At(line, "HealthCheckProgram must be an absolute path, got '" + value + "'");
+        }
+        config.health_check_program = value;
+      } else if (EqualsIgnoreCase(key, "HealthCheckInterval")) {
+        s = uint_key(config.health_check_interval_s);
       } else if (EqualsIgnoreCase(key, "JobRequeue")) {
         auto n = UintValue(line, key, value);
         if (!n.ok() || *n > 1) s = At(line, "invalid value for JobRequeue: '" + value + "' (0 or 1)");

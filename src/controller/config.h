@@ -28,7 +28,13 @@ struct ControllerConfig {
   uint32_t heartbeat_interval_ms = 1000;
   uint32_t max_array_size = 1001;     // MaxArraySize: task ids must be below it
   uint32_t max_job_count = 1000000;   // MaxJobCount: live jobs the controller will hold
-  bool requeue_default = true;        // JobRequeue
+  bool requeue_default = true;  // JobRequeue: for jobs given neither --requeue nor --no-requeue
+  // SchedulerParameters=max_batch_requeue: automatic requeues (node failures) a batch job may
+  // have; the one after that holds it (JobHeldAdmin), as Slurm does.
+  uint32_t max_batch_requeue = 5;
+  // HealthCheckProgram / HealthCheckInterval: run by every agent; empty or 0: none.
+  std::string health_check_program;
+  uint32_t health_check_interval_s = 0;
   std::string scheduler_type = "sched/backfill";  // as in Slurm: EASY backfill
   // SchedulerParameters: bf_policy (shoal's: easy, easy-sjbf or conservative, with
   // sched/backfill) and bf_max_job_test (at most this many reservations per pass; Slurm's 500).

@@ -178,7 +178,13 @@ TEST(ControllerConfigTest, GlobalSettings) {
       "SlurmdTimeout=30\nKillWait=5\nMinJobAge=60\nMaxArraySize=20001\nMaxJobCount=500\n"
       "HeartbeatInterval=250\nJobRequeue=0\nSchedulerType=sched/backfill\n"
       "PriorityType=priority/basic\nPriorityWeightAge=1000\nPriorityWeightJobSize=10\n"
-      "PriorityWeightPartition=100\n");
+      "PriorityWeightPartition=100\n"
+      "HealthCheckProgram=/usr/sbin/nhc HealthCheckInterval=300\n");
+  EXPECT_EQ(c.health_check_program, "/usr/sbin/nhc");
+  EXPECT_EQ(c.health_check_interval_s, 300u);
+  EXPECT_TRUE(Parse("").health_check_program.empty());
+  EXPECT_EQ(Parse("").health_check_interval_s, 0u);
+  EXPECT_TRUE(Parse("").requeue_default);  // JobRequeue=1 unless said otherwise
   EXPECT_EQ(c.node_timeout_s, 30);
   EXPECT_EQ(c.kill_wait_s, 5u);
   EXPECT_EQ(c.min_job_age_s, 60);
@@ -233,6 +239,17 @@ TEST(ControllerConfigTest, SchedulerParameters) {
   EXPECT_NE(ParseError("\nSchedulerParameters=bf_max_job_test=lots\n", 2).find("bf_max_job_test"),
             std::string::npos);
   ParseError("SchedulerParameters=bf_max_job_test=0\n", 1);
+
+  // Slurm's limit on automatic requeues: 5 unless given; 0 holds a job at its first failure.
+  EXPECT_EQ(Parse("").max_batch_requeue, 5u);
+  c = Parse("SchedulerParameters=bf_continue,max_batch_requeue=2\n");
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_EQ(c.max_batch_requeue, 2u);
+  EXPECT_EQ(Parse("SchedulerParameters=max_batch_requeue=0\n").max_batch_requeue, 0u);
+  EXPECT_NE(
+      ParseError("\n\nSchedulerParameters=max_batch_requeue=-1\n", 3).find("max_batch_requeue"),
+      std::string::npos);
+  ParseError("SchedulerParameters=max_batch_requeue=many\n", 1);
 }
 
 TEST(ControllerConfigTest, PriorityKeys) {
@@ -439,6 +456,10 @@ TEST(ControllerConfigTest, BadValuesNameFileAndLine) {
            Case{"MaxJobCount=lots", "MaxJobCount"},
            Case{"HeartbeatInterval=10", "HeartbeatInterval"},
            Case{"JobRequeue=2", "JobRequeue"},
+           Case{"HealthCheckInterval=-1", "HealthCheckInterval"},
+           Case{"HealthCheckInterval=5m", "HealthCheckInterval"},
+           Case{"HealthCheckInterval=4294967296", "HealthCheckInterval"},
+           Case{"HealthCheckProgram=nhc", "HealthCheckProgram"},
            Case{"JobRequeue=yes", "JobRequeue"},
            Case{"SchedulerType=sched/wiki", "SchedulerType"},
            Case{"PriorityType=priority/fairshare", "PriorityType"},

@@ -293,6 +293,9 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     req.requeue = false;  // its submitter waits for this one run (steps.cc)
   } else if (request.script.rfind("#!", 0) != 0) {
     return InvalidArgument("This does not look like a batch script (no #! line)");
+  } else if (request.requeue_unset) {
+    // As in Slurm, JobRequeue is the default at submit time: the job keeps what it got.
+    req.requeue = config_.requeue_default;
   }
   if (req.ntasks == 0 || req.cpus_per_task == 0 || req.min_nodes == 0) {
     return InvalidArgument("Invalid numeric value: nodes, ntasks and cpus-per-task must be positive");
@@ -523,6 +526,9 @@ Json Controller::ConfigJson() const {
       {"MaxArraySize", std::to_string(config_.max_array_size)},
       {"MaxJobCount", std::to_string(config_.max_job_count)},
       {"JobRequeue", config_.requeue_default ? "1" : "0"},
+      {"HealthCheckProgram",
+       config_.health_check_program.empty() ? "(null)" : config_.health_check_program},
+      {"HealthCheckInterval", std::to_string(config_.health_check_interval_s) + " sec"},
       {"SchedulerType", config_.scheduler_type},
       {"SchedulerParameters",
        config_.scheduler_parameters.empty() ? "(null)" : config_.scheduler_parameters},
@@ -855,6 +861,7 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
     }
     for (const auto& name : *expanded) {
       Node& node = *FindNodeLocked(name);
+      node.health_drained = false;  // an administrator's word replaces the health check's
       if (s == "DRAIN") {
         node.drain = true;
         node.reason = reason;
@@ -888,6 +895,54 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
   Status written = AwaitWrites(ops);
   TriggerSchedule();
   if (!written.ok()) return Internal("node state could not be stored: " + written.message());
+  return Status::Ok();
+}
+
+Status Controller::DeleteNodes(const std::string& names) {
+  PendingWrites ops;
+  {
+    WriteLock lock = LockForChange();
+    auto expanded = ExpandHostlist(names);
+    if (!expanded.ok() || expanded->empty()) return InvalidArgument("Invalid node name specified");
+    // All or nothing: every node is checked before any is removed.
+    for (const auto& name : *expanded) {
+      const Node* node = FindNodeLocked(name);
+      if (node == nullptr) return NotFound("Invalid node name specified: " + name);
+      if (node->configured) {
+        return FailedPrecondition("node " + name +
+                                  " is defined in the configuration file; remove it there");
+      }
+      if (!node->running_jobs.empty()) {
+        std::vector<std::string> ids;
+        for (JobId id : node->running_jobs) ids.push_back(std::to_string(id));
+        return FailedPrecondition("node " + name + " has running jobs (" + Join(ids, ",") +
+                                  "); drain it and let them end first");
+      }
+    }
+    for (const auto& name : *expanded) {
+      // Its agent, if still connected, is cut off; should it register again it comes back as
+      // a new node, with nothing of this one's state.
+      if (auto s = sessions_.find(name); s != sessions_.end()) {
+        s->second->Close();
+        sessions_.erase(s);
+      }
+      metrics_->SetAgentTarget(name, "");
+      admin_states_.erase(name);
+      StoreOp op;
+      op.kind = StoreOp::Kind::kSaveNodeState;
+      op.node_state.name = name;  // neither drained nor down: its record goes
+      std::vector<StoreOp> one;
+      one.push_back(std::move(op));
+      ops.push_back(store_->Submit(std::move(one)));
+      nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(node_index_[name]));
+      node_index_.clear();
+      for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
+      spdlog::info("node {} deleted", name);
+    }
+  }
+  Status written = AwaitWrites(ops);
+  TriggerSchedule();
+  if (!written.ok()) return Internal("node deletion could not be stored: " + written.message());
   return Status::Ok();
 }
 
@@ -1299,6 +1354,8 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
   }
   reply.set_accepted(true);
   reply.set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
+  reply.set_health_check_program(config_.health_check_program);
+  reply.set_health_check_interval_s(config_.health_check_interval_s);
   AwaitWrites(ops);
   spdlog::info("node {} registered: {} cpus, {} MB, {} gpus", reg.node_name(), reg.cpus(),
                reg.memory_mb(), reg.gpus_size());
@@ -1309,12 +1366,23 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
 void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
                                 const rpc::AgentMessage& msg) {
   const int64_t now = NowSeconds();
+  if (!CurrentSession(session)) {
+    // A session the controller ended (its node was declared down, or a newer registration
+    // replaced it): nothing it says is applied. Its stream is being closed, and the agent must
+    // register again, which fences whatever it still runs.
+    if (!session->refusal_logged.exchange(true)) {
+      spdlog::warn("node {}: message on an ended session refused; the agent must register again",
+                   session->node());
+    }
+    return;
+  }
   if (msg.has_heartbeat()) {
     WriteLock lock = LockForChange();
     if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
     return;
   }
   if (msg.has_step_finished()) return OnStepFinished(session, msg.step_finished());
+  if (msg.has_node_health()) return OnNodeHealth(session->node(), msg.node_health(), now);
   if (msg.has_job_started()) {
     return;  // the start time recorded at launch stands; nothing to do yet
   }
@@ -1357,6 +1425,20 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
       // Written unsynced: the agent keeps the outcome until it is acknowledged, and that
       // waits for the next sync (AcknowledgeSyncedEnds), so a power loss cannot lose it.
       PersistLocked(job, ops, /*must_sync=*/false);
+    } else {
+      // A stale run (fenced off: an older generation, or another node's) or an unknown job:
+      // never applied. Logged once per run; the agent resends until it registers again and
+      // learns the run is not its own.
+      if (refused_runs_.size() > 10000) refused_runs_.clear();
+      if (refused_runs_.emplace(fin.job_id(), fin.generation()).second) {
+        spdlog::warn("node {}: end of job {} generation {} refused: {}", session->node(),
+                     fin.job_id(), fin.generation(),
+                     it == jobs_.end() ? "unknown job"
+                     : it->second.generation != fin.generation()
+                         ? "current generation is " + std::to_string(it->second.generation)
+                         : "the job is not this node's");
+      }
+      return;
     }
   }
   TriggerSchedule();
@@ -1391,6 +1473,44 @@ void Controller::AcknowledgeSyncedEnds() {
   }
 }
 
+void Controller::OnNodeHealth(const std::string& name, const rpc::NodeHealth& health, int64_t now) {
+  {
+    WriteLock lock = LockForChange();
+    Node* node = FindNodeLocked(name);
+    if (node == nullptr) return;
+    node->last_heartbeat = now;
+    if (!health.ok()) {
+      if (node->drain && !node->health_drained) return;  // an administrator's drain stands
+      std::string failure = health.failure().empty() ? "failed" : health.failure();
+      if (failure.size() > 200) failure.resize(200);  // it comes from the agent
+      const std::string reason =
+          "HealthCheckProgram " + config_.health_check_program + ": " + failure;
+      if (node->drain && node->reason == reason) return;
+      node->drain = true;
+      node->health_drained = true;
+      node->reason = reason;
+      node->reason_time = now;
+      metrics_->NodeChanged(*node, "updated");
+      spdlog::warn("node {} drained: {}", name, reason);
+      return;
+    }
+    if (!node->health_drained) return;
+    node->drain = false;
+    node->health_drained = false;
+    node->reason.clear();
+    node->reason_time = 0;
+    metrics_->NodeChanged(*node, "updated");
+    spdlog::info("node {} resumed: HealthCheckProgram passes again", name);
+  }
+  TriggerSchedule();
+}
+
+bool Controller::CurrentSession(const std::shared_ptr<AgentSession>& session) const {
+  ReadLock lock(mu_);
+  auto it = sessions_.find(session->node());
+  return it != sessions_.end() && it->second == session;
+}
+
 void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& session) {
   session->Close();
   WriteLock lock = LockForChange();
@@ -1404,6 +1524,27 @@ void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& sessio
   }
 }
 
+void Controller::RequeueAfterFailureLocked(Job& job, int64_t now) {
+  RequeueLocked(job, now, "BeginTime");
+  job.terminating = false;  // its node is gone: nothing of the old run is left to wait for
+  if (job.restart_count > config_.max_batch_requeue) {
+    // Slurm's max_batch_requeue: a job that keeps losing its nodes is held for an
+    // administrator (scontrol release) rather than retried for ever.
+    job.held = true;
+    job.reason = "JobHeldAdmin";
+    job.priority = PriorityLocked(job, now);
+    spdlog::warn("job {} held: requeued {} times (max_batch_requeue={})", job.DisplayId(),
+                 job.restart_count, config_.max_batch_requeue);
+    return;
+  }
+  // Backoff: a job that breaks its nodes must not cycle through the cluster at full speed.
+  // 1 s after the first failure, doubling up to a minute; squeue shows BeginTime meanwhile.
+  const int64_t backoff =
+      std::min<int64_t>(int64_t{1} << std::min(job.restart_count - 1, 6u), kMaxRequeueBackoffS);
+  job.req.begin_time = now + backoff;
+  job.eligible_time = job.req.begin_time;
+}
+
 void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& reason) {
   node.down = true;
   node.reason = reason;
@@ -1415,9 +1556,8 @@ void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& re
     TerminateOnNodesLocked(job);
     ReleaseResourcesLocked(job);
     if (job.state == JobState::kRunning) {
-      if (job.req.requeue && config_.requeue_default) {
-        RequeueLocked(job, now, "None");
-        job.terminating = false;
+      if (job.req.requeue && !job.req.interactive) {
+        RequeueAfterFailureLocked(job, now);
       } else {
         job.reason = "NodeFail";
         FinishJobLocked(job, JobState::kNodeFail, now);

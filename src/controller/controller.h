@@ -43,6 +43,8 @@ class AgentSession {
   bool Next(rpc::ControllerMessage& out);
   void Close();
   const std::string& node() const { return node_; }
+  // Set once a message on this session, after the controller ended it, has been logged.
+  std::atomic<bool> refusal_logged{false};
 
  private:
   std::string node_;
@@ -99,6 +101,9 @@ class Controller {
   Status UpdateJob(const std::string& id, const Json& changes);
   std::vector<Node> ListNodes() const;
   Status UpdateNode(const std::string& name, const std::string& state, const std::string& reason);
+  // scontrol delete NodeName=LIST: removes nodes that run nothing (and their saved admin
+  // state); configured nodes, unknown ones and busy ones are refused, and then none is removed.
+  Status DeleteNodes(const std::string& names);
   std::vector<Partition> ListPartitions() const;
   Json ConfigJson() const;
   // sprio: the priority factors of the pending jobs that are eligible to start (not held, begin
@@ -146,6 +151,11 @@ class Controller {
                                                       rpc::RegisterReply& reply);
   void OnAgentMessage(const std::shared_ptr<AgentSession>& session, const rpc::AgentMessage& msg);
   void OnAgentDisconnected(const std::shared_ptr<AgentSession>& session);
+  // A HealthCheckProgram outcome: a failure drains the node (unless an administrator drained
+  // it), a pass resumes it when the health check drained it.
+  void OnNodeHealth(const std::string& node, const rpc::NodeHealth& health, int64_t now);
+  // Whether `session` is its node's live one (not ended by the controller, nor replaced).
+  bool CurrentSession(const std::shared_ptr<AgentSession>& session) const;
 
  private:
   using ReadLock = std::shared_lock<std::shared_mutex>;
@@ -193,6 +203,10 @@ class Controller {
   // Ends a job with `state`, recording exit details; frees its resources.
   void FinishJobLocked(Job& job, JobState state, int64_t now);
   void RequeueLocked(Job& job, int64_t now, const std::string& reason);
+  // A batch job whose node failed: requeued with a backoff (its begin time), or held once it
+  // has been requeued more than max_batch_requeue times.
+  void RequeueAfterFailureLocked(Job& job, int64_t now);
+  static constexpr int64_t kMaxRequeueBackoffS = 60;
   void TerminateOnNodesLocked(const Job& job);
   rpc::ControllerMessage TerminateMessage(const Job& job, uint32_t kill_wait_s) const;
   // Priority: the factors and the priority of a job now (held jobs 0).
@@ -293,6 +307,8 @@ class Controller {
     uint64_t generation = 0;
   };
   std::vector<UnsyncedAck> unsynced_acks_;
+  // Stale runs (job id, generation) whose end was refused and logged: each is logged once.
+  std::set<std::pair<JobId, uint64_t>> refused_runs_;
   // SLURM_ARRAY_TASK_MIN/MAX/STEP/COUNT of each array launched so far.
   std::unordered_map<JobId, ArrayBounds> array_bounds_;
   const ArrayBounds& ArrayBoundsLocked(JobId array_job_id);

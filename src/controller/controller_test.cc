@@ -107,6 +107,13 @@ class FakeAgent {
     ctl_->OnAgentMessage(session_, msg);
   }
 
+  void Health(bool ok, const std::string& failure) {
+    rpc::AgentMessage msg;
+    msg.mutable_node_health()->set_ok(ok);
+    msg.mutable_node_health()->set_failure(failure);
+    ctl_->OnAgentMessage(session_, msg);
+  }
+
   void Heartbeat() {
     rpc::AgentMessage msg;
     msg.mutable_heartbeat()->set_time(NowSeconds());
@@ -712,6 +719,87 @@ TEST_F(ControllerTest, AdminNodeStatesSurviveARestart) {
   EXPECT_FALSE(FindNode("n3").down);
 }
 
+TEST_F(ControllerTest, DeleteNodes) {
+  Node fixed;
+  fixed.name = "c1";
+  fixed.cpus = 2;
+  fixed.memory_mb = 1024;
+  fixed.configured = true;
+  config_.nodes = {fixed};
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  Register("n2");
+  Register("n3");
+  ASSERT_TRUE(ctl_->UpdateNode("n2", "DRAIN", "retiring").ok());
+  SubmitRequest r = Request();
+  r.req.required_nodes = {"n1"};
+  JobId id = Submit(r);
+  n1.AwaitLaunch();
+
+  // Refused, and nothing removed: an unknown node, a busy one, a configured one.
+  Status s = ctl_->DeleteNodes("n[2,9]");
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("n9"), std::string::npos) << s.message();
+  s = ctl_->DeleteNodes("n[1-2]");
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("node n1 has running jobs (" + std::to_string(id) + ")"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(ctl_->DeleteNodes("c1").message().find("configuration file"), std::string::npos);
+  EXPECT_EQ(ctl_->DeleteNodes("n[").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(MaybeNode("n1") && MaybeNode("n2") && MaybeNode("n3"));
+
+  ASSERT_TRUE(ctl_->DeleteNodes("n[2-3]").ok());
+  EXPECT_FALSE(MaybeNode("n2").has_value());
+  EXPECT_FALSE(MaybeNode("n3").has_value());
+  EXPECT_TRUE(MaybeNode("n1").has_value());
+  EXPECT_FALSE(ctl_->CurrentSession(agents_[2]->session()));
+
+  // Its saved drain is gone too: after a restart, an agent of that name is a new, idle node.
+  RestartController();
+  Register("n2");
+  Node back = FindNode("n2");
+  EXPECT_FALSE(back.drain);
+  EXPECT_TRUE(back.reason.empty());
+  EXPECT_FALSE(MaybeNode("n3").has_value());
+}
+
+TEST_F(ControllerTest, HealthCheckDrainsAndResumesButNeverOverridesAnAdmin) {
+  config_.health_check_program = "/usr/local/sbin/check";
+  config_.health_check_interval_s = 30;
+  StartController();
+  rpc::RegisterReply reply;
+  FakeAgent& n1 = Register("n1", 4, {}, &reply);
+  EXPECT_EQ(reply.health_check_program(), "/usr/local/sbin/check");
+  EXPECT_EQ(reply.health_check_interval_s(), 30u);
+
+  n1.Health(false, "exit code 3");
+  Node n = FindNode("n1");
+  EXPECT_TRUE(n.drain);
+  EXPECT_EQ(n.reason, "HealthCheckProgram /usr/local/sbin/check: exit code 3");
+  JobId id = Submit();
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 300ms));
+  n1.Health(true, "");
+  n = FindNode("n1");
+  EXPECT_FALSE(n.drain);
+  EXPECT_TRUE(n.reason.empty());
+  EXPECT_EQ(n1.AwaitLaunch().job_id(), id);
+
+  // An administrator's drain is neither replaced by a failing check nor lifted by a passing one.
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "disk swap").ok());
+  n1.Health(false, "timed out after 30 s");
+  EXPECT_EQ(FindNode("n1").reason, "disk swap");
+  n1.Health(true, "");
+  EXPECT_TRUE(FindNode("n1").drain);
+  EXPECT_EQ(FindNode("n1").reason, "disk swap");
+  // Nor is a health drain the administrator took over by draining it again.
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "RESUME", "").ok());
+  n1.Health(false, "exit code 1");
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "replace fan").ok());
+  n1.Health(true, "");
+  EXPECT_TRUE(FindNode("n1").drain);
+}
+
 TEST_F(ControllerTest, ReRegistrationFencesUnknownJobs) {
   StartController();
   FakeAgent& n1 = Register("n1");
@@ -824,6 +912,100 @@ TEST_F(ControllerTest, SilentNodeIsDeclaredDownAndItsJobsRequeued) {
   rpc::LaunchJob again = back.AwaitLaunch();
   EXPECT_EQ(again.job_id(), requeueable);
   EXPECT_GT(again.generation(), gen);
+}
+
+TEST_F(ControllerTest, NodeFailureRequeuePolicyBackoffAndLimit) {
+  config_.requeue_default = false;  // JobRequeue=0
+  config_.max_batch_requeue = 2;
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  SubmitRequest r = Request("default");
+  r.requeue_unset = true;  // neither --requeue nor --no-requeue
+  JobId by_default = Submit(r);
+  r = Request("asked");
+  r.req.requeue = true;  // --requeue wins over JobRequeue=0
+  JobId asked = Submit(r);
+  EXPECT_FALSE(GetJob(by_default).req.requeue);
+  EXPECT_TRUE(GetJob(asked).req.requeue);
+  n1.AwaitLaunch();
+  n1.AwaitLaunch();
+
+  // Each failure requeues the job with a longer wait (1 s, then 2 s) before it may start.
+  for (uint32_t restart = 1; restart <= 2; ++restart) {
+    const int64_t before = NowSeconds();
+    ASSERT_TRUE(ctl_->UpdateNode("n1", "DOWN", "test failure").ok());
+    if (restart == 1) {
+      Job f = GetJob(by_default);
+      EXPECT_EQ(f.state, JobState::kNodeFail);
+      EXPECT_EQ(f.reason, "NodeFail");
+    }
+    Job j = GetJob(asked);
+    EXPECT_EQ(j.state, JobState::kPending);
+    EXPECT_EQ(j.restart_count, restart);
+    EXPECT_FALSE(j.held);
+    const int64_t backoff = int64_t{1} << (restart - 1);
+    // (Begin times are whole seconds: after a 1 s backoff the wait may be over already.)
+    if (backoff > 1) {
+      EXPECT_EQ(j.reason, "BeginTime");
+    }
+    EXPECT_GE(j.req.begin_time, before + backoff);
+    EXPECT_LE(j.req.begin_time, NowSeconds() + backoff);
+    ASSERT_TRUE(ctl_->UpdateNode("n1", "RESUME", "").ok());
+    // Not before the backoff is over (begin times are whole seconds: at least backoff - 1 s).
+    if (backoff > 1) {
+      EXPECT_TRUE(n1.Quiet(Body::kLaunch, 800ms));
+    }
+    rpc::LaunchJob l = n1.AwaitLaunch();
+    EXPECT_EQ(l.job_id(), asked);
+    EXPECT_TRUE(HasEnv(l, "SLURM_RESTART_COUNT=" + std::to_string(restart)));
+  }
+  // The third failure is one more than max_batch_requeue: the job is held for an admin.
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DOWN", "test failure").ok());
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "RESUME", "").ok());
+  Job held = GetJob(asked);
+  EXPECT_EQ(held.state, JobState::kPending);
+  EXPECT_TRUE(held.held);
+  EXPECT_EQ(held.reason, "JobHeldAdmin");
+  EXPECT_EQ(held.restart_count, 3u);
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 1500ms));
+  EXPECT_TRUE(WaitUntil([&] {
+    auto s = StoredJob(asked);
+    return s && s->held && s->reason == "JobHeldAdmin";
+  }));
+  ASSERT_TRUE(ctl_->Hold(std::to_string(asked), false).ok());  // scontrol release
+  EXPECT_EQ(n1.AwaitLaunch().job_id(), asked);
+}
+
+TEST_F(ControllerTest, EndedSessionAndStaleGenerationsAreRefused) {
+  config_.node_timeout_s = 1;
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  rpc::LaunchJob first = n1.AwaitLaunch();
+  ASSERT_TRUE(WaitUntil([&] { return FindNode("n1").down; }, 4s));
+  EXPECT_EQ(FindNode("n1").reason, "Not responding");
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+  // The agent was only frozen: what it says on its ended session changes nothing.
+  n1.Heartbeat();
+  n1.Finish(id, first.generation(), 0);
+  EXPECT_TRUE(FindNode("n1").down);
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+  EXPECT_FALSE(ctl_->CurrentSession(n1.session()));
+
+  // It registers again with its stale run: told to kill it, then given the job anew.
+  rpc::RegisterReply reply;
+  FakeAgent& back = Register("n1", 4, {{id, first.generation()}}, &reply);
+  ASSERT_EQ(reply.kill_job_ids_size(), 1);
+  EXPECT_EQ(reply.kill_job_ids(0), id);
+  EXPECT_FALSE(FindNode("n1").down);
+  rpc::LaunchJob again = back.AwaitLaunch();
+  EXPECT_EQ(again.job_id(), id);
+  EXPECT_GT(again.generation(), first.generation());
+  // The stale run's end is refused even on the live session; the current one's counts.
+  back.Finish(id, first.generation(), 0);
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+  back.Finish(id, again.generation(), 0);
+  EXPECT_TRUE(WaitState(id, JobState::kCompleted));
 }
 
 // ---------------------------------------------------------------------------------------------

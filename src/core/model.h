@@ -165,6 +165,8 @@ struct Node {
   // Base state is derived from allocation plus these flags.
   bool responding = false;      // agent connected and heartbeating
   bool drain = false;           // admin drain
+  // Drained by a failed HealthCheckProgram (not by an administrator): resumed when it passes.
+  bool health_drained = false;
   bool down = false;            // admin down or declared failed
   std::string reason;
   int64_t reason_time = 0;
