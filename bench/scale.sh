@@ -76,9 +76,10 @@ for n in $COUNTS; do
   wait_for 600 bash -c '[ -z "$(squeue -h 2>/dev/null | head -1)" ]' || echo "array did not finish"
   rate=$(echo "$JOBS / ($(now) - $t0)" | bc -l | xargs printf '%.0f')
 
-  # Long jobs on every node, then FAIL nodes fail at once.
-  SHOAL_EMULATE_RUNTIME=600 sbatch -o /dev/null --requeue -a "1-$((n * 4))" --wrap true >/dev/null
-  wait_for 120 bash -c "[ \"\$(squeue -h -t R | wc -l)\" -ge $((n * 4 - FAIL * 4)) ]" || true
+  # Long jobs on half the CPUs (so the failed nodes' jobs have room elsewhere), then FAIL
+  # nodes fail at once.
+  SHOAL_EMULATE_RUNTIME=600 sbatch -o /dev/null --requeue -a "1-$((n * 2))" --wrap true >/dev/null
+  wait_for 120 bash -c "[ \"\$(squeue -h -t R | wc -l)\" -ge $((n * 2)) ]" || true
   started_before=$(grep -c ' started on ' "$SHOAL_STATE_DIR/controller.log" || true)
   t0=$(now)
   kill -USR1 "$emu"
@@ -87,7 +88,7 @@ for n in $COUNTS; do
   else
     down="> 60"
   fi
-  # Their jobs (4 per node) run again elsewhere only where there is room: count restarts.
+  # The failed nodes' jobs start again elsewhere: the first restart after the failure.
   wait_for 30 bash -c "[ \$(( \$(grep -c ' started on ' '$SHOAL_STATE_DIR/controller.log') - $started_before )) -ge 1 ]" \
     && again=$(since "$t0") || again="none (no room)"
   printf '%-7s %-10s %-16s %-9s %-9s %-10s %-16s %-14s %-14s\n' "$n" "${register} s" "$cores" "$rss" \
