@@ -111,7 +111,9 @@ void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, 
 std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) {
   std::vector<PriorityRow> rows;
   const int64_t now = NowSeconds();
-  WriteLock lock(mu_);
+  // Exclusive, as it refreshes the priority inputs; a submission still among the arrivals is
+  // pending like any other and must be listed.
+  WriteLock lock = LockForChange();
   RefreshPriorityInputsLocked(true, /*force=*/true);
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `shoal chaos` on a 3-node cluster: a crashed node is noticed within SlurmdTimeout, its
-# requeueable job runs again elsewhere and completes exactly once, and the node comes back when
-# its agent does; a controller killed and restarted keeps its jobs; a cut node (nftables) is
-# noticed and rejoins; bad input changes nothing.
+# requeueable job runs again and completes exactly once, and the node comes back when its agent
+# does; a controller killed and restarted keeps its jobs; a frozen and a cut node (nftables)
+# are noticed and rejoin; bad input changes nothing.
 source "$(dirname "$0")/lib.sh"
 printf 'SlurmdTimeout=2\nKillWait=1\nMinJobAge=600\n' > "$WORK/slurm.conf"
 start_cluster --nodes 3 --cpus-per-node 1 --config "$WORK/slurm.conf"
@@ -53,6 +53,21 @@ wait_until 20 job_done "$jid2" || fail "job $jid2 did not finish after the contr
 expect_eq "$(job_state "$jid2")" "COMPLETED" "job across the restart"
 expect_eq "$(grep -c "^start $jid2 " marks)" "1" "the job ran once across the controller restart"
 wait_until 10 bash -c '[ "$(sinfo -h -o %T | sort -u)" = idle ]' || fail "nodes not all idle: $(sinfo -h -o '%T %N')"
+
+# A frozen agent past the timeout: DOWN, and back once it continues (it must register again,
+# and its stale run, if any, is fenced off).
+# The job outlasts the freeze, so the fencing must stop its stale copy before it ends.
+sed 's/^sleep 4$/sleep 10/' marked.sh > marked_long.sh
+jid3=$(sbatch --parsable -o /dev/null --requeue -w node2 marked_long.sh)
+wait_until 10 grep -q "start $jid3 0 node2" marks || fail "job $jid3 did not start on node2"
+shoal chaos freeze node2 --for 5 > freeze.out 2>&1 &
+wait_until 8 node_is node2 "down*" || fail "frozen node2 not DOWN: $(node_state node2)"
+wait
+expect_match "$(cat freeze.out)" "freeze node2: agent continued" "freeze message"
+wait_until 10 bash -c 'node_state() { sinfo -h -n node2 -o %T; }; [[ "$(node_state)" =~ ^(idle|mixed|allocated)$ ]]' \
+  || fail "node2 did not come back after the freeze: $(node_state node2)"
+wait_until 40 job_done "$jid3" || fail "job $jid3 did not finish after the freeze"
+expect_eq "$(grep -c "^done $jid3 " marks)" "1" "the frozen node's job completed exactly once"
 
 # A cut node: its connection dropped (needs root and nftables).
 if [ "$(id -u)" = 0 ] && command -v nft >/dev/null && nft list tables >/dev/null 2>&1; then

@@ -41,8 +41,8 @@ expect_eq "${submitted0:-0}" "0" "nothing submitted yet"
 expect_match "$(curl -sf --unix-socket "$SHOAL_STATE_DIR/controller.sock" http://x/metrics)" \
   "shoal_queue_length" "controller /metrics on the Unix socket"
 
-# --- jobs: one burns CPU for a while, three quick ones ---
-busy=$(sbatch --parsable -o /dev/null --wrap 'timeout 4 sh -c "while :; do :; done" || true')
+# --- jobs: one burns CPU for a while (long enough for a slow sanitizer build), three quick ones ---
+busy=$(sbatch --parsable -o /dev/null --wrap 'timeout 10 sh -c "while :; do :; done" || true')
 for i in 1 2 3; do sbatch --parsable -o /dev/null --wrap true >/dev/null; done
 wait_until 10 has_series 'shoal_jobs_submitted_total{partition="debug"}' 4 && ok ||
   fail "four submissions counted"
