@@ -14,7 +14,7 @@
 #include "common/strings.h"
 #include "common/units.h"
 #include "log/logging.h"
-#include "store/postgres_store.h"
+#include "store/postgres_conninfo.h"
 
 namespace shoal {
 namespace {

@@ -3,6 +3,7 @@
 // pipeline mode) so that a batch costs a few round trips rather than one per op; readers share
 // a second connection. Every statement is prepared once per connection and every value is bound.
 #include "store/postgres_store.h"
+#include "store/postgres_conninfo.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -14,7 +15,6 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <thread>
 #include <utility>
 
@@ -713,29 +713,6 @@ std::vector<std::pair<const char*, const char*>> Statements(
 }
 
 }  // namespace
-
-Status ValidatePostgresConninfo(const std::string& conninfo) {
-  char* err = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
-  if (options == nullptr) {
-    std::string m = err ? TrimmedMessage(err) : "out of memory";
-    PQfreemem(err);
-    return InvalidArgument(m);
-  }
-  PQconninfoFree(options);
-  return Status::Ok();
-}
-
-std::string RedactConninfo(const std::string& conninfo) {
-  static const std::regex kUriPassword(R"(^(postgres(?:ql)?://[^:@/?]*:)[^@/?]*@)");
-  static const std::regex kUriParam(R"(([?&]password=)[^&]*)");
-  static const std::regex kKeyValue(R"((\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*))");
-  if (conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://")) {
-    return std::regex_replace(std::regex_replace(conninfo, kUriPassword, "$1*****@"), kUriParam,
-                              "$1*****");
-  }
-  return std::regex_replace(conninfo, kKeyValue, "$1*****");
-}
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
   Status valid = ValidatePostgresConninfo(conninfo);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "store/postgres_conninfo.h"  // ValidatePostgresConninfo, RedactConninfo
 #include "store/store.h"
 
 namespace shoal {
@@ -15,11 +16,5 @@ namespace shoal {
 // creates or migrates the schema and returns the store. The server's message comes back in the
 // Status when it cannot be reached or refuses.
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
-
-// Whether libpq can parse `conninfo` (without connecting): InvalidArgument with libpq's reason.
-Status ValidatePostgresConninfo(const std::string& conninfo);
-
-// `conninfo` with any password replaced by "*****", for logs and scontrol show config.
-std::string RedactConninfo(const std::string& conninfo);
 
 }  // namespace shoal
