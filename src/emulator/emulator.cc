@@ -248,27 +248,19 @@ std::vector<std::string> Emulator::Pick(size_t count, int from_state, int to_sta
   return names;
 }
 
-bool Emulator::CrashNode(const std::string& name) {
+bool Emulator::ChangeNode(const std::string& name, int from_state, int to_state) {
   for (auto& slot : slots_) {
     std::lock_guard<std::mutex> lock(slot->mu);
     if (slot->node.config().name != name) continue;
-    if (!InState(*slot, kUp)) return false;
-    SetState(*slot, kCrashed);
+    if (!InState(*slot, from_state)) return false;
+    SetState(*slot, to_state);
     return true;
   }
   return false;
 }
 
-bool Emulator::ReviveNode(const std::string& name) {
-  for (auto& slot : slots_) {
-    std::lock_guard<std::mutex> lock(slot->mu);
-    if (slot->node.config().name != name) continue;
-    if (!InState(*slot, kCrashed)) return false;
-    SetState(*slot, kUp);
-    return true;
-  }
-  return false;
-}
+bool Emulator::CrashNode(const std::string& name) { return ChangeNode(name, kUp, kCrashed); }
+bool Emulator::ReviveNode(const std::string& name) { return ChangeNode(name, kCrashed, kUp); }
 
 std::vector<std::string> Emulator::Names() const {
   std::vector<std::string> names;

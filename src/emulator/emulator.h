@@ -56,6 +56,7 @@ class Emulator {
   void StreamEnded(Slot& slot, bool refused);
   void Loop();
   std::vector<std::string> Pick(size_t count, int from_state, int to_state);
+  bool ChangeNode(const std::string& name, int from_state, int to_state);
   static bool InState(const Slot& slot, int state);
   static void SetState(Slot& slot, int state);  // under the slot's lock
 
