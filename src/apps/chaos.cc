@@ -73,36 +73,6 @@ bool SleepUnlessStopped(double seconds) {
   return true;  // the time is up (EAGAIN), or another signal cut the wait short
 }
 
-// Every process below `roots` (children, their children, ...), from /proc.
-std::vector<pid_t> Descendants(const std::vector<pid_t>& roots) {
-  std::multimap<pid_t, pid_t> children;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    size_t close = stat.rfind(')');  // the command name may hold spaces and parentheses
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    char state = 0;
-    pid_t parent = 0;
-    if (rest >> state >> parent) children.emplace(parent, static_cast<pid_t>(std::stol(name)));
-  }
-  std::vector<pid_t> out;
-  std::vector<pid_t> todo = roots;
-  while (!todo.empty()) {
-    pid_t p = todo.back();
-    todo.pop_back();
-    auto [lo, hi] = children.equal_range(p);
-    for (auto it = lo; it != hi; ++it) {
-      out.push_back(it->second);
-      todo.push_back(it->second);
-    }
-  }
-  return out;
-}
-
 // Runs a program to completion; its exit status, -1 when it cannot start.
 int RunProgram(const std::vector<std::string>& args, const std::string& stdin_file = "") {
   posix_spawn_file_actions_t fa;

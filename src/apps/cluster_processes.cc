@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -83,16 +84,59 @@ std::string TailOf(const std::string& path) {
   return last;
 }
 
-std::vector<pid_t> ProcessesMentioning(const std::string& needle, const std::string& program) {
+namespace {
+
+// Every process's pid, from /proc.
+std::vector<pid_t> AllPids() {
   std::vector<pid_t> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(program) != std::string::npos && cmd.find(needle) != std::string::npos) {
+    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
       out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return out;
+}
+
+std::string ProcFile(pid_t pid, const char* file) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+std::vector<pid_t> ProcessesMentioning(const std::string& needle, const std::string& program) {
+  std::vector<pid_t> out;
+  for (pid_t pid : AllPids()) {
+    const std::string cmd = ProcFile(pid, "cmdline");
+    if (cmd.find(program) != std::string::npos && cmd.find(needle) != std::string::npos) {
+      out.push_back(pid);
+    }
+  }
+  return out;
+}
+
+std::vector<pid_t> Descendants(const std::vector<pid_t>& roots) {
+  std::multimap<pid_t, pid_t> children;
+  for (pid_t pid : AllPids()) {
+    const std::string stat = ProcFile(pid, "stat");
+    size_t close = stat.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos || close + 2 > stat.size()) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    char state = 0;
+    pid_t parent = 0;
+    if (rest >> state >> parent) children.emplace(parent, pid);
+  }
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo = roots;
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    auto [lo, hi] = children.equal_range(p);
+    for (auto it = lo; it != hi; ++it) {
+      out.push_back(it->second);
+      todo.push_back(it->second);
     }
   }
   return out;

@@ -34,6 +34,8 @@ std::string TailOf(const std::string& path);
 // Processes running `program` whose command line mentions `needle` (supervisors of this
 // cluster's jobs mention their agent's state directory).
 std::vector<pid_t> ProcessesMentioning(const std::string& needle, const std::string& program);
+// Every process below `roots` (children, their children, ...).
+std::vector<pid_t> Descendants(const std::vector<pid_t>& roots);
 // SIGTERM, then SIGKILL to whatever is left after `wait_ms`.
 void StopPids(const std::vector<pid_t>& pids, int wait_ms);
 
