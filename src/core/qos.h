@@ -1,6 +1,6 @@
 // Quality of service: a named class of jobs with a priority, limits and preemption rights.
-// Until sacctmgr arrives, the controller's config defines them (a shoal line in slurm.conf
-// syntax); a later sacctmgr writes the same model. The QOS "normal" always exists.
+// sacctmgr manages them (core/accounting.h); the controller's config file may define some too
+// (a shoal line in slurm.conf syntax). The QOS "normal" always exists.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "core/model.h"
+#include "core/tres.h"
 
 namespace shoal {
 
@@ -34,6 +35,14 @@ struct Qos {
   uint32_t max_submit_jobs_per_user = 0;    // MaxSubmitJobsPerUser: pending + running; 0: no limit
   int64_t max_wall_s = -1;                  // MaxWall (MaxWallDurationPerJob); -1: no limit
   double usage_factor = 1.0;                // UsageFactor: scales the fair-share usage charged
+  Tres grp_tres;                            // GrpTRES: resources of all its running jobs
+  int64_t grp_jobs = kNoLimit;              // GrpJobs: its running jobs
+  int64_t grp_submit = kNoLimit;            // GrpSubmitJobs: its pending and running jobs
+  Tres max_tres_per_job;                    // MaxTRESPerJob
+  Tres max_tres_per_user;                   // MaxTRESPerUser: one user's running jobs together
+  std::string description;
+  // Where the controller's config file defines it ("file:line"): changed there, not by sacctmgr.
+  std::string defined_in;
 
   bool MayPreempt(std::string_view other) const;
 };
