@@ -545,4 +545,252 @@ Status ErrorFromJson(const Json& j) {
   return Internal("malformed error answer from controller");
 }
 
+// --- accounting ------------------------------------------------------------------------------
+
+namespace {
+
+Json TresText(const Tres& t) { return FormatTres(t); }
+
+void ReadTres(FieldReader& f, const char* key, Tres& out) {
+  std::string text;
+  f.Read(key, text);
+  if (!f.status().ok() || text.empty()) return;
+  Status s = ParseTres(text, out);
+  if (!s.ok()) f.Fail(key, s.message());
+}
+
+Json AssocLimitsToJson(const AssocLimits& l) {
+  return {{"grp_tres", TresText(l.grp_tres)}, {"grp_jobs", l.grp_jobs},
+          {"grp_submit", l.grp_submit},       {"max_jobs", l.max_jobs},
+          {"max_submit", l.max_submit},       {"max_wall_s", l.max_wall_s},
+          {"max_tres_per_job", TresText(l.max_tres_per_job)}};
+}
+
+void ReadAssocLimits(FieldReader& f, AssocLimits& l) {
+  ReadTres(f, "grp_tres", l.grp_tres);
+  f.Read("grp_jobs", l.grp_jobs);
+  f.Read("grp_submit", l.grp_submit);
+  f.Read("max_jobs", l.max_jobs);
+  f.Read("max_submit", l.max_submit);
+  f.Read("max_wall_s", l.max_wall_s);
+  ReadTres(f, "max_tres_per_job", l.max_tres_per_job);
+}
+
+Json QosToJson(const Qos& q) {
+  Json j = {{"name", q.name},
+            {"description", q.description},
+            {"priority", q.priority},
+            {"preempt", q.preempt},
+            {"preempt_mode", q.preempt_mode ? PreemptModeName(*q.preempt_mode) : ""},
+            {"grace_time_s", q.grace_time_s},
+            {"max_jobs_per_user", q.max_jobs_per_user},
+            {"max_submit_jobs_per_user", q.max_submit_jobs_per_user},
+            {"max_wall_s", q.max_wall_s},
+            {"usage_factor", q.usage_factor},
+            {"grp_tres", TresText(q.grp_tres)},
+            {"grp_jobs", q.grp_jobs},
+            {"grp_submit", q.grp_submit},
+            {"max_tres_per_job", TresText(q.max_tres_per_job)},
+            {"max_tres_per_user", TresText(q.max_tres_per_user)},
+            {"defined_in", q.defined_in}};
+  return j;
+}
+
+Result<Qos> QosFromJson(const Json& j, const std::string& context) {
+  Qos q;
+  FieldReader f(j, context);
+  f.Read("name", q.name);
+  f.Read("description", q.description);
+  f.Read("priority", q.priority);
+  f.Read("preempt", q.preempt);
+  std::string mode;
+  f.Read("preempt_mode", mode);
+  if (!mode.empty()) {
+    q.preempt_mode = ParsePreemptMode(mode);
+    if (!q.preempt_mode) f.Fail("preempt_mode", "must be OFF, CANCEL or REQUEUE");
+  }
+  f.Read("grace_time_s", q.grace_time_s);
+  f.Read("max_jobs_per_user", q.max_jobs_per_user);
+  f.Read("max_submit_jobs_per_user", q.max_submit_jobs_per_user);
+  f.Read("max_wall_s", q.max_wall_s);
+  if (const Json* u = f.Sub("usage_factor")) {
+    if (!u->is_number() || u->get<double>() < 0) {
+      f.Fail("usage_factor", "must be a number of at least 0");
+    } else {
+      q.usage_factor = u->get<double>();
+    }
+  }
+  ReadTres(f, "grp_tres", q.grp_tres);
+  f.Read("grp_jobs", q.grp_jobs);
+  f.Read("grp_submit", q.grp_submit);
+  ReadTres(f, "max_tres_per_job", q.max_tres_per_job);
+  ReadTres(f, "max_tres_per_user", q.max_tres_per_user);
+  f.Read("defined_in", q.defined_in);
+  if (f.status().ok() && q.name.empty()) f.Fail("name", "must not be empty");
+  if (!f.status().ok()) return f.status();
+  return q;
+}
+
+// Reads an array of objects under `key`, each with `one`.
+template <typename T, typename Fn>
+Status ReadObjects(const Json& j, const char* key, std::vector<T>& out, Fn one) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_array()) return InvalidArgument(std::string("field '") + key + "' must be an array");
+  for (size_t i = 0; i < it->size(); ++i) {
+    auto item = one((*it)[i], std::string(key) + "[" + std::to_string(i) + "]");
+    if (!item.ok()) return item.status();
+    out.push_back(std::move(item).value());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> PairsFromJson(const Json& j,
+                                                                     const char* key) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return out;
+  const std::string why = std::string("field '") + key + "' must be an array of [key, value]";
+  if (!it->is_array()) return InvalidArgument(why);
+  for (const Json& pair : *it) {
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
+      return InvalidArgument(why);
+    }
+    out.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+Json AccountingDbToJson(const AccountingDb& db) {
+  Json accounts = Json::array();
+  for (const Account& a : db.accounts) {
+    accounts.push_back({{"name", a.name},
+                        {"description", a.description},
+                        {"organization", a.organization},
+                        {"parent", a.parent},
+                        {"defined_in", a.defined_in}});
+  }
+  Json users = Json::array();
+  for (const UserRecord& u : db.users) {
+    users.push_back({{"name", u.name},
+                     {"default_account", u.default_account},
+                     {"admin_level", AdminLevelName(u.admin)}});
+  }
+  Json assocs = Json::array();
+  for (const Association& a : db.assocs) {
+    assocs.push_back({{"account", a.account},
+                      {"user", a.user},
+                      {"shares", a.shares},
+                      {"priority", a.priority},
+                      {"limits", AssocLimitsToJson(a.limits)},
+                      {"qos", a.qos},
+                      {"default_qos", a.default_qos}});
+  }
+  Json qos = Json::array();
+  for (const Qos& q : db.qos) qos.push_back(QosToJson(q));
+  return {{"accounts", std::move(accounts)},
+          {"users", std::move(users)},
+          {"associations", std::move(assocs)},
+          {"qos", std::move(qos)}};
+}
+
+Result<AccountingDb> AccountingDbFromJson(const Json& j) {
+  if (!j.is_object()) return InvalidArgument("accounting document must be a JSON object");
+  AccountingDb db;
+  Status s = ReadObjects(j, "accounts", db.accounts, [](const Json& e, const std::string& ctx)
+                                                         -> Result<Account> {
+    Account a;
+    FieldReader f(e, ctx);
+    f.Read("name", a.name);
+    f.Read("description", a.description);
+    f.Read("organization", a.organization);
+    f.Read("parent", a.parent);
+    f.Read("defined_in", a.defined_in);
+    if (!f.status().ok()) return f.status();
+    return a;
+  });
+  if (s.ok()) {
+    s = ReadObjects(j, "users", db.users, [](const Json& e, const std::string& ctx)
+                                              -> Result<UserRecord> {
+      UserRecord u;
+      FieldReader f(e, ctx);
+      f.Read("name", u.name);
+      f.Read("default_account", u.default_account);
+      std::string level = "None";
+      f.Read("admin_level", level);
+      if (!f.status().ok()) return f.status();
+      for (AdminLevel l : {AdminLevel::kNone, AdminLevel::kOperator, AdminLevel::kAdministrator}) {
+        if (level == AdminLevelName(l)) u.admin = l;
+      }
+      return u;
+    });
+  }
+  if (s.ok()) {
+    s = ReadObjects(j, "associations", db.assocs, [](const Json& e, const std::string& ctx)
+                                                      -> Result<Association> {
+      Association a;
+      FieldReader f(e, ctx);
+      f.Read("account", a.account);
+      f.Read("user", a.user);
+      f.Read("shares", a.shares);
+      f.Read("priority", a.priority);
+      if (const Json* limits = f.Sub("limits")) {
+        FieldReader lf(*limits, ctx + ".limits");
+        ReadAssocLimits(lf, a.limits);
+        if (!lf.status().ok()) return lf.status();
+      }
+      f.Read("qos", a.qos);
+      f.Read("default_qos", a.default_qos);
+      if (!f.status().ok()) return f.status();
+      return a;
+    });
+  }
+  if (s.ok()) s = ReadObjects(j, "qos", db.qos, QosFromJson);
+  if (!s.ok()) return s;
+  return db;
+}
+
+Json AccountingChangeToJson(const AccountingChange& c, bool dry_run) {
+  Json conditions = Json::array();
+  for (const auto& [k, v] : c.conditions) conditions.push_back({k, v});
+  Json settings = Json::array();
+  for (const auto& [k, v] : c.settings) settings.push_back({k, v});
+  return {{"verb", VerbName(c.verb)},   {"entity", EntityName(c.entity)},
+          {"names", c.names},           {"conditions", std::move(conditions)},
+          {"settings", std::move(settings)}, {"dry_run", dry_run}};
+}
+
+Result<AccountingChange> AccountingChangeFromJson(const Json& j, bool* dry_run) {
+  AccountingChange c;
+  FieldReader f(j, "");
+  std::string verb, entity;
+  f.Read("verb", verb);
+  f.Read("entity", entity);
+  f.Read("names", c.names);
+  bool dry = false;
+  f.Read("dry_run", dry);
+  if (!f.status().ok()) return f.status();
+  bool verb_ok = false, entity_ok = false;
+  for (auto v : {AccountingChange::Verb::kAdd, AccountingChange::Verb::kModify,
+                 AccountingChange::Verb::kDelete}) {
+    if (verb == VerbName(v)) c.verb = v, verb_ok = true;
+  }
+  for (auto e : {AccountingChange::Entity::kAccount, AccountingChange::Entity::kUser,
+                 AccountingChange::Entity::kQos}) {
+    if (entity == EntityName(e)) c.entity = e, entity_ok = true;
+  }
+  if (!verb_ok) return InvalidArgument("field 'verb' must be add, modify or delete");
+  if (!entity_ok) return InvalidArgument("field 'entity' must be account, user or qos");
+  auto conditions = PairsFromJson(j, "conditions");
+  if (!conditions.ok()) return conditions.status();
+  auto settings = PairsFromJson(j, "settings");
+  if (!settings.ok()) return settings.status();
+  c.conditions = std::move(conditions).value();
+  c.settings = std::move(settings).value();
+  if (dry_run != nullptr) *dry_run = dry;
+  return c;
+}
+
 }  // namespace shoal

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "core/accounting.h"
 #include "core/model.h"
 
 namespace shoal {
@@ -79,5 +80,15 @@ Result<Partition> PartitionFromJson(const Json& j);
 Json ErrorToJson(const Status& s);
 // Reads an error document back into a Status (kInternal when it is not one).
 Status ErrorFromJson(const Json& j);
+
+// The accounting database (GET /api/v1/accounting, and the store's "accounting" document).
+// TRES limits travel in sacctmgr's words ("cpu=8,mem=10G"), other limits as numbers (-1: none).
+Json AccountingDbToJson(const AccountingDb& db);
+Result<AccountingDb> AccountingDbFromJson(const Json& j);
+
+// POST /api/v1/accounting/changes body: {"verb": "add", "entity": "user", "names": [...],
+// "conditions": [["Account", "physics"]], "settings": [["MaxJobs", "4"]], "dry_run": false}.
+Json AccountingChangeToJson(const AccountingChange& c, bool dry_run);
+Result<AccountingChange> AccountingChangeFromJson(const Json& j, bool* dry_run);
 
 }  // namespace shoal

@@ -13,5 +13,6 @@ int SacctMain(int argc, char** argv);
 int SrunMain(int argc, char** argv);
 int SallocMain(int argc, char** argv);
 int SprioMain(int argc, char** argv);
+int SacctmgrMain(int argc, char** argv);
 
 }  // namespace shoal

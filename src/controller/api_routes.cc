@@ -304,6 +304,20 @@ HttpResponse StepsCollection(Controller& c, const HttpRequest& r) {
   return Reply(200, {{"steps", std::move(out)}});
 }
 
+// POST /api/v1/accounting/changes: one sacctmgr change, answered after it is stored.
+HttpResponse ChangeAccounting(Controller& c, const HttpRequest& r) {
+  auto body = ParseBody(r);
+  if (!body.ok()) return Error(body.status());
+  bool dry_run = false;
+  auto change = AccountingChangeFromJson(*body, &dry_run);
+  if (!change.ok()) return Error(change.status());
+  std::optional<uint32_t> requester;
+  if (r.peer) requester = r.peer->uid;
+  auto report = c.ChangeAccounting(*change, requester, dry_run);
+  if (!report.ok()) return Error(report.status());
+  return Reply(200, {{"items", report->items}, {"dry_run", dry_run}});
+}
+
 }  // namespace
 
 HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
@@ -318,6 +332,14 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
     return Reply(200, {{"status", "ok"}, {"cluster_name", c.config().cluster_name}});
   }
   if (auto answer = StepRoutes(c, r, parts)) return std::move(*answer);
+  if (parts[0] == "accounting") {
+    if (parts.size() == 1 && m == "GET") {
+      Json db = AccountingDbToJson(c.Accounting());
+      db["cluster_name"] = c.config().cluster_name;
+      return Reply(200, db);
+    }
+    if (parts.size() == 2 && parts[1] == "changes" && m == "POST") return ChangeAccounting(c, r);
+  }
   if (parts[0] == "steps" && parts.size() == 1 && m == "GET") return StepsCollection(c, r);
   if (parts[0] == "jobs") {
     if (parts.size() == 1 && m == "GET") return JobsCollection(c, r);

@@ -174,75 +174,33 @@ Status ParsePartitionLine(const ConfLine& line, Partition& defaults, ControllerC
   return Status::Ok();
 }
 
-// A count limit on a QOS line: N, or -1 / UNLIMITED for none (0).
-Result<uint32_t> LimitValue(const ConfLine& line, const std::string& key, const std::string& v) {
-  if (v == "-1" || EqualsIgnoreCase(v, "UNLIMITED")) return 0u;
-  auto n = UintValue(line, key, v, kMaxU32);
-  if (!n.ok()) return n.status();
-  return static_cast<uint32_t>(*n);
-}
-
 bool ValidName(const std::string& name) {
   return !name.empty() && name.find_first_of(", \t=:") == std::string::npos;
 }
 
-// QOS=name [Priority=N] [Preempt=a,b] [PreemptMode=CANCEL|REQUEUE|OFF] [GraceTime=SECONDS]
-// [MaxJobsPerUser=N] [MaxSubmitJobsPerUser=N] [MaxWall=TIME] [UsageFactor=X]. shoal's own line
-// until sacctmgr manages QOS. A line for "normal" replaces the built-in default.
+// A setting the accounting model does not know is warned about (a file written for another
+// version still loads); a bad value is an error at its line.
+Status SettingResult(const ConfLine& line, const Status& s, const char* what,
+                     const std::string& key, ControllerConfig& config) {
+  if (s.code() == StatusCode::kNotFound) {
+    config.warnings.push_back(line.Where() + ": unknown " + what + " key '" + key + "' ignored");
+    return Status::Ok();
+  }
+  return s.ok() ? s : At(line, s.message());
+}
+
+// QOS=name [any sacctmgr QOS setting: Priority=N Preempt=a,b PreemptMode=... GraceTime=S
+// MaxJobsPerUser=N MaxSubmitJobsPerUser=N MaxWall=TIME UsageFactor=X GrpTRES=... ...]: a QOS
+// defined in the file (sacctmgr refuses to change it). A line for "normal" replaces the built-in.
 Status ParseQosLine(const ConfLine& line, ControllerConfig& config, std::vector<int>& qos_lines) {
   Qos q;
   q.name = ToLower(*line.Get("QOS"));
   if (!ValidName(q.name)) return At(line, "invalid QOS name '" + q.name + "'");
+  q.defined_in = line.Where();
   for (const auto& [key, value] : line.pairs) {
     if (EqualsIgnoreCase(key, "QOS")) continue;
-    if (EqualsIgnoreCase(key, "Priority")) {
-      auto n = UintValue(line, key, value, kMaxU32);
-      if (!n.ok()) return n.status();
-      q.priority = static_cast<uint32_t>(*n);
-    } else if (EqualsIgnoreCase(key, "Preempt")) {
-      q.preempt.clear();
-      for (const std::string& name : Split(value, ',')) {
-        if (name.empty()) continue;
-        if (!ValidName(name)) return At(line, "invalid QOS name '" + name + "' in Preempt");
-        q.preempt.push_back(ToLower(name));
-      }
-    } else if (EqualsIgnoreCase(key, "PreemptMode")) {
-      auto m = ParsePreemptMode(value);
-      if (!m) {
-        return At(line, "invalid value for PreemptMode: '" + value +
-                            "' (OFF, CANCEL or REQUEUE; shoal does not suspend jobs)");
-      }
-      q.preempt_mode = *m;
-    } else if (EqualsIgnoreCase(key, "GraceTime")) {
-      auto n = UintValue(line, key, value, kMaxU32);
-      if (!n.ok()) return n.status();
-      q.grace_time_s = static_cast<int64_t>(*n);
-    } else if (EqualsIgnoreCase(key, "MaxJobsPerUser") || EqualsIgnoreCase(key, "MaxJobs")) {
-      auto n = LimitValue(line, key, value);
-      if (!n.ok()) return n.status();
-      q.max_jobs_per_user = *n;
-    } else if (EqualsIgnoreCase(key, "MaxSubmitJobsPerUser") ||
-               EqualsIgnoreCase(key, "MaxSubmitJobs")) {
-      auto n = LimitValue(line, key, value);
-      if (!n.ok()) return n.status();
-      q.max_submit_jobs_per_user = *n;
-    } else if (EqualsIgnoreCase(key, "MaxWall") || EqualsIgnoreCase(key, "MaxWallDurationPerJob")) {
-      auto t = ParseTimeLimit(value);
-      if (!t.ok()) return At(line, "invalid value for " + key + ": '" + value + "'");
-      q.max_wall_s = *t;  // kUnlimited (-1) for UNLIMITED/-1: no limit
-    } else if (EqualsIgnoreCase(key, "UsageFactor")) {
-      char* end = nullptr;
-      const double f = std::strtod(value.c_str(), &end);
-      if (value.empty() || end == nullptr || *end != '\0' || !std::isfinite(f) || f < 0) {
-        return At(line, "invalid value for UsageFactor: '" + value +
-                            "' (expected a number of at least 0)");
-      }
-      q.usage_factor = f;
-    } else if (EqualsIgnoreCase(key, "Description") || EqualsIgnoreCase(key, "Flags")) {
-      // Accepted for compatibility with sacctmgr's vocabulary; no effect.
-    } else {
-      config.warnings.push_back(line.Where() + ": unknown QOS key '" + key + "' ignored");
-    }
+    Status s = SettingResult(line, ApplyQosSetting(q, key, value), "QOS", key, config);
+    if (!s.ok()) return s;
   }
   for (size_t i = 0; i < config.qos.size(); ++i) {
     if (config.qos[i].name != q.name) continue;
@@ -259,31 +217,44 @@ Status ParseQosLine(const ConfLine& line, ControllerConfig& config, std::vector<
   return Status::Ok();
 }
 
-// Account=name [Fairshare=N] [Priority=N]: an account's fair-share shares and its priority (the
-// assoc factor). shoal's own line until sacctmgr manages accounts.
+// Account=name [Parent=name] [Description=...] [Organization=...] [any association setting:
+// Fairshare=N Priority=N GrpTRES=... MaxJobs=N ...]: an account defined in the file (sacctmgr
+// refuses to change it). Parents must be defined earlier in the file or be root.
 Status ParseAccountLine(const ConfLine& line, ControllerConfig& config) {
-  AccountConfig a;
-  a.name = *line.Get("Account");
-  if (!ValidName(a.name)) return At(line, "invalid account name '" + a.name + "'");
+  ConfigAccount a;
+  a.account.name = ToLower(*line.Get("Account"));
+  if (!ValidName(a.account.name)) return At(line, "invalid account name '" + a.account.name + "'");
+  a.account.parent = kRootAccount;
+  a.account.defined_in = line.Where();
+  a.assoc.account = a.account.name;
   for (const auto& [key, value] : line.pairs) {
     if (EqualsIgnoreCase(key, "Account")) continue;
-    if (EqualsIgnoreCase(key, "Fairshare") || EqualsIgnoreCase(key, "Shares")) {
-      auto n = UintValue(line, key, value, kMaxU32);
-      if (!n.ok()) return n.status();
-      a.shares = static_cast<uint32_t>(*n);
-    } else if (EqualsIgnoreCase(key, "Priority")) {
-      auto n = UintValue(line, key, value, kMaxU32);
-      if (!n.ok()) return n.status();
-      a.priority = static_cast<uint32_t>(*n);
-    } else if (EqualsIgnoreCase(key, "Description") || EqualsIgnoreCase(key, "Organization")) {
-      // Accepted for compatibility; no effect.
+    if (EqualsIgnoreCase(key, "Parent")) {
+      a.account.parent = ToLower(value);
+    } else if (EqualsIgnoreCase(key, "Description")) {
+      a.account.description = value;
+    } else if (EqualsIgnoreCase(key, "Organization")) {
+      a.account.organization = ToLower(value);
     } else {
-      config.warnings.push_back(line.Where() + ": unknown account key '" + key + "' ignored");
+      Status s =
+          SettingResult(line, ApplyAssocSetting(a.assoc, key, value), "account", key, config);
+      if (!s.ok()) return s;
     }
   }
-  for (const AccountConfig& other : config.accounts) {
-    if (other.name == a.name) return At(line, "account '" + a.name + "' is defined twice");
+  if (a.account.name == kRootAccount) return At(line, "the root account is built in");
+  bool parent_known = a.account.parent == kRootAccount;
+  for (const ConfigAccount& other : config.accounts) {
+    if (other.account.name == a.account.name) {
+      return At(line, "account '" + a.account.name + "' is defined twice");
+    }
+    parent_known = parent_known || other.account.name == a.account.parent;
   }
+  if (!parent_known) {
+    return At(line, "account '" + a.account.name + "' names parent '" + a.account.parent +
+                        "', which is not defined above");
+  }
+  if (a.account.description.empty()) a.account.description = a.account.name;
+  if (a.account.organization.empty()) a.account.organization = a.account.name;
   config.accounts.push_back(std::move(a));
   return Status::Ok();
 }
@@ -484,6 +455,12 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
           s = At(line, "PriorityCalcPeriod must be at least one minute");
         else
           config.priority_calc_period_s = *t;
+      } else if (EqualsIgnoreCase(key, "AccountingStorageEnforce")) {
+        auto flags = ParseEnforceFlags(value);
+        if (!flags.ok())
+          s = At(line, flags.status().message());
+        else
+          config.enforce = *flags;
       } else if (EqualsIgnoreCase(key, "PreemptType")) {
         if (value != "preempt/none" && value != "preempt/qos") {
           s = At(line, "unsupported PreemptType '" + value + "' (preempt/none or preempt/qos)");

@@ -10,10 +10,17 @@
 #include "common/status.h"
 #include "core/model.h"
 #include "core/priority.h"
+#include "core/accounting.h"
 #include "core/qos.h"
 #include "core/scheduler.h"
 
 namespace shoal {
+
+// An account defined by the config file, with its own association.
+struct ConfigAccount {
+  Account account;
+  Association assoc;
+};
 
 struct ControllerConfig {
   std::string cluster_name = "shoal";
@@ -51,9 +58,11 @@ struct ControllerConfig {
   // preempt/qos needs CANCEL or REQUEUE and preempt/none OFF (or none given).
   std::optional<PreemptMode> preempt_mode;
   // shoal's QOS lines ("QOS=high Priority=100 Preempt=normal ..."); always holds "normal".
+  // They join sacctmgr's QOS at start and are changed only in the file.
   std::vector<Qos> qos = {DefaultQos()};
-  // shoal's Account lines ("Account=physics Fairshare=2 Priority=10").
-  std::vector<AccountConfig> accounts;
+  // shoal's Account lines ("Account=physics Parent=science Fairshare=2 Priority=10"), likewise.
+  std::vector<ConfigAccount> accounts;
+  EnforceFlags enforce;  // AccountingStorageEnforce
   // shoal's storage keys, named like slurmdbd.conf's: StorageType=sqlite (the default: a file,
   // StorageLoc, by default STATE_DIR/shoal.db) or postgresql (a server: StorageURL, a libpq URI
   // postgresql://user@host:port/db or key=value conninfo).

@@ -308,10 +308,12 @@ TEST(ControllerConfigTest, QosAndAccountLines) {
   EXPECT_EQ(low.max_wall_s, -1);
   EXPECT_EQ(low.preempt_mode, PreemptMode::kCancel);
   ASSERT_EQ(c.accounts.size(), 2u);
-  EXPECT_EQ(c.accounts[0].name, "physics");
-  EXPECT_EQ(c.accounts[0].shares, 3u);
-  EXPECT_EQ(c.accounts[0].priority, 7u);
-  EXPECT_EQ(c.accounts[1].shares, 1u);
+  EXPECT_EQ(c.accounts[0].account.name, "physics");
+  EXPECT_EQ(c.accounts[0].account.parent, "root");
+  EXPECT_NE(c.accounts[0].account.defined_in.find(":"), std::string::npos);
+  EXPECT_EQ(c.accounts[0].assoc.shares, 3u);
+  EXPECT_EQ(c.accounts[0].assoc.priority, 7u);
+  EXPECT_EQ(c.accounts[1].assoc.shares, 1u);
   EXPECT_TRUE(c.warnings.empty());
 
   // Without QOS lines there is exactly "normal"; unknown QOS keys warn.

@@ -92,6 +92,8 @@ Status Controller::Start(const PolicyRegistry& registry) {
   for (const Job& job : *loaded) {
     if (job.state == JobState::kRunning) running_ids.push_back(job.id);
   }
+  Status accounting = LoadAccounting();
+  if (!accounting.ok()) return accounting;
   std::vector<Step> stored_steps;
   if (!running_ids.empty()) {
     auto steps = store_->QuerySteps(running_ids);
@@ -365,19 +367,46 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
         return InvalidArgument("Job dependency problem: job " + named + " does not exist");
       }
     }
-    const Qos* qos = FindQos(config_.qos, req.qos);
+    Status assoc_ok =
+        ResolveJobAssociation(accounting_, config_.enforce, req.user, req.account, req.qos);
+    if (!assoc_ok.ok()) return assoc_ok;
+    const Qos* qos = FindQos(accounting_.qos, req.qos);
     if (qos != nullptr) req.qos = qos->name;
+    // Counting live jobs walks them all: only for limits that are set.
+    auto count_live = [&](const std::function<bool(const Job&)>& match) {
+      int64_t n = 0;
+      for (const auto& [id, job] : live_jobs_) n += match(*job) ? 1 : 0;
+      std::lock_guard<std::mutex> arrivals_lock(arrivals_mu_);
+      for (const auto& [id, job] : arrivals_) n += match(job) ? 1 : 0;
+      return n;
+    };
+    if (config_.enforce.limits) {
+      if (const Association* assoc = accounting_.FindAssoc(req.account, req.user)) {
+        LiveJobCounter live;
+        live.of_assoc = [&](const std::string& account, const std::string& user) {
+          return count_live([&](const Job& j) {
+            return !IsFinished(j.state) && j.req.account == account && j.req.user == user;
+          });
+        };
+        live.of_subtree = [&](const std::string& account) {
+          return count_live([&](const Job& j) {
+            if (IsFinished(j.state)) return false;
+            if (j.req.account == account) return true;
+            const std::vector<std::string> up = accounting_.Ancestors(j.req.account);
+            return std::find(up.begin(), up.end(), account) != up.end();
+          });
+        };
+        Status limits_ok =
+            CheckAssocSubmitLimits(accounting_, *assoc, req, static_cast<uint32_t>(count), live);
+        if (!limits_ok.ok()) return limits_ok;
+      }
+    }
     uint32_t user_live = 0;
     if (qos != nullptr && qos->max_submit_jobs_per_user > 0) {
-      // Only with the limit configured: a walk over the live jobs.
-      auto count_user = [&](const Job& job) {
-        if (job.req.user == req.user && FindQos(config_.qos, QosNameOf(job.req)) == qos) {
-          ++user_live;
-        }
-      };
-      for (const auto& [id, job] : live_jobs_) count_user(*job);
-      std::lock_guard<std::mutex> arrivals_lock(arrivals_mu_);
-      for (const auto& [id, job] : arrivals_) count_user(job);
+      user_live = static_cast<uint32_t>(count_live([&](const Job& j) {
+        return !IsFinished(j.state) && j.req.user == req.user &&
+               FindQos(accounting_.qos, QosNameOf(j.req)) == qos;
+      }));
     }
     Status qos_ok = CheckQosAtSubmit(qos, req, user_live, static_cast<uint32_t>(count));
     if (!qos_ok.ok()) return qos_ok;
@@ -521,6 +550,7 @@ Json Controller::ConfigJson() const {
       {"SlurmctldDebug", config_.log_level.empty() ? "info" : config_.log_level},
       {"SlurmctldLogFile", config_.log_file.empty() ? "(null)" : config_.log_file},
       {"SlurmdTimeout", std::to_string(config_.node_timeout_s) + " sec"},
+      {"AccountingStorageEnforce", FormatEnforceFlags(config_.enforce)},
       {"KillWait", std::to_string(config_.kill_wait_s) + " sec"},
       {"MinJobAge", std::to_string(config_.min_job_age_s) + " sec"},
       {"MaxArraySize", std::to_string(config_.max_array_size)},
@@ -1058,7 +1088,7 @@ ScheduleResult Controller::ComputePassLocked(int64_t now) {
   live.reserve(live_jobs_.size());
   for (const auto& [id, job] : live_jobs_) live.push_back(job);
   ClusterView view{&jobs_, &nodes_, &partitions_, &live};
-  view.qos = &config_.qos;
+  view.qos = &accounting_.qos;
   // Jobs being stopped that still hold resources: what preemption counts as soon free.
   std::vector<const Job*> releasing;
   if (config_.PreemptEnabled()) {

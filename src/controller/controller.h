@@ -118,6 +118,13 @@ class Controller {
   // Not const: brings the fair-share factors up to date first.
   std::vector<PriorityRow> ListPriorities(const JobFilter& filter);
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
+  // The accounting database (sacctmgr show, sshare).
+  AccountingDb Accounting() const;
+  // Applies an sacctmgr change asked by `requester_uid` (nullopt: the TCP API, which trusts its
+  // callers until it authenticates them) and stores it before answering; with dry_run, only
+  // checks it. Only root, the controller's own user and Operators/Administrators may change it.
+  Result<ChangeReport> ChangeAccounting(const AccountingChange& change,
+                                        std::optional<uint32_t> requester_uid, bool dry_run);
   const ControllerConfig& config() const { return config_; }
 
   // --- metrics (controller_metrics.cc) ---
@@ -215,6 +222,9 @@ class Controller {
   // The cluster-wide inputs of the factors; fair share only when `fairshare` and stale, at most
   // once a second unless `force`. Marks the priorities stale when an input changed.
   void RefreshPriorityInputsLocked(bool fairshare, bool force = false);
+  // Loads the accounting database from the store and lays the config file's lines over it.
+  Status LoadAccounting();
+  void SetAccountingLocked(AccountingDb db);
   // Fair-share usage: charges a run that ends (or is requeued) at `end` for the part not charged
   // yet; every PriorityCalcPeriod, decays the usage and charges the running jobs.
   void ChargeRunLocked(const Job& job, int64_t end);
@@ -290,6 +300,11 @@ class Controller {
   // Fair share: usage per association (persisted), and the factors derived from it, worked
   // out again (at most once a second) after the usage changed.
   UsageState usage_;
+  // The accounting database (sacctmgr's accounts, users, associations and QOS, with the config
+  // file's QOS and Account lines laid over it), and each account's shares and priority from it.
+  AccountingDb accounting_;
+  std::vector<AccountConfig> account_shares_;
+  std::mutex accounting_change_mu_;  // one sacctmgr change at a time
   std::map<UsageKey, double> fairshare_;
   bool fairshare_stale_ = true;
   bool priorities_stale_ = true;  // an input of the priorities changed since they were computed

@@ -15,11 +15,11 @@ PriorityFactors Controller::FactorsLocked(const Job& job, int64_t now) const {
     fairshare = it->second;
   }
   uint32_t assoc_priority = 0;
-  for (const AccountConfig& a : config_.accounts) {
+  for (const AccountConfig& a : account_shares_) {
     if (a.name == job.req.account) assoc_priority = a.priority;
   }
   return ComputeFactors(job, FindPartitionLocked(job.req.partition),
-                        FindQos(config_.qos, QosNameOf(job.req)), fairshare, assoc_priority,
+                        FindQos(accounting_.qos, QosNameOf(job.req)), fairshare, assoc_priority,
                         priority_ctx_, config_.weights, now);
 }
 
@@ -29,7 +29,7 @@ uint32_t Controller::PriorityLocked(const Job& job, int64_t now) const {
 }
 
 void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
-  PriorityContext ctx = MakePriorityContext(nodes_, partitions_, config_.qos, config_.accounts);
+  PriorityContext ctx = MakePriorityContext(nodes_, partitions_, accounting_.qos, account_shares_);
   const bool changed = ctx.total_nodes != priority_ctx_.total_nodes ||
                        ctx.total_cpus != priority_ctx_.total_cpus ||
                        ctx.max_partition_factor != priority_ctx_.max_partition_factor ||
@@ -43,7 +43,7 @@ void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
     std::set<UsageKey> keys;
     for (const auto& [id, job] : live_jobs_) keys.insert(UsageKeyOf(job->req));
     fairshare_ =
-        FairShareFactors(usage_, config_.accounts, std::vector<UsageKey>(keys.begin(), keys.end()));
+        FairShareFactors(usage_, account_shares_, std::vector<UsageKey>(keys.begin(), keys.end()));
     fairshare_stale_ = false;
     last_fairshare_calc_ = now;
     priorities_stale_ = true;
@@ -51,7 +51,7 @@ void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
 }
 
 double Controller::UsageFactorOf(const Job& job) const {
-  const Qos* qos = FindQos(config_.qos, QosNameOf(job.req));
+  const Qos* qos = FindQos(accounting_.qos, QosNameOf(job.req));
   return qos == nullptr ? 1.0 : qos->usage_factor;
 }
 

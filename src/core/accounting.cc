@@ -31,9 +31,9 @@ std::string Setting(std::string_view key, std::string_view value) {
   return std::string(key) + "=" + std::string(value);
 }
 
-// A count limit: a whole number, or -1 for none.
+// A count limit: a whole number, or -1 (UNLIMITED) for none.
 Result<int64_t> CountValue(std::string_view key, std::string_view value) {
-  if (value == "-1") return kNoLimit;
+  if (value == "-1" || EqualsIgnoreCase(value, "UNLIMITED")) return kNoLimit;
   auto n = ParseUint(value);
   if (!n || *n > (uint64_t{1} << 31)) {
     return InvalidArgument("Invalid value for " + Setting(key, value) +
@@ -532,6 +532,7 @@ class Changer {
 
   Status CheckPreemptNames(const Qos& q) {
     for (const std::string& p : q.preempt) {
+      if (p == q.name) return InvalidArgument("QOS '" + q.name + "' cannot preempt itself");
       if (FindQos(db_.qos, p) == nullptr) {
         return InvalidArgument("Invalid qos '" + p + "' in Preempt of " + q.name);
       }
@@ -795,7 +796,7 @@ Status ApplyAssocSetting(Association& a, std::string_view key, std::string_view 
   } else if (KeyIs(key, {"DefaultQOS", "DefQOS"})) {
     a.default_qos = value == "-1" ? "" : ToLower(v);
   } else {
-    return InvalidArgument("Unknown option: " + Setting(key, value));
+    return NotFound("Unknown option: " + Setting(key, value));
   }
   return Status::Ok();
 }
@@ -861,7 +862,7 @@ Status ApplyQosSetting(Qos& q, std::string_view key, std::string_view value) {
   } else if (KeyIs(key, {"Flags"})) {
     // Accepted for sacctmgr's vocabulary; shoal implements no QOS flags yet.
   } else {
-    return InvalidArgument("Unknown option: " + Setting(key, value));
+    return NotFound("Unknown option: " + Setting(key, value));
   }
   return Status::Ok();
 }
@@ -913,6 +914,36 @@ Status ResolveJobAssociation(const AccountingDb& db, const EnforceFlags& flags,
     qos = db.EffectiveDefaultQos(*assoc);
   } else if (flags.qos && !Contains(db.EffectiveQos(*assoc), ToLower(qos))) {
     return InvalidArgument("Invalid qos specification");
+  }
+  return Status::Ok();
+}
+
+Status CheckAssocSubmitLimits(const AccountingDb& db, const Association& assoc,
+                              const JobRequest& req, uint32_t count, const LiveJobCounter& live) {
+  auto refuse = [](const char* reason) {
+    return InvalidArgument(std::string(reason) + "\n" + kQosPolicyViolation);
+  };
+  const AssocLimits limits = db.EffectiveLimits(assoc);
+  if (limits.max_wall_s != kNoLimit &&
+      (req.time_limit_s < 0 || req.time_limit_s > limits.max_wall_s)) {
+    return refuse("AssocMaxWallDurationPerJobLimit");
+  }
+  if (limits.max_submit != kNoLimit &&
+      live.of_assoc(assoc.account, assoc.user) + count > limits.max_submit) {
+    return refuse("AssocMaxSubmitJobLimit");
+  }
+  if (assoc.limits.grp_submit != kNoLimit &&
+      live.of_assoc(assoc.account, assoc.user) + count > assoc.limits.grp_submit) {
+    return refuse("AssocGrpSubmitJobsLimit");
+  }
+  std::vector<std::string> chain = db.Ancestors(assoc.account);
+  if (!assoc.user.empty()) chain.insert(chain.begin(), assoc.account);
+  for (const std::string& account : chain) {
+    const Association* up = db.FindAssoc(account, "");
+    if (up == nullptr || up->limits.grp_submit == kNoLimit) continue;
+    if (live.of_subtree(account) + count > up->limits.grp_submit) {
+      return refuse("AssocGrpSubmitJobsLimit");
+    }
   }
   return Status::Ok();
 }

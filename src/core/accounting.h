@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -118,8 +119,8 @@ struct ChangeReport {
 Result<ChangeReport> ApplyAccountingChange(AccountingDb& db, const AccountingChange& change,
                                            const std::vector<ActiveJob>& active);
 
-// Applies one QOS setting (sacctmgr's and the config file's key) to `qos`. Unknown keys are
-// InvalidArgument naming the key.
+// Applies one QOS setting (sacctmgr's and the config file's key) to `qos`: NotFound for a key it
+// does not know, InvalidArgument for a bad value, each naming the setting.
 Status ApplyQosSetting(Qos& qos, std::string_view key, std::string_view value);
 // Applies one association setting (Fairshare, Priority, GrpTRES, GrpJobs, GrpSubmitJobs,
 // MaxJobs, MaxSubmitJobs, MaxWall, MaxTRES, QOS, DefaultQOS).
@@ -141,5 +142,19 @@ std::string FormatEnforceFlags(const EnforceFlags& flags);  // "associations,lim
 // specification").
 Status ResolveJobAssociation(const AccountingDb& db, const EnforceFlags& flags,
                              std::string_view user, std::string& account, std::string& qos);
+
+// Live-job counts the submit limits read: pending and running jobs of one association, of an
+// account's whole subtree, and of a QOS (the caller counts; only asked for limits that are set).
+struct LiveJobCounter {
+  std::function<int64_t(const std::string& account, const std::string& user)> of_assoc;
+  std::function<int64_t(const std::string& account)> of_subtree;
+};
+
+// The association limits checked when `count` jobs of `req` are submitted under `assoc`:
+// MaxWall, MaxSubmitJobs and each GrpSubmitJobs up the tree. Refusals are InvalidArgument whose
+// first line is Slurm's reason (AssocMaxWallDurationPerJobLimit, AssocMaxSubmitJobLimit,
+// AssocGrpSubmitJobsLimit) and whose second is Slurm's policy message.
+Status CheckAssocSubmitLimits(const AccountingDb& db, const Association& assoc,
+                              const JobRequest& req, uint32_t count, const LiveJobCounter& live);
 
 }  // namespace shoal

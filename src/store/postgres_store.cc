@@ -28,7 +28,7 @@ namespace {
 // Stays in step with kSchemaVersion in sqlite_store.cc: both stores hold the same logical
 // schema, and a change to it is a new version of both. PostgreSQL support began at version 5,
 // so a new database is created at 5 directly; a later version appends a migration here.
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 struct Migration {
   int to;           // the version a database has after it
@@ -82,6 +82,12 @@ CREATE TABLE usage (
   PRIMARY KEY (account, "user")
 );
 )sql"},
+    {6, R"sql(
+CREATE TABLE documents (
+  name TEXT PRIMARY KEY,
+  body TEXT NOT NULL
+);
+)sql"},
 };
 
 // Serializes schema changes of controllers that open one database at the same moment.
@@ -119,6 +125,9 @@ const std::pair<const char*, const char*> kWriterStatements[] = {
      "$5) ON CONFLICT (name) DO UPDATE SET drain = excluded.drain, down = excluded.down, "
      "reason = excluded.reason, reason_time = excluded.reason_time"},
     {"node_state_clear", "DELETE FROM node_states WHERE name = $1"},
+    {"document",
+     "INSERT INTO documents (name, body) VALUES ($1, $2) "
+     "ON CONFLICT (name) DO UPDATE SET body = excluded.body"},
 };
 
 // Filters are bound as arrays (NULL: no filter), so one prepared statement serves every query.
@@ -138,6 +147,7 @@ const std::pair<const char*, const char*> kReaderStatements[] = {
     {"node_states",
      "SELECT name, drain, down, reason, reason_time FROM node_states ORDER BY name COLLATE \"C\""},
     {"usage_rows", "SELECT account, \"user\", cpu_seconds FROM usage"},
+    {"document", "SELECT body FROM documents WHERE name = $1"},
     {"usage_meta",
      "SELECT key, value FROM store_meta WHERE key IN ('usage_as_of', 'usage_last_reset')"},
     {"steps",
@@ -502,6 +512,15 @@ class PostgresStore : public Store {
     return out;
   }
 
+  Result<std::optional<std::string>> LoadDocument(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto rows =
+        reader_->Query(Call{.name = "document", .values = {Utf8(name)}}, 0, "load document");
+    if (!rows.ok()) return rows.status();
+    if (PQntuples(rows->get()) == 0) return std::optional<std::string>();
+    return std::optional<std::string>(PQgetvalue(rows->get(), 0, 0));
+  }
+
  private:
   struct Pending {
     std::vector<StoreOp> ops;
@@ -592,6 +611,9 @@ class PostgresStore : public Store {
             .name = "step",
             .values = {std::to_string(op.step.job_id), std::to_string(op.step.step_id),
                        StepToJson(op.step).dump(-1, ' ', false, Json::error_handler_t::replace)}});
+        return Status::Ok();
+      case StoreOp::Kind::kSaveDocument:
+        calls.push_back(Call{.name = "document", .values = {Utf8(op.doc_name), Utf8(op.doc_body)}});
         return Status::Ok();
       case StoreOp::Kind::kSaveNodeState: {
         const NodeAdminState& n = op.node_state;

@@ -19,9 +19,10 @@ namespace shoal {
 namespace {
 
 // Version 2 added job_payloads.args, version 3 the usage table, version 4 the steps table,
-// version 5 the node_states table (tables are created by kSchema when missing). Migrations run
+// version 5 the node_states table, version 6 the documents table (tables are created by kSchema
+// when missing). Migrations run
 // in order from the version a file has.
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -61,6 +62,10 @@ CREATE TABLE IF NOT EXISTS node_states (
   down INTEGER NOT NULL,
   reason TEXT NOT NULL,
   reason_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+  name TEXT PRIMARY KEY,
+  body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS usage (
   account TEXT NOT NULL,
@@ -153,7 +158,9 @@ class SqliteStore : public Store {
         node_state_(std::in_place, writer,
                     "INSERT OR REPLACE INTO node_states (name, drain, down, reason, reason_time) "
                     "VALUES (?,?,?,?,?)"),
-        node_state_clear_(std::in_place, writer, "DELETE FROM node_states WHERE name = ?") {
+        node_state_clear_(std::in_place, writer, "DELETE FROM node_states WHERE name = ?"),
+        document_(std::in_place, writer,
+                  "INSERT OR REPLACE INTO documents (name, body) VALUES (?, ?)") {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -176,6 +183,7 @@ class SqliteStore : public Store {
     step_.reset();
     node_state_.reset();
     node_state_clear_.reset();
+    document_.reset();
     sqlite3_close(writer_);
     sqlite3_close(reader_);
   }
@@ -306,6 +314,19 @@ class SqliteStore : public Store {
     return out;
   }
 
+  Result<std::optional<std::string>> LoadDocument(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement row(reader_, "SELECT body FROM documents WHERE name = ?");
+    if (!row.valid()) return SqlError(reader_, "load document");
+    sqlite3_bind_text(row.get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(row.get());
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqlError(reader_, "load document");
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(row.get(), 0));
+    return std::optional<std::string>(
+        std::string(text, static_cast<size_t>(sqlite3_column_bytes(row.get(), 0))));
+  }
+
   Result<UsageState> LoadUsage() override {
     std::lock_guard<std::mutex> lock(read_mu_);
     UsageState state;
@@ -425,6 +446,7 @@ class SqliteStore : public Store {
             break;
           case StoreOp::Kind::kUpsertStep: s = WriteStep(step_->get(), op.step); break;
           case StoreOp::Kind::kSaveNodeState: s = WriteNodeState(op.node_state); break;
+          case StoreOp::Kind::kSaveDocument: s = WriteDocument(op.doc_name, op.doc_body); break;
           default: s = WriteJob(upsert_->get(), op.job); break;
         }
       }
@@ -455,6 +477,14 @@ class SqliteStore : public Store {
     sqlite3_bind_text(st, 10, doc.c_str(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write job");
     return Status::Ok();
+  }
+
+  Status WriteDocument(const std::string& name, const std::string& body) {
+    sqlite3_stmt* st = document_->get();
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, body.c_str(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE ? Status::Ok() : SqlError(writer_, "write document");
   }
 
   Status WriteNodeState(const NodeAdminState& n) {
@@ -532,7 +562,7 @@ class SqliteStore : public Store {
   std::optional<Statement> upsert_, payload_, count_sync_;
   std::optional<Statement> usage_row_, usage_clear_, set_meta_;  // fair-share usage
   std::optional<Statement> step_;
-  std::optional<Statement> node_state_, node_state_clear_;
+  std::optional<Statement> node_state_, node_state_clear_, document_;
   bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;

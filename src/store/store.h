@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,8 @@ struct StoreOp {
   // CPU-seconds) is stored as given; with usage_replace_all the table holds exactly those rows
   // afterwards. usage_as_of / usage_last_reset are recorded when not negative.
   // kUpsertStep writes one job step's record (inserted or replaced). kSaveNodeState records
-  // node_state (removing the node's record when it has neither flag).
+  // node_state (removing the node's record when it has neither flag). kSaveDocument replaces the
+  // named document (a small whole-state record such as the accounting database) with doc_body.
   enum class Kind {
     kInsertJob,
     kUpdateJob,
@@ -49,12 +51,15 @@ struct StoreOp {
     kSync,
     kSaveUsage,
     kUpsertStep,
-    kSaveNodeState
+    kSaveNodeState,
+    kSaveDocument
   };
   Kind kind = Kind::kUpdateJob;
   Job job;              // kInsertJob, kUpdateJob
   Step step;            // kUpsertStep
   NodeAdminState node_state;  // kSaveNodeState
+  std::string doc_name;       // kSaveDocument
+  std::string doc_body;
   JobId payload_id = 0; // kInsertPayload
   JobPayload payload;   // kInsertPayload
   std::vector<std::pair<UsageKey, double>> usage;  // kSaveUsage
@@ -102,6 +107,8 @@ class Store {
   virtual Result<std::vector<Step>> QuerySteps(const std::vector<JobId>& job_ids) = 0;
   // Every node's administrative state as last saved, by name.
   virtual Result<std::vector<NodeAdminState>> LoadNodeStates() = 0;
+  // The named document as last saved; nullopt when never saved.
+  virtual Result<std::optional<std::string>> LoadDocument(const std::string& name) = 0;
 
   // Called after every commit (a whole group) with its duration in seconds, in the committing
   // thread. Set it before the first Submit; it must be quick and must not call the store.

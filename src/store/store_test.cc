@@ -370,6 +370,25 @@ TEST_P(StoreTest, EmptyStore) {
   EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(StoreTest, DocumentsAreReplacedAndSurviveReopen) {
+  auto none = store_->LoadDocument("accounting");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_FALSE(none->has_value());
+  for (const char* body : {"{\"v\":1}", "{\"v\":2, \"text\":\"caf\u00e9\"}"}) {
+    StoreOp op;
+    op.kind = StoreOp::Kind::kSaveDocument;
+    op.doc_name = "accounting";
+    op.doc_body = body;
+    ASSERT_TRUE(store_->Write({op}).ok());
+  }
+  Reopen();
+  auto doc = store_->LoadDocument("accounting");
+  ASSERT_TRUE(doc.ok()) << doc.status().message();
+  ASSERT_TRUE(doc->has_value());
+  EXPECT_EQ(**doc, "{\"v\":2, \"text\":\"caf\u00e9\"}");
+  EXPECT_FALSE(store_->LoadDocument("other")->has_value());
+}
+
 TEST_P(StoreTest, OpenFailsWhereNoDatabaseCanBeCreated) {
   if (GetParam() == Backend::kSqlite) {
     auto s = OpenSqliteStore(dir_ + "/missing/dir/shoal.db");
@@ -772,7 +791,7 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 5);  // every migration ran
+  EXPECT_EQ(sqlite3_column_int(st, 0), 6);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
@@ -976,7 +995,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend:
 
 TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "5");
+  EXPECT_EQ(result_, "6");
   ASSERT_EQ(Sql("SELECT data_type FROM information_schema.columns WHERE table_name = "
                 "'job_payloads' AND column_name = 'script'"),
             "");
@@ -999,7 +1018,7 @@ TEST_P(PostgresStoreTest, NewerSchemaIsRefused) {
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
       << s.status().message();
-  ASSERT_EQ(Sql("UPDATE schema_version SET version = 5"), "");
+  ASSERT_EQ(Sql("UPDATE schema_version SET version = 6"), "");
   Open();
 }
 

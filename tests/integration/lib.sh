@@ -75,6 +75,32 @@ job_state() { sacct -n -X -P -j "$1" --format=State 2>/dev/null | head -1; }
 job_done() { [[ "$(job_state "$1")" =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL) ]]; }
 queue_empty() { [ -z "$(squeue -h)" ]; }
 
+controller_pid() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' \
+    "$SHOAL_STATE_DIR/cluster.json"
+}
+
+# start_controller [ARGS...]: starts a controller on this cluster's state directory again (after
+# the test stopped or killed it), records its pid for shoal down, and waits until it answers.
+start_controller() {
+  setsid "$BIN/shoal-controller" --state-dir "$SHOAL_STATE_DIR" \
+    --log-file "$SHOAL_STATE_DIR/controller.log" "$@" </dev/null >/dev/null 2>&1 &
+  python3 - "$SHOAL_STATE_DIR/cluster.json" "$!" <<'P'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p)); c["controller_pid"] = int(sys.argv[2]); json.dump(c, open(p, "w"))
+P
+  wait_until 10 sinfo -h || fail "controller did not come back"
+}
+
+# restart_controller [ARGS...]: stops the controller (SIGTERM), then start_controller ARGS.
+restart_controller() {
+  local old
+  old=$(controller_pid)
+  kill "$old"
+  wait_until 10 bash -c "! kill -0 $old 2>/dev/null" || fail "controller did not stop"
+  start_controller "$@"
+}
+
 start_cluster() {
   shoal up "$@" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "shoal up $*"; exit 1; }
 }

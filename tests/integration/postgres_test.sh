@@ -64,18 +64,11 @@ wait_until 10 bash -c "squeue -h -j $slow -t R | grep -q ." || fail "slow job di
 # Everything is on the server, nothing in a local SQLite file.
 expect_eq "$("${PSQL[@]}" -c 'SELECT count(*) FROM jobs')" "7" "job rows in PostgreSQL"
 expect_eq "$("${PSQL[@]}" -c 'SELECT count(*) FROM job_payloads')" "7" "payload rows in PostgreSQL"
-expect_eq "$("${PSQL[@]}" -c 'SELECT version FROM schema_version')" "5" "schema version"
+expect_eq "$("${PSQL[@]}" -c 'SELECT version FROM schema_version')" "6" "schema version"
 expect_eq "$(ls "$SHOAL_STATE_DIR"/*.db 2>/dev/null)" "" "no SQLite database in the state dir"
 
-ctl=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' "$SHOAL_STATE_DIR/cluster.json")
-kill -9 "$ctl"
-setsid "$BIN/shoal-controller" --state-dir "$SHOAL_STATE_DIR" --config "$WORK/slurm.conf" \
-  --log-file "$SHOAL_STATE_DIR/controller.log" </dev/null >/dev/null 2>&1 &
-python3 - "$SHOAL_STATE_DIR/cluster.json" "$!" <<'P'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p)); c["controller_pid"] = int(sys.argv[2]); json.dump(c, open(p, "w"))
-P
-wait_until 10 sinfo -h || fail "controller did not come back"
+kill -9 "$(controller_pid)"
+start_controller --config "$WORK/slurm.conf"
 
 # Every job survived, in its state; the pending one still pending, the running one finishes once.
 for id in "${quick[@]}"; do expect_eq "$(job_state "$id")" "COMPLETED" "job $id after restart"; done

@@ -4,16 +4,6 @@
 source "$(dirname "$0")/lib.sh"
 start_cluster --nodes 2 --cpus-per-node 2
 
-controller_pid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' "$SHOAL_STATE_DIR/cluster.json"; }
-restart_controller() {
-  setsid "$BIN/shoal-controller" --state-dir "$SHOAL_STATE_DIR" --log-file "$SHOAL_STATE_DIR/controller.log" </dev/null >/dev/null 2>&1 &
-  local pid=$!
-  python3 - "$SHOAL_STATE_DIR/cluster.json" "$pid" <<'P'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p)); c["controller_pid"] = int(sys.argv[2]); json.dump(c, open(p, "w"))
-P
-  wait_until 10 sinfo -h || fail "controller did not come back"
-}
 
 # Jobs that record each start: running twice would leave two lines.
 ids=()
@@ -28,7 +18,7 @@ sub=$!
 sleep 0.3
 kill -9 "$(controller_pid)"
 wait "$sub"
-restart_controller
+start_controller
 ( for i in $(seq 1 10); do sbatch --parsable -o /dev/null --wrap true; done >> acked.txt )
 
 for id in $(cat acked.txt); do

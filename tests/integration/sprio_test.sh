@@ -14,21 +14,6 @@ QOS=high Priority=100
 EOF
 start_cluster --nodes 1 --cpus-per-node 2 --config "$WORK/slurm.conf"
 
-controller_pid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' "$SHOAL_STATE_DIR/cluster.json"; }
-restart_controller() {
-  local old
-  old=$(controller_pid)
-  kill "$old"
-  wait_until 10 bash -c "! kill -0 $old 2>/dev/null" || fail "controller did not stop"
-  setsid "$BIN/shoal-controller" --state-dir "$SHOAL_STATE_DIR" --config "$WORK/slurm.conf" \
-    --log-file "$SHOAL_STATE_DIR/controller.log" </dev/null >/dev/null 2>&1 &
-  local pid=$!
-  python3 - "$SHOAL_STATE_DIR/cluster.json" "$pid" <<'P'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p)); c["controller_pid"] = int(sys.argv[2]); json.dump(c, open(p, "w"))
-P
-  wait_until 10 sinfo -h || fail "controller did not come back"
-}
 fairshare_of() { sprio -h -j "$1" -o %F 2>/dev/null; }
 
 # Account physics uses the whole node for a while; chem uses nothing.
@@ -67,7 +52,7 @@ expect_eq "$(squeue -h -j "$chem" -o %Q)" "11000" "squeue shows the same priorit
 expect_eq "$(sprio -j 99999)" "Unable to find jobs matching user/id(s) specified" "sprio -j unknown"
 
 # The usage is durable: a restarted controller ranks the accounts the same.
-restart_controller
+restart_controller --config "$WORK/slurm.conf"
 expect_eq "$(fairshare_of "$physics")" "1250" "fair share after a controller restart"
 
 scancel "$blocker"

@@ -4,16 +4,6 @@
 source "$(dirname "$0")/lib.sh"
 start_cluster --nodes 2 --cpus-per-node 2
 
-controller_pid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' "$SHOAL_STATE_DIR/cluster.json"; }
-restart_controller() {
-  setsid "$BIN/shoal-controller" --state-dir "$SHOAL_STATE_DIR" --log-file "$SHOAL_STATE_DIR/controller.log" </dev/null >/dev/null 2>&1 &
-  local pid=$!
-  python3 - "$SHOAL_STATE_DIR/cluster.json" "$pid" <<'P'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p)); c["controller_pid"] = int(sys.argv[2]); json.dump(c, open(p, "w"))
-P
-  wait_until 10 sinfo -h || fail "controller did not come back"
-}
 
 cat > step.sh <<'S'
 #!/bin/bash
@@ -27,7 +17,7 @@ step_started() { grep -q "start 1" step.out 2>/dev/null && grep -q "start 0" ste
 wait_until 15 step_started || fail "the step did not start"
 kill -9 "$(controller_pid)"
 sleep 1
-restart_controller
+start_controller
 wait_until 30 job_done "$id" || fail "job $id did not finish after the controller restart"
 expect_eq "$(job_state "$id")" "COMPLETED" "the job completes"
 expect_eq "$(grep -v '^srun exit\|after' step.out | sort | tr '\n' ' ')" "0: end 0 0: start 0 1: end 1 1: start 1 " "srun got the step's output across the restart"
