@@ -1089,6 +1089,7 @@ ScheduleResult Controller::ComputePassLocked(int64_t now) {
   for (const auto& [id, job] : live_jobs_) live.push_back(job);
   ClusterView view{&jobs_, &nodes_, &partitions_, &live};
   view.qos = &accounting_.qos;
+  if (config_.enforce.limits) view.accounting = &accounting_;
   // Jobs being stopped that still hold resources: what preemption counts as soon free.
   std::vector<const Job*> releasing;
   if (config_.PreemptEnabled()) {

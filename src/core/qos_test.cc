@@ -140,6 +140,7 @@ class QosPassTest : public ::testing::Test {
     ClusterView view{&jobs, &nodes, &partitions};
     view.qos = &qos;
     view.releasing = releasing;
+    view.accounting = accounting;
     return (*scheduler)->Schedule(view, kNow);
   }
 
@@ -165,6 +166,7 @@ class QosPassTest : public ::testing::Test {
   std::vector<Partition> partitions;
   std::vector<Qos> qos;
   SchedulerOptions options;
+  const AccountingDb* accounting = nullptr;  // limits enforced when set
 };
 
 using Ids = std::vector<JobId>;
@@ -392,6 +394,115 @@ TEST_F(QosPassTest, GpusCount) {
   Pending(3, "high", 1, 1000).req.gpus_per_node = 1;
   // Plenty of CPUs but no free GPU: the lowest-priority GPU holder goes.
   EXPECT_EQ(Preempted(Run()), (Ids{1}));
+}
+
+// --- association and QOS limits (AccountingStorageEnforce=limits) -----------------------------
+
+// root > physics > theory; alice in physics and theory, bob in theory.
+AccountingDb LimitsDb(std::vector<std::pair<std::string, std::string>> physics,
+                      std::vector<std::pair<std::string, std::string>> theory = {},
+                      std::vector<std::pair<std::string, std::string>> alice_theory = {}) {
+  AccountingDb db = AccountingDb::Initial();
+  auto apply = [&](AccountingChange::Verb verb, AccountingChange::Entity entity,
+                   std::vector<std::string> names,
+                   std::vector<std::pair<std::string, std::string>> settings,
+                   std::vector<std::pair<std::string, std::string>> conditions = {}) {
+    AccountingChange c;
+    c.verb = verb;
+    c.entity = entity;
+    c.names = std::move(names);
+    c.settings = std::move(settings);
+    c.conditions = std::move(conditions);
+    auto r = ApplyAccountingChange(db, c, {});
+    EXPECT_TRUE(r.ok()) << r.status().message();
+  };
+  using V = AccountingChange::Verb;
+  using E = AccountingChange::Entity;
+  apply(V::kAdd, E::kAccount, {"physics"}, physics);
+  theory.push_back({"Parent", "physics"});
+  apply(V::kAdd, E::kAccount, {"theory"}, theory);
+  apply(V::kAdd, E::kUser, {"alice"}, {{"Account", "physics,theory"}});
+  apply(V::kAdd, E::kUser, {"bob"}, {{"Account", "theory"}});
+  if (!alice_theory.empty()) {
+    apply(V::kModify, E::kUser, {"alice"}, alice_theory, {{"Account", "theory"}});
+  }
+  for (const char* q : {"high", "low"}) apply(V::kAdd, E::kQos, {q}, {});
+  return db;
+}
+
+Job& InAccount(Job& job, const std::string& account, const std::string& user = "alice") {
+  job.req.account = account;
+  job.req.user = user;
+  return job;
+}
+
+TEST_F(QosPassTest, GroupCpuLimitOfAnAccountBindsItsWholeSubtree) {
+  nodes.push_back(MakeNode("n1", 8));
+  nodes.push_back(MakeNode("n2", 8));
+  AccountingDb db = LimitsDb({{"GrpTRES", "cpu=6"}});
+  accounting = &db;
+  InAccount(Running(1, "normal", "n1", 2), "physics");
+  InAccount(Pending(2, "normal", 2, 300), "theory", "bob");     // 2 + 2 = 4: fits
+  InAccount(Pending(3, "normal", 4, 200), "theory");             // 4 + 4 = 8 > 6
+  InAccount(Pending(4, "normal", 2, 100), "physics");            // 4 + 2 = 6: fits
+  InAccount(Pending(5, "normal", 4, 50), "root", "root");        // not under physics
+  ScheduleResult r = Run();
+  EXPECT_EQ(Started(r), (Ids{2, 4, 5}));
+  EXPECT_EQ(ReasonOf(r, 3), "AssocGrpCpuLimit");
+  // Without enforcement the same queue all starts.
+  accounting = nullptr;
+  EXPECT_EQ(Started(Run()), (Ids{2, 3, 4, 5}));
+}
+
+TEST_F(QosPassTest, MaxJobsInheritedAndGrpJobs) {
+  nodes.push_back(MakeNode("n1", 16));
+  AccountingDb db = LimitsDb({{"GrpJobs", "3"}}, {{"MaxJobs", "1"}});
+  accounting = &db;
+  InAccount(Pending(1, "normal", 1, 500), "theory");
+  InAccount(Pending(2, "normal", 1, 400), "theory");          // alice already has 1 in theory
+  InAccount(Pending(3, "normal", 1, 300), "theory", "bob");   // bob's own MaxJobs count
+  InAccount(Pending(4, "normal", 1, 200), "physics");         // third job under physics
+  InAccount(Pending(5, "normal", 1, 100), "physics");         // fourth: GrpJobs=3
+  ScheduleResult r = Run();
+  EXPECT_EQ(Started(r), (Ids{1, 3, 4}));
+  EXPECT_EQ(ReasonOf(r, 2), "AssocMaxJobsLimit");
+  EXPECT_EQ(ReasonOf(r, 5), "AssocGrpJobsLimit");
+}
+
+TEST_F(QosPassTest, PerJobAndGpuLimits) {
+  nodes.push_back(MakeNode("n1", 8, 4));
+  AccountingDb db = LimitsDb({{"GrpTRES", "gres/gpu=2"}}, {}, {{"MaxTRES", "cpu=2"}});
+  accounting = &db;
+  InAccount(Pending(1, "normal", 4, 500), "theory");           // alice: at most 2 CPUs a job
+  Job& gpus = InAccount(Pending(2, "normal", 1, 400), "theory", "bob");
+  gpus.req.gpus_per_node = 3;                                    // over physics' 2 GPUs
+  Job& fits = InAccount(Pending(3, "normal", 1, 300), "physics");
+  fits.req.gpus_per_node = 2;
+  ScheduleResult r = Run();
+  EXPECT_EQ(Started(r), (Ids{3}));
+  EXPECT_EQ(ReasonOf(r, 1), "AssocMaxCpuPerJobLimit");
+  EXPECT_EQ(ReasonOf(r, 2), "AssocGrpGRES");
+}
+
+TEST_F(QosPassTest, QosGroupAndPerUserLimits) {
+  nodes.push_back(MakeNode("n1", 16));
+  AccountingDb db = LimitsDb({});
+  for (Qos& q : db.qos) {
+    if (q.name == "low") {
+      q.grp_jobs = 2;
+      q.max_tres_per_user.cpu = 3;
+    }
+  }
+  qos = db.qos;
+  accounting = &db;
+  InAccount(Pending(1, "low", 2, 500), "physics");
+  InAccount(Pending(2, "low", 2, 400), "physics");             // alice: 4 CPUs > 3 in low
+  InAccount(Pending(3, "low", 1, 300), "theory", "bob");
+  InAccount(Pending(4, "low", 1, 200), "theory", "bob");       // third job in low
+  ScheduleResult r = Run();
+  EXPECT_EQ(Started(r), (Ids{1, 3}));
+  EXPECT_EQ(ReasonOf(r, 2), "QOSMaxCpuPerUserLimit");
+  EXPECT_EQ(ReasonOf(r, 4), "QOSGrpJobsLimit");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "common/slurm_time.h"
+#include "core/limits.h"
 #include "core/plan.h"
 
 namespace shoal {
@@ -256,6 +257,7 @@ struct Scheduler::Pass {
   bool count_qos_users = false;
   std::unordered_map<std::string, uint32_t> running_per_qos_user;
   std::string qos_user_key;
+  LimitTracker limits;  // association and QOS limits, when the view asks for them
   // Preemption: jobs chosen for preemption this pass, and scratch.
   std::unordered_set<JobId> preempted;
   std::vector<Amount> extra;
@@ -324,6 +326,7 @@ struct Scheduler::Pass {
     running_per_qos_user.clear();
     preempted.clear();
     count_qos_users = false;
+    limits.Reset(v.accounting);
     if (v.qos != nullptr) {
       for (const Qos& q : *v.qos) count_qos_users = count_qos_users || q.max_jobs_per_user > 0;
     }
@@ -504,6 +507,7 @@ struct Scheduler::Pass {
     if (count_qos_users) {
       if (const Qos* q = QosOf(job)) ++RunningOfQosUser(*q, job);
     }
+    if (limits.active()) limits.Charge(job, QosOf(job));
     result->starts.push_back(std::move(start));
     return true;
   }
@@ -711,9 +715,10 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
     if (job->state == JobState::kRunning && job->IsArrayTask()) {
       ++pass.running_per_array[job->array_job_id];
     }
-    if (pass.count_qos_users &&
-        (job->state == JobState::kRunning || job->state == JobState::kSuspended)) {
-      if (const Qos* q = pass.QosOf(*job)) ++pass.RunningOfQosUser(*q, *job);
+    if (job->state == JobState::kRunning || job->state == JobState::kSuspended) {
+      const Qos* q = pass.count_qos_users || pass.limits.active() ? pass.QosOf(*job) : nullptr;
+      if (pass.count_qos_users && q != nullptr) ++pass.RunningOfQosUser(*q, *job);
+      if (pass.limits.active()) pass.limits.Charge(*job, q);
     }
   }
 
@@ -830,6 +835,13 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
         continue;
       }
     }
+    if (pass.limits.active()) {
+      const std::string_view limit = pass.limits.Blocker(job, pass.QosOf(job));
+      if (!limit.empty()) {
+        set_reason(job, limit.data());  // one of Slurm's reason literals
+        continue;
+      }
+    }
     Pass::PartState& ps = pass.part_state[p];
     if (ps.stopped) {
       set_reason(job, "Priority");
@@ -870,6 +882,14 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
     if (pass.part_state[d.partition].stopped) {
       set_reason(*d.job, "Priority");
       continue;
+    }
+    // Jobs started since this one was deferred may have used up a limit it needs.
+    if (pass.limits.active()) {
+      const std::string_view limit = pass.limits.Blocker(*d.job, pass.QosOf(*d.job));
+      if (!limit.empty()) {
+        set_reason(*d.job, limit.data());
+        continue;
+      }
     }
     if (!exhausted() && pass.TryStart(*d.job, d.partition, d.duration)) continue;
     if (options_.preempt) pass.TryPreempt(*d.job, d.partition);

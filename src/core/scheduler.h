@@ -15,6 +15,7 @@
 #include "core/plan.h"
 #include "core/policy.h"
 #include "core/priority.h"
+#include "core/accounting.h"
 #include "core/qos.h"
 
 namespace shoal {
@@ -84,6 +85,8 @@ struct ClusterView {
   // ended): preemption counts them as soon free, so it never stops more jobs for a job that
   // is only waiting for those to end.
   const std::vector<const Job*>* releasing = nullptr;
+  // Association and QOS limits on running jobs (AccountingStorageEnforce=limits); null: none.
+  const AccountingDb* accounting = nullptr;
 };
 
 // The per-node shape a request needs when spread over `nodes` nodes of `node_cpus` CPUs

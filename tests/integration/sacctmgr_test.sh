@@ -58,6 +58,18 @@ expect_eq "$(sacctmgr -n -P show qos format=name,priority,maxjobspu)" \
 fromfile|5|
 high|100|2" "QOS listing"
 
+# Limits on running jobs hold jobs back with Slurm's reason until there is room.
+sacctmgr -i modify account theory set GrpTRES=cpu=2 >/dev/null || fail "set theory's GrpTRES"
+first_run=$(sbatch --parsable -A theory -c 2 -t 10 -o /dev/null --wrap 'sleep 30')
+held_back=$(sbatch --parsable -A theory -c 2 -t 10 -o /dev/null --wrap 'sleep 30')
+wait_until 10 bash -c "[ \"\$(squeue -h -j $held_back -o %r)\" == AssocGrpCpuLimit ]" ||
+  fail "a job over theory's GrpTRES: $(squeue -h -j "$held_back" -o '%T %r')"
+expect_eq "$(squeue -h -j "$first_run" -o %T)" "RUNNING" "the job within theory's GrpTRES"
+sacctmgr -i modify account theory set GrpTRES=cpu=-1 >/dev/null || fail "clear theory's GrpTRES"
+wait_until 10 bash -c "[ \"\$(squeue -h -j $held_back -o %T)\" == RUNNING ]" ||
+  fail "the held-back job did not start once the limit was lifted"
+scancel "$first_run" "$held_back"
+
 # Bad requests say why, exit 1, and change nothing.
 before=$(sacctmgr -n -P show assoc)
 expect_eq "$(sacctmgr -i add user carol Account=nosuch 2>&1)" \

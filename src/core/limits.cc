@@ -1,0 +1,147 @@
+#include "core/limits.h"
+
+namespace shoal {
+namespace {
+
+// Slurm's reason for a TRES limit, by resource ("cpu", "mem", "node", "gres/gpu").
+struct TresReasons {
+  const char* cpu;
+  const char* mem;
+  const char* node;
+  const char* gpu;
+  const char* For(std::string_view resource) const {
+    return resource == "cpu" ? cpu : resource == "mem" ? mem : resource == "node" ? node : gpu;
+  }
+};
+
+constexpr TresReasons kAssocGrp{"AssocGrpCpuLimit", "AssocGrpMemLimit", "AssocGrpNodeLimit",
+                                "AssocGrpGRES"};
+constexpr TresReasons kAssocPerJob{"AssocMaxCpuPerJobLimit", "AssocMaxMemPerJob",
+                                   "AssocMaxNodePerJobLimit", "AssocMaxGRESPerJob"};
+constexpr TresReasons kQosGrp{"QOSGrpCpuLimit", "QOSGrpMemLimit", "QOSGrpNodeLimit",
+                              "QOSGrpGRES"};
+constexpr TresReasons kQosPerJob{"QOSMaxCpuPerJobLimit", "QOSMaxMemoryPerJob",
+                                 "QOSMaxNodePerJobLimit", "QOSMaxGRESPerJob"};
+constexpr TresReasons kQosPerUser{"QOSMaxCpuPerUserLimit", "QOSMaxMemoryPerUser",
+                                  "QOSMaxNodePerUserLimit", "QOSMaxGRESPerUser"};
+
+const Tres kNothing{0, 0, 0, 0};
+
+void Add(Tres& into, const Tres& t) {
+  into.cpu += t.cpu;
+  into.mem_mb += t.mem_mb;
+  into.node += t.node;
+  into.gpu += t.gpu;
+}
+
+}  // namespace
+
+Tres JobTres(const Job& job) {
+  const JobRequest& r = job.req;
+  Tres t;
+  if (job.state == JobState::kPending) {
+    t.cpu = static_cast<int64_t>(r.ntasks) * r.cpus_per_task;
+    t.node = r.min_nodes;
+    t.mem_mb = r.mem_per_node_mb > 0 ? static_cast<int64_t>(r.mem_per_node_mb) * r.min_nodes
+                                     : static_cast<int64_t>(r.mem_per_cpu_mb) * t.cpu;
+    t.gpu = static_cast<int64_t>(r.gpus_per_node) * r.min_nodes;
+    return t;
+  }
+  t.cpu = job.alloc_cpus;
+  t.node = static_cast<int64_t>(job.nodes.size());
+  t.mem_mb = static_cast<int64_t>(job.mem_per_node_alloc_mb) * t.node;
+  t.gpu = 0;
+  for (const auto& g : job.gpu_indices) t.gpu += static_cast<int64_t>(g.size());
+  return t;
+}
+
+void LimitTracker::Reset(const AccountingDb* db) {
+  db_ = db;
+  info_.clear();
+  assoc_use_.clear();
+  qos_use_.clear();
+  qos_user_use_.clear();
+}
+
+std::string LimitTracker::Key(std::string_view a, std::string_view b) {
+  std::string k(a);
+  k.push_back('\0');
+  k.append(b);
+  return k;
+}
+
+const LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
+  key_ = Key(job.req.account, job.req.user);
+  auto it = info_.find(key_);
+  if (it != info_.end()) return it->second;
+  AssocInfo info;
+  info.assoc = db_->FindAssoc(job.req.account, job.req.user);
+  if (info.assoc != nullptr) {
+    info.effective = db_->EffectiveLimits(*info.assoc);
+    info.groups.push_back(info.assoc);
+    if (const Association* own = db_->FindAssoc(job.req.account, "")) info.groups.push_back(own);
+    for (const std::string& up : db_->Ancestors(job.req.account)) {
+      if (const Association* a = db_->FindAssoc(up, "")) info.groups.push_back(a);
+    }
+  }
+  return info_.emplace(key_, std::move(info)).first->second;
+}
+
+std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {
+  if (db_ == nullptr) return "";
+  const Tres want = JobTres(job);
+  if (qos != nullptr) {
+    if (auto r = TresOverLimit(qos->max_tres_per_job, kNothing, want); !r.empty()) {
+      return kQosPerJob.For(r);
+    }
+    const Usage& all = qos_use_[qos->name];
+    if (qos->grp_jobs != kNoLimit && all.jobs + 1 > qos->grp_jobs) return "QOSGrpJobsLimit";
+    if (auto r = TresOverLimit(qos->grp_tres, all.tres, want); !r.empty()) return kQosGrp.For(r);
+    if (!qos->max_tres_per_user.Empty()) {
+      const Usage& mine = qos_user_use_[Key(qos->name, job.req.user)];
+      if (auto r = TresOverLimit(qos->max_tres_per_user, mine.tres, want); !r.empty()) {
+        return kQosPerUser.For(r);
+      }
+    }
+  }
+  const AssocInfo& info = InfoOf(job);
+  if (info.assoc == nullptr) return "";
+  if (auto r = TresOverLimit(info.effective.max_tres_per_job, kNothing, want); !r.empty()) {
+    return kAssocPerJob.For(r);
+  }
+  if (info.effective.max_jobs != kNoLimit &&
+      assoc_use_[info.assoc].jobs + 1 > info.effective.max_jobs) {
+    return "AssocMaxJobsLimit";
+  }
+  for (const Association* group : info.groups) {
+    const Usage& used = assoc_use_[group];
+    if (group->limits.grp_jobs != kNoLimit && used.jobs + 1 > group->limits.grp_jobs) {
+      return "AssocGrpJobsLimit";
+    }
+    if (auto r = TresOverLimit(group->limits.grp_tres, used.tres, want); !r.empty()) {
+      return kAssocGrp.For(r);
+    }
+  }
+  return "";
+}
+
+void LimitTracker::Charge(const Job& job, const Qos* qos) {
+  if (db_ == nullptr) return;
+  // A job the pass starts is still pending in its record: charge what it asked for.
+  const Tres held = JobTres(job);
+  if (qos != nullptr) {
+    Usage& all = qos_use_[qos->name];
+    ++all.jobs;
+    Add(all.tres, held);
+    Usage& mine = qos_user_use_[Key(qos->name, job.req.user)];
+    ++mine.jobs;
+    Add(mine.tres, held);
+  }
+  for (const Association* group : InfoOf(job).groups) {
+    Usage& used = assoc_use_[group];
+    ++used.jobs;
+    Add(used.tres, held);
+  }
+}
+
+}  // namespace shoal

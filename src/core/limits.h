@@ -1,0 +1,53 @@
+// Association and QOS limits on running jobs, as a scheduling pass applies them: which limit
+// keeps a pending job from starting now (Slurm's reason), and the counters the jobs already
+// running (and those the pass starts) use up. Only under AccountingStorageEnforce=limits.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/accounting.h"
+#include "core/model.h"
+
+namespace shoal {
+
+// What a job holds (running) or asks for (pending) in TRES terms.
+Tres JobTres(const Job& job);
+
+class LimitTracker {
+ public:
+  // Starts a pass over `db` (which must outlive the pass); with null every job may start.
+  void Reset(const AccountingDb* db);
+  bool active() const { return db_ != nullptr; }
+
+  // Slurm's reason for the first limit that keeps `job` from starting now ("AssocGrpCpuLimit",
+  // "QOSMaxJobsPerUserLimit", ...), or "" when none does. `qos` is the job's QOS (may be null).
+  std::string_view Blocker(const Job& job, const Qos* qos);
+  // Counts a running job, or one the pass starts, against every limit it falls under.
+  void Charge(const Job& job, const Qos* qos);
+
+ private:
+  struct Usage {
+    int64_t jobs = 0;
+    Tres tres{0, 0, 0, 0};
+  };
+  struct AssocInfo {
+    const Association* assoc = nullptr;  // null: the job has no association (no limits)
+    AssocLimits effective;
+    // The associations whose Grp limits bind it: its own, its account's, and those above.
+    std::vector<const Association*> groups;
+  };
+  const AssocInfo& InfoOf(const Job& job);
+  static std::string Key(std::string_view a, std::string_view b);
+
+  const AccountingDb* db_ = nullptr;
+  std::unordered_map<std::string, AssocInfo> info_;          // "account\0user"
+  std::unordered_map<const Association*, Usage> assoc_use_;  // subtree usage for Grp limits
+  std::unordered_map<std::string, Usage> qos_use_;           // by QOS name
+  std::unordered_map<std::string, Usage> qos_user_use_;      // "qos\0user"
+  std::string key_;
+};
+
+}  // namespace shoal
