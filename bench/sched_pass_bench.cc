@@ -3,6 +3,11 @@
 // same run is the same pass without backfill, and the growth from 1k to 100k pending: the
 // target (TARGETS.md, issue 4) is <= 50 ms at 100k with EASY, growing no worse than n log n.
 //
+// BM_Pass/limits is the EASY pass with association and QOS limits enforced
+// (AccountingStorageEnforce=limits): 1,000 users in 20 accounts, every job under an account
+// whose GrpTRES and MaxJobs are set (wide enough not to hold the queue back, so both passes do
+// the same work). Issue 10's target: enforcing limits adds <= 10% to a pass.
+//
 // usage: sched_pass_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
@@ -13,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/accounting.h"
 #include "core/scheduler.h"
 
 namespace shoal {
@@ -109,12 +115,46 @@ std::unique_ptr<Cluster> MakeCluster(int pending) {
   return c;
 }
 
-void BM_Pass(benchmark::State& state, const char* backfill) {
+constexpr int kAccounts = 20;
+
+// 1,000 users u1..u1000, each in account a(N % 20), whose limits are generous.
+AccountingDb MakeAccounting() {
+  AccountingDb db = AccountingDb::Initial();
+  for (int a = 0; a < kAccounts; ++a) {
+    AccountingChange add;
+    add.verb = AccountingChange::Verb::kAdd;
+    add.entity = AccountingChange::Entity::kAccount;
+    add.names = {"a" + std::to_string(a)};
+    add.settings = {{"GrpTRES", "cpu=1000000,mem=100000G"}, {"MaxJobs", "100000"},
+                    {"GrpJobs", "1000000"}};
+    (void)ApplyAccountingChange(db, add, {});
+    AccountingChange users;
+    users.verb = AccountingChange::Verb::kAdd;
+    users.entity = AccountingChange::Entity::kUser;
+    for (int u = 1; u <= 1000; ++u) {
+      if (u % kAccounts == a) users.names.push_back("u" + std::to_string(u));
+    }
+    users.settings = {{"Account", add.names.front()}};
+    (void)ApplyAccountingChange(db, users, {});
+  }
+  return db;
+}
+
+void BM_Pass(benchmark::State& state, const char* backfill, bool limits) {
   auto c = MakeCluster(static_cast<int>(state.range(0)));
   SchedulerOptions o;
   o.backfill = backfill;
   auto scheduler = std::move(Scheduler::Create(o)).value();
   ClusterView view{&c->jobs, &c->nodes, &c->partitions, &c->live};
+  // Both variants check QOS as the controller does; only one enforces limits.
+  AccountingDb accounting = limits ? MakeAccounting() : AccountingDb::Initial();
+  view.qos = &accounting.qos;
+  if (limits) {
+    for (auto& [jid, job] : c->jobs) {
+      job.req.account = "a" + std::to_string(std::stoi(job.req.user.substr(1)) % kAccounts);
+    }
+    view.accounting = &accounting;
+  }
   // Steady state: the jobs already carry the reasons a pass gives them (the controller keeps
   // them), so a pass reports only changes.
   ScheduleResult first = scheduler->Schedule(view, kNow);
@@ -131,13 +171,19 @@ void BM_Pass(benchmark::State& state, const char* backfill) {
   state.SetComplexityN(state.range(0));
 }
 
-BENCHMARK_CAPTURE(BM_Pass, none, "none")
+BENCHMARK_CAPTURE(BM_Pass, none, "none", false)
     ->Arg(1000)
     ->Arg(10000)
     ->Arg(100000)
     ->Unit(benchmark::kMillisecond)
     ->Complexity();
-BENCHMARK_CAPTURE(BM_Pass, easy, "easy")
+BENCHMARK_CAPTURE(BM_Pass, easy, "easy", false)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Complexity();
+BENCHMARK_CAPTURE(BM_Pass, limits, "easy", true)
     ->Arg(1000)
     ->Arg(10000)
     ->Arg(100000)

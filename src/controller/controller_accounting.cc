@@ -89,6 +89,7 @@ Status Controller::LoadAccounting() {
 }
 
 void Controller::SetAccountingLocked(AccountingDb db) {
+  db.version = accounting_.version + 1;  // the scheduler's limit caches follow it
   accounting_ = std::move(db);
   account_shares_.clear();
   for (const Association& a : accounting_.assocs) {

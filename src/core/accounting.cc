@@ -754,7 +754,10 @@ Result<ChangeReport> ApplyAccountingChange(AccountingDb& db, const AccountingCha
                                            const std::vector<ActiveJob>& active) {
   AccountingDb work = db;  // all or nothing
   auto report = Changer(work, change, active).Run();
-  if (report.ok()) db = std::move(work);
+  if (report.ok()) {
+    ++work.version;
+    db = std::move(work);
+  }
   return report;
 }
 

@@ -67,6 +67,8 @@ struct AccountingDb {
   std::vector<UserRecord> users;
   std::vector<Association> assocs;  // account associations and user associations
   std::vector<Qos> qos;
+  // Bumped by every change, so readers may cache what they derive from it.
+  uint64_t version = 0;
 
   // A database with the root account, the root user (Administrator) and the QOS "normal".
   static AccountingDb Initial();

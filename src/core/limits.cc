@@ -56,33 +56,62 @@ Tres JobTres(const Job& job) {
 }
 
 void LimitTracker::Reset(const AccountingDb* db) {
-  db_ = db;
-  info_.clear();
-  assoc_use_.clear();
+  // A database that sets no limit the tracker applies costs the pass nothing.
+  bool any = false;
+  if (db != nullptr) {
+    for (const Association& a : db->assocs) {
+      const AssocLimits& l = a.limits;
+      any = any || l.grp_jobs != kNoLimit || !l.grp_tres.Empty() || l.max_jobs != kNoLimit ||
+            !l.max_tres_per_job.Empty();
+    }
+    for (const Qos& q : db->qos) any = any || Limited(q);
+  }
+  db_ = any ? db : nullptr;
+  if (db_ == nullptr || db_ != cached_db_ || db_->version != cached_version_) {
+    info_.clear();
+    assoc_use_.clear();
+    cached_db_ = db_;
+    cached_version_ = db_ == nullptr ? 0 : db_->version;
+  } else {
+    // Same associations: keep the derived limits and the usage entries they point to.
+    for (auto& [key, info] : info_) info.running = 0;
+    for (auto& [assoc, use] : assoc_use_) use = Usage{};
+  }
   qos_use_.clear();
   qos_user_use_.clear();
 }
 
-std::string LimitTracker::Key(std::string_view a, std::string_view b) {
-  std::string k(a);
-  k.push_back('\0');
-  k.append(b);
-  return k;
+const std::string& LimitTracker::Key(std::string_view a, std::string_view b) {
+  key_.assign(a);
+  key_.push_back('\0');
+  key_.append(b);
+  return key_;
 }
 
-const LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
-  key_ = Key(job.req.account, job.req.user);
-  auto it = info_.find(key_);
+bool LimitTracker::Limited(const Qos& q) {
+  return q.grp_jobs != kNoLimit || !q.grp_tres.Empty() || !q.max_tres_per_job.Empty() ||
+         !q.max_tres_per_user.Empty();
+}
+
+LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
+  auto it = info_.find(Key(job.req.account, job.req.user));
   if (it != info_.end()) return it->second;
   AssocInfo info;
   info.assoc = db_->FindAssoc(job.req.account, job.req.user);
   if (info.assoc != nullptr) {
     info.effective = db_->EffectiveLimits(*info.assoc);
-    info.groups.push_back(info.assoc);
-    if (const Association* own = db_->FindAssoc(job.req.account, "")) info.groups.push_back(own);
-    for (const std::string& up : db_->Ancestors(job.req.account)) {
-      if (const Association* a = db_->FindAssoc(up, "")) info.groups.push_back(a);
-    }
+    auto add_group = [&](const Association* a) {
+      if (a != nullptr && (a->limits.grp_jobs != kNoLimit || !a->limits.grp_tres.Empty())) {
+        info.groups.push_back(a);
+      }
+    };
+    add_group(info.assoc);
+    if (!info.assoc->user.empty()) add_group(db_->FindAssoc(job.req.account, ""));
+    for (const std::string& up : db_->Ancestors(job.req.account)) add_group(db_->FindAssoc(up, ""));
+    // Entries of an unordered_map stay where they are: keep pointers, not lookups per job.
+    for (const Association* g : info.groups) info.group_use.push_back(&assoc_use_[g]);
+    const AssocLimits& e = info.effective;
+    info.limited = !info.groups.empty() || e.max_jobs != kNoLimit || !e.max_tres_per_job.Empty();
   }
   return info_.emplace(key_, std::move(info)).first->second;
 }
@@ -90,7 +119,7 @@ const LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
 std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {
   if (db_ == nullptr) return "";
   const Tres want = JobTres(job);
-  if (qos != nullptr) {
+  if (qos != nullptr && Limited(*qos)) {
     if (auto r = TresOverLimit(qos->max_tres_per_job, kNothing, want); !r.empty()) {
       return kQosPerJob.For(r);
     }
@@ -105,16 +134,16 @@ std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {
     }
   }
   const AssocInfo& info = InfoOf(job);
-  if (info.assoc == nullptr) return "";
+  if (!info.limited) return "";
   if (auto r = TresOverLimit(info.effective.max_tres_per_job, kNothing, want); !r.empty()) {
     return kAssocPerJob.For(r);
   }
-  if (info.effective.max_jobs != kNoLimit &&
-      assoc_use_[info.assoc].jobs + 1 > info.effective.max_jobs) {
+  if (info.effective.max_jobs != kNoLimit && info.running + 1 > info.effective.max_jobs) {
     return "AssocMaxJobsLimit";
   }
-  for (const Association* group : info.groups) {
-    const Usage& used = assoc_use_[group];
+  for (size_t i = 0; i < info.groups.size(); ++i) {
+    const Association* group = info.groups[i];
+    const Usage& used = *info.group_use[i];
     if (group->limits.grp_jobs != kNoLimit && used.jobs + 1 > group->limits.grp_jobs) {
       return "AssocGrpJobsLimit";
     }
@@ -129,7 +158,7 @@ void LimitTracker::Charge(const Job& job, const Qos* qos) {
   if (db_ == nullptr) return;
   // A job the pass starts is still pending in its record: charge what it asked for.
   const Tres held = JobTres(job);
-  if (qos != nullptr) {
+  if (qos != nullptr && Limited(*qos)) {
     Usage& all = qos_use_[qos->name];
     ++all.jobs;
     Add(all.tres, held);
@@ -137,10 +166,11 @@ void LimitTracker::Charge(const Job& job, const Qos* qos) {
     ++mine.jobs;
     Add(mine.tres, held);
   }
-  for (const Association* group : InfoOf(job).groups) {
-    Usage& used = assoc_use_[group];
-    ++used.jobs;
-    Add(used.tres, held);
+  AssocInfo& info = InfoOf(job);
+  ++info.running;
+  for (Usage* used : info.group_use) {
+    ++used->jobs;
+    Add(used->tres, held);
   }
 }
 

@@ -18,7 +18,8 @@ Tres JobTres(const Job& job);
 
 class LimitTracker {
  public:
-  // Starts a pass over `db` (which must outlive the pass); with null every job may start.
+  // Starts a pass over `db` (which must outlive the pass); with null every job may start. What
+  // it derives from the associations is kept while `db` and its version stay the same.
   void Reset(const AccountingDb* db);
   bool active() const { return db_ != nullptr; }
 
@@ -36,18 +37,26 @@ class LimitTracker {
   struct AssocInfo {
     const Association* assoc = nullptr;  // null: the job has no association (no limits)
     AssocLimits effective;
-    // The associations whose Grp limits bind it: its own, its account's, and those above.
+    int64_t running = 0;  // its own running jobs (MaxJobs)
+    // The associations whose Grp limits bind it (its own, its account's, and those above),
+    // only those that set one.
     std::vector<const Association*> groups;
+    std::vector<Usage*> group_use;  // parallel to groups: their entries in assoc_use_
+    bool limited = false;           // any limit at all applies to it
   };
-  const AssocInfo& InfoOf(const Job& job);
-  static std::string Key(std::string_view a, std::string_view b);
+  AssocInfo& InfoOf(const Job& job);
+  // Whether a QOS sets any limit this class applies (MaxJobsPerUser is the scheduler's own).
+  static bool Limited(const Qos& q);
+  const std::string& Key(std::string_view a, std::string_view b);
 
   const AccountingDb* db_ = nullptr;
+  const AccountingDb* cached_db_ = nullptr;  // what info_ was derived from
+  uint64_t cached_version_ = 0;
   std::unordered_map<std::string, AssocInfo> info_;          // "account\0user"
   std::unordered_map<const Association*, Usage> assoc_use_;  // subtree usage for Grp limits
   std::unordered_map<std::string, Usage> qos_use_;           // by QOS name
   std::unordered_map<std::string, Usage> qos_user_use_;      // "qos\0user"
-  std::string key_;
+  std::string key_;  // scratch for Key, so lookups allocate nothing
 };
 
 }  // namespace shoal

@@ -819,8 +819,8 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       set_reason(job, "JobArrayTaskLimit");
       continue;
     }
+    const Qos* qos = view.qos != nullptr ? pass.QosOf(job) : nullptr;
     if (view.qos != nullptr) {
-      const Qos* qos = pass.QosOf(job);
       if (qos == nullptr) {
         set_reason(job, "InvalidQOS");
         continue;
@@ -836,7 +836,7 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       }
     }
     if (pass.limits.active()) {
-      const std::string_view limit = pass.limits.Blocker(job, pass.QosOf(job));
+      const std::string_view limit = pass.limits.Blocker(job, qos);
       if (!limit.empty()) {
         set_reason(job, limit.data());  // one of Slurm's reason literals
         continue;
