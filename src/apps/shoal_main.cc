@@ -26,7 +26,7 @@ constexpr Command kSlurmCommands[] = {
     {"sbatch", shoal::SbatchMain},     {"srun", shoal::SrunMain},   {"salloc", shoal::SallocMain},
     {"squeue", shoal::SqueueMain},     {"sinfo", shoal::SinfoMain}, {"scancel", shoal::ScancelMain},
     {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain}, {"sprio", shoal::SprioMain},
-    {"sacctmgr", shoal::SacctmgrMain},
+    {"sacctmgr", shoal::SacctmgrMain}, {"sshare", shoal::SshareMain},
 };
 
 constexpr Command kShoalCommands[] = {
@@ -74,7 +74,7 @@ void Usage(FILE* out) {
                "queue:\n"
                "  priority [sprio options]   the priority factors of pending jobs (as sprio)\n"
                "Slurm commands (also as their own names):\n"
-               "  sbatch srun salloc squeue sinfo scancel scontrol sacct sprio sacctmgr\n");
+               "  sbatch srun salloc squeue sinfo scancel scontrol sacct sprio sacctmgr sshare\n");
 }
 
 }  // namespace

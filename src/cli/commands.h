@@ -14,5 +14,6 @@ int SrunMain(int argc, char** argv);
 int SallocMain(int argc, char** argv);
 int SprioMain(int argc, char** argv);
 int SacctmgrMain(int argc, char** argv);
+int SshareMain(int argc, char** argv);
 
 }  // namespace shoal

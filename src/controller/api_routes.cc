@@ -332,6 +332,17 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
     return Reply(200, {{"status", "ok"}, {"cluster_name", c.config().cluster_name}});
   }
   if (auto answer = StepRoutes(c, r, parts)) return std::move(*answer);
+  if (parts[0] == "shares" && parts.size() == 1 && m == "GET") {
+    Json rows = Json::array();
+    for (const ShareRow& r : c.ListShares()) {
+      rows.push_back({r.account, r.user, r.depth, r.raw_shares, r.norm_shares, r.raw_usage,
+                      r.effective_usage, r.fairshare});
+    }
+    return Reply(200, {{"columns",
+                        {"account", "user", "depth", "raw_shares", "norm_shares", "raw_usage",
+                         "effective_usage", "fairshare"}},
+                       {"rows", std::move(rows)}});
+  }
   if (parts[0] == "accounting") {
     if (parts.size() == 1 && m == "GET") {
       Json db = AccountingDbToJson(c.Accounting());

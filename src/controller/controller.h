@@ -29,6 +29,7 @@
 #include "controller/step_layout.h"
 #include "core/model.h"
 #include "core/scheduler.h"
+#include "core/shares.h"
 #include "rpc/agent.pb.h"
 #include "store/store.h"
 
@@ -118,8 +119,10 @@ class Controller {
   // Not const: brings the fair-share factors up to date first.
   std::vector<PriorityRow> ListPriorities(const JobFilter& filter);
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
-  // The accounting database (sacctmgr show, sshare).
+  // The accounting database (sacctmgr show).
   AccountingDb Accounting() const;
+  // sshare: every association with its shares, usage and fair-share factor.
+  std::vector<ShareRow> ListShares() const;
   // Applies an sacctmgr change asked by `requester_uid` (nullopt: the TCP API, which trusts its
   // callers until it authenticates them) and stores it before answering; with dry_run, only
   // checks it. Only root, the controller's own user and Operators/Administrators may change it.

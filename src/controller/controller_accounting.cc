@@ -104,6 +104,11 @@ AccountingDb Controller::Accounting() const {
   return accounting_;
 }
 
+std::vector<ShareRow> Controller::ListShares() const {
+  ReadLock lock(mu_);
+  return ShareRows(accounting_, usage_, fairshare_);
+}
+
 Result<ChangeReport> Controller::ChangeAccounting(const AccountingChange& change,
                                                   std::optional<uint32_t> requester_uid,
                                                   bool dry_run) {

@@ -104,6 +104,14 @@ theory|root" "root's associations after a restart"
 expect_eq "$(submit_error -A theory -t 2:00:00 | head -1)" \
   "sbatch: error: AssocMaxWallDurationPerJobLimit" "MaxWall after a restart"
 
+# sshare shows the same tree with its shares, normalised over siblings.
+shares=$(sshare -a -P -n | cut -d'|' -f1-4)
+expect_eq "$(head -1 <<<"$shares")" "root||1|1.000000" "sshare's root row"
+expect_match "$shares" "physics\|\|1\|0\.333333" "physics' normalised shares (root's user, physics, zed)"
+expect_match "$shares" "theory\|root\|1\|" "root's association in theory"
+expect_eq "$(sshare -U -P -n -u root | cut -d'|' -f1,2 | tr '\n' ' ')" "root|root theory|root " \
+  "sshare -U -u root"
+
 # Deleting the subtree removes root's association there; root's default stays root.
 sacctmgr -i delete account physics >/dev/null || fail "delete account physics"
 expect_eq "$(sacctmgr -n -P show assoc format=account,user)" "root|
