@@ -183,7 +183,6 @@ int main(int argc, char** argv) {
     builder.AddListeningPort(agent_host + ":" + std::to_string(port),
                              grpc::InsecureServerCredentials(), &bound_agent_port);
     builder.RegisterService(&agent_service);
-    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
     // Agents may ping a quiet stream every second to notice a dead link quickly.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
