@@ -102,16 +102,16 @@ class AgentStream final
       StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
       return;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      session_ = *session;
-      // The reply goes first; the outbox (which may already hold messages) follows it.
-      writing_ = true;
-      StartWrite(&out_);
-    }
+    session_ = *session;
+    // Installed before the first write can complete: a TryNext that finds the outbox empty
+    // consumes the next wake, which must then reach us.
     session_->SetWake([weak = weak_from_this()] {
       if (std::shared_ptr<AgentStream> stream = weak.lock()) stream->Wake();
     });
+    std::lock_guard<std::mutex> lock(mu_);
+    // The reply goes first; the outbox (which may already hold messages) follows it.
+    writing_ = true;
+    StartWrite(&out_);
   }
 
   void Wake() {
