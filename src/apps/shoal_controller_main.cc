@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "api/client.h"
+#include "common/file_limit.h"
 #include "controller/agent_service.h"
 #include "controller/api_routes.h"
 #include "controller/cluster_events.h"
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  shoal::RaiseFileLimit();  // one connection per agent
 
   // Agents and clients keep the addresses they knew across a controller restart: reuse the
   // previous ports when none were given and they are still free.
