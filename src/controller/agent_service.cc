@@ -17,9 +17,8 @@ namespace {
 // because a write failed or the controller closed the session (node declared down, a newer
 // registration, shutdown). Then the controller hears of the disconnect, and Finish follows once
 // no write is in flight.
-class AgentStream final
-    : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>,
-      public std::enable_shared_from_this<AgentStream> {
+class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>,
+                          public std::enable_shared_from_this<AgentStream> {
  public:
   static AgentStream* Open(Controller& controller, grpc::CallbackServerContext* context) {
     // Not make_shared: the wake hook's weak reference must not keep the reactor's memory.
@@ -97,8 +96,7 @@ class AgentStream final
     if (!session.ok()) {
       out_.mutable_register_reply()->set_accepted(false);
       out_.mutable_register_reply()->set_message(session.status().message());
-      spdlog::warn("refused agent {}: {}", in_.register_().node_name(),
-                   session.status().message());
+      spdlog::warn("refused agent {}: {}", in_.register_().node_name(), session.status().message());
       StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
       return;
     }
