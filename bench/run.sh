@@ -7,14 +7,16 @@
 #   SLURM_REF=1 bash bench/run.sh     # also Slurm, side by side
 #   JOBS=1000 ARRAY=1000 QUEUED=100000 bash bench/run.sh
 #   SHOAL=0 SLURM_REF=1 bash bench/run.sh   # Slurm only
+#   BIN=/tmp/old/bin JOBS=300 bash bench/run.sh   # another build
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 JOBS=${JOBS:-1000}
 ARRAY=${ARRAY:-1000}
 QUEUED=${QUEUED:-100000}
+BIN=${BIN:-$root/build/bin}  # another build's bin/ for an A/B run
 work=$(mktemp -d /tmp/shoal-bench.XXXXXX)
 # Stop the cluster even when a measurement fails half way.
-trap 'PATH="$root/build/bin:$PATH" shoal down --state-dir "$work/state" >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'PATH="$BIN:$PATH" shoal down --state-dir "$work/state" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 # median_ms N CMD...: median wall time of N runs in milliseconds (bash's EPOCHREALTIME).
 median_ms() {
@@ -64,22 +66,22 @@ measure() {
 
 if [ "${SHOAL:-1}" = 1 ]; then
 export SHOAL_STATE_DIR=$work/state
-PATH="$root/build/bin:$PATH" shoal up --nodes 4 --state-dir "$SHOAL_STATE_DIR" >/dev/null
+PATH="$BIN:$PATH" shoal up --nodes 4 --state-dir "$SHOAL_STATE_DIR" >/dev/null
 ctl=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' "$SHOAL_STATE_DIR/cluster.json")
-PATH="$root/build/bin:$PATH" measure "shoal (shoal up --nodes 4)" "$ctl"
+PATH="$BIN:$PATH" measure "shoal (shoal up --nodes 4)" "$ctl"
 
 echo "== shoal API and scale"
-"$root/build/bin/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" 20000 32
+"$BIN/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" 20000 32
 if [ "$QUEUED" -gt 0 ]; then
-  "$root/build/bin/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" "$QUEUED" 32 >/dev/null
-  n=$(PATH="$root/build/bin:$PATH" squeue -h | wc -l)
-  echo "squeue with $n queued jobs: median $(PATH="$root/build/bin:$PATH" median_ms 10 squeue) ms"
+  "$BIN/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" "$QUEUED" 32 >/dev/null
+  n=$(PATH="$BIN:$PATH" squeue -h | wc -l)
+  echo "squeue with $n queued jobs: median $(PATH="$BIN:$PATH" median_ms 10 squeue) ms"
   echo "controller RSS holding $n jobs: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/$ctl/status)"
 fi
-PATH="$root/build/bin:$PATH" shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null
+PATH="$BIN:$PATH" shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null
 
 echo "== store group commit: SQLite and PostgreSQL (a throwaway server) side by side"
-"$root/build/bin/store_bench" 20000 32
+"$BIN/store_bench" 20000 32
 fi
 
 if [ "${SLURM_REF:-0}" = 1 ]; then

@@ -5,10 +5,13 @@
 # its own /proc CPU time over SAMPLE seconds of steady heartbeats) and RSS; sinfo and squeue
 # times (median of 5) with QUEUED pending jobs; an array of JOBS instant tasks from submission to
 # the last completion (tasks/s); FAIL nodes failing at once -> all DOWN, and their requeued jobs
-# running again. The baseline in the same run is N=COUNTS[0].
+# running again. The baseline in the same run is N=COUNTS[0]. STEADY_ONLY=1 stops after the
+# steady-heartbeat figures (registration, threads, CPU, RSS); BIN picks another build's bin/ (an
+# A/B run of two builds, one after the other).
 #
 #   bash bench/scale.sh                                   # 1000 5000 10000 nodes
 #   COUNTS="500 1000 2000" QUEUED=20000 JOBS=5000 FAIL=200 bash bench/scale.sh
+#   COUNTS=2000 SAMPLE=60 STEADY_ONLY=1 BIN=/tmp/old/bin bash bench/scale.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 COUNTS=${COUNTS:-1000 5000 10000}
@@ -16,7 +19,8 @@ QUEUED=${QUEUED:-100000}
 JOBS=${JOBS:-20000}
 FAIL=${FAIL:-1000}
 SAMPLE=${SAMPLE:-30}
-export PATH="$root/build/bin:$PATH"
+BIN=${BIN:-$root/build/bin}
+export PATH="$BIN:$PATH"
 work=$(mktemp -d /tmp/shoal-scale.XXXXXX)
 export SHOAL_STATE_DIR=$work/state
 emu=
@@ -45,8 +49,8 @@ wait_for() {  # wait_for SECONDS COMMAND...
   until "$@"; do [ "$(date +%s)" -gt "$deadline" ] && return 1; sleep 0.2; done
 }
 
-printf '%-7s %-10s %-16s %-9s %-9s %-10s %-16s %-14s %-14s\n' nodes register "ctl CPU (cores)" \
-  "ctl RSS" sinfo squeue "array tasks/s" "fail->DOWN" "->running"
+printf '%-7s %-10s %-11s %-16s %-9s %-9s %-10s %-16s %-14s %-14s\n' nodes register "ctl threads" \
+  "ctl CPU (cores)" "ctl RSS" sinfo squeue "array tasks/s" "fail->DOWN" "->running"
 for n in $COUNTS; do
   shoal down >/dev/null 2>&1 || true
   rm -rf "$SHOAL_STATE_DIR"
@@ -65,7 +69,13 @@ for n in $COUNTS; do
   c0=$(cpu_ticks "$ctl"); sleep "$SAMPLE"; c1=$(cpu_ticks "$ctl")
   cores=$(echo "($c1 - $c0) / $(getconf CLK_TCK) / $SAMPLE" | bc -l | xargs printf '%.2f')
   rss=$(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$ctl/status")
-  "$root/build/bin/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" "$QUEUED" 16 >/dev/null
+  threads=$(awk '/^Threads/ {print $2}' "/proc/$ctl/status")
+  if [ "${STEADY_ONLY:-0}" = 1 ]; then
+    printf '%-7s %-10s %-11s %-16s %-9s\n' "$n" "${register} s" "$threads" "$cores" "$rss"
+    kill "$emu"; wait "$emu" 2>/dev/null || true; emu=
+    continue
+  fi
+  "$BIN/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" "$QUEUED" 16 >/dev/null
   t_sinfo=$(median_ms sinfo)
   t_squeue=$(median_ms squeue)
   scancel -t PD >/dev/null 2>&1 || true
@@ -91,7 +101,8 @@ for n in $COUNTS; do
   # The failed nodes' jobs start again elsewhere: the first restart after the failure.
   wait_for 30 bash -c "[ \$(( \$(grep -c ' started on ' '$SHOAL_STATE_DIR/controller.log') - $started_before )) -ge 1 ]" \
     && again=$(since "$t0") || again="none (no room)"
-  printf '%-7s %-10s %-16s %-9s %-9s %-10s %-16s %-14s %-14s\n' "$n" "${register} s" "$cores" "$rss" \
+  printf '%-7s %-10s %-11s %-16s %-9s %-9s %-10s %-16s %-14s %-14s\n' "$n" "${register} s" "$threads" \
+    "$cores" "$rss" \
     "${t_sinfo} ms" "${t_squeue} ms" "$rate" "${down} s" "$again"
   kill "$emu"; wait "$emu" 2>/dev/null || true; emu=
 done

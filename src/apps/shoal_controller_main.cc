@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "api/client.h"
+#include "common/file_limit.h"
 #include "controller/agent_service.h"
 #include "controller/api_routes.h"
 #include "controller/cluster_events.h"
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  shoal::RaiseFileLimit();  // one connection per agent
 
   // Agents and clients keep the addresses they knew across a controller restart: reuse the
   // previous ports when none were given and they are still free.
@@ -183,7 +185,6 @@ int main(int argc, char** argv) {
     builder.AddListeningPort(agent_host + ":" + std::to_string(port),
                              grpc::InsecureServerCredentials(), &bound_agent_port);
     builder.RegisterService(&agent_service);
-    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
     // Agents may ping a quiet stream every second to notice a dead link quickly.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);

@@ -3,7 +3,6 @@
 // controller of its own, emulated nodes that fail and recover, and a job generator).
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -15,6 +14,7 @@
 
 #include "api/client.h"
 #include "apps/cluster_processes.h"
+#include "common/file_limit.h"
 #include "common/strings.h"
 #include "emulator/emulator.h"
 #include "emulator/live.h"
@@ -26,16 +26,8 @@ using shoal::emulator::LiveOptions;
 using shoal::emulator::LiveSimulation;
 using shoal::emulator::LiveWorld;
 using shoal::emulator::JobTime;
+using shoal::RaiseFileLimit;
 using shoal::emulator::NodeConfig;
-
-// Thousands of connections need thousands of descriptors.
-void RaiseFileLimit() {
-  rlimit r{};
-  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &r);
-  }
-}
 
 }  // namespace
 

@@ -1,5 +1,6 @@
-// gRPC adapter: one AgentService.Connect stream per agent. The stream's handler thread reads
-// agent messages into the Controller; a companion thread writes the session's outbox.
+// gRPC adapter: one AgentService.Connect stream per agent, served with gRPC's callback API. Each
+// stream is a reactor (agent_service.cc) that keeps one read outstanding, feeds what it reads to
+// the Controller, and writes the session's outbox as the session wakes it: no thread per agent.
 #pragma once
 
 #include "controller/controller.h"
@@ -7,12 +8,11 @@
 
 namespace shoal {
 
-class AgentServiceImpl final : public rpc::AgentService::Service {
+class AgentServiceImpl final : public rpc::AgentService::CallbackService {
  public:
   explicit AgentServiceImpl(Controller& controller) : controller_(controller) {}
-  grpc::Status Connect(grpc::ServerContext* context,
-                       grpc::ServerReaderWriter<rpc::ControllerMessage, rpc::AgentMessage>* stream)
-      override;
+  grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>* Connect(
+      grpc::CallbackServerContext* context) override;
 
  private:
   Controller& controller_;

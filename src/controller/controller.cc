@@ -27,12 +27,18 @@ int64_t NowSeconds() {
 // AgentSession
 
 void AgentSession::Send(rpc::ControllerMessage msg) {
+  std::function<void()> wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     outbox_.push_back(std::move(msg));
+    if (wake_wanted_) {
+      wake_wanted_ = false;
+      wake = wake_;
+    }
   }
   cv_.notify_one();
+  if (wake) wake();
 }
 
 bool AgentSession::Next(rpc::ControllerMessage& out) {
@@ -44,13 +50,36 @@ bool AgentSession::Next(rpc::ControllerMessage& out) {
   return true;
 }
 
+AgentSession::Poll AgentSession::TryNext(rpc::ControllerMessage& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!outbox_.empty()) {
+    out = std::move(outbox_.front());
+    outbox_.pop_front();
+    return Poll::kMessage;
+  }
+  if (closed_) return Poll::kClosed;
+  wake_wanted_ = true;
+  return Poll::kEmpty;
+}
+
+void AgentSession::SetWake(std::function<void()> wake) {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_ = std::move(wake);
+}
+
 void AgentSession::Close() {
+  std::function<void()> wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
     outbox_.clear();
+    if (wake_wanted_) {
+      wake_wanted_ = false;
+      wake = wake_;
+    }
   }
   cv_.notify_all();
+  if (wake) wake();
 }
 
 // ---------------------------------------------------------------------------------------------

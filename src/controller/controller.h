@@ -35,13 +35,21 @@
 
 namespace shoal {
 
-// The outbound half of one agent's stream. The gRPC handler drains it; the controller fills it.
+// The outbound half of one agent's stream. The gRPC reactor drains it; the controller fills it.
 class AgentSession {
  public:
+  enum class Poll { kMessage, kEmpty, kClosed };
+
   explicit AgentSession(std::string node) : node_(std::move(node)) {}
   void Send(rpc::ControllerMessage msg);
   // Blocks until a message is ready or the session closes (then returns false).
   bool Next(rpc::ControllerMessage& out);
+  // Never blocks: takes the next message, or says the outbox is closed, or that it is empty; after
+  // kEmpty the wake hook runs once, when a message arrives or the session closes.
+  Poll TryNext(rpc::ControllerMessage& out);
+  // The writer's "call me again" hook for TryNext. It runs on the thread that sends or closes,
+  // outside this session's lock but possibly under the controller's, so it must not block.
+  void SetWake(std::function<void()> wake);
   void Close();
   const std::string& node() const { return node_; }
   // Set once a message on this session, after the controller ended it, has been logged.
@@ -53,6 +61,8 @@ class AgentSession {
   std::condition_variable cv_;
   std::deque<rpc::ControllerMessage> outbox_;
   bool closed_ = false;
+  std::function<void()> wake_;
+  bool wake_wanted_ = false;  // TryNext found nothing: the next Send or Close calls wake_
 };
 
 struct CancelFilter {
