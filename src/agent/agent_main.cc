@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
   spdlog::info("metrics on http://{}/metrics", options.metrics_endpoint);
 
   shoal::agent::Agent agent(options, supervisor);
+  agent.SetGpuReader([&node_metrics] { return node_metrics.SampleGpus(); });
   running_agent = &agent;
   std::atomic<bool> finished{false};
   std::thread waiter([&] {
