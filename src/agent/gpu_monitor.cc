@@ -229,7 +229,8 @@ std::unique_ptr<GpuMonitor> MakeEmulatedGpuMonitor(uint32_t count, std::string t
 }
 
 std::unique_ptr<GpuMonitor> CreateGpuMonitor(uint32_t emulated_count, const std::string& type,
-                                             std::string* note, const std::string& nvml_library) {
+                                             std::string* note, const std::string& nvml_library,
+                                             std::function<std::vector<bool>()> busy) {
   auto nvml = OpenNvmlGpuMonitor(nvml_library);
   if (nvml.ok()) {
     const size_t found = (*nvml)->Sample().size();
@@ -242,7 +243,7 @@ std::unique_ptr<GpuMonitor> CreateGpuMonitor(uint32_t emulated_count, const std:
     *note = nvml.status().message();
   }
   *note += "; reporting " + std::to_string(emulated_count) + " emulated GPUs";
-  return MakeEmulatedGpuMonitor(emulated_count, type);
+  return MakeEmulatedGpuMonitor(emulated_count, type, nullptr, std::move(busy));
 }
 
 }  // namespace shoal::agent

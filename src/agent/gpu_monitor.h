@@ -79,9 +79,11 @@ std::unique_ptr<GpuMonitor> MakeEmulatedGpuMonitor(
     std::function<std::vector<bool>()> busy = nullptr);
 
 // What the agent uses: NVML when it loads and sees at least one GPU, else the emulated GPUs
-// (none when emulated_count is 0). `*note` says which and why, for the log.
+// (none when emulated_count is 0), following the jobs `busy` says hold them when given.
+// `*note` says which and why, for the log.
 std::unique_ptr<GpuMonitor> CreateGpuMonitor(uint32_t emulated_count, const std::string& type,
                                              std::string* note,
-                                             const std::string& nvml_library = "libnvidia-ml.so.1");
+                                             const std::string& nvml_library = "libnvidia-ml.so.1",
+                                             std::function<std::vector<bool>()> busy = nullptr);
 
 }  // namespace shoal::agent
