@@ -66,7 +66,7 @@ class EmulatedGpuModel {
   };
   std::string type_;
   std::vector<Gpu> gpus_;
-  uint64_t state_;  // the noise's generator (splitmix64): small and the same everywhere
+  uint64_t state_;   // the noise's generator (splitmix64): small and the same everywhere
   double Uniform();  // [0, 1)
 };
 

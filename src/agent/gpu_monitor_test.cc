@@ -94,7 +94,8 @@ TEST(GpuMonitorTest, EmulatedGpusFollowTheJobsOnThem) {
 TEST(GpuMonitorTest, EmulatedMonitorWithJobsUsesTheModel) {
   double now = 10;
   std::vector<bool> busy = {false, true};
-  auto mon = MakeEmulatedGpuMonitor(2, "emulated", [&] { return now; }, [&] { return busy; });
+  auto mon = MakeEmulatedGpuMonitor(
+      2, "emulated", [&] { return now; }, [&] { return busy; });
   std::vector<GpuSample> s = mon->Sample();
   ASSERT_EQ(s.size(), 2u);
   EXPECT_LE(s[0].utilization_ratio, 0.05);

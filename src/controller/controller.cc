@@ -49,8 +49,8 @@ Result<std::vector<GpuReading>> CheckGpuReadings(const rpc::Heartbeat& hb, uint3
     if (!(r.power_watts() >= 0 && r.power_watts() <= 10000)) {
       return InvalidArgument(which + ": power outside 0..10000 W");
     }
-    out.push_back({r.index(), r.utilization_ratio(), r.memory_used_bytes(),
-                   r.memory_total_bytes(), r.temperature_celsius(), r.power_watts()});
+    out.push_back({r.index(), r.utilization_ratio(), r.memory_used_bytes(), r.memory_total_bytes(),
+                   r.temperature_celsius(), r.power_watts()});
   }
   return out;
 }
@@ -1429,8 +1429,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
     if (gpus.ok()) {
       metrics_->SetNodeGpus(session->node(), std::move(gpus).value());
     } else if (!session->bad_gpu_readings_logged.exchange(true)) {
-      spdlog::warn("node {}: GPU readings ignored: {}", session->node(),
-                   gpus.status().message());
+      spdlog::warn("node {}: GPU readings ignored: {}", session->node(), gpus.status().message());
     }
     return;
   }
@@ -1679,8 +1678,8 @@ void Controller::TimerLoop() {
   // the other chores (acknowledging synced ends, allocations' limits, usage, forgetting old
   // jobs) keep their quarter-second pace, so their syncs stay batched as before.
   constexpr int64_t kChoresEveryMs = 250;
-  const auto check_every = std::chrono::milliseconds(
-      std::clamp<int64_t>(config_.node_check_ms, 10, kChoresEveryMs));
+  const auto check_every =
+      std::chrono::milliseconds(std::clamp<int64_t>(config_.node_check_ms, 10, kChoresEveryMs));
   int64_t last_chores_ms = 0;
   while (true) {
     {

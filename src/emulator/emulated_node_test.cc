@@ -177,7 +177,6 @@ TEST(EmulatedNodeTest, TerminateSignalAndCrash) {
   EXPECT_EQ(node.MakeRegister("").register_().running_size(), 0);
 }
 
-
 TEST(EmulatedNodeTest, HeartbeatsCarryGpuReadingsThatFollowTheJobs) {
   EmulatedNode node(Config(JobTime::kReal));  // 2 GPUs
   std::vector<rpc::AgentMessage> out;
