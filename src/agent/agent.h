@@ -12,11 +12,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "agent/agent_options.h"
+#include "agent/gpu_monitor.h"
 #include "agent/job_manager.h"
 #include "common/status.h"
 #include "rpc/agent.grpc.pb.h"
@@ -42,6 +44,10 @@ class Agent {
 
   // The jobs running here now (for the metrics endpoint); thread-safe.
   std::vector<RunningJobInfo> RunningJobs() const { return jobs_->Running(); }
+
+  // Where heartbeats get the GPUs' readings they carry to the controller (its /metrics, API
+  // and dashboard); none set: heartbeats carry none. Call before Run().
+  void SetGpuReader(std::function<std::vector<GpuSample>()> read) { gpu_reader_ = std::move(read); }
 
  private:
   // One connection. Returns FailedPrecondition when the controller refused us; sets *registered
@@ -74,6 +80,7 @@ class Agent {
   bool session_over_ = false;           // tells the writer to stop
   uint32_t heartbeat_ms_ = 1000;
   std::deque<rpc::AgentMessage> outbox_;
+  std::function<std::vector<GpuSample>()> gpu_reader_;
 
   std::mutex health_mu_;
   std::condition_variable health_cv_;

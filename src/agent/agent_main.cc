@@ -118,9 +118,22 @@ int main(int argc, char** argv) {
   // Prometheus /metrics, listening before the agent registers so that it can say where.
   std::atomic<shoal::agent::Agent*> running_agent{nullptr};
   std::string gpu_note;
+  // Emulated GPUs follow the jobs that hold them.
+  auto gpus_busy = [&running_agent, gpus = options.gpus] {
+    std::vector<bool> busy(gpus, false);
+    shoal::agent::Agent* a = running_agent.load();
+    if (a == nullptr) return busy;
+    for (const shoal::agent::RunningJobInfo& j : a->RunningJobs()) {
+      for (uint32_t g : j.gpu_indices) {
+        if (g < busy.size()) busy[g] = true;
+      }
+    }
+    return busy;
+  };
   shoal::agent::NodeMetrics node_metrics(
       {options.node_name, options.cpus, options.memory_mb},
-      shoal::agent::CreateGpuMonitor(options.gpus, options.gpu_type, &gpu_note),
+      shoal::agent::CreateGpuMonitor(options.gpus, options.gpu_type, &gpu_note, "libnvidia-ml.so.1",
+                                     gpus_busy),
       [&running_agent] {
         shoal::agent::Agent* a = running_agent.load();
         return a != nullptr ? a->RunningJobs() : std::vector<shoal::agent::RunningJobInfo>{};
@@ -157,6 +170,7 @@ int main(int argc, char** argv) {
   spdlog::info("metrics on http://{}/metrics", options.metrics_endpoint);
 
   shoal::agent::Agent agent(options, supervisor);
+  agent.SetGpuReader([&node_metrics] { return node_metrics.SampleGpus(); });
   running_agent = &agent;
   std::atomic<bool> finished{false};
   std::thread waiter([&] {

@@ -124,7 +124,66 @@ class EmulatedGpuMonitor : public GpuMonitor {
   std::function<double()> now_s_;
 };
 
+class ModelGpuMonitor : public GpuMonitor {
+ public:
+  ModelGpuMonitor(uint32_t count, std::string type, std::function<double()> now_s,
+                  std::function<std::vector<bool>()> busy)
+      : model_(count, std::move(type)), now_s_(std::move(now_s)), busy_(std::move(busy)) {}
+  std::vector<GpuSample> Sample() override { return model_.Sample(now_s_(), busy_()); }
+  std::string source() const override { return "emulated"; }
+
+ private:
+  EmulatedGpuModel model_;
+  std::function<double()> now_s_;
+  std::function<std::vector<bool>()> busy_;
+};
+
 }  // namespace
+
+EmulatedGpuModel::EmulatedGpuModel(uint32_t count, std::string type, uint64_t seed)
+    : type_(std::move(type)), gpus_(count), state_(seed) {}
+
+double EmulatedGpuModel::Uniform() {
+  uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+std::vector<GpuSample> EmulatedGpuModel::Sample(double now_s, const std::vector<bool>& busy) {
+  constexpr double kTauS = 40;  // how fast a card heats and cools
+  std::vector<GpuSample> out;
+  out.reserve(gpus_.size());
+  for (uint32_t i = 0; i < gpus_.size(); ++i) {
+    Gpu& g = gpus_[i];
+    const bool now_busy = i < busy.size() && busy[i];
+    if (now_busy && !g.busy) {  // a job starts on it: its own intensity and footprint
+      g.level = 0.6 + 0.38 * Uniform();
+      g.mem_share = 0.3 + 0.6 * Uniform();
+    }
+    g.busy = now_busy;
+    // Noise around the level: a few percent busy, a few percent of idle housekeeping.
+    double util = g.busy ? g.level + 0.08 * (Uniform() - 0.5) : 0.05 * Uniform();
+    util = std::clamp(std::round(util * 100) / 100, 0.0, 1.0);  // NVML's whole percents
+    const double target = kIdleCelsius + (g.busy ? 45 * g.level : 0);
+    const double dt = g.last_s < 0 ? 0 : std::max(0.0, now_s - g.last_s);
+    g.celsius += (target - g.celsius) * (1 - std::exp(-dt / kTauS));
+    g.last_s = now_s;
+    GpuSample s;
+    s.index = i;
+    s.name = type_;
+    s.emulated = true;
+    s.utilization_ratio = util;
+    s.memory_total_bytes = kMemoryTotal;
+    const double mem = g.busy ? g.mem_share : 0.005;  // the driver's context on an idle card
+    s.memory_used_bytes = static_cast<uint64_t>(mem * kMemoryTotal) & ~((1ull << 20) - 1);
+    s.temperature_celsius = std::round(g.celsius + 0.6 * (Uniform() - 0.5));
+    s.power_watts = std::round(60 + 290 * util);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 Result<std::unique_ptr<GpuMonitor>> OpenNvmlGpuMonitor(const std::string& library) {
   void* lib = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -154,18 +213,24 @@ Result<std::unique_ptr<GpuMonitor>> OpenNvmlGpuMonitor(const std::string& librar
 }
 
 std::unique_ptr<GpuMonitor> MakeEmulatedGpuMonitor(uint32_t count, std::string type,
-                                                   std::function<double()> now_s) {
+                                                   std::function<double()> now_s,
+                                                   std::function<std::vector<bool>()> busy) {
   if (!now_s) {
     now_s = [] {
       return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
           .count();
     };
   }
+  if (busy) {
+    return std::make_unique<ModelGpuMonitor>(count, std::move(type), std::move(now_s),
+                                             std::move(busy));
+  }
   return std::make_unique<EmulatedGpuMonitor>(count, std::move(type), std::move(now_s));
 }
 
 std::unique_ptr<GpuMonitor> CreateGpuMonitor(uint32_t emulated_count, const std::string& type,
-                                             std::string* note, const std::string& nvml_library) {
+                                             std::string* note, const std::string& nvml_library,
+                                             std::function<std::vector<bool>()> busy) {
   auto nvml = OpenNvmlGpuMonitor(nvml_library);
   if (nvml.ok()) {
     const size_t found = (*nvml)->Sample().size();
@@ -178,7 +243,7 @@ std::unique_ptr<GpuMonitor> CreateGpuMonitor(uint32_t emulated_count, const std:
     *note = nvml.status().message();
   }
   *note += "; reporting " + std::to_string(emulated_count) + " emulated GPUs";
-  return MakeEmulatedGpuMonitor(emulated_count, type);
+  return MakeEmulatedGpuMonitor(emulated_count, type, nullptr, std::move(busy));
 }
 
 }  // namespace shoal::agent

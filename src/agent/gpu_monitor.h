@@ -39,15 +39,51 @@ class GpuMonitor {
 Result<std::unique_ptr<GpuMonitor>> OpenNvmlGpuMonitor(
     const std::string& library = "libnvidia-ml.so.1");
 
+// Emulated GPUs whose readings follow the jobs on them, as a real card's do: an idle GPU sits
+// at 0-5 % and about 35 C with next to no memory used; one a job holds runs at a level drawn
+// for that job (60-98 %) with a few percent of noise, its memory filled to a share drawn for
+// the job, and its temperature rises toward 62-80 C (and cools back when the job ends) with a
+// time constant of about 40 s. Power follows utilization. Deterministic for a seed, driven by
+// the caller's clock, so the emulator (`shoal sim live`) and tests share it.
+class EmulatedGpuModel {
+ public:
+  EmulatedGpuModel(uint32_t count, std::string type, uint64_t seed = 1);
+  // Readings at `now_s` (seconds, any monotonic origin); `busy[i]`: GPU i is held by a running
+  // job (missing entries: idle).
+  std::vector<GpuSample> Sample(double now_s, const std::vector<bool>& busy);
+  uint32_t count() const { return static_cast<uint32_t>(gpus_.size()); }
+
+  static constexpr uint64_t kMemoryTotal = 80ull << 30;  // an 80 GiB card
+  static constexpr double kIdleCelsius = 35;
+
+ private:
+  struct Gpu {
+    bool busy = false;
+    double level = 0;      // the running job's utilization, drawn when it starts
+    double mem_share = 0;  // the running job's share of the memory
+    double celsius = kIdleCelsius;
+    double last_s = -1;
+  };
+  std::string type_;
+  std::vector<Gpu> gpus_;
+  uint64_t state_;   // the noise's generator (splitmix64): small and the same everywhere
+  double Uniform();  // [0, 1)
+};
+
 // `count` emulated GPUs named `type`. `now_s` is the clock the values vary with (seconds);
-// the default is the steady clock, tests pass their own.
-std::unique_ptr<GpuMonitor> MakeEmulatedGpuMonitor(uint32_t count, std::string type,
-                                                   std::function<double()> now_s = nullptr);
+// the default is the steady clock, tests pass their own. Without `busy`, each GPU follows slow
+// waves of its own (the agent cannot tell which GPU a job uses); with it, EmulatedGpuModel's
+// readings for the GPUs it says are held by jobs.
+std::unique_ptr<GpuMonitor> MakeEmulatedGpuMonitor(
+    uint32_t count, std::string type, std::function<double()> now_s = nullptr,
+    std::function<std::vector<bool>()> busy = nullptr);
 
 // What the agent uses: NVML when it loads and sees at least one GPU, else the emulated GPUs
-// (none when emulated_count is 0). `*note` says which and why, for the log.
+// (none when emulated_count is 0), following the jobs `busy` says hold them when given.
+// `*note` says which and why, for the log.
 std::unique_ptr<GpuMonitor> CreateGpuMonitor(uint32_t emulated_count, const std::string& type,
                                              std::string* note,
-                                             const std::string& nvml_library = "libnvidia-ml.so.1");
+                                             const std::string& nvml_library = "libnvidia-ml.so.1",
+                                             std::function<std::vector<bool>()> busy = nullptr);
 
 }  // namespace shoal::agent

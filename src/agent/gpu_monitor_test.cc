@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace shoal::agent {
@@ -49,6 +50,56 @@ TEST(GpuMonitorTest, EmulatedValuesVarySlowly) {
   }
   EXPECT_TRUE(moved);
   EXPECT_TRUE(differ);
+}
+
+TEST(GpuMonitorTest, EmulatedGpusFollowTheJobsOnThem) {
+  EmulatedGpuModel model(2, "a100", 7);
+  double now = 100;
+  // Idle: 0-5 %, about 35 C, next to no memory.
+  for (int i = 0; i < 20; ++i, now += 1) {
+    for (const GpuSample& g : model.Sample(now, {false, false})) {
+      EXPECT_LE(g.utilization_ratio, 0.05);
+      EXPECT_NEAR(g.temperature_celsius, EmulatedGpuModel::kIdleCelsius, 1);
+      EXPECT_LT(g.memory_used_bytes, g.memory_total_bytes / 50);
+    }
+  }
+  // GPU 0 busy: 60-100 % with noise, memory in use, heating toward 62-80 C; GPU 1 stays idle.
+  std::vector<double> utils;
+  GpuSample first_busy = model.Sample(now, {true, false})[0];
+  for (int i = 0; i < 180; ++i) {
+    now += 1;
+    std::vector<GpuSample> s = model.Sample(now, {true, false});
+    EXPECT_GE(s[0].utilization_ratio, 0.55);
+    EXPECT_LE(s[0].utilization_ratio, 1.0);
+    EXPECT_GT(s[0].memory_used_bytes, s[0].memory_total_bytes / 4);
+    EXPECT_LE(s[1].utilization_ratio, 0.05);
+    EXPECT_NEAR(s[1].temperature_celsius, EmulatedGpuModel::kIdleCelsius, 1);
+    utils.push_back(s[0].utilization_ratio);
+  }
+  EXPECT_LT(first_busy.temperature_celsius, 40);  // it heats over time, not at once
+  GpuSample hot = model.Sample(now, {true, false})[0];
+  EXPECT_GE(hot.temperature_celsius, 60);
+  EXPECT_LE(hot.temperature_celsius, 81);
+  EXPECT_GT(hot.power_watts, 200);
+  EXPECT_NE(*std::min_element(utils.begin(), utils.end()),
+            *std::max_element(utils.begin(), utils.end()));  // noisy, not a constant
+  // The job ends: utilization drops at once, the card cools over a minute or two.
+  GpuSample ended = model.Sample(now + 1, {false, false})[0];
+  EXPECT_LE(ended.utilization_ratio, 0.05);
+  EXPECT_GT(ended.temperature_celsius, 55);
+  GpuSample cool = model.Sample(now + 300, {false, false})[0];
+  EXPECT_NEAR(cool.temperature_celsius, EmulatedGpuModel::kIdleCelsius, 2);
+}
+
+TEST(GpuMonitorTest, EmulatedMonitorWithJobsUsesTheModel) {
+  double now = 10;
+  std::vector<bool> busy = {false, true};
+  auto mon = MakeEmulatedGpuMonitor(
+      2, "emulated", [&] { return now; }, [&] { return busy; });
+  std::vector<GpuSample> s = mon->Sample();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_LE(s[0].utilization_ratio, 0.05);
+  EXPECT_GE(s[1].utilization_ratio, 0.55);
 }
 
 TEST(GpuMonitorTest, NoEmulatedGpusReportsNone) {

@@ -193,6 +193,7 @@ ScannedJob InspectJobDir(const std::string& dir, const SupervisorProbe& probe, i
   }
   job.job_id = spec->job_id;
   job.generation = spec->generation;
+  job.gpu_indices = spec->gpu_indices;
   job.start_time = spec->launch_time;
   if (Result<std::string> state = ReadWholeFile(dir + "/" + kStateFile); state.ok()) {
     if (Result<SupervisorState> s = StateFromJson(*state); s.ok()) job.start_time = s->start_time;

@@ -59,6 +59,7 @@ struct ScannedJob {
   uint64_t generation = 0;
   pid_t supervisor_pid = 0;  // kRunning
   int64_t start_time = 0;    // kRunning: from state.json, else the launch time
+  std::vector<uint32_t> gpu_indices;  // from the spec: the GPUs the job holds here
   JobResult result;          // kFinished; kLost: the result to report (signal 9)
   std::string problem;       // kInvalid: why
 };

@@ -87,6 +87,7 @@ Status JobManager::Start() {
     job.job_id = found.job_id;
     job.generation = found.generation;
     job.start_time = found.start_time;
+    job.gpu_indices = found.gpu_indices;
     switch (found.kind) {
       case ScannedJob::Kind::kInvalid:
         spdlog::warn("removing job directory {}: {}", found.dir, found.problem);
@@ -293,6 +294,7 @@ Status JobManager::Launch(JobSpec spec, const std::string& script) {
   job.pid = *pid;
   job.pidfd = pidfd;
   job.start_time = spec.launch_time;
+  job.gpu_indices = spec.gpu_indices;
   spdlog::info("job {}: launched generation {} (supervisor pid {})", id, spec.generation, *pid);
   if (listener_.started) listener_.started({id, job.generation, job.start_time});
   Watch(std::move(job));
@@ -357,7 +359,9 @@ std::vector<RunningJobInfo> JobManager::Running() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<RunningJobInfo> out;
   for (const auto& [id, job] : jobs_) {
-    if (job.running && !job.fenced) out.push_back({id, job.generation, job.start_time, job.pid});
+    if (job.running && !job.fenced) {
+      out.push_back({id, job.generation, job.start_time, job.pid, job.gpu_indices});
+    }
   }
   return out;
 }

@@ -32,6 +32,7 @@ struct RunningJobInfo {
   uint64_t generation = 0;
   int64_t start_time = 0;
   pid_t supervisor_pid = 0;  // the job's shoal-supervisor (its processes descend from it)
+  std::vector<uint32_t> gpu_indices = {};  // the GPUs it holds here
 };
 
 class JobManager {
@@ -91,6 +92,7 @@ class JobManager {
     pid_t pid = 0;
     int pidfd = -1;
     int64_t start_time = 0;
+    std::vector<uint32_t> gpu_indices;
     JobResult result;  // when finished
   };
 

@@ -123,7 +123,11 @@ TEST_F(JobManagerTest, LaunchFailureIsReportedAsFinished) {
 
 TEST_F(JobManagerTest, JobsSurviveARestartAndAreReattached) {
   auto jm = Make();
-  ASSERT_TRUE(jm->Launch(Spec(7, 4), "#!/bin/sh\nsleep 100\n").ok());
+  JobSpec seven = Spec(7, 4);
+  seven.gpu_indices = {2};
+  ASSERT_TRUE(jm->Launch(seven, "#!/bin/sh\nsleep 100\n").ok());
+  ASSERT_EQ(jm->Running().size(), 1u);
+  EXPECT_EQ(jm->Running()[0].gpu_indices, std::vector<uint32_t>{2});  // emulated GPUs follow
   ASSERT_TRUE(jm->Launch(Spec(8), "#!/bin/sh\nexit 0\n").ok());
   ASSERT_TRUE(events_.WaitFinished(1));
   ASSERT_TRUE(testing::WaitFor([&] { return FileExists(JobDir(7) + "/" + kStateFile); }));
@@ -136,6 +140,7 @@ TEST_F(JobManagerTest, JobsSurviveARestartAndAreReattached) {
   EXPECT_EQ(running[0].job_id, 7u);
   EXPECT_EQ(running[0].generation, 4u);
   EXPECT_GT(running[0].start_time, 0);
+  EXPECT_EQ(running[0].gpu_indices, std::vector<uint32_t>{2});  // from its spec
   // Job 8 finished and was never acknowledged: still to report.
   std::vector<JobResult> unacked = jm->Unacknowledged();
   ASSERT_EQ(unacked.size(), 1u);

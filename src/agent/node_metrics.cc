@@ -176,6 +176,11 @@ NodeMetrics::NodeMetrics(Options options, std::unique_ptr<GpuMonitor> gpus,
       gpus_(std::move(gpus)),
       running_jobs_(std::move(running_jobs)) {}
 
+std::vector<GpuSample> NodeMetrics::SampleGpus() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gpus_ ? gpus_->Sample() : std::vector<GpuSample>{};
+}
+
 std::string NodeMetrics::Render() {
   std::lock_guard<std::mutex> lock(mu_);
   ExpositionWriter out;

@@ -44,6 +44,8 @@ class NodeMetrics {
 
   // The exposition text, read now. Thread-safe (scrapes are serialized).
   std::string Render();
+  // The GPUs' readings now (for the heartbeats to the controller); thread-safe.
+  std::vector<GpuSample> SampleGpus();
 
  private:
   const Options options_;

@@ -383,7 +383,24 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
   if (parts[0] == "nodes") {
     if (parts.size() == 1 && m == "GET") {
       Json nodes = Json::array();
-      for (const Node& n : c.ListNodes()) nodes.push_back(NodeToJson(n));
+      // The GPUs' readings the agents last sent (with their heartbeats), where there are any.
+      const auto readings = c.metrics().NodeGpus();
+      for (const Node& n : c.ListNodes()) {
+        Json node = NodeToJson(n);
+        if (auto it = readings.find(n.name); it != readings.end()) {
+          Json gpus = Json::array();
+          for (const GpuReading& g : it->second) {
+            gpus.push_back({{"index", g.index},
+                            {"utilization_ratio", g.utilization_ratio},
+                            {"memory_used_bytes", g.memory_used_bytes},
+                            {"memory_total_bytes", g.memory_total_bytes},
+                            {"temperature_celsius", g.temperature_celsius},
+                            {"power_watts", g.power_watts}});
+          }
+          node["gpu_readings"] = std::move(gpus);
+        }
+        nodes.push_back(std::move(node));
+      }
       Json answer = {{"nodes", std::move(nodes)}};
       if (auto with = r.query.find("with"); with != r.query.end()) {
         if (with->second != "partitions") {

@@ -23,6 +23,46 @@ int64_t NowSeconds() {
       .count();
 }
 
+namespace {
+
+// A heartbeat's GPU readings, checked: indices the node registered, each once; a ratio in 0..1;
+// memory used within the total; a temperature and a power a GPU can have.
+Result<std::vector<GpuReading>> CheckGpuReadings(const rpc::Heartbeat& hb, uint32_t gpus) {
+  std::vector<GpuReading> out;
+  std::vector<bool> seen(gpus, false);
+  for (const rpc::GpuReading& r : hb.gpus()) {
+    const std::string which = "GPU reading " + std::to_string(r.index());
+    if (r.index() >= gpus) {
+      return InvalidArgument(which + ": the node registered " + std::to_string(gpus) + " GPUs");
+    }
+    if (seen[r.index()]) return InvalidArgument(which + " given twice");
+    seen[r.index()] = true;
+    if (!(r.utilization_ratio() >= 0 && r.utilization_ratio() <= 1)) {
+      return InvalidArgument(which + ": utilization_ratio outside 0..1");
+    }
+    if (r.memory_used_bytes() > r.memory_total_bytes()) {
+      return InvalidArgument(which + ": memory used exceeds the total");
+    }
+    if (!(r.temperature_celsius() >= -40 && r.temperature_celsius() <= 150)) {
+      return InvalidArgument(which + ": temperature outside -40..150 C");
+    }
+    if (!(r.power_watts() >= 0 && r.power_watts() <= 10000)) {
+      return InvalidArgument(which + ": power outside 0..10000 W");
+    }
+    out.push_back({r.index(), r.utilization_ratio(), r.memory_used_bytes(), r.memory_total_bytes(),
+                   r.temperature_celsius(), r.power_watts()});
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // ---------------------------------------------------------------------------------------------
 // AgentSession
 
@@ -158,6 +198,7 @@ Status Controller::Start(const PolicyRegistry& registry) {
           node = InsertNodeLocked(std::move(placeholder));
         }
         node->last_heartbeat = now;  // grace period starts now
+        node->heard_ms = SteadyMs();
         node->alloc_cpus += job.cpus_per_node;
         node->alloc_mem_mb += job.mem_per_node_alloc_mb;
         node->running_jobs.push_back(job.id);
@@ -1363,11 +1404,14 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     node->responding = true;
     node->boot_time = now;
     node->last_heartbeat = now;
+    node->heard_ms = SteadyMs();
+    session->Heard(node->heard_ms, now);
     if (node->down && node->reason == "Not responding") {
       node->down = false;
       node->reason.clear();
     }
     if (auto old = sessions_.find(node->name); old != sessions_.end()) old->second->Close();
+    session->gpus = node->gpus;
     sessions_[node->name] = session;
     metrics_->NodeChanged(*node, "registered");
 
@@ -1436,9 +1480,17 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
     }
     return;
   }
+  // Anything the agent says shows it alive; a heartbeat says nothing else, so it takes no
+  // lock at all (the timer reads what the session heard).
+  session->Heard(SteadyMs(), now);
   if (msg.has_heartbeat()) {
-    WriteLock lock = LockForChange();
-    if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
+    if (msg.heartbeat().gpus_size() == 0) return;
+    auto gpus = CheckGpuReadings(msg.heartbeat(), session->gpus);
+    if (gpus.ok()) {
+      metrics_->SetNodeGpus(session->node(), std::move(gpus).value());
+    } else if (!session->bad_gpu_readings_logged.exchange(true)) {
+      spdlog::warn("node {}: GPU readings ignored: {}", session->node(), gpus.status().message());
+    }
     return;
   }
   if (msg.has_step_finished()) return OnStepFinished(session, msg.step_finished());
@@ -1451,7 +1503,6 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
   PendingWrites ops;
   {
     WriteLock lock = LockForChange();
-    if (Node* node = FindNodeLocked(session->node())) node->last_heartbeat = now;
     auto it = jobs_.find(fin.job_id());
     if (it != jobs_.end() && it->second.generation == fin.generation() &&
         !it->second.nodes.empty() && it->second.nodes.front() == session->node()) {
@@ -1578,6 +1629,9 @@ void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& sessio
   if (it == sessions_.end() || it->second != session) return;  // replaced by a newer session
   sessions_.erase(it);
   if (Node* node = FindNodeLocked(session->node())) {
+    // The timeout runs from the last word on the stream that just ended.
+    node->heard_ms = std::max(node->heard_ms, session->heard_ms());
+    node->last_heartbeat = std::max(node->last_heartbeat, session->heard_s());
     node->responding = false;
     metrics_->NodeChanged(*node, "disconnected");
     spdlog::warn("node {} disconnected", node->name);
@@ -1597,10 +1651,16 @@ void Controller::RequeueAfterFailureLocked(Job& job, int64_t now) {
                  job.restart_count, config_.max_batch_requeue);
     return;
   }
-  // Backoff: a job that breaks its nodes must not cycle through the cluster at full speed.
-  // 1 s after the first failure, doubling up to a minute; squeue shows BeginTime meanwhile.
+  // A first failure is the node's fault, not the job's: it starts again elsewhere at once (the
+  // whole point of fast detection). A job requeued before may be what breaks its nodes, and
+  // must not cycle through the cluster at full speed: 1 s, doubling up to a minute; squeue
+  // shows BeginTime meanwhile.
+  if (job.restart_count <= 1) {
+    job.reason = "None";
+    return;
+  }
   const int64_t backoff =
-      std::min<int64_t>(int64_t{1} << std::min(job.restart_count - 1, 6u), kMaxRequeueBackoffS);
+      std::min<int64_t>(int64_t{1} << std::min(job.restart_count - 2, 6u), kMaxRequeueBackoffS);
   job.req.begin_time = now + backoff;
   job.eligible_time = job.req.begin_time;
 }
@@ -1629,34 +1689,84 @@ void Controller::NodeFailedLocked(Node& node, int64_t now, const std::string& re
   // Queued in order; nobody waits here (the timer thread must not block on the disk).
 }
 
+void Controller::FoldHeardLocked() {
+  for (const auto& [name, session] : sessions_) {
+    if (Node* node = FindNodeLocked(name)) {
+      node->heard_ms = std::max(node->heard_ms, session->heard_ms());
+      node->last_heartbeat = std::max(node->last_heartbeat, session->heard_s());
+    }
+  }
+}
+
+bool Controller::SilentLocked(const Node& node, int64_t now_ms) const {
+  // Never heard of and nothing to wait for (a configured node whose agent never came).
+  if (node.down || (node.heard_ms == 0 && node.running_jobs.empty())) return false;
+  const int64_t timeout_ms = config_.node_timeout_s * 1000;
+  if (now_ms - node.heard_ms <= timeout_ms) return false;
+  auto s = sessions_.find(node.name);
+  return s == sessions_.end() || now_ms - s->second->heard_ms() > timeout_ms;
+}
+
+bool Controller::AnySilent(int64_t now_ms) const {
+  ReadLock lock(mu_);
+  return std::any_of(nodes_.begin(), nodes_.end(),
+                     [&](const Node& node) { return SilentLocked(node, now_ms); });
+}
+
+bool Controller::CheckLivenessLocked(int64_t now_ms, int64_t now) {
+  bool changed = false;
+  for (Node& node : nodes_) {
+    if (!SilentLocked(node, now_ms)) continue;
+    auto s = sessions_.find(node.name);
+    if (s != sessions_.end()) {
+      node.heard_ms = std::max(node.heard_ms, s->second->heard_ms());
+      node.last_heartbeat = std::max(node.last_heartbeat, s->second->heard_s());
+      s->second->Close();
+      sessions_.erase(s);
+    }
+    node.responding = false;
+    spdlog::info("node {}: nothing heard for {} ms (SlurmdTimeout {} s)", node.name,
+                 now_ms - node.heard_ms, config_.node_timeout_s);
+    NodeFailedLocked(node, now, "Not responding");
+    changed = true;
+  }
+  return changed;
+}
+
 void Controller::TimerLoop() {
+  // The node check runs every node_check_ms (DOWN lands at most that long after the timeout);
+  // the other chores (acknowledging synced ends, allocations' limits, usage, forgetting old
+  // jobs) keep their quarter-second pace, so their syncs stay batched as before.
+  constexpr int64_t kChoresEveryMs = 250;
+  const auto check_every =
+      std::chrono::milliseconds(std::clamp<int64_t>(config_.node_check_ms, 10, kChoresEveryMs));
+  int64_t last_chores_ms = 0;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(sched_mu_);
-      sched_cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; });
+      sched_cv_.wait_for(lock, check_every, [&] { return stopping_; });
       if (stopping_) return;
     }
-    AcknowledgeSyncedEnds();
+    const int64_t now_ms = SteadyMs();
+    const bool chores = now_ms - last_chores_ms >= kChoresEveryMs - 5;
+    // Between chores, the exclusive lock only when a node is due (a shared look first).
+    if (!chores && !AnySilent(now_ms)) continue;
+    if (chores) {
+      last_chores_ms = now_ms;
+      AcknowledgeSyncedEnds();
+    }
     const int64_t now = NowSeconds();
-    bool changed = false;
     WriteLock lock = LockForChange();
+    bool changed = CheckLivenessLocked(now_ms, now);
+    if (!chores) {
+      if (changed) TriggerSchedule();
+      continue;
+    }
+    FoldHeardLocked();
     CheckAllocationsLocked(now);
     if (now - last_usage_calc_ >= config_.priority_calc_period_s) {
       UpdateUsageLocked(now);
       last_usage_calc_ = now;
-    }
-    for (Node& node : nodes_) {
-      if (node.down) continue;
-      const bool silent = now - node.last_heartbeat > config_.node_timeout_s;
-      if (silent && (node.last_heartbeat != 0 || !node.running_jobs.empty())) {
-        if (auto s = sessions_.find(node.name); s != sessions_.end()) {
-          s->second->Close();
-          sessions_.erase(s);
-        }
-        node.responding = false;
-        NodeFailedLocked(node, now, "Not responding");
-        changed = true;
-      }
     }
     // Finished jobs stay visible for MinJobAge, then live on only in the store.
     while (!finished_by_end_.empty() &&

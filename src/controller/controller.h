@@ -54,6 +54,19 @@ class AgentSession {
   const std::string& node() const { return node_; }
   // Set once a message on this session, after the controller ended it, has been logged.
   std::atomic<bool> refusal_logged{false};
+  // When the agent last said anything on this session: the controller's steady clock (ms) for
+  // liveness, and Unix seconds for display. Stored without the controller's lock, so that a
+  // heartbeat costs no exclusive lock; the timer folds them into the node (HeardMs).
+  void Heard(int64_t steady_ms, int64_t unix_s) {
+    heard_ms_.store(steady_ms, std::memory_order_relaxed);
+    heard_s_.store(unix_s, std::memory_order_relaxed);
+  }
+  int64_t heard_ms() const { return heard_ms_.load(std::memory_order_relaxed); }
+  int64_t heard_s() const { return heard_s_.load(std::memory_order_relaxed); }
+  // The node's GPUs when it registered (set before the session is handed out): the indices its
+  // heartbeats' GPU readings may name.
+  uint32_t gpus = 0;
+  std::atomic<bool> bad_gpu_readings_logged{false};
 
  private:
   std::string node_;
@@ -63,6 +76,8 @@ class AgentSession {
   bool closed_ = false;
   std::function<void()> wake_;
   bool wake_wanted_ = false;  // TryNext found nothing: the next Send or Close calls wake_
+  std::atomic<int64_t> heard_ms_{0};
+  std::atomic<int64_t> heard_s_{0};
 };
 
 struct CancelFilter {
@@ -223,8 +238,9 @@ class Controller {
   // Ends a job with `state`, recording exit details; frees its resources.
   void FinishJobLocked(Job& job, JobState state, int64_t now);
   void RequeueLocked(Job& job, int64_t now, const std::string& reason);
-  // A batch job whose node failed: requeued with a backoff (its begin time), or held once it
-  // has been requeued more than max_batch_requeue times.
+  // A batch job whose node failed: requeued to start again at once the first time, with a
+  // backoff (its begin time) when it was requeued before, or held once it has been requeued
+  // more than max_batch_requeue times.
   void RequeueAfterFailureLocked(Job& job, int64_t now);
   static constexpr int64_t kMaxRequeueBackoffS = 60;
   void TerminateOnNodesLocked(const Job& job);
@@ -257,6 +273,13 @@ class Controller {
   void PersistStepLocked(const Step& step, PendingWrites* writes);
   rpc::ControllerMessage StepSignalMessage(const Step& step, int signal) const;
   void NodeFailedLocked(Node& node, int64_t now, const std::string& reason);
+  // Liveness: nodes whose agent said nothing for SlurmdTimeout (steady clock, ms) are declared
+  // DOWN. Returns true when one was. FoldHeardLocked copies what the sessions heard into their
+  // nodes (last_heartbeat, for display); the check folds only the nodes it suspects.
+  bool CheckLivenessLocked(int64_t now_ms, int64_t now);
+  bool SilentLocked(const Node& node, int64_t now_ms) const;
+  bool AnySilent(int64_t now_ms) const;  // takes the shared lock
+  void FoldHeardLocked();
   void TimerLoop();
   // After a scheduling pass: its duration and launches; the cluster snapshot when due.
   void ObservePassLocked(double pass_seconds, size_t launches);
@@ -355,5 +378,7 @@ class Controller {
 
 // Current time in epoch seconds (the controller's single clock read).
 int64_t NowSeconds();
+// The steady clock in milliseconds: node liveness, which must not jump with the wall clock.
+int64_t SteadyMs();
 
 }  // namespace shoal

@@ -1,6 +1,7 @@
 #include "controller/controller_metrics.h"
 
 #include <cctype>
+#include <string_view>
 
 #include "controller/controller.h"
 
@@ -66,6 +67,7 @@ ControllerMetrics::ControllerMetrics(std::string cluster_name)
     finished_.Labels({StateLabel(s)});
   }
   registry_.AddCollector([this](ExpositionWriter& out) { RenderSnapshot(out); });
+  registry_.AddCollector([this](ExpositionWriter& out) { RenderNodeGpus(out); });
 }
 
 std::string ControllerMetrics::StateLabel(JobState state) {
@@ -127,10 +129,12 @@ void ControllerMetrics::JobRequeued(const Job& job) {
 
 void ControllerMetrics::NodeFailed(const Node& node) {
   NodeFailed();
+  SetNodeGpus(node.name, {});
   if (ClusterListener* l = listener_.load()) l->OnNode(node, "failed");
 }
 
 void ControllerMetrics::NodeChanged(const Node& node, const char* what) {
+  if (std::string_view(what) == "disconnected") SetNodeGpus(node.name, {});
   if (ClusterListener* l = listener_.load()) l->OnNode(node, what);
 }
 
@@ -166,6 +170,44 @@ void ControllerMetrics::SetAgentTarget(const std::string& node, const std::strin
 std::map<std::string, std::string> ControllerMetrics::AgentTargets() const {
   std::lock_guard<std::mutex> lock(mu_);
   return agent_targets_;
+}
+
+void ControllerMetrics::SetNodeGpus(const std::string& node, std::vector<GpuReading> gpus) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (gpus.empty()) {
+    node_gpus_.erase(node);
+  } else {
+    node_gpus_[node] = std::move(gpus);
+  }
+}
+
+std::map<std::string, std::vector<GpuReading>> ControllerMetrics::NodeGpus() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return node_gpus_;
+}
+
+void ControllerMetrics::RenderNodeGpus(ExpositionWriter& out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (node_gpus_.empty()) return;
+  auto family = [&](const char* name, const char* help, double (*value)(const GpuReading&)) {
+    out.Family(name, help, MetricType::kGauge);
+    for (const auto& [node, gpus] : node_gpus_) {
+      for (const GpuReading& g : gpus) {
+        out.Sample(name, {{"node", node}, {"gpu", std::to_string(g.index)}}, value(g));
+      }
+    }
+  };
+  family("shoal_node_gpu_utilization_ratio",
+         "Share of time each node's GPU was busy (0..1), as its agent last read it.",
+         [](const GpuReading& g) { return g.utilization_ratio; });
+  family("shoal_node_gpu_memory_used_bytes", "GPU memory in use.",
+         [](const GpuReading& g) { return static_cast<double>(g.memory_used_bytes); });
+  family("shoal_node_gpu_memory_total_bytes", "GPU memory.",
+         [](const GpuReading& g) { return static_cast<double>(g.memory_total_bytes); });
+  family("shoal_node_gpu_temperature_celsius", "GPU core temperature.",
+         [](const GpuReading& g) { return g.temperature_celsius; });
+  family("shoal_node_gpu_power_watts", "GPU power draw.",
+         [](const GpuReading& g) { return g.power_watts; });
 }
 
 void ControllerMetrics::RenderSnapshot(ExpositionWriter& out) const {

@@ -33,6 +33,16 @@ struct ClusterSnapshot {
   double taken_at = 0;  // Unix time in seconds
 };
 
+// One GPU's readings as its node's agent last sent them (with its heartbeats).
+struct GpuReading {
+  uint32_t index = 0;
+  double utilization_ratio = 0;  // 0..1
+  uint64_t memory_used_bytes = 0;
+  uint64_t memory_total_bytes = 0;
+  double temperature_celsius = 0;
+  double power_watts = 0;
+};
+
 // Hears of job and node changes as the metrics do, from the same calls: live views (the
 // dashboard's event stream) hang off this seam instead of hooks of their own. Called under the
 // controller's lock, from any thread: an implementation must be quick and must never block or
@@ -78,6 +88,11 @@ class ControllerMetrics {
   // that service discovery never waits for a scheduling pass.
   void SetAgentTarget(const std::string& node, const std::string& address);
   std::map<std::string, std::string> AgentTargets() const;
+  // A node's GPUs as its agent last read them (empty: forget them). Kept apart from the
+  // controller's lock, as heartbeats bring them; forgotten when the node fails or its agent
+  // disconnects (NodeFailed, NodeChanged), so no stale reading outlives its agent.
+  void SetNodeGpus(const std::string& node, std::vector<GpuReading> gpus);
+  std::map<std::string, std::vector<GpuReading>> NodeGpus() const;
 
   // The exposition text of every controller metric.
   std::string Render() const { return registry_.Render(); }
@@ -89,6 +104,7 @@ class ControllerMetrics {
 
  private:
   void RenderSnapshot(metrics::ExpositionWriter& out) const;
+  void RenderNodeGpus(metrics::ExpositionWriter& out) const;
 
   metrics::Registry registry_;
   metrics::Family<metrics::Counter>& submitted_;
@@ -104,6 +120,7 @@ class ControllerMetrics {
   std::atomic<ClusterListener*> listener_{nullptr};
   mutable std::mutex mu_;
   std::map<std::string, std::string> agent_targets_;  // node -> HOST:PORT
+  std::map<std::string, std::vector<GpuReading>> node_gpus_;
   ClusterSnapshot snapshot_;
   bool have_snapshot_ = false;
 };

@@ -64,13 +64,20 @@ class ControllerMetricsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void RegisterAgent(const std::string& node, const std::string& metrics_address) {
+  void RegisterAgent(const std::string& node, const std::string& metrics_address,
+                     uint32_t gpus = 0) {
     rpc::Register reg;
     reg.set_node_name(node);
     reg.set_hostname(node);
     reg.set_cpus(4);
     reg.set_memory_mb(4096);
     reg.set_metrics_address(metrics_address);
+    for (uint32_t i = 0; i < gpus; ++i) {
+      rpc::GpuInfo* g = reg.add_gpus();
+      g->set_index(i);
+      g->set_type("emulated");
+      g->set_emulated(true);
+    }
     rpc::RegisterReply reply;
     auto s = ctl_->RegisterAgent(reg, reply);
     ASSERT_TRUE(s.ok());
@@ -189,6 +196,54 @@ TEST_F(ControllerMetricsTest, BadRequestsGetJsonErrors) {
   r = handler_->Handle(post);
   EXPECT_EQ(r.status, 405);
   EXPECT_TRUE(Json::parse(r.body).contains("error"));
+}
+
+TEST_F(ControllerMetricsTest, GpuReadingsFromHeartbeatsReachMetricsAndTheApi) {
+  RegisterAgent("g1", "", /*gpus=*/2);
+  auto heartbeat = [&](std::vector<std::pair<uint32_t, double>> utils, uint64_t used = 8ull << 30) {
+    rpc::AgentMessage msg;
+    msg.mutable_heartbeat()->set_time(NowSeconds());
+    for (auto [index, util] : utils) {
+      rpc::GpuReading* r = msg.mutable_heartbeat()->add_gpus();
+      r->set_index(index);
+      r->set_utilization_ratio(util);
+      r->set_memory_used_bytes(used);
+      r->set_memory_total_bytes(80ull << 30);
+      r->set_temperature_celsius(util > 0.5 ? 74 : 35);
+      r->set_power_watts(60 + 290 * util);
+    }
+    ctl_->OnAgentMessage(session_, msg);
+  };
+  heartbeat({{0, 0.87}, {1, 0.02}});
+  std::string body = Get("/metrics").body;
+  EXPECT_NE(body.find("shoal_node_gpu_utilization_ratio{node=\"g1\",gpu=\"0\"} 0.87"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("shoal_node_gpu_utilization_ratio{node=\"g1\",gpu=\"1\"} 0.02"),
+            std::string::npos);
+  EXPECT_NE(body.find("shoal_node_gpu_temperature_celsius{node=\"g1\",gpu=\"0\"} 74"),
+            std::string::npos);
+  EXPECT_NE(body.find("# TYPE shoal_node_gpu_memory_used_bytes gauge"), std::string::npos);
+  Json nodes = Json::parse(Get("/api/v1/nodes").body)["nodes"];
+  ASSERT_EQ(nodes.size(), 1u);
+  ASSERT_EQ(nodes[0]["gpu_readings"].size(), 2u);
+  EXPECT_DOUBLE_EQ(nodes[0]["gpu_readings"][0]["utilization_ratio"].get<double>(), 0.87);
+  EXPECT_EQ(nodes[0]["gpu_readings"][1]["index"].get<int>(), 1);
+
+  // Bad readings change nothing: an index the node does not have, a ratio above 1, more memory
+  // used than there is.
+  heartbeat({{2, 0.5}});
+  heartbeat({{0, 1.5}});
+  heartbeat({{0, 0.5}}, 81ull << 30);
+  body = Get("/metrics").body;
+  EXPECT_NE(body.find("shoal_node_gpu_utilization_ratio{node=\"g1\",gpu=\"0\"} 0.87"),
+            std::string::npos);
+  EXPECT_EQ(body.find("gpu=\"2\""), std::string::npos);
+
+  // The node fails: its readings go with it.
+  ASSERT_TRUE(ctl_->UpdateNode("g1", "DOWN", "test").ok());
+  EXPECT_EQ(Get("/metrics").body.find("shoal_node_gpu_utilization_ratio{"), std::string::npos);
+  EXPECT_FALSE(Json::parse(Get("/api/v1/nodes").body)["nodes"][0].contains("gpu_readings"));
 }
 
 }  // namespace

@@ -138,6 +138,9 @@ class ControllerTest : public ::testing::Test {
     char tmpl[] = "/tmp/shoal_controller_test_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
+    // Fake agents heartbeat only where a test makes them: the tests of node liveness set their
+    // own timeout, the others must not lose their nodes to the default one (3 s).
+    config_.node_timeout_s = 60;
   }
 
   void TearDown() override {
@@ -282,6 +285,7 @@ TEST_F(ControllerTest, SubmittedJobIsDurableAndIdsContinue) {
 
 // Keys workflow engines parse out of `scontrol show config` (Toil: "NAME = VALUE UNIT").
 TEST_F(ControllerTest, ConfigHasTheKeysClientsRead) {
+  config_ = ControllerConfig();
   StartController();
   Json c = ctl_->ConfigJson()["config"];
   EXPECT_EQ(c.value("SchedulerTimeSlice", ""), "30 sec");
@@ -290,6 +294,8 @@ TEST_F(ControllerTest, ConfigHasTheKeysClientsRead) {
   EXPECT_EQ(c.value("StorageType", ""), "sqlite");
   EXPECT_EQ(c.value("StorageURL", ""), "(null)");
   EXPECT_EQ(c.value("AccountingStorageType", ""), "accounting_storage/shoal_sqlite");
+  // shoal's default SlurmdTimeout (not Slurm's 300 s) is the one shown, as it is in effect.
+  EXPECT_EQ(c.value("SlurmdTimeout", ""), "3 sec");
 }
 
 TEST_F(ControllerTest, SubmitErrors) {
@@ -914,9 +920,31 @@ TEST_F(ControllerTest, SilentNodeIsDeclaredDownAndItsJobsRequeued) {
   EXPECT_GT(again.generation(), gen);
 }
 
+TEST_F(ControllerTest, DownLandsJustAfterTheTimeoutFromTheLastHeartbeat) {
+  config_.node_timeout_s = 1;
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  // Heartbeats keep it up well past the timeout.
+  auto last = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(300ms);
+    n1.Heartbeat();
+    last = std::chrono::steady_clock::now();
+    ASSERT_FALSE(FindNode("n1").down) << "DOWN while heartbeating, after heartbeat " << i;
+  }
+  // Then silence: DOWN once a full second has passed since the last heartbeat, and within the
+  // check period (100 ms) after that, plus scheduling slack; never a whole second late.
+  ASSERT_TRUE(WaitUntil([&] { return FindNode("n1").down; }, 3s));
+  const auto after = std::chrono::steady_clock::now() - last;
+  EXPECT_GE(after, 1000ms);
+  EXPECT_LE(after, 1400ms) << "DOWN "
+                           << std::chrono::duration_cast<std::chrono::milliseconds>(after).count()
+                           << " ms after the last heartbeat, timeout 1000 ms";
+}
+
 TEST_F(ControllerTest, NodeFailureRequeuePolicyBackoffAndLimit) {
   config_.requeue_default = false;  // JobRequeue=0
-  config_.max_batch_requeue = 2;
+  config_.max_batch_requeue = 3;
   StartController();
   FakeAgent& n1 = Register("n1");
   SubmitRequest r = Request("default");
@@ -930,8 +958,9 @@ TEST_F(ControllerTest, NodeFailureRequeuePolicyBackoffAndLimit) {
   n1.AwaitLaunch();
   n1.AwaitLaunch();
 
-  // Each failure requeues the job with a longer wait (1 s, then 2 s) before it may start.
-  for (uint32_t restart = 1; restart <= 2; ++restart) {
+  // The first failure requeues the job to start again at once; each later one with a longer
+  // wait (1 s, then 2 s) before it may start.
+  for (uint32_t restart = 1; restart <= 3; ++restart) {
     const int64_t before = NowSeconds();
     ASSERT_TRUE(ctl_->UpdateNode("n1", "DOWN", "test failure").ok());
     if (restart == 1) {
@@ -943,13 +972,19 @@ TEST_F(ControllerTest, NodeFailureRequeuePolicyBackoffAndLimit) {
     EXPECT_EQ(j.state, JobState::kPending);
     EXPECT_EQ(j.restart_count, restart);
     EXPECT_FALSE(j.held);
-    const int64_t backoff = int64_t{1} << (restart - 1);
-    // (Begin times are whole seconds: after a 1 s backoff the wait may be over already.)
-    if (backoff > 1) {
-      EXPECT_EQ(j.reason, "BeginTime");
+    const int64_t backoff = restart == 1 ? 0 : int64_t{1} << (restart - 2);
+    if (backoff == 0) {
+      EXPECT_EQ(j.reason, "None");
+      EXPECT_LT(j.req.begin_time, before);  // no wait
+    } else {
+      // (Begin times are whole seconds: after a 1 s backoff the wait may be over already.)
+      if (backoff > 1) {
+        EXPECT_EQ(j.reason, "BeginTime");
+      }
+      EXPECT_GE(j.req.begin_time, before + backoff);
+      EXPECT_LE(j.req.begin_time, NowSeconds() + backoff);
     }
-    EXPECT_GE(j.req.begin_time, before + backoff);
-    EXPECT_LE(j.req.begin_time, NowSeconds() + backoff);
+    const auto resumed = std::chrono::steady_clock::now();
     ASSERT_TRUE(ctl_->UpdateNode("n1", "RESUME", "").ok());
     // Not before the backoff is over (begin times are whole seconds: at least backoff - 1 s).
     if (backoff > 1) {
@@ -958,15 +993,18 @@ TEST_F(ControllerTest, NodeFailureRequeuePolicyBackoffAndLimit) {
     rpc::LaunchJob l = n1.AwaitLaunch();
     EXPECT_EQ(l.job_id(), asked);
     EXPECT_TRUE(HasEnv(l, "SLURM_RESTART_COUNT=" + std::to_string(restart)));
+    if (backoff == 0) {
+      EXPECT_LT(std::chrono::steady_clock::now() - resumed, 500ms) << "the first requeue waited";
+    }
   }
-  // The third failure is one more than max_batch_requeue: the job is held for an admin.
+  // The fourth failure is one more than max_batch_requeue: the job is held for an admin.
   ASSERT_TRUE(ctl_->UpdateNode("n1", "DOWN", "test failure").ok());
   ASSERT_TRUE(ctl_->UpdateNode("n1", "RESUME", "").ok());
   Job held = GetJob(asked);
   EXPECT_EQ(held.state, JobState::kPending);
   EXPECT_TRUE(held.held);
   EXPECT_EQ(held.reason, "JobHeldAdmin");
-  EXPECT_EQ(held.restart_count, 3u);
+  EXPECT_EQ(held.restart_count, 4u);
   EXPECT_TRUE(n1.Quiet(Body::kLaunch, 1500ms));
   EXPECT_TRUE(WaitUntil([&] {
     auto s = StoredJob(asked);

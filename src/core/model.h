@@ -170,7 +170,10 @@ struct Node {
   bool down = false;            // admin down or declared failed
   std::string reason;
   int64_t reason_time = 0;
-  int64_t last_heartbeat = 0;
+  int64_t last_heartbeat = 0;  // Unix seconds, for display
+  // When the controller last heard from the node's agent, on the controller's steady clock
+  // (ms); liveness is judged on it. 0: never heard (and no job to wait for).
+  int64_t heard_ms = 0;
   int64_t boot_time = 0;
   bool configured = false;      // from slurm.conf (else self-registered)
   uint32_t alloc_cpus = 0;

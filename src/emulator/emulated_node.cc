@@ -79,6 +79,7 @@ bool EmulatedNode::OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,
       job.generation = l.generation();
       job.start_ms = now_ms;
       job.cpus = l.cpus();
+      job.gpu_indices.assign(l.gpu_indices().begin(), l.gpu_indices().end());
       job.limit_ms = l.time_limit_s() > 0 ? now_ms + l.time_limit_s() * 1000 : 0;
       int64_t run_s = 0;
       switch (config_.job_time) {
@@ -205,6 +206,24 @@ void EmulatedNode::Tick(int64_t now_ms, std::vector<rpc::AgentMessage>* out) {
     h->set_time(WallSeconds());
     h->set_load_1m(static_cast<double>(busy));
     h->set_free_memory_mb(config_.memory_mb);
+    if (gpus_.count() > 0) {
+      std::vector<bool> busy(gpus_.count(), false);
+      for (const auto& [id, job] : jobs_) {
+        if (job.ended) continue;
+        for (uint32_t g : job.gpu_indices) {
+          if (g < busy.size()) busy[g] = true;
+        }
+      }
+      for (const agent::GpuSample& g : gpus_.Sample(static_cast<double>(now_ms) / 1000, busy)) {
+        rpc::GpuReading* r = h->add_gpus();
+        r->set_index(g.index);
+        r->set_utilization_ratio(g.utilization_ratio);
+        r->set_memory_used_bytes(g.memory_used_bytes);
+        r->set_memory_total_bytes(g.memory_total_bytes);
+        r->set_temperature_celsius(g.temperature_celsius);
+        r->set_power_watts(g.power_watts);
+      }
+    }
     out->push_back(std::move(m));
   }
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/gpu_monitor.h"
 #include "rpc/agent.pb.h"
 
 namespace shoal::emulator {
@@ -40,7 +41,9 @@ inline constexpr int64_t kUnlimitedRunS = 60;
 class EmulatedNode {
  public:
   explicit EmulatedNode(NodeConfig config)
-      : config_(std::move(config)), rng_(std::hash<std::string>{}(config_.name)) {}
+      : config_(std::move(config)),
+        rng_(std::hash<std::string>{}(config_.name)),
+        gpus_(config_.gpus, config_.gpu_type, std::hash<std::string>{}(config_.name)) {}
 
   const NodeConfig& config() const { return config_; }
   // The registration that opens every stream: running jobs and those whose end the controller
@@ -50,7 +53,8 @@ class EmulatedNode {
   // Returns false when the controller refused the registration.
   bool OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,
                  std::vector<rpc::AgentMessage>* out);
-  // Jobs and steps that end by `now_ms`, and a heartbeat when one is due.
+  // Jobs and steps that end by `now_ms`, and a heartbeat when one is due. Heartbeats carry the
+  // GPUs' readings (agent::EmulatedGpuModel), which follow the jobs holding them.
   void Tick(int64_t now_ms, std::vector<rpc::AgentMessage>* out);
   // A new stream: ends that were sent but not acknowledged are sent again after registering.
   void OnReconnect();
@@ -69,6 +73,7 @@ class EmulatedNode {
     uint32_t cpus = 0;
     int32_t exit_code = 0;
     int32_t end_signal = 0;  // what it dies of when it ends by itself (crash, oom)
+    std::vector<uint32_t> gpu_indices;
     bool ended = false;      // its JobFinished was sent; waiting for the ack
     rpc::AgentMessage finished;
   };
@@ -84,6 +89,7 @@ class EmulatedNode {
 
   NodeConfig config_;
   std::mt19937_64 rng_;  // for executors' draws; seeded by the node's name, so runs repeat
+  agent::EmulatedGpuModel gpus_;
   std::map<uint64_t, Job> jobs_;
   std::map<uint64_t, Step> steps_;  // by (job << 20 | step)
   bool registered_ = false;

@@ -177,5 +177,37 @@ TEST(EmulatedNodeTest, TerminateSignalAndCrash) {
   EXPECT_EQ(node.MakeRegister("").register_().running_size(), 0);
 }
 
+TEST(EmulatedNodeTest, HeartbeatsCarryGpuReadingsThatFollowTheJobs) {
+  EmulatedNode node(Config(JobTime::kReal));  // 2 GPUs
+  std::vector<rpc::AgentMessage> out;
+  ASSERT_TRUE(node.OnMessage(Accept(1000), 0, &out));
+  auto last_heartbeat = [&](int64_t from_ms, int64_t to_ms) {
+    rpc::Heartbeat hb;
+    for (int64_t t = from_ms; t <= to_ms; t += 1000) {
+      out.clear();
+      node.Tick(t, &out);
+      for (const auto& m : out) {
+        if (m.has_heartbeat()) hb = m.heartbeat();
+      }
+    }
+    return hb;
+  };
+  rpc::Heartbeat idle = last_heartbeat(1000, 5000);
+  ASSERT_EQ(idle.gpus_size(), 2);
+  for (const rpc::GpuReading& g : idle.gpus()) EXPECT_LE(g.utilization_ratio(), 0.05);
+
+  rpc::ControllerMessage launch = Launch(7, 1, 600, {"SHOAL_EMULATE_RUNTIME=300"});
+  launch.mutable_launch()->add_gpu_indices(1);
+  ASSERT_TRUE(node.OnMessage(launch, 5500, &out));
+  rpc::Heartbeat busy = last_heartbeat(6000, 126000);
+  ASSERT_EQ(busy.gpus_size(), 2);
+  EXPECT_EQ(busy.gpus(1).index(), 1u);
+  EXPECT_GE(busy.gpus(1).utilization_ratio(), 0.55);
+  EXPECT_GE(busy.gpus(1).temperature_celsius(), 60);
+  EXPECT_GT(busy.gpus(1).memory_used_bytes(), 0u);
+  EXPECT_LE(busy.gpus(0).utilization_ratio(), 0.05);
+  EXPECT_LE(busy.gpus(0).temperature_celsius(), 36);
+}
+
 }  // namespace
 }  // namespace shoal::emulator

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Failures injected for real across hosts: the controller and three agents each run in a network
 # namespace of their own, joined by veth pairs to a bridge in the controller's namespace. Then:
-#  (a) kill -9 of the agent running a batch job: the node is DOWN within SlurmdTimeout + 2 s, the
+#  (a) kill -9 of the agent running a batch job: the node is DOWN within SlurmdTimeout + 1 s, the
 #      job is requeued and completes on another node; the agent, restarted, kills its stale copy;
 #  (b) the link of a node running a job goes down: DOWN, requeued elsewhere; when the link comes
 #      back the agent registers again and kills its stale copy (generation fencing);
@@ -114,7 +114,9 @@ wait_down() {
   fi
   local ms=$(($(now_ms) - $2))
   echo "$1: DOWN $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s after the fault (SlurmdTimeout=$TIMEOUT)"
-  [ "$ms" -le $(((TIMEOUT + 2) * 1000)) ] && ok || fail "$1: detection took $ms ms"
+  # The timeout runs from the last heartbeat (at most 1 s before the fault), checked every
+  # 100 ms; the rest is this script's polling.
+  [ "$ms" -le $(((TIMEOUT + 1) * 1000)) ] && ok || fail "$1: detection took $ms ms"
 }
 # check_once TAG STALE_NODE: the job ran once more elsewhere, finished once, and the copy left
 # on STALE_NODE never finished.
@@ -140,7 +142,7 @@ if wait_until 10 bash -c "[[ \"\$(squeue -h -j $a -t R -o %N)\" =~ ^node && \
     \"\$(squeue -h -j $a -t R -o %N)\" != $na ]]"; then
   ms=$(($(now_ms) - t0))
   echo "job a running again on another node $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s" \
-    "after the fault (detection, 1 s requeue backoff, scheduling)"
+    "after the fault (detection, scheduling: a first requeue waits for nothing)"
 fi
 wait_until 10 job_done "$a" || fail "job a did not finish after its requeue"
 expect_eq "$(job_state "$a")" "COMPLETED" "job a state"

@@ -15,6 +15,14 @@ expect_eq "$(sinfo -h -N -o '%N' | tr -d ' ' | sort | tr '\n' ' ')" "gpu1 gpu2 g
 expect_match "$(scontrol show node gpu1)" "Gres=gpu:emulated:2" "emulated GPUs"
 wait_until 20 bash -c '[ "$(sacct -n -X -P --format=State -S 2020-01-01 | grep -c COMPLETED)" -ge 3 ]' \
   || fail "no generated job completed: $(sacct -n -X -P --format=JobID,JobName,State -S 2020-01-01)"
+# The emulated GPUs' readings reach the controller's /metrics (emulated_gpus_test.sh checks
+# that they follow the jobs).
+gpu_series() {
+  curl -s --unix-socket "$live_dir/controller.sock" http://shoal/metrics \
+    | grep -c '^shoal_node_gpu_utilization_ratio{node="gpu[1-4]",gpu="[01]"}'
+}
+gpus_reported() { [ "$(gpu_series)" = 8 ]; }
+wait_until 5 gpus_reported && ok || fail "GPU readings of the 8 emulated GPUs in /metrics: $(gpu_series)"
 # The controls: the running simulation reports to its controller and takes settings back.
 live_get() { curl -s --unix-socket "$live_dir/controller.sock" "http://shoal/api/v1/sim/live"; }
 expect_match "$(live_get)" '"nodes":4' "the simulation's report through the API"

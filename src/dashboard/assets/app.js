@@ -17,6 +17,7 @@ const JOB_FIELDS = ['job_id', 'array_job_id', 'array_task_id', 'state', 'reason'
 const state = {
   jobs: new Map(),     // display id -> row
   nodes: new Map(),    // name -> node document
+  gpuReadings: new Map(),  // name -> [{index, utilization_ratio, temperature_celsius, ...}]
   samples: [],         // [time, pending, running, cpus, cpus_alloc, gpus, gpus_alloc, ...]
   timeline: [],
   summary: null,
@@ -159,13 +160,26 @@ function renderNodes() {
     const cls = nodeClass(n);
     counts[cls] = (counts[cls] || 0) + 1;
     const gpusBusy = (n.gpu_busy || []).filter(Boolean).length;
-    const title = `${n.name}: ${n.state_long}${n.reason ? ' (' + n.reason + ')' : ''}\n` +
+    const readings = state.gpuReadings.get(n.name) || [];
+    let title = `${n.name}: ${n.state_long}${n.reason ? ' (' + n.reason + ')' : ''}\n` +
       `CPUs ${n.alloc_cpus}/${n.cpus}, GPUs ${gpusBusy}/${n.gpus}, jobs ${(n.running_jobs || []).join(',')}`;
+    for (const g of readings) {
+      title += `\nGPU ${g.index}: ${Math.round(100 * g.utilization_ratio)}%, ` +
+        `${(g.memory_used_bytes / 2 ** 30).toFixed(1)}/${(g.memory_total_bytes / 2 ** 30).toFixed(0)} GiB, ` +
+        `${Math.round(g.temperature_celsius)} °C, ${Math.round(g.power_watts)} W`;
+    }
     const box = el('div', { class: `node ${cls}`, 'data-name': n.name, 'data-state': n.state_long, title },
       el('div', { class: 'name', text: n.name }),
       el('div', { class: 'muted', text: `${n.state_long} ${n.alloc_cpus}/${n.cpus} cpu` }),
       bar('cpu', n.alloc_cpus, n.cpus));
     if (n.gpus > 0) box.append(bar('gpu', gpusBusy, n.gpus));
+    if (readings.length > 0) {
+      // What the GPUs measure (their agents' readings), beside what is allocated.
+      const util = readings.reduce((a, g) => a + g.utilization_ratio, 0) / readings.length;
+      const hottest = Math.max(...readings.map((g) => g.temperature_celsius));
+      box.append(el('div', { class: 'muted gpu-read', 'data-gpu-util': util.toFixed(2),
+        text: `gpu ${Math.round(100 * util)}% ${Math.round(hottest)}°C` }));
+    }
     if (!n.responding) box.classList.add('noresp');
     grid.append(box);
   }
@@ -401,6 +415,24 @@ async function loadAll() {
   for (const k of Object.keys(state.dirty)) state.dirty[k] = true;
 }
 
+// The GPUs' readings come with the agents' heartbeats, not as events: polled with the nodes.
+async function pollGpuReadings() {
+  if (document.visibilityState !== 'visible') return;
+  if (![...state.nodes.values()].some((n) => n.gpus > 0)) return;
+  let body;
+  try {
+    body = await api('/nodes');
+  } catch (e) {
+    return;  // the next poll tries again
+  }
+  const readings = new Map();
+  for (const n of body.nodes || []) if (n.gpu_readings) readings.set(n.name, n.gpu_readings);
+  if (readings.size > 0 || state.gpuReadings.size > 0) {
+    state.gpuReadings = readings;
+    state.dirty.nodes = true;
+  }
+}
+
 let source = null;
 function connect() {
   if (source) source.close();
@@ -550,6 +582,7 @@ function init() {
   });
   pollSim();
   setInterval(pollSim, 2000);
+  setInterval(pollGpuReadings, 5000);
   connect();
   setInterval(render, 100);
   // Running times advance without events.
