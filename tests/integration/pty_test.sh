@@ -50,4 +50,19 @@ expect_match "$out" $'(^|\n)tty-0\r?\n' "task 0 is on the terminal"
 if grep -q "task-1" <<<"$out"; then fail "task 1's output should go nowhere: $out"; else ok; fi
 expect_match "$out" $'(^|\n)rc=0($|\n)' "srun -n2 --pty exit code"
 
+# salloc without a command runs the user's login shell (from the passwords database) here, as
+# Slurm's does; srun --pty inside it reaches a node.
+login_shell=$(getent passwd "$(id -u)" | cut -d: -f7)
+if [[ "$login_shell" =~ /(bash|sh|dash|zsh)$ ]]; then
+  out=$($DRIVE --pause 2 --type 'echo "in-salloc-$SLURM_JOB_NUM_NODES"\r' \
+    --type 'srun --pty bash --norc -c "tty; exit 6"; echo "srun-rc-$?"\r' --type 'exit 5\r' \
+    -- salloc -N1 2>&1)
+  expect_match "$out" $'in-salloc-1\r?\n' "salloc without a command runs a shell here"
+  expect_match "$out" $'/dev/pts/[0-9]+\r?\n' "srun --pty inside salloc's shell"
+  expect_match "$out" $'srun-rc-6\r?\n' "srun --pty's exit code inside salloc"
+  expect_match "$out" $'(^|\n)rc=5($|\n)' "salloc returns its shell's exit code"
+else
+  echo "note: login shell $login_shell is not a shell this test can drive; salloc part skipped"
+fi
+
 finish
