@@ -1,20 +1,20 @@
 #include "agent/supervisor.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -110,7 +110,7 @@ class Supervisor {
   explicit Supervisor(std::string dir) : dir_(std::move(dir)) {}
   ~Supervisor() {
     for (int fd : {sigfd_, limit_tfd_, kill_tfd_, job_err_fd_, pty_master_, pty_slave_, pty_sock_,
-                 pty_ctl_}) {
+                   pty_ctl_}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -175,9 +175,9 @@ class Supervisor {
   int job_err_fd_ = -1;  // a batch job's error file
   // srun --pty (all -1 otherwise).
   int pty_master_ = -1;
-  int pty_slave_ = -1;  // only until the tasks have started
-  int pty_sock_ = -1;   // stream 5: the terminal's output to srun, srun's input back
-  int pty_ctl_ = -1;    // stream 6: "winsize ROWS COLS" lines from srun
+  int pty_slave_ = -1;   // only until the tasks have started
+  int pty_sock_ = -1;    // stream 5: the terminal's output to srun, srun's input back
+  int pty_ctl_ = -1;     // stream 6: "winsize ROWS COLS" lines from srun
   std::string pty_out_;  // read from the master, not yet sent to srun
   std::string pty_in_;   // from srun, not yet written to the master
   std::string pty_ctl_in_;
@@ -641,7 +641,8 @@ void Supervisor::ReportTaskExits() const {
 
 void Supervisor::Loop() {
   while (!script_done_) {
-    std::vector<pollfd> fds = {{sigfd_, POLLIN, 0}, {limit_tfd_, POLLIN, 0}, {kill_tfd_, POLLIN, 0}};
+    std::vector<pollfd> fds = {
+        {sigfd_, POLLIN, 0}, {limit_tfd_, POLLIN, 0}, {kill_tfd_, POLLIN, 0}};
     AddPtyFds(&fds);
     if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
@@ -878,8 +879,8 @@ bool Supervisor::OpenPty(std::string* error) {
   pty_sock_ = ConnectIo(0, 5);
   pty_ctl_ = pty_sock_ >= 0 ? ConnectIo(0, 6) : -1;
   if (pty_sock_ < 0 || pty_ctl_ < 0) {
-    *error = "cannot reach srun at " + spec_.io_addr + ":" + std::to_string(spec_.io_port) +
-             ": " + ErrnoText(errno);
+    *error = "cannot reach srun at " + spec_.io_addr + ":" + std::to_string(spec_.io_port) + ": " +
+             ErrnoText(errno);
     return false;
   }
   for (int fd : {pty_master_, pty_sock_, pty_ctl_}) {

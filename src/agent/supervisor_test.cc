@@ -8,10 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <map>
-
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 

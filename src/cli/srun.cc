@@ -697,8 +697,7 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
     for (; seen_interrupts < g_interrupts; ++seen_interrupts) {
       const int64_t now_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-      switch (NextInterruptAction(interrupt_state, now_ms, o.disable_status,
-                                  o.quit_on_interrupt)) {
+      switch (NextInterruptAction(interrupt_state, now_ms, o.disable_status, o.quit_on_interrupt)) {
         case InterruptAction::kStatus:
           fputs("srun: interrupt (one more within 1 sec to abort)\n", stderr);
           fprintf(stderr, "%s\n", TaskStatusLine(step_name, last.ntasks).c_str());
@@ -807,8 +806,8 @@ void InstallHandlers() {
 // What salloc runs without a command, as Slurm's: the user's login shell from the passwords
 // database (then $SHELL, then /bin/sh).
 std::string UserShell() {
-  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_shell != nullptr &&
-                                             pw->pw_shell[0] == '/') {
+  if (const passwd* pw = getpwuid(getuid());
+      pw != nullptr && pw->pw_shell != nullptr && pw->pw_shell[0] == '/') {
     return pw->pw_shell;
   }
   return GetEnv("SHELL").value_or("/bin/sh");

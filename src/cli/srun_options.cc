@@ -281,8 +281,8 @@ std::string RankList(std::vector<uint32_t> ranks) {
 std::string TaskStatusLine(const std::string& step_name, uint32_t ntasks) {
   std::vector<uint32_t> ranks;
   for (uint32_t r = 0; r < std::max<uint32_t>(ntasks, 1); ++r) ranks.push_back(r);
-  return "srun: StepId=" + step_name + (ranks.size() > 1 ? " tasks " : " task ") +
-         RankList(ranks) + ": running";
+  return "srun: StepId=" + step_name + (ranks.size() > 1 ? " tasks " : " task ") + RankList(ranks) +
+         ": running";
 }
 
 std::vector<std::string> TaskExitLines(const std::vector<TaskExit>& exits, bool signals) {
