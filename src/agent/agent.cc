@@ -138,6 +138,9 @@ JobSpec SpecFromLaunchTasks(const rpc::LaunchTasks& l) {
   s.cpus = l.cpus();
   s.kill_on_bad_exit = l.kill_on_bad_exit();
   s.input = l.input();
+  s.pty = l.pty();
+  s.pty_rows = l.pty_rows();
+  s.pty_cols = l.pty_cols();
   return s;
 }
 

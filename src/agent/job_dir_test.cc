@@ -42,6 +42,32 @@ TEST(JobFilesTest, SpecRoundTrips) {
   EXPECT_EQ(back->launch_time, 1700000000);
 }
 
+TEST(JobFilesTest, StepSpecWithPtyRoundTrips) {
+  JobSpec s;
+  s.job_id = 12;
+  s.stdout_path = "";
+  s.tasks = {{0, {"SLURM_PROCID=0"}}, {1, {"SLURM_PROCID=1"}}};
+  s.argv = {"bash", "-i"};
+  s.io_addr = "127.0.0.1";
+  s.io_port = 4000;
+  s.io_key = "k";
+  s.input = "none";
+  s.pty = true;
+  s.pty_rows = 33;
+  s.pty_cols = 101;
+  Result<JobSpec> back = SpecFromJson(SpecToJson(s));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_TRUE(back->pty);
+  EXPECT_EQ(back->pty_rows, 33u);
+  EXPECT_EQ(back->pty_cols, 101u);
+  EXPECT_EQ(back->tasks.size(), 2u);
+  // A spec written before --pty existed reads as no terminal.
+  s.pty = false;
+  back = SpecFromJson(SpecToJson(s));
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->pty);
+}
+
 TEST(JobFilesTest, MalformedDocumentsAreErrorsNotCrashes) {
   EXPECT_FALSE(SpecFromJson("").ok());
   EXPECT_FALSE(SpecFromJson("[1]").ok());

@@ -71,6 +71,9 @@ std::string SpecToJson(const JobSpec& s) {
     j["io_key"] = s.io_key;
     j["kill_on_bad_exit"] = s.kill_on_bad_exit;
     j["input"] = s.input;
+    j["pty"] = s.pty;
+    j["pty_rows"] = s.pty_rows;
+    j["pty_cols"] = s.pty_cols;
   }
   return j.dump() + "\n";
 }
@@ -107,6 +110,9 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
     Get(j, "io_key", s.io_key);
     Get(j, "kill_on_bad_exit", s.kill_on_bad_exit);
     Get(j, "input", s.input);
+    Get(j, "pty", s.pty);
+    Get(j, "pty_rows", s.pty_rows);
+    Get(j, "pty_cols", s.pty_cols);
   });
 }
 

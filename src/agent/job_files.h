@@ -73,6 +73,11 @@ struct JobSpec {
   // Which tasks read srun's stdin (a connection of stream kind 0); the others read /dev/null:
   // "all", "none" (or empty) or one rank.
   std::string input;
+  // srun --pty: rank 0 runs on a pseudo-terminal (rows x cols; 0: the kernel's default) whose
+  // master the supervisor relays to srun (stream kinds 5 and 6); the other tasks get /dev/null.
+  bool pty = false;
+  uint32_t pty_rows = 0;
+  uint32_t pty_cols = 0;
 };
 
 // Written once the script has been started.

@@ -1,20 +1,22 @@
 #include "agent/supervisor.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,7 +109,8 @@ class Supervisor {
  public:
   explicit Supervisor(std::string dir) : dir_(std::move(dir)) {}
   ~Supervisor() {
-    for (int fd : {sigfd_, limit_tfd_, kill_tfd_, job_err_fd_}) {
+    for (int fd : {sigfd_, limit_tfd_, kill_tfd_, job_err_fd_, pty_master_, pty_slave_, pty_sock_,
+                   pty_ctl_}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -142,6 +145,14 @@ class Supervisor {
   std::string EnvValue(const char* key) const;
   void SetTimeLimit(int64_t limit_s);
   void FinalSweep();
+  // srun --pty: the pseudo-terminal of task 0 and its relay to srun.
+  bool OpenPty(std::string* error);
+  void AddPtyFds(std::vector<pollfd>* fds) const;
+  void ServePty(const std::vector<pollfd>& fds);
+  void ApplyWindowSizes();
+  // The tasks are gone: what they left in the terminal goes to srun, then the relay closes.
+  void DrainPty();
+  void ClosePty();
 
   std::string dir_;
   JobSpec spec_;
@@ -162,7 +173,21 @@ class Supervisor {
   size_t tasks_left_ = 0;
   bool announced_ = false;
   int job_err_fd_ = -1;  // a batch job's error file
+  // srun --pty (all -1 otherwise).
+  int pty_master_ = -1;
+  int pty_slave_ = -1;   // only until the tasks have started
+  int pty_sock_ = -1;    // stream 5: the terminal's output to srun, srun's input back
+  int pty_ctl_ = -1;     // stream 6: "winsize ROWS COLS" lines from srun
+  std::string pty_out_;  // read from the master, not yet sent to srun
+  std::string pty_in_;   // from srun, not yet written to the master
+  std::string pty_ctl_in_;
+  bool pty_input_ended_ = false;  // srun sent all its input (the terminal gets an end-of-file)
+  bool pty_master_done_ = false;  // the master reads end (EIO: no task holds the terminal)
+  bool pty_eof_sent_ = false;
 };
+
+// How much of the terminal's traffic a slow reader may leave waiting, each way.
+constexpr size_t kPtyBufferMax = 1 << 16;
 
 int Supervisor::Run() {
   // Whatever the spawner leaked (sockets of a gRPC daemon) must not reach the job, and fds 0-2
@@ -208,6 +233,7 @@ int Supervisor::Run() {
         task_pids_.size());
     Loop();
     FinalSweep();
+    DrainPty();
     result_.end_time = time(nullptr);
     ComputeTaskResult();
     ReportTaskExits();
@@ -398,6 +424,7 @@ void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
 bool Supervisor::StartTasks(std::string* error) {
   // Nothing is reaped before every task has started: a first task that exits at once stays a
   // zombie, so its process group still exists for the others to join.
+  if (spec_.pty && !OpenPty(error)) return false;
   pid_t group = 0;
   for (size_t i = 0; i < spec_.tasks.size(); ++i) {
     pid_t pid = fork();
@@ -408,8 +435,14 @@ bool Supervisor::StartTasks(std::string* error) {
     }
     if (pid == 0) ExecTask(i, group);
     if (group == 0) group = pid;
-    setpgid(pid, group);  // also done by the child; whichever runs first wins harmlessly
+    // Also done by the child; whichever runs first wins harmlessly. The terminal's task leads a
+    // session of its own (setsid in the child), so it must not be made a group leader here.
+    if (!(spec_.pty && spec_.tasks[i].rank == 0)) setpgid(pid, group);
     task_pids_.push_back(pid);
+  }
+  if (pty_slave_ >= 0) {
+    close(pty_slave_);  // the master reads EIO once no task holds the terminal any more
+    pty_slave_ = -1;
   }
   task_status_.assign(task_pids_.size(), 0);
   tasks_left_ = task_pids_.size();
@@ -468,13 +501,28 @@ void Supervisor::ExecTask(size_t index, pid_t group) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);
-  setpgid(0, group);
+  const bool on_pty = spec_.pty && task.rank == 0 && pty_slave_ >= 0;
+  if (on_pty) {
+    // A session of its own with the terminal as its controlling one, as a login shell has:
+    // job control, Ctrl-C from the keyboard and SIGHUP on hangup work as they do at home.
+    if (setsid() < 0 || ioctl(pty_slave_, TIOCSCTTY, 0) != 0) _exit(1);
+  } else if (setpgid(0, group) != 0) {
+    setpgid(0, 0);  // the group's leader is the terminal's task, in its own session
+  }
   // srun's stdin, for the tasks --input names, arrives on a connection of its own.
-  const bool reads_stdin =
-      spec_.io_port != 0 && (spec_.input == "all" || spec_.input == std::to_string(task.rank));
-  int null_fd = reads_stdin ? ConnectIo(task.rank, 0) : open("/dev/null", O_RDONLY);
-  int out_fd = ConnectIo(task.rank, 1);
-  int err_fd = ConnectIo(task.rank, 2);
+  const bool reads_stdin = !spec_.pty && spec_.io_port != 0 &&
+                           (spec_.input == "all" || spec_.input == std::to_string(task.rank));
+  int null_fd, out_fd, err_fd;
+  if (on_pty) {
+    null_fd = out_fd = err_fd = pty_slave_;
+  } else if (spec_.pty) {  // with --pty only task 0 talks to srun, as in Slurm
+    null_fd = open("/dev/null", O_RDONLY);
+    out_fd = err_fd = open("/dev/null", O_WRONLY);
+  } else {
+    null_fd = reads_stdin ? ConnectIo(task.rank, 0) : open("/dev/null", O_RDONLY);
+    out_fd = ConnectIo(task.rank, 1);
+    err_fd = ConnectIo(task.rank, 2);
+  }
   if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
     Log("task %u: cannot reach srun at %s:%u: %s", task.rank, spec_.io_addr.c_str(),
         spec_.io_port, ErrnoText(errno).c_str());
@@ -593,12 +641,15 @@ void Supervisor::ReportTaskExits() const {
 
 void Supervisor::Loop() {
   while (!script_done_) {
-    pollfd fds[3] = {{sigfd_, POLLIN, 0}, {limit_tfd_, POLLIN, 0}, {kill_tfd_, POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) {
+    std::vector<pollfd> fds = {
+        {sigfd_, POLLIN, 0}, {limit_tfd_, POLLIN, 0}, {kill_tfd_, POLLIN, 0}};
+    AddPtyFds(&fds);
+    if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       Log("poll: %s", ErrnoText(errno).c_str());
       return;
     }
+    ServePty(fds);
     uint64_t ticks;
     if (fds[1].revents & POLLIN) {
       if (read(limit_tfd_, &ticks, sizeof ticks) == sizeof ticks && !script_done_) {
@@ -615,8 +666,17 @@ void Supervisor::Loop() {
 }
 
 void Supervisor::HandleSignals() {
-  signalfd_siginfo si;
-  while (read(sigfd_, &si, sizeof si) == sizeof si) {
+  // Real-time signals come out lowest first, not in the order they were sent: a signal request
+  // sent just before a terminate request (srun's Ctrl-C: SIGINT, then the end of the step) would
+  // otherwise lose to the SIGTERM. Requests read together therefore go signals first.
+  std::vector<signalfd_siginfo> batch;
+  signalfd_siginfo one;
+  while (read(sigfd_, &one, sizeof one) == sizeof one) batch.push_back(one);
+  const int terminate_sig = SupervisorSignalNumber(SupervisorSignal::kTerminate);
+  std::stable_partition(batch.begin(), batch.end(), [&](const signalfd_siginfo& i) {
+    return static_cast<int>(i.ssi_signo) != terminate_sig;
+  });
+  for (const signalfd_siginfo& si : batch) {
     int sig = static_cast<int>(si.ssi_signo);
     if (sig == SIGCHLD) {
       ReapChildren();
@@ -676,8 +736,11 @@ void Supervisor::SignalTree(int sig) {
   if (script_pid_ <= 0) return;
   kill(-script_pid_, sig);
   for (pid_t child : ListChildren()) {
-    // Orphans that left the job's group (setsid, setpgid) are still the job's.
-    if (getpgid(child) != script_pid_) kill(child, sig);
+    // Orphans that left the job's group (setsid, setpgid) are still the job's; a task that
+    // leads a group of its own (beside a --pty task's session) takes its group along.
+    const pid_t pgid = getpgid(child);
+    if (pgid == script_pid_) continue;
+    kill(pgid == child ? -child : child, sig);
   }
 }
 
@@ -780,6 +843,164 @@ void Supervisor::FinalSweep() {
       return;
     }
   }
+}
+
+bool Supervisor::OpenPty(std::string* error) {
+  bool has_rank0 = false;
+  for (const JobSpec::Task& t : spec_.tasks) has_rank0 = has_rank0 || t.rank == 0;
+  if (!has_rank0) return true;  // task 0 runs on another node: nothing here talks to srun
+  pty_master_ = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (pty_master_ < 0 || unlockpt(pty_master_) != 0) {
+    *error = "cannot open a pseudo-terminal: " + ErrnoText(errno);
+    return false;
+  }
+  // TIOCGPTPEER needs no path lookup (a container's /dev/pts may differ); the name is the
+  // fallback for older kernels.
+  pty_slave_ = ioctl(pty_master_, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (pty_slave_ < 0) {
+    char name[128];
+    if (ptsname_r(pty_master_, name, sizeof name) == 0) {
+      pty_slave_ = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    }
+  }
+  if (pty_slave_ < 0) {
+    *error = "cannot open a pseudo-terminal: " + ErrnoText(errno);
+    return false;
+  }
+  if (switch_ids_ && fchown(pty_slave_, spec_.uid, static_cast<gid_t>(-1)) == 0) {
+    fchmod(pty_slave_, 0620);  // the job's user owns its terminal, as after a login
+  }
+  if (spec_.pty_rows > 0 && spec_.pty_cols > 0) {
+    winsize ws{};
+    ws.ws_row = static_cast<unsigned short>(std::min<uint32_t>(spec_.pty_rows, 65535));
+    ws.ws_col = static_cast<unsigned short>(std::min<uint32_t>(spec_.pty_cols, 65535));
+    ioctl(pty_master_, TIOCSWINSZ, &ws);
+  }
+  pty_sock_ = ConnectIo(0, 5);
+  pty_ctl_ = pty_sock_ >= 0 ? ConnectIo(0, 6) : -1;
+  if (pty_sock_ < 0 || pty_ctl_ < 0) {
+    *error = "cannot reach srun at " + spec_.io_addr + ":" + std::to_string(spec_.io_port) + ": " +
+             ErrnoText(errno);
+    return false;
+  }
+  for (int fd : {pty_master_, pty_sock_, pty_ctl_}) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  return true;
+}
+
+void Supervisor::AddPtyFds(std::vector<pollfd>* fds) const {
+  if (pty_master_ < 0) return;
+  short master = 0;
+  if (!pty_master_done_ && pty_out_.size() < kPtyBufferMax) master |= POLLIN;
+  if (!pty_in_.empty()) master |= POLLOUT;
+  // Once it read EIO the master would report POLLHUP on every poll: it is left out then.
+  fds->push_back({pty_master_done_ ? -1 : pty_master_, master, 0});
+  short sock = 0;
+  if (pty_sock_ >= 0) {
+    if (!pty_input_ended_ && pty_in_.size() < kPtyBufferMax) sock |= POLLIN;
+    if (!pty_out_.empty()) sock |= POLLOUT;
+  }
+  fds->push_back({pty_sock_, sock, 0});  // a negative fd is skipped by poll
+  fds->push_back({pty_ctl_, POLLIN, 0});
+}
+
+void Supervisor::ServePty(const std::vector<pollfd>& fds) {
+  if (pty_master_ < 0 || fds.size() < 6) return;
+  const short master = fds[3].revents, ctl = fds[5].revents;
+  short sock = fds[4].revents;
+  char buf[16384];
+  if (master & (POLLIN | POLLHUP | POLLERR)) {
+    ssize_t n = read(pty_master_, buf, sizeof buf);
+    if (n > 0) {
+      if (pty_sock_ >= 0) pty_out_.append(buf, static_cast<size_t>(n));  // else nobody listens
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      pty_master_done_ = true;  // EIO: every holder of the terminal is gone
+    }
+  }
+  if ((master & POLLOUT) && !pty_in_.empty()) {
+    ssize_t n = write(pty_master_, pty_in_.data(), pty_in_.size());
+    if (n > 0) pty_in_.erase(0, static_cast<size_t>(n));
+  }
+  if (pty_sock_ >= 0 && (sock & POLLOUT) && !pty_out_.empty()) {
+    ssize_t n = send(pty_sock_, pty_out_.data(), pty_out_.size(), MSG_NOSIGNAL);
+    if (n > 0) pty_out_.erase(0, static_cast<size_t>(n));
+    if (n < 0 && errno != EAGAIN && errno != EINTR) sock |= POLLERR;
+  }
+  if (pty_sock_ >= 0 && (sock & (POLLIN | POLLHUP | POLLERR))) {
+    ssize_t n = read(pty_sock_, buf, sizeof buf);
+    if (n > 0) {
+      pty_in_.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 && !(sock & (POLLERR | POLLHUP))) {
+      pty_input_ended_ = true;  // srun's input ended; its side still reads our output
+    } else if (n != 0 && (errno == EAGAIN || errno == EINTR)) {
+      // nothing yet
+    } else {
+      // srun is gone: a hangup, as when a terminal window closes (SIGHUP to the session).
+      Log("srun closed the terminal's connection: hanging up");
+      ClosePty();
+      return;
+    }
+  }
+  if (pty_input_ended_ && pty_in_.empty() && !pty_eof_sent_) {
+    // The end of srun's input (not a terminal there) is an end-of-file typed here, once.
+    termios t{};
+    const bool known = tcgetattr(pty_master_, &t) == 0 && t.c_cc[VEOF] != 0;
+    pty_in_.assign(1, known ? static_cast<char>(t.c_cc[VEOF]) : '\x04');
+    pty_eof_sent_ = true;
+  }
+  if (pty_ctl_ >= 0 && (ctl & (POLLIN | POLLHUP | POLLERR))) {
+    ssize_t n = read(pty_ctl_, buf, sizeof buf);
+    if (n > 0) {
+      pty_ctl_in_.append(buf, static_cast<size_t>(n));
+      ApplyWindowSizes();
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      close(pty_ctl_);
+      pty_ctl_ = -1;
+    }
+  }
+}
+
+void Supervisor::ApplyWindowSizes() {
+  size_t nl;
+  while ((nl = pty_ctl_in_.find('\n')) != std::string::npos) {
+    unsigned rows = 0, cols = 0;
+    if (std::sscanf(pty_ctl_in_.substr(0, nl).c_str(), "winsize %u %u", &rows, &cols) == 2 &&
+        rows > 0 && cols > 0 && rows <= 65535 && cols <= 65535) {
+      winsize ws{};
+      ws.ws_row = static_cast<unsigned short>(rows);
+      ws.ws_col = static_cast<unsigned short>(cols);
+      ioctl(pty_master_, TIOCSWINSZ, &ws);  // the kernel sends SIGWINCH to the foreground
+    }
+    pty_ctl_in_.erase(0, nl + 1);
+  }
+  if (pty_ctl_in_.size() > 4096) pty_ctl_in_.clear();  // not srun's lines
+}
+
+void Supervisor::DrainPty() {
+  if (pty_master_ < 0) return;
+  // Every task and leftover is dead, so the master reads what is left, then EIO. Bounded: a
+  // srun that stopped reading must not keep the step's result from being written.
+  timespec start = MonotonicNow();
+  while (pty_sock_ >= 0 && (!pty_master_done_ || !pty_out_.empty())) {
+    std::vector<pollfd> fds = {{sigfd_, 0, 0}, {limit_tfd_, 0, 0}, {kill_tfd_, 0, 0}};
+    AddPtyFds(&fds);
+    if (poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) break;
+    ServePty(fds);
+    timespec now = MonotonicNow();
+    if (now.tv_sec - start.tv_sec > 5) break;
+  }
+  ClosePty();
+}
+
+void Supervisor::ClosePty() {
+  for (int* fd : {&pty_master_, &pty_sock_, &pty_ctl_, &pty_slave_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+  pty_out_.clear();
+  pty_in_.clear();
 }
 
 }  // namespace

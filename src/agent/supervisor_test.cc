@@ -1,11 +1,16 @@
 // Runs the real shoal-supervisor (built next to this test) on job directories made here.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -207,6 +212,133 @@ TEST_F(SupervisorTest, SignalRequestToTheWholeTree) {
   std::string out = ReadOr(tmp_.path() + "/out.txt");
   EXPECT_NE(out.find("child"), std::string::npos) << out;
   EXPECT_NE(out.find("shell"), std::string::npos) << out;
+}
+
+TEST_F(SupervisorTest, SignalRequestIsNotOvertakenByATerminateRequest) {
+  // srun's double Ctrl-C: SIGINT, then the end of the step, sent back to back. Real-time
+  // signals are read lowest first (kTerminate's), yet the SIGINT must reach the job first.
+  pid_t pid = Start(BaseSpec(), "#!/bin/sh\nexec sleep 100\n");
+  ASSERT_TRUE(WaitStarted());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(testing::SendRequest(pid, SupervisorSignal::kSignal,
+                                 EncodeSignalRequest(SIGINT, /*whole_tree=*/true)),
+            0);
+  ASSERT_EQ(testing::SendRequest(pid, SupervisorSignal::kTerminate, 5), 0);
+  JobResult r = Finish(pid);
+  EXPECT_EQ(r.signal, SIGINT);
+}
+
+// Plays srun for a step's supervisor: listens on loopback and collects what arrives on each
+// stream kind until every connection has closed.
+class FakeSrun {
+ public:
+  FakeSrun() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(listen(fd_, 16), 0);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~FakeSrun() {
+    for (auto& [fd, text] : conns_) close(fd);
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+  // Serves for up to `ms`, or until the terminal's connection (stream 5) and every other one
+  // have closed; `on_connect(stream, fd)` may write to a new connection.
+  void Serve(int ms, const std::function<void(int, int)>& on_connect = nullptr) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (conns_.empty() && received_.count(5) > 0) return;  // the terminal's relay ended
+      std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
+      for (auto& [fd, text] : conns_) fds.push_back({fd, POLLIN, 0});
+      if (poll(fds.data(), fds.size(), 50) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) conns_[c] = "";
+      }
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buf[4096];
+        ssize_t n = read(fds[i].fd, buf, sizeof buf);
+        std::string& text = conns_[fds[i].fd];
+        if (n > 0) {
+          const bool had_header = text.find('\n') != std::string::npos;
+          text.append(buf, static_cast<size_t>(n));
+          if (!had_header && text.find('\n') != std::string::npos && on_connect) {
+            on_connect(StreamOf(text), fds[i].fd);
+          }
+          continue;
+        }
+        // Closed: filed under its stream kind.
+        received_[StreamOf(text)] += text.substr(text.find('\n') + 1);
+        close(fds[i].fd);
+        conns_.erase(fds[i].fd);
+      }
+    }
+  }
+  std::string Received(int stream) { return received_[stream]; }
+
+ private:
+  static int StreamOf(const std::string& text) {
+    char key[64];
+    unsigned rank;
+    int stream = -1;
+    std::sscanf(text.c_str(), "SHOAL-IO %63s %u %d", key, &rank, &stream);
+    return stream;
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::map<int, std::string> conns_;
+  std::map<int, std::string> received_;
+};
+
+TEST_F(SupervisorTest, PtyTaskRunsOnATerminalRelayedToSrun) {
+  FakeSrun srun;
+  JobSpec spec = BaseSpec();
+  spec.stdout_path.clear();
+  spec.tasks = {{0, {"SLURM_PROCID=0"}}, {1, {"SLURM_PROCID=1"}}};
+  spec.argv = {"/bin/sh", "-c",
+               "if [ $SLURM_PROCID = 0 ]; then read line; echo \"got:$line\"; tty; stty size; "
+               "test -t 0 && test -t 1 && test -t 2 && echo all-tty; "
+               "else echo task-1-speaks; fi"};
+  spec.io_addr = "127.0.0.1";
+  spec.io_port = srun.port();
+  spec.io_key = "key";
+  spec.input = "none";
+  spec.pty = true;
+  spec.pty_rows = 33;
+  spec.pty_cols = 101;
+  pid_t pid = Start(spec, "");
+  // srun's side: a typed line on the terminal's connection, a new size on the control one,
+  // then the end of srun's input.
+  srun.Serve(8000, [](int stream, int fd) {
+    if (stream == 6) {
+      const std::string size = "winsize 40 132\n";
+      ASSERT_EQ(write(fd, size.data(), size.size()), static_cast<ssize_t>(size.size()));
+    }
+    if (stream == 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the new size first
+      const std::string line = "hello\n";
+      ASSERT_EQ(write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+      shutdown(fd, SHUT_WR);
+    }
+  });
+  JobResult r = Finish(pid);
+  EXPECT_EQ(r.exit_code, 0);
+  const std::string out = srun.Received(5);
+  EXPECT_NE(out.find("got:hello"), std::string::npos) << out;
+  EXPECT_NE(out.find("/dev/pts/"), std::string::npos) << out;
+  EXPECT_NE(out.find("40 132"), std::string::npos) << out;
+  EXPECT_NE(out.find("all-tty"), std::string::npos) << out;
+  // The other task writes to /dev/null: nothing of it reaches srun.
+  EXPECT_EQ(srun.Received(1), "");
+  EXPECT_EQ(out.find("task-1-speaks"), std::string::npos) << out;
 }
 
 TEST_F(SupervisorTest, UpdatedTimeLimitApplies) {

@@ -392,7 +392,10 @@ Json StepRequestToJson(const StepRequest& r) {
           {"work_dir", r.work_dir},
           {"io_host", r.io_host},
           {"io_port", r.io_port},
-          {"io_key", r.io_key}};
+          {"io_key", r.io_key},
+          {"pty", r.pty},
+          {"pty_rows", r.pty_rows},
+          {"pty_cols", r.pty_cols}};
 }
 
 Result<StepRequest> StepRequestFromJson(const Json& j) {
@@ -419,7 +422,13 @@ Result<StepRequest> StepRequestFromJson(const Json& j) {
   f.Read("io_host", r.io_host);
   f.Read("io_port", r.io_port);
   f.Read("io_key", r.io_key);
+  f.Read("pty", r.pty);
+  f.Read("pty_rows", r.pty_rows);
+  f.Read("pty_cols", r.pty_cols);
   if (!f.status().ok()) return f.status();
+  if (r.pty_rows > 65535 || r.pty_cols > 65535) {
+    return InvalidArgument("fields 'pty_rows' and 'pty_cols' must be at most 65535");
+  }
   if (r.argv.empty()) return InvalidArgument("field 'argv' must name a program");
   if (r.cpus_per_task == 0) return InvalidArgument("field 'cpus_per_task' must be positive");
   if (r.input != "all" && r.input != "none" &&

@@ -55,6 +55,12 @@ struct StepRequest {
   // --input: "all" (srun's stdin to every task), "none" (tasks read /dev/null), or a task's
   // number (that task only).
   std::string input = "all";
+  // --pty: task 0's stdin, stdout and stderr are a pseudo-terminal, sized rows x cols (0: left
+  // as the node makes it), relayed to srun on a connection of stream kind 5; window size changes
+  // follow on one of kind 6. The other tasks read and write /dev/null.
+  bool pty = false;
+  uint32_t pty_rows = 0;
+  uint32_t pty_cols = 0;
 };
 
 Json StepToJson(const Step& step);

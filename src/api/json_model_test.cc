@@ -106,5 +106,29 @@ TEST(JsonModelTest, ErrorsRoundTripWithTheirCode) {
   EXPECT_EQ(ErrorFromJson(Json{{"x", 1}}).code(), StatusCode::kInternal);
 }
 
+TEST(JsonModelTest, StepRequestCarriesThePty) {
+  StepRequest r;
+  r.argv = {"bash", "-i"};
+  r.pty = true;
+  r.pty_rows = 40;
+  r.pty_cols = 132;
+  Result<StepRequest> back = StepRequestFromJson(StepRequestToJson(r));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_TRUE(back->pty);
+  EXPECT_EQ(back->pty_rows, 40u);
+  EXPECT_EQ(back->pty_cols, 132u);
+  Json j = StepRequestToJson(r);
+  j["pty_cols"] = 70000;
+  EXPECT_FALSE(StepRequestFromJson(j).ok());
+  j["pty_cols"] = "wide";
+  EXPECT_FALSE(StepRequestFromJson(j).ok());
+  j.erase("pty");
+  j.erase("pty_rows");
+  j.erase("pty_cols");
+  back = StepRequestFromJson(j);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->pty);
+}
+
 }  // namespace
 }  // namespace shoal

@@ -209,7 +209,8 @@ int ScancelMain(int argc, char** argv) {
     const std::string job = step.substr(0, dot);
     const auto step_id = ParseUint(std::string_view(step).substr(dot + 1));
     Status st = NotFound("Invalid job id specified");
-    if (ParseUint(job) && step_id && *step_id <= UINT32_MAX) {
+    // "12_3.0": the controller resolves an array task's id in the step's path.
+    if (ValidJobId(job) && step_id && *step_id <= UINT32_MAX) {
       if (verbose > 0) {
         if (signal == 0) {
           fprintf(stderr, "scancel: Terminating step %s\n", step.c_str());

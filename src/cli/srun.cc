@@ -6,9 +6,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,9 +39,73 @@ using Clock = std::chrono::steady_clock;
 
 volatile sig_atomic_t g_interrupts = 0;
 volatile sig_atomic_t g_terminate = 0;
+volatile sig_atomic_t g_window_changed = 0;
 
 void OnInterrupt(int) { g_interrupts = g_interrupts + 1; }
 void OnTerminate(int) { g_terminate = 1; }
+void OnWindowChange(int) { g_window_changed = 1; }
+
+// --- srun --pty: the user's terminal in raw mode while the step runs ---------------------------
+
+// The terminal's settings before srun made it raw; restored on every way out, signals included
+// (tcsetattr is async-signal-safe).
+termios g_saved_termios;
+volatile sig_atomic_t g_terminal_raw = 0;
+int g_terminal_fd = -1;
+
+void RestoreTerminal() {
+  if (g_terminal_raw) {
+    tcsetattr(g_terminal_fd, TCSADRAIN, &g_saved_termios);
+    g_terminal_raw = 0;
+  }
+}
+
+void OnFatalSignal(int sig) {
+  RestoreTerminal();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+// Keystrokes go to the remote terminal as they are typed (Ctrl-C included: it interrupts the
+// remote program, not srun); the remote terminal echoes and edits.
+class RawTerminal {
+ public:
+  explicit RawTerminal(int fd) {
+    termios raw;
+    if (!isatty(fd) || tcgetattr(fd, &g_saved_termios) != 0) return;
+    raw = g_saved_termios;
+    cfmakeraw(&raw);
+    g_terminal_fd = fd;
+    static bool handlers = false;
+    if (!handlers) {
+      handlers = true;
+      atexit(RestoreTerminal);
+      struct sigaction sa {};
+      sa.sa_handler = OnFatalSignal;
+      sigemptyset(&sa.sa_mask);
+      for (int sig : {SIGQUIT, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+        sigaction(sig, &sa, nullptr);
+      }
+    }
+    if (tcsetattr(fd, TCSADRAIN, &raw) == 0) g_terminal_raw = 1;
+  }
+  ~RawTerminal() { RestoreTerminal(); }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+};
+
+// The size of the terminal srun runs in: stdin's, else stdout's; false when neither is one.
+bool TerminalSize(uint32_t* rows, uint32_t* cols) {
+  winsize ws{};
+  for (int fd : {0, 1, 2}) {
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+      *rows = ws.ws_row;
+      *cols = ws.ws_col;
+      return true;
+    }
+  }
+  return false;
+}
 
 void Sleep(int ms) { usleep(static_cast<useconds_t>(ms) * 1000); }
 
@@ -193,7 +261,7 @@ struct IoConn {
   bool ready = false;  // the header was read and checked
   std::string header;
   uint32_t rank = 0;
-  int stream = 1;
+  int stream = 1;  // 0 stdin, 1 stdout, 2 stderr, 3 exits, 4 node messages, 5 pty, 6 pty sizes
   std::string partial;        // an unfinished line, held until its end arrives; stdin: unsent data
   bool input_closed = false;  // stdin: srun's input ended and was passed on
 };
@@ -244,7 +312,7 @@ class OutputCollector {
     fds.push_back({listen_fd_, POLLIN, 0});
     for (auto& c : conns_) {
       short events = POLLIN;
-      if (c.ready && c.stream == 0 && !c.partial.empty()) events |= POLLOUT;
+      if (c.ready && TakesInput(c) && !c.partial.empty()) events |= POLLOUT;
       fds.push_back({c.fd, events, 0});
     }
     const bool read_input = ReadyForInput();
@@ -273,7 +341,7 @@ class OutputCollector {
     WriteTails();
     if (input_eof_) {
       for (auto& c : conns_) {
-        if (c.ready && c.stream == 0 && c.partial.empty() && !c.input_closed) {
+        if (c.ready && TakesInput(c) && c.partial.empty() && !c.input_closed) {
           shutdown(c.fd, SHUT_WR);  // the task reads its end of input
           c.input_closed = true;
         }
@@ -298,6 +366,18 @@ class OutputCollector {
   }
 
   bool Idle() const { return conns_.empty(); }
+  // srun ended the step itself on Ctrl-C: the nodes' "*** STEP ... CANCELLED ***" line is not
+  // shown (Slurm's srun shows none then).
+  void QuietCancel() { quiet_cancel_ = true; }
+
+  // srun --pty: the terminal's new size, to the node that holds it.
+  void SendWindowSize(uint32_t rows, uint32_t cols) {
+    rows_ = rows;
+    cols_ = cols;
+    for (auto& c : conns_) {
+      if (c.ready && c.stream == 6) WriteWindowSize(c);
+    }
+  }
   // Failed tasks, as their supervisors reported them (stream 3).
   const std::vector<TaskExit>& exits() const { return exits_; }
 
@@ -308,7 +388,7 @@ class OutputCollector {
     ssize_t n = read(c.fd, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
     if (n <= 0) return false;
-    if (c.ready && c.stream == 0) return true;  // a task sends nothing on its stdin
+    if (c.ready && (c.stream == 0 || c.stream == 6)) return true;  // nothing comes this way
     std::string_view data(buf, static_cast<size_t>(n));
     if (!c.ready) {
       c.header.append(data);
@@ -318,15 +398,22 @@ class OutputCollector {
       unsigned rank = 0;
       int stream = 0;
       if (std::sscanf(c.header.c_str(), "SHOAL-IO %127s %u %d", key, &rank, &stream) != 3 ||
-          key_ != key || stream < 0 || stream > 4) {
+          key_ != key || stream < 0 || stream > 6) {
         return false;  // not one of our tasks
       }
       c.ready = true;
       c.rank = rank;
       c.stream = stream;
-      if (stream == 0) {
+      if (stream == 0 || stream == 5) {
         fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
         ++input_connected_;
+      }
+      if (stream == 6) {
+        c.header.clear();
+        if (rows_ > 0) WriteWindowSize(c);  // it may have changed since the step was asked for
+        return true;
+      }
+      if (stream == 0) {
         c.header.clear();
         return true;
       }
@@ -355,8 +442,14 @@ class OutputCollector {
       }
       return;
     }
-    FILE* out = c.stream == 1 ? stdout : stderr;
+    FILE* out = c.stream == 1 || c.stream == 5 ? stdout : stderr;
+    if (c.stream == 5) {  // the terminal's bytes, as they come
+      fwrite(data.data(), 1, data.size(), stdout);
+      fflush(stdout);
+      return;
+    }
     if (c.stream == 4) {  // the node's own messages ("slurmstepd: error: ..."), never labelled
+      if (quiet_cancel_ && data.find(" CANCELLED AT ") != std::string_view::npos) return;
       fwrite(data.data(), 1, data.size(), stderr);
       fflush(stderr);
       return;
@@ -383,7 +476,7 @@ class OutputCollector {
   // Unlabelled, the last words of a task that ended (`closing`) wait in tails_ until no other
   // task is midway through a line on that stream, so they never end up inside its line.
   void Flush(IoConn& c, bool closing = false) {
-    if (c.partial.empty() || c.stream == 3 || c.stream == 0) return;
+    if (c.partial.empty() || c.stream == 3 || TakesInput(c) || c.stream == 6) return;
     FILE* out = c.stream == 1 ? stdout : stderr;
     if (label_) {
       fprintf(out, "%*u: %s\n", width_, c.rank, c.partial.c_str());
@@ -413,7 +506,7 @@ class OutputCollector {
   bool ReadyForInput() const {
     if (input_fd_ < 0 || input_eof_ || input_connected_ < input_expected_) return false;
     for (const auto& c : conns_) {
-      if (c.stream == 0 && c.partial.size() > kMaxHeldInput) return false;  // a slow reader
+      if (TakesInput(c) && c.partial.size() > kMaxHeldInput) return false;  // a slow reader
     }
     return true;
   }
@@ -427,7 +520,7 @@ class OutputCollector {
       return;
     }
     for (auto& c : conns_) {
-      if (c.ready && c.stream == 0) c.partial.append(buf, static_cast<size_t>(n));
+      if (c.ready && TakesInput(c)) c.partial.append(buf, static_cast<size_t>(n));
     }
   }
 
@@ -437,6 +530,16 @@ class OutputCollector {
     if (n < 0) return errno == EAGAIN || errno == EINTR;
     c.partial.erase(0, static_cast<size_t>(n));
     return true;
+  }
+
+  // Connections that srun's input goes to: a task's stdin, or the --pty terminal.
+  static bool TakesInput(const IoConn& c) { return c.stream == 0 || c.stream == 5; }
+
+  void WriteWindowSize(IoConn& c) {
+    const std::string line =
+        "winsize " + std::to_string(rows_) + " " + std::to_string(cols_) + "\n";
+    ssize_t ignored = send(c.fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)ignored;  // a few bytes on an idle socket; a lost size only leaves the old one
   }
 
   static constexpr size_t kMaxHeldLine = 1 << 20;
@@ -450,6 +553,8 @@ class OutputCollector {
   bool label_;
   bool unbuffered_;
   int width_ = 1;
+  uint32_t rows_ = 0, cols_ = 0;  // the terminal's size, for --pty
+  bool quiet_cancel_ = false;
   int listen_fd_ = -1;
   std::vector<IoConn> conns_;
   std::vector<TaskExit> exits_;
@@ -506,6 +611,14 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   // What the tasks read: srun's stdin, unless it is a terminal srun does not hold (a
   // background srun must not be stopped by SIGTTIN), or the --input file.
   int input_fd = -1;
+  if (o.pty) {
+    uint32_t rows = 0, cols = 0;
+    if (TerminalSize(&rows, &cols)) {
+      step.pty_rows = rows;
+      step.pty_cols = cols;
+      io.SendWindowSize(rows, cols);
+    }
+  }
   if (!o.input_file.empty()) {
     input_fd = open(o.input_file.c_str(), O_RDONLY | O_CLOEXEC);
     if (input_fd < 0) {
@@ -517,6 +630,8 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
     if (!background_tty && fcntl(0, F_GETFD) >= 0) input_fd = 0;
   }
   if (input_fd < 0 && step.input != "none") step.input = "none";
+  const bool pty_input = o.pty && step.input != "none";
+  if (o.pty) step.input = "none";
   // A step whose resources other steps hold waits for them, as Slurm's srun retries.
   const Json request = StepRequestToJson(step);
   Result<Json> created = client.Post("/api/v1/jobs/" + job + "/steps", request);
@@ -551,7 +666,9 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
     fprintf(stderr, "srun: Step created for StepId=%s.%u\n", job.c_str(), started->step_id);
   }
   io.SetTasks(started->ntasks);
-  if (step.input == "all") {
+  if (pty_input) {
+    io.SetInput(input_fd, 1);  // the terminal's connection
+  } else if (step.input == "all") {
     io.SetInput(input_fd, started->ntasks);
   } else if (step.input != "none") {
     io.SetInput(input_fd, 1);
@@ -561,20 +678,55 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   const std::string step_name = job + "." + std::to_string(started->step_id);
   Step last = *started;
   auto next_check = Clock::now();
-  int seen_interrupts = 0;
+  int seen_interrupts = g_interrupts;
+  InterruptState interrupt_state;
+  bool interrupted = false;  // srun sent the tasks SIGINT or ended them on Ctrl-C
   bool terminated = false;
+  // Keystrokes pass to the terminal of task 0 as they are typed, while the step runs.
+  std::optional<RawTerminal> raw;
+  if (pty_input && input_fd == 0 && isatty(0)) raw.emplace(0);
+  const auto start = Clock::now();
   for (;;) {
     io.Poll(100);
-    if (g_interrupts != seen_interrupts) {
-      seen_interrupts = g_interrupts;
-      // First Ctrl-C goes to the tasks as SIGINT; a second one ends the step for good.
-      const bool force = seen_interrupts > 1;
-      if (force) {
-        fprintf(stderr, "srun: forcing job termination\n");
-      } else {
-        fprintf(stderr, "srun: sending Ctrl-C to StepId=%s\n", step_name.c_str());
+    if (g_window_changed) {
+      g_window_changed = 0;
+      uint32_t rows = 0, cols = 0;
+      if (o.pty && TerminalSize(&rows, &cols)) io.SendWindowSize(rows, cols);
+    }
+    bool abandon = false;
+    for (; seen_interrupts < g_interrupts; ++seen_interrupts) {
+      const int64_t now_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+      switch (NextInterruptAction(interrupt_state, now_ms, o.disable_status, o.quit_on_interrupt)) {
+        case InterruptAction::kStatus:
+          fputs("srun: interrupt (one more within 1 sec to abort)\n", stderr);
+          fprintf(stderr, "%s\n", TaskStatusLine(step_name, last.ntasks).c_str());
+          break;
+        case InterruptAction::kInterrupt:
+          fprintf(stderr, "srun: sending Ctrl-C to StepId=%s\n", step_name.c_str());
+          client.Post(step_path + "/signal", Json{{"signal", SIGINT}});
+          [[fallthrough]];
+        case InterruptAction::kForce:
+          // Then the termination sequence: SIGCONT and SIGTERM now, SIGKILL after KillWait.
+          fputs("srun: forcing job termination\n", stderr);
+          io.QuietCancel();
+          client.Post(step_path + "/signal", Json{{"signal", 0}});
+          fprintf(stderr,
+                  "srun: Job step aborted: Waiting up to %d seconds for job step to finish.\n",
+                  KillWaitOf(client) + 2);
+          interrupted = true;
+          break;
+        case InterruptAction::kAbandon:
+          fputs("srun: job abort in progress\n", stderr);
+          abandon = true;
+          break;
       }
-      client.Post(step_path + "/signal", Json{{"signal", force ? 0 : SIGINT}});
+    }
+    if (abandon) {
+      // Without waiting for the tasks or their output, as Slurm's srun on a third Ctrl-C.
+      raw.reset();
+      io.FlushAll();
+      return 128 + SIGINT;
     }
     if (g_terminate && !terminated) {
       terminated = true;
@@ -595,13 +747,14 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   io.AcceptAll();
   while (!io.Idle() && Clock::now() < deadline) io.Poll(100);
   io.FlushAll();
-  if ((last.state == JobState::kCancelled || last.state == JobState::kTimeout) &&
-      seen_interrupts == 0 && !terminated) {
+  raw.reset();  // srun's own lines below need the terminal as it was
+  if ((last.state == JobState::kCancelled || last.state == JobState::kTimeout) && !interrupted &&
+      !terminated) {
     fprintf(stderr, "srun: Job step aborted: Waiting up to %d seconds for job step to finish.\n",
             KillWaitOf(client) + 2);
   }
   // Tasks srun stopped itself (Ctrl-C, SIGTERM) are no error of theirs.
-  for (const std::string& line : TaskExitLines(io.exits(), seen_interrupts == 0 && !terminated)) {
+  for (const std::string& line : TaskExitLines(io.exits(), !interrupted && !terminated)) {
     fprintf(stderr, "%s\n", line.c_str());
   }
   if (last.exit_signal != 0) return 128 + last.exit_signal;
@@ -644,7 +797,20 @@ void InstallHandlers() {
   sa.sa_handler = OnTerminate;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = OnWindowChange;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGWINCH, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+// What salloc runs without a command, as Slurm's: the user's login shell from the passwords
+// database (then $SHELL, then /bin/sh).
+std::string UserShell() {
+  if (const passwd* pw = getpwuid(getuid());
+      pw != nullptr && pw->pw_shell != nullptr && pw->pw_shell[0] == '/') {
+    return pw->pw_shell;
+  }
+  return GetEnv("SHELL").value_or("/bin/sh");
 }
 
 // The variables salloc's command gets: the job's, less what only a task or a batch script has.
@@ -674,6 +840,7 @@ int SrunMain(int argc, char** argv) {
     fputs("srun: fatal: No command given to execute.\n", stderr);
     return 1;
   }
+  if (GetEnv("SLURM_DISABLE_STATUS")) o.disable_status = true;
   InstallHandlers();
   ApiClient client = ApiClient::FromEnvironment();
   std::string inside = o.jobid;
@@ -705,7 +872,7 @@ int SallocMain(int argc, char** argv) {
   Allocation a = Allocate("salloc", client, o);
   if (a.id == 0) return a.exit_code;
   std::vector<std::string> command = o.command;
-  if (command.empty()) command.push_back(GetEnv("SHELL").value_or("/bin/sh"));
+  if (command.empty()) command.push_back(UserShell());
   ExportAllocation(client, a.id);
   // While the command runs it owns the terminal's signals; salloc only waits for it.
   signal(SIGINT, SIG_IGN);

@@ -25,11 +25,13 @@ enum : int {
   kOptUsage,
   kOptExact,
   kOptOverlap,
+  kOptPty,
+  kOptQuitOnInterrupt,
   kOptIgnored,  // placement hints with no effect here
 };
 
 // As Slurm 22.05's srun and salloc take them; '+' stops at the command.
-constexpr char kShortOpts[] = "+A:c:C:D:G:hi:J:K::lm:n:N:p:q:Qt:uvVw:x:";
+constexpr char kShortOpts[] = "+A:c:C:D:G:hi:J:K::lm:n:N:p:q:Qt:uvVw:Xx:";
 
 const option kLongOpts[] = {
     {"account", required_argument, nullptr, 'A'},
@@ -54,6 +56,9 @@ const option kLongOpts[] = {
     {"version", no_argument, nullptr, 'V'},
     {"nodelist", required_argument, nullptr, 'w'},
     {"exclude", required_argument, nullptr, 'x'},
+    {"disable-status", no_argument, nullptr, 'X'},
+    {"pty", no_argument, nullptr, kOptPty},
+    {"quit-on-interrupt", no_argument, nullptr, kOptQuitOnInterrupt},
     {"exclusive", optional_argument, nullptr, kOptExclusive},
     {"gres", required_argument, nullptr, kOptGres},
     {"gpus-per-node", required_argument, nullptr, kOptGpusPerNode},
@@ -119,6 +124,17 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
         break;
       case 'u':
         o.unbuffered = true;
+        break;
+      case kOptPty:
+        o.pty = true;
+        o.unbuffered = true;
+        o.step.pty = true;
+        break;
+      case 'X':
+        o.disable_status = true;
+        break;
+      case kOptQuitOnInterrupt:
+        o.quit_on_interrupt = true;
         break;
       case 'K':
         o.step.kill_on_bad_exit = !opt.has_arg || opt.arg.empty() || opt.arg != "0";
@@ -231,6 +247,44 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
   return o;
 }
 
+InterruptAction NextInterruptAction(InterruptState& state, int64_t now_ms, bool disable_status,
+                                    bool quit_on_interrupt) {
+  if (state.terminating) return InterruptAction::kAbandon;
+  if (quit_on_interrupt) {
+    state.terminating = true;
+    return InterruptAction::kForce;
+  }
+  if (!disable_status && (!state.status_shown || now_ms - state.last_status_ms > 1000)) {
+    state.status_shown = true;
+    state.last_status_ms = now_ms;
+    return InterruptAction::kStatus;
+  }
+  state.terminating = true;
+  return InterruptAction::kInterrupt;
+}
+
+std::string RankList(std::vector<uint32_t> ranks) {
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  std::string list;
+  for (size_t i = 0; i < ranks.size();) {
+    size_t j = i;
+    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+    if (!list.empty()) list += ',';
+    list += std::to_string(ranks[i]);
+    if (j > i) list += "-" + std::to_string(ranks[j]);
+    i = j + 1;
+  }
+  return list;
+}
+
+std::string TaskStatusLine(const std::string& step_name, uint32_t ntasks) {
+  std::vector<uint32_t> ranks;
+  for (uint32_t r = 0; r < std::max<uint32_t>(ntasks, 1); ++r) ranks.push_back(r);
+  return "srun: StepId=" + step_name + (ranks.size() > 1 ? " tasks " : " task ") + RankList(ranks) +
+         ": running";
+}
+
 std::vector<std::string> TaskExitLines(const std::vector<TaskExit>& exits, bool signals) {
   // (node, status) -> ranks, in the order of each group's lowest rank.
   std::map<std::pair<std::string, int>, std::vector<uint32_t>> groups;
@@ -243,15 +297,7 @@ std::vector<std::string> TaskExitLines(const std::vector<TaskExit>& exits, bool 
   for (auto& [key, ranks] : groups) {
     std::sort(ranks.begin(), ranks.end());
     ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
-    std::string list;
-    for (size_t i = 0; i < ranks.size();) {
-      size_t j = i;
-      while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-      if (!list.empty()) list += ',';
-      list += std::to_string(ranks[i]);
-      if (j > i) list += "-" + std::to_string(ranks[j]);
-      i = j + 1;
-    }
+    const std::string list = RankList(ranks);
     const int status = key.second;
     std::string what;
     if (WIFEXITED(status)) {
@@ -276,7 +322,8 @@ std::string SrunUsageText(std::string_view prog) {
   return "Usage: " + p +
          " [-N nnodes] [-n ntasks] [-c ncpus] [--ntasks-per-node=n] [-w hosts] [-J jobname]\n"
          "            [-t minutes] [-p partition] [--exclusive] [-K] [-l] [--gres=list]\n"
-         "            [--gpus=n] [--mpi=none] [--input=in] [--exact] [--overlap]\n"
+         "            [--gpus=n] [--mpi=none] [--input=in] [--exact] [--overlap] [--pty]\n"
+         "            [-X] [--quit-on-interrupt]\n"
          "            executable [args...]\n";
 }
 
@@ -288,6 +335,7 @@ std::string SrunHelpText(std::string_view prog) {
          "  -A, --account=name          charge job to specified account\n"
          "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
          "  -D, --chdir=path            change remote current working directory\n"
+         "  -X, --disable-status        the first Ctrl-C interrupts the tasks\n"
          "      --exact                 use only the resources requested for the step\n"
          "      --exclusive             allocate nodes (or a step's CPUs) exclusively\n"
          "  -G, --gpus=n                count of GPUs required for the job\n"
@@ -306,8 +354,10 @@ std::string SrunHelpText(std::string_view prog) {
          "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
          "      --ntasks-per-node=n     number of tasks to invoke on each node\n"
          "  -p, --partition=partition   partition requested\n"
+         "      --pty                   run task zero in pseudo terminal mode\n"
          "  -q, --qos=qos               quality of service\n"
          "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
+         "      --quit-on-interrupt     quit on the first Ctrl-C\n"
          "  -t, --time=minutes          time limit\n"
          "  -u, --unbuffered            pass output on as it arrives, not whole lines\n"
          "  -w, --nodelist=hosts...     request a specific list of hosts\n"

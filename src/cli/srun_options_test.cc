@@ -128,6 +128,56 @@ TEST(SrunOptionsTest, MpiLaunchersCommandLines) {
   EXPECT_EQ(h.command.back(), "-1");
 }
 
+TEST(SrunOptionsTest, PtyAndInterruptOptions) {
+  auto r = Parse({"--pty", "-X", "--quit-on-interrupt", "bash", "-i"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+  const SrunOptions& o = std::get<SrunOptions>(r);
+  EXPECT_TRUE(o.pty);
+  EXPECT_TRUE(o.step.pty);
+  EXPECT_TRUE(o.unbuffered);  // --pty implies -u, as in Slurm
+  EXPECT_TRUE(o.disable_status);
+  EXPECT_TRUE(o.quit_on_interrupt);
+  EXPECT_EQ(o.command, (std::vector<std::string>{"bash", "-i"}));
+  auto plain = Parse({"true"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(plain));
+  EXPECT_FALSE(std::get<SrunOptions>(plain).pty);
+  EXPECT_FALSE(std::get<SrunOptions>(plain).step.pty);
+  // --pty takes no value.
+  auto bad = Parse({"--pty=yes", "true"});
+  ASSERT_TRUE(std::holds_alternative<CliError>(bad));
+  EXPECT_EQ(std::get<CliError>(bad).exit_code, 255);
+}
+
+TEST(SrunOptionsTest, CtrlCSequence) {
+  InterruptState s;
+  // First: the status; a second within a second: SIGINT and the end; then srun leaves.
+  EXPECT_EQ(NextInterruptAction(s, 5000, false, false), InterruptAction::kStatus);
+  EXPECT_EQ(NextInterruptAction(s, 5900, false, false), InterruptAction::kInterrupt);
+  EXPECT_EQ(NextInterruptAction(s, 6000, false, false), InterruptAction::kAbandon);
+  EXPECT_EQ(NextInterruptAction(s, 9000, false, false), InterruptAction::kAbandon);
+  // Ctrl-Cs more than a second apart only show the status again, even at the very start.
+  InterruptState t;
+  EXPECT_EQ(NextInterruptAction(t, 0, false, false), InterruptAction::kStatus);
+  EXPECT_EQ(NextInterruptAction(t, 1500, false, false), InterruptAction::kStatus);
+  EXPECT_EQ(NextInterruptAction(t, 3001, false, false), InterruptAction::kStatus);
+  EXPECT_EQ(NextInterruptAction(t, 3500, false, false), InterruptAction::kInterrupt);
+  // -X: no status, the first one interrupts.
+  InterruptState x;
+  EXPECT_EQ(NextInterruptAction(x, 0, true, false), InterruptAction::kInterrupt);
+  EXPECT_EQ(NextInterruptAction(x, 5000, true, false), InterruptAction::kAbandon);
+  // --quit-on-interrupt: the first one ends the step.
+  InterruptState q;
+  EXPECT_EQ(NextInterruptAction(q, 0, false, true), InterruptAction::kForce);
+  EXPECT_EQ(NextInterruptAction(q, 100, false, true), InterruptAction::kAbandon);
+}
+
+TEST(SrunOptionsTest, TaskStatusLineAndRankList) {
+  EXPECT_EQ(TaskStatusLine("12.0", 1), "srun: StepId=12.0 task 0: running");
+  EXPECT_EQ(TaskStatusLine("12.3", 4), "srun: StepId=12.3 tasks 0-3: running");
+  EXPECT_EQ(RankList({5, 0, 1, 2, 2, 7, 6}), "0-2,5-7");
+  EXPECT_EQ(RankList({}), "");
+}
+
 TEST(SrunOptionsTest, TaskExitLines) {
   const int exit3 = 3 << 8, exit4 = 4 << 8, killed = SIGKILL, segv_core = SIGSEGV | 0x80;
   std::vector<TaskExit> exits = {{"node2", 3, exit4}, {"node1", 1, exit3}, {"node1", 0, exit3},

@@ -241,6 +241,10 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
   }
   if (parts[2] != "steps") return std::nullopt;
   auto job_id = ParseUint(id);
+  if (!job_id && id.find('_') != std::string::npos) {
+    // "12_3": an array task's steps, as scancel 12_3.0 names them.
+    if (auto job = c.GetJob(id); job.ok() && job->IsArrayTask()) job_id = job->id;
+  }
   if (!job_id) return Error(NotFound("Invalid job id specified"));
   if (parts.size() == 3 && m == "POST") {
     auto body = ParseBody(r);

@@ -160,6 +160,9 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
       l->set_cpus(std::max(ls.holds.back().cpus, step.tasks_per_node[k] * step.cpus_per_task));
       l->set_kill_on_bad_exit(request.kill_on_bad_exit);
       l->set_input(request.input);
+      l->set_pty(request.pty);
+      l->set_pty_rows(request.pty_rows);
+      l->set_pty_cols(request.pty_cols);
       sends.emplace_back(step.nodes[k], std::move(msg));
     }
     live.emplace(step.step_id, std::move(ls));

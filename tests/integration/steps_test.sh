@@ -105,15 +105,62 @@ expect_match "$(job_state "$jid")" "^CANCELLED" "cancelled allocation"
 wait_until 10 bash -c '! pgrep -f "[s]leep 3141"' && ok || fail "scancel did not kill the step's tasks"
 expect_eq "$(sacct -n -P -j "$jid.0" --format=State)" "CANCELLED" "cancelled step in sacct"
 
-# Ctrl-C on srun cancels its step.
-timeout 60 srun -n1 bash -c 'sleep 3142' > /dev/null 2>&1 &
+# Ctrl-C on srun, as Slurm's: a first one prints the tasks' states and the step runs on; a
+# second within a second sends SIGINT to the tasks and ends the step, and srun's exit code is
+# the task's (130: killed by SIGINT). (timeout --foreground passes every signal on to srun; without
+# it, timeout ignores SIGINT after the first.)
+timeout --foreground 60 srun -n1 bash -c 'sleep 3142' > /dev/null 2>ctrlc.err &
 srun_pid=$!
 sleep_running() { pgrep -f '[s]leep 3142' >/dev/null; }
 wait_until 15 sleep_running || fail "the task never started"
 kill -INT "$srun_pid"
+sleep 1.3
+kill -0 "$srun_pid" 2>/dev/null && sleep_running && ok || fail "one Ctrl-C ended the step"
+kill -INT "$srun_pid"
+sleep 0.3
+kill -INT "$srun_pid"
 wait "$srun_pid"
 rc=$?
-expect_eq "$rc" "130" "srun after Ctrl-C"
-wait_until 10 bash -c '! pgrep -f "[s]leep 3142"' || fail "Ctrl-C did not end the task"
+expect_eq "$rc" "130" "srun after a double Ctrl-C"
+wait_until 10 bash -c '! pgrep -f "[s]leep 3142"' && ok || fail "Ctrl-C did not end the task"
+sid=$(grep -o 'StepId=[0-9]*\.0' ctrlc.err | head -1)
+expect_eq "$(cat ctrlc.err)" "$(printf '%s\n' \
+  'srun: interrupt (one more within 1 sec to abort)' "srun: $sid task 0: running" \
+  'srun: interrupt (one more within 1 sec to abort)' "srun: $sid task 0: running" \
+  "srun: sending Ctrl-C to $sid" 'srun: forcing job termination' \
+  'srun: Job step aborted: Waiting up to 3 seconds for job step to finish.')" "Ctrl-C messages"
+
+# A task that ignores SIGINT and SIGTERM: a third Ctrl-C leaves at once; KillWait ends it.
+timeout --foreground 60 srun -n2 bash -c 'trap "" INT TERM; sleep 3143' > /dev/null 2>ctrlc.err &
+srun_pid=$!
+wait_until 15 bash -c 'pgrep -f "[s]leep 3143" >/dev/null' || fail "the tasks never started"
+kill -INT "$srun_pid"; sleep 0.2; kill -INT "$srun_pid"; sleep 0.2; kill -INT "$srun_pid"
+wait "$srun_pid"
+expect_eq "$?" "130" "srun after a third Ctrl-C"
+expect_match "$(cat ctrlc.err)" $'StepId=[0-9]+\\.0 tasks 0-1: running\n' "status of two tasks"
+expect_match "$(cat ctrlc.err)" $'\nsrun: job abort in progress$' "third Ctrl-C"
+wait_until 10 bash -c '! pgrep -f "[s]leep 3143"' && ok || fail "KillWait did not end the tasks"
+
+# -X (--disable-status): the first Ctrl-C already interrupts.
+timeout --foreground 60 srun -X -n1 sleep 3144 > /dev/null 2>ctrlc.err &
+srun_pid=$!
+wait_until 15 bash -c 'pgrep -f "[s]leep 3144" >/dev/null' || fail "the task never started"
+kill -INT "$srun_pid"
+wait "$srun_pid"
+expect_eq "$?" "130" "srun -X after one Ctrl-C"
+expect_match "$(head -1 ctrlc.err)" '^srun: sending Ctrl-C to StepId=' "srun -X message"
+
+# scancel of an array task's step (12_3.0): that step only; the task's script runs on.
+aid=$(sbatch --parsable --array=1-2 -o /dev/null --wrap 'srun sleep 315$SLURM_ARRAY_TASK_ID; echo after > step-$SLURM_ARRAY_TASK_ID.txt; sleep 2')
+wait_until 20 bash -c 'pgrep -f "[s]leep 3151" >/dev/null && pgrep -f "[s]leep 3152" >/dev/null' ||
+  fail "the array's steps never started"
+scancel "${aid}_1.0" 2>err.txt
+expect_eq "$?:$(cat err.txt)" "0:" "scancel ${aid}_1.0"
+wait_until 10 bash -c '! pgrep -f "[s]leep 3151"' && ok || fail "scancel did not end the array task's step"
+wait_until 10 test -f step-1.txt && ok || fail "the array task's script did not run on"
+pgrep -f "[s]leep 3152" >/dev/null && ok || fail "scancel ${aid}_1.0 reached the other task"
+scancel "${aid}_9.0" 2>err.txt
+expect_eq "$?:$(cat err.txt)" "1:scancel: error: Kill job error on job step id ${aid}_9.0: Invalid job id specified" "scancel of a missing array task's step"
+scancel "$aid"
 
 finish
