@@ -342,7 +342,9 @@ Json StepToJson(const Step& s) {
           {"end_time", s.end_time},
           {"exit_code", s.exit_code},
           {"exit_signal", s.exit_signal},
-          {"time_limit_s", s.time_limit_s}};
+          {"time_limit_s", s.time_limit_s},
+          {"array_job_id", s.array_job_id},
+          {"array_task_id", s.array_task_id}};
 }
 
 Result<Step> StepFromJson(const Json& j) {
@@ -363,6 +365,8 @@ Result<Step> StepFromJson(const Json& j) {
   f.Read("exit_code", s.exit_code);
   f.Read("exit_signal", s.exit_signal);
   f.Read("time_limit_s", s.time_limit_s);
+  f.Read("array_job_id", s.array_job_id);
+  f.Read("array_task_id", s.array_task_id);
   if (!f.status().ok()) return f.status();
   if (Status st = ReadCounts(j, "tasks_per_node", s.tasks_per_node); !st.ok()) return st;
   auto parsed = ParseJobState(state);

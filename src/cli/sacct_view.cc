@@ -306,8 +306,9 @@ std::optional<std::string> StepValue(const SacctField& f, const Step& s, int64_t
   const uint32_t cpus = s.ntasks * s.cpus_per_task;
   switch (f.kind) {
     case kJobId:
-    case kJobIdRaw:
       return s.DisplayId();
+    case kJobIdRaw:
+      return std::to_string(s.job_id) + "." + std::to_string(s.step_id);
     case kJobName:
       return s.name;
     case kPartition:

@@ -306,12 +306,9 @@ int SqueueMain(int argc, char** argv) {
   }
 
   if (steps_view) {
-    std::string path = "/api/v1/steps";
-    std::string jobs;
-    for (const std::string& id : step_ids) {
-      jobs += (jobs.empty() ? "" : ",") + id.substr(0, id.find('.'));
-    }
-    if (!jobs.empty()) path += "?jobs=" + UrlEncode(jobs);
+    // Every running step, filtered here: an id may name an array task (10_3) or a whole array,
+    // whose tasks' steps live under other job ids. Running steps are few.
+    const std::string path = "/api/v1/steps";
     Result<Json> answer = ApiClient::FromEnvironment().Get(path);
     if (!answer.ok()) {
       return ReportError({"squeue: error: " + answer.status().message() + "\n", 1});
@@ -321,8 +318,23 @@ int SqueueMain(int argc, char** argv) {
       Result<Step> step = StepFromJson(j);
       if (!step.ok()) continue;
       bool wanted = step_ids.empty();
+      // A step by its id (10_3.0 or its raw 12.0), or all steps of a job, an array task or a
+      // whole array.
+      const std::string raw = std::to_string(step->job_id);
+      const std::string display = step->DisplayId();
+      const std::string job_part = display.substr(0, display.rfind('.'));
+      auto names_job = [&](const std::string& id) {
+        return id == raw || id == job_part ||
+               (step->array_job_id != 0 && id == std::to_string(step->array_job_id));
+      };
       for (const std::string& id : step_ids) {
-        wanted = wanted || id == step->DisplayId() || id == std::to_string(step->job_id);
+        wanted = wanted || id == display || id == raw + "." + std::to_string(step->step_id) ||
+                 names_job(id);
+      }
+      if (!filter.job_ids.empty()) {  // -j: steps of those jobs only
+        bool of_job = false;
+        for (const std::string& id : filter.job_ids) of_job = of_job || names_job(id);
+        wanted = wanted && of_job;
       }
       if (!filter.users.empty() && filter.users.count(step->user) == 0) wanted = false;
       if (wanted) steps.push_back(std::move(step).value());

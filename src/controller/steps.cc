@@ -106,6 +106,8 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
     step.name = request.name.empty() ? BaseName(request.argv.front()) : request.name;
     step.user = job.req.user;
     step.partition = job.req.partition;
+    step.array_job_id = job.array_job_id;
+    step.array_task_id = job.array_task_id;
     step.nodes = layout->nodes;
     step.tasks_per_node = layout->tasks_per_node;
     step.ntasks = layout->ntasks;

@@ -63,7 +63,10 @@ std::string Job::DisplayId() const {
 }
 
 std::string Step::DisplayId() const {
-  return std::to_string(job_id) + "." + std::to_string(step_id);
+  const std::string job = array_job_id == 0 ? std::to_string(job_id)
+                                            : std::to_string(array_job_id) + "_" +
+                                                  std::to_string(array_task_id);
+  return job + "." + std::to_string(step_id);
 }
 
 NodeState Node::BaseState() const {

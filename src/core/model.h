@@ -147,8 +147,10 @@ struct Step {
   int32_t exit_code = 0;    // the highest exit status among the tasks that exited
   int32_t exit_signal = 0;  // a signal that ended a task, 0 when none did
   int64_t time_limit_s = 0; // 0: the job's
+  JobId array_job_id = 0;   // the job's, when it is an array task (0: not one)
+  int64_t array_task_id = kNoArrayTask;
 
-  // "12.0"
+  // "12.0", or "10_3.0" for a step of an array task (as squeue -s and sacct show it)
   std::string DisplayId() const;
 };
 

@@ -114,7 +114,7 @@ srun_pid=$!
 sleep_running() { pgrep -f '[s]leep 3142' >/dev/null; }
 wait_until 15 sleep_running || fail "the task never started"
 kill -INT "$srun_pid"
-sleep 1.3
+sleep 2.5  # well past the second, even when srun sees the first one late
 kill -0 "$srun_pid" 2>/dev/null && sleep_running && ok || fail "one Ctrl-C ended the step"
 kill -INT "$srun_pid"
 sleep 0.3
@@ -154,6 +154,11 @@ expect_match "$(head -1 ctrlc.err)" '^srun: sending Ctrl-C to StepId=' "srun -X 
 aid=$(sbatch --parsable --array=1-2 -o /dev/null --wrap 'srun sleep 315$SLURM_ARRAY_TASK_ID; echo after > step-$SLURM_ARRAY_TASK_ID.txt; sleep 2')
 wait_until 20 bash -c 'pgrep -f "[s]leep 3151" >/dev/null && pgrep -f "[s]leep 3152" >/dev/null' ||
   fail "the array's steps never started"
+# squeue -s names an array task's step as Slurm does (ARRAYJOB_TASK.STEP), selectable that way.
+expect_eq "$(squeue -h --steps="${aid}_2.0" | awk '{print $1}')" "${aid}_2.0" \
+  "squeue -s of an array task's step"
+expect_eq "$(squeue -h -s -j "$aid" | awk '{print $1}' | sort | tr '\n' ' ')" "${aid}_1.0 ${aid}_2.0 " \
+  "squeue -s of a whole array's steps"
 scancel "${aid}_1.0" 2>err.txt
 expect_eq "$?:$(cat err.txt)" "0:" "scancel ${aid}_1.0"
 wait_until 10 bash -c '! pgrep -f "[s]leep 3151"' && ok || fail "scancel did not end the array task's step"
