@@ -122,8 +122,11 @@ zed|" "associations after deleting physics"
 if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
   chmod 755 "$SHOAL_STATE_DIR" "$WORK"
   chmod 666 "$SHOAL_STATE_DIR/controller.sock"
+  # The build may sit where nobody cannot reach it (/root): run a copy from the work directory.
+  mkdir "$WORK/bin" && cp "$BIN/shoal" "$WORK/bin/shoal" && ln -s shoal "$WORK/bin/sacctmgr"
+  chmod 755 "$WORK/bin" "$WORK/bin/shoal"
   expect_match "$(setpriv --reuid nobody --regid nogroup --clear-groups \
-    env SHOAL_STATE_DIR="$SHOAL_STATE_DIR" "$BIN/sacctmgr" -i add account evil 2>&1)" \
+    env SHOAL_STATE_DIR="$SHOAL_STATE_DIR" "$WORK/bin/sacctmgr" -i add account evil 2>&1)" \
     "Access/permission denied: user 'nobody'" "an ordinary user changing accounts"
   expect_eq "$(sacctmgr -n -P show account format=account evil)" "" "no account evil"
 else
