@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/gpu_readings.h"
 #include "agent/health_check.h"
 #include "agent/host_info.h"
 
@@ -453,15 +454,7 @@ void Agent::WriterLoop(Stream* stream, grpc::ClientContext* ctx) {
       hb->set_free_memory_mb(HostFreeMemoryMB());
       if (gpu_reader_) {
         lock.unlock();  // NVML may take a while; the outbox stays open meanwhile
-        for (const GpuSample& g : gpu_reader_()) {
-          rpc::GpuReading* r = hb->add_gpus();
-          r->set_index(g.index);
-          r->set_utilization_ratio(g.utilization_ratio);
-          r->set_memory_used_bytes(g.memory_used_bytes);
-          r->set_memory_total_bytes(g.memory_total_bytes);
-          r->set_temperature_celsius(g.temperature_celsius);
-          r->set_power_watts(g.power_watts);
-        }
+        AddGpuReadings(gpu_reader_(), hb);
         lock.lock();
       }
     } else {

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "agent/gpu_readings.h"
 #include "common/strings.h"
 #include "emulator/executors.h"
 
@@ -214,15 +215,7 @@ void EmulatedNode::Tick(int64_t now_ms, std::vector<rpc::AgentMessage>* out) {
           if (g < busy.size()) busy[g] = true;
         }
       }
-      for (const agent::GpuSample& g : gpus_.Sample(static_cast<double>(now_ms) / 1000, busy)) {
-        rpc::GpuReading* r = h->add_gpus();
-        r->set_index(g.index);
-        r->set_utilization_ratio(g.utilization_ratio);
-        r->set_memory_used_bytes(g.memory_used_bytes);
-        r->set_memory_total_bytes(g.memory_total_bytes);
-        r->set_temperature_celsius(g.temperature_celsius);
-        r->set_power_watts(g.power_watts);
-      }
+      agent::AddGpuReadings(gpus_.Sample(static_cast<double>(now_ms) / 1000, busy), h);
     }
     out->push_back(std::move(m));
   }
