@@ -614,6 +614,10 @@ Result<std::vector<Job>> Controller::QueryAccounting(const JobQuery& query) cons
   return store_->QueryJobs(query);
 }
 
+Result<std::vector<JobRecord>> Controller::QueryAccountingRecords(const JobQuery& query) const {
+  return store_->QueryJobRecords(query);
+}
+
 Json Controller::ConfigJson() const {
   Json c = {
       {"ClusterName", config_.cluster_name},

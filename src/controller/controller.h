@@ -144,6 +144,8 @@ class Controller {
   // Not const: brings the fair-share factors up to date first.
   std::vector<PriorityRow> ListPriorities(const JobFilter& filter);
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
+  // The same, as the store keeps them (each a JSON Job document), for answers that pass them on.
+  Result<std::vector<JobRecord>> QueryAccountingRecords(const JobQuery& query) const;
   // The accounting database (sacctmgr show).
   AccountingDb Accounting() const;
   // sshare: every association with its shares, usage and fair-share factor.

@@ -136,7 +136,7 @@ const std::pair<const char*, const char*> kReaderStatements[] = {
     {"max_id", "SELECT COALESCE(MAX(id), 0) FROM jobs"},
     {"payload", "SELECT script, env, args FROM job_payloads WHERE id = $1::bigint"},
     {"query_jobs",
-     "SELECT doc FROM jobs WHERE ($1::text[] IS NULL OR \"user\" = ANY($1::text[])) "
+     "SELECT id, doc FROM jobs WHERE ($1::text[] IS NULL OR \"user\" = ANY($1::text[])) "
      "AND ($2::text[] IS NULL OR state = ANY($2::text[])) "
      "AND ($3::text[] IS NULL OR partition = ANY($3::text[])) "
      "AND ($4::bigint[] IS NULL OR id = ANY($4::bigint[]) OR array_job_id = ANY($4::bigint[])) "
@@ -440,7 +440,7 @@ class PostgresStore : public Store {
     return p;
   }
 
-  Result<std::vector<Job>> QueryJobs(const JobQuery& q) override {
+  Result<std::vector<JobRecord>> QueryJobRecords(const JobQuery& q) override {
     auto list = [](const std::vector<std::string>& v) -> std::optional<std::string> {
       if (v.empty()) return std::nullopt;
       return TextArray(v);
@@ -456,7 +456,15 @@ class PostgresStore : public Store {
     std::lock_guard<std::mutex> lock(read_mu_);
     auto r = reader_->Query(c, 0, "query jobs");
     if (!r.ok()) return r.status();
-    return ReadJobs(r->get());
+    const PGresult* rows = r->get();
+    std::vector<JobRecord> records;
+    records.reserve(PQntuples(rows));
+    for (int i = 0; i < PQntuples(rows); ++i) {
+      records.push_back({static_cast<JobId>(Int(rows, i, 0)),
+                         std::string(PQgetvalue(rows, i, 1),
+                                     static_cast<size_t>(PQgetlength(rows, i, 1)))});
+    }
+    return records;
   }
 
   Result<UsageState> LoadUsage() override {

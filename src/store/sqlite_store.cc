@@ -38,7 +38,11 @@ CREATE TABLE IF NOT EXISTS jobs (
   doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_live ON jobs(finished, end_time);
-CREATE INDEX IF NOT EXISTS jobs_user_time ON jobs(user, submit_time);
+-- sacct -u -S -E: a job is in the window when it was submitted before its end and ended after
+-- its start. Both times are in the index, so rows outside the window are skipped without
+-- reading them (a user's history can be millions of rows); it replaces jobs_user_time.
+DROP INDEX IF EXISTS jobs_user_time;
+CREATE INDEX IF NOT EXISTS jobs_user_window ON jobs(user, submit_time, end_time, finished);
 CREATE INDEX IF NOT EXISTS jobs_array ON jobs(array_job_id);
 CREATE TABLE IF NOT EXISTS store_meta (
   key TEXT PRIMARY KEY,
@@ -258,8 +262,8 @@ class SqliteStore : public Store {
     return p;
   }
 
-  Result<std::vector<Job>> QueryJobs(const JobQuery& q) override {
-    std::string sql = "SELECT doc FROM jobs WHERE 1=1";
+  Result<std::vector<JobRecord>> QueryJobRecords(const JobQuery& q) override {
+    std::string sql = "SELECT id, doc FROM jobs WHERE 1=1";
     std::vector<std::string> text_args;
     // Text values are bound (?1, ?2, ...); numbers are our own integers, written inline.
     auto in_list = [&](const char* column, const std::vector<std::string>& values) {
@@ -291,7 +295,15 @@ class SqliteStore : public Store {
       sqlite3_bind_text(st.get(), static_cast<int>(i + 1), text_args[i].c_str(), -1,
                         SQLITE_TRANSIENT);
     }
-    return ReadJobs(st.get());
+    std::vector<JobRecord> records;
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      const auto* doc = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1));
+      records.push_back({static_cast<JobId>(sqlite3_column_int64(st.get(), 0)),
+                         std::string(doc, static_cast<size_t>(sqlite3_column_bytes(st.get(), 1)))});
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "query jobs");
+    return records;
   }
 
   Result<std::vector<NodeAdminState>> LoadNodeStates() override {

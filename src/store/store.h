@@ -85,6 +85,12 @@ struct JobQuery {
   size_t limit = 0;                // 0: no limit
 };
 
+// A job's stored record.
+struct JobRecord {
+  JobId id = 0;
+  std::string doc;  // JSON, JobToJson's members
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -100,7 +106,11 @@ class Store {
   // The highest job id ever stored (0 when none).
   virtual Result<JobId> MaxJobId() = 0;
   virtual Result<JobPayload> LoadPayload(JobId payload_id) = 0;
-  virtual Result<std::vector<Job>> QueryJobs(const JobQuery& query) = 0;
+  // Matching jobs' records as stored, by id: each document is JobToJson's encoding (as
+  // JobDocument writes it), so an answer can pass it on without decoding it.
+  virtual Result<std::vector<JobRecord>> QueryJobRecords(const JobQuery& query) = 0;
+  // QueryJobRecords, decoded.
+  Result<std::vector<Job>> QueryJobs(const JobQuery& query);
   // The fair-share usage as last saved (empty, as_of 0, when never saved).
   virtual Result<UsageState> LoadUsage() = 0;
   // The steps of the given jobs (every step when `job_ids` is empty), by job and step id.
