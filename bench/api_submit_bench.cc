@@ -2,7 +2,9 @@
 // connections in flight, no process starts), against the baseline of committing one SQLite row
 // per transaction on the same disk with the same durability (WAL, synchronous=FULL).
 //
-// usage: api_submit_bench SOCKET_PATH SCRATCH_DIR [TOTAL] [THREADS]
+// usage: api_submit_bench SOCKET_PATH SCRATCH_DIR [TOTAL] [THREADS] [USERS] [eligible]
+// USERS > 0 spreads the jobs over users user0..user{USERS-1} (as root, the API takes the body's
+// user); "eligible" leaves out the far-future begin time, so the jobs compete for nodes.
 #include <sqlite3.h>
 
 #include <atomic>
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
   const std::string dir = argv[2];
   const int total = argc > 3 ? std::atoi(argv[3]) : 20000;
   const int threads = argc > 4 ? std::atoi(argv[4]) : 32;
+  const int users = argc > 5 ? std::atoi(argv[5]) : 0;
+  const bool eligible = argc > 6 && std::string(argv[6]) == "eligible";
 
   const double baseline = SqliteBaseline(dir, 2000);
 
@@ -59,14 +63,17 @@ int main(int argc, char** argv) {
                  {"begin_time", 4102444800}}},  // far future: queued, never started
                {"script", "#!/bin/sh\ntrue\n"},
                {"env", Json::array({"PATH=/usr/bin:/bin"})}};
+  if (eligible) body["job"].erase("begin_time");
   ApiClient client("unix:" + socket);
   std::atomic<int> next{0}, failed{0};
   auto t0 = Clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
-      while (next.fetch_add(1) < total) {
-        auto r = client.Post("/api/v1/jobs", body);
+      Json mine = body;
+      for (int i; (i = next.fetch_add(1)) < total;) {
+        if (users > 0) mine["job"]["user"] = "user" + std::to_string(i % users);
+        auto r = client.Post("/api/v1/jobs", mine);
         if (!r.ok()) failed.fetch_add(1);
       }
     });

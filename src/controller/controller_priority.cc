@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <time.h>
 
+#include <algorithm>
 #include <set>
 
+#include "common/strings.h"
 #include "controller/controller.h"
 
 namespace shoal {
@@ -118,18 +120,14 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };
-  for (const auto& [id, job] : live_jobs_) {
-    if (job->state != JobState::kPending || job->held || job->req.begin_time > now) continue;
+  auto add = [&](JobId id, const Job* job) {
+    if (job->state != JobState::kPending || job->held || job->req.begin_time > now) return;
     if (!wanted(filter.users, job->req.user) || !wanted(filter.partitions, job->req.partition)) {
-      continue;
-    }
-    if (!filter.ids.empty() &&
-        std::find(filter.ids.begin(), filter.ids.end(), std::to_string(id)) == filter.ids.end()) {
-      continue;
+      return;
     }
     if (!job->req.dependency.clauses.empty() &&
         EvaluateDependency(*job, jobs_) != DependencyState::kSatisfied) {
-      continue;
+      return;
     }
     PriorityRow row;
     row.id = id;
@@ -139,6 +137,20 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
     // From the same factors, so a line adds up (the stored priority may be a second older).
     row.priority = JobPriority(*job, row.factors, config_.weights);
     rows.push_back(std::move(row));
+  };
+  if (filter.ids.empty()) {
+    for (const auto& [id, job] : live_jobs_) add(id, job);
+    return rows;
+  }
+  // sprio -j: only the jobs named, in id order as the full listing has them.
+  std::vector<JobId> ids;
+  for (const std::string& text : filter.ids) {
+    if (auto id = ParseUint(text)) ids.push_back(*id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (JobId id : ids) {
+    if (auto it = live_jobs_.find(id); it != live_jobs_.end()) add(id, it->second);
   }
   return rows;
 }
