@@ -1,5 +1,7 @@
 #include "controller/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -438,6 +440,26 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
           s = At(line, "invalid value for PriorityDecayHalfLife: '" + value + "'");
         else
           config.decay_half_life_s = *t;
+      } else if (EqualsIgnoreCase(key, "PriorityFlags")) {
+        // Slurm's flags; only NO_FAIR_TREE changes what shoal computes, the others are accepted
+        // so that a site's file reads unchanged.
+        static constexpr std::string_view kKnown[] = {
+            "ACCRUE_ALWAYS",   "CALCULATE_RUNNING",     "DEPTH_OBLIVIOUS", "NO_FAIR_TREE",
+            "INCR_ONLY",       "MAX_TRES",              "NO_NORMAL_ALL",   "NO_NORMAL_ASSOC",
+            "NO_NORMAL_PART",  "NO_NORMAL_QOS",         "NO_NORMAL_TRES",
+            "SMALL_RELATIVE_TO_TIME"};
+        config.priority_flags.clear();
+        config.fairshare_algorithm = FairShareAlgorithm::kFairTree;
+        for (std::string flag : Split(value, ',')) {
+          for (char& c : flag) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+          if (flag.empty()) continue;
+          if (std::find(std::begin(kKnown), std::end(kKnown), flag) == std::end(kKnown)) {
+            s = At(line, "unknown PriorityFlags flag '" + flag + "'");
+            break;
+          }
+          if (flag == "NO_FAIR_TREE") config.fairshare_algorithm = FairShareAlgorithm::kClassic;
+          config.priority_flags.push_back(flag);
+        }
       } else if (EqualsIgnoreCase(key, "PriorityUsageResetPeriod")) {
         auto p = ParseUsageResetPeriod(value);
         if (!p) {

@@ -12,6 +12,7 @@
 #include "core/priority.h"
 #include "core/accounting.h"
 #include "core/qos.h"
+#include "core/shares.h"
 #include "core/scheduler.h"
 
 namespace shoal {
@@ -62,6 +63,9 @@ struct ControllerConfig {
   std::string scheduler_parameters;  // as written, for scontrol show config
   std::string priority_type = "priority/multifactor";
   PriorityWeights weights;
+  // PriorityFlags, as given (upper case); NO_FAIR_TREE picks classic fair share over Fair Tree.
+  std::vector<std::string> priority_flags;
+  FairShareAlgorithm fairshare_algorithm = FairShareAlgorithm::kFairTree;
   int64_t decay_half_life_s = 7 * 86400;  // PriorityDecayHalfLife; 0: usage never decays
   UsageResetPeriod usage_reset = UsageResetPeriod::kNone;  // PriorityUsageResetPeriod
   int64_t priority_calc_period_s = 300;       // PriorityCalcPeriod (minutes in the file)

@@ -646,6 +646,7 @@ Json Controller::ConfigJson() const {
       {"PriorityMaxAge", FormatElapsed(config_.weights.max_age_s)},
       {"PriorityFavorSmall", config_.weights.favor_small ? "Yes" : "No"},
       {"PriorityDecayHalfLife", FormatElapsed(config_.decay_half_life_s)},
+      {"PriorityFlags", Join(config_.priority_flags, ",")},
       {"PriorityCalcPeriod", FormatElapsed(config_.priority_calc_period_s)},
       {"PriorityUsageResetPeriod", UsageResetPeriodName(config_.usage_reset)},
       {"PreemptType", config_.preempt_type},

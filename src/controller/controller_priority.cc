@@ -44,8 +44,9 @@ void Controller::RefreshPriorityInputsLocked(bool fairshare, bool force) {
     // The associations that count for the shares: every one with usage or a live job.
     std::set<UsageKey> keys;
     for (const auto& [id, job] : live_jobs_) keys.insert(UsageKeyOf(job->req));
-    fairshare_ =
-        FairShareFactors(usage_, account_shares_, std::vector<UsageKey>(keys.begin(), keys.end()));
+    fairshare_ = FairShareFactors(accounting_, usage_,
+                                  std::vector<UsageKey>(keys.begin(), keys.end()),
+                                  config_.fairshare_algorithm);
     fairshare_stale_ = false;
     last_fairshare_calc_ = now;
     priorities_stale_ = true;

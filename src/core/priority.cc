@@ -153,41 +153,6 @@ void ChargeUsage(UsageState& state, const UsageKey& key, double cpu_seconds) {
   state.usage[key] += cpu_seconds;
 }
 
-std::map<UsageKey, double> FairShareFactors(const UsageState& state,
-                                            const std::vector<AccountConfig>& accounts,
-                                            const std::vector<UsageKey>& associations) {
-  std::set<UsageKey> all(associations.begin(), associations.end());
-  for (const auto& [key, usage] : state.usage) all.insert(key);
-  auto shares_of = [&](const std::string& account) -> double {
-    for (const AccountConfig& a : accounts) {
-      if (a.name == account) return a.shares;
-    }
-    return 1;
-  };
-  // Shares of the accounts that have associations, and users per account.
-  std::map<std::string, uint32_t> users_in;
-  for (const UsageKey& k : all) ++users_in[k.account];
-  double account_shares = 0;
-  for (const auto& [account, n] : users_in) account_shares += shares_of(account);
-  double total_usage = 0;
-  for (const auto& [key, usage] : state.usage) total_usage += usage;
-
-  std::map<UsageKey, double> factors;
-  for (const UsageKey& k : all) {
-    double factor = 1;
-    if (total_usage > 0) {
-      auto it = state.usage.find(k);
-      const double u = it == state.usage.end() ? 0 : it->second / total_usage;
-      const double s = account_shares <= 0 ? 0
-                                           : shares_of(k.account) / account_shares /
-                                                 static_cast<double>(users_in[k.account]);
-      factor = s <= 0 ? 0 : std::exp2(-u / s);
-    }
-    factors.emplace(k, factor);
-  }
-  return factors;
-}
-
 const char* UsageResetPeriodName(UsageResetPeriod p) {
   switch (p) {
     case UsageResetPeriod::kNone:

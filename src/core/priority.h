@@ -6,9 +6,8 @@
 // truncated to an integer and at least 1 (a held job's is 0). Every factor lies in [0, 1]:
 //   age        time since the job became eligible over PriorityMaxAge (capped at 1);
 //   assoc      the job's account's priority over the largest account priority;
-//   fair share 2^(-U/S) ("classic" fair share): U is the decayed CPU-seconds its user used in its
-//              account over the usage of everyone, S the user's normalised shares (the account's
-//              shares among all accounts, times the user's among the users of the account);
+//   fair share the job's association's factor over the account tree (core/shares.h: Fair Tree,
+//              or classic 2^(-U/S)), from the decayed CPU-seconds each association used;
 //   job size   the mean of the requested nodes over all nodes and the requested CPUs over all
 //              CPUs (an exclusive job asks for its nodes' CPUs; PriorityFavorSmall: the mean of
 //              one minus each);
@@ -127,11 +126,6 @@ double UsageBetween(const Job& job, int64_t from, int64_t to, double usage_facto
 
 void ChargeUsage(UsageState& state, const UsageKey& key, double cpu_seconds);
 
-// Fair-share factor of each association in `associations` (plus every association with
-// usage): 2^(-U/S) as described at the top. Without any usage every factor is 1.
-std::map<UsageKey, double> FairShareFactors(const UsageState& state,
-                                            const std::vector<AccountConfig>& accounts,
-                                            const std::vector<UsageKey>& associations);
 
 // PriorityUsageResetPeriod.
 enum class UsageResetPeriod : uint8_t {

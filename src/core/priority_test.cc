@@ -226,43 +226,6 @@ TEST(UsageTest, UsageBetweenCountsTheOverlapOfTheRun) {
   EXPECT_DOUBLE_EQ(UsageBetween(j, 0, 150, 1.0), 0);
 }
 
-TEST(FairShareTest, NoUsageMeansFactorOne) {
-  UsageState s;
-  auto f = FairShareFactors(s, {}, {{"a", "u"}, {"b", "v"}});
-  EXPECT_EQ(f.at({"a", "u"}), 1.0);
-  EXPECT_EQ(f.at({"b", "v"}), 1.0);
-}
-
-TEST(FairShareTest, ClassicTwoToTheMinusUsageOverShares) {
-  UsageState s;
-  ChargeUsage(s, {"a", "u"}, 300);
-  ChargeUsage(s, {"b", "v"}, 100);
-  // Two accounts of one user each: S = 1/2. U(u) = 3/4, U(v) = 1/4.
-  auto f = FairShareFactors(s, {}, {});
-  EXPECT_DOUBLE_EQ(f.at({"a", "u"}), std::exp2(-1.5));
-  EXPECT_DOUBLE_EQ(f.at({"b", "v"}), std::exp2(-0.5));
-  // A user without usage in a third account: the shares now split three ways.
-  f = FairShareFactors(s, {}, {{"c", "w"}});
-  EXPECT_DOUBLE_EQ(f.at({"c", "w"}), 1.0);
-  EXPECT_DOUBLE_EQ(f.at({"a", "u"}), std::exp2(-0.75 * 3));
-}
-
-TEST(FairShareTest, ConfiguredSharesAndUsersWithinAnAccount) {
-  UsageState s;
-  ChargeUsage(s, {"a", "u"}, 100);
-  ChargeUsage(s, {"b", "v"}, 100);
-  ChargeUsage(s, {"b", "w"}, 200);
-  // Account b holds 3 shares of 4; its two users 3/8 each. Account a: 1/4.
-  std::vector<AccountConfig> accounts = {MakeAccount("b", 3)};
-  auto f = FairShareFactors(s, accounts, {});
-  EXPECT_DOUBLE_EQ(f.at({"a", "u"}), std::exp2(-0.25 / 0.25));
-  EXPECT_DOUBLE_EQ(f.at({"b", "v"}), std::exp2(-0.25 / 0.375));
-  EXPECT_DOUBLE_EQ(f.at({"b", "w"}), std::exp2(-0.5 / 0.375));
-  // Zero shares: factor 0 for any use at all.
-  accounts = {MakeAccount("a", 0)};
-  EXPECT_EQ(FairShareFactors(s, accounts, {}).at({"a", "u"}), 0.0);
-}
-
 TEST(UsageResetTest, Periods) {
   EXPECT_EQ(ParseUsageResetPeriod("weekly"), UsageResetPeriod::kWeekly);
   EXPECT_EQ(ParseUsageResetPeriod("NONE"), UsageResetPeriod::kNone);

@@ -1,6 +1,10 @@
 #include "core/shares.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <tuple>
 
 namespace shoal {
 namespace {
@@ -83,7 +87,163 @@ struct Walker {
   }
 };
 
+// The account tree with users as leaves, for the fair-share factors.
+struct TreeNode {
+  std::string account;
+  std::string user;  // "" for an account
+  double shares = 1;
+  double usage = 0;  // a user's own; an account's whole subtree's
+  std::vector<TreeNode*> children;
+};
+
+class FairShareTree {
+ public:
+  FairShareTree(const AccountingDb& db, const UsageState& usage,
+                const std::vector<UsageKey>& extra) {
+    for (const Account& a : db.accounts) {
+      const Association* own = db.FindAssoc(a.name, "");
+      Node(a.name, "")->shares = own == nullptr ? 1 : own->shares;
+    }
+    for (const Account& a : db.accounts) {
+      if (a.name != kRootAccount) AccountNode(a.parent)->children.push_back(Node(a.name, ""));
+    }
+    for (const Association& a : db.assocs) {
+      if (!a.user.empty()) AddUser(a.account, a.user, a.shares);
+    }
+    for (const UsageKey& k : extra) AddUser(k.account, k.user, 1);
+    for (const auto& [k, u] : usage.usage) {
+      if (TreeNode* user = AddUser(k.account, k.user, 1)) user->usage = u;
+    }
+    SumUsage(AccountNode(kRootAccount), 0);
+  }
+
+  std::map<UsageKey, double> Factors(FairShareAlgorithm algorithm) {
+    TreeNode* root = AccountNode(kRootAccount);
+    std::map<UsageKey, double> out;
+    if (root->usage <= 0) {
+      for (const TreeNode* u : users_) out[{u->account, u->user}] = 1.0;
+      return out;
+    }
+    if (algorithm == FairShareAlgorithm::kClassic) {
+      Classic(root, 1.0, root->usage, 0, &out);
+      return out;
+    }
+    std::vector<std::pair<const TreeNode*, bool>> order;  // user, tied with the one before
+    Rank(root, 0, &order);
+    const double n = static_cast<double>(order.size());
+    double rank = n;
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (!order[i].second) rank = n - static_cast<double>(i);
+      out[{order[i].first->account, order[i].first->user}] = rank / n;
+    }
+    return out;
+  }
+
+ private:
+  TreeNode* Node(const std::string& account, const std::string& user) {
+    auto& slot = nodes_[{account, user}];
+    if (!slot) slot = std::make_unique<TreeNode>(TreeNode{account, user, 1, 0, {}});
+    return slot.get();
+  }
+  // An account known to the tree, or root for one it does not know.
+  TreeNode* AccountNode(const std::string& name) {
+    auto it = nodes_.find({name, ""});
+    return it != nodes_.end() ? it->second.get() : Node(kRootAccount, "");
+  }
+  // The user's node, added under its account when new; null for a nameless user.
+  TreeNode* AddUser(const std::string& account, const std::string& user, uint32_t shares) {
+    if (user.empty()) return nullptr;
+    TreeNode* parent = AccountNode(account);
+    const UsageKey key{account, user};
+    if (auto it = nodes_.find(key); it != nodes_.end()) return it->second.get();
+    TreeNode* u = Node(account, user);
+    u->shares = shares;
+    parent->children.push_back(u);
+    users_.push_back(u);
+    return u;
+  }
+  double SumUsage(TreeNode* n, int depth) {
+    if (depth > 64) return n->usage;  // the database refuses cycles; never recurse forever
+    for (TreeNode* c : n->children) {
+      if (!c->user.empty()) {
+        n->usage += c->usage;
+      } else {
+        n->usage += SumUsage(c, depth + 1);
+      }
+    }
+    return n->usage;
+  }
+
+  void Classic(const TreeNode* n, double norm, double total, int depth,
+               std::map<UsageKey, double>* out) {
+    double sibling_shares = 0;
+    for (const TreeNode* c : n->children) sibling_shares += c->shares;
+    for (const TreeNode* c : n->children) {
+      const double s = sibling_shares > 0 ? norm * c->shares / sibling_shares : 0;
+      if (!c->user.empty()) {
+        const double u = c->usage / total;
+        (*out)[{c->account, c->user}] = s <= 0 ? 0 : std::exp2(-u / s);
+      } else if (depth < 64) {
+        Classic(c, s, total, depth + 1, out);
+      }
+    }
+  }
+
+  // Level fair share of each child: its shares over its usage, both as parts of its siblings'.
+  // No usage ranks first; no shares ranks last.
+  void Rank(const TreeNode* n, int depth, std::vector<std::pair<const TreeNode*, bool>>* order) {
+    double shares = 0, usage = 0;
+    for (const TreeNode* c : n->children) {
+      shares += c->shares;
+      usage += c->usage;
+    }
+    struct Entry {
+      const TreeNode* node;
+      double level;
+    };
+    std::vector<Entry> entries;
+    for (const TreeNode* c : n->children) {
+      const double s = shares > 0 ? c->shares / shares : 0;
+      const double u = usage > 0 ? c->usage / usage : 0;
+      double level = s <= 0   ? 0
+                     : u <= 0 ? std::numeric_limits<double>::infinity()
+                              : s / u;
+      entries.push_back({c, level});
+    }
+    // Highest first; at equal level users before accounts, then by name (a stable order).
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+      if (a.level != b.level) return a.level > b.level;
+      if (a.node->user.empty() != b.node->user.empty()) return !a.node->user.empty();
+      return std::tie(a.node->account, a.node->user) < std::tie(b.node->account, b.node->user);
+    });
+    const TreeNode* previous_user = nullptr;
+    double previous_level = 0;
+    for (const Entry& e : entries) {
+      if (!e.node->user.empty()) {
+        // Users of one account with the same level fair share share a rank.
+        const bool tied = previous_user != nullptr && previous_level == e.level;
+        order->emplace_back(e.node, tied);
+        previous_user = e.node;
+        previous_level = e.level;
+      } else {
+        previous_user = nullptr;
+        if (depth < 64) Rank(e.node, depth + 1, order);
+      }
+    }
+  }
+
+  std::map<UsageKey, std::unique_ptr<TreeNode>> nodes_;
+  std::vector<const TreeNode*> users_;
+};
+
 }  // namespace
+
+std::map<UsageKey, double> FairShareFactors(const AccountingDb& db, const UsageState& usage,
+                                            const std::vector<UsageKey>& extra,
+                                            FairShareAlgorithm algorithm) {
+  FairShareTree tree(db, usage, extra);
+  return tree.Factors(algorithm);
+}
 
 std::vector<ShareRow> ShareRows(const AccountingDb& db, const UsageState& usage,
                                 const std::map<UsageKey, double>& factors) {

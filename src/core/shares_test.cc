@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <tuple>
+
 namespace shoal {
 namespace {
 
@@ -47,6 +50,77 @@ TEST(SharesTest, NormalisesOverSiblingsAndSumsSubtreeUsage) {
   EXPECT_EQ(rows[4].user, "bob");
   EXPECT_DOUBLE_EQ(rows[4].norm_shares, 0.75 * 3 / 4);
   EXPECT_DOUBLE_EQ(rows[4].fairshare, 1.0);  // no factor yet: 1
+}
+
+// physics (Fairshare 1) with alice and bob, chemistry (1) with carol; root's own user too.
+AccountingDb TwoAccounts() {
+  AccountingDb db = AccountingDb::Initial();
+  using E = AccountingChange::Entity;
+  for (auto [entity, name, account] :
+       {std::tuple{E::kAccount, "physics", ""}, std::tuple{E::kAccount, "chemistry", ""},
+        std::tuple{E::kUser, "alice", "physics"}, std::tuple{E::kUser, "bob", "physics"},
+        std::tuple{E::kUser, "carol", "chemistry"}}) {
+    AccountingChange c;
+    c.verb = AccountingChange::Verb::kAdd;
+    c.entity = entity;
+    c.names = {name};
+    if (*account) c.settings = {{"Account", account}};
+    EXPECT_TRUE(ApplyAccountingChange(db, c, {}).ok()) << name;
+  }
+  return db;
+}
+
+TEST(FairShareTest, EveryoneGetsOneWithoutUsage) {
+  auto f = FairShareFactors(TwoAccounts(), UsageState{}, {{"nowhere", "dave"}},
+                            FairShareAlgorithm::kFairTree);
+  EXPECT_EQ(f.size(), 5u);  // root, alice, bob, carol, and dave under root
+  for (const auto& [key, factor] : f) EXPECT_DOUBLE_EQ(factor, 1.0) << key.user;
+}
+
+TEST(FairShareTest, FairTreeRanksUsersByLevelFairShareDepthFirst) {
+  UsageState usage;
+  usage.usage[{"physics", "alice"}] = 10;
+  usage.usage[{"chemistry", "carol"}] = 100;
+  auto f = FairShareFactors(TwoAccounts(), usage, {}, FairShareAlgorithm::kFairTree);
+  // Root's level: root's user (no usage) first, physics (1/3 of the shares, 10/110 of the usage)
+  // before chemistry (1/3, 100/110). In physics bob (no usage) before alice.
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_DOUBLE_EQ((f[{"root", "root"}]), 4.0 / 4);
+  EXPECT_DOUBLE_EQ((f[{"physics", "bob"}]), 3.0 / 4);
+  EXPECT_DOUBLE_EQ((f[{"physics", "alice"}]), 2.0 / 4);
+  EXPECT_DOUBLE_EQ((f[{"chemistry", "carol"}]), 1.0 / 4);
+}
+
+TEST(FairShareTest, FairTreeGivesTiedUsersOneRank) {
+  UsageState usage;
+  usage.usage[{"chemistry", "carol"}] = 50;
+  auto f = FairShareFactors(TwoAccounts(), usage, {}, FairShareAlgorithm::kFairTree);
+  // root's user first; physics (no usage) next: alice and bob tie; carol last.
+  EXPECT_DOUBLE_EQ((f[{"root", "root"}]), 1.0);
+  EXPECT_DOUBLE_EQ((f[{"physics", "alice"}]), 3.0 / 4);
+  EXPECT_DOUBLE_EQ((f[{"physics", "bob"}]), 3.0 / 4);
+  EXPECT_DOUBLE_EQ((f[{"chemistry", "carol"}]), 1.0 / 4);
+}
+
+TEST(FairShareTest, ClassicUsesTheTreesNormalisedShares) {
+  UsageState usage;
+  usage.usage[{"physics", "alice"}] = 30;
+  usage.usage[{"chemistry", "carol"}] = 10;
+  auto f = FairShareFactors(TwoAccounts(), usage, {}, FairShareAlgorithm::kClassic);
+  // Root's children: root's user, physics, chemistry, a third each; alice has half of physics.
+  EXPECT_DOUBLE_EQ((f[{"physics", "alice"}]), std::exp2(-0.75 / (1.0 / 6)));
+  EXPECT_DOUBLE_EQ((f[{"physics", "bob"}]), 1.0);
+  EXPECT_DOUBLE_EQ((f[{"chemistry", "carol"}]), std::exp2(-0.25 / (1.0 / 3)));
+}
+
+TEST(FairShareTest, UnknownAssociationsShareAsUsersUnderTheirAccountOrRoot) {
+  UsageState usage;
+  usage.usage[{"physics", "eve"}] = 10;  // no association: one share in physics
+  usage.usage[{"", "frank"}] = 10;       // no account at all: one share under root
+  auto f = FairShareFactors(TwoAccounts(), usage, {}, FairShareAlgorithm::kClassic);
+  // physics is a quarter of root (root's user, physics, chemistry, frank); eve a third of it.
+  EXPECT_DOUBLE_EQ((f[{"physics", "eve"}]), std::exp2(-0.5 / (0.25 / 3)));
+  EXPECT_DOUBLE_EQ((f[{"", "frank"}]), std::exp2(-0.5 / 0.25));
 }
 
 }  // namespace

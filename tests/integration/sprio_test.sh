@@ -27,11 +27,12 @@ physics=$(sbatch --parsable -A physics -c 2 -o /dev/null --wrap 'echo physics >>
 chem=$(sbatch --parsable -A chem -c 2 -o /dev/null --wrap 'echo chem >> order')
 high=$(sbatch --parsable -A physics -q high -c 2 -o /dev/null --wrap 'echo high >> order')
 
-# Three accounts of one user each hold a third of the shares; physics did all the use so far:
-# 2^(-1/(1/3)).
-expect_eq "$(fairshare_of "$physics")" "1250" "fair share of the account that used the node"
+# Fair Tree (the default): the accounts are unknown to the accounting database, so each
+# (account, user) pair counts as a user under root, next to root's own association: four users.
+# physics did all the use so far, so it ranks last: 1/4.
+expect_eq "$(fairshare_of "$physics")" "2500" "fair share of the account that used the node"
 expect_eq "$(fairshare_of "$chem")" "10000" "fair share of the account that did not"
-expect_eq "$(sprio -h -j "$high" -o '%Q %f')" "1000 0.1250000" "QOS and normalised fair share"
+expect_eq "$(sprio -h -j "$high" -o '%Q %f')" "1000 0.2500000" "QOS and normalised fair share"
 
 # The columns are the weighted factors (zero-weight ones are left out) and add up.
 expect_eq "$(sprio | head -1)" \
@@ -51,9 +52,13 @@ expect_eq "$(shoal priority -h -j "$chem" -o %Y)" "11000" "shoal priority is spr
 expect_eq "$(squeue -h -j "$chem" -o %Q)" "11000" "squeue shows the same priority"
 expect_eq "$(sprio -j 99999)" "Unable to find jobs matching user/id(s) specified" "sprio -j unknown"
 
-# The usage is durable: a restarted controller ranks the accounts the same.
+# The usage is durable: a controller restarted with classic fair share computes it from the
+# same usage: a quarter of the shares and all the use, 2^(-1/(1/4)).
+echo "PriorityFlags=NO_FAIR_TREE" >> "$WORK/slurm.conf"
 restart_controller --config "$WORK/slurm.conf"
-expect_eq "$(fairshare_of "$physics")" "1250" "fair share after a controller restart"
+expect_eq "$(scontrol show config | grep -E '^PriorityFlags ')" "PriorityFlags           = NO_FAIR_TREE" \
+  "scontrol show config shows PriorityFlags"
+expect_eq "$(fairshare_of "$physics")" "625" "classic fair share after a controller restart"
 
 scancel "$blocker"
 wait_until 30 queue_empty || fail "queue did not drain"
