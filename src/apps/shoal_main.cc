@@ -27,6 +27,7 @@ constexpr Command kSlurmCommands[] = {
     {"squeue", shoal::SqueueMain},     {"sinfo", shoal::SinfoMain}, {"scancel", shoal::ScancelMain},
     {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain}, {"sprio", shoal::SprioMain},
     {"sacctmgr", shoal::SacctmgrMain}, {"sshare", shoal::SshareMain},
+    {"sreport", shoal::SreportMain},
 };
 
 constexpr Command kShoalCommands[] = {

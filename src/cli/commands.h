@@ -15,5 +15,6 @@ int SallocMain(int argc, char** argv);
 int SprioMain(int argc, char** argv);
 int SacctmgrMain(int argc, char** argv);
 int SshareMain(int argc, char** argv);
+int SreportMain(int argc, char** argv);
 
 }  // namespace shoal

@@ -1,12 +1,14 @@
 #include "controller/api_routes.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "api/job_table.h"
 #include "common/strings.h"
+#include "core/priority.h"
 
 namespace shoal {
 namespace {
@@ -229,6 +231,43 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r) {
   }
   body += '}';
   return {200, std::move(body)};
+}
+
+// GET /api/v1/accounting/utilization?start=S&end=E (sreport): CPU-seconds each (account, user)
+// used in [S, E) from the accounting records, and the cluster's CPUs to set them against.
+HttpResponse Utilization(Controller& c, const HttpRequest& r) {
+  int64_t window[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const char* key = i == 0 ? "start" : "end";
+    auto it = r.query.find(key);
+    auto n = it == r.query.end() ? std::nullopt : ParseInt(it->second);
+    if (!n || *n < 0) return Error(InvalidArgument(std::string("missing or bad ") + key + " time"));
+    window[i] = *n;
+  }
+  const auto [start, end] = window;
+  if (end <= start) return Error(InvalidArgument("the end time must come after the start time"));
+  JobQuery q;
+  q.start = start;
+  q.end = end;
+  auto jobs = c.QueryAccounting(q);
+  if (!jobs.ok()) return Error(jobs.status());
+  // A running job's use so far: never past now.
+  const int64_t until = std::min(end, NowSeconds());
+  std::map<UsageKey, double> used;
+  for (const Job& job : *jobs) {
+    const double cpu_seconds = UsageBetween(job, start, until, 1.0);
+    if (cpu_seconds > 0) used[UsageKeyOf(job.req)] += cpu_seconds;
+  }
+  uint64_t cpus = 0;
+  for (const Node& n : c.ListNodes()) cpus += n.cpus;
+  Json rows = Json::array();
+  for (const auto& [key, cpu_seconds] : used) rows.push_back({key.account, key.user, cpu_seconds});
+  return Reply(200, {{"cluster_name", c.config().cluster_name},
+                     {"start", start},
+                     {"end", end},
+                     {"cpus", cpus},
+                     {"columns", {"account", "user", "cpu_seconds"}},
+                     {"rows", std::move(rows)}});
 }
 
 Json StepsJson(const std::vector<Step>& steps) {
@@ -469,6 +508,9 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
   if (parts[0] == "priority" && parts.size() == 1 && m == "GET") return Priorities(c, r);
   if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "jobs" && m == "GET") {
     return Accounting(c, r);
+  }
+  if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "utilization" && m == "GET") {
+    return Utilization(c, r);
   }
   return Error(NotFound("no such route: " + m + " " + r.path));
 }
