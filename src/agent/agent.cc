@@ -50,6 +50,9 @@ rpc::AgentMessage FinishedMessage(const JobResult& r) {
   f->set_message(r.message);
   f->set_start_time(r.start_time);
   f->set_end_time(r.end_time);
+  f->set_user_cpu_us(r.user_cpu_us);
+  f->set_system_cpu_us(r.system_cpu_us);
+  f->set_max_rss_kb(r.max_rss_kb);
   return m;
 }
 
@@ -89,6 +92,9 @@ rpc::AgentMessage StepFinishedMessage(const JobResult& r) {
   f->set_message(r.message);
   f->set_start_time(r.start_time);
   f->set_end_time(r.end_time);
+  f->set_user_cpu_us(r.user_cpu_us);
+  f->set_system_cpu_us(r.system_cpu_us);
+  f->set_max_rss_kb(r.max_rss_kb);
   return m;
 }
 

@@ -141,7 +141,10 @@ std::string ResultToJson(const JobResult& r) {
             {"launch_failed", r.launch_failed},
             {"message", r.message},
             {"start_time", r.start_time},
-            {"end_time", r.end_time}};
+            {"end_time", r.end_time},
+            {"user_cpu_us", r.user_cpu_us},
+            {"system_cpu_us", r.system_cpu_us},
+            {"max_rss_kb", r.max_rss_kb}};
   return j.dump() + "\n";
 }
 
@@ -157,6 +160,9 @@ Result<JobResult> ResultFromJson(const std::string& text) {
     Get(j, "message", r.message);
     Get(j, "start_time", r.start_time);
     Get(j, "end_time", r.end_time);
+    Get(j, "user_cpu_us", r.user_cpu_us);
+    Get(j, "system_cpu_us", r.system_cpu_us);
+    Get(j, "max_rss_kb", r.max_rss_kb);
   });
 }
 

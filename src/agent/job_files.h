@@ -101,6 +101,11 @@ struct JobResult {
   std::string message;         // why, when launch_failed (or "supervisor lost")
   int64_t start_time = 0;      // epoch seconds
   int64_t end_time = 0;
+  // Resource usage of every process the supervisor reaped (the script or the tasks, and their
+  // descendants): CPU time summed, the largest resident set of any one.
+  int64_t user_cpu_us = 0;
+  int64_t system_cpu_us = 0;
+  int64_t max_rss_kb = 0;
 };
 
 std::string SpecToJson(const JobSpec& spec);

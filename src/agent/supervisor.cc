@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -711,8 +712,14 @@ void Supervisor::HandleSignals() {
 void Supervisor::ReapChildren() {
   for (;;) {
     int status;
-    pid_t pid = waitpid(-1, &status, WNOHANG);
+    rusage usage{};
+    pid_t pid = wait4(-1, &status, WNOHANG, &usage);
     if (pid <= 0) return;
+    // Every reaped process is the job's (the supervisor is their subreaper); a child's usage
+    // includes the descendants it waited for itself.
+    result_.user_cpu_us += int64_t{usage.ru_utime.tv_sec} * 1000000 + usage.ru_utime.tv_usec;
+    result_.system_cpu_us += int64_t{usage.ru_stime.tv_sec} * 1000000 + usage.ru_stime.tv_usec;
+    result_.max_rss_kb = std::max<int64_t>(result_.max_rss_kb, usage.ru_maxrss);
     if (!task_pids_.empty()) {
       auto it = std::find(task_pids_.begin(), task_pids_.end(), pid);
       if (it == task_pids_.end()) continue;

@@ -245,6 +245,9 @@ Json JobToJson(const Job& job) {
       {"gpu_indices", std::move(gpus)},
       {"exit_code", job.exit_code},
       {"exit_signal", job.exit_signal},
+      {"user_cpu_us", job.user_cpu_us},
+      {"system_cpu_us", job.system_cpu_us},
+      {"max_rss_kb", job.max_rss_kb},
       {"restart_count", job.restart_count},
       {"generation", job.generation},
       {"terminating", job.terminating},
@@ -277,6 +280,9 @@ Result<Job> JobFromJson(const Json& j) {
   f.Read("mem_per_node_alloc_mb", job.mem_per_node_alloc_mb);
   f.Read("exit_code", job.exit_code);
   f.Read("exit_signal", job.exit_signal);
+  f.Read("user_cpu_us", job.user_cpu_us);
+  f.Read("system_cpu_us", job.system_cpu_us);
+  f.Read("max_rss_kb", job.max_rss_kb);
   f.Read("restart_count", job.restart_count);
   f.Read("generation", job.generation);
   f.Read("planned_start", job.planned_start);
@@ -342,6 +348,10 @@ Json StepToJson(const Step& s) {
           {"end_time", s.end_time},
           {"exit_code", s.exit_code},
           {"exit_signal", s.exit_signal},
+          {"user_cpu_us", s.user_cpu_us},
+          {"system_cpu_us", s.system_cpu_us},
+          {"max_rss_kb", s.max_rss_kb},
+          {"max_rss_node", s.max_rss_node},
           {"time_limit_s", s.time_limit_s},
           {"array_job_id", s.array_job_id},
           {"array_task_id", s.array_task_id}};
@@ -364,6 +374,10 @@ Result<Step> StepFromJson(const Json& j) {
   f.Read("end_time", s.end_time);
   f.Read("exit_code", s.exit_code);
   f.Read("exit_signal", s.exit_signal);
+  f.Read("user_cpu_us", s.user_cpu_us);
+  f.Read("system_cpu_us", s.system_cpu_us);
+  f.Read("max_rss_kb", s.max_rss_kb);
+  f.Read("max_rss_node", s.max_rss_node);
   f.Read("time_limit_s", s.time_limit_s);
   f.Read("array_job_id", s.array_job_id);
   f.Read("array_task_id", s.array_task_id);

@@ -289,7 +289,8 @@ int SacctMain(int argc, char** argv) {
     query.push_back("start=" + std::to_string(*start));
     query.push_back("end=" + std::to_string(*end));
   }
-  if (!allocations_only) query.push_back("with=steps");
+  // -X still needs the steps when the job line adds up their CPU time.
+  if (!allocations_only || SacctNeedsSteps(fields)) query.push_back("with=steps");
   std::string path = "/api/v1/accounting/jobs";
   if (!query.empty()) path += "?" + Join(query, "&");
 

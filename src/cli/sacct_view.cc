@@ -56,6 +56,11 @@ enum Kind : int {
   kAllocTres,
   kReqTres,
   kComment,
+  kTotalCpu,
+  kUserCpu,
+  kSystemCpu,
+  kMaxRss,
+  kMaxRssNode,
   kUnknownMetric,  // usage statistics shoal does not collect: printed empty
 };
 
@@ -107,16 +112,19 @@ constexpr FieldInfo kFields[] = {
     {"AllocTRES", kAllocTres, 10, false},
     {"ReqTRES", kReqTres, 10, false},
     {"Comment", kComment, 15, false},
+    {"TotalCPU", kTotalCpu, 10, false},
+    {"UserCPU", kUserCpu, 10, false},
+    {"SystemCPU", kSystemCpu, 10, false},
+    {"MaxRSS", kMaxRss, 10, false},
+    {"MaxRSSNode", kMaxRssNode, 10, false},
 };
 
-// Statistics of running steps that shoal does not gather; accepted so scripts keep working.
+// Statistics that shoal does not gather; accepted (printed empty) so scripts keep working.
 constexpr const char* kMetricFields[] = {
     "MaxVMSize",
     "MaxVMSizeNode",
     "MaxVMSizeTask",
     "AveVMSize",
-    "MaxRSS",
-    "MaxRSSNode",
     "MaxRSSTask",
     "AveRSS",
     "MaxPages",
@@ -153,9 +161,6 @@ constexpr const char* kMetricFields[] = {
     "TRESUsageOutMaxTask",
     "TRESUsageOutAve",
     "TRESUsageOutTot",
-    "TotalCPU",
-    "UserCPU",
-    "SystemCPU",
 };
 
 // The state the batch step ended in, and its exit code, derived from the job as Slurm
@@ -206,6 +211,22 @@ std::string JobLineExitCode(const Job& job) {
 }
 
 std::string Ts(int64_t t) { return FormatTimestamp(t, "Unknown"); }
+
+// CPU time as sacct prints it: "MM:SS.mmm" under an hour, "HH:MM:SS" under a day,
+// "D-HH:MM:SS" beyond, and "00:00:00" for none at all.
+std::string CpuTimeText(int64_t us) {
+  if (us <= 0) return "00:00:00";
+  const int64_t secs = us / 1000000;
+  char buf[48];
+  if (secs < 3600) {
+    snprintf(buf, sizeof buf, "%02lld:%02lld.%03lld", static_cast<long long>(secs / 60),
+             static_cast<long long>(secs % 60), static_cast<long long>(us / 1000 % 1000));
+    return buf;
+  }
+  return FormatElapsed(secs);
+}
+
+std::string RssText(int64_t kb) { return kb > 0 ? std::to_string(kb) + "K" : ""; }
 
 }  // namespace
 
@@ -279,17 +300,28 @@ std::string SacctFieldNames() {
   return out;
 }
 
+bool SacctNeedsSteps(const std::vector<SacctField>& fields) {
+  return std::any_of(fields.begin(), fields.end(), [](const SacctField& f) {
+    return f.kind == kTotalCpu || f.kind == kUserCpu || f.kind == kSystemCpu;
+  });
+}
+
 std::vector<SacctLine> BuildSacctLines(const std::vector<Job>& jobs, bool allocations_only,
                                        const std::vector<Step>& steps) {
   std::vector<SacctLine> lines;
   for (const JobRow& row : BuildJobRows(jobs, false)) {
-    lines.push_back(SacctLine{row, false, nullptr});
+    auto first = std::lower_bound(steps.begin(), steps.end(), row.job->id,
+                                  [](const Step& s, JobId id) { return s.job_id < id; });
+    SacctLine job_line{row, false, nullptr};
+    for (auto it = first; it != steps.end() && it->job_id == row.job->id; ++it) {
+      job_line.steps_user_cpu_us += it->user_cpu_us;
+      job_line.steps_system_cpu_us += it->system_cpu_us;
+    }
+    lines.push_back(job_line);
     if (allocations_only || !row.pending_tasks.empty()) continue;
     if (row.job->start_time != 0 && !row.job->req.interactive) {
       lines.push_back(SacctLine{row, true, nullptr});
     }
-    auto first = std::lower_bound(steps.begin(), steps.end(), row.job->id,
-                                  [](const Step& s, JobId id) { return s.job_id < id; });
     for (auto it = first; it != steps.end() && it->job_id == row.job->id; ++it) {
       lines.push_back(SacctLine{row, false, &*it});
     }
@@ -355,6 +387,16 @@ std::optional<std::string> StepValue(const SacctField& f, const Step& s, int64_t
       return std::to_string(s.nodes.size());
     case kNTasks:
       return std::to_string(s.ntasks);
+    case kTotalCpu:
+      return CpuTimeText(s.user_cpu_us + s.system_cpu_us);
+    case kUserCpu:
+      return CpuTimeText(s.user_cpu_us);
+    case kSystemCpu:
+      return CpuTimeText(s.system_cpu_us);
+    case kMaxRss:
+      return RssText(s.max_rss_kb);
+    case kMaxRssNode:
+      return s.max_rss_kb > 0 ? s.max_rss_node : "";
     default:
       return std::nullopt;
   }
@@ -370,7 +412,20 @@ std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now) 
   const JobRequest& req = job.req;
   const bool step = line.batch_step;
   const bool collapsed = !line.row.pending_tasks.empty() && line.row.bracketed;
+  // The job's line adds its steps' CPU time to its script's; MaxRSS belongs to steps only.
+  const int64_t user_us = job.user_cpu_us + (step ? 0 : line.steps_user_cpu_us);
+  const int64_t system_us = job.system_cpu_us + (step ? 0 : line.steps_system_cpu_us);
   switch (f.kind) {
+    case kTotalCpu:
+      return CpuTimeText(user_us + system_us);
+    case kUserCpu:
+      return CpuTimeText(user_us);
+    case kSystemCpu:
+      return CpuTimeText(system_us);
+    case kMaxRss:
+      return step ? RssText(job.max_rss_kb) : "";
+    case kMaxRssNode:
+      return step && job.max_rss_kb > 0 && !job.nodes.empty() ? job.nodes.front() : "";
     case kJobId:
       return line.row.IdText() + (step ? ".batch" : "");
     case kJobIdRaw:

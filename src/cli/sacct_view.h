@@ -45,7 +45,14 @@ struct SacctLine {
   JobRow row;
   bool batch_step = false;
   const Step* step = nullptr;
+  // A job's line: the CPU time of its steps, which its TotalCPU, UserCPU and SystemCPU add to
+  // its batch script's.
+  int64_t steps_user_cpu_us = 0;
+  int64_t steps_system_cpu_us = 0;
 };
+
+// Whether any of `fields` needs the jobs' steps even with -X (the job line's CPU times).
+bool SacctNeedsSteps(const std::vector<SacctField>& fields);
 
 // Lines for jobs in the given order: each job (pending array tasks collapsed), followed, unless
 // `allocations_only`, by its batch step when it has started (batch jobs only) and its steps

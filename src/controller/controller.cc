@@ -1513,6 +1513,10 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
         !it->second.nodes.empty() && it->second.nodes.front() == session->node()) {
       Job& job = it->second;
       const int64_t end = fin.end_time() > 0 ? fin.end_time() : now;
+      // What the script used (sacct's .batch line); figures from an agent are never negative.
+      job.user_cpu_us = std::max<int64_t>(0, fin.user_cpu_us());
+      job.system_cpu_us = std::max<int64_t>(0, fin.system_cpu_us());
+      job.max_rss_kb = std::max<int64_t>(0, fin.max_rss_kb());
       if (job.state == JobState::kRunning) {
         job.exit_code = fin.exit_code();
         job.exit_signal = fin.signal();

@@ -264,6 +264,14 @@ void Controller::OnStepFinished(const std::shared_ptr<AgentSession>& session,
       Step& step = ls.step;
       step.exit_code = std::max(step.exit_code, fin.exit_code());
       if (fin.signal() != 0) step.exit_signal = fin.signal();
+      // Each node reports its own part once (pending_nodes above): CPU adds up, MaxRSS is the
+      // largest of any one process. An agent's figures are never negative.
+      step.user_cpu_us += std::max<int64_t>(0, fin.user_cpu_us());
+      step.system_cpu_us += std::max<int64_t>(0, fin.system_cpu_us());
+      if (fin.max_rss_kb() > step.max_rss_kb) {
+        step.max_rss_kb = fin.max_rss_kb();
+        step.max_rss_node = session->node();
+      }
       const bool bad = fin.exit_code() != 0 || fin.signal() != 0 || fin.launch_failed();
       if (step.state == JobState::kRunning) {
         if (fin.timed_out()) {

@@ -110,6 +110,11 @@ struct Job {
   std::vector<std::vector<uint32_t>> gpu_indices;  // per allocated node
   int32_t exit_code = 0;
   int32_t exit_signal = 0;
+  // What the batch script's processes used, from their resource usage as they were reaped
+  // (sacct's .batch line); 0 until the script ends.
+  int64_t user_cpu_us = 0;
+  int64_t system_cpu_us = 0;
+  int64_t max_rss_kb = 0;  // the largest resident set of any one of its processes
   uint32_t restart_count = 0;
   uint64_t generation = 0;      // fencing token of the current launch
   bool terminating = false;     // an earlier run is being stopped; must not start again yet
@@ -146,6 +151,12 @@ struct Step {
   int64_t end_time = 0;
   int32_t exit_code = 0;    // the highest exit status among the tasks that exited
   int32_t exit_signal = 0;  // a signal that ended a task, 0 when none did
+  // What its tasks' processes used on all its nodes (CPU summed, MaxRSS the largest of any one
+  // process and where it was), reported as each node's part ends.
+  int64_t user_cpu_us = 0;
+  int64_t system_cpu_us = 0;
+  int64_t max_rss_kb = 0;
+  std::string max_rss_node;
   int64_t time_limit_s = 0; // 0: the job's
   JobId array_job_id = 0;   // the job's, when it is an array task (0: not one)
   int64_t array_task_id = kNoArrayTask;
