@@ -398,7 +398,7 @@ TEST(ControllerConfigTest, AgentSecurityKeys) {
   c = Parse(
       "ClusterKeyFile=/etc/shoal/cluster.key\nTLSCAFile=/etc/shoal/ca.pem\n"
       "TLSCertFile=/etc/shoal/ctl.pem TLSKeyFile=/etc/shoal/ctl.key\n"
-      "TLSCertNames=ctl1.example.org, 10.0.0.5\n");
+      "TLSCertNames=ctl1.example.org,10.0.0.5\n");
   EXPECT_EQ(c.cluster_key_file, "/etc/shoal/cluster.key");
   EXPECT_EQ(c.tls_ca_file, "/etc/shoal/ca.pem");
   EXPECT_EQ(c.tls_cert_file, "/etc/shoal/ctl.pem");
