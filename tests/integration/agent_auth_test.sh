@@ -87,6 +87,14 @@ grep -q "intruder2" "$LOG" && fail "the controller heard of intruder2"
 in_sinfo intruder2 && fail "an agent trusting another CA shows in sinfo"
 ok
 
+# Emulated nodes with a wrong key are refused too, and the emulator gives up on them.
+out=$(timeout 20 shoal sim agents --count 2 --prefix emu --cluster-key-file "$WORK/wrong.key" \
+  2>&1)
+expect_match "$?:$out" "^1:.*emu1: cluster key rejected by controller $AGENTS: .*wrong cluster key" \
+  "emulated nodes with a wrong key"
+expect_match "$out" "the controller refused every node" "the emulator gives up"
+in_sinfo emu1 && fail "an emulated node with a wrong key shows in sinfo"
+
 # Bad material stops an agent before it starts, naming the file.
 chmod 644 "$WORK/wrong.key"
 out=$("$BIN/shoal-agent" --controller "$AGENTS" --name x --state-dir "$S/extra/x" \
