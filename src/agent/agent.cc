@@ -16,6 +16,7 @@
 #include "agent/gpu_readings.h"
 #include "agent/health_check.h"
 #include "agent/host_info.h"
+#include "security/membership.h"
 
 #ifndef SHOAL_VERSION
 #define SHOAL_VERSION "0.0.0"
@@ -210,8 +211,16 @@ void Agent::NewChannel() {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  channel_ =
-      grpc::CreateCustomChannel(options_.controller, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options_.tls_ca_pem.empty()) {
+    credentials = grpc::InsecureChannelCredentials();  // tests' plaintext fake controllers
+  } else {
+    // The controller must show a certificate of the cluster's CA for the name we dial.
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options_.tls_ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  channel_ = grpc::CreateCustomChannel(options_.controller, credentials, args);
   stub_ = rpc::AgentService::NewStub(channel_);
 }
 
@@ -335,7 +344,13 @@ int Agent::Run() {
     NewChannel();
     bool registered = false;
     Status st = Session(&registered);
-    if (st.code() == StatusCode::kFailedPrecondition) {
+    if (st.code() == StatusCode::kPermissionDenied) {
+      // Maybe the key is being rotated on the controller's side: keep trying, loudly.
+      spdlog::error("cluster key rejected by controller {}: {} (check --cluster-key-file {}); "
+                    "retrying",
+                    options_.controller, st.message(), options_.cluster_key_file);
+      failures = 1;  // the warning below would only repeat this
+    } else if (st.code() == StatusCode::kFailedPrecondition) {
       spdlog::error("controller refused registration: {}", st.message());
       {
         std::lock_guard<std::mutex> lock(health_mu_);
@@ -371,6 +386,17 @@ int Agent::Run() {
 
 Status Agent::Session(bool* registered) {
   grpc::ClientContext ctx;
+  if (!options_.cluster_key.empty()) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    security::MembershipProof proof =
+        security::MakeMembershipProof(options_.cluster_key, options_.node_name, now);
+    ctx.AddMetadata(security::kProofNodeHeader, proof.node);
+    ctx.AddMetadata(security::kProofTimeHeader, proof.time);
+    ctx.AddMetadata(security::kProofNonceHeader, proof.nonce);
+    ctx.AddMetadata(security::kProofMacHeader, proof.mac);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutdown_) return Status::Ok();
@@ -381,7 +407,10 @@ Status Agent::Session(bool* registered) {
   }
   std::unique_ptr<Stream> stream = stub_->Connect(&ctx);
   std::thread writer;
-  auto end_session = [&](Status st) {
+  // `call_over`: the call already failed before registering (the first Write or Read failed),
+  // so no Write can be stuck and Finish returns at once; not cancelling keeps its status (the
+  // controller's UNAUTHENTICATED, a TLS handshake failure) instead of CANCELLED.
+  auto end_session = [&](Status st, bool call_over = false) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       session_over_ = true;
@@ -389,21 +418,32 @@ Status Agent::Session(bool* registered) {
       outbox_.clear();
       cv_.notify_all();
     }
-    ctx.TryCancel();  // unblocks a writer stuck in Write
+    if (!call_over) ctx.TryCancel();  // unblocks a writer stuck in Write
     if (writer.joinable()) writer.join();
     grpc::Status gs = stream->Finish();
     std::lock_guard<std::mutex> lock(mu_);
     ctx_ = nullptr;
+    if (gs.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      std::string why = gs.error_message();
+      constexpr std::string_view kPrefix = "cluster key rejected: ";
+      if (why.starts_with(kPrefix)) why.erase(0, kPrefix.size());
+      return PermissionDenied(why);
+    }
     if (st.ok() && !gs.ok()) return Unavailable(gs.error_message());
+    if (call_over && !gs.ok()) return Unavailable(st.message() + ": " + gs.error_message());
     return st;
   };
 
-  if (!stream->Write(MakeRegister())) return end_session(Unavailable("cannot send Register"));
+  if (!stream->Write(MakeRegister())) {
+    return end_session(Unavailable("cannot send Register"), /*call_over=*/true);
+  }
   // The writer enforces the register timeout, then sends the outbox and heartbeats.
   writer = std::thread([&] { WriterLoop(stream.get(), &ctx); });
 
   rpc::ControllerMessage msg;
-  if (!stream->Read(&msg)) return end_session(Unavailable("stream closed before RegisterReply"));
+  if (!stream->Read(&msg)) {
+    return end_session(Unavailable("stream closed before RegisterReply"), /*call_over=*/true);
+  }
   if (!msg.has_register_reply()) {
     return end_session(Unavailable("protocol error: first message is not a RegisterReply"));
   }

@@ -25,6 +25,7 @@
 #include "agent/node_metrics.h"
 #include "metrics/metrics.h"
 #include "api/server/http_server.h"
+#include "security/cluster_ca.h"
 
 namespace {
 
@@ -73,6 +74,13 @@ int main(int argc, char** argv) {
     std::fputs(shoal::agent::AgentUsage().c_str(), stdout);
     return 0;
   }
+
+  // Without the cluster's CA and key the controller would refuse us: better not to start.
+  shoal::Result<shoal::security::AgentMaterial> material =
+      shoal::security::LoadAgentMaterial(options.tls_ca_file, options.cluster_key_file);
+  if (!material.ok()) return Fail(material.status().message());
+  options.tls_ca_pem = material->ca_pem;
+  options.cluster_key = material->cluster_key;
 
   std::error_code ec;
   std::filesystem::create_directories(options.state_dir, ec);

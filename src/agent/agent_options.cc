@@ -27,6 +27,8 @@ enum Opt {
   kDaemonize,
   kMetricsAddress,
   kMetricsPort,
+  kTlsCa,
+  kClusterKeyFile,
 };
 
 const option kLongOptions[] = {
@@ -48,6 +50,8 @@ const option kLongOptions[] = {
     {"daemonize", no_argument, nullptr, kDaemonize},
     {"metrics-address", required_argument, nullptr, kMetricsAddress},
     {"metrics-port", required_argument, nullptr, kMetricsPort},
+    {"tls-ca", required_argument, nullptr, kTlsCa},
+    {"cluster-key-file", required_argument, nullptr, kClusterKeyFile},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -58,6 +62,7 @@ Status Bad(const std::string& message) { return InvalidArgument("shoal-agent: " 
 
 std::string AgentUsage() {
   return "usage: shoal-agent --controller HOST:PORT --name NODE --state-dir DIR\n"
+         "                   --tls-ca FILE --cluster-key-file FILE\n"
          "                   [--cpus N] [--memory-mb M] [--gpus N] [--gpu-type T]\n"
          "                   [--features a,b] [--address HOST] [--log-file F]\n"
          "                   [--log-level L] [--log-format text|json]\n"
@@ -68,6 +73,10 @@ std::string AgentUsage() {
          "  --controller HOST:PORT  the controller's agent endpoint\n"
          "  --name NODE             this node's name\n"
          "  --state-dir DIR         where running jobs are kept (survives agent restarts)\n"
+         "  --tls-ca FILE           the cluster CA: the controller's certificate must be\n"
+         "                          signed by it (STATE/tls/ca.pem of `shoal up`)\n"
+         "  --cluster-key-file FILE the cluster key this node proves membership with, mode\n"
+         "                          0600 (STATE/cluster.key of `shoal up`)\n"
          "  --cpus N                CPUs to offer (default: online CPUs)\n"
          "  --memory-mb M           memory to offer in MiB (default: MemTotal)\n"
          "  --gpus N                emulated GPUs, indices 0..N-1 (default 0)\n"
@@ -180,6 +189,12 @@ Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
         o.metrics_port = static_cast<uint16_t>(*v);
         break;
       }
+      case kTlsCa:
+        o.tls_ca_file = arg;
+        break;
+      case kClusterKeyFile:
+        o.cluster_key_file = arg;
+        break;
       case kForeground:
         o.daemonize = false;
         break;
@@ -202,6 +217,8 @@ Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
   }
   if (o.node_name.empty()) return Bad("--name NODE is required");
   if (o.state_dir.empty()) return Bad("--state-dir DIR is required");
+  if (o.tls_ca_file.empty()) return Bad("--tls-ca FILE (the cluster CA) is required");
+  if (o.cluster_key_file.empty()) return Bad("--cluster-key-file FILE is required");
   if (!cpus_given) o.cpus = HostCpuCount();
   if (!memory_given) o.memory_mb = HostMemoryMB() > 0 ? HostMemoryMB() : 1;
   return o;

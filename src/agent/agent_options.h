@@ -22,6 +22,14 @@ struct AgentOptions {
   std::string gpu_type = "emulated";
   std::vector<std::string> features;
   std::string address;   // what other nodes dial; default: the host name
+  // --tls-ca: the cluster CA the controller's certificate must be signed by; --cluster-key-file:
+  // the cluster key this agent proves membership with. Both are required on the command line.
+  std::string tls_ca_file;
+  std::string cluster_key_file;
+  // Their contents, loaded and checked by main (not parsed). An empty CA means plaintext, and
+  // an empty key no membership proof: only tests against a plaintext fake controller do that.
+  std::string tls_ca_pem;
+  std::string cluster_key;
   // --log-file (empty: stderr, or state_dir/agent.log when daemonized), --log-level,
   // --log-format, --log-max-size, --log-max-files.
   LogOptions log;  // its component is "agent"

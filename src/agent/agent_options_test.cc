@@ -11,8 +11,10 @@
 namespace shoal::agent {
 namespace {
 
-Result<AgentOptions> Parse(std::initializer_list<const char*> args) {
+// With the cluster's CA and key (every agent needs them) unless `with_tls` is false.
+Result<AgentOptions> Parse(std::initializer_list<const char*> args, bool with_tls = true) {
   std::vector<std::string> words = {"shoal-agent"};
+  if (with_tls) words.insert(words.end(), {"--tls-ca", "/c/ca.pem", "--cluster-key-file", "/c/k"});
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& w : words) argv.push_back(w.data());
@@ -30,6 +32,20 @@ TEST(AgentOptionsTest, RequiredOnlyTakesHostDefaults) {
   EXPECT_GT(o->memory_mb, 0u);
   EXPECT_EQ(o->gpus, 0u);
   EXPECT_FALSE(o->daemonize);
+  EXPECT_EQ(o->tls_ca_file, "/c/ca.pem");
+  EXPECT_EQ(o->cluster_key_file, "/c/k");
+}
+
+TEST(AgentOptionsTest, TheClusterCaAndKeyAreRequired) {
+  auto message = [](Result<AgentOptions> r) {
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(message(Parse({"--controller", "h:1", "--name", "n", "--state-dir", "d"}, false)),
+            "shoal-agent: --tls-ca FILE (the cluster CA) is required");
+  EXPECT_EQ(message(Parse({"--controller", "h:1", "--name", "n", "--state-dir", "d", "--tls-ca",
+                           "ca.pem"},
+                          false)),
+            "shoal-agent: --cluster-key-file FILE is required");
 }
 
 TEST(AgentOptionsTest, EveryOption) {

@@ -89,6 +89,16 @@ int UpMain(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const std::string agent_addr = info.value("agents", "");
+  // The controller created the cluster CA and key if they were missing (the shoal binary keeps
+  // OpenSSL out): agents verify it with the CA and prove membership with the key.
+  const std::string tls_ca = info.value("tls_ca", "");
+  const std::string cluster_key = info.value("cluster_key_file", "");
+  if (tls_ca.empty() || cluster_key.empty()) {
+    std::fprintf(stderr, "shoal up: the controller did not name its cluster CA and key in %s\n",
+                 (state_dir + "/controller.json").c_str());
+    kill(controller, SIGTERM);
+    return 1;
+  }
 
   // Command lines are kept so that `shoal chaos` can start a daemon it killed again.
   Json cluster = {
@@ -99,7 +109,8 @@ int UpMain(int argc, char** argv) {
     std::string dir = state_dir + "/agents/" + name;
     fs::create_directories(dir, ec);
     std::vector<std::string> args = {bin + "/shoal-agent", "--controller", agent_addr, "--name",
-                                     name, "--state-dir", dir,
+                                     name, "--state-dir", dir, "--tls-ca", tls_ca,
+                                     "--cluster-key-file", cluster_key,
                                      // Several agents share this host: each takes a free port
                                      // and reports it (GET /api/v1/prometheus/targets).
                                      "--metrics-address", "127.0.0.1", "--metrics-port", "0"};

@@ -19,6 +19,7 @@
 #include "log/logging.h"
 #include "controller/dashboard_routes.h"
 #include "controller/metrics_routes.h"
+#include "security/cluster_ca.h"
 #include "store/postgres_store.h"
 
 namespace fs = std::filesystem;
@@ -40,6 +41,46 @@ bool SplitHostPort(const std::string& text, std::string& host, uint16_t& port) {
   return !host.empty();
 }
 
+bool IsWildcard(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+// The agent channel's files: the config's, else the state directory's. Fills the config's
+// fields with the paths in force (scontrol show config shows them).
+security::ClusterMaterialPaths ResolveMaterialPaths(ControllerConfig& config,
+                                                   const std::string& state_dir) {
+  security::ClusterMaterialPaths paths = security::DefaultClusterMaterialPaths(state_dir);
+  if (!config.tls_ca_file.empty()) paths.ca_cert = config.tls_ca_file;
+  if (!config.tls_cert_file.empty()) paths.cert = config.tls_cert_file;
+  if (!config.tls_key_file.empty()) paths.key = config.tls_key_file;
+  if (!config.cluster_key_file.empty()) paths.cluster_key = config.cluster_key_file;
+  // The CA key sits beside the CA certificate.
+  if (!config.tls_ca_file.empty()) {
+    paths.ca_key = fs::path(paths.ca_cert).replace_extension(".key").string();
+  }
+  config.tls_ca_file = paths.ca_cert;
+  config.tls_cert_file = paths.cert;
+  config.tls_key_file = paths.key;
+  config.cluster_key_file = paths.cluster_key;
+  return paths;
+}
+
+// Creates the cluster CA, the controller's certificate and the cluster key where missing (never
+// replacing a file). The certificate covers localhost, TLSCertNames, the agent listen address,
+// and, as agents may dial any of them, this host's name and addresses.
+Status CreateMissingMaterial(const security::ClusterMaterialPaths& paths,
+                             const ControllerConfig& config, const std::string& agent_host) {
+  security::CertificateOptions options;
+  options.cluster_name = config.cluster_name;
+  options.names = config.tls_cert_names;
+  if (!IsWildcard(agent_host)) options.names.push_back(agent_host);
+  for (const std::string& n : security::LocalHostNamesAndAddresses()) options.names.push_back(n);
+  Result<std::vector<std::string>> created = security::EnsureClusterMaterial(paths, options);
+  if (!created.ok()) return created.status();
+  for (const std::string& f : *created) spdlog::info("created {}", f);
+  return Status::Ok();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +91,7 @@ int main(int argc, char** argv) {
   std::string agent_listen = "127.0.0.1:0";
   std::string log_file, log_level, log_format = "text", log_max_size = "64M";
   size_t log_max_files = 4;
+  bool init_tls = false;
   app.add_option("--state-dir", state_dir, "state directory (database, socket, logs)");
   app.add_option("--config", config_path, "slurm.conf-style configuration file");
   app.add_option("--listen", listen,
@@ -65,6 +107,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-max-size", log_max_size,
                  "rotate the log file past this size (K, M, G suffixes; 0: never)");
   app.add_option("--log-max-files", log_max_files, "rotated log files kept");
+  app.add_flag("--init-tls", init_tls,
+               "create the cluster CA, the controller's certificate and the cluster key where "
+               "they are missing (never replacing a file), then exit");
   CLI11_PARSE(app, argc, argv);
 
   // Logging starts on stderr so that problems with the config are seen; the config may then
@@ -127,6 +172,35 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Agents reach us over TLS and prove membership with the cluster key. With no file named in
+  // the config, the material lives in the state directory and is created when missing.
+  const bool material_configured = !config.tls_ca_file.empty() || !config.tls_cert_file.empty() ||
+                                   !config.tls_key_file.empty() || !config.cluster_key_file.empty();
+  const security::ClusterMaterialPaths tls_paths = ResolveMaterialPaths(config, state_dir);
+  if (init_tls || !material_configured) {
+    if (Status st = CreateMissingMaterial(tls_paths, config, agent_host); !st.ok()) {
+      std::fprintf(stderr, "shoal-controller: error: %s\n", st.message().c_str());
+      return 1;
+    }
+    if (init_tls) {
+      std::printf("cluster CA %s, controller certificate %s, cluster key %s\n",
+                  tls_paths.ca_cert.c_str(), tls_paths.cert.c_str(),
+                  tls_paths.cluster_key.c_str());
+      return 0;
+    }
+  }
+  Result<security::ServerMaterial> tls = security::LoadServerMaterial(tls_paths);
+  if (!tls.ok()) {
+    std::fprintf(stderr, "shoal-controller: error: %s\n", tls.status().message().c_str());
+    return 1;
+  }
+  if (!IsWildcard(agent_host) && !security::CertificateCovers(tls->cert_pem, agent_host)) {
+    spdlog::warn("the TLS certificate {} does not cover the agent address {}: agents dialing it "
+                 "will refuse the controller (add it to TLSCertNames and issue a new "
+                 "certificate)",
+                 tls_paths.cert, agent_host);
+  }
+
   // StorageType picks the store: the SQLite file (in the state directory unless StorageLoc
   // says where) or a PostgreSQL server.
   Result<std::unique_ptr<Store>> store = Unavailable("no store");
@@ -173,7 +247,11 @@ int main(int argc, char** argv) {
     return 0;
   };
 
-  AgentServiceImpl agent_service(controller);
+  AgentServiceImpl agent_service(controller, tls->cluster_key);
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ssl.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
+  const std::shared_ptr<grpc::ServerCredentials> agent_credentials =
+      grpc::SslServerCredentials(ssl);
   std::unique_ptr<grpc::Server> grpc_server;
   int bound_agent_port = 0;
   std::vector<uint16_t> agent_ports = {agent_port};
@@ -183,12 +261,15 @@ int main(int argc, char** argv) {
   for (uint16_t port : agent_ports) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(agent_host + ":" + std::to_string(port),
-                             grpc::InsecureServerCredentials(), &bound_agent_port);
+                             agent_credentials, &bound_agent_port);
     builder.RegisterService(&agent_service);
     // Agents may ping a quiet stream every second to notice a dead link quickly.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // TLS frames of 4 KB (gRPC's default: 16 KB) save ~13 KB per agent connection; agents'
+    // messages are small (bench/RESULTS.md, agents over TLS).
+    builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, 4096);
     grpc_server = builder.BuildAndStart();
     if (grpc_server && bound_agent_port != 0) break;
     grpc_server.reset();
@@ -229,7 +310,10 @@ int main(int argc, char** argv) {
                {"socket", socket_path},
                {"http", http_host + ":" + std::to_string(http.tcp_port())},
                {"agents", agent_host + ":" + std::to_string(bound_agent_port)},
-               {"cluster_name", controller.config().cluster_name}};
+               {"cluster_name", controller.config().cluster_name},
+               // What agents need to join (paths only; the key stays in its 0600 file).
+               {"tls_ca", controller.config().tls_ca_file},
+               {"cluster_key_file", controller.config().cluster_key_file}};
   {
     std::ofstream out(info_path + ".tmp");
     out << info.dump(2) << "\n";

@@ -18,8 +18,25 @@
 #include "common/strings.h"
 #include "emulator/emulator.h"
 #include "emulator/live.h"
+#include "security/cluster_ca.h"
 
 namespace {
+
+// The CA and cluster key emulated nodes join with: the files given, else those the controller
+// of `state_dir` names in its controller.json.
+shoal::Result<shoal::security::AgentMaterial> JoinMaterial(const std::string& state_dir,
+                                                           std::string ca_file,
+                                                           std::string key_file) {
+  shoal::Json info = shoal::ReadJsonFile(state_dir + "/controller.json");
+  if (ca_file.empty() && info.is_object()) ca_file = info.value("tls_ca", "");
+  if (key_file.empty() && info.is_object()) key_file = info.value("cluster_key_file", "");
+  if (ca_file.empty() || key_file.empty()) {
+    return shoal::InvalidArgument("no cluster CA and key found in " + state_dir +
+                                  "/controller.json: give --tls-ca FILE and --cluster-key-file "
+                                  "FILE");
+  }
+  return shoal::security::LoadAgentMaterial(ca_file, key_file);
+}
 
 using shoal::emulator::Emulator;
 using shoal::emulator::LiveOptions;
@@ -37,7 +54,7 @@ int AgentsMain(int argc, char** argv) {
   unsigned count = 10, cpus = 4, gpus = 0, first = 1;
   uint64_t memory_mb = 16384;
   std::string prefix = "emu", job_time = "real", controller, state_dir = shoal::DefaultStateDir();
-  std::string fail_mode = "crash";
+  std::string fail_mode = "crash", tls_ca, cluster_key_file;
   unsigned fail = 0, fail_after = 0, revive_after = 0;
   app.add_option("--count", count, "nodes to emulate")->check(CLI::Range(1u, 100000u));
   app.add_option("--cpus-per-node", cpus, "CPUs each node offers")->check(CLI::Range(1u, 4096u));
@@ -54,6 +71,12 @@ int AgentsMain(int argc, char** argv) {
                  "the controller's agent endpoint HOST:PORT (default: the cluster in "
                  "SHOAL_STATE_DIR)");
   app.add_option("--state-dir", state_dir, "the cluster to join when --controller is not given");
+  app.add_option("--tls-ca", tls_ca,
+                 "the cluster CA to verify the controller with (default: the state directory's "
+                 "cluster's)");
+  app.add_option("--cluster-key-file", cluster_key_file,
+                 "the cluster key the nodes prove membership with (default: the state "
+                 "directory's cluster's)");
   app.add_option("--fail", fail, "nodes to fail at once on SIGUSR1 or after --fail-after");
   app.add_option("--fail-after", fail_after, "seconds after start to fail --fail nodes");
   app.add_option("--fail-mode", fail_mode, "crash (jobs lost, stream cut) or freeze (silent)")
@@ -92,10 +115,18 @@ int AgentsMain(int argc, char** argv) {
       return 1;
     }
   }
+  shoal::Result<shoal::security::AgentMaterial> material =
+      JoinMaterial(state_dir, tls_ca, cluster_key_file);
+  if (!material.ok()) {
+    std::fprintf(stderr, "shoal sim agents: %s\n", material.status().message().c_str());
+    return 1;
+  }
   RaiseFileLimit();
 
   Emulator::Options options;
   options.controller = controller;
+  options.tls_ca_pem = material->ca_pem;
+  options.cluster_key = material->cluster_key;
   for (unsigned i = 0; i < count; ++i) {
     NodeConfig node = base;
     node.name = prefix + std::to_string(first + i);
@@ -245,6 +276,12 @@ int LiveMain(int argc, char** argv) {
     return 1;
   }
   const std::string agents = shoal::ReadJsonFile(state_dir + "/controller.json").value("agents", "");
+  shoal::Result<shoal::security::AgentMaterial> material = JoinMaterial(state_dir, "", "");
+  if (!material.ok()) {
+    std::fprintf(stderr, "shoal sim live: %s\n", material.status().message().c_str());
+    RunShoal({"down", "--state-dir", state_dir});
+    return 1;
+  }
   RaiseFileLimit();
   sigset_t signals;
   sigemptyset(&signals);
@@ -253,6 +290,8 @@ int LiveMain(int argc, char** argv) {
 
   Emulator::Options emu;
   emu.controller = agents;
+  emu.tls_ca_pem = material->ca_pem;
+  emu.cluster_key = material->cluster_key;
   const std::string prefix = gpus > 0 ? "gpu" : "node";
   for (unsigned i = 1; i <= nodes; ++i) {
     NodeConfig n;

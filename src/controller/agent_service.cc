@@ -2,11 +2,42 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 
+#include "security/membership.h"
+
 namespace shoal {
 namespace {
+
+std::string Metadata(const grpc::CallbackServerContext* context, const char* key) {
+  const auto& md = context->client_metadata();
+  auto it = md.find(key);
+  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
+// The node the stream's membership proof is for, or why there is no valid proof.
+Result<std::string> CheckMembership(const grpc::CallbackServerContext* context,
+                                    const std::string& key) {
+  security::MembershipProof proof{Metadata(context, security::kProofNodeHeader),
+                                  Metadata(context, security::kProofTimeHeader),
+                                  Metadata(context, security::kProofNonceHeader),
+                                  Metadata(context, security::kProofMacHeader)};
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  if (Status s = security::VerifyMembershipProof(key, proof, now); !s.ok()) return s;
+  return proof.node;
+}
+
+// A name fit for a log line, whatever the peer sent.
+std::string Printable(const std::string& name) {
+  if (name.empty()) return "(unnamed)";
+  std::string out;
+  for (char c : name.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
 
 // One agent's stream. Reactions run on gRPC's callback threads; the controller wakes the writer
 // from its own threads (AgentSession::SetWake). The wake hook holds only a weak reference, and the
@@ -20,10 +51,23 @@ namespace {
 class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>,
                           public std::enable_shared_from_this<AgentStream> {
  public:
-  static AgentStream* Open(Controller& controller, grpc::CallbackServerContext* context) {
+  static AgentStream* Open(Controller& controller, grpc::CallbackServerContext* context,
+                           const std::optional<std::string>& cluster_key) {
     // Not make_shared: the wake hook's weak reference must not keep the reactor's memory.
     std::shared_ptr<AgentStream> stream(new AgentStream(controller, context));
     stream->self_ = stream;
+    if (cluster_key) {
+      Result<std::string> node = CheckMembership(context, *cluster_key);
+      if (!node.ok()) {
+        spdlog::warn("refused agent {} from {}: {}",
+                     Printable(Metadata(context, security::kProofNodeHeader)), context->peer(),
+                     node.status().message());
+        stream->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                    "cluster key rejected: " + node.status().message()));
+        return stream.get();
+      }
+      stream->proven_node_ = *node;
+    }
     stream->StartRead(&stream->in_);
     return stream.get();
   }
@@ -92,6 +136,17 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message must be Register"));
       return;
     }
+    // A proof is good for its own node only: another node's cannot register this one.
+    if (proven_node_ && in_.register_().node_name() != *proven_node_) {
+      spdlog::warn("refused agent {} from {}: its membership proof is for node {}",
+                   Printable(in_.register_().node_name()), context_->peer(),
+                   Printable(*proven_node_));
+      Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "cluster key rejected: the membership proof is for node " +
+                              Printable(*proven_node_) + ", not " +
+                              Printable(in_.register_().node_name())));
+      return;
+    }
     auto session = controller_.RegisterAgent(in_.register_(), *out_.mutable_register_reply());
     if (!session.ok()) {
       out_.mutable_register_reply()->set_accepted(false);
@@ -151,6 +206,7 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
   grpc::CallbackServerContext* context_;
   std::shared_ptr<AgentStream> self_;
   std::shared_ptr<AgentSession> session_;  // set once, before the wake hook exists
+  std::optional<std::string> proven_node_;  // whom the membership proof was for
   rpc::AgentMessage in_;                   // touched only by the read reactions
 
   std::mutex mu_;  // guards the write side below
@@ -166,7 +222,7 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
 
 grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>* AgentServiceImpl::Connect(
     grpc::CallbackServerContext* context) {
-  return AgentStream::Open(controller_, context);
+  return AgentStream::Open(controller_, context, cluster_key_);
 }
 
 }  // namespace shoal

@@ -16,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "security/crypto.h"
+#include "security/membership.h"
+
 namespace shoal {
 namespace {
 
@@ -59,7 +62,7 @@ class AgentServiceTest : public ::testing::Test {
     ctl_ = std::make_unique<Controller>(ControllerConfig(), std::move(store).value(),
                                         dir_ + "/ctl.sock");
     ASSERT_TRUE(ctl_->Start(PolicyRegistry::Builtin()).ok());
-    service_ = std::make_unique<AgentServiceImpl>(*ctl_);
+    service_ = std::make_unique<AgentServiceImpl>(*ctl_, cluster_key_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -85,9 +88,16 @@ class AgentServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  Agent& Open() {
+  // `proof`: the membership proof's metadata, if any.
+  Agent& Open(const security::MembershipProof* proof = nullptr) {
     agents_.push_back(std::make_unique<Agent>());
     Agent& a = *agents_.back();
+    if (proof != nullptr) {
+      a.ctx.AddMetadata(security::kProofNodeHeader, proof->node);
+      a.ctx.AddMetadata(security::kProofTimeHeader, proof->time);
+      a.ctx.AddMetadata(security::kProofNonceHeader, proof->nonce);
+      a.ctx.AddMetadata(security::kProofMacHeader, proof->mac);
+    }
     // A stream the service fails to end fails its test here instead of hanging it.
     a.ctx.set_deadline(std::chrono::system_clock::now() + 10s);
     a.stream = stub_->Connect(&a.ctx);
@@ -105,6 +115,13 @@ class AgentServiceTest : public ::testing::Test {
     return a;
   }
 
+  bool Known(const std::string& node) {
+    for (const Node& n : ctl_->ListNodes()) {
+      if (n.name == node) return true;
+    }
+    return false;
+  }
+
   bool Responding(const std::string& node) {
     for (const Node& n : ctl_->ListNodes()) {
       if (n.name == node) return n.responding;
@@ -112,6 +129,7 @@ class AgentServiceTest : public ::testing::Test {
     return false;
   }
 
+  std::optional<std::string> cluster_key_;  // set before SetUp to require membership proofs
   std::string dir_;
   std::unique_ptr<Controller> ctl_;
   std::unique_ptr<AgentServiceImpl> service_;
@@ -198,6 +216,62 @@ TEST_F(AgentServiceTest, ControllerStopEndsEveryStream) {
     EXPECT_FALSE(a->stream->Read(&m));
     EXPECT_EQ(a->stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
+}
+
+// With a cluster key, only agents that prove it register, and only as the node proven.
+class AgentServiceAuthTest : public AgentServiceTest {
+ protected:
+  AgentServiceAuthTest() { cluster_key_ = key_; }
+  static int64_t Now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  // Registers `node` on a stream opened with `proof`; the status the stream ended with.
+  grpc::Status Refused(const security::MembershipProof* proof, const std::string& node) {
+    Agent& a = Open(proof);
+    a.stream->Write(Registration(node));  // may fail: the stream may be over already
+    rpc::ControllerMessage m;
+    EXPECT_FALSE(a.stream->Read(&m)) << "the controller answered a refused agent";
+    return a.stream->Finish();
+  }
+  const std::string key_ = security::RandomBytes(32);
+};
+
+TEST_F(AgentServiceAuthTest, AProvenAgentRegisters) {
+  security::MembershipProof proof = security::MakeMembershipProof(key_, "n1", Now());
+  Agent& a = Open(&proof);
+  ASSERT_TRUE(a.stream->Write(Registration("n1")));
+  rpc::ControllerMessage reply;
+  ASSERT_TRUE(a.stream->Read(&reply));
+  EXPECT_TRUE(reply.register_reply().accepted()) << reply.register_reply().message();
+  EXPECT_TRUE(Responding("n1"));
+}
+
+TEST_F(AgentServiceAuthTest, AgentsWithoutAValidProofNeverBecomeNodes) {
+  grpc::Status none = Refused(nullptr, "n1");
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(none.error_message().find("cluster key rejected"), std::string::npos);
+
+  security::MembershipProof wrong =
+      security::MakeMembershipProof(security::RandomBytes(32), "n2", Now());
+  grpc::Status s = Refused(&wrong, "n2");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(s.error_message(), "cluster key rejected: wrong cluster key");
+
+  security::MembershipProof stale = security::MakeMembershipProof(key_, "n3", Now() - 3600);
+  s = Refused(&stale, "n3");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(s.error_message().find("old"), std::string::npos) << s.error_message();
+
+  // A good proof for n4 does not register n5.
+  security::MembershipProof other = security::MakeMembershipProof(key_, "n4", Now());
+  s = Refused(&other, "n5");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(s.error_message().find("for node n4, not n5"), std::string::npos)
+      << s.error_message();
+
+  for (const char* node : {"n1", "n2", "n3", "n4", "n5"}) EXPECT_FALSE(Known(node)) << node;
 }
 
 }  // namespace

@@ -512,6 +512,28 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         }
         config.storage_loc = value;
         storage_loc_where = line.Where();
+      } else if (EqualsIgnoreCase(key, "ClusterKeyFile") || EqualsIgnoreCase(key, "TLSCAFile") ||
+                 EqualsIgnoreCase(key, "TLSCertFile") || EqualsIgnoreCase(key, "TLSKeyFile")) {
+        // Daemons start from anywhere: relative paths would depend on their working directory.
+        if (value.empty() || value.front() != '/') {
+          s = At(line, key + " must be an absolute path, got '" + value + "'");
+        }
+        std::string& field = EqualsIgnoreCase(key, "ClusterKeyFile") ? config.cluster_key_file
+                             : EqualsIgnoreCase(key, "TLSCAFile")    ? config.tls_ca_file
+                             : EqualsIgnoreCase(key, "TLSCertFile")  ? config.tls_cert_file
+                                                                     : config.tls_key_file;
+        field = value;
+      } else if (EqualsIgnoreCase(key, "TLSCertNames")) {
+        config.tls_cert_names.clear();
+        for (const std::string& n : Split(value, ',')) {
+          std::string name(Trim(n));
+          if (name.empty() || name.find_first_of(" \t/") != std::string::npos) {
+            s = At(line, "invalid TLSCertNames entry '" + name +
+                             "' (host names or addresses, separated by commas)");
+            break;
+          }
+          config.tls_cert_names.push_back(name);
+        }
       } else if (EqualsIgnoreCase(key, "StorageURL")) {
         Status valid = ValidatePostgresConninfo(value);
         if (value.empty()) {

@@ -85,6 +85,18 @@ struct ControllerConfig {
   std::string storage_type = "sqlite";
   std::string storage_loc;
   std::string storage_url;
+  // shoal's agent-channel security keys (absolute paths). Agents talk to the controller over
+  // TLS with the controller's certificate (TLSCertFile/TLSKeyFile, signed by the cluster CA
+  // TLSCAFile) and prove membership with the cluster key (ClusterKeyFile). When none of them is
+  // set, the files live in the state directory (tls/ca.pem, tls/controller.pem,
+  // tls/controller.key, cluster.key) and the controller creates what is missing; a file that is
+  // named must exist. TLSCertNames: host names and addresses the certificate it creates covers
+  // besides localhost, the host's name and addresses, and the agent listen address.
+  std::string cluster_key_file;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::vector<std::string> tls_cert_names;
   std::vector<std::string> warnings;  // unknown keys, to log at start
 
   static Qos DefaultQos() {

@@ -391,6 +391,25 @@ TEST(ControllerConfigTest, UnknownKeysWarnAndAreIgnored) {
   ASSERT_EQ(c.partitions.size(), 1u);
 }
 
+TEST(ControllerConfigTest, AgentSecurityKeys) {
+  ControllerConfig c = Parse("");
+  EXPECT_EQ(c.cluster_key_file, "");
+  EXPECT_TRUE(c.tls_cert_names.empty());
+  c = Parse(
+      "ClusterKeyFile=/etc/shoal/cluster.key\nTLSCAFile=/etc/shoal/ca.pem\n"
+      "TLSCertFile=/etc/shoal/ctl.pem TLSKeyFile=/etc/shoal/ctl.key\n"
+      "TLSCertNames=ctl1.example.org,10.0.0.5\n");
+  EXPECT_EQ(c.cluster_key_file, "/etc/shoal/cluster.key");
+  EXPECT_EQ(c.tls_ca_file, "/etc/shoal/ca.pem");
+  EXPECT_EQ(c.tls_cert_file, "/etc/shoal/ctl.pem");
+  EXPECT_EQ(c.tls_key_file, "/etc/shoal/ctl.key");
+  EXPECT_EQ(c.tls_cert_names, (std::vector<std::string>{"ctl1.example.org", "10.0.0.5"}));
+  EXPECT_NE(ParseError("ClusterKeyFile=cluster.key\n", 1).find("File must be an absolute"),
+            std::string::npos);
+  EXPECT_NE(ParseError("TLSKeyFile=\n", 1).find("TLSKeyFile"), std::string::npos);
+  EXPECT_NE(ParseError("TLSCertNames=a,,b\n", 1).find("TLSCertNames"), std::string::npos);
+}
+
 TEST(ControllerConfigTest, StorageKeys) {
   ControllerConfig c = Parse("");
   EXPECT_EQ(c.storage_type, "sqlite");

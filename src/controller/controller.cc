@@ -657,6 +657,11 @@ Json Controller::ConfigJson() const {
       {"StorageLoc", config_.storage_loc.empty() ? "(null)" : config_.storage_loc},
       {"StorageURL",
        config_.storage_url.empty() ? "(null)" : RedactConninfo(config_.storage_url)},
+      // shoal's agent-channel security keys: the files in force (the key files' paths only).
+      {"ClusterKeyFile", config_.cluster_key_file.empty() ? "(null)" : config_.cluster_key_file},
+      {"TLSCAFile", config_.tls_ca_file.empty() ? "(null)" : config_.tls_ca_file},
+      {"TLSCertFile", config_.tls_cert_file.empty() ? "(null)" : config_.tls_cert_file},
+      {"TLSKeyFile", config_.tls_key_file.empty() ? "(null)" : config_.tls_key_file},
       {"SelectType", "select/cons_tres"},
       // Slurm's defaults, shown as Slurm shows them: shoal neither time-slices jobs (gang
       // scheduling) nor gathers node energy. Toil's Slurm batch system derives its polling

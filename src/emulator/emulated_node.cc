@@ -33,7 +33,7 @@ std::string_view EnvValue(const google::protobuf::RepeatedPtrField<std::string>&
 
 }  // namespace
 
-rpc::AgentMessage EmulatedNode::MakeRegister(const std::string& cluster_key) const {
+rpc::AgentMessage EmulatedNode::MakeRegister() const {
   rpc::AgentMessage m;
   rpc::Register* r = m.mutable_register_();
   r->set_node_name(config_.name);
@@ -54,7 +54,6 @@ rpc::AgentMessage EmulatedNode::MakeRegister(const std::string& cluster_key) con
     rj->set_start_time(job.start_ms / 1000);
   }
   r->set_version(SHOAL_VERSION);
-  r->set_cluster_key(cluster_key);
   return m;
 }
 

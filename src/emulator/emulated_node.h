@@ -48,7 +48,7 @@ class EmulatedNode {
   const NodeConfig& config() const { return config_; }
   // The registration that opens every stream: running jobs and those whose end the controller
   // has not acknowledged are listed, as a real agent lists them.
-  rpc::AgentMessage MakeRegister(const std::string& cluster_key) const;
+  rpc::AgentMessage MakeRegister() const;
   // Handles a controller message at `now_ms` (a steady clock); what to send goes to `out`.
   // Returns false when the controller refused the registration.
   bool OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,

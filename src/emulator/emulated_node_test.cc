@@ -54,13 +54,12 @@ NodeConfig Config(JobTime time, int64_t fixed_s = 0) {
 
 TEST(EmulatedNodeTest, RegistersAsARealAgentWould) {
   EmulatedNode node(Config(JobTime::kReal));
-  rpc::AgentMessage reg = node.MakeRegister("key");
+  rpc::AgentMessage reg = node.MakeRegister();
   ASSERT_TRUE(reg.has_register_());
   EXPECT_EQ(reg.register_().node_name(), "emu1");
   EXPECT_EQ(reg.register_().cpus(), 8u);
   ASSERT_EQ(reg.register_().gpus_size(), 2);
   EXPECT_TRUE(reg.register_().gpus(1).emulated());
-  EXPECT_EQ(reg.register_().cluster_key(), "key");
   EXPECT_EQ(reg.register_().running_size(), 0);
 
   std::vector<rpc::AgentMessage> out;
@@ -136,7 +135,7 @@ TEST(EmulatedNodeTest, EndsAreResentUntilAcknowledgedAndFencedJobsForgotten) {
   // The stream breaks before the acks: the next registration lists both, and the ends follow
   // the reply again, except for the job the controller fenced off.
   node.OnReconnect();
-  rpc::AgentMessage reg = node.MakeRegister("");
+  rpc::AgentMessage reg = node.MakeRegister();
   ASSERT_EQ(reg.register_().running_size(), 2);
   EXPECT_EQ(reg.register_().running(0).generation(), 3u);
   out.clear();
@@ -146,9 +145,9 @@ TEST(EmulatedNodeTest, EndsAreResentUntilAcknowledgedAndFencedJobsForgotten) {
   EXPECT_EQ(ends[0].job_id(), 1u);
   // An ack of another generation is not this run's.
   node.OnMessage(Ack(1, 2), 100, &out);
-  EXPECT_EQ(node.MakeRegister("").register_().running_size(), 1);
+  EXPECT_EQ(node.MakeRegister().register_().running_size(), 1);
   node.OnMessage(Ack(1, 3), 100, &out);
-  EXPECT_EQ(node.MakeRegister("").register_().running_size(), 0);
+  EXPECT_EQ(node.MakeRegister().register_().running_size(), 0);
 }
 
 TEST(EmulatedNodeTest, TerminateSignalAndCrash) {
@@ -174,7 +173,7 @@ TEST(EmulatedNodeTest, TerminateSignalAndCrash) {
   node.Crash();
   EXPECT_EQ(node.running_jobs(), 0u);
   EXPECT_FALSE(node.registered());
-  EXPECT_EQ(node.MakeRegister("").register_().running_size(), 0);
+  EXPECT_EQ(node.MakeRegister().register_().running_size(), 0);
 }
 
 TEST(EmulatedNodeTest, HeartbeatsCarryGpuReadingsThatFollowTheJobs) {

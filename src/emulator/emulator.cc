@@ -9,6 +9,7 @@
 #include <random>
 
 #include "rpc/agent.grpc.pb.h"
+#include "security/membership.h"
 
 namespace shoal::emulator {
 namespace {
@@ -46,6 +47,18 @@ class Emulator::NodeStream final
     : public grpc::ClientBidiReactor<rpc::AgentMessage, rpc::ControllerMessage> {
  public:
   NodeStream(Emulator* emulator, Slot* slot) : emulator_(emulator), slot_(slot) {
+    const std::string& key = emulator_->options_.cluster_key;
+    if (!key.empty()) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      security::MembershipProof proof =
+          security::MakeMembershipProof(key, slot_->node.config().name, now);
+      ctx_.AddMetadata(security::kProofNodeHeader, proof.node);
+      ctx_.AddMetadata(security::kProofTimeHeader, proof.time);
+      ctx_.AddMetadata(security::kProofNonceHeader, proof.nonce);
+      ctx_.AddMetadata(security::kProofMacHeader, proof.mac);
+    }
     slot_->stub->async()->Connect(&ctx_, this);
     AddHold();
   }
@@ -99,7 +112,12 @@ class Emulator::NodeStream final
   }
 
   void OnDone(const grpc::Status& status) override {
-    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      // A wrong key stays wrong: retrying thousands of nodes would only load the controller.
+      spdlog::error("{}: cluster key rejected by controller {}: {}", slot_->node.config().name,
+                    emulator_->options_.controller, status.error_message());
+      refused_ = true;
+    } else if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
       spdlog::debug("{}: stream ended: {}", slot_->node.config().name, status.error_message());
     }
     emulator_->StreamEnded(*slot_, refused_);
@@ -133,9 +151,17 @@ void Emulator::Start() {
   // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC takes it as the connect timeout too, and 100 ms
   // under a busy controller abandons half-made connections by the thousand.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kBackoffCapMs);
+  // One credentials object for every node: each channel still makes its own TLS connection.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options_.tls_ca_pem.empty()) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options_.tls_ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
   for (auto& slot : slots_) {
-    slot->channel =
-        grpc::CreateCustomChannel(options_.controller, grpc::InsecureChannelCredentials(), args);
+    slot->channel = grpc::CreateCustomChannel(options_.controller, credentials, args);
     slot->stub = rpc::AgentService::NewStub(slot->channel);
   }
   loop_ = std::thread([this] { Loop(); });
@@ -169,7 +195,7 @@ void Emulator::Stop() {
 void Emulator::Connect(Slot& slot) {
   slot.node.OnReconnect();
   slot.stream = new NodeStream(this, &slot);
-  slot.stream->Begin(slot.node.MakeRegister(options_.cluster_key));
+  slot.stream->Begin(slot.node.MakeRegister());
 }
 
 void Emulator::StreamEnded(Slot& slot, bool refused) {

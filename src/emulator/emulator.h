@@ -20,6 +20,10 @@ class Emulator {
  public:
   struct Options {
     std::string controller;  // HOST:PORT of the controller's agent endpoint
+    // The cluster CA (PEM) every node verifies the controller with, and the raw cluster key
+    // each proves membership with, as real agents do. An empty CA: plaintext (tests against
+    // a plaintext server only); an empty key: no proof.
+    std::string tls_ca_pem;
     std::string cluster_key;
     std::vector<NodeConfig> nodes;
   };
@@ -46,7 +50,8 @@ class Emulator {
 
   size_t registered() const;
   size_t running_jobs() const;
-  // A node's registration was refused (a wrong cluster key): the emulator gives up on it.
+  // A node's registration was refused (a bad registration, or the controller rejected the
+  // cluster key): the emulator gives up on it.
   size_t refused() const { return refused_; }
 
  private:

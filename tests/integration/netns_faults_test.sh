@@ -82,6 +82,7 @@ start_agent() {
   mkdir -p "$dir"
   ip netns exec "$(ns_of "$n")" "$BIN/shoal-agent" --controller "$NET.1:6820" --name "$n" \
     --state-dir "$dir" --cpus 1 --memory-mb 1024 --metrics-port 0 \
+    --tls-ca "$SHOAL_STATE_DIR/tls/ca.pem" --cluster-key-file "$SHOAL_STATE_DIR/cluster.key" \
     </dev/null >>"$dir/agent.log" 2>&1 &
   AGENT_PID[$n]=$!
 }
@@ -93,6 +94,7 @@ all_idle() {
   local n
   for n in "${NODES[@]}"; do node_is "$n" '^idle$' || return 1; done
 }
+# Over TLS: the certificate the controller made covers the bridge address the agents dial.
 wait_until 15 all_idle || { fail "agents did not register across the namespaces"; exit 1; }
 ok
 
