@@ -1,5 +1,6 @@
 #include "controller/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>

@@ -243,7 +243,7 @@ void WebhookOutbox::UpdateDepth() {
 }
 
 void WebhookOutbox::Loop() {
-  int64_t next_due = 0;
+  int64_t next_due = items_.empty() ? 0 : SteadyNowMs();  // what the store held: due now
   while (true) {
     std::vector<Incoming> incoming;
     {

@@ -266,6 +266,7 @@ void ExpectSameJob(const Job& a, const Job& b) {
   EXPECT_EQ(x.array_spec, y.array_spec);
   EXPECT_EQ(x.array_max_running, y.array_max_running);
   EXPECT_EQ(x.open_append, y.open_append);
+  EXPECT_EQ(x.webhook, y.webhook);
 
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.state, b.state);
@@ -333,6 +334,7 @@ Job FullJob() {
   r.array_spec = "0-9%2";
   r.array_max_running = 2;
   r.open_append = true;
+  r.webhook = "https://tracker.example.com/run/7";
   j.id = 4242;
   j.state = JobState::kRunning;
   j.reason = "None";
@@ -791,7 +793,7 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 6);  // every migration ran
+  EXPECT_EQ(sqlite3_column_int(st, 0), 7);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
