@@ -4,13 +4,15 @@
 # that is down gets them when it comes back; a controller killed with kill -9 while events are
 # undelivered delivers them after its restart (repeats carry the same Idempotency-Key); a bad
 # URL is refused at submit and queues nothing.
-source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 # The receiver is on loopback: a proxy in the environment must not carry the deliveries.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
 RECEIVER_PID=""
-trap '[ -n "$RECEIVER_PID" ] && kill "$RECEIVER_PID" 2>/dev/null; wait 2>/dev/null; cleanup' EXIT
+# The receiver goes first (waited for by pid: a bare `wait` would wait for a restarted controller).
+trap 'rc=$?; [ -n "$RECEIVER_PID" ] && kill "$RECEIVER_PID" 2>/dev/null && wait "$RECEIVER_PID"
+  (exit $rc); cleanup' EXIT
 
 LOG="$WORK/deliveries.jsonl"
 : >"$LOG"
@@ -120,7 +122,7 @@ wait_until 5 metric_is $DEPTH 3 ||
   fail "job $id3's events are not waiting in the outbox: $(metric $DEPTH)"
 kill -9 "$(controller_pid)"
 start_receiver "$PORT"
-start_controller
+start_controller --config "$WORK/slurm.conf"
 wait_until 20 has_events /cluster "$id3" "submitted running completed" ||
   fail "after a kill -9 and restart, cluster URL got '$(events /cluster "$id3")'"
 expect_eq "$(events /job "$id3")" "" "a job without --webhook sends nothing to other job URLs"
