@@ -3,8 +3,8 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -115,9 +115,9 @@ std::string WebhookEventBody(const std::string& event_id, const std::string& typ
   // The key fields under the names JobToJson gives them (GET /api/v1/jobs/{id} has the rest).
   const Json full = JobToJson(job);
   Json j = Json::object();
-  for (const char* key : {"job_id", "array_job_id", "array_task_id", "state", "reason",
-                          "exit_code", "exit_signal", "nodes", "submit_time", "start_time",
-                          "end_time", "restart_count"}) {
+  for (const char* key :
+       {"job_id", "array_job_id", "array_task_id", "state", "reason", "exit_code", "exit_signal",
+        "nodes", "submit_time", "start_time", "end_time", "restart_count"}) {
     j[key] = full[key];
   }
   j["display_id"] = job.DisplayId();
@@ -178,8 +178,8 @@ std::unique_ptr<WebhookSender> MakeCurlSender(int64_t connect_timeout_ms, int64_
   return std::make_unique<CurlSender>(connect_timeout_ms, timeout_ms, abort);
 }
 
-WebhookOutbox::WebhookOutbox(WebhookOutboxOptions options, Store* store,
-                             ControllerMetrics* metrics, std::unique_ptr<WebhookSender> sender)
+WebhookOutbox::WebhookOutbox(WebhookOutboxOptions options, Store* store, ControllerMetrics* metrics,
+                             std::unique_ptr<WebhookSender> sender)
     : options_(std::move(options)), store_(store), metrics_(metrics), sender_(std::move(sender)) {
   if (!sender_) {
     sender_ = MakeCurlSender(options_.connect_timeout_ms, options_.timeout_ms, &stopping_);
@@ -297,8 +297,8 @@ int64_t WebhookOutbox::DeliverDue() {
     Item& item = it->second;
     const OutboxEntry& e = item.entry;
     if (wall_now - e.created >= options_.max_age_s) {
-      spdlog::warn("webhooks: gave up on event {} for job {} to {} after {} attempts",
-                   e.event_id, e.job_id, e.url, item.failures);
+      spdlog::warn("webhooks: gave up on event {} for job {} to {} after {} attempts", e.event_id,
+                   e.job_id, e.url, item.failures);
       Remove(it++, "expired");
       continue;
     }
@@ -321,8 +321,8 @@ int64_t WebhookOutbox::DeliverDue() {
     request.url = e.url;
     request.body = e.body;
     std::string type;
-    if (Json doc = Json::parse(e.body, nullptr, false); doc.is_object() && doc.contains("type") &&
-                                                        doc["type"].is_string()) {
+    if (Json doc = Json::parse(e.body, nullptr, false);
+        doc.is_object() && doc.contains("type") && doc["type"].is_string()) {
       type = doc["type"].get<std::string>();
     }
     request.headers = {"X-Shoal-Event: " + type, "Idempotency-Key: " + e.event_id,
@@ -353,8 +353,8 @@ int64_t WebhookOutbox::DeliverDue() {
         answer.ok() ? "HTTP " + std::to_string(*answer) : Excerpt(answer.status().message());
     // The first failure of a receiver is worth a warning; its retries only at debug level.
     if (receiver.failures == 1) {
-      spdlog::warn("webhooks: {} for event {} (job {}): {}; retrying", e.url, e.event_id,
-                   e.job_id, why);
+      spdlog::warn("webhooks: {} for event {} (job {}): {}; retrying", e.url, e.event_id, e.job_id,
+                   why);
     } else {
       spdlog::debug("webhooks: {} for event {} (job {}): {} (attempt {})", e.url, e.event_id,
                     e.job_id, why, item.failures);

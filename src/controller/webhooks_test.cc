@@ -229,8 +229,7 @@ TEST_F(WebhookOutboxTest, RetriesWithBackoffKeepingEachJobsOrderPerReceiver) {
   sender_->Script({503, -1});
   Write({Entry(1, "running", "http://a/")});
   Write({Entry(1, "completed", "http://a/")});
-  ASSERT_TRUE(Eventually([&] { return sender_->sent().size() == 4 && Stored() == 0; }))
-      << Stored();
+  ASSERT_TRUE(Eventually([&] { return sender_->sent().size() == 4 && Stored() == 0; })) << Stored();
   std::vector<std::string> order;
   for (const WebhookRequest& r : sender_->sent()) order.push_back(Header(r, "Idempotency-Key"));
   EXPECT_EQ(order, (std::vector<std::string>{"evt1", "evt1", "evt1", "evt2"}));

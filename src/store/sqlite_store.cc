@@ -545,7 +545,8 @@ class SqliteStore : public Store {
     sqlite3_bind_text(st, 4, e.url.c_str(), static_cast<int>(e.url.size()), SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, e.body.c_str(), static_cast<int>(e.body.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 6, e.created);
-    return sqlite3_step(st) == SQLITE_DONE ? Status::Ok() : SqlError(writer_, "write webhook outbox");
+    if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write webhook outbox");
+    return Status::Ok();
   }
 
   Status WriteNodeState(const NodeAdminState& n) {
