@@ -73,6 +73,7 @@ Job FullJob() {
   r.array_spec = "0-9%2";
   r.array_max_running = 2;
   r.open_append = true;
+  r.webhook = "https://tracker.example.com/run?id=\"7\"";
   return j;
 }
 

@@ -148,6 +148,7 @@ Json JobRequestToJson(const JobRequest& r) {
       {"array_max_running", r.array_max_running},
       {"open_append", r.open_append},
       {"interactive", r.interactive},
+      {"webhook", r.webhook},
   };
 }
 
@@ -187,6 +188,7 @@ Result<JobRequest> JobRequestFromJson(const Json& j) {
   f.Read("array_max_running", r.array_max_running);
   f.Read("open_append", r.open_append);
   f.Read("interactive", r.interactive);
+  f.Read("webhook", r.webhook);
   if (!f.status().ok()) return f.status();
   if (const Json* d = FieldReader(j, "").Sub("dependency")) {
     Status s = DependencyFromJson(*d, r.dependency);

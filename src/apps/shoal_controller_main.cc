@@ -12,13 +12,15 @@
 
 #include "api/client.h"
 #include "common/file_limit.h"
+#include "common/strings.h"
 #include "controller/agent_service.h"
 #include "controller/api_routes.h"
 #include "controller/cluster_events.h"
 #include "controller/controller.h"
-#include "log/logging.h"
 #include "controller/dashboard_routes.h"
 #include "controller/metrics_routes.h"
+#include "controller/webhooks.h"
+#include "log/logging.h"
 #include "security/cluster_ca.h"
 #include "store/postgres_store.h"
 
@@ -160,6 +162,21 @@ int main(int argc, char** argv) {
     config = std::move(loaded).value();
     if (!install_logger(config)) return 1;
     for (const auto& w : config.warnings) spdlog::warn("config: {}", w);
+  }
+  // Webhook signatures: the configured secret, or this state directory's own (made once).
+  {
+    const bool own = config.webhook_secret_file.empty();
+    auto secret = LoadOrCreateWebhookSecret(
+        own ? state_dir + "/webhook.key" : config.webhook_secret_file, /*create=*/own);
+    if (!secret.ok()) {
+      std::fprintf(stderr, "shoal-controller: error: %s\n", secret.status().message().c_str());
+      return 1;
+    }
+    config.webhook_secret = std::move(secret).value();
+    for (const WebhookTarget& target : config.webhooks) {
+      spdlog::info("webhooks: every job's events go to {}{}", target.url,
+                   target.events.empty() ? "" : " (" + Join(target.events, ",") + ")");
+    }
   }
   // scontrol show config shows what is in force.
   config.log_file = log_options.file;

@@ -10,6 +10,7 @@
 #include "common/slurm_time.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "common/webhook_url.h"
 #include "core/job_array.h"
 
 namespace shoal {
@@ -40,6 +41,7 @@ enum : int {
   kOptRequeue,
   kOptUsage,
   kOptWrap,
+  kOptWebhook,      // shoal's own: where the job's state changes are POSTed
   kOptIgnored,      // accepted for compatibility, no effect here (hints, mail, accounting)
   kOptUnsupported,  // would change what the job gets; refused rather than silently dropped
 };
@@ -97,6 +99,7 @@ const option kLongOpts[] = {
     {"requeue", no_argument, nullptr, kOptRequeue},
     {"usage", no_argument, nullptr, kOptUsage},
     {"wrap", required_argument, nullptr, kOptWrap},
+    {"webhook", required_argument, nullptr, kOptWebhook},
     // Accepted and ignored: they tune placement, notification or accounting only.
     {"comment", required_argument, nullptr, kOptIgnored},
     {"contiguous", no_argument, nullptr, kOptIgnored},
@@ -587,6 +590,11 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
       o->has_wrap = true;
       o->wrap = arg;
       break;
+    case kOptWebhook:
+      // Checked here too (the controller checks again) so a typo fails before anything is sent.
+      if (Status s = ValidateWebhookUrl(arg); !s.ok()) return Error(s.message(), 1);
+      req.webhook = arg;
+      break;
     case kOptIgnored:
     case 'B':
     case 'F':
@@ -897,6 +905,7 @@ std::string SbatchHelpText() {
          "  -t, --time=minutes          time limit\n"
          "  -v, --verbose               verbose mode (multiple -v's increase verbosity)\n"
          "  -W, --wait                  wait for completion of submitted job\n"
+         "      --webhook=URL           POST the job's state changes to URL (shoal's own)\n"
          "      --wrap[=command string] wrap command string in a sh script and submit\n"
          "\n"
          "Constraint options:\n"

@@ -294,6 +294,22 @@ TEST(SbatchOptionsTest, Export) {
                                       "SLURM_CONF=/etc/slurm.conf"}));
 }
 
+TEST(SbatchOptionsTest, WebhookIsShoalsOwnAndChecked) {
+  EXPECT_EQ(Ok(Build({"--webhook=https://tracker/run", "--wrap=true"})).submit.req.webhook,
+            "https://tracker/run");
+  EXPECT_EQ(Ok(Build({"--wrap=true"})).submit.req.webhook, "");
+  const CliError bad = Fails(Build({"--webhook=ftp://x", "--wrap=true"}));
+  EXPECT_EQ(bad.text,
+            "sbatch: error: invalid webhook URL 'ftp://x': only http:// and https:// URLs are "
+            "allowed\n");
+  EXPECT_EQ(bad.exit_code, 1);
+  // In the script too.
+  const CliError in_script = Fails(
+      Build({"job.sh"}, Context("#!/bin/sh\n#SBATCH --webhook=http://\ntrue\n")));
+  EXPECT_NE(in_script.text.find("invalid webhook URL 'http://': no host"), std::string::npos)
+      << in_script.text;
+}
+
 TEST(SbatchOptionsTest, OutputFlags) {
   const SbatchOptions o =
       Ok(Build({"--parsable", "-o", "out%j.txt", "-e", "err.txt", "--open-mode=append",

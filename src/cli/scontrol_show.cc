@@ -116,6 +116,8 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
   lines.push_back("StdOut=" + JobStdoutPath(job));
   lines.push_back("Power=");
   if (req.gpus_per_node > 0) lines.push_back("TresPerNode=" + JobTresPerNode(job));
+  // shoal's own (sbatch --webhook): only when given, so Slurm's record is otherwise unchanged.
+  if (!req.webhook.empty()) lines.push_back("Webhook=" + req.webhook);
   // Slurm ends a job record with a line of three spaces and an empty line.
   return JoinRecord(lines, oneliner) + (oneliner ? " \n" : "\n   \n\n");
 }

@@ -27,6 +27,7 @@ enum : int {
   kOptOverlap,
   kOptPty,
   kOptQuitOnInterrupt,
+  kOptWebhook,  // shoal's own, as sbatch's: for the allocation srun or salloc makes
   kOptIgnored,  // placement hints with no effect here
 };
 
@@ -70,6 +71,7 @@ const option kLongOpts[] = {
     {"usage", no_argument, nullptr, kOptUsage},
     {"overlap", no_argument, nullptr, kOptOverlap},
     {"exact", no_argument, nullptr, kOptExact},
+    {"webhook", required_argument, nullptr, kOptWebhook},
     {"cpu-bind", required_argument, nullptr, kOptIgnored},
     {"cpu_bind", required_argument, nullptr, kOptIgnored},  // the older spelling (Open MPI's)
     {"hint", required_argument, nullptr, kOptIgnored},
@@ -233,6 +235,9 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
       case kOptMemPerCpu:
         err = ApplySbatchLongOption("mem-per-cpu", opt.arg, &o.alloc);
         break;
+      case kOptWebhook:
+        err = ApplySbatchLongOption("webhook", opt.arg, &o.alloc);
+        break;
       case kOptNtasksPerNode:
         err = ApplySbatchLongOption("ntasks-per-node", opt.arg, &o.alloc);
         o.step.ntasks_per_node = req.ntasks_per_node;
@@ -360,6 +365,8 @@ std::string SrunHelpText(std::string_view prog) {
          "      --quit-on-interrupt     quit on the first Ctrl-C\n"
          "  -t, --time=minutes          time limit\n"
          "  -u, --unbuffered            pass output on as it arrives, not whole lines\n"
+         "      --webhook=URL           POST the allocation's state changes to URL (shoal's\n"
+         "                              own; only for an allocation made here)\n"
          "  -w, --nodelist=hosts...     request a specific list of hosts\n"
          "  -x, --exclude=hosts...      exclude a specific list of hosts\n"
          "\n"

@@ -37,6 +37,20 @@ TEST(SrunOptionsTest, StepAndJobOptions) {
   EXPECT_EQ(o.command, (std::vector<std::string>{"python", "-u", "train.py"}));
 }
 
+TEST(SrunOptionsTest, WebhookIsTheAllocationsAndChecked) {
+  for (const char* prog : {"srun", "salloc"}) {
+    auto r = Parse({"--webhook=https://tracker/run", "-N1", "hostname"}, prog);
+    ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+    EXPECT_EQ(std::get<SrunOptions>(r).alloc.submit.req.webhook, "https://tracker/run");
+    auto bad = Parse({"--webhook=ftp://x", "hostname"}, prog);
+    ASSERT_TRUE(std::holds_alternative<CliError>(bad));
+    EXPECT_EQ(std::get<CliError>(bad).text,
+              std::string(prog) +
+                  ": error: invalid webhook URL 'ftp://x': only http:// and https:// URLs are "
+                  "allowed\n");
+  }
+}
+
 TEST(SrunOptionsTest, LongOptionAbbreviationsAndStepSharing) {
   auto r = Parse({"--job-n=x", "--exa", "--overl", "--inp", "0", "--lab", "true"});
   ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;

@@ -15,6 +15,7 @@
 #include "common/slurm_time.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "common/webhook_url.h"
 #include "log/logging.h"
 #include "store/postgres_conninfo.h"
 
@@ -176,6 +177,39 @@ Status ParsePartitionLine(const ConfLine& line, Partition& defaults, ControllerC
   return Status::Ok();
 }
 
+// WebhookURL=URL [Events=type,type...]: a cluster-wide receiver.
+Status AddWebhook(const ConfLine& line, const std::string& url,
+                  const std::optional<std::string>& events, ControllerConfig& config) {
+  if (Status s = ValidateWebhookUrl(url); !s.ok()) return At(line, "WebhookURL: " + s.message());
+  WebhookTarget target;
+  target.url = url;
+  if (events) {
+    for (const std::string& e : Split(*events, ',')) {
+      const std::string type = ToLower(Trim(e));
+      const auto& known = WebhookEventTypes();
+      if (std::find(known.begin(), known.end(), type) == known.end()) {
+        return At(line, "unknown webhook event type '" + std::string(Trim(e)) + "' in Events (" +
+                            Join(known, ", ") + ")");
+      }
+      target.events.push_back(type);
+    }
+  }
+  for (const WebhookTarget& other : config.webhooks) {
+    if (other.url == url) return At(line, "WebhookURL '" + url + "' is given twice");
+  }
+  config.webhooks.push_back(std::move(target));
+  return Status::Ok();
+}
+
+Status ParseWebhookLine(const ConfLine& line, ControllerConfig& config) {
+  for (const auto& [key, value] : line.pairs) {
+    if (!EqualsIgnoreCase(key, "WebhookURL") && !EqualsIgnoreCase(key, "Events")) {
+      return At(line, "unexpected key '" + key + "' on a WebhookURL line (only Events=)");
+    }
+  }
+  return AddWebhook(line, *line.Get("WebhookURL"), line.Get("Events"), config);
+}
+
 bool ValidName(const std::string& name) {
   return !name.empty() && name.find_first_of(", \t=:") == std::string::npos;
 }
@@ -332,6 +366,11 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
     }
     if (EqualsIgnoreCase(line.pairs.front().first, "Account")) {
       Status s = ParseAccountLine(line, config);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (EqualsIgnoreCase(line.pairs.front().first, "WebhookURL")) {
+      Status s = ParseWebhookLine(line, config);
       if (!s.ok()) return s;
       continue;
     }
@@ -498,6 +537,21 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         } else {
           config.preempt_mode = *m;
         }
+      } else if (EqualsIgnoreCase(key, "WebhookURL")) {
+        s = AddWebhook(line, value, std::nullopt, config);
+      } else if (EqualsIgnoreCase(key, "WebhookSecretFile")) {
+        if (value.empty() || value.front() != '/') {
+          s = At(line, "WebhookSecretFile must be an absolute path, not '" + value + "'");
+        }
+        config.webhook_secret_file = value;
+      } else if (EqualsIgnoreCase(key, "WebhookMaxAge")) {
+        auto t = TimeValue(line, key, value);
+        if (!t.ok())
+          s = t.status();
+        else if (*t <= 0 || *t == kUnlimited)
+          s = At(line, "WebhookMaxAge must be a positive time ('" + value + "')");
+        else
+          config.webhook_max_age_s = *t;
       } else if (EqualsIgnoreCase(key, "StorageType")) {
         const std::string type = ToLower(value);
         if (type != "sqlite" && type != "postgresql") {
@@ -584,6 +638,18 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
     }
   }
   return config;
+}
+
+const std::vector<std::string>& WebhookEventTypes() {
+  static const std::vector<std::string> kTypes = {
+      "submitted", "pending",   "running", "suspended", "completing",    "completed",
+      "cancelled", "failed",    "timeout", "node_fail", "out_of_memory", "preempted",
+      "requeued"};
+  return kTypes;
+}
+
+bool WebhookTarget::Wants(std::string_view type) const {
+  return events.empty() || std::find(events.begin(), events.end(), type) != events.end();
 }
 
 Result<ControllerConfig> LoadControllerConfig(const std::string& path) {

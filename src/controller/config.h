@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -22,6 +23,18 @@ struct ConfigAccount {
   Account account;
   Association assoc;
 };
+
+// A cluster-wide webhook receiver (a WebhookURL= line): told of every job's state changes, or
+// only of the event types listed (Events=completed,failed on the same line).
+struct WebhookTarget {
+  std::string url;
+  std::vector<std::string> events;  // empty: every event type
+  bool Wants(std::string_view type) const;
+};
+
+// The webhook event types, as they appear in a delivery's "type": "submitted", "running",
+// "completed", "failed", "cancelled", "timeout", "node_fail", "preempted", "requeued", ...
+const std::vector<std::string>& WebhookEventTypes();
 
 struct ControllerConfig {
   std::string cluster_name = "shoal";
@@ -97,6 +110,14 @@ struct ControllerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::vector<std::string> tls_cert_names;
+  // Webhooks (shoal's keys): the WebhookURL lines; the file holding the signing secret
+  // (WebhookSecretFile; empty: STATE_DIR/webhook.key, created at start); how long an event is
+  // retried before it is given up on (WebhookMaxAge, Slurm's time format; default a day).
+  std::vector<WebhookTarget> webhooks;
+  std::string webhook_secret_file;
+  int64_t webhook_max_age_s = 86400;
+  // The signing secret, read from the file at start (shoal-controller); never shown.
+  std::string webhook_secret;
   std::vector<std::string> warnings;  // unknown keys, to log at start
 
   static Qos DefaultQos() {

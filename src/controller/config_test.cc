@@ -607,5 +607,47 @@ TEST(LoadControllerConfigTest, ReadsFileAndNamesItInErrors) {
   std::filesystem::remove_all(tmpl);
 }
 
+TEST(ConfigTest, WebhookLines) {
+  ControllerConfig c = Parse("");
+  EXPECT_TRUE(c.webhooks.empty());
+  EXPECT_EQ(c.webhook_max_age_s, 86400);
+  EXPECT_EQ(c.webhook_secret_file, "");
+  c = Parse(
+      "WebhookURL=https://tracker.example.com/shoal\n"
+      "WebhookURL=http://alerts:9000/hook Events=failed,TIMEOUT,node_fail\n"
+      "WebhookSecretFile=/etc/shoal/webhook.key\n"
+      "WebhookMaxAge=2:00:00\n");
+  ASSERT_EQ(c.webhooks.size(), 2u);
+  EXPECT_EQ(c.webhooks[0].url, "https://tracker.example.com/shoal");
+  EXPECT_TRUE(c.webhooks[0].events.empty());
+  EXPECT_TRUE(c.webhooks[0].Wants("running"));
+  EXPECT_EQ(c.webhooks[1].url, "http://alerts:9000/hook");
+  EXPECT_EQ(c.webhooks[1].events, (Names{"failed", "timeout", "node_fail"}));
+  EXPECT_TRUE(c.webhooks[1].Wants("timeout"));
+  EXPECT_FALSE(c.webhooks[1].Wants("completed"));
+  EXPECT_EQ(c.webhook_secret_file, "/etc/shoal/webhook.key");
+  EXPECT_EQ(c.webhook_max_age_s, 7200);
+  // On a line with other keys, too.
+  EXPECT_EQ(Parse("ClusterName=x WebhookURL=http://h/\n").webhooks.size(), 1u);
+}
+
+TEST(ConfigTest, BadWebhookLinesNameTheLine) {
+  EXPECT_EQ(ParseError("ClusterName=x\nWebhookURL=ftp://x\n", 2),
+            "slurm.conf:2: WebhookURL: invalid webhook URL 'ftp://x': only http:// and https:// "
+            "URLs are allowed");
+  EXPECT_NE(ParseError("WebhookURL=http://\n", 1).find("no host"), std::string::npos);
+  EXPECT_NE(ParseError("WebhookURL=http://h/ Events=done\n", 1)
+                .find("unknown webhook event type 'done'"),
+            std::string::npos);
+  EXPECT_NE(ParseError("WebhookURL=http://h/ Colour=blue\n", 1).find("'Colour'"),
+            std::string::npos);
+  EXPECT_NE(ParseError("WebhookURL=http://h/\nWebhookURL=http://h/\n", 2).find("twice"),
+            std::string::npos);
+  EXPECT_NE(ParseError("WebhookSecretFile=webhook.key\n", 1).find("absolute"),
+            std::string::npos);
+  EXPECT_NE(ParseError("WebhookMaxAge=0\n", 1).find("WebhookMaxAge"), std::string::npos);
+  EXPECT_NE(ParseError("WebhookMaxAge=soon\n", 1).find("WebhookMaxAge"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shoal

@@ -11,8 +11,10 @@
 #include "common/output_pattern.h"
 #include "common/slurm_time.h"
 #include "common/strings.h"
+#include "common/webhook_url.h"
 #include "controller/job_env.h"
 #include "core/job_array.h"
+#include "security/crypto.h"
 #include "store/postgres_store.h"
 
 namespace shoal {
@@ -156,6 +158,8 @@ Status Controller::Start(const PolicyRegistry& registry) {
   if (!usage.ok()) return usage.status();
   auto node_states = store_->LoadNodeStates();
   if (!node_states.ok()) return node_states.status();
+  auto outbox = store_->LoadOutbox();
+  if (!outbox.ok()) return outbox.status();
   // Steps of the jobs still running carry on across a restart (their tasks never stopped).
   std::vector<JobId> running_ids;
   for (const Job& job : *loaded) {
@@ -210,12 +214,19 @@ Status Controller::Start(const PolicyRegistry& registry) {
         }
       }
     }
+    if (HasWebhooks(job)) announced_[job.id] = {job.state, job.restart_count};
     const bool live = !IsFinished(job.state);
     if (!live) finished_by_end_.emplace(job.end_time, job.id);
     Job& held = jobs_.emplace(job.id, std::move(job)).first->second;
     if (live) live_jobs_.emplace(held.id, &held);
   }
   RestoreStepsLocked(stored_steps);
+  WebhookOutboxOptions webhook_options;
+  webhook_options.secret = config_.webhook_secret;
+  webhook_options.max_age_s = config_.webhook_max_age_s;
+  webhooks_ = std::make_unique<WebhookOutbox>(std::move(webhook_options), store_.get(),
+                                              metrics_.get(), std::move(webhook_sender_));
+  webhooks_->Start(std::move(outbox).value());
   // The factors' scales (largest QOS, partition and account priority, the cluster's size) are
   // known from here on, not only after the first scheduling pass: a job submitted before that
   // pass gets the priority it will keep.
@@ -241,6 +252,8 @@ void Controller::Stop() {
   sched_cv_.notify_all();
   if (scheduler_thread_.joinable()) scheduler_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
+  // Before the store goes: undelivered events stay in it for the next start.
+  if (webhooks_) webhooks_->Stop();
   WriteLock lock = LockForChange();
   for (auto& [name, session] : sessions_) session->Close();
 }
@@ -380,6 +393,9 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   }
   if (req.name.empty()) req.name = "sbatch";
   if (req.ntasks < req.min_nodes) req.ntasks = req.min_nodes;
+  if (!req.webhook.empty()) {
+    if (Status s = ValidateWebhookUrl(req.webhook); !s.ok()) return s;
+  }
 
   ArraySpec array;
   if (!req.array_spec.empty()) {
@@ -516,17 +532,28 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   payload.payload.env = std::move(request.env);
   payload.payload.args = std::move(request.args);
   ops.push_back(std::move(payload));
+  std::vector<OutboxEntry> events;
   for (const Job& job : jobs) {
     StoreOp op;
     op.kind = StoreOp::Kind::kInsertJob;
     op.job = job;
     ops.push_back(std::move(op));
+    if (webhooks_ && HasWebhooks(job)) {
+      for (OutboxEntry& e : WebhookEntries(job, "submitted", now)) {
+        StoreOp add;
+        add.kind = StoreOp::Kind::kAddOutbox;
+        add.outbox = e;
+        ops.push_back(std::move(add));
+        events.push_back(std::move(e));
+      }
+    }
   }
   Status s = store_->Write(std::move(ops));
   if (!s.ok()) {
     spdlog::error("submit: store write failed: {}", s.message());
     return Internal("job could not be stored: " + s.message());
   }
+  if (!events.empty()) webhooks_->Add(std::move(events));
   const JobId id = jobs.front().id;
   metrics_->JobsSubmitted(jobs);
   if (WriteLock lock(mu_, std::try_to_lock); lock.owns_lock()) {
@@ -678,6 +705,9 @@ Json Controller::ConfigJson() const {
 
 // Queues the record now, under the lock, so the store sees changes in the order they happened;
 // callers wait for durability (AwaitWrites) after letting the lock go.
+//
+// A state change is also a webhook event: its outbox entries go in the same transaction, so an
+// acknowledged change never loses its event, and reach the delivery thread once committed.
 void Controller::PersistLocked(const Job& job, PendingWrites& writes, bool must_sync) {
   if (pass_in_flight_) changed_during_pass_.insert(job.id);
   StoreOp op;
@@ -686,7 +716,59 @@ void Controller::PersistLocked(const Job& job, PendingWrites& writes, bool must_
   op.must_sync = must_sync;
   std::vector<StoreOp> ops;
   ops.push_back(std::move(op));
-  writes.push_back(store_->Submit(std::move(ops)));
+  std::vector<OutboxEntry> events;
+  if (webhooks_ && HasWebhooks(job)) {
+    auto [it, first] = announced_.try_emplace(job.id, JobState::kPending, 0u);
+    const std::string type = WebhookEventType(it->second.first, it->second.second, job);
+    if (!type.empty()) {
+      it->second = {job.state, job.restart_count};
+      events = WebhookEntries(job, type, NowSeconds());
+      for (const OutboxEntry& e : events) {
+        StoreOp add;
+        add.kind = StoreOp::Kind::kAddOutbox;
+        add.outbox = e;
+        add.must_sync = must_sync;
+        ops.push_back(std::move(add));
+      }
+    }
+  }
+  if (events.empty()) {
+    writes.push_back(store_->Submit(std::move(ops)));
+    return;
+  }
+  std::shared_future<Status> done = store_->Submit(std::move(ops)).share();
+  writes.push_back(std::async(std::launch::deferred, [done] { return done.get(); }));
+  webhooks_->Add(std::move(events), std::move(done));
+}
+
+bool Controller::HasWebhooks(const Job& job) const {
+  return !config_.webhooks.empty() || !job.req.webhook.empty();
+}
+
+std::vector<OutboxEntry> Controller::WebhookEntries(const Job& job, const std::string& type,
+                                                    int64_t now) {
+  std::vector<OutboxEntry> out;
+  if (!webhooks_) return out;
+  const std::string event_id = security::HexEncode(security::RandomBytes(16));
+  const std::string body = WebhookEventBody(event_id, type, now, config_.cluster_name, job);
+  auto add = [&](const std::string& url) {
+    for (const OutboxEntry& e : out) {
+      if (e.url == url) return;  // the job's own URL is also a cluster one: told once
+    }
+    OutboxEntry e;
+    e.seq = webhooks_->NextSeq();
+    e.event_id = event_id;
+    e.job_id = job.id;
+    e.url = url;
+    e.body = body;
+    e.created = now;
+    out.push_back(std::move(e));
+  };
+  for (const WebhookTarget& target : config_.webhooks) {
+    if (target.Wants(type)) add(target.url);
+  }
+  if (!job.req.webhook.empty()) add(job.req.webhook);
+  return out;
 }
 
 Status Controller::AwaitWrites(PendingWrites& writes) {
@@ -1796,6 +1878,7 @@ void Controller::TimerLoop() {
         finished_by_end_.emplace(std::max(job.end_time, now - config_.min_job_age_s), id);
         continue;
       }
+      announced_.erase(id);
       jobs_.erase(it);
     }
     if (changed) TriggerSchedule();

@@ -27,6 +27,7 @@
 #include "controller/controller_metrics.h"
 #include "controller/job_env.h"
 #include "controller/step_layout.h"
+#include "controller/webhooks.h"
 #include "core/model.h"
 #include "core/scheduler.h"
 #include "core/shares.h"
@@ -113,6 +114,11 @@ class Controller {
   // policies come from `registry` by the names the config gives.
   Status Start(const PolicyRegistry& registry = PolicyRegistry::Builtin());
   void Stop();
+  // Where webhook deliveries go (tests); set before Start. Default: libcurl.
+  void SetWebhookSender(std::unique_ptr<WebhookSender> sender) {
+    webhook_sender_ = std::move(sender);
+  }
+  size_t webhook_outbox_depth() const { return webhooks_ ? webhooks_->depth() : 0; }
 
   // --- public API ---
   Result<JobId> Submit(SubmitRequest request, int64_t now);
@@ -287,6 +293,10 @@ class Controller {
   void ObservePassLocked(double pass_seconds, size_t launches);
   void PersistLocked(const Job& job, PendingWrites& writes, bool must_sync = true);
   Status AwaitWrites(PendingWrites& writes);
+  // Webhooks: whether the job has receivers (the cluster's or its own), and the outbox entries
+  // for an event of type `type` about it, one per receiver that wants it.
+  bool HasWebhooks(const Job& job) const;
+  std::vector<OutboxEntry> WebhookEntries(const Job& job, const std::string& type, int64_t now);
 
   ControllerConfig config_;
   std::unique_ptr<Store> store_;
@@ -369,6 +379,13 @@ class Controller {
 
   std::unique_ptr<ControllerMetrics> metrics_;
   std::chrono::steady_clock::time_point last_metrics_snapshot_;  // scheduler thread only
+
+  // Webhooks (webhooks.h): the outbox's delivery side, and what was last announced of each job
+  // that has receivers (its state and restart count; under mu_), which tells PersistLocked
+  // whether a change is an event. A job not in it was last announced as submitted.
+  std::unique_ptr<WebhookSender> webhook_sender_;  // for the outbox; null: libcurl
+  std::unique_ptr<WebhookOutbox> webhooks_;
+  std::unordered_map<JobId, std::pair<JobState, uint32_t>> announced_;
 
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;

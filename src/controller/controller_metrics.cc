@@ -50,7 +50,14 @@ ControllerMetrics::ControllerMetrics(std::string cluster_name)
       commit_seconds_(
           registry_.AddHistogram("shoal_store_commit_duration_seconds",
                                  "Time one store transaction (a group commit) took, sync included.",
-                                 {}, DurationBuckets())) {
+                                 {}, DurationBuckets())),
+      webhook_deliveries_(registry_.AddCounter(
+          "shoal_webhook_deliveries_total",
+          "Webhook delivery attempts by result: delivered (2xx), failed (retried later), "
+          "expired (given up after WebhookMaxAge).",
+          {"result"})),
+      webhook_outbox_(registry_.AddGauge("shoal_webhook_outbox_depth",
+                                         "Webhook deliveries waiting in the durable outbox.")) {
   registry_
       .AddGauge("shoal_build_info", "Always 1; the labels say which shoal this is.",
                 {"version", "cluster"})
@@ -62,6 +69,10 @@ ControllerMetrics::ControllerMetrics(std::string cluster_name)
   node_failures_.Labels();
   pass_seconds_.Labels();
   commit_seconds_.Labels();
+  for (const char* result : {"delivered", "failed", "expired"}) {
+    webhook_deliveries_.Labels({result});
+  }
+  webhook_outbox_.Labels().Set(0);
   for (JobState s : {JobState::kCompleted, JobState::kFailed, JobState::kCancelled,
                      JobState::kTimeout, JobState::kNodeFail, JobState::kPreempted}) {
     finished_.Labels({StateLabel(s)});
@@ -104,6 +115,14 @@ void ControllerMetrics::JobRequeued() {
 }
 
 void ControllerMetrics::NodeFailed() { node_failures_.Labels().Inc(); }
+
+void ControllerMetrics::WebhookDelivery(const char* result) {
+  webhook_deliveries_.Labels({result}).Inc();
+}
+
+void ControllerMetrics::SetWebhookOutboxDepth(size_t depth) {
+  webhook_outbox_.Labels().Set(static_cast<double>(depth));
+}
 
 void ControllerMetrics::JobsSubmitted(const std::vector<Job>& jobs) {
   if (jobs.empty()) return;

@@ -81,6 +81,10 @@ class ControllerMetrics {
   void SetListener(ClusterListener* listener) { listener_.store(listener); }
   void SchedulePass(double seconds);
   void StoreCommit(double seconds);
+  // Webhooks: one delivery attempt's outcome ("delivered": a 2xx; "failed": anything else, to
+  // be retried; "expired": given up on after WebhookMaxAge), and the outbox's size.
+  void WebhookDelivery(const char* result);
+  void SetWebhookOutboxDepth(size_t depth);
   // `route` is a route class (a few dozen at most), never a raw path.
   void ApiRequest(const std::string& route, const std::string& method, int status, double seconds);
   void SetSnapshot(ClusterSnapshot snapshot);
@@ -116,6 +120,8 @@ class ControllerMetrics {
   metrics::Family<metrics::Histogram>& pass_seconds_;
   metrics::Family<metrics::Histogram>& api_seconds_;
   metrics::Family<metrics::Histogram>& commit_seconds_;
+  metrics::Family<metrics::Counter>& webhook_deliveries_;
+  metrics::Family<metrics::Gauge>& webhook_outbox_;
 
   std::atomic<ClusterListener*> listener_{nullptr};
   mutable std::mutex mu_;

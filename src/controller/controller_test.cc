@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -1647,6 +1648,128 @@ TEST_F(QosControllerTest, RunningJobsAreChargedEveryCalcPeriodAndResetNowClears)
   config_.usage_reset = UsageResetPeriod::kNow;  // cleared when the controller starts
   RestartController();
   EXPECT_DOUBLE_EQ(fairshare(ja), 1.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks
+
+// Records what the controller's outbox sends; shared across a controller restart. Answers
+// `code` (a negative one: no connection).
+struct WebhookLog {
+  std::mutex mu;
+  std::vector<WebhookRequest> sent;
+  int code = 200;
+  // "url type" of each delivery that succeeded, first delivery of each event id only.
+  std::vector<std::string> Delivered() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<std::string> out;
+    std::set<std::string> seen;
+    for (const WebhookRequest& r : sent) {
+      Json doc = Json::parse(r.body);
+      const std::string id = doc["id"].get<std::string>() + r.url;
+      if (!seen.insert(id).second) continue;
+      out.push_back(r.url + " " + doc["type"].get<std::string>() + " " +
+                    doc["job"]["state"].get<std::string>());
+    }
+    return out;
+  }
+};
+
+class RecordingSender : public WebhookSender {
+ public:
+  explicit RecordingSender(std::shared_ptr<WebhookLog> log) : log_(std::move(log)) {}
+  Result<int> Post(const WebhookRequest& r) override {
+    std::lock_guard<std::mutex> lock(log_->mu);
+    if (log_->code < 0) return Unavailable("Couldn't connect to server");
+    log_->sent.push_back(r);
+    return log_->code;
+  }
+
+ private:
+  std::shared_ptr<WebhookLog> log_;
+};
+
+TEST_F(ControllerTest, WebhooksTellEachReceiverOfEveryStateChangeInOrder) {
+  config_.webhooks = {WebhookTarget{"http://cluster/all", {}},
+                      WebhookTarget{"http://cluster/failures", {"failed", "requeued"}}};
+  auto log = std::make_shared<WebhookLog>();
+  auto store = OpenSqliteStore(dir_ + "/state.db");
+  ASSERT_TRUE(store.ok());
+  ctl_ = std::make_unique<Controller>(config_, std::move(store).value(), dir_ + "/ctl.sock");
+  ctl_->SetWebhookSender(std::make_unique<RecordingSender>(log));
+  ASSERT_TRUE(ctl_->Start().ok());
+  FakeAgent& n1 = Register("n1");
+  SubmitRequest r = Request();
+  r.req.webhook = "http://tracker/run";
+  JobId id = Submit(r);
+  rpc::LaunchJob first = n1.AwaitLaunch();
+  ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
+  n1.Finish(id, first.generation(), 0, false, 15);
+  rpc::LaunchJob second = n1.AwaitLaunch();
+  n1.Finish(id, second.generation(), 3);
+  ASSERT_TRUE(WaitState(id, JobState::kFailed));
+  const std::vector<std::string> all = {"submitted PENDING", "running RUNNING",
+                                        "requeued PENDING", "running RUNNING", "failed FAILED"};
+  std::vector<std::string> want;
+  for (const char* url : {"http://cluster/all", "http://tracker/run"}) {
+    for (const std::string& e : all) want.push_back(std::string(url) + " " + e);
+  }
+  want.push_back("http://cluster/failures requeued PENDING");
+  want.push_back("http://cluster/failures failed FAILED");
+  std::sort(want.begin(), want.end());
+  ASSERT_TRUE(WaitUntil([&] {
+    std::vector<std::string> got = log->Delivered();
+    std::sort(got.begin(), got.end());
+    return got == want;
+  })) << ::testing::PrintToString(log->Delivered());
+  // Per receiver, in the order they happened.
+  std::vector<std::string> tracker;
+  for (const std::string& d : log->Delivered()) {
+    if (d.rfind("http://tracker/run ", 0) == 0) tracker.push_back(d.substr(19));
+  }
+  EXPECT_EQ(tracker, all);
+  EXPECT_TRUE(WaitUntil([&] { return ctl_->webhook_outbox_depth() == 0; }));
+}
+
+TEST_F(ControllerTest, UndeliveredWebhooksSurviveARestartAndABadUrlIsRefused) {
+  auto log = std::make_shared<WebhookLog>();
+  log->code = -1;  // the receiver is down
+  auto start = [&] {
+    auto store = OpenSqliteStore(dir_ + "/state.db");
+    ASSERT_TRUE(store.ok());
+    ctl_ = std::make_unique<Controller>(config_, std::move(store).value(), dir_ + "/ctl.sock");
+    ctl_->SetWebhookSender(std::make_unique<RecordingSender>(log));
+    ASSERT_TRUE(ctl_->Start().ok());
+  };
+  start();
+  SubmitRequest bad = Request();
+  bad.req.webhook = "ftp://x";
+  auto refused = ctl_->Submit(bad, NowSeconds());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "invalid webhook URL 'ftp://x': only http:// and https:// URLs are allowed");
+  EXPECT_TRUE(ctl_->ListJobs({}).empty());
+  EXPECT_EQ(ctl_->webhook_outbox_depth(), 0u);
+
+  SubmitRequest r = Request();
+  r.req.webhook = "http://tracker/run";
+  JobId id = Submit(r);
+  CancelFilter cancel;
+  cancel.ids = {std::to_string(id)};
+  ASSERT_TRUE(ctl_->Cancel(cancel).errors.empty());
+  EXPECT_EQ(ctl_->webhook_outbox_depth(), 2u);
+  agents_.clear();
+  ctl_.reset();  // the events stay in the store
+  {
+    std::lock_guard<std::mutex> lock(log->mu);
+    log->code = 200;
+  }
+  start();
+  ASSERT_TRUE(WaitUntil([&] { return log->Delivered().size() == 2; }));
+  EXPECT_EQ(log->Delivered(),
+            (std::vector<std::string>{"http://tracker/run submitted PENDING",
+                                      "http://tracker/run cancelled CANCELLED"}));
+  EXPECT_TRUE(WaitUntil([&] { return ctl_->webhook_outbox_depth() == 0; }));
 }
 
 }  // namespace

@@ -88,6 +88,9 @@ struct JobRequest {
   // An allocation made by salloc (or srun outside one): no batch script; nothing runs on its
   // nodes until steps are launched into it, and it ends when its submitter relinquishes it.
   bool interactive = false;
+  // shoal's own (sbatch --webhook): an http(s) URL told of this job's state changes, besides
+  // the cluster's WebhookURL receivers. Empty: none.
+  std::string webhook;
 };
 
 struct Job {

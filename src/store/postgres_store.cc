@@ -28,7 +28,7 @@ namespace {
 // Stays in step with kSchemaVersion in sqlite_store.cc: both stores hold the same logical
 // schema, and a change to it is a new version of both. PostgreSQL support began at version 5,
 // so a new database is created at 5 directly; a later version appends a migration here.
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 struct Migration {
   int to;           // the version a database has after it
@@ -88,6 +88,16 @@ CREATE TABLE documents (
   body TEXT NOT NULL
 );
 )sql"},
+    {7, R"sql(
+CREATE TABLE webhook_outbox (
+  seq BIGINT PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  job_id BIGINT NOT NULL,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created BIGINT NOT NULL
+);
+)sql"},
 };
 
 // Serializes schema changes of controllers that open one database at the same moment.
@@ -128,6 +138,12 @@ const std::pair<const char*, const char*> kWriterStatements[] = {
     {"document",
      "INSERT INTO documents (name, body) VALUES ($1, $2) "
      "ON CONFLICT (name) DO UPDATE SET body = excluded.body"},
+    {"outbox_add",
+     "INSERT INTO webhook_outbox (seq, event_id, job_id, url, body, created) "
+     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO UPDATE SET "
+     "event_id = excluded.event_id, job_id = excluded.job_id, url = excluded.url, "
+     "body = excluded.body, created = excluded.created"},
+    {"outbox_delete", "DELETE FROM webhook_outbox WHERE seq = $1"},
 };
 
 // Filters are bound as arrays (NULL: no filter), so one prepared statement serves every query.
@@ -148,6 +164,7 @@ const std::pair<const char*, const char*> kReaderStatements[] = {
      "SELECT name, drain, down, reason, reason_time FROM node_states ORDER BY name COLLATE \"C\""},
     {"usage_rows", "SELECT account, \"user\", cpu_seconds FROM usage"},
     {"document", "SELECT body FROM documents WHERE name = $1"},
+    {"outbox", "SELECT seq, event_id, job_id, url, body, created FROM webhook_outbox ORDER BY seq"},
     {"usage_meta",
      "SELECT key, value FROM store_meta WHERE key IN ('usage_as_of', 'usage_last_reset')"},
     {"steps",
@@ -520,6 +537,25 @@ class PostgresStore : public Store {
     return out;
   }
 
+  Result<std::vector<OutboxEntry>> LoadOutbox() override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto rows = reader_->Query(Call{.name = "outbox"}, 0, "load webhook outbox");
+    if (!rows.ok()) return rows.status();
+    const PGresult* r = rows->get();
+    std::vector<OutboxEntry> out;
+    for (int i = 0; i < PQntuples(r); ++i) {
+      OutboxEntry e;
+      e.seq = Int(r, i, 0);
+      e.event_id = PQgetvalue(r, i, 1);
+      e.job_id = static_cast<JobId>(Int(r, i, 2));
+      e.url = PQgetvalue(r, i, 3);
+      e.body = PQgetvalue(r, i, 4);
+      e.created = Int(r, i, 5);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
   Result<std::optional<std::string>> LoadDocument(const std::string& name) override {
     std::lock_guard<std::mutex> lock(read_mu_);
     auto rows =
@@ -622,6 +658,18 @@ class PostgresStore : public Store {
         return Status::Ok();
       case StoreOp::Kind::kSaveDocument:
         calls.push_back(Call{.name = "document", .values = {Utf8(op.doc_name), Utf8(op.doc_body)}});
+        return Status::Ok();
+      case StoreOp::Kind::kAddOutbox: {
+        const OutboxEntry& e = op.outbox;
+        calls.push_back(Call{.name = "outbox_add",
+                             .values = {std::to_string(e.seq), Utf8(e.event_id),
+                                        std::to_string(e.job_id), Utf8(e.url), Utf8(e.body),
+                                        std::to_string(e.created)}});
+        return Status::Ok();
+      }
+      case StoreOp::Kind::kDeleteOutbox:
+        calls.push_back(
+            Call{.name = "outbox_delete", .values = {std::to_string(op.outbox.seq)}});
         return Status::Ok();
       case StoreOp::Kind::kSaveNodeState: {
         const NodeAdminState& n = op.node_state;

@@ -19,10 +19,10 @@ namespace shoal {
 namespace {
 
 // Version 2 added job_payloads.args, version 3 the usage table, version 4 the steps table,
-// version 5 the node_states table, version 6 the documents table (tables are created by kSchema
-// when missing). Migrations run
-// in order from the version a file has.
-constexpr int kSchemaVersion = 6;
+// version 5 the node_states table, version 6 the documents table, version 7 the webhook_outbox
+// table (tables are created by kSchema when missing). Migrations run in order from the version a
+// file has.
+constexpr int kSchemaVersion = 7;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -70,6 +70,14 @@ CREATE TABLE IF NOT EXISTS node_states (
 CREATE TABLE IF NOT EXISTS documents (
   name TEXT PRIMARY KEY,
   body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+  seq INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  job_id INTEGER NOT NULL,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS usage (
   account TEXT NOT NULL,
@@ -164,7 +172,11 @@ class SqliteStore : public Store {
                     "VALUES (?,?,?,?,?)"),
         node_state_clear_(std::in_place, writer, "DELETE FROM node_states WHERE name = ?"),
         document_(std::in_place, writer,
-                  "INSERT OR REPLACE INTO documents (name, body) VALUES (?, ?)") {
+                  "INSERT OR REPLACE INTO documents (name, body) VALUES (?, ?)"),
+        outbox_add_(std::in_place, writer,
+                    "INSERT OR REPLACE INTO webhook_outbox (seq, event_id, job_id, url, body, "
+                    "created) VALUES (?,?,?,?,?,?)"),
+        outbox_delete_(std::in_place, writer, "DELETE FROM webhook_outbox WHERE seq = ?") {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -188,6 +200,8 @@ class SqliteStore : public Store {
     node_state_.reset();
     node_state_clear_.reset();
     document_.reset();
+    outbox_add_.reset();
+    outbox_delete_.reset();
     sqlite3_close(writer_);
     sqlite3_close(reader_);
   }
@@ -339,6 +353,32 @@ class SqliteStore : public Store {
         std::string(text, static_cast<size_t>(sqlite3_column_bytes(row.get(), 0))));
   }
 
+  Result<std::vector<OutboxEntry>> LoadOutbox() override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement rows(reader_,
+                   "SELECT seq, event_id, job_id, url, body, created FROM webhook_outbox "
+                   "ORDER BY seq");
+    if (!rows.valid()) return SqlError(reader_, "load webhook outbox");
+    std::vector<OutboxEntry> out;
+    int rc;
+    while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
+      auto text = [&](int column) {
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), column)),
+                           static_cast<size_t>(sqlite3_column_bytes(rows.get(), column)));
+      };
+      OutboxEntry e;
+      e.seq = sqlite3_column_int64(rows.get(), 0);
+      e.event_id = text(1);
+      e.job_id = static_cast<JobId>(sqlite3_column_int64(rows.get(), 2));
+      e.url = text(3);
+      e.body = text(4);
+      e.created = sqlite3_column_int64(rows.get(), 5);
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "load webhook outbox");
+    return out;
+  }
+
   Result<UsageState> LoadUsage() override {
     std::lock_guard<std::mutex> lock(read_mu_);
     UsageState state;
@@ -459,6 +499,14 @@ class SqliteStore : public Store {
           case StoreOp::Kind::kUpsertStep: s = WriteStep(step_->get(), op.step); break;
           case StoreOp::Kind::kSaveNodeState: s = WriteNodeState(op.node_state); break;
           case StoreOp::Kind::kSaveDocument: s = WriteDocument(op.doc_name, op.doc_body); break;
+          case StoreOp::Kind::kAddOutbox: s = WriteOutbox(op.outbox); break;
+          case StoreOp::Kind::kDeleteOutbox: {
+            sqlite3_stmt* st = outbox_delete_->get();
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, op.outbox.seq);
+            if (sqlite3_step(st) != SQLITE_DONE) s = SqlError(writer_, "delete webhook outbox");
+            break;
+          }
           default: s = WriteJob(upsert_->get(), op.job); break;
         }
       }
@@ -497,6 +545,20 @@ class SqliteStore : public Store {
     sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, body.c_str(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
     return sqlite3_step(st) == SQLITE_DONE ? Status::Ok() : SqlError(writer_, "write document");
+  }
+
+  Status WriteOutbox(const OutboxEntry& e) {
+    sqlite3_stmt* st = outbox_add_->get();
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, e.seq);
+    sqlite3_bind_text(st, 2, e.event_id.c_str(), static_cast<int>(e.event_id.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, static_cast<int64_t>(e.job_id));
+    sqlite3_bind_text(st, 4, e.url.c_str(), static_cast<int>(e.url.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, e.body.c_str(), static_cast<int>(e.body.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, e.created);
+    if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write webhook outbox");
+    return Status::Ok();
   }
 
   Status WriteNodeState(const NodeAdminState& n) {
@@ -575,6 +637,7 @@ class SqliteStore : public Store {
   std::optional<Statement> usage_row_, usage_clear_, set_meta_;  // fair-share usage
   std::optional<Statement> step_;
   std::optional<Statement> node_state_, node_state_clear_, document_;
+  std::optional<Statement> outbox_add_, outbox_delete_;
   bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;

@@ -35,6 +35,18 @@ struct NodeAdminState {
   int64_t reason_time = 0;
 };
 
+// One webhook delivery waiting in the durable outbox: an event for one receiver. Written in the
+// same transaction as the job change it reports and removed once delivered (or given up on), so
+// a change that is acknowledged never loses its event.
+struct OutboxEntry {
+  int64_t seq = 0;        // the row's key; creation order (delivery follows it per job and URL)
+  std::string event_id;   // the Idempotency-Key: the same for every receiver, retry and restart
+  JobId job_id = 0;
+  std::string url;
+  std::string body;       // the JSON document sent (and signed)
+  int64_t created = 0;    // Unix seconds; the entry is given up on after the configured age
+};
+
 struct StoreOp {
   // kSync writes nothing of its own: it makes every write queued before it durable (a batch
   // that holds it is synced), so records written unsynced can be acknowledged afterwards.
@@ -44,6 +56,8 @@ struct StoreOp {
   // kUpsertStep writes one job step's record (inserted or replaced). kSaveNodeState records
   // node_state (removing the node's record when it has neither flag). kSaveDocument replaces the
   // named document (a small whole-state record such as the accounting database) with doc_body.
+  // kAddOutbox stores `outbox` (a webhook delivery); kDeleteOutbox removes the entry whose seq
+  // is outbox.seq (nothing when there is none).
   enum class Kind {
     kInsertJob,
     kUpdateJob,
@@ -52,7 +66,9 @@ struct StoreOp {
     kSaveUsage,
     kUpsertStep,
     kSaveNodeState,
-    kSaveDocument
+    kSaveDocument,
+    kAddOutbox,
+    kDeleteOutbox
   };
   Kind kind = Kind::kUpdateJob;
   Job job;              // kInsertJob, kUpdateJob
@@ -60,6 +76,7 @@ struct StoreOp {
   NodeAdminState node_state;  // kSaveNodeState
   std::string doc_name;       // kSaveDocument
   std::string doc_body;
+  OutboxEntry outbox;         // kAddOutbox, kDeleteOutbox (seq only)
   JobId payload_id = 0; // kInsertPayload
   JobPayload payload;   // kInsertPayload
   std::vector<std::pair<UsageKey, double>> usage;  // kSaveUsage
@@ -119,6 +136,8 @@ class Store {
   virtual Result<std::vector<NodeAdminState>> LoadNodeStates() = 0;
   // The named document as last saved; nullopt when never saved.
   virtual Result<std::optional<std::string>> LoadDocument(const std::string& name) = 0;
+  // The webhook outbox: every entry not yet removed, by seq.
+  virtual Result<std::vector<OutboxEntry>> LoadOutbox() = 0;
 
   // Called after every commit (a whole group) with its duration in seconds, in the committing
   // thread. Set it before the first Submit; it must be quick and must not call the store.

@@ -266,6 +266,7 @@ void ExpectSameJob(const Job& a, const Job& b) {
   EXPECT_EQ(x.array_spec, y.array_spec);
   EXPECT_EQ(x.array_max_running, y.array_max_running);
   EXPECT_EQ(x.open_append, y.open_append);
+  EXPECT_EQ(x.webhook, y.webhook);
 
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.state, b.state);
@@ -333,6 +334,7 @@ Job FullJob() {
   r.array_spec = "0-9%2";
   r.array_max_running = 2;
   r.open_append = true;
+  r.webhook = "https://tracker.example.com/run/7";
   j.id = 4242;
   j.state = JobState::kRunning;
   j.reason = "None";
@@ -791,7 +793,7 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 6);  // every migration ran
+  EXPECT_EQ(sqlite3_column_int(st, 0), 7);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
@@ -886,6 +888,100 @@ TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
   EXPECT_EQ((*states)[1].reason, "disk swap");
   EXPECT_EQ((*states)[1].reason_time, 1700000000);
   store->reset();
+  std::filesystem::remove_all(tmpl);
+}
+
+OutboxEntry MakeOutbox(int64_t seq, JobId job, const std::string& url) {
+  OutboxEntry e;
+  e.seq = seq;
+  e.event_id = "evt-" + std::to_string(seq);
+  e.job_id = job;
+  e.url = url;
+  e.body = "{\"type\":\"running\",\"job\":{\"job_id\":" + std::to_string(job) + "}}";
+  e.created = 1700000000 + seq;
+  return e;
+}
+
+StoreOp AddOutbox(const OutboxEntry& e) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kAddOutbox;
+  op.outbox = e;
+  return op;
+}
+
+StoreOp DeleteOutbox(int64_t seq) {
+  StoreOp op;
+  op.kind = StoreOp::Kind::kDeleteOutbox;
+  op.outbox.seq = seq;
+  op.must_sync = false;
+  return op;
+}
+
+TEST_P(StoreTest, WebhookOutboxRoundTripsWithItsJobAndSurvivesReopen) {
+  auto empty = store_->LoadOutbox();
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_TRUE(empty->empty());
+  // The event goes in the same write as the job change it reports.
+  ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(1)), AddOutbox(MakeOutbox(2, 1, "http://a/x")),
+                                 AddOutbox(MakeOutbox(1, 1, "https://b:8443/y?z=1"))}))
+                  .ok());
+  ASSERT_TRUE(store_->Write(Ops({AddOutbox(MakeOutbox(3, 1, "http://a/x"))})).ok());
+  ASSERT_TRUE(store_->Write(Ops({DeleteOutbox(2), DeleteOutbox(42)})).ok());  // 42: none
+  Reopen();
+  auto loaded = store_->LoadOutbox();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 2u);
+  const OutboxEntry want = MakeOutbox(1, 1, "https://b:8443/y?z=1");
+  EXPECT_EQ((*loaded)[0].seq, 1);
+  EXPECT_EQ((*loaded)[0].event_id, want.event_id);
+  EXPECT_EQ((*loaded)[0].job_id, 1u);
+  EXPECT_EQ((*loaded)[0].url, want.url);
+  EXPECT_EQ((*loaded)[0].body, want.body);
+  EXPECT_EQ((*loaded)[0].created, want.created);
+  EXPECT_EQ((*loaded)[1].seq, 3);
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1}));
+}
+
+TEST_P(StoreTest, AFailedGroupWritesNeitherTheJobNorItsEvent) {
+  // An environment that cannot be stored fails the whole transaction, outbox row included.
+  Status s = store_->Write(Ops({Insert(MakeJob(5)), AddOutbox(MakeOutbox(1, 5, "http://a/")),
+                                Payload(5, "#!/bin/sh\n", {"X=\xfe"})}));
+  ASSERT_FALSE(s.ok());
+  auto loaded = store_->LoadOutbox();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->empty());
+  EXPECT_TRUE(Live(0).empty());
+}
+
+TEST(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
+  std::string tmpl = ::testing::TempDir() + "store_migrate6.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/shoal.db";
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_outbox; PRAGMA user_version=6;", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->Write({AddOutbox(MakeOutbox(7, 3, "http://r/"))}).ok());
+  auto loaded = (*store)->LoadOutbox();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].event_id, "evt-7");
+  store->reset();
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 7);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
 }
 
@@ -995,7 +1091,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend:
 
 TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "6");
+  EXPECT_EQ(result_, "7");
   ASSERT_EQ(Sql("SELECT data_type FROM information_schema.columns WHERE table_name = "
                 "'job_payloads' AND column_name = 'script'"),
             "");
@@ -1018,8 +1114,22 @@ TEST_P(PostgresStoreTest, NewerSchemaIsRefused) {
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
       << s.status().message();
+  ASSERT_EQ(Sql("UPDATE schema_version SET version = 7"), "");
+  Open();
+}
+
+TEST_P(PostgresStoreTest, VersionSixDatabaseGainsTheWebhookOutbox) {
+  store_.reset();
+  ASSERT_EQ(Sql("DROP TABLE webhook_outbox"), "");
   ASSERT_EQ(Sql("UPDATE schema_version SET version = 6"), "");
   Open();
+  ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
+  EXPECT_EQ(result_, "7");
+  ASSERT_TRUE(store_->Write({AddOutbox(MakeOutbox(1, 2, "http://r/"))}).ok());
+  auto loaded = store_->LoadOutbox();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].job_id, 2u);
 }
 
 TEST_P(PostgresStoreTest, ScriptsAreBytesNotText) {
