@@ -16,9 +16,10 @@
 #include "controller/api_routes.h"
 #include "controller/cluster_events.h"
 #include "controller/controller.h"
-#include "log/logging.h"
 #include "controller/dashboard_routes.h"
 #include "controller/metrics_routes.h"
+#include "log/logging.h"
+#include "security/jwt.h"
 #include "store/postgres_store.h"
 
 namespace fs = std::filesystem;
@@ -127,6 +128,17 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The key that signs API tokens: AuthAltParameters=jwt_key=PATH, else in the state
+  // directory; made at the first start. One readable by group or others is refused, since
+  // anyone who reads it can act as any user.
+  const std::string jwt_key_path =
+      config.jwt_key_path.empty() ? state_dir + "/jwt.key" : config.jwt_key_path;
+  auto jwt_key = security::LoadOrCreateJwtKey(jwt_key_path);
+  if (!jwt_key.ok()) {
+    std::fprintf(stderr, "shoal-controller: error: %s\n", jwt_key.status().message().c_str());
+    return 1;
+  }
+
   // StorageType picks the store: the SQLite file (in the state directory unless StorageLoc
   // says where) or a PostgreSQL server.
   Result<std::unique_ptr<Store>> store = Unavailable("no store");
@@ -204,6 +216,7 @@ int main(int argc, char** argv) {
   DashboardRoutes dashboard(controller, events);
   ControllerHttpHandler handler(controller);
   handler.SetDashboard(&dashboard);
+  handler.SetTokenKey(std::move(jwt_key).value());
   HttpServer http([&handler](const HttpRequest& r) { return handler.Handle(r); });
   s = http.ListenUnix(socket_path);
   if (s.ok() && http_port == 0 && previous_port("http") != 0) {

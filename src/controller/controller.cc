@@ -11,6 +11,7 @@
 #include "common/output_pattern.h"
 #include "common/slurm_time.h"
 #include "common/strings.h"
+#include "controller/authz.h"
 #include "controller/job_env.h"
 #include "core/job_array.h"
 #include "store/postgres_store.h"
@@ -650,8 +651,13 @@ Json Controller::ConfigJson() const {
       // shoal's own storage keys (slurm.conf); the URL without its password.
       {"StorageType", config_.storage_type},
       {"StorageLoc", config_.storage_loc.empty() ? "(null)" : config_.storage_loc},
-      {"StorageURL",
-       config_.storage_url.empty() ? "(null)" : RedactConninfo(config_.storage_url)},
+      {"StorageURL", config_.storage_url.empty() ? "(null)" : RedactConninfo(config_.storage_url)},
+      {"PrivateData", config_.private_data.empty() ? "none" : config_.private_data},
+      {"AuthAltTypes", "auth/jwt"},
+      {"AuthAltParameters",
+       config_.auth_alt_parameters.empty() ? "(null)" : config_.auth_alt_parameters},
+      {"ApiRateLimit", std::to_string(config_.api_rate_limit)},
+      {"ApiRateBurst", std::to_string(config_.api_rate_burst)},
       {"SelectType", "select/cons_tres"},
       // Slurm's defaults, shown as Slurm shows them: shoal neither time-slices jobs (gang
       // scheduling) nor gathers node energy. Toil's Slurm batch system derives its polling
@@ -799,7 +805,7 @@ CancelResult Controller::Cancel(const CancelFilter& f) {
         }
         continue;
       }
-      if (f.requester_uid != 0 && f.requester_uid != job->req.uid) {
+      if (!MayChangeJobAs(f.requester_uid, job->req.uid)) {
         result.errors.emplace_back(job->DisplayId(), "Access/permission denied");
         continue;
       }
