@@ -118,6 +118,8 @@ HttpResponse SubmitJob(Controller& c, const HttpRequest& r, const Caller& caller
     req->req.uid = caller.uid;
     req->req.gid = caller.gid;
     if (!caller.user.empty()) req->req.user = caller.user;
+  } else if (req->req.user.empty() && req->req.uid == 0) {
+    req->req.user = caller.user;  // e.g. the dashboard's form, which names no user
   }
   auto id = c.Submit(std::move(req).value(), NowSeconds());
   if (!id.ok()) return Error(id.status());
