@@ -28,6 +28,7 @@ class ApiAuthTest : public ::testing::Test {
     ASSERT_TRUE(store.ok());
     ControllerConfig config;
     config.private_jobs = true;
+    config.private_usage = PrivateUsage();
     config.api_rate_limit = RateLimit();
     config.api_rate_burst = RateLimit();
     ctl_ = std::make_unique<Controller>(config, std::move(store).value(), dir_ + "/ctl.sock");
@@ -44,6 +45,7 @@ class ApiAuthTest : public ::testing::Test {
   }
 
   virtual uint32_t RateLimit() const { return 0; }
+  virtual bool PrivateUsage() const { return false; }
 
   JobId Submit(uint32_t uid, const std::string& user) {
     SubmitRequest r;
@@ -166,6 +168,21 @@ TEST_F(ApiAuthTest, IssuedTokensWorkAndOthersNeedAnAdministrator) {
   // alice (by token) may not have one made for root.
   r = Call("POST", "/api/v1/tokens", R"({"username":"root"})", AliceToken());
   EXPECT_EQ(r.status, 403);
+}
+
+class ApiPrivateUsageTest : public ApiAuthTest {
+ protected:
+  bool PrivateUsage() const override { return true; }
+};
+
+TEST_F(ApiPrivateUsageTest, UsersSeeOnlyTheirOwnAssociations) {
+  Json root_db = Json::parse(Call("GET", "/api/v1/accounting", "", "", 0u).body);
+  Json alice_db = Json::parse(Call("GET", "/api/v1/accounting", "", AliceToken()).body);
+  EXPECT_FALSE(root_db["users"].empty());
+  EXPECT_TRUE(alice_db["users"].empty());  // alice has no record; root's is hidden
+  EXPECT_TRUE(alice_db["associations"].empty());
+  EXPECT_FALSE(Json::parse(Call("GET", "/api/v1/shares", "", "", 0u).body)["rows"].empty());
+  EXPECT_TRUE(Json::parse(Call("GET", "/api/v1/shares", "", AliceToken()).body)["rows"].empty());
 }
 
 class ApiRateTest : public ApiAuthTest {
