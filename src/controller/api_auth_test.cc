@@ -115,8 +115,7 @@ TEST_F(ApiAuthTest, OwnerOrOperatorChangesAJob) {
   ASSERT_EQ(out["errors"].size(), 1u);
   EXPECT_EQ(out["errors"][0]["message"], "Access/permission denied");
   for (const char* action : {"hold", "requeue", "update"}) {
-    HttpResponse r =
-        Call("POST", "/api/v1/jobs/" + root_id + "/" + action, "{}", AliceToken());
+    HttpResponse r = Call("POST", "/api/v1/jobs/" + root_id + "/" + action, "{}", AliceToken());
     EXPECT_EQ(r.status, 403) << action;
     EXPECT_EQ(Message(r), "Access/permission denied");
   }
@@ -126,16 +125,15 @@ TEST_F(ApiAuthTest, OwnerOrOperatorChangesAJob) {
   EXPECT_EQ(out["errors"].size(), 1u);
   EXPECT_EQ(Call("POST", "/api/v1/jobs/" + alice_id + "/hold", "{}", AliceToken()).status, 200);
   out = Json::parse(
-      Call("POST", "/api/v1/jobs/cancel", R"({"ids":[")" + alice_id + R"("]})", AliceToken())
-          .body);
+      Call("POST", "/api/v1/jobs/cancel", R"({"ids":[")" + alice_id + R"("]})", AliceToken()).body);
   EXPECT_EQ(out["cancelled"].size(), 1u);
   // root (the Unix socket's uid 0) changes anyone's.
   EXPECT_EQ(Call("POST", "/api/v1/jobs/" + root_id + "/hold", "{}", "", 0u).status, 200);
 }
 
 TEST_F(ApiAuthTest, NodesAreForOperators) {
-  HttpResponse r = Call("POST", "/api/v1/nodes/n1/update", R"({"state":"DRAIN","reason":"x"})",
-                        AliceToken());
+  HttpResponse r =
+      Call("POST", "/api/v1/nodes/n1/update", R"({"state":"DRAIN","reason":"x"})", AliceToken());
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(Call("POST", "/api/v1/nodes/n1/delete", "", AliceToken()).status, 403);
 }
@@ -144,8 +142,7 @@ TEST_F(ApiAuthTest, PrivateJobsShowOnlyOwn) {
   Json jobs = Json::parse(Call("GET", "/api/v1/jobs", "", AliceToken()).body)["jobs"];
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0]["job_id"], alice_job_);
-  EXPECT_EQ(Call("GET", "/api/v1/jobs/" + std::to_string(root_job_), "", AliceToken()).status,
-            404);
+  EXPECT_EQ(Call("GET", "/api/v1/jobs/" + std::to_string(root_job_), "", AliceToken()).status, 404);
   EXPECT_EQ(Json::parse(Call("GET", "/api/v1/jobs", "", "", 0u).body)["jobs"].size(), 2u);
 }
 

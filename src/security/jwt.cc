@@ -98,8 +98,8 @@ Result<std::string> LoadOrCreateJwtKey(const std::string& path) {
       return Internal("cannot create the token key " + path + ": " + std::strerror(errno));
     }
     const std::string key = RandomBytes(kMinJwtKeyBytes);
-    const bool written = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-                         fsync(fd) == 0;
+    const bool written =
+        write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && fsync(fd) == 0;
     close(fd);
     if (!written) {
       unlink(path.c_str());

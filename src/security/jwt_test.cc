@@ -1,12 +1,11 @@
 #include "security/jwt.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "security/crypto.h"
 
@@ -66,8 +65,8 @@ TEST(Jwt, TamperedPayloadOrSignatureIsRefused) {
 TEST(Jwt, OnlyHs256IsAccepted) {
   const std::string payload = R"({"sun":"root","uid":0,"exp":9999})";
   // "none" with an empty signature: the classic forgery.
-  std::string none = Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
-                     Base64UrlEncode(payload) + ".";
+  std::string none =
+      Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." + Base64UrlEncode(payload) + ".";
   auto c = VerifyJwt(none, kKey, 1500);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kUnauthenticated);
@@ -107,8 +106,7 @@ TEST(Jwt, MissingClaimsAreRefused) {
 class JwtKey : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("jwt_key_test." + std::to_string(getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("jwt_key_test." + std::to_string(getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
