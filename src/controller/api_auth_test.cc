@@ -144,6 +144,12 @@ TEST_F(ApiAuthTest, PrivateJobsShowOnlyOwn) {
   EXPECT_EQ(jobs[0]["job_id"], alice_job_);
   EXPECT_EQ(Call("GET", "/api/v1/jobs/" + std::to_string(root_job_), "", AliceToken()).status, 404);
   EXPECT_EQ(Json::parse(Call("GET", "/api/v1/jobs", "", "", 0u).body)["jobs"].size(), 2u);
+  EXPECT_EQ(
+      Call("GET", "/api/v1/jobs/" + std::to_string(root_job_) + "/steps", "", AliceToken()).status,
+      404);
+  EXPECT_EQ(
+      Call("GET", "/api/v1/jobs/" + std::to_string(alice_job_) + "/steps", "", AliceToken()).status,
+      200);
 }
 
 TEST_F(ApiAuthTest, UnknownFieldsAndBadBodiesAre400) {

@@ -278,6 +278,13 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r, cons
     if (auto job = c.GetJob(id); job.ok() && job->IsArrayTask()) job_id = job->id;
   }
   if (!job_id) return Error(NotFound("Invalid job id specified"));
+  // PrivateData=jobs: another user's steps are as hidden as the job itself (those of a job
+  // the controller no longer holds stay visible: its owner is not at hand here).
+  if (m == "GET" && c.config().private_jobs) {
+    if (auto job = c.GetJob(id); job.ok() && !MaySeeJob(caller, job->req.uid, true)) {
+      return Error(NotFound("Invalid job id specified"));
+    }
+  }
   if (parts.size() == 3 && m == "POST") {
     auto body = ParseBody(r);
     if (!body.ok()) return Error(body.status());
