@@ -148,9 +148,10 @@ class Controller {
   AccountingDb Accounting() const;
   // sshare: every association with its shares, usage and fair-share factor.
   std::vector<ShareRow> ListShares() const;
-  // Applies an sacctmgr change asked by `requester_uid` (nullopt: the TCP API, which trusts its
-  // callers until it authenticates them) and stores it before answering; with dry_run, only
-  // checks it. Only root, the controller's own user and Operators/Administrators may change it.
+  // Applies an sacctmgr change asked by `requester_uid` (nullopt: an in-process caller, not
+  // checked) and stores it before answering; with dry_run, only checks it. The rule is
+  // authz.h's MayChangeAccounting: Operators, and Administrators to grant admin levels (root
+  // and the controller's own user are Administrators).
   Result<ChangeReport> ChangeAccounting(const AccountingChange& change,
                                         std::optional<uint32_t> requester_uid, bool dry_run);
   const ControllerConfig& config() const { return config_; }
