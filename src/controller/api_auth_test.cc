@@ -208,6 +208,8 @@ TEST_F(ApiRateTest, OneCallersFloodDoesNotStopAnother) {
   EXPECT_GE(refused, 14);
   EXPECT_EQ(retry_after, "1");
   EXPECT_EQ(Call("GET", "/api/v1/health", "", AliceToken()).status, 200);
+  // Bad tokens from the flooding address are limited like it, not answered 401 forever.
+  EXPECT_EQ(Call("GET", "/api/v1/health", "", "bad.token.here").status, 429);
   // root is not limited.
   for (int i = 0; i < 20; ++i) EXPECT_EQ(Call("GET", "/api/v1/health", "", "", 0u).status, 200);
 }

@@ -186,6 +186,11 @@ HttpResponse ControllerHttpHandler::Route(const HttpRequest& r) {
   }
   auto caller = Identify(r);
   if (!caller.ok()) {
+    // A client sending bad tokens is limited by its address like an anonymous one.
+    if (limiter_.Take("addr:" + r.remote_address) > 0) {
+      return JsonError(
+          429, ResourceExhausted("too many requests from " + r.remote_address + " (ApiRateLimit)"));
+    }
     HttpResponse resp = JsonError(401, caller.status());
     resp.headers.push_back({"WWW-Authenticate", "Bearer"});
     return resp;
