@@ -46,14 +46,14 @@ int main(int argc, char** argv) {
 
   InProcessCluster cluster(dir, nodes, static_cast<uint32_t>(jobs) + 100000);
   cluster.SubmitArrays(jobs);
-  KeepAliveClient reader(cluster.port());
+  KeepAliveClient reader(cluster.port(), cluster.token());
   cluster.AwaitScheduled(reader, jobs);
   const std::string before = reader.Get("/metrics");
 
   std::atomic<bool> stop{false};
   std::vector<double> submit_ms;
   std::thread submitter([&] {
-    KeepAliveClient client(cluster.port());
+    KeepAliveClient client(cluster.port(), cluster.token());
     const std::string body =
         R"({"script":"#!/bin/sh\ntrue\n","job":{"name":"probe","user":"bench","work_dir":"/tmp"}})";
     while (!stop) {

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
 
   ControllerConfig config;
   config.max_job_count = static_cast<uint32_t>(jobs) + 1000;
+  config.api_rate_limit = 0;  // measure the API, not the limiter
   auto store = OpenSqliteStore(dir + "/shoal.db");
   if (!store.ok()) return 1;
   Controller controller(config, std::move(store).value(), dir + "/ctl.sock");
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
   handler.SetDashboard(&dashboard);
   HttpServer http([&handler](const HttpRequest& r) { return handler.Handle(r); });
   if (!http.ListenTcp("127.0.0.1", 0).ok()) return 1;
-  KeepAliveClient client(http.tcp_port());
+  KeepAliveClient client(http.tcp_port(), BenchToken(handler));
 
   // Wait until the scheduler has started what fits.
   const int running = std::min(jobs, nodes * 4);

@@ -23,6 +23,8 @@
 #include "api/server/http_server.h"
 #include "controller/controller.h"
 #include "controller/metrics_routes.h"
+#include "security/crypto.h"
+#include "security/jwt.h"
 
 namespace shoal::bench {
 
@@ -31,7 +33,8 @@ using Clock = std::chrono::steady_clock;
 // A minimal keep-alive HTTP/1.1 client: one connection, Content-Length bodies.
 class KeepAliveClient {
  public:
-  explicit KeepAliveClient(uint16_t port) {
+  // `token`: sent as a Bearer token (the API refuses changes from anonymous TCP callers).
+  explicit KeepAliveClient(uint16_t port, std::string token = "") : token_(std::move(token)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -54,6 +57,7 @@ class KeepAliveClient {
  private:
   std::string Call(const std::string& method_path, const std::string& body) {
     std::string req = method_path + " HTTP/1.1\r\nHost: bench\r\n";
+    if (!token_.empty()) req += "Authorization: Bearer " + token_ + "\r\n";
     if (!body.empty()) {
       req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
              "\r\n";
@@ -79,8 +83,16 @@ class KeepAliveClient {
     buf_.append(chunk, static_cast<size_t>(n));
   }
   int fd_;
+  std::string token_;
   std::string buf_;
 };
+
+// A root token signed under a fresh key, and the handler set to check it.
+inline std::string BenchToken(ControllerHttpHandler& handler) {
+  const std::string key = security::RandomBytes(32);
+  handler.SetTokenKey(key);
+  return security::SignJwt({"root", 0, NowSeconds(), NowSeconds() + 86400}, key);
+}
 
 struct Stats {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
@@ -116,6 +128,7 @@ class InProcessCluster {
     std::filesystem::create_directories(dir_);
     ControllerConfig config;
     config.max_job_count = max_jobs;
+    config.api_rate_limit = 0;  // measure the API, not the limiter
     auto store = OpenSqliteStore(dir_ + "/shoal.db");
     if (!store.ok()) std::abort();
     controller_ = std::make_unique<Controller>(config, std::move(store).value(),
@@ -145,6 +158,7 @@ class InProcessCluster {
       }
     });
     handler_ = std::make_unique<ControllerHttpHandler>(*controller_);
+    token_ = BenchToken(*handler_);
     http_ = std::make_unique<HttpServer>(
         [this](const HttpRequest& r) { return handler_->Handle(r); });
     if (!http_->ListenTcp("127.0.0.1", 0).ok()) std::abort();
@@ -198,6 +212,8 @@ class InProcessCluster {
 
   Controller& controller() { return *controller_; }
   uint16_t port() const { return http_->tcp_port(); }
+  // A root token for KeepAliveClient.
+  const std::string& token() const { return token_; }
 
  private:
   std::string dir_;
@@ -206,6 +222,7 @@ class InProcessCluster {
   std::atomic<bool> stop_{false};
   std::thread heartbeats_;
   std::unique_ptr<ControllerHttpHandler> handler_;
+  std::string token_;
   std::unique_ptr<HttpServer> http_;
 };
 

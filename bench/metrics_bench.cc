@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   Controller& controller = cluster.controller();
   // The first 4,000 fill the nodes and run, the rest wait.
   const double submit_s = cluster.SubmitArrays(jobs);
-  KeepAliveClient client(cluster.port());
+  KeepAliveClient client(cluster.port(), cluster.token());
 
   std::string text = cluster.AwaitScheduled(client, jobs);
   auto line = [&](const std::string& prefix) {

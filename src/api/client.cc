@@ -252,7 +252,8 @@ std::string DefaultStateDir() {
 
 ApiClient ApiClient::FromEnvironment() {
   if (const char* c = getenv("SHOAL_CONTROLLER"); c != nullptr && *c != '\0') {
-    return ApiClient(c);
+    const char* token = getenv("SLURM_JWT");
+    return ApiClient(c, token != nullptr ? token : "");
   }
   return ApiClient("unix:" + DefaultStateDir() + "/controller.sock");
 }
@@ -270,6 +271,10 @@ Result<Json> ApiClient::Call(std::string_view method, std::string_view path, con
 Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view path,
                                        const Json& body, int timeout_ms) const {
   if (timeout_ms <= 0) timeout_ms = 2000;
+  const bool send_token = !token_.empty() && !unix_socket();
+  if (send_token && token_.find_first_of("\r\n") != std::string::npos) {
+    return InvalidArgument("SLURM_JWT holds a line break: not a token");
+  }
   // Reaching the controller is bounded by timeout_ms; once connected, a busy controller gets
   // five times that between bytes (10 s by default, Slurm's MessageTimeout).
   const int64_t io_timeout_ms = int64_t{timeout_ms} * 5;
@@ -283,6 +288,7 @@ Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view
   req.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
   req.append("Host: localhost\r\nConnection: close\r\nAccept: application/json\r\n");
   if (!body.is_null()) req.append("Content-Type: application/json\r\n");
+  if (send_token) req.append("Authorization: Bearer ").append(token_).append("\r\n");
   if (!body.is_null() || method == "POST" || method == "PUT") {
     req.append("Content-Length: ").append(std::to_string(payload.size())).append("\r\n");
   }

@@ -3,7 +3,9 @@
 // nlohmann-json, so a command starts in well under a millisecond.
 //
 // Finding the controller: $SHOAL_CONTROLLER ("unix:/path/to.sock" or "host:port"), else the
-// socket "controller.sock" in $SHOAL_STATE_DIR, else in ~/.local/share/shoal.
+// socket "controller.sock" in $SHOAL_STATE_DIR, else in ~/.local/share/shoal. Over TCP the
+// client sends $SLURM_JWT (a token from `scontrol token`, Slurm's variable) as a Bearer token;
+// on the Unix socket the kernel names the caller and no token is sent.
 #pragma once
 
 #include <string>
@@ -21,7 +23,8 @@ class ApiClient {
  public:
   // Endpoint resolved from the environment as described above.
   static ApiClient FromEnvironment();
-  explicit ApiClient(std::string endpoint) : endpoint_(std::move(endpoint)) {}
+  explicit ApiClient(std::string endpoint, std::string token = "")
+      : endpoint_(std::move(endpoint)), token_(std::move(token)) {}
 
   // Performs one request; `body` is sent as JSON when not null. A 2xx answer returns the
   // parsed body; an error answer returns the Status carried in its error document. When the
@@ -39,9 +42,12 @@ class ApiClient {
   }
 
   const std::string& endpoint() const { return endpoint_; }
+  // Whether the endpoint is the controller's Unix socket (where tokens are not needed).
+  bool unix_socket() const { return endpoint_.rfind("unix:", 0) == 0; }
 
  private:
   std::string endpoint_;
+  std::string token_;  // sent as "Authorization: Bearer" over TCP when not empty
 };
 
 // Percent-encodes a query parameter value.

@@ -564,9 +564,10 @@ Status ErrorFromJson(const Json& j) {
     const Json& e = j["error"];
     std::string code = e.value("code", "Internal");
     std::string message = e.value("message", "unknown error");
-    for (StatusCode c : {StatusCode::kInvalidArgument, StatusCode::kNotFound,
-                         StatusCode::kAlreadyExists, StatusCode::kFailedPrecondition,
-                         StatusCode::kUnavailable, StatusCode::kPermissionDenied}) {
+    for (StatusCode c :
+         {StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kAlreadyExists,
+          StatusCode::kFailedPrecondition, StatusCode::kUnavailable, StatusCode::kPermissionDenied,
+          StatusCode::kUnauthenticated, StatusCode::kResourceExhausted}) {
       if (code == StatusCodeName(c)) return Status(c, message);
     }
     return Internal(message);

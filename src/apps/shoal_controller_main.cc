@@ -22,6 +22,7 @@
 #include "controller/webhooks.h"
 #include "log/logging.h"
 #include "security/cluster_ca.h"
+#include "security/jwt.h"
 #include "store/postgres_store.h"
 
 namespace fs = std::filesystem;
@@ -217,6 +218,16 @@ int main(int argc, char** argv) {
                  "certificate)",
                  tls_paths.cert, agent_host);
   }
+  // The key that signs API tokens: AuthAltParameters=jwt_key=PATH, else in the state
+  // directory; made at the first start. One readable by group or others is refused, since
+  // anyone who reads it can act as any user.
+  const std::string jwt_key_path =
+      config.jwt_key_path.empty() ? state_dir + "/jwt.key" : config.jwt_key_path;
+  auto jwt_key = security::LoadOrCreateJwtKey(jwt_key_path);
+  if (!jwt_key.ok()) {
+    std::fprintf(stderr, "shoal-controller: error: %s\n", jwt_key.status().message().c_str());
+    return 1;
+  }
 
   // StorageType picks the store: the SQLite file (in the state directory unless StorageLoc
   // says where) or a PostgreSQL server.
@@ -302,6 +313,7 @@ int main(int argc, char** argv) {
   DashboardRoutes dashboard(controller, events);
   ControllerHttpHandler handler(controller);
   handler.SetDashboard(&dashboard);
+  handler.SetTokenKey(std::move(jwt_key).value());
   HttpServer http([&handler](const HttpRequest& r) { return handler.Handle(r); });
   s = http.ListenUnix(socket_path);
   if (s.ok() && http_port == 0 && previous_port("http") != 0) {

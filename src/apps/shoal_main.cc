@@ -31,9 +31,9 @@ constexpr Command kSlurmCommands[] = {
 };
 
 constexpr Command kShoalCommands[] = {
-    {"up", shoal::UpMain},   {"down", shoal::DownMain},      {"status", shoal::StatusMain},
-    {"sim", shoal::SimMain}, {"priority", shoal::SprioMain},  // sprio under shoal's own name
-    {"chaos", shoal::ChaosMain},
+    {"up", shoal::UpMain},       {"down", shoal::DownMain},        {"status", shoal::StatusMain},
+    {"sim", shoal::SimMain},     {"priority", shoal::SprioMain},  // sprio under shoal's own name
+    {"chaos", shoal::ChaosMain}, {"token", shoal::ShoalTokenMain},
 };
 
 // `shoal controller ...` and `shoal agent ...` become the daemon executables beside us.
@@ -72,6 +72,9 @@ void Usage(FILE* out) {
                "daemons:\n"
                "  controller [--state-dir DIR] [--config FILE] [--listen HOST:PORT]\n"
                "  agent --controller HOST:PORT --name NODE --state-dir DIR [...]\n"
+               "access:\n"
+               "  token [lifespan=SECONDS] [username=NAME]   a token for the API over TCP "
+               "(SLURM_JWT=...)\n"
                "queue:\n"
                "  priority [sprio options]   the priority factors of pending jobs (as sprio)\n"
                "Slurm commands (also as their own names):\n"

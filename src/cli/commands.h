@@ -9,6 +9,8 @@ int SqueueMain(int argc, char** argv);
 int SinfoMain(int argc, char** argv);
 int ScancelMain(int argc, char** argv);
 int ScontrolMain(int argc, char** argv);
+// `shoal token [lifespan=S] [username=NAME]`: scontrol token under shoal's name.
+int ShoalTokenMain(int argc, char** argv);
 int SacctMain(int argc, char** argv);
 int SrunMain(int argc, char** argv);
 int SallocMain(int argc, char** argv);

@@ -65,6 +65,8 @@ constexpr char kHelp[] =
     "     requeuehold <job_id>     re-queue and hold a batch\n"
     "     show <ENTITY> [<ID>]     display state of identified entity, default\n"
     "                              is all records.\n"
+    "     token [lifespan=SECONDS] [username=NAME]  print a token for the REST API:\n"
+    "                              SLURM_JWT=<token> (for another user: administrators)\n"
     "     update <SPECIFICATIONS>  update job or node\n"
     "     version                  display tool version number.\n"
     "\n"
@@ -516,6 +518,42 @@ int Delete(Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+// token [lifespan=SECONDS] [username=NAME]: asks the controller to sign one (the CLI never
+// holds the key) and prints it as Slurm does, ready for `export`.
+int Token(Context& ctx, const std::vector<std::string>& args) {
+  Json body = Json::object();
+  for (const KeyValue& kv : SplitPairs(args)) {
+    if (EqualsIgnoreCase(kv.key, "lifespan")) {
+      auto n = ParseInt(kv.value);
+      if (!n || *n < 1) {
+        Err(ctx, "Invalid lifespan value: " + kv.value + "\n");
+        return 1;
+      }
+      body["lifespan"] = *n;
+    } else if (EqualsIgnoreCase(kv.key, "username")) {
+      if (kv.value.empty()) {
+        Err(ctx, "Invalid username value\n");
+        return 1;
+      }
+      body["username"] = kv.value;
+    } else {
+      Err(ctx, "Invalid parameter " + kv.key + (kv.value.empty() ? "" : "=" + kv.value) + "\n");
+      return 1;
+    }
+  }
+  Result<Json> r = ctx.client.Post("/api/v1/tokens", body);
+  if (!r.ok()) {
+    Err(ctx, "slurm_request_token error: " + r.status().message() + "\n");
+    return 1;
+  }
+  if (!r->contains("token") || !(*r)["token"].is_string()) {
+    Err(ctx, "slurm_request_token error: no token in the controller's answer\n");
+    return 1;
+  }
+  printf("SLURM_JWT=%s\n", (*r)["token"].get<std::string>().c_str());
+  return 0;
+}
+
 int Ping(Context& ctx) {
   Result<Json> r = ctx.client.Get("/api/v1/health");
   printf("Slurmctld(primary) at %s is %s\n", ControllerHost(ctx.client).c_str(),
@@ -537,6 +575,7 @@ int RunCommand(Context& ctx, const std::vector<std::string>& words, bool* stop) 
   if (Matches(cmd, "update", 1)) return Update(ctx, args);
   if (Matches(cmd, "delete", 3)) return Delete(ctx, args);
   if (Matches(cmd, "ping", 2)) return Ping(ctx);
+  if (Matches(cmd, "token", 3)) return Token(ctx, args);
   if (Matches(cmd, "version", 4)) {
     fputs(kVersionLine, stdout);
     return 0;
@@ -562,6 +601,23 @@ int RunCommand(Context& ctx, const std::vector<std::string>& words, bool* stop) 
 }
 
 }  // namespace
+
+int ShoalTokenMain(int argc, char** argv) {
+  Context ctx;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-h" || a == "--help") {
+      fputs(
+          "usage: shoal token [lifespan=SECONDS] [username=NAME]\n"
+          "  prints SLURM_JWT=<token> for the REST API over TCP (as scontrol token)\n",
+          stdout);
+      return 0;
+    }
+    args.emplace_back(a);
+  }
+  return Token(ctx, args);
+}
 
 int ScontrolMain(int argc, char** argv) {
   GetoptResult parsed = RunGetopt(kProg, ArgsOf(argc, argv), kShortOpts, kLongOpts);

@@ -18,6 +18,8 @@ enum class StatusCode {
   kUnavailable,         // cannot reach a peer now; retrying may help
   kPermissionDenied,
   kInternal,
+  kUnauthenticated,    // no identity, or a bad one (HTTP 401)
+  kResourceExhausted,  // over a rate limit (HTTP 429)
 };
 
 class Status {
@@ -50,6 +52,12 @@ inline Status PermissionDenied(std::string m) {
 }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status ResourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
 
 const char* StatusCodeName(StatusCode code);
 

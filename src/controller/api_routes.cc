@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <initializer_list>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -26,6 +28,12 @@ HttpResponse Error(const Status& s) {
     case StatusCode::kFailedPrecondition: code = 409; break;
     case StatusCode::kPermissionDenied: code = 403; break;
     case StatusCode::kUnavailable: code = 503; break;
+    case StatusCode::kUnauthenticated:
+      code = 401;
+      break;
+    case StatusCode::kResourceExhausted:
+      code = 429;
+      break;
     default: break;
   }
   return Reply(code, ErrorToJson(s));
@@ -51,14 +59,26 @@ Result<std::vector<JobState>> StatesParam(const std::vector<std::string>& names)
   return out;
 }
 
-Result<Json> ParseBody(const HttpRequest& r) {
+// The body as a JSON object; when `known` is given, a field outside it is refused, so that a
+// misspelt field is an error rather than silently ignored.
+Result<Json> ParseBody(const HttpRequest& r, std::initializer_list<std::string_view> known = {}) {
   if (r.body.empty()) return Json::object();
   Json j = Json::parse(r.body, nullptr, false);
   if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (!j.is_object()) return InvalidArgument("request body must be a JSON object");
+  if (known.size() != 0) {
+    for (const auto& [key, value] : j.items()) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string names;
+        for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+        return InvalidArgument("unknown field '" + key + "' (known: " + names + ")");
+      }
+    }
+  }
   return j;
 }
 
-HttpResponse JobsCollection(Controller& c, const HttpRequest& r) {
+HttpResponse JobsCollection(Controller& c, const HttpRequest& r, const Caller& caller) {
   JobFilter f;
   f.ids = ListParam(r, "ids");
   f.users = ListParam(r, "users");
@@ -73,13 +93,16 @@ HttpResponse JobsCollection(Controller& c, const HttpRequest& r) {
     auto columns = ResolveJobColumns(ListParam(r, "fields"));
     if (!columns.ok()) return Error(columns.status());
     JobTableWriter table(std::move(columns).value());
-    c.ForEachJob(f, [&](const Job& job) { table.Add(job); });
+    c.ForEachJob(f, [&](const Job& job) {
+      if (MaySeeJob(caller, job.req.uid, c.config().private_jobs)) table.Add(job);
+    });
     return {200, table.Finish()};
   }
   // Full documents, written straight into the answer (no DOM per job).
   std::string body = "{\"jobs\":[";
   bool first = true;
   c.ForEachJob(f, [&](const Job& job) {
+    if (!MaySeeJob(caller, job.req.uid, c.config().private_jobs)) return;
     if (!first) body.push_back(',');
     first = false;
     body += JobDocument(job);
@@ -88,23 +111,27 @@ HttpResponse JobsCollection(Controller& c, const HttpRequest& r) {
   return {200, std::move(body)};
 }
 
-HttpResponse SubmitJob(Controller& c, const HttpRequest& r) {
-  auto body = ParseBody(r);
+HttpResponse SubmitJob(Controller& c, const HttpRequest& r, const Caller& caller) {
+  auto body = ParseBody(r, {"script", "env", "args", "hold", "job"});
   if (!body.ok()) return Error(body.status());
   auto req = SubmitRequestFromJson(*body);
   if (!req.ok()) return Error(req.status());
-  // Over the Unix socket the kernel says who is asking; a submission runs as that user.
-  if (r.peer && r.peer->uid != 0) {
-    req->req.uid = r.peer->uid;
-    req->req.gid = r.peer->gid;
+  // The caller (the kernel's word, or a token's) is who the job runs as; root may submit for
+  // anyone (the request's uid).
+  if (caller.uid != 0) {
+    req->req.uid = caller.uid;
+    req->req.gid = caller.gid;
+    if (!caller.user.empty()) req->req.user = caller.user;
+  } else if (req->req.user.empty() && req->req.uid == 0) {
+    req->req.user = caller.user;  // e.g. the dashboard's form, which names no user
   }
   auto id = c.Submit(std::move(req).value(), NowSeconds());
   if (!id.ok()) return Error(id.status());
   return Reply(201, {{"job_id", *id}});
 }
 
-HttpResponse CancelJobs(Controller& c, const HttpRequest& r) {
-  auto body = ParseBody(r);
+HttpResponse CancelJobs(Controller& c, const HttpRequest& r, const Caller& caller) {
+  auto body = ParseBody(r, {"ids", "user", "name", "states", "partition", "signal", "batch_only"});
   if (!body.ok()) return Error(body.status());
   const Json& b = *body;
   CancelFilter f;
@@ -124,7 +151,7 @@ HttpResponse CancelJobs(Controller& c, const HttpRequest& r) {
     return Error(InvalidArgument(std::string("bad cancel request: ") + e.what()));
   }
   if (f.signal < 0 || f.signal > 64) return Error(InvalidArgument("Invalid signal"));
-  if (r.peer) f.requester_uid = r.peer->uid;
+  f.requester_uid = JobRequesterUid(caller);
   CancelResult result = c.Cancel(f);
   Json errors = Json::array();
   for (const auto& [id, msg] : result.errors) errors.push_back({{"id", id}, {"message", msg}});
@@ -132,7 +159,7 @@ HttpResponse CancelJobs(Controller& c, const HttpRequest& r) {
 }
 
 // sprio: weights plus one row per eligible pending job, as a compact table.
-HttpResponse Priorities(Controller& c, const HttpRequest& r) {
+HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& caller) {
   if (c.config().priority_type != "priority/multifactor") {
     return Error(FailedPrecondition("You are not running a supported priority plugin\n(" +
                                     c.config().priority_type +
@@ -147,6 +174,8 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r) {
   f.users = ListParam(r, "users");
   f.partitions = ListParam(r, "partitions");
   const PriorityWeights& w = c.config().weights;
+  const bool only_own = c.config().private_jobs && !IsOperator(caller);  // PrivateData=jobs
+  const std::vector<Controller::PriorityRow> rows = c.ListPriorities(f);
   Json head = {{"weights",
                 {{"age", w.age},
                  {"assoc", w.assoc},
@@ -159,15 +188,16 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r) {
                  "job_size", "partition_factor", "qos", "nice"}}};
   // The rows are written straight into the text: with 100,000 pending jobs a DOM of them cost
   // more than computing them.
-  const std::vector<Controller::PriorityRow> rows = c.ListPriorities(f);
   std::string body = head.dump();
   body.pop_back();  // the closing brace
   body.reserve(body.size() + rows.size() * 120 + 16);
   body += ",\"rows\":[";
   auto out = std::back_inserter(body);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Controller::PriorityRow& p = rows[i];
-    fmt::format_to(out, "{}[{},", i ? "," : "", p.id);
+  bool first = true;
+  for (const Controller::PriorityRow& p : rows) {
+    if (only_own && p.user != caller.user) continue;
+    fmt::format_to(out, "{}[{},", first ? "" : ",", p.id);
+    first = false;
     AppendJsonString(p.user, &body);
     body += ',';
     AppendJsonString(p.partition, &body);
@@ -180,7 +210,7 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r) {
   return {200, std::move(body)};
 }
 
-HttpResponse Accounting(Controller& c, const HttpRequest& r) {
+HttpResponse Accounting(Controller& c, const HttpRequest& r, const Caller& caller) {
   JobQuery q;
   for (const auto& id : ListParam(r, "ids")) {
     auto n = ParseUint(id.substr(0, id.find('_')));
@@ -200,6 +230,14 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r) {
       if (!n) return Error(InvalidArgument(std::string("bad ") + key + " time"));
       *field = *n;
     }
+  }
+  // PrivateData=jobs: below operator, only the caller's own records (by name, which the store
+  // indexes; an anonymous caller has none).
+  if (c.config().private_jobs && !IsOperator(caller)) {
+    const bool asks_for_others =
+        !q.users.empty() && std::find(q.users.begin(), q.users.end(), caller.user) == q.users.end();
+    if (asks_for_others || caller.user.empty()) return Reply(200, {{"jobs", Json::array()}});
+    q.users = {caller.user};
   }
   // The stored documents are already the answer's encoding: passing them on unparsed saves
   // most of the time of a long history (decoding and re-encoding cost 150 us a job).
@@ -235,7 +273,7 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r) {
 
 // GET /api/v1/accounting/utilization?start=S&end=E (sreport): CPU-seconds each (account, user)
 // used in [S, E) from the accounting records, and the cluster's CPUs to set them against.
-HttpResponse Utilization(Controller& c, const HttpRequest& r) {
+HttpResponse Utilization(Controller& c, const HttpRequest& r, const Caller& caller) {
   int64_t window[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {
     const char* key = i == 0 ? "start" : "end";
@@ -260,8 +298,13 @@ HttpResponse Utilization(Controller& c, const HttpRequest& r) {
   }
   uint64_t cpus = 0;
   for (const Node& n : c.ListNodes()) cpus += n.cpus;
+  // PrivateData=usage: below operator, only the caller's own usage.
+  const bool only_own = c.config().private_usage && !IsOperator(caller);
   Json rows = Json::array();
-  for (const auto& [key, cpu_seconds] : used) rows.push_back({key.account, key.user, cpu_seconds});
+  for (const auto& [key, cpu_seconds] : used) {
+    if (only_own && key.user != caller.user) continue;
+    rows.push_back({key.account, key.user, cpu_seconds});
+  }
   return Reply(200, {{"cluster_name", c.config().cluster_name},
                      {"start", start},
                      {"end", end},
@@ -276,22 +319,24 @@ Json StepsJson(const std::vector<Step>& steps) {
   return out;
 }
 
-uint32_t RequesterUid(const HttpRequest& r) { return r.peer ? r.peer->uid : 0; }
-
 // /jobs/{id}/steps..., /jobs/{id}/complete and /jobs/{id}/env (srun and salloc); nullopt when
 // the route is none of these.
-std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
+std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r, const Caller& caller,
                                        const std::vector<std::string>& parts) {
   const std::string& m = r.method;
   if (parts.size() < 3 || parts[0] != "jobs") return std::nullopt;
   const std::string& id = parts[1];
   if (parts[2] == "env" && parts.size() == 3 && m == "GET") {
+    // A running job's environment is its owner's (salloc's) business.
+    if (auto job = c.GetJob(id); job.ok() && !MayChangeJob(caller, job->req.uid)) {
+      return Error(AccessDenied());
+    }
     auto env = c.AllocationEnvironment(id);
     if (!env.ok()) return Error(env.status());
     return Reply(200, {{"env", *env}});
   }
   if (parts[2] == "complete" && parts.size() == 3 && m == "POST") {
-    auto body = ParseBody(r);
+    auto body = ParseBody(r, {"exit_code", "signal"});
     if (!body.ok()) return Error(body.status());
     int32_t code = 0, sig = 0;
     try {
@@ -300,7 +345,7 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
     } catch (const Json::exception& e) {
       return Error(InvalidArgument(std::string("bad complete request: ") + e.what()));
     }
-    Status s = c.CompleteAllocation(id, code, sig, RequesterUid(r));
+    Status s = c.CompleteAllocation(id, code, sig, JobRequesterUid(caller));
     if (!s.ok()) return Error(s);
     return Reply(200, Json::object());
   }
@@ -311,12 +356,19 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
     if (auto job = c.GetJob(id); job.ok() && job->IsArrayTask()) job_id = job->id;
   }
   if (!job_id) return Error(NotFound("Invalid job id specified"));
+  // PrivateData=jobs: another user's steps are as hidden as the job itself (those of a job
+  // the controller no longer holds stay visible: its owner is not at hand here).
+  if (m == "GET" && c.config().private_jobs) {
+    if (auto job = c.GetJob(id); job.ok() && !MaySeeJob(caller, job->req.uid, true)) {
+      return Error(NotFound("Invalid job id specified"));
+    }
+  }
   if (parts.size() == 3 && m == "POST") {
     auto body = ParseBody(r);
     if (!body.ok()) return Error(body.status());
     auto req = StepRequestFromJson(*body);
     if (!req.ok()) return Error(req.status());
-    auto step = c.CreateStep(id, std::move(req).value(), RequesterUid(r));
+    auto step = c.CreateStep(id, std::move(req).value(), JobRequesterUid(caller));
     if (!step.ok()) return Error(step.status());
     return Reply(201, StepToJson(*step));
   }
@@ -336,7 +388,7 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
     return Reply(200, StepToJson(*step));
   }
   if (parts.size() == 5 && parts[4] == "signal" && m == "POST") {
-    auto body = ParseBody(r);
+    auto body = ParseBody(r, {"signal"});
     if (!body.ok()) return Error(body.status());
     int sig = 0;
     try {
@@ -345,7 +397,7 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
       return Error(InvalidArgument(std::string("bad signal request: ") + e.what()));
     }
     if (sig < 0 || sig > 64) return Error(InvalidArgument("Invalid signal"));
-    Status s = c.SignalStep(*job_id, static_cast<uint32_t>(*step_id), sig, RequesterUid(r));
+    Status s = c.SignalStep(*job_id, static_cast<uint32_t>(*step_id), sig, JobRequesterUid(caller));
     if (!s.ok()) return Error(s);
     return Reply(200, Json::object());
   }
@@ -353,7 +405,7 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r,
 }
 
 // squeue -s: the steps the controller holds, running ones unless states= says otherwise.
-HttpResponse StepsCollection(Controller& c, const HttpRequest& r) {
+HttpResponse StepsCollection(Controller& c, const HttpRequest& r, const Caller& caller) {
   std::vector<JobId> ids;
   for (const auto& id : ListParam(r, "jobs")) {
     auto n = ParseUint(id);
@@ -364,7 +416,10 @@ HttpResponse StepsCollection(Controller& c, const HttpRequest& r) {
   if (!states.ok()) return Error(states.status());
   const bool running_only = states->empty();
   Json out = Json::array();
+  // PrivateData=jobs: steps carry their job's user name.
+  const bool only_own = c.config().private_jobs && !IsOperator(caller);
   for (const Step& s : c.ListSteps(ids, running_only)) {
+    if (only_own && s.user != caller.user) continue;
     if (!running_only && std::find(states->begin(), states->end(), s.state) == states->end()) {
       continue;
     }
@@ -374,22 +429,20 @@ HttpResponse StepsCollection(Controller& c, const HttpRequest& r) {
 }
 
 // POST /api/v1/accounting/changes: one sacctmgr change, answered after it is stored.
-HttpResponse ChangeAccounting(Controller& c, const HttpRequest& r) {
+HttpResponse ChangeAccounting(Controller& c, const HttpRequest& r, const Caller& caller) {
   auto body = ParseBody(r);
   if (!body.ok()) return Error(body.status());
   bool dry_run = false;
   auto change = AccountingChangeFromJson(*body, &dry_run);
   if (!change.ok()) return Error(change.status());
-  std::optional<uint32_t> requester;
-  if (r.peer) requester = r.peer->uid;
-  auto report = c.ChangeAccounting(*change, requester, dry_run);
+  auto report = c.ChangeAccounting(*change, caller.uid, dry_run);
   if (!report.ok()) return Error(report.status());
   return Reply(200, {{"items", report->items}, {"dry_run", dry_run}});
 }
 
 }  // namespace
 
-HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
+HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r, const Caller& caller) {
   const std::string prefix = "/api/v1/";
   if (r.path.rfind(prefix, 0) != 0) return Error(NotFound("no such route: " + r.path));
   std::vector<std::string> parts = Split(r.path.substr(prefix.size()), '/');
@@ -400,10 +453,13 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
   if (parts[0] == "health" && m == "GET") {
     return Reply(200, {{"status", "ok"}, {"cluster_name", c.config().cluster_name}});
   }
-  if (auto answer = StepRoutes(c, r, parts)) return std::move(*answer);
+  if (auto answer = StepRoutes(c, r, caller, parts)) return std::move(*answer);
   if (parts[0] == "shares" && parts.size() == 1 && m == "GET") {
     Json rows = Json::array();
+    // PrivateData=usage: a user sees only the rows of their own associations.
+    const bool only_own = c.config().private_usage && !IsOperator(caller);
     for (const ShareRow& r : c.ListShares()) {
+      if (only_own && r.user != caller.user) continue;
       rows.push_back({r.account, r.user, r.depth, r.raw_shares, r.norm_shares, r.raw_usage,
                       r.effective_usage, r.fairshare});
     }
@@ -414,32 +470,50 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
   }
   if (parts[0] == "accounting") {
     if (parts.size() == 1 && m == "GET") {
-      Json db = AccountingDbToJson(c.Accounting());
+      AccountingDb accounting = c.Accounting();
+      if (c.config().private_usage && !IsOperator(caller)) {
+        // PrivateData=accounts/users/usage: a user sees their own record and associations.
+        std::erase_if(accounting.users, [&](const UserRecord& u) { return u.name != caller.user; });
+        std::erase_if(accounting.assocs,
+                      [&](const Association& a) { return a.user != caller.user; });
+      }
+      Json db = AccountingDbToJson(accounting);
       db["cluster_name"] = c.config().cluster_name;
       return Reply(200, db);
     }
-    if (parts.size() == 2 && parts[1] == "changes" && m == "POST") return ChangeAccounting(c, r);
+    if (parts.size() == 2 && parts[1] == "changes" && m == "POST") {
+      return ChangeAccounting(c, r, caller);
+    }
   }
-  if (parts[0] == "steps" && parts.size() == 1 && m == "GET") return StepsCollection(c, r);
+  if (parts[0] == "steps" && parts.size() == 1 && m == "GET") {
+    return StepsCollection(c, r, caller);
+  }
   if (parts[0] == "jobs") {
-    if (parts.size() == 1 && m == "GET") return JobsCollection(c, r);
-    if (parts.size() == 1 && m == "POST") return SubmitJob(c, r);
-    if (parts.size() == 2 && parts[1] == "cancel" && m == "POST") return CancelJobs(c, r);
+    if (parts.size() == 1 && m == "GET") return JobsCollection(c, r, caller);
+    if (parts.size() == 1 && m == "POST") return SubmitJob(c, r, caller);
+    if (parts.size() == 2 && parts[1] == "cancel" && m == "POST") return CancelJobs(c, r, caller);
     if (parts.size() == 2 && m == "GET") {
       auto job = c.GetJob(parts[1]);
       if (!job.ok()) return Error(job.status());
+      if (!MaySeeJob(caller, job->req.uid, c.config().private_jobs)) {
+        return Error(NotFound("Invalid job id specified"));
+      }
       return Reply(200, JobToJson(*job));
     }
     if (parts.size() == 3 && m == "POST") {
       const std::string& id = parts[1];
       const std::string& action = parts[2];
+      // Every job of an array has its owner: the one looked up stands for all.
+      auto job = c.GetJob(id);
+      if (!job.ok()) return Error(job.status());
+      if (!MayChangeJob(caller, job->req.uid)) return Error(AccessDenied());
       Status s;
       if (action == "hold" || action == "release") {
         s = c.Hold(id, action == "hold");
       } else if (action == "requeue") {
         s = c.Requeue(id);
       } else if (action == "update") {
-        auto body = ParseBody(r);
+        auto body = ParseBody(r, {"time_limit_s", "name", "partition", "nice"});
         if (!body.ok()) return Error(body.status());
         s = c.UpdateJob(id, *body);
       } else {
@@ -481,8 +555,12 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
       }
       return Reply(200, answer);
     }
+    if (parts.size() == 3 && (parts[2] == "update" || parts[2] == "delete") && m == "POST" &&
+        !MayChangeCluster(caller)) {
+      return Error(AccessDenied());
+    }
     if (parts.size() == 3 && parts[2] == "update" && m == "POST") {
-      auto body = ParseBody(r);
+      auto body = ParseBody(r, {"state", "reason"});
       if (!body.ok()) return Error(body.status());
       if (!(*body).contains("state") || !(*body)["state"].is_string()) {
         return Error(InvalidArgument("node update needs a state"));
@@ -505,12 +583,12 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r) {
     return Reply(200, {{"partitions", std::move(parts_json)}});
   }
   if (parts[0] == "config" && m == "GET") return Reply(200, c.ConfigJson());
-  if (parts[0] == "priority" && parts.size() == 1 && m == "GET") return Priorities(c, r);
+  if (parts[0] == "priority" && parts.size() == 1 && m == "GET") return Priorities(c, r, caller);
   if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "jobs" && m == "GET") {
-    return Accounting(c, r);
+    return Accounting(c, r, caller);
   }
   if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "utilization" && m == "GET") {
-    return Utilization(c, r);
+    return Utilization(c, r, caller);
   }
   return Error(NotFound("no such route: " + m + " " + r.path));
 }

@@ -2,10 +2,14 @@
 #pragma once
 
 #include "api/server/http_server.h"
+#include "controller/authz.h"
 #include "controller/controller.h"
 
 namespace shoal {
 
-HttpResponse HandleApiRequest(Controller& controller, const HttpRequest& request);
+// `caller` is who is asking (resolved by ControllerHttpHandler); every rule it is held to is
+// one of authz.h's predicates.
+HttpResponse HandleApiRequest(Controller& controller, const HttpRequest& request,
+                              const Caller& caller);
 
 }  // namespace shoal

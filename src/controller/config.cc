@@ -430,6 +430,44 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
           s = At(line, "HealthCheckProgram must be an absolute path, got '" + value + "'");
         }
         config.health_check_program = value;
+      } else if (EqualsIgnoreCase(key, "PrivateData")) {
+        config.private_data = value;
+        for (const auto& item : Split(value, ',')) {
+          const std::string v = ToLower(Trim(item));
+          if (v == "jobs") {
+            config.private_jobs = true;
+          } else if (v == "usage" || v == "accounts" || v == "users") {
+            config.private_usage = true;
+          } else if (v == "nodes" || v == "partitions" || v == "reservations" || v == "events" ||
+                     v == "cloud") {
+            // Slurm's other kinds: accepted; shoal shows those to everyone.
+          } else if (!v.empty()) {
+            s = At(line, "invalid PrivateData value '" + std::string(Trim(item)) +
+                             "' (jobs, usage, accounts, users, nodes, partitions, reservations, "
+                             "events, cloud)");
+          }
+        }
+      } else if (EqualsIgnoreCase(key, "AuthAltParameters")) {
+        config.auth_alt_parameters = value;
+        for (const auto& item : Split(value, ',')) {
+          const std::string v(Trim(item));
+          if (v.rfind("jwt_key=", 0) == 0) {
+            config.jwt_key_path = v.substr(8);
+            if (config.jwt_key_path.empty() || config.jwt_key_path.front() != '/') {
+              s = At(line, "AuthAltParameters jwt_key must be an absolute path, not '" +
+                               config.jwt_key_path + "'");
+            }
+          } else if (!v.empty()) {
+            s = At(line, "unsupported AuthAltParameters item '" + v + "' (jwt_key=PATH)");
+          }
+        }
+      } else if (EqualsIgnoreCase(key, "AuthAltTypes")) {
+        if (value != "auth/jwt")
+          s = At(line, "unsupported AuthAltTypes '" + value + "' (auth/jwt)");
+      } else if (EqualsIgnoreCase(key, "ApiRateLimit")) {
+        s = uint_key(config.api_rate_limit);
+      } else if (EqualsIgnoreCase(key, "ApiRateBurst")) {
+        s = uint_key(config.api_rate_burst);
       } else if (EqualsIgnoreCase(key, "HealthCheckInterval")) {
         s = uint_key(config.health_check_interval_s);
       } else if (EqualsIgnoreCase(key, "JobRequeue")) {

@@ -118,6 +118,21 @@ struct ControllerConfig {
   int64_t webhook_max_age_s = 86400;
   // The signing secret, read from the file at start (shoal-controller); never shown.
   std::string webhook_secret;
+  // PrivateData (Slurm's): what non-operators see only of their own. shoal honours jobs (job
+  // listings, job gets, sacct, squeue, sprio) and usage/accounts (sshare, the accounting
+  // database: a user sees the rows of their own associations). As written, for show config.
+  bool private_jobs = false;
+  bool private_usage = false;
+  std::string private_data;
+  // AuthAltParameters=jwt_key=PATH (Slurm's spelling): the HS256 key that signs API tokens;
+  // empty: STATE_DIR/jwt.key, created at start when missing.
+  std::string jwt_key_path;
+  std::string auth_alt_parameters;  // as written
+  // ApiRateLimit / ApiRateBurst (shoal's): requests per second each caller (a user, or an
+  // anonymous client's address) may make on the public API, and the burst above it; 0: no
+  // limit. Over it: 429 with Retry-After.
+  uint32_t api_rate_limit = 200;
+  uint32_t api_rate_burst = 400;
   std::vector<std::string> warnings;  // unknown keys, to log at start
 
   static Qos DefaultQos() {

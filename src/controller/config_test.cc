@@ -651,3 +651,34 @@ TEST(ConfigTest, BadWebhookLinesNameTheLine) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+TEST(ControllerConfigTest, AccessKeys) {
+  ControllerConfig d = Parse("");
+  EXPECT_FALSE(d.private_jobs);
+  EXPECT_EQ(d.api_rate_limit, 200u);
+  EXPECT_EQ(d.api_rate_burst, 400u);
+  EXPECT_TRUE(d.jwt_key_path.empty());
+  ControllerConfig c = Parse(
+      "PrivateData=jobs,usage\nAuthAltTypes=auth/jwt\n"
+      "AuthAltParameters=jwt_key=/etc/shoal/jwt.key\nApiRateLimit=0\nApiRateBurst=10\n");
+  EXPECT_TRUE(c.private_jobs);
+  EXPECT_TRUE(c.private_usage);
+  EXPECT_EQ(c.private_data, "jobs,usage");
+  EXPECT_EQ(c.jwt_key_path, "/etc/shoal/jwt.key");
+  EXPECT_EQ(c.api_rate_limit, 0u);
+  EXPECT_EQ(c.api_rate_burst, 10u);
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_NE(ParseError("PrivateData=jobs,secrets\n", 1).find("invalid PrivateData value 'secrets'"),
+            std::string::npos);
+  EXPECT_NE(ParseError("AuthAltParameters=jwt_key=relative.key\n", 1).find("absolute path"),
+            std::string::npos);
+  EXPECT_NE(ParseError("AuthAltParameters=disable_token_creation\n", 1).find("unsupported"),
+            std::string::npos);
+  EXPECT_FALSE(ParseError("ApiRateLimit=-1\n", 1).empty());
+}
+
+}  // namespace
+}  // namespace shoal

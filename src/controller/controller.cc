@@ -12,6 +12,7 @@
 #include "common/slurm_time.h"
 #include "common/strings.h"
 #include "common/webhook_url.h"
+#include "controller/authz.h"
 #include "controller/job_env.h"
 #include "core/job_array.h"
 #include "security/crypto.h"
@@ -689,6 +690,12 @@ Json Controller::ConfigJson() const {
       {"TLSCAFile", config_.tls_ca_file.empty() ? "(null)" : config_.tls_ca_file},
       {"TLSCertFile", config_.tls_cert_file.empty() ? "(null)" : config_.tls_cert_file},
       {"TLSKeyFile", config_.tls_key_file.empty() ? "(null)" : config_.tls_key_file},
+      {"PrivateData", config_.private_data.empty() ? "none" : config_.private_data},
+      {"AuthAltTypes", "auth/jwt"},
+      {"AuthAltParameters",
+       config_.auth_alt_parameters.empty() ? "(null)" : config_.auth_alt_parameters},
+      {"ApiRateLimit", std::to_string(config_.api_rate_limit)},
+      {"ApiRateBurst", std::to_string(config_.api_rate_burst)},
       {"SelectType", "select/cons_tres"},
       // Slurm's defaults, shown as Slurm shows them: shoal neither time-slices jobs (gang
       // scheduling) nor gathers node energy. Toil's Slurm batch system derives its polling
@@ -891,7 +898,7 @@ CancelResult Controller::Cancel(const CancelFilter& f) {
         }
         continue;
       }
-      if (f.requester_uid != 0 && f.requester_uid != job->req.uid) {
+      if (!MayChangeJobAs(f.requester_uid, job->req.uid)) {
         result.errors.emplace_back(job->DisplayId(), "Access/permission denied");
         continue;
       }

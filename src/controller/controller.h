@@ -156,12 +156,18 @@ class Controller {
   AccountingDb Accounting() const;
   // sshare: every association with its shares, usage and fair-share factor.
   std::vector<ShareRow> ListShares() const;
-  // Applies an sacctmgr change asked by `requester_uid` (nullopt: the TCP API, which trusts its
-  // callers until it authenticates them) and stores it before answering; with dry_run, only
-  // checks it. Only root, the controller's own user and Operators/Administrators may change it.
+  // Applies an sacctmgr change asked by `requester_uid` (nullopt: an in-process caller, not
+  // checked) and stores it before answering; with dry_run, only checks it. The rule is
+  // authz.h's MayChangeAccounting: Operators, and Administrators to grant admin levels (root
+  // and the controller's own user are Administrators).
   Result<ChangeReport> ChangeAccounting(const AccountingChange& change,
                                         std::optional<uint32_t> requester_uid, bool dry_run);
   const ControllerConfig& config() const { return config_; }
+  // The admin level the rules use for `uid` (named `name` in passwd): Administrator for root
+  // and the controller's own user, else the user's AdminLevel in the accounting database.
+  AdminLevel EffectiveAdminLevel(uint32_t uid, const std::string& name) const;
+  // The passwd name of `uid`, "" when it has none.
+  static std::string UserName(uint32_t uid);
 
   // --- metrics (controller_metrics.cc) ---
   ControllerMetrics& metrics() { return *metrics_; }
@@ -203,6 +209,7 @@ class Controller {
  private:
   using ReadLock = std::shared_lock<std::shared_mutex>;
   using WriteLock = std::unique_lock<std::shared_mutex>;
+  AdminLevel EffectiveAdminLevelLocked(uint32_t uid, const std::string& name) const;
   std::vector<Job*> ResolveIdsLocked(const std::string& id);
   // Readers' lookups: the jobs "12" or "10_3" or "10" (whole array) names, in jobs_ and among
   // the arrivals.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/strings.h"
+#include "controller/authz.h"
 #include "controller/controller.h"
 
 namespace shoal {
@@ -99,6 +100,21 @@ void Controller::SetAccountingLocked(AccountingDb db) {
   priorities_stale_ = true;
 }
 
+AdminLevel Controller::EffectiveAdminLevelLocked(uint32_t uid, const std::string& name) const {
+  // root and the controller's own user (Slurm's SlurmUser) administer the cluster.
+  if (uid == 0 || uid == getuid()) return AdminLevel::kAdministrator;
+  const UserRecord* user = name.empty() ? nullptr : accounting_.FindUser(name);
+  return user == nullptr ? AdminLevel::kNone : user->admin;
+}
+
+AdminLevel Controller::EffectiveAdminLevel(uint32_t uid, const std::string& name) const {
+  if (uid == 0 || uid == getuid()) return AdminLevel::kAdministrator;  // without the lock
+  ReadLock lock(mu_);
+  return EffectiveAdminLevelLocked(uid, name);
+}
+
+std::string Controller::UserName(uint32_t uid) { return UserNameOf(uid); }
+
 AccountingDb Controller::Accounting() const {
   ReadLock lock(mu_);
   return accounting_;
@@ -117,24 +133,24 @@ Result<ChangeReport> Controller::ChangeAccounting(const AccountingChange& change
   std::lock_guard<std::mutex> serial(accounting_change_mu_);
   AccountingDb db;
   std::vector<ActiveJob> active;
+  // The passwd lookup may be slow (NSS): not under the lock.
+  const std::string requester_name = requester_uid ? UserNameOf(*requester_uid) : "";
   {
     ReadLock lock(mu_);
-    if (requester_uid && *requester_uid != 0 && *requester_uid != getuid()) {
-      const std::string name = UserNameOf(*requester_uid);
-      const UserRecord* user = accounting_.FindUser(name);
-      const AdminLevel level = user == nullptr ? AdminLevel::kNone : user->admin;
+    if (requester_uid) {
+      const AdminLevel level = EffectiveAdminLevelLocked(*requester_uid, requester_name);
       bool grants_admin = false;
       for (const auto& [key, value] : change.settings) {
         grants_admin = grants_admin || (EqualsIgnoreCase(key, "AdminLevel") &&
                                         !EqualsIgnoreCase(value, "None"));
       }
-      if (level == AdminLevel::kNone ||
-          (level == AdminLevel::kOperator && grants_admin &&
-           change.entity == AccountingChange::Entity::kUser)) {
-        return PermissionDenied("Access/permission denied: user '" +
-                                (name.empty() ? std::to_string(*requester_uid) : name) +
-                                "' may not change the accounting database (needs AdminLevel "
-                                "Operator, or Administrator to grant admin levels)");
+      if (!MayChangeAccounting(level,
+                               grants_admin && change.entity == AccountingChange::Entity::kUser)) {
+        return PermissionDenied(
+            "Access/permission denied: user '" +
+            (requester_name.empty() ? std::to_string(*requester_uid) : requester_name) +
+            "' may not change the accounting database (needs AdminLevel "
+            "Operator, or Administrator to grant admin levels)");
       }
     }
     db = accounting_;

@@ -52,7 +52,7 @@ std::string JobOutputPath(const Job& job, bool stderr) {
   return ExpandOutputPattern(pattern, fields, job.req.work_dir);
 }
 
-std::optional<HttpResponse> DashboardRoutes::Handle(const HttpRequest& r) {
+std::optional<HttpResponse> DashboardRoutes::Handle(const HttpRequest& r, const Caller& caller) {
   const std::string& p = r.path;
   if (p == "/" || p == "/index.html" || p == "/dashboard" || p == "/dashboard/") {
     return Asset("index.html", r);
@@ -95,7 +95,7 @@ std::optional<HttpResponse> DashboardRoutes::Handle(const HttpRequest& r) {
     std::string id = p.substr(jobs.size(), p.size() - jobs.size() - 7);
     if (id.find('/') != std::string::npos) return std::nullopt;
     if (auto e = OnlyGet(r)) return e;
-    return JobOutput(id, r);
+    return JobOutput(id, r, caller);
   }
   return std::nullopt;
 }
@@ -122,7 +122,8 @@ HttpResponse DashboardRoutes::Asset(const std::string& name, const HttpRequest& 
   return resp;
 }
 
-HttpResponse DashboardRoutes::JobOutput(const std::string& id, const HttpRequest& r) {
+HttpResponse DashboardRoutes::JobOutput(const std::string& id, const HttpRequest& r,
+                                        const Caller& caller) {
   if (auto e = CheckParams(r, {"tail", "file"})) return *e;
   int tail = 100;
   if (auto it = r.query.find("tail"); it != r.query.end()) {
@@ -142,9 +143,8 @@ HttpResponse DashboardRoutes::JobOutput(const std::string& id, const HttpRequest
   }
   auto job = controller_.GetJob(id);
   if (!job.ok()) return JsonError(404, job.status());
-  // Over the Unix socket the kernel names the caller: only the job's owner (or root) reads it.
-  if (r.peer && r.peer->uid != 0 && r.peer->uid != job->req.uid) {
-    return JsonError(403, Status(StatusCode::kPermissionDenied, "Access/permission denied"));
+  if (!MayReadJobOutput(caller, job->req.uid, controller_.config().private_jobs)) {
+    return JsonError(403, AccessDenied());
   }
   if (job->state == JobState::kPending || job->start_time == 0) {
     return JsonError(409, FailedPrecondition("job " + id + " has not started: no output yet"));

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "api/server/http_server.h"
+#include "controller/authz.h"
 #include "controller/cluster_events.h"
 #include "controller/controller.h"
 
@@ -17,11 +18,11 @@ class DashboardRoutes {
       : controller_(controller), events_(events) {}
 
   // The answer when the path is one of the dashboard's; nullopt otherwise.
-  std::optional<HttpResponse> Handle(const HttpRequest& request);
+  std::optional<HttpResponse> Handle(const HttpRequest& request, const Caller& caller);
 
   // GET /api/v1/jobs/{id}/output: the last `tail` lines of the job's own stdout (or stderr)
   // file, when the controller can read it.
-  HttpResponse JobOutput(const std::string& id, const HttpRequest& request);
+  HttpResponse JobOutput(const std::string& id, const HttpRequest& request, const Caller& caller);
 
  private:
   HttpResponse Asset(const std::string& name, const HttpRequest& request);

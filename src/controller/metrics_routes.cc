@@ -1,9 +1,16 @@
 #include "controller/metrics_routes.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <vector>
 
 #include "common/strings.h"
 #include "controller/api_routes.h"
+#include "security/jwt.h"
 
 namespace shoal {
 namespace {
@@ -11,11 +18,117 @@ namespace {
 HttpResponse JsonError(int code, const Status& s) { return {code, ErrorToJson(s).dump()}; }
 
 // The first path segments under /api/v1 that name a route; anything else is "other".
-const char* const kApiRoots[] = {"health",   "jobs",       "nodes",      "partitions",
-                                 "config",   "priority",   "accounting", "prometheus",
-                                 "events",   "stats",      "sim"};
+const char* const kApiRoots[] = {"health", "jobs",     "nodes",      "partitions",
+                                 "config", "priority", "accounting", "prometheus",
+                                 "events", "stats",    "sim",        "tokens"};
+
+// scontrol token: Slurm's default lifespan, and the longest shoal issues.
+constexpr int64_t kDefaultTokenLifespan = 1800;
+constexpr int64_t kMaxTokenLifespan = 365 * 86400;
+
+struct PasswdEntry {
+  std::string name;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+std::optional<PasswdEntry> LookupPasswd(const std::string* name, uint32_t uid) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = name != nullptr ? getpwnam_r(name->c_str(), &pw, buf.data(), buf.size(), &found)
+                           : getpwuid_r(uid, &pw, buf.data(), buf.size(), &found);
+  if (rc != 0 || found == nullptr) return std::nullopt;
+  return PasswdEntry{pw.pw_name, static_cast<uint32_t>(pw.pw_uid),
+                     static_cast<uint32_t>(pw.pw_gid)};
+}
 
 }  // namespace
+
+ControllerHttpHandler::ControllerHttpHandler(Controller& controller)
+    : controller_(controller),
+      limiter_(controller.config().api_rate_limit, controller.config().api_rate_burst) {}
+
+Result<Caller> ControllerHttpHandler::Identify(const HttpRequest& r) const {
+  Caller c;
+  c.remote_address = r.remote_address;
+  if (r.peer) {
+    // The kernel's word: a token sent over the Unix socket changes nothing.
+    c.how = Caller::How::kUnix;
+    c.uid = r.peer->uid;
+    c.gid = r.peer->gid;
+    c.user = c.uid == 0 ? "root" : Controller::UserName(c.uid);
+  } else if (auto auth = r.headers.find("Authorization"); auth != r.headers.end()) {
+    const std::string& value = auth->second;
+    if (value.size() < 7 || !EqualsIgnoreCase(value.substr(0, 7), "Bearer ")) {
+      return Unauthenticated("unsupported Authorization scheme (send 'Bearer TOKEN')");
+    }
+    if (token_key_.empty()) return Unauthenticated("this controller does not accept tokens");
+    auto claims = security::VerifyJwt(Trim(value.substr(7)), token_key_, NowSeconds());
+    if (!claims.ok()) return claims.status();
+    c.how = Caller::How::kToken;
+    c.uid = claims->uid;
+    c.user = claims->user;
+    c.gid = c.uid;
+    if (auto pw = LookupPasswd(nullptr, c.uid)) c.gid = pw->gid;
+  } else {
+    return c;  // anonymous
+  }
+  c.level = controller_.EffectiveAdminLevel(c.uid, c.user);
+  return c;
+}
+
+// POST /api/v1/tokens {"lifespan": SECONDS, "username": NAME}: scontrol token.
+HttpResponse ControllerHttpHandler::IssueToken(const HttpRequest& r, const Caller& caller) {
+  if (r.method != "POST")
+    return JsonError(405, InvalidArgument("only POST is allowed on " + r.path));
+  if (token_key_.empty())
+    return JsonError(503, Unavailable("this controller does not issue tokens"));
+  Json body = r.body.empty() ? Json::object() : Json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return JsonError(400, InvalidArgument("request body is not a JSON object"));
+  }
+  int64_t lifespan = kDefaultTokenLifespan;
+  std::string username;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "lifespan") {
+      if (!value.is_number_integer()) {
+        return JsonError(400, InvalidArgument("lifespan must be a whole number of seconds"));
+      }
+      lifespan = value.get<int64_t>();
+    } else if (key == "username") {
+      if (!value.is_string()) return JsonError(400, InvalidArgument("username must be a string"));
+      username = value.get<std::string>();
+    } else {
+      return JsonError(400, InvalidArgument("unknown field '" + key + "' (lifespan, username)"));
+    }
+  }
+  if (lifespan < 1 || lifespan > kMaxTokenLifespan) {
+    return JsonError(400,
+                     InvalidArgument("Invalid lifespan: " + std::to_string(lifespan) + " (1 to " +
+                                     std::to_string(kMaxTokenLifespan) + " seconds)"));
+  }
+  PasswdEntry target{caller.user, caller.uid, caller.gid};
+  if (!username.empty()) {
+    auto pw = LookupPasswd(&username, 0);
+    if (!pw) return JsonError(404, NotFound("Invalid user: " + username));
+    target = *pw;
+  } else if (target.name.empty()) {
+    return JsonError(400, InvalidArgument("uid " + std::to_string(caller.uid) +
+                                          " has no user name: name one with username="));
+  }
+  if (!MayIssueTokenFor(caller, target.uid)) {
+    return JsonError(403, PermissionDenied("Access/permission denied: only an administrator "
+                                           "may issue a token for another user"));
+  }
+  const int64_t now = NowSeconds();
+  security::JwtClaims claims{target.name, target.uid, now, now + lifespan};
+  return {200, Json{{"token", security::SignJwt(claims, token_key_)},
+                    {"user", target.name},
+                    {"uid", target.uid},
+                    {"expires_at", claims.expires_at}}
+                   .dump()};
+}
 
 void ControllerHttpHandler::SetSelfTarget(std::string target) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -71,8 +184,43 @@ HttpResponse ControllerHttpHandler::Route(const HttpRequest& r) {
                                    "cross-origin request refused (Origin " + origin->second + ")"));
     }
   }
+  auto caller = Identify(r);
+  if (!caller.ok()) {
+    // A client sending bad tokens is limited by its address like an anonymous one.
+    if (limiter_.Take("addr:" + r.remote_address) > 0) {
+      return JsonError(
+          429, ResourceExhausted("too many requests from " + r.remote_address + " (ApiRateLimit)"));
+    }
+    HttpResponse resp = JsonError(401, caller.status());
+    resp.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return resp;
+  }
+  // Per caller: a user by uid, an anonymous client by address. root and the controller's own
+  // user are not limited: the cluster's own tools run as them, and they could stop it anyway.
+  const bool unlimited = !caller->anonymous() && (caller->uid == 0 || caller->uid == getuid());
+  const std::string key =
+      caller->anonymous() ? "addr:" + caller->remote_address : "uid:" + std::to_string(caller->uid);
+  if (double wait = unlimited ? 0 : limiter_.Take(key); wait > 0) {
+    HttpResponse resp = JsonError(
+        429,
+        ResourceExhausted("too many requests from " +
+                          (caller->anonymous() ? caller->remote_address : "user " + caller->user) +
+                          ": limit " + std::to_string(controller_.config().api_rate_limit) +
+                          "/s (ApiRateLimit)"));
+    resp.headers.push_back({"Retry-After", std::to_string(std::max<int64_t>(
+                                               1, static_cast<int64_t>(std::ceil(wait))))});
+    return resp;
+  }
+  // Anonymous callers read what the policy lets them, and change nothing.
+  if (caller->anonymous() && r.method != "GET" && r.method != "HEAD" &&
+      r.path.rfind("/api/", 0) == 0) {
+    HttpResponse resp = JsonError(401, AuthenticationRequired());
+    resp.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return resp;
+  }
+  if (r.path == "/api/v1/tokens" || r.path == "/api/v1/tokens/") return IssueToken(r, *caller);
   if (dashboard_ != nullptr) {
-    if (auto resp = dashboard_->Handle(r)) return std::move(*resp);
+    if (auto resp = dashboard_->Handle(r, *caller)) return std::move(*resp);
   }
   if (auto resp = live_sim_.Handle(r)) return std::move(*resp);
   if (r.path == "/metrics" || r.path == "/metrics/") {
@@ -87,7 +235,7 @@ HttpResponse ControllerHttpHandler::Route(const HttpRequest& r) {
     }
     return Targets(r);
   }
-  return HandleApiRequest(controller_, r);
+  return HandleApiRequest(controller_, r, *caller);
 }
 
 // Prometheus http_sd_configs: a JSON list of target groups. One group per target, so that each

@@ -1,22 +1,31 @@
 // The controller's HTTP front: GET /metrics (Prometheus text format), GET
 // /api/v1/prometheus/targets (Prometheus http_sd_configs), the dashboard (DashboardRoutes), and
 // every other /api/v1 route through HandleApiRequest; each request is timed into
-// shoal_api_request_duration_seconds.
+// shoal_api_request_duration_seconds. It also names the caller once per request (the kernel's
+// word on the Unix socket, a verified token on TCP, else anonymous), limits each caller's rate,
+// and issues tokens (POST /api/v1/tokens).
 #pragma once
 
 #include <mutex>
 #include <string>
 
 #include "api/server/http_server.h"
+#include "controller/authz.h"
 #include "controller/controller.h"
 #include "controller/dashboard_routes.h"
 #include "controller/live_sim_board.h"
+#include "controller/rate_limiter.h"
 
 namespace shoal {
 
 class ControllerHttpHandler {
  public:
-  explicit ControllerHttpHandler(Controller& controller) : controller_(controller) {}
+  explicit ControllerHttpHandler(Controller& controller);
+
+  // The HS256 key that signs and checks tokens; without one, tokens are refused (tests).
+  void SetTokenKey(std::string key) { token_key_ = std::move(key); }
+  // Who is asking: kUnauthenticated naming what is wrong with a token that was presented.
+  Result<Caller> Identify(const HttpRequest& request) const;
 
   // HOST:PORT at which Prometheus scrapes the controller itself (its TCP listener).
   void SetSelfTarget(std::string target);
@@ -32,10 +41,13 @@ class ControllerHttpHandler {
  private:
   HttpResponse Route(const HttpRequest& request);
   HttpResponse Targets(const HttpRequest& request);
+  HttpResponse IssueToken(const HttpRequest& request, const Caller& caller);
 
   Controller& controller_;
   DashboardRoutes* dashboard_ = nullptr;
   LiveSimBoard live_sim_;
+  std::string token_key_;
+  RateLimiter limiter_;
   std::mutex mu_;
   std::string self_target_;
 };

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/hostlist.h"
+#include "controller/authz.h"
 #include "controller/controller.h"
 #include "controller/job_env.h"
 #include "controller/step_layout.h"
@@ -72,7 +73,7 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
     auto it = jobs_.find(*job_id);
     if (it == jobs_.end()) return NotFound("Invalid job id specified");
     Job& job = it->second;
-    if (requester_uid != 0 && requester_uid != job.req.uid) {
+    if (!MayChangeJobAs(requester_uid, job.req.uid)) {
       return Status(StatusCode::kPermissionDenied, "Access/permission denied");
     }
     if (IsFinished(job.state)) {
@@ -231,7 +232,7 @@ Status Controller::SignalStep(JobId job_id, uint32_t step_id, int signal, uint32
   if (job == jobs_.end() || steps == steps_.end()) return NotFound("Invalid job id specified");
   auto it = steps->second.find(step_id);
   if (it == steps->second.end()) return NotFound("Invalid job id specified");
-  if (requester_uid != 0 && requester_uid != job->second.req.uid) {
+  if (!MayChangeJobAs(requester_uid, job->second.req.uid)) {
     return Status(StatusCode::kPermissionDenied, "Access/permission denied");
   }
   LiveStep& ls = it->second;
@@ -381,7 +382,7 @@ Status Controller::CompleteAllocation(const std::string& id, int32_t exit_code, 
     auto found = ResolveIdsLocked(id);
     if (found.empty()) return NotFound("Invalid job id specified");
     Job* job = found.front();
-    if (requester_uid != 0 && requester_uid != job->req.uid) {
+    if (!MayChangeJobAs(requester_uid, job->req.uid)) {
       return Status(StatusCode::kPermissionDenied, "Access/permission denied");
     }
     if (!job->req.interactive) return FailedPrecondition("Job is not an interactive allocation");

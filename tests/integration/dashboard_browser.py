@@ -17,7 +17,10 @@ import urllib.error
 import urllib.request
 
 ADDR, SHOT = sys.argv[1], sys.argv[2]
-URL = f"http://{ADDR}/"
+# A token (scontrol token) for the page's actions: the fragment hands it to the page without
+# sending it to the server; viewing alone needs none.
+TOKEN = sys.argv[3] if len(sys.argv) > 3 else ""
+URL = f"http://{ADDR}/" + (f"#token={TOKEN}" if TOKEN else "")
 failures = 0
 
 
@@ -210,7 +213,8 @@ def main():
         def post(path, body):
             req = urllib.request.Request(f"http://{ADDR}/api/v1{path}", method="POST",
                                          data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {TOKEN}"})
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return json.load(resp)
         post("/sim/live/status", report)

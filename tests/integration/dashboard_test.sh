@@ -23,6 +23,13 @@ expect_eq "$(code "http://$HTTP/api/v1/events/timeline?x=1")" "400 application/j
 expect_eq "$(code "http://$HTTP/api/v1/nothing")" "404 application/json" "unknown API path"
 expect_eq "$(code -X POST -H 'Origin: http://elsewhere.example' -d '{}' "http://$HTTP/api/v1/jobs")" \
   "403 application/json" "a cross-origin POST is refused"
+# Over TCP, changes need a token: none is 401, a bad one 401 naming the problem; reading is open.
+expect_eq "$(code -X POST -d '{}' "http://$HTTP/api/v1/jobs")" "401 application/json" \
+  "an anonymous POST is refused"
+expect_match "$(curl -s -H 'Authorization: Bearer x.y.z' "http://$HTTP/api/v1/jobs")" \
+  "malformed token" "a bad token is refused, not read as anonymous"
+TOKEN=$("$BIN/scontrol" token lifespan=600 | sed 's/^SLURM_JWT=//')
+expect_match "$TOKEN" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "scontrol token prints a JWT"
 sse=$(timeout 1 curl -sN "http://$HTTP/api/v1/events")
 expect_match "$sse" "event: hello" "the event stream greets"
 
@@ -34,7 +41,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 SHOT="$(cd "$BIN/.." && pwd)/test-artifacts/dashboard.png"
-if python3 "$HERE/dashboard_browser.py" "$HTTP" "$SHOT"; then
+if python3 "$HERE/dashboard_browser.py" "$HTTP" "$SHOT" "$TOKEN"; then
   ok
   echo "screenshot: $SHOT"
 else

@@ -100,7 +100,7 @@ MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const cha
   req.path = url;
   req.body = std::move(state->body);
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, CollectQuery, &req.query);
-  for (const char* name : {"Host", "Origin", "If-None-Match"}) {
+  for (const char* name : {"Host", "Origin", "If-None-Match", "Authorization"}) {
     if (const char* v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name)) {
       req.headers[name] = v;
     }
@@ -115,6 +115,14 @@ MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const cha
         addr.ss_family == AF_UNIX &&
         getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
       req.peer = PeerCredentials{cred.pid, cred.uid, cred.gid};
+    } else if ((alen = sizeof(addr)) != 0 &&
+               getpeername(info->connect_fd, reinterpret_cast<sockaddr*>(&addr), &alen) == 0) {
+      char text[INET6_ADDRSTRLEN] = {};
+      const void* ip =
+          addr.ss_family == AF_INET6
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&addr)->sin_addr);
+      if (inet_ntop(addr.ss_family, ip, text, sizeof text) != nullptr) req.remote_address = text;
     }
   }
   HttpResponse resp = server->handler()(req);

@@ -36,7 +36,8 @@ struct HttpRequest {
   std::map<std::string, std::string> query;  // decoded
   std::string body;
   std::optional<PeerCredentials> peer;  // set on the Unix socket (SO_PEERCRED)
-  // The few request headers the routes use (Host, Origin, If-None-Match), when sent.
+  std::string remote_address;           // TCP: the client's IP address (rate limits)
+  // The few request headers the routes use (Host, Origin, If-None-Match, Authorization).
   std::map<std::string, std::string> headers;
 };
 

@@ -37,7 +37,38 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// The API token (JWT from `scontrol token`), kept for this tab only. Viewing needs none; the
+// controller refuses changes from a caller without one over TCP. A link may carry it in its
+// fragment (#token=...), which browsers never send to the server; it is moved out at once.
+const TOKEN_KEY = 'shoal-token';
+function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+function setToken(text) {
+  const t = text.trim().replace(/^SLURM_JWT=/, '');
+  if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY);
+  showTokenUser();
+}
+function showTokenUser() {
+  let who = '';
+  const t = token();
+  if (t) {
+    try {
+      const claims = JSON.parse(atob(t.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+      who = `as ${claims.sun}`;
+    } catch (e) { who = 'token set'; }
+  }
+  $('#token-who').textContent = who;
+  $('#token-set').textContent = t ? 'Sign out' : 'Sign in';
+}
+function tokenFromFragment() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+  if (!m) return;
+  setToken(decodeURIComponent(m[1]));
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+}
+
 async function api(path, options) {
+  options = Object.assign({}, options);
+  if (token()) options.headers = Object.assign({}, options.headers, { Authorization: `Bearer ${token()}` });
   const resp = await fetch(API + path, options);
   let body = null;
   try { body = await resp.json(); } catch (e) { body = null; }
@@ -575,6 +606,14 @@ function init() {
   $('#detail-refresh').addEventListener('click', refreshDetail);
   $('#detail-file').addEventListener('change', refreshDetail);
   $('#submit-form').addEventListener('submit', submitForm);
+  tokenFromFragment();
+  showTokenUser();
+  $('#token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    setToken(token() ? '' : $('#token').value);
+    $('#token').value = '';
+    reloadJobs().catch(() => {});
+  });
   $('#sim-form').addEventListener('submit', applySim);
   $('#sim-form').addEventListener('input', () => {
     simEditing = true;
