@@ -88,6 +88,7 @@ struct JobRequest {
   // An allocation made by salloc (or srun outside one): no batch script; nothing runs on its
   // nodes until steps are launched into it, and it ends when its submitter relinquishes it.
   bool interactive = false;
+  std::string reservation;      // --reservation: runs only on its nodes, in its window
 };
 
 struct Job {
@@ -182,6 +183,9 @@ struct Node {
   uint64_t alloc_mem_mb = 0;
   std::vector<bool> gpu_busy;   // size == gpus
   std::vector<JobId> running_jobs;
+  // In an advance reservation's window now: 1 reserved, 2 for maintenance (set on the copies the
+  // controller lists; an idle node then shows "resv" or "maint").
+  uint8_t reserved = 0;
 
   NodeState BaseState() const;
   // sinfo/scontrol state text: "idle", "mixed", "alloc", "down*", "drain", "drng", "unk*" ...
