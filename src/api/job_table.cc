@@ -230,6 +230,7 @@ const Column kColumns[] = {
     SHOAL_REQ_COL(array_max_running),
     SHOAL_REQ_COL(open_append),
     SHOAL_REQ_COL(interactive),
+    SHOAL_REQ_COL(reservation),
 };
 
 #undef SHOAL_JOB_COL

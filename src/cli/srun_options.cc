@@ -28,6 +28,7 @@ enum : int {
   kOptPty,
   kOptQuitOnInterrupt,
   kOptIgnored,  // placement hints with no effect here
+  kOptReservation,
 };
 
 // As Slurm 22.05's srun and salloc take them; '+' stops at the command.
@@ -49,6 +50,7 @@ const option kLongOpts[] = {
     {"nodes", required_argument, nullptr, 'N'},
     {"partition", required_argument, nullptr, 'p'},
     {"qos", required_argument, nullptr, 'q'},
+    {"reservation", required_argument, nullptr, kOptReservation},
     {"quiet", no_argument, nullptr, 'Q'},
     {"time", required_argument, nullptr, 't'},
     {"unbuffered", no_argument, nullptr, 'u'},
@@ -232,6 +234,9 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
         break;
       case kOptMemPerCpu:
         err = ApplySbatchLongOption("mem-per-cpu", opt.arg, &o.alloc);
+        break;
+      case kOptReservation:
+        err = ApplySbatchLongOption("reservation", opt.arg, &o.alloc);
         break;
       case kOptNtasksPerNode:
         err = ApplySbatchLongOption("ntasks-per-node", opt.arg, &o.alloc);
