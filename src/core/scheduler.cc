@@ -374,6 +374,7 @@ struct Scheduler::Pass {
     const JobRequest& req = job.req;
     const std::vector<Node>& nodes = *view->nodes;
     const uint32_t want = std::max<uint32_t>(1, req.min_nodes);
+    if (k >= resv_nodes.size()) return false;
     const std::vector<uint32_t>& in = resv_nodes[k];
     auto fits = [&](uint32_t i, const Amount& need) {
       if (!plan.Schedulable(i) || (req.exclusive && !plan.Idle(i))) return false;
