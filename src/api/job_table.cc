@@ -234,6 +234,7 @@ const Column kColumns[] = {
     SHOAL_REQ_COL(open_append),
     SHOAL_REQ_COL(interactive),
     SHOAL_REQ_COL(webhook),
+    SHOAL_REQ_COL(reservation),
 };
 
 #undef SHOAL_JOB_COL

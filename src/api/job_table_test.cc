@@ -21,6 +21,7 @@ Job FullJob() {
   j.end_time = 1700000003;
   j.array_job_id = 40;
   j.array_task_id = 2;
+  j.req.reservation = "maint";
   j.nodes = {"n1", "n\"2"};
   j.alloc_cpus = 8;
   j.cpus_per_node = 4;

@@ -3,6 +3,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "common/strings.h"
+
 namespace shoal {
 namespace {
 
@@ -149,6 +151,7 @@ Json JobRequestToJson(const JobRequest& r) {
       {"open_append", r.open_append},
       {"interactive", r.interactive},
       {"webhook", r.webhook},
+      {"reservation", r.reservation},
   };
 }
 
@@ -189,6 +192,7 @@ Result<JobRequest> JobRequestFromJson(const Json& j) {
   f.Read("open_append", r.open_append);
   f.Read("interactive", r.interactive);
   f.Read("webhook", r.webhook);
+  f.Read("reservation", r.reservation);
   if (!f.status().ok()) return f.status();
   if (const Json* d = FieldReader(j, "").Sub("dependency")) {
     Status s = DependencyFromJson(*d, r.dependency);
@@ -474,6 +478,7 @@ Json NodeToJson(const Node& n) {
       {"drain", n.drain},
       {"down", n.down},
       {"reason", n.reason},
+      {"reserved", n.reserved},
       {"reason_time", n.reason_time},
       {"last_heartbeat", n.last_heartbeat},
       {"boot_time", n.boot_time},
@@ -501,6 +506,7 @@ Result<Node> NodeFromJson(const Json& j) {
   f.Read("drain", n.drain);
   f.Read("down", n.down);
   f.Read("reason", n.reason);
+  f.Read("reserved", n.reserved);
   f.Read("reason_time", n.reason_time);
   f.Read("last_heartbeat", n.last_heartbeat);
   f.Read("boot_time", n.boot_time);
@@ -553,6 +559,49 @@ Result<Partition> PartitionFromJson(const Json& j) {
   f.Read("priority_tier", p.priority_tier);
   if (!f.status().ok()) return f.status();
   return p;
+}
+
+Json ReservationToJson(const Reservation& r) {
+  return {
+      {"name", r.name},
+      {"nodes", r.nodes},
+      {"start_time", r.start_time},
+      {"end_time", r.end_time},
+      {"users", r.users},
+      {"accounts", r.accounts},
+      {"flags", ReservationFlagsText(r.flags)},
+      {"partition", r.partition},
+  };
+}
+
+Result<Reservation> ReservationFromJson(const Json& j) {
+  Reservation r;
+  FieldReader f(j, "");
+  f.Read("name", r.name);
+  f.Read("nodes", r.nodes);
+  f.Read("start_time", r.start_time);
+  f.Read("end_time", r.end_time);
+  f.Read("users", r.users);
+  f.Read("accounts", r.accounts);
+  std::string flags;
+  f.Read("flags", flags);
+  f.Read("partition", r.partition);
+  if (!f.status().ok()) return f.status();
+  // SPEC_NODES is ours to set; the rest are scontrol's words.
+  uint32_t spec = 0;
+  std::string rest;
+  for (const std::string& w : Split(flags, ',')) {
+    if (w == "SPEC_NODES") {
+      spec = kResvSpecNodes;
+    } else if (!w.empty()) {
+      rest += (rest.empty() ? "" : ",") + w;
+    }
+  }
+  auto parsed = ParseReservationFlags(rest);
+  if (!parsed.ok()) return parsed.status();
+  r.flags = *parsed | spec;
+  if (r.name.empty()) return InvalidArgument("reservation: name must not be empty");
+  return r;
 }
 
 Json ErrorToJson(const Status& s) {

@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "core/accounting.h"
 #include "core/model.h"
+#include "core/reservation.h"
 
 namespace shoal {
 
@@ -81,6 +82,11 @@ Json NodeToJson(const Node& n);
 Result<Node> NodeFromJson(const Json& j);
 Json PartitionToJson(const Partition& p);
 Result<Partition> PartitionFromJson(const Json& j);
+
+// An advance reservation (GET /api/v1/reservations, the store's "reservations" document); flags
+// in scontrol's words ("MAINT,SPEC_NODES").
+Json ReservationToJson(const Reservation& r);
+Result<Reservation> ReservationFromJson(const Json& j);
 
 // {"error": {"code": "InvalidArgument", "message": "..."}}
 Json ErrorToJson(const Status& s);

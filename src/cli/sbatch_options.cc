@@ -25,6 +25,7 @@ constexpr uint64_t kMaxGpusPerNode = 1024;
 // Long-only options.
 enum : int {
   kOptBegin = 0x100,
+  kOptReservation,
   kOptExclusive,
   kOptExport,
   kOptGpusPerNode,
@@ -97,6 +98,7 @@ const option kLongOpts[] = {
     {"open-mode", required_argument, nullptr, kOptOpenMode},
     {"parsable", optional_argument, nullptr, kOptParsable},
     {"requeue", no_argument, nullptr, kOptRequeue},
+    {"reservation", required_argument, nullptr, kOptReservation},
     {"usage", no_argument, nullptr, kOptUsage},
     {"wrap", required_argument, nullptr, kOptWrap},
     {"webhook", required_argument, nullptr, kOptWebhook},
@@ -115,7 +117,6 @@ const option kLongOpts[] = {
     {"priority", required_argument, nullptr, kOptIgnored},
     {"profile", required_argument, nullptr, kOptIgnored},
     {"propagate", optional_argument, nullptr, kOptIgnored},
-    {"reservation", required_argument, nullptr, kOptIgnored},
     {"spread-job", no_argument, nullptr, kOptIgnored},
     {"tmp", required_argument, nullptr, kOptIgnored},
     {"use-min-nodes", no_argument, nullptr, kOptIgnored},
@@ -425,6 +426,9 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
       break;
     case 'q':
       req.qos = arg;  // checked by the controller ("Invalid qos specification")
+      break;
+    case kOptReservation:
+      req.reservation = arg;  // checked by the controller ("Requested reservation is invalid")
       break;
     case 'b': {
       Result<int64_t> t = ParseTimePoint(arg, o->now);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <map>
 
 #include "api/client.h"
@@ -12,6 +13,7 @@
 #include "common/hostlist.h"
 #include "common/slurm_time.h"
 #include "common/strings.h"
+#include "core/reservation.h"
 
 namespace shoal {
 namespace {
@@ -54,7 +56,8 @@ constexpr char kHelp[] =
     "     -V, --version  Equivalent to \"version\" command\n"
     "\n"
     "    Valid <COMMAND> values are:\n"
-    "     delete <SPECIFICATIONS>  delete the specified node(s)\n"
+    "     create <SPECIFICATIONS>  create a new reservation\n"
+    "     delete <SPECIFICATIONS>  delete the specified node(s) or reservation\n"
     "     exit                     terminate scontrol\n"
     "     help                     print this description of use.\n"
     "     hold <job_list>          prevent specified job from starting.\n"
@@ -288,6 +291,72 @@ int ShowHosts(Context& ctx, bool expand, const std::vector<std::string>& args) {
   return 0;
 }
 
+// show reservation[s] [NAME]: as Slurm 22.05 prints them, a blank line after each.
+int ShowReservations(Context& ctx, const std::vector<std::string>& args) {
+  Result<Json> r = ctx.client.Get("/api/v1/reservations");
+  if (!r.ok()) {
+    Err(ctx, "slurm_load_reservations error: " + r.status().message() + "\n");
+    return 1;
+  }
+  const int64_t now = time(nullptr);
+  std::string out;
+  bool any = false;
+  for (const Json& j : (*r)["reservations"]) {
+    auto resv = ReservationFromJson(j);
+    if (!resv.ok()) continue;
+    any = true;
+    if (!args.empty() && resv->name != args[0]) continue;
+    std::string text = FormatReservation(*resv, j.value("cpus", uint64_t{0}), now);
+    if (ctx.oneliner) {
+      for (size_t pos; (pos = text.find("\n   ")) != std::string::npos;) text.replace(pos, 4, " ");
+    }
+    out += text + "\n\n";
+  }
+  if (out.empty()) {
+    if (!args.empty() && any) {
+      Err(ctx, "Reservation " + args[0] + " not found\n");
+      return 1;
+    }
+    fputs("No reservations in the system\n", stdout);
+    return args.empty() ? 0 : 1;
+  }
+  fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+// create reservation Key=Value...
+int Create(Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty() || !Matches(args[0], "reservation", 3)) {
+    Err(ctx, "invalid keyword: create " + (args.empty() ? std::string() : args[0]) +
+                 " (only reservations can be created)\n");
+    return 1;
+  }
+  std::vector<std::string> words(args.begin() + 1, args.end());
+  if (words.empty()) {
+    Err(ctx, "Error creating the reservation: ReservationName must be specified\n");
+    return 1;
+  }
+  Result<Json> r = ctx.client.Post("/api/v1/reservations", Json{{"words", words}});
+  if (!r.ok()) {
+    Err(ctx, "Error creating the reservation: " + r.status().message() + "\n");
+    return 1;
+  }
+  printf("Reservation created: %s\n", (*r).value("name", "").c_str());
+  return 0;
+}
+
+int UpdateReservation(Context& ctx, const std::string& name,
+                      const std::vector<std::string>& args) {
+  Result<Json> r = ctx.client.Post("/api/v1/reservations/" + UrlEncode(name) + "/update",
+                                   Json{{"words", args}});
+  if (!r.ok()) {
+    Err(ctx, "Error updating the reservation: " + r.status().message() + "\n");
+    return 1;
+  }
+  puts("Reservation updated.");
+  return 0;
+}
+
 int Show(Context& ctx, const std::vector<std::string>& args) {
   if (args.empty()) {
     Err(ctx, "too few arguments for keyword:show\n");
@@ -303,6 +372,7 @@ int Show(Context& ctx, const std::vector<std::string>& args) {
   if (Matches(entity, "nodes", 1)) return ShowNodesOrPartitions(ctx, true, rest);
   if (Matches(entity, "partitions", 2)) return ShowNodesOrPartitions(ctx, false, rest);
   if (Matches(entity, "config", 1)) return ShowConfig(ctx);
+  if (Matches(entity, "reservations", 3)) return ShowReservations(ctx, rest);
   if (Matches(entity, "hostnames", 5)) return ShowHosts(ctx, true, rest);
   if (EqualsIgnoreCase(entity, "hostlist") || Matches(entity, "hostlistsorted", 9)) {
     return ShowHosts(ctx, false, rest);
@@ -489,6 +559,9 @@ int Update(Context& ctx, const std::vector<std::string>& args) {
   for (const KeyValue& kv : pairs) {
     if (EqualsIgnoreCase(kv.key, "JobId")) return UpdateJob(ctx, pairs);
     if (EqualsIgnoreCase(kv.key, "NodeName")) return UpdateNode(ctx, pairs);
+    if (EqualsIgnoreCase(kv.key, "ReservationName") || EqualsIgnoreCase(kv.key, "Reservation")) {
+      return UpdateReservation(ctx, kv.value, args);
+    }
   }
   Err(ctx,
       "No valid entity in update command\nInput line must include \"NodeName\", "
@@ -499,6 +572,18 @@ int Update(Context& ctx, const std::vector<std::string>& args) {
 // delete NodeName=LIST: one request for the whole list, so it removes all the nodes or none.
 int Delete(Context& ctx, const std::vector<std::string>& args) {
   std::vector<KeyValue> pairs = SplitPairs(args);
+  if (pairs.size() == 1 && (EqualsIgnoreCase(pairs[0].key, "ReservationName") ||
+                            EqualsIgnoreCase(pairs[0].key, "Reservation"))) {
+    Status s = ctx.client
+                   .Post("/api/v1/reservations/" + UrlEncode(pairs[0].value) + "/delete",
+                         Json::object())
+                   .status();
+    if (!s.ok()) {
+      Err(ctx, "Error deleting the reservation: " + s.message() + "\n");
+      return 1;
+    }
+    return 0;
+  }
   if (pairs.size() != 1 || !EqualsIgnoreCase(pairs[0].key, "NodeName")) {
     Err(ctx, "Invalid delete specification: only NodeName=<node_list> can be deleted\n");
     return 1;
@@ -574,6 +659,7 @@ int RunCommand(Context& ctx, const std::vector<std::string>& words, bool* stop) 
   if (Matches(cmd, "requeue", 3)) return JobAction(ctx, cmd, args, {"requeue"});
   if (Matches(cmd, "update", 1)) return Update(ctx, args);
   if (Matches(cmd, "delete", 3)) return Delete(ctx, args);
+  if (Matches(cmd, "create", 2)) return Create(ctx, args);
   if (Matches(cmd, "ping", 2)) return Ping(ctx);
   if (Matches(cmd, "token", 3)) return Token(ctx, args);
   if (Matches(cmd, "version", 4)) {

@@ -78,6 +78,7 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
                   Ts(job.start_time != 0 ? job.start_time : job.submit_time) + " Scheduler=Main");
   lines.push_back("Partition=" + req.partition + " AllocNode:Sid=" +
                   (req.submit_host.empty() ? std::string("(null)") : req.submit_host) + ":0");
+  if (!req.reservation.empty()) lines.push_back("Reservation=" + req.reservation);
   lines.push_back("ReqNodeList=" + OrNull(CompressHostlist(req.required_nodes)) +
                   " ExcNodeList=" + OrNull(CompressHostlist(req.excluded_nodes)));
   lines.push_back("NodeList=" + JobNodeList(job) +

@@ -29,6 +29,7 @@ enum : int {
   kOptQuitOnInterrupt,
   kOptWebhook,  // shoal's own, as sbatch's: for the allocation srun or salloc makes
   kOptIgnored,  // placement hints with no effect here
+  kOptReservation,
 };
 
 // As Slurm 22.05's srun and salloc take them; '+' stops at the command.
@@ -50,6 +51,7 @@ const option kLongOpts[] = {
     {"nodes", required_argument, nullptr, 'N'},
     {"partition", required_argument, nullptr, 'p'},
     {"qos", required_argument, nullptr, 'q'},
+    {"reservation", required_argument, nullptr, kOptReservation},
     {"quiet", no_argument, nullptr, 'Q'},
     {"time", required_argument, nullptr, 't'},
     {"unbuffered", no_argument, nullptr, 'u'},
@@ -237,6 +239,8 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
         break;
       case kOptWebhook:
         err = ApplySbatchLongOption("webhook", opt.arg, &o.alloc);
+      case kOptReservation:
+        err = ApplySbatchLongOption("reservation", opt.arg, &o.alloc);
         break;
       case kOptNtasksPerNode:
         err = ApplySbatchLongOption("ntasks-per-node", opt.arg, &o.alloc);

@@ -440,6 +440,89 @@ HttpResponse ChangeAccounting(Controller& c, const HttpRequest& r, const Caller&
   return Reply(200, {{"items", report->items}, {"dry_run", dry_run}});
 }
 
+// Reservation changes: the body is an object of scontrol's keys and values, e.g.
+// {"ReservationName": "maint", "StartTime": "now", "Duration": "60", "Nodes": "node1",
+// "Users": "root", "Flags": "MAINT"}; {"words": ["Key=Value", ...]} works too.
+Result<std::vector<std::string>> ReservationWords(const HttpRequest& r) {
+  auto body = ParseBody(r);
+  if (!body.ok()) return body.status();
+  std::vector<std::string> words;
+  for (const auto& [key, value] : body->items()) {
+    if (key == "words" && value.is_array()) {
+      for (const Json& w : value) {
+        if (!w.is_string()) return InvalidArgument("reservation: words must be strings");
+        words.push_back(w.get<std::string>());
+      }
+    } else if (value.is_string()) {
+      words.push_back(key + "=" + value.get<std::string>());
+    } else if (value.is_number_integer()) {
+      words.push_back(key + "=" + value.dump());
+    } else {
+      return InvalidArgument("reservation: " + key + " must be a string");
+    }
+  }
+  return words;
+}
+
+std::optional<HttpResponse> ReservationRoutes(Controller& c, const HttpRequest& r,
+                                              const Caller& caller,
+                                              const std::vector<std::string>& parts) {
+  if (parts[0] != "reservations") return std::nullopt;
+  const std::string& m = r.method;
+  // Changes are for operators (authz.h); the controller checks the uid again for its other
+  // callers. Listing is for everyone.
+  if (m != "GET" && !MayChangeCluster(caller)) {
+    return Error(PermissionDenied("Access/permission denied: user '" +
+                                  (caller.user.empty() ? std::string("anonymous") : caller.user) +
+                                  "' may not change reservations (needs root, SlurmUser or "
+                                  "AdminLevel Operator)"));
+  }
+  const std::optional<uint32_t> requester = IsOperator(caller) ? 0u : caller.uid;
+  const int64_t now = NowSeconds();
+  if (parts.size() == 1 && m == "GET") {
+    Json list = Json::array();
+    for (const auto& row : c.ListReservations(now)) {
+      Json j = ReservationToJson(row.reservation);
+      j["cpus"] = row.cpus;
+      j["state"] = row.reservation.ActiveAt(now) ? "ACTIVE" : "INACTIVE";
+      list.push_back(std::move(j));
+    }
+    return Reply(200, {{"reservations", std::move(list)}});
+  }
+  if (parts.size() == 1 && m == "POST") {
+    auto words = ReservationWords(r);
+    if (!words.ok()) return Error(words.status());
+    auto name = c.CreateReservation(*words, requester, now);
+    if (!name.ok()) return Error(name.status());
+    return Reply(201, {{"name", *name}});
+  }
+  if (parts.size() == 2 && (m == "PATCH" || m == "DELETE")) {
+    Status s;
+    if (m == "DELETE") {
+      s = c.DeleteReservation(parts[1], requester, now);
+    } else {
+      auto words = ReservationWords(r);
+      if (!words.ok()) return Error(words.status());
+      s = c.UpdateReservation(parts[1], *words, requester, now);
+    }
+    if (!s.ok()) return Error(s);
+    return Reply(200, Json::object());
+  }
+  if (parts.size() == 3 && m == "POST" && (parts[2] == "update" || parts[2] == "delete")) {
+    Status s;
+    if (parts[2] == "delete") {
+      s = c.DeleteReservation(parts[1], requester, now);
+    } else {
+      auto words = ReservationWords(r);
+      if (!words.ok()) return Error(words.status());
+      s = c.UpdateReservation(parts[1], *words, requester, now);
+    }
+    if (!s.ok()) return Error(s);
+    return Reply(200, Json::object());
+  }
+  return Error(NotFound("no such route: " + m + " " + r.path));
+}
+
 }  // namespace
 
 HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r, const Caller& caller) {
@@ -454,6 +537,7 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r, const Caller&
     return Reply(200, {{"status", "ok"}, {"cluster_name", c.config().cluster_name}});
   }
   if (auto answer = StepRoutes(c, r, caller, parts)) return std::move(*answer);
+  if (auto answer = ReservationRoutes(c, r, caller, parts)) return std::move(*answer);
   if (parts[0] == "shares" && parts.size() == 1 && m == "GET") {
     Json rows = Json::array();
     // PrivateData=usage: a user sees only the rows of their own associations.

@@ -45,7 +45,7 @@ bool MaySeeJob(const Caller& caller, uint32_t owner_uid, bool private_jobs);
 // reader (the dashboard over TCP without a token) too unless PrivateData=jobs, as before
 // tokens existed. Another signed-in user never reads it.
 bool MayReadJobOutput(const Caller& caller, uint32_t owner_uid, bool private_jobs);
-// Nodes (drain, resume, update, delete) and partitions: operators.
+// Nodes (drain, resume, update, delete), partitions and reservations: operators.
 bool MayChangeCluster(const Caller& caller);
 // An sacctmgr change: operators; granting an admin level to a user takes an administrator.
 bool MayChangeAccounting(AdminLevel level, bool grants_admin_level);

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -168,6 +170,8 @@ Status Controller::Start(const PolicyRegistry& registry) {
   }
   Status accounting = LoadAccounting();
   if (!accounting.ok()) return accounting;
+  Status reservations = LoadReservations();
+  if (!reservations.ok()) return reservations;
   std::vector<Step> stored_steps;
   if (!running_ids.empty()) {
     auto steps = store_->QuerySteps(running_ids);
@@ -459,6 +463,20 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
     if (!assoc_ok.ok()) return assoc_ok;
     const Qos* qos = FindQos(accounting_.qos, req.qos);
     if (qos != nullptr) req.qos = qos->name;
+    if (!req.reservation.empty()) {
+      // As Slurm: root and SlurmUser may use any reservation, others only those naming them
+      // or their account.
+      auto r = std::find_if(reservations_.begin(), reservations_.end(),
+                            [&](const Reservation& x) { return x.name == req.reservation; });
+      Reservation current = r == reservations_.end() ? Reservation{} : *r;
+      if (r != reservations_.end()) RollForward(current, now);
+      if (r == reservations_.end() || current.end_time <= now) {
+        return InvalidArgument("Requested reservation is invalid");
+      }
+      if (req.uid != 0 && req.uid != getuid() && !current.Admits(req.user, req.account)) {
+        return PermissionDenied("Access denied to requested reservation");
+      }
+    }
     // Counting live jobs walks them all: only for limits that are set.
     auto count_live = [&](const std::function<bool(const Job&)>& match) {
       int64_t n = 0;
@@ -630,7 +648,20 @@ Result<Job> Controller::GetJob(const std::string& id) const {
 
 std::vector<Node> Controller::ListNodes() const {
   ReadLock lock(mu_);
-  return nodes_;
+  std::vector<Node> nodes = nodes_;
+  if (!reservations_.empty()) {
+    const int64_t now = NowSeconds();
+    for (const Reservation& r : CurrentReservationsLocked(now)) {
+      if (!r.ActiveAt(now)) continue;
+      for (const std::string& name : r.nodes) {
+        auto it = node_index_.find(name);
+        if (it == node_index_.end()) continue;
+        uint8_t& mark = nodes[it->second].reserved;
+        mark = std::max<uint8_t>(mark, r.Has(kResvMaint) ? 2 : 1);
+      }
+    }
+  }
+  return nodes;
 }
 
 std::vector<Partition> Controller::ListPartitions() const {
@@ -1197,6 +1228,8 @@ void Controller::SchedulerLoop() {
     const bool reordered = ApplyPrioritiesLocked(priorities);
     const bool all_applied = ApplyPassLocked(result, now, ops, sends) && !reordered;
     changed_during_pass_.clear();
+    if (reservations_changed_during_pass_) TriggerSchedule();
+    reservations_changed_during_pass_ = false;
     last_pass_cost_ = std::chrono::steady_clock::now() - last_pass_;
     if (!all_applied) TriggerSchedule();
     const auto launches = std::count_if(sends.begin(), sends.end(),
@@ -1273,12 +1306,18 @@ ScheduleResult Controller::ComputePassLocked(int64_t now) {
     }
     view.releasing = &releasing;
   }
+  std::vector<Reservation> reservations;
+  if (!reservations_.empty()) {
+    reservations = CurrentReservationsLocked(now);
+    view.reservations = &reservations;
+  }
   return scheduler_->Schedule(view, now);
 }
 
 bool Controller::StartStillValidLocked(const StartDecision& start) const {
   auto it = jobs_.find(start.job_id);
   if (it == jobs_.end() || changed_during_pass_.count(start.job_id) != 0) return false;
+  if (reservations_changed_during_pass_) return false;
   const Job& job = it->second;
   if (job.state != JobState::kPending || job.held || job.terminating) return false;
   for (size_t i = 0; i < start.nodes.size(); ++i) {

@@ -169,6 +169,22 @@ class Controller {
   // The passwd name of `uid`, "" when it has none.
   static std::string UserName(uint32_t uid);
 
+  // --- advance reservations (controller_reservations.cc) ---
+  // scontrol create/update/delete reservation, in scontrol's Key=Value words; stored before
+  // answering. `requester_uid` as ChangeAccounting's. Create returns the new name.
+  Result<std::string> CreateReservation(const std::vector<std::string>& words,
+                                        std::optional<uint32_t> requester_uid, int64_t now);
+  Status UpdateReservation(const std::string& name, const std::vector<std::string>& words,
+                           std::optional<uint32_t> requester_uid, int64_t now);
+  Status DeleteReservation(const std::string& name, std::optional<uint32_t> requester_uid,
+                           int64_t now);
+  struct ReservationRow {
+    Reservation reservation;
+    uint64_t cpus = 0;  // CoreCnt
+  };
+  // The reservations not yet over (repeating ones at their next window), by name.
+  std::vector<ReservationRow> ListReservations(int64_t now) const;
+
   // --- metrics (controller_metrics.cc) ---
   ControllerMetrics& metrics() { return *metrics_; }
   // The agents that reported a metrics address, by node name (Prometheus service discovery).
@@ -268,6 +284,17 @@ class Controller {
   void RefreshPriorityInputsLocked(bool fairshare, bool force = false);
   // Loads the accounting database from the store and lays the config file's lines over it.
   Status LoadAccounting();
+  Status LoadReservations();
+  // Whether `requester_uid` may change reservations: root, the controller's user, AdminLevel
+  // Operator or Administrator (one place, to fold into a common authorization check).
+  Status MayChangeReservationsLocked(std::optional<uint32_t> requester_uid) const;
+  // reservations_ without those over, repeating ones rolled forward to `now`.
+  std::vector<Reservation> CurrentReservationsLocked(int64_t now) const;
+  ReservationEnv ReservationEnvLocked(const std::vector<Reservation>& current,
+                                      std::map<std::string, int64_t>& busy_until,
+                                      int64_t now) const;
+  // Stores `next` as the reservations document, then makes it current.
+  Status CommitReservations(std::vector<Reservation> next);
   void SetAccountingLocked(AccountingDb db);
   // Fair-share usage: charges a run that ends (or is requeued) at `end` for the part not charged
   // yet; every PriorityCalcPeriod, decays the usage and charges the running jobs.
@@ -316,6 +343,10 @@ class Controller {
   std::unordered_map<std::string, size_t> node_index_;
   std::vector<Partition> partitions_;
   std::map<std::string, NodeAdminState> admin_states_;  // by node name
+  std::vector<Reservation> reservations_;
+  // Changed while a pass was computed: its starts are dropped (they may sit in a new window).
+  bool reservations_changed_during_pass_ = false;
+  std::mutex reservation_change_mu_;  // one reservation change at a time
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
   std::atomic<JobId> next_job_id_{1};
   // Submissions that became durable while the lock was busy (a pass being computed, a long

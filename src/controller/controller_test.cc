@@ -1774,3 +1774,79 @@ TEST_F(ControllerTest, UndeliveredWebhooksSurviveARestartAndABadUrlIsRefused) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Advance reservations
+
+TEST_F(ControllerTest, ReservationsAreCheckedStoredAndHonoured) {
+  StartController();
+  Register("n1", 2);
+  Register("n2", 2);
+  const int64_t now = NowSeconds();
+  // Only administrators change them.
+  auto denied = ctl_->CreateReservation(
+      {"ReservationName=m", "StartTime=now", "Duration=10", "Nodes=n1", "Users=alice"}, 12345,
+      now);
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+  auto created = ctl_->CreateReservation({"ReservationName=m", "StartTime=now", "Duration=10",
+                                          "Nodes=n1", "Users=alice", "Flags=MAINT"},
+                                         std::nullopt, now);
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_EQ(*created, "m");
+  // An overlap is refused and changes nothing.
+  auto clash = ctl_->CreateReservation(
+      {"ReservationName=o", "StartTime=now", "Duration=10", "Nodes=n[1-2]", "Users=alice"},
+      std::nullopt, now);
+  EXPECT_TRUE(clash.ok()) << "a MAINT reservation may be overlapped";
+  auto clash2 = ctl_->CreateReservation(
+      {"ReservationName=p", "StartTime=now", "Duration=10", "Nodes=n2", "Users=alice"},
+      std::nullopt, now);
+  ASSERT_FALSE(clash2.ok());
+  EXPECT_EQ(clash2.status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_EQ(ctl_->ListReservations(now).size(), 2u);
+  ASSERT_TRUE(ctl_->DeleteReservation("o", std::nullopt, now).ok());
+  EXPECT_EQ(FindNode("n1").StateText(false), "maint");
+  EXPECT_EQ(FindNode("n2").StateText(false), "idle");
+
+  // Submission: unknown or not admitted reservations are refused.
+  SubmitRequest bad = Request();
+  bad.req.reservation = "nope";
+  auto id = ctl_->Submit(bad, now);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "Requested reservation is invalid");
+  SubmitRequest other = Request();
+  other.req.user = "bob";
+  other.req.uid = 1001;
+  other.req.reservation = "m";
+  id = ctl_->Submit(other, now);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "Access denied to requested reservation");
+
+  // A job naming it runs on n1; one that does not, on n2.
+  SubmitRequest in = Request("in");
+  in.req.reservation = "m";
+  in.req.cpus_per_task = 2;
+  JobId a = Submit(in);
+  SubmitRequest out = Request("out");
+  out.req.cpus_per_task = 2;
+  JobId b = Submit(out);
+  ASSERT_TRUE(WaitState(a, JobState::kRunning));
+  ASSERT_TRUE(WaitState(b, JobState::kRunning));
+  EXPECT_EQ(GetJob(a).nodes, std::vector<std::string>{"n1"});
+  EXPECT_EQ(GetJob(b).nodes, std::vector<std::string>{"n2"});
+
+  RestartController();
+  auto rows = ctl_->ListReservations(NowSeconds());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].reservation.name, "m");
+  EXPECT_TRUE(rows[0].reservation.Has(kResvMaint));
+  EXPECT_EQ(rows[0].reservation.nodes, std::vector<std::string>{"n1"});
+  EXPECT_EQ(ctl_->DeleteReservation("nope", std::nullopt, now).code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace shoal

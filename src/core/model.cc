@@ -87,6 +87,10 @@ std::string Node::StateText(bool long_form) const {
     text = busy ? (long_form ? "draining" : "drng") : (long_form ? "drained" : "drain");
   } else if (!responding && boot_time == 0) {
     text = long_form ? "unknown" : "unk";
+  } else if (!busy && reserved == 2) {
+    text = "maint";
+  } else if (!busy && reserved == 1) {
+    text = long_form ? "reserved" : "resv";
   } else if (!busy) {
     // A silent node not yet declared down shows its allocation state ("idle*"), as in sinfo.
     text = "idle";

@@ -91,6 +91,7 @@ struct JobRequest {
   // shoal's own (sbatch --webhook): an http(s) URL told of this job's state changes, besides
   // the cluster's WebhookURL receivers. Empty: none.
   std::string webhook;
+  std::string reservation;      // --reservation: runs only on its nodes, in its window
 };
 
 struct Job {
@@ -196,6 +197,9 @@ struct Node {
   uint64_t alloc_mem_mb = 0;
   std::vector<bool> gpu_busy;   // size == gpus
   std::vector<JobId> running_jobs;
+  // In an advance reservation's window now: 1 reserved, 2 for maintenance (set on the copies the
+  // controller lists; an idle node then shows "resv" or "maint").
+  uint8_t reserved = 0;
 
   NodeState BaseState() const;
   // sinfo/scontrol state text: "idle", "mixed", "alloc", "down*", "drain", "drng", "unk*" ...

@@ -262,6 +262,10 @@ struct Scheduler::Pass {
   std::unordered_set<JobId> preempted;
   std::vector<Amount> extra;
   std::vector<const Job*> victims;
+  // Advance reservations whose window has not ended: their node indices, and per partition
+  // whether an open MAINT window holds some of its nodes.
+  std::vector<std::vector<uint32_t>> resv_nodes;  // parallel to *view->reservations
+  std::vector<uint8_t> part_maint;
 
   void Prepare(const ClusterView& v, const SchedulerOptions& o, int64_t t, ScheduleResult* r) {
     view = &v;
@@ -327,9 +331,75 @@ struct Scheduler::Pass {
     preempted.clear();
     count_qos_users = false;
     limits.Reset(v.accounting);
+    resv_nodes.clear();
+    part_maint.assign(parts.size(), 0);
+    if (v.reservations != nullptr && !v.reservations->empty()) HoldReservations();
     if (v.qos != nullptr) {
       for (const Qos& q : *v.qos) count_qos_users = count_qos_users || q.max_jobs_per_user > 0;
     }
+  }
+
+  // Every window not yet over becomes a hold of its nodes' whole capacity, so that jobs outside
+  // it neither start across its start nor are planned into it.
+  void HoldReservations() {
+    const std::vector<Reservation>& all = *view->reservations;
+    resv_nodes.resize(all.size());
+    for (size_t k = 0; k < all.size(); ++k) {
+      const Reservation& r = all[k];
+      if (r.end_time <= now) continue;
+      for (const std::string& name : r.nodes) {
+        auto it = node_index.find(name);
+        if (it == node_index.end()) continue;
+        const uint32_t i = it->second;
+        resv_nodes[k].push_back(i);
+        plan.Hold(i, plan.Capacity(i), r.start_time, r.end_time);
+        if (r.Has(kResvMaint) && r.start_time <= now) {
+          for (size_t p = 0; p < parts.size(); ++p) part_maint[p] |= member[p][i];
+        }
+      }
+    }
+  }
+
+  int FindReservation(const std::string& name) const {
+    if (view->reservations == nullptr) return -1;
+    for (size_t k = 0; k < view->reservations->size(); ++k) {
+      if ((*view->reservations)[k].name == name) return static_cast<int>(k);
+    }
+    return -1;
+  }
+
+  // Starts a job that names reservation k on the reservation's nodes if they have room now.
+  // The window's hold keeps other jobs off them, so what is free now is the reservation's.
+  bool TryStartInReservation(const Job& job, uint32_t p, size_t k, int64_t duration) {
+    const JobRequest& req = job.req;
+    const std::vector<Node>& nodes = *view->nodes;
+    const uint32_t want = std::max<uint32_t>(1, req.min_nodes);
+    if (k >= resv_nodes.size()) return false;
+    const std::vector<uint32_t>& in = resv_nodes[k];
+    auto fits = [&](uint32_t i, const Amount& need) {
+      if (!plan.Schedulable(i) || (req.exclusive && !plan.Idle(i))) return false;
+      return Covers(plan.FreeNow(i), need);
+    };
+    if (!RequiredNodes(req, p)) return false;
+    chosen.clear();
+    for (const NodeNeed& r : required) {
+      if (std::find(in.begin(), in.end(), r.node) == in.end() || !fits(r.node, r.need)) {
+        return false;
+      }
+      chosen.push_back(r);
+    }
+    for (uint32_t i : in) {
+      if (chosen.size() >= want) break;
+      if (!Eligible(req, p, i) || std::any_of(required.begin(), required.end(),
+                                              [&](const NodeNeed& r) { return r.node == i; })) {
+        continue;
+      }
+      NodeNeed c{i, ToAmount(ShapeFor(req, nodes[i]))};
+      if (fits(i, c.need)) chosen.push_back(c);
+    }
+    if (chosen.size() < want) return false;
+    Commit(job, EndOf(now, duration));
+    return true;
   }
 
   const Qos* QosOf(const Job& job) const {
@@ -486,6 +556,14 @@ struct Scheduler::Pass {
       return false;
     }
 
+    Commit(job, end);
+    return true;
+  }
+
+  // Starts the job on `chosen` now, until `end`.
+  void Commit(const Job& job, int64_t end) {
+    const JobRequest& req = job.req;
+    const std::vector<Node>& nodes = *view->nodes;
     StartDecision start;
     start.job_id = job.id;
     start.per_node = ShapeFor(req, nodes[chosen.front().node]);
@@ -509,7 +587,6 @@ struct Scheduler::Pass {
     }
     if (limits.active()) limits.Charge(job, QosOf(job));
     result->starts.push_back(std::move(start));
-    return true;
   }
 
   // Adds (sign 1) or removes (-1) what `job` holds on each node to `extra`.
@@ -731,7 +808,11 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
     Pass::PartState& ps = pass.part_state[p];
     const bool first = !ps.blocked;
     ps.blocked = true;
-    set_reason(job, first ? "Resources" : "Priority");
+    if (!pass.part_maint.empty() && pass.part_maint[p]) {
+      set_reason(job, "ReqNodeNotAvail, Reserved for maintenance");
+    } else {
+      set_reason(job, first ? "Resources" : "Priority");
+    }
     switch (backfill_->OnBlocked(first)) {
       case BlockedAction::kStopPartition:
         ps.stopped = true;
@@ -841,6 +922,25 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
         set_reason(job, limit.data());  // one of Slurm's reason literals
         continue;
       }
+    }
+    if (!req.reservation.empty()) {
+      // Checked against the reservation's users at submit; here only its window and room.
+      const int k = pass.FindReservation(req.reservation);
+      if (k < 0) {
+        set_reason(job, "ReservationDeleted");
+        continue;
+      }
+      const Reservation& r = (*view.reservations)[static_cast<size_t>(k)];
+      if (!r.ActiveAt(now)) {
+        set_reason(job, "Reservation");
+        continue;
+      }
+      const int64_t estimate = EstimateOf(req, &partition);
+      const int64_t duration = estimate == kNever ? kNever : std::max<int64_t>(1, estimate);
+      if (exhausted() || !pass.TryStartInReservation(job, p, static_cast<size_t>(k), duration)) {
+        set_reason(job, "Resources");
+      }
+      continue;
     }
     Pass::PartState& ps = pass.part_state[p];
     if (ps.stopped) {

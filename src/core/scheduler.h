@@ -17,6 +17,7 @@
 #include "core/priority.h"
 #include "core/accounting.h"
 #include "core/qos.h"
+#include "core/reservation.h"
 
 namespace shoal {
 
@@ -87,6 +88,8 @@ struct ClusterView {
   const std::vector<const Job*>* releasing = nullptr;
   // Association and QOS limits on running jobs (AccountingStorageEnforce=limits); null: none.
   const AccountingDb* accounting = nullptr;
+  // Advance reservations (null or empty: none). Windows already rolled forward by the caller.
+  const std::vector<Reservation>* reservations = nullptr;
 };
 
 // The per-node shape a request needs when spread over `nodes` nodes of `node_cpus` CPUs
@@ -143,6 +146,13 @@ struct SchedulerOptions {
 // the job then fits are they preempted (it starts in a later pass, once they have ended). A job
 // that fits on what is already being freed preempts nothing more. A job requeued by preemption
 // (Job::preempted_by) waits with reason BeginTime while its preemptor is pending.
+// Reservations (view.reservations): during a window its nodes are held for the jobs that name
+// it; other jobs neither start there if they would still run at the window's start nor are
+// planned across it (the window is a hold in the availability plan). A job naming a reservation
+// waits (reason Reservation) until the window opens, then starts only on the reservation's nodes
+// when they have room now (else Resources; it may run past the window's end, as in Slurm); it
+// is never backfill-planned and does not block its partition. A job blocked while a MAINT window
+// holds nodes of its partition waits with reason "ReqNodeNotAvail, Reserved for maintenance".
 // A blocked job whose start the plan cannot place (resources held by jobs without a time
 // limit, or too few usable nodes) cannot be protected, so its partition behaves as under none.
 // Not thread-safe: one pass at a time. Keeps its buffers between passes.

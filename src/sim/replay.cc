@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/strings.h"
 #include "core/scheduler.h"
 
 namespace shoal {
@@ -36,6 +37,12 @@ class Engine {
     p.is_default = true;
     partitions_.push_back(p);
     arrival_last_ = scheduler_->order().ArrivalOrdered() || scheduler_->backfill().name() == "none";
+    // A pass at every window's start and end: jobs held back by a window may start then.
+    for (const Reservation& r : options_.reservations) {
+      boundaries_.push_back(r.start_time);
+      boundaries_.push_back(r.end_time);
+    }
+    std::sort(boundaries_.begin(), boundaries_.end(), std::greater<>());
     keyed_ = !scheduler_->order().ArrivalOrdered();
   }
 
@@ -49,10 +56,15 @@ class Engine {
     std::stable_sort(order.begin(), order.end(),
                      [&](uint32_t a, uint32_t b) { return jobs[a].submit < jobs[b].submit; });
     size_t next = 0;
-    while (next < order.size() || !ends_.empty()) {
+    while (next < order.size() || !ends_.empty() || (!boundaries_.empty() && !queue_.empty())) {
       int64_t now = kNever;
       if (next < order.size()) now = jobs[order[next]].submit;
       if (!ends_.empty()) now = std::min(now, ends_.top().end);
+      if (!boundaries_.empty() && boundaries_.back() <= now) {
+        now = boundaries_.back();
+        while (!boundaries_.empty() && boundaries_.back() == now) boundaries_.pop_back();
+        Event(now, Idle());
+      }
       while (next < order.size() && jobs[order[next]].submit == now) {
         uint32_t procs = Submit(order[next++], now);
         const bool idle = Idle() || (arrival_last_ && procs > free_cpus_);
@@ -129,6 +141,7 @@ class Engine {
     ClusterView view{&no_jobs_, &nodes_, &partitions_};
     view.pending_in_order = &queue_;
     view.running = &running_;
+    if (!options_.reservations.empty()) view.reservations = &options_.reservations;
     ScheduleResult r = scheduler_->Schedule(view, now);
     if (options_.on_pass) options_.on_pass(now, r);
     if (r.starts.empty()) return;
@@ -203,6 +216,7 @@ class Engine {
   bool arrival_last_ = false;
   bool keyed_ = false;
   bool pinned_ = false;
+  std::vector<int64_t> boundaries_;  // reservation starts and ends, latest first
   ReplayResult result_;
 };
 
@@ -243,6 +257,39 @@ Result<ReplayResult> Replay(const Workload& workload, const ReplayOptions& optio
   }
   Engine engine(workload, options, std::move(scheduler).value());
   return engine.Run();
+}
+
+Result<std::vector<Reservation>> ParseSimReservations(std::string_view text,
+                                                      const Machine& machine) {
+  std::vector<Node> nodes(machine.nodes);
+  for (uint32_t i = 0; i < machine.nodes; ++i) {
+    nodes[i].name = "n" + std::to_string(i + 1);
+    nodes[i].cpus = machine.cpus_per_node;
+    nodes[i].responding = true;
+  }
+  std::vector<Reservation> out;
+  size_t line_no = 0;
+  for (const std::string& raw : Split(text, '\n')) {
+    ++line_no;
+    std::string_view line = Trim(std::string_view(raw).substr(0, raw.find('#')));
+    if (line.empty()) continue;
+    std::vector<std::string> words;
+    for (const std::string& w : Split(line, ' ')) {
+      if (!Trim(w).empty()) words.emplace_back(Trim(w));
+    }
+    auto req = ParseReservationRequest(words);
+    ReservationEnv env;
+    env.nodes = &nodes;
+    env.reservations = &out;
+    env.now = 0;
+    auto r = req.ok() ? BuildReservation(*req, nullptr, env) : Result<Reservation>(req.status());
+    if (!r.ok()) {
+      return InvalidArgument("reservations line " + std::to_string(line_no) + ": " +
+                             r.status().message());
+    }
+    out.push_back(std::move(r).value());
+  }
+  return out;
 }
 
 ReplayStats Summarize(const std::vector<JobOutcome>& jobs, const Machine& machine) {

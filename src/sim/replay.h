@@ -32,7 +32,16 @@ struct ReplayOptions {
   // Called after every pass with the simulated time and what the pass decided (tests use it to
   // check reservations are kept). Job ids are workload indices + 1.
   std::function<void(int64_t now, const ScheduleResult&)> on_pass;
+  // Advance reservations on the simulated nodes ("n1".."nN"), times in the trace's seconds:
+  // trace jobs name none, so each window keeps every job off its nodes (a maintenance window).
+  std::vector<Reservation> reservations;
 };
+
+// Reads reservations for a replay on `machine`: one per line in scontrol's words
+// ("ReservationName=m StartTime=now+1hour Duration=2:00:00 NodeCnt=4 Users=root Flags=MAINT"),
+// "now" being time 0 of the trace; '#' starts a comment. InvalidArgument naming the line.
+Result<std::vector<Reservation>> ParseSimReservations(std::string_view text,
+                                                      const Machine& machine);
 
 // The simulator's policy names: fcfs and sjf (no backfill), easy, easy-sjbf and conservative
 // (FCFS queue). InvalidArgument for others.

@@ -347,3 +347,39 @@ TEST(TimelineSvgTest, QueueAndUtilizationOverTime) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// A maintenance window on n1 from 100 to 200 (2 nodes of 4 CPUs, whole-node jobs): jobs that
+// would run into it stay off n1, a job that ends by its start uses n1, and n1 is used again
+// from its end on (a pass runs then, though no job ends or arrives).
+TEST(ReplayReservationTest, JobsStayOutOfTheWindow) {
+  Workload w;
+  w.machine = {2, 4};
+  w.jobs = {J(0, 4, 150, 150), J(1, 4, 50, 50), J(2, 4, 100, 100), J(60, 4, 40, 40),
+            J(120, 4, 50, 50)};
+  for (size_t i = 0; i < w.jobs.size(); ++i) w.jobs[i].trace_id = static_cast<int64_t>(i + 1);
+  auto resv = ParseSimReservations(
+      "# maintenance\n"
+      "ReservationName=m StartTime=now+100seconds EndTime=now+200seconds Nodes=n1 "
+      "Users=root Flags=MAINT\n",
+      w.machine);
+  ASSERT_TRUE(resv.ok()) << resv.status().message();
+  auto o = ReplayPolicy("easy");
+  ASSERT_TRUE(o.ok());
+  o->reservations = *resv;
+  auto r = Replay(w, *o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(Starts(*r), (std::vector<int64_t>{0, 1, 150, 60, 200}));
+  // Without the window job 2 takes n1 as soon as job 1 ends.
+  EXPECT_EQ(Starts(RunPolicy(w, "easy"))[2], 51);
+
+  auto bad = ParseSimReservations("ReservationName=x StartTime=now Duration=1 Nodes=n9 Users=root",
+                                  w.machine);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "reservations line 1: Invalid node name specified (n9)");
+}
+
+}  // namespace
+}  // namespace shoal

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "sim/replay.h"
 #include "sim/report.h"
@@ -102,6 +103,14 @@ Result<ReplayOutput> RunReplayCommand(const ReplayCommand& cmd) {
   }
 
   options->skip_idle_passes = !cmd.every_pass;
+  if (!cmd.reservations_path.empty()) {
+    std::ifstream f(cmd.reservations_path, std::ios::binary);
+    if (!f) return InvalidArgument("cannot read " + cmd.reservations_path);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto r = ParseSimReservations(text, windows.front().machine);
+    if (!r.ok()) return InvalidArgument(cmd.reservations_path + ": " + r.status().message());
+    options->reservations = std::move(r).value();
+  }
   ReplayOutput out;
   out.warnings = std::move(trace->skipped);
   std::vector<ReplayStats> stats;
@@ -155,6 +164,9 @@ int SimMain(int argc, char** argv) {
   replay->add_flag("--every-pass", cmd.every_pass,
                    "run a pass after every event, even where none could start a job (slower, "
                    "same results)");
+  replay->add_option("--reservations", cmd.reservations_path,
+                     "FILE of reservations, one per line in scontrol's words (StartTime=now+N "
+                     "counts from the trace's time 0; jobs are kept off their nodes)");
   replay->add_flag("--timing", timing, "print the replay's wall time and pass counts to stderr");
   try {
     app.parse(argc, argv);

@@ -20,6 +20,8 @@ struct ReplayCommand {
   std::string on_bad_line = "skip";
   size_t first = 0;  // keep only the first N jobs after filtering; 0: all
   bool every_pass = false;  // run a pass after every event, even a provably idle one
+  // A file of reservations in scontrol's words, one per line (ParseSimReservations); "": none.
+  std::string reservations_path;
 };
 
 struct ReplayOutput {

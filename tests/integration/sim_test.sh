@@ -34,4 +34,17 @@ expect_eq "$rc" "0" "skip goes on"
 expect_match "$msg" "skipped .*bad.swf:3: not a number 'x'" "skip names file:line"
 msg=$(shoal sim replay "$WORK/bad.swf" --policy lottery 2>&1); rc=$?
 expect_eq "$rc" "1" "unknown policy exits 1"
+# --reservations: a two-day maintenance window on half the machine makes jobs wait longer; a bad
+# line is named.
+wait_of() { shoal sim replay "$lublin" --first 500 --json "$@" | sed 's/.*"avg_wait":\([0-9.]*\).*/\1/'; }
+printf 'ReservationName=m StartTime=now+1hour Duration=2-00:00:00 Nodes=n[1-128] Users=root Flags=MAINT\n' \
+  > "$WORK/resv.txt"
+plain=$(wait_of); held=$(wait_of --reservations "$WORK/resv.txt")
+python3 -c "import sys; sys.exit(0 if float('$held') > float('$plain') else 1)" \
+  && ok || fail "a maintenance window did not delay jobs ($plain vs $held)"
+printf 'ReservationName=m StartTime=now Duration=10 Nodes=n999 Users=root\n' > "$WORK/bad_resv.txt"
+msg=$(shoal sim replay "$lublin" --first 10 --reservations "$WORK/bad_resv.txt" 2>&1); rc=$?
+expect_eq "$rc" "1" "bad reservation exits 1"
+expect_match "$msg" "bad_resv.txt: reservations line 1: Invalid node name specified \\(n999\\)" \
+  "bad reservation names the line"
 finish
