@@ -239,6 +239,7 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
         break;
       case kOptWebhook:
         err = ApplySbatchLongOption("webhook", opt.arg, &o.alloc);
+        break;
       case kOptReservation:
         err = ApplySbatchLongOption("reservation", opt.arg, &o.alloc);
         break;
