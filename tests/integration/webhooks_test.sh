@@ -94,7 +94,8 @@ printf '#!/bin/sh\n#SBATCH --webhook=http://\ntrue\n' >"$WORK/bad.sh"
 expect_match "$(sbatch "$WORK/bad.sh" 2>&1)" "invalid webhook URL 'http://': no host" \
   "#SBATCH --webhook is checked too"
 # The controller checks what the API is sent, whatever the client.
-api=$(curl -s -X POST -H 'Content-Type: application/json' "http://$HTTP/api/v1/jobs" \
+api=$(curl -s --unix-socket "$SHOAL_STATE_DIR/controller.sock" -X POST \
+  -H 'Content-Type: application/json' "http://localhost/api/v1/jobs" \
   -d '{"job":{"work_dir":"/tmp","webhook":"ftp://x"},"script":"#!/bin/sh\ntrue\n"}')
 expect_match "$api" "only http:// and https://" "the API refuses a bad webhook"
 expect_eq "$(sacct -n -X -P --format=JobID | wc -l)" "$before" "nothing was queued"
