@@ -18,18 +18,7 @@ work=$(mktemp -d /tmp/shoal-bench.XXXXXX)
 # Stop the cluster even when a measurement fails half way.
 trap 'PATH="$BIN:$PATH" shoal down --state-dir "$work/state" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
-# median_ms N CMD...: median wall time of N runs in milliseconds (bash's EPOCHREALTIME).
-median_ms() {
-  local n=$1; shift
-  local times=()
-  for _ in $(seq 1 "$n"); do
-    local t0=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1 || true
-    local t1=$EPOCHREALTIME
-    times+=("$(echo "($t1 - $t0) * 1000" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
+source "$root/bench/lib.sh"  # median_ms
 
 host_busy_jiffies() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
 proc_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15)*1000/hz}' "/proc/$1/stat"; }

@@ -19,17 +19,7 @@ export SHOAL_STATE_DIR=$work/state
 export PATH="$BIN:$PATH"
 trap '[ -n "${KEEP:-}" ] || { shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null 2>&1; rm -rf "$work"; }' EXIT
 
-median_ms() {
-  local n=$1; shift
-  local times=()
-  for _ in $(seq 1 "$n"); do
-    local t0=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1 || true
-    local t1=$EPOCHREALTIME
-    times+=("$(echo "($t1 - $t0) * 1000" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
+source "$root/bench/lib.sh"  # median_ms
 
 shoal up --nodes 2 --state-dir "$SHOAL_STATE_DIR" >/dev/null
 scontrol update nodename=node[1-2] state=drain reason=bench
