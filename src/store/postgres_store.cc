@@ -28,7 +28,7 @@ namespace {
 // Stays in step with kSchemaVersion in sqlite_store.cc: both stores hold the same logical
 // schema, and a change to it is a new version of both. PostgreSQL support began at version 5,
 // so a new database is created at 5 directly; a later version appends a migration here.
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 struct Migration {
   int to;           // the version a database has after it
@@ -97,6 +97,12 @@ CREATE TABLE webhook_outbox (
   body TEXT NOT NULL,
   created BIGINT NOT NULL
 );
+)sql"},
+    // sacct -u -S -E: a job is in the window when it was submitted before the window's end and
+    // ended after its start; with both times in the index, rows outside it are never read.
+    {8, R"sql(
+DROP INDEX IF EXISTS jobs_user_time;
+CREATE INDEX IF NOT EXISTS jobs_user_window ON jobs ("user", submit_time, end_time, finished);
 )sql"},
 };
 

@@ -20,9 +20,10 @@ namespace {
 
 // Version 2 added job_payloads.args, version 3 the usage table, version 4 the steps table,
 // version 5 the node_states table, version 6 the documents table, version 7 the webhook_outbox
-// table (tables are created by kSchema when missing). Migrations run in order from the version a
+// table, version 8 the jobs_user_window index in place of jobs_user_time (tables and indexes are
+// created by kSchema when missing). Migrations run in order from the version a
 // file has.
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (

@@ -793,7 +793,7 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 7);  // every migration ran
+  EXPECT_EQ(sqlite3_column_int(st, 0), 8);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
@@ -979,7 +979,16 @@ TEST(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 7);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 8);
+  sqlite3_finalize(st);
+  // Version 8: sacct's window index replaced the user/submit-time one.
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' "
+                               "AND name LIKE 'jobs_user%'",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "jobs_user_window");
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
@@ -1091,7 +1100,11 @@ INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend:
 
 TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "7");
+  EXPECT_EQ(result_, "8");
+  ASSERT_EQ(Sql("SELECT string_agg(indexname, ',') FROM pg_indexes WHERE tablename = 'jobs' "
+                "AND indexname LIKE 'jobs_user%'"),
+            "");
+  EXPECT_EQ(result_, "jobs_user_window");
   ASSERT_EQ(Sql("SELECT data_type FROM information_schema.columns WHERE table_name = "
                 "'job_payloads' AND column_name = 'script'"),
             "");
@@ -1114,7 +1127,7 @@ TEST_P(PostgresStoreTest, NewerSchemaIsRefused) {
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
       << s.status().message();
-  ASSERT_EQ(Sql("UPDATE schema_version SET version = 7"), "");
+  ASSERT_EQ(Sql("UPDATE schema_version SET version = 8"), "");
   Open();
 }
 
@@ -1124,7 +1137,7 @@ TEST_P(PostgresStoreTest, VersionSixDatabaseGainsTheWebhookOutbox) {
   ASSERT_EQ(Sql("UPDATE schema_version SET version = 6"), "");
   Open();
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "7");
+  EXPECT_EQ(result_, "8");
   ASSERT_TRUE(store_->Write({AddOutbox(MakeOutbox(1, 2, "http://r/"))}).ok());
   auto loaded = store_->LoadOutbox();
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
