@@ -1,8 +1,6 @@
 // Advance reservations in the controller: kept as one store document, changed only by
 // administrators, handed to every scheduling pass.
-#include <pwd.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -13,14 +11,6 @@ namespace shoal {
 namespace {
 
 constexpr char kReservationsDocument[] = "reservations";
-
-std::string NameOfUid(uint32_t uid) {
-  passwd pw{};
-  passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return "";
-  return pw.pw_name;
-}
 
 std::string ToDocument(const std::vector<Reservation>& all) {
   Json list = Json::array();
@@ -51,10 +41,9 @@ Status Controller::LoadReservations() {
 }
 
 Status Controller::MayChangeReservationsLocked(std::optional<uint32_t> requester_uid) const {
-  if (!requester_uid || *requester_uid == 0 || *requester_uid == getuid()) return Status::Ok();
-  const std::string name = NameOfUid(*requester_uid);
-  const UserRecord* user = accounting_.FindUser(name);
-  if (user != nullptr && user->admin != AdminLevel::kNone) return Status::Ok();
+  if (!requester_uid) return Status::Ok();
+  const std::string name = UserName(*requester_uid);
+  if (EffectiveAdminLevelLocked(*requester_uid, name) >= AdminLevel::kOperator) return Status::Ok();
   return PermissionDenied("Access/permission denied: user '" +
                           (name.empty() ? std::to_string(*requester_uid) : name) +
                           "' may not change reservations (needs root, SlurmUser or AdminLevel "
