@@ -9,23 +9,14 @@
 #include <type_traits>
 
 #include "api/json_model.h"
+#include "api/json_table.h"
+#include "common/strings.h"
 
 namespace shoal {
 namespace {
 
-// One decoded cell: scalars are read straight from the text; arrays and objects (nodes,
-// gpu_indices, dependency ...) are rare enough to be built as a small DOM.
-struct Cell {
-  enum Kind { kNull, kBool, kInt, kUint, kString, kNested } kind = kNull;
-  bool b = false;
-  int64_t i = 0;
-  uint64_t u = 0;
-  std::string* s = nullptr;
-  Json* nested = nullptr;
-};
-
 using Encoder = void (*)(const Job&, std::string*);
-using Decoder = bool (*)(Cell&, Job*);  // false: the value has the wrong type or range
+using Decoder = bool (*)(JsonCell&, Job*);  // false: the value has the wrong type or range
 
 struct Column {
   const char* name;
@@ -73,27 +64,27 @@ void AppendValue(const DependencySpec& d, std::string* out) {
 void AppendValue(JobState s, std::string* out) { AppendJsonString(JobStateName(s), out); }
 
 // A null cell leaves the field at its default, as a missing key does for JobFromJson.
-bool ReadValue(Cell& c, bool& out) {
-  if (c.kind == Cell::kNull) return true;
-  if (c.kind != Cell::kBool) return false;
+bool ReadValue(JsonCell& c, bool& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind != JsonCell::kBool) return false;
   out = c.b;
   return true;
 }
-bool ReadValue(Cell& c, std::string& out) {
-  if (c.kind == Cell::kNull) return true;
-  if (c.kind != Cell::kString) return false;
-  out = std::move(*c.s);
+bool ReadValue(JsonCell& c, std::string& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind != JsonCell::kString) return false;
+  out = std::move(*c.text);
   return true;
 }
 template <typename T>
-std::enable_if_t<std::is_integral_v<T>, bool> ReadValue(Cell& c, T& out) {
-  if (c.kind == Cell::kNull) return true;
-  if (c.kind == Cell::kUint) {
+std::enable_if_t<std::is_integral_v<T>, bool> ReadValue(JsonCell& c, T& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind == JsonCell::kUint) {
     if (c.u > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
     out = static_cast<T>(c.u);
     return true;
   }
-  if (c.kind != Cell::kInt) return false;
+  if (c.kind != JsonCell::kInt) return false;
   if constexpr (std::is_unsigned_v<T>) {
     if (c.i < 0 || static_cast<uint64_t>(c.i) > std::numeric_limits<T>::max()) return false;
   } else {
@@ -102,9 +93,9 @@ std::enable_if_t<std::is_integral_v<T>, bool> ReadValue(Cell& c, T& out) {
   out = static_cast<T>(c.i);
   return true;
 }
-bool ReadValue(Cell& c, std::vector<std::string>& out) {
-  if (c.kind == Cell::kNull) return true;
-  if (c.kind != Cell::kNested || !c.nested->is_array()) return false;
+bool ReadValue(JsonCell& c, std::vector<std::string>& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind != JsonCell::kNested || !c.nested->is_array()) return false;
   out.clear();
   for (Json& e : *c.nested) {
     if (!e.is_string()) return false;
@@ -112,9 +103,9 @@ bool ReadValue(Cell& c, std::vector<std::string>& out) {
   }
   return true;
 }
-bool ReadValue(Cell& c, std::vector<std::vector<uint32_t>>& out) {
-  if (c.kind == Cell::kNull) return true;
-  if (c.kind != Cell::kNested || !c.nested->is_array()) return false;
+bool ReadValue(JsonCell& c, std::vector<std::vector<uint32_t>>& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind != JsonCell::kNested || !c.nested->is_array()) return false;
   out.clear();
   for (const Json& per_node : *c.nested) {
     if (!per_node.is_array()) return false;
@@ -129,16 +120,16 @@ bool ReadValue(Cell& c, std::vector<std::vector<uint32_t>>& out) {
   }
   return true;
 }
-bool ReadValue(Cell& c, DependencySpec& out) {
-  if (c.kind == Cell::kNull) return true;
-  if (c.kind != Cell::kNested) return false;
+bool ReadValue(JsonCell& c, DependencySpec& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind != JsonCell::kNested) return false;
   out = DependencySpec();
   return DependencyFromJson(*c.nested, out).ok();
 }
-bool ReadValue(Cell& c, JobState& out) {
-  if (c.kind == Cell::kNull) return true;
-  if (c.kind != Cell::kString) return false;
-  auto parsed = ParseJobState(*c.s);
+bool ReadValue(JsonCell& c, JobState& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind != JsonCell::kString) return false;
+  auto parsed = ParseJobState(*c.text);
   if (!parsed) return false;
   out = *parsed;
   return true;
@@ -149,7 +140,7 @@ void EncodeJob(const Job& j, std::string* out) {
   AppendValue(j.*Member, out);
 }
 template <auto Member>
-bool DecodeJob(Cell& c, Job* j) {
+bool DecodeJob(JsonCell& c, Job* j) {
   return ReadValue(c, j->*Member);
 }
 template <auto Member>
@@ -157,7 +148,7 @@ void EncodeReq(const Job& j, std::string* out) {
   AppendValue(j.req.*Member, out);
 }
 template <auto Member>
-bool DecodeReq(Cell& c, Job* j) {
+bool DecodeReq(JsonCell& c, Job* j) {
   return ReadValue(c, j->req.*Member);
 }
 
@@ -249,311 +240,28 @@ int FindColumn(std::string_view name) {
   return -1;
 }
 
-// Length of the valid UTF-8 sequence at s[k], or 0 when it is not one.
-size_t Utf8Length(std::string_view s, size_t k) {
-  auto c = static_cast<unsigned char>(s[k]);
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2, cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3, cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (k + n > s.size()) return 0;
-  for (size_t m = 1; m < n; ++m) {
-    auto cc = static_cast<unsigned char>(s[k + m]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  // Overlong forms, surrogates and code points past U+10FFFF are not valid UTF-8.
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-      (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return n;
-}
-
-// Reads exactly the document JobTableWriter writes (any JSON whitespace allowed), straight
-// from the text into the jobs: with 100,000 rows a general-purpose tokenizer costs several times
-// the whole rest of squeue. Arrays and objects inside a cell (nodes, gpu_indices, dependency)
-// are cut out and handed to nlohmann; unknown members of the document are skipped.
-class TableParser {
+// Decodes the table's cells into jobs, one per row.
+class JobTableSink : public JsonTableSink {
  public:
-  explicit TableParser(std::string_view text) : s_(text) {}
+  explicit JobTableSink(std::vector<Job>* jobs) : jobs_(jobs) {}
 
-  Status Parse(std::vector<Job>* jobs) {
-    jobs_ = jobs;
-    bool seen_columns = false;
-    if (!Expect('{')) return status_;
-    if (Peek() == '}') return InvalidArgument("job table holds no columns");
-    for (;;) {
-      std::string key;
-      if (!ParseString(&key) || !Expect(':')) return status_;
-      if (key == "columns") {
-        if (!ParseColumns()) return status_;
-        seen_columns = true;
-      } else if (key == "rows") {
-        if (!seen_columns) return InvalidArgument("job table lists rows before its columns");
-        if (!ParseRows()) return status_;
-      } else if (!SkipValue()) {
-        return status_;
-      }
-      char c = Next();
-      if (c == '}') break;
-      if (c != ',') {
-        Malformed("',' or '}'");
-        return status_;
-      }
+  Status Columns(const std::vector<std::string>& names) override {
+    for (const std::string& name : names) {
+      int col = FindColumn(name);
+      if (col < 0) return InvalidArgument("job table holds unknown job field '" + name + "'");
+      columns_.push_back(col);
     }
-    SkipWs();
-    if (p_ != s_.size()) {
-      Malformed("the end of the document");
-      return status_;
-    }
-    if (!seen_columns) return InvalidArgument("job table holds no columns");
     return Status::Ok();
+  }
+  void BeginRow() override { job_ = &jobs_->emplace_back(); }
+  bool Cell(size_t column, JsonCell& cell) override {
+    return kColumns[columns_[column]].decode(cell, job_);
   }
 
  private:
-  bool ParseColumns() {
-    if (!Expect('[')) return false;
-    if (Peek() == ']') return Next(), true;
-    std::string name;
-    for (;;) {
-      if (!ParseString(&name)) return false;
-      int col = FindColumn(name);
-      if (col < 0) return Fail("unknown job field '" + name + "'");
-      columns_.push_back(col);
-      char c = Next();
-      if (c == ']') return true;
-      if (c != ',') return Malformed("',' or ']'");
-    }
-  }
-
-  bool ParseRows() {
-    if (!Expect('[')) return false;
-    if (Peek() == ']') return Next(), true;
-    for (;;) {
-      if (!Expect('[')) return false;
-      Job& job = jobs_->emplace_back();
-      for (size_t k = 0; k < columns_.size(); ++k) {
-        if (k > 0 && !Expect(',')) return false;
-        Cell cell;
-        if (!ParseCell(&cell)) return false;
-        const Column& col = kColumns[columns_[k]];
-        if (!col.decode(cell, &job)) return Fail(std::string("a bad value for '") + col.name + "'");
-      }
-      if (Next() != ']') return Fail("a row of the wrong width");
-      char c = Next();
-      if (c == ']') return true;
-      if (c != ',') return Malformed("',' or ']'");
-    }
-  }
-
-  bool ParseCell(Cell* cell) {
-    char c = Peek();
-    if (c == '"') {
-      if (!ParseString(&scratch_)) return false;
-      cell->kind = Cell::kString;
-      cell->s = &scratch_;
-      return true;
-    }
-    if (c == '[' || c == '{') {
-      size_t begin = p_;
-      if (!SkipValue()) return false;
-      std::string_view text = s_.substr(begin, p_ - begin);
-      nested_ = text == "[]" ? Json::array() : Json::parse(text, nullptr, false);
-      if (nested_.is_discarded()) return Malformed("a JSON value");
-      cell->kind = Cell::kNested;
-      cell->nested = &nested_;
-      return true;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(cell);
-    for (auto [word, kind, value] : {std::tuple{"true", Cell::kBool, true},
-                                     std::tuple{"false", Cell::kBool, false},
-                                     std::tuple{"null", Cell::kNull, false}}) {
-      if (s_.substr(p_).starts_with(word)) {
-        p_ += std::strlen(word);
-        cell->kind = kind;
-        cell->b = value;
-        return true;
-      }
-    }
-    return Malformed("a value");
-  }
-
-  bool ParseNumber(Cell* cell) {
-    const char* begin = s_.data() + p_;
-    const char* end = s_.data() + s_.size();
-    std::from_chars_result r;
-    if (*begin == '-') {
-      cell->kind = Cell::kInt;
-      r = std::from_chars(begin, end, cell->i);
-    } else {
-      cell->kind = Cell::kUint;
-      r = std::from_chars(begin, end, cell->u);
-    }
-    if (r.ec == std::errc::invalid_argument) return Malformed("a number");
-    if (r.ec != std::errc()) return Fail("a number out of range");
-    if (r.ptr < end && (*r.ptr == '.' || *r.ptr == 'e' || *r.ptr == 'E')) {
-      return Fail("a fractional number");
-    }
-    p_ = r.ptr - s_.data();
-    return true;
-  }
-
-  // A JSON string into `out`, escapes decoded (\uXXXX, surrogate pairs included).
-  bool ParseString(std::string* out) {
-    if (!Expect('"')) return false;
-    out->clear();
-    for (;;) {
-      size_t run = p_;
-      while (run < s_.size()) {
-        auto c = static_cast<unsigned char>(s_[run]);
-        if (c == '"' || c == '\\' || c < 0x20) break;
-        if (c < 0x80) {
-          ++run;
-          continue;
-        }
-        // JSON text is UTF-8 (nlohmann refuses anything else); a stray byte would come back
-        // from the writers as U+FFFD, a different value.
-        size_t n = Utf8Length(s_, run);
-        if (n == 0) {
-          p_ = run;
-          return Malformed("UTF-8 text in a string");
-        }
-        run += n;
-      }
-      out->append(s_.data() + p_, run - p_);
-      p_ = run;
-      if (p_ >= s_.size()) return Malformed("the end of a string");
-      char c = s_[p_++];
-      if (c == '"') return true;
-      if (c != '\\') return Malformed("an escaped control character");
-      if (p_ >= s_.size()) return Malformed("an escape");
-      switch (char e = s_[p_++]) {
-        case '"': case '\\': case '/': out->push_back(e); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
-        case 'u': {
-          uint32_t cp;
-          if (!ParseHex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t low;
-            if (!s_.substr(p_).starts_with("\\u")) return Malformed("a low surrogate");
-            p_ += 2;
-            if (!ParseHex4(&low) || low < 0xDC00 || low > 0xDFFF) {
-              return Malformed("a low surrogate");
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return Malformed("a high surrogate first");
-          }
-          AppendUtf8(cp, out);
-          break;
-        }
-        default:
-          return Malformed("a valid escape");
-      }
-    }
-  }
-
-  bool ParseHex4(uint32_t* cp) {
-    if (p_ + 4 > s_.size()) return Malformed("four hex digits");
-    auto r = std::from_chars(s_.data() + p_, s_.data() + p_ + 4, *cp, 16);
-    if (r.ptr != s_.data() + p_ + 4) return Malformed("four hex digits");
-    p_ += 4;
-    return true;
-  }
-
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  // Steps over one value of any kind, checking only that brackets and strings are balanced.
-  bool SkipValue() {
-    SkipWs();
-    int depth = 0;
-    do {
-      if (p_ >= s_.size()) return Malformed("the end of a value");
-      char c = s_[p_];
-      if (c == '"') {
-        if (!ParseString(&skipped_)) return false;
-        continue;
-      }
-      if (c == '[' || c == '{') {
-        ++depth;
-      } else if (c == ']' || c == '}') {
-        if (--depth < 0) return Malformed("a value");
-      } else if (depth == 0 && (c == ',' || c == ':')) {
-        break;  // the end of a scalar
-      }
-      ++p_;
-    } while (depth > 0);
-    return true;
-  }
-
-  void SkipWs() {
-    while (p_ < s_.size() && (s_[p_] == ' ' || s_[p_] == '\n' || s_[p_] == '\r' || s_[p_] == '\t')) {
-      ++p_;
-    }
-  }
-  char Peek() {
-    SkipWs();
-    return p_ < s_.size() ? s_[p_] : '\0';
-  }
-  char Next() {
-    char c = Peek();
-    if (p_ < s_.size()) ++p_;
-    return c;
-  }
-  bool Expect(char c) {
-    if (Next() == c) return true;
-    return Malformed(std::string("'") + c + "'");
-  }
-
-  bool Fail(const std::string& what) {
-    if (status_.ok()) status_ = InvalidArgument("job table holds " + what);
-    return false;
-  }
-  bool Malformed(const std::string& expected) {
-    if (status_.ok()) {
-      status_ = Internal("malformed job table: expected " + expected + " at byte " +
-                         std::to_string(p_));
-    }
-    return false;
-  }
-
-  std::string_view s_;
-  size_t p_ = 0;
-  Status status_;
+  std::vector<Job>* jobs_;
+  Job* job_ = nullptr;
   std::vector<int> columns_;
-  std::vector<Job>* jobs_ = nullptr;
-  std::string scratch_;
-  std::string skipped_;
-  Json nested_;
 };
 
 // Faults a large, not yet touched buffer in with one call: 100,000 Jobs fill 80 MB, and taking
@@ -653,7 +361,8 @@ Result<std::vector<Job>> DecodeJobTable(std::string_view text) {
   std::vector<Job> jobs;
   jobs.reserve(rows);
   if (rows > 1000) Prefault(jobs.data(), rows * sizeof(Job));
-  Status s = TableParser(text).Parse(&jobs);
+  JobTableSink sink(&jobs);
+  Status s = ReadJsonTable(text, "job table", &sink);
   if (!s.ok()) return s;
   return jobs;
 }
@@ -675,7 +384,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
     if (k >= s.size()) break;
     auto c = static_cast<unsigned char>(s[k]);
     if (c >= 0x80) {
-      size_t n = Utf8Length(s, k);
+      size_t n = Utf8SequenceLength(s, k);
       if (n == 0) {
         out->append("\xEF\xBF\xBD");  // U+FFFD for a byte that starts no valid sequence
         ++k;

@@ -70,60 +70,6 @@ constexpr char kHelp[] =
     "  --help                          show this help message\n"
     "  --usage                         display a brief summary of sprio options\n";
 
-// The controller's answer: weights and the rows (columns named in "columns").
-Status Decode(const Json& answer, PriorityWeights* w, std::vector<SprioRow>* rows) {
-  if (!answer.is_object() || !answer.contains("weights") || !answer.contains("columns") ||
-      !answer.contains("rows")) {
-    return Internal("malformed priority answer from controller");
-  }
-  try {
-    const Json& wj = answer["weights"];
-    w->age = wj.value("age", 0u);
-    w->assoc = wj.value("assoc", 0u);
-    w->fairshare = wj.value("fairshare", 0u);
-    w->job_size = wj.value("job_size", 0u);
-    w->partition = wj.value("partition", 0u);
-    w->qos = wj.value("qos", 0u);
-    std::vector<std::string> columns = answer["columns"].get<std::vector<std::string>>();
-    for (const Json& r : answer["rows"]) {
-      if (!r.is_array() || r.size() != columns.size()) {
-        return Internal("malformed priority answer from controller");
-      }
-      SprioRow row;
-      for (size_t c = 0; c < columns.size(); ++c) {
-        const std::string& name = columns[c];
-        const Json& v = r[c];
-        if (name == "job_id")
-          row.id = v.get<JobId>();
-        else if (name == "user")
-          row.user = v.get<std::string>();
-        else if (name == "partition")
-          row.partition = v.get<std::string>();
-        else if (name == "priority")
-          row.priority = v.get<uint32_t>();
-        else if (name == "age")
-          row.factors.age = v.get<double>();
-        else if (name == "assoc")
-          row.factors.assoc = v.get<double>();
-        else if (name == "fairshare")
-          row.factors.fairshare = v.get<double>();
-        else if (name == "job_size")
-          row.factors.job_size = v.get<double>();
-        else if (name == "partition_factor")
-          row.factors.partition = v.get<double>();
-        else if (name == "qos")
-          row.factors.qos = v.get<double>();
-        else if (name == "nice")
-          row.factors.nice = v.get<int32_t>();
-      }
-      rows->push_back(std::move(row));
-    }
-  } catch (const Json::exception& e) {
-    return Internal(std::string("malformed priority answer from controller: ") + e.what());
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 int SprioMain(int argc, char** argv) {
@@ -238,7 +184,7 @@ int SprioMain(int argc, char** argv) {
   if (!query.empty()) path += "?" + Join(query, "&");
 
   ApiClient client = ApiClient::FromEnvironment();
-  Result<Json> answer = client.Get(path);
+  Result<std::string> answer = client.CallRaw("GET", path);
   if (!answer.ok()) {
     if (answer.status().code() == StatusCode::kFailedPrecondition) {
       return ReportError({answer.status().message() + "\n", 1});  // priority/basic
@@ -249,7 +195,7 @@ int SprioMain(int argc, char** argv) {
   }
   PriorityWeights w;
   std::vector<SprioRow> rows;
-  Status decoded = Decode(*answer, &w, &rows);
+  Status decoded = DecodeSprioAnswer(*answer, &w, &rows);
   if (!decoded.ok()) {
     return ReportError(
         {"Couldn't get priority factors from controller: " + decoded.message() + "\n", 255});

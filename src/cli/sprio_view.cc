@@ -1,10 +1,104 @@
 #include "cli/sprio_view.h"
 
+#include "api/json_model.h"
+#include "api/json_table.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <limits>
 
 namespace shoal {
+
+namespace {
+
+// The priority table's cells into SprioRows; its "weights" member into the weights.
+class SprioTableSink : public JsonTableSink {
+ public:
+  SprioTableSink(PriorityWeights* weights, std::vector<SprioRow>* rows)
+      : weights_(weights), rows_(rows) {}
+
+  bool saw_weights() const { return saw_weights_; }
+
+  Status Columns(const std::vector<std::string>& names) override {
+    static const std::vector<std::string> kKnown = {
+        "job_id", "user",     "partition",        "priority", "age", "assoc",
+        "fairshare", "job_size", "partition_factor", "qos",      "nice"};
+    for (const std::string& name : names) {
+      auto it = std::find(kKnown.begin(), kKnown.end(), name);
+      // A column a newer controller added is skipped, not an error.
+      columns_.push_back(it == kKnown.end() ? -1 : static_cast<int>(it - kKnown.begin()));
+    }
+    return Status::Ok();
+  }
+  void BeginRow() override { row_ = &rows_->emplace_back(); }
+  bool Cell(size_t column, JsonCell& cell) override {
+    PriorityFactors& f = row_->factors;
+    switch (columns_[column]) {
+      case 0: return cell.kind == JsonCell::kUint && (row_->id = cell.u, true);
+      case 1: return TakeString(cell, &row_->user);
+      case 2: return TakeString(cell, &row_->partition);
+      case 3:
+        if (cell.kind != JsonCell::kUint || cell.u > UINT32_MAX) return false;
+        row_->priority = static_cast<uint32_t>(cell.u);
+        return true;
+      case 4: return cell.AsDouble(&f.age);
+      case 5: return cell.AsDouble(&f.assoc);
+      case 6: return cell.AsDouble(&f.fairshare);
+      case 7: return cell.AsDouble(&f.job_size);
+      case 8: return cell.AsDouble(&f.partition);
+      case 9: return cell.AsDouble(&f.qos);
+      case 10: {
+        double nice;
+        if (!cell.AsDouble(&nice) || nice < INT32_MIN || nice > INT32_MAX) return false;
+        f.nice = static_cast<int32_t>(nice);
+        return true;
+      }
+      default: return true;
+    }
+  }
+  Status Member(std::string_view key, std::string_view json) override {
+    if (key != "weights") return Status::Ok();
+    Json w = Json::parse(json, nullptr, false);
+    if (!w.is_object()) return Internal("malformed priority answer from controller: weights");
+    try {
+      weights_->age = w.value("age", 0u);
+      weights_->assoc = w.value("assoc", 0u);
+      weights_->fairshare = w.value("fairshare", 0u);
+      weights_->job_size = w.value("job_size", 0u);
+      weights_->partition = w.value("partition", 0u);
+      weights_->qos = w.value("qos", 0u);
+    } catch (const Json::exception& e) {
+      return Internal(std::string("malformed priority answer from controller: ") + e.what());
+    }
+    saw_weights_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  static bool TakeString(JsonCell& cell, std::string* out) {
+    if (cell.kind != JsonCell::kString) return false;
+    *out = std::move(*cell.text);
+    return true;
+  }
+
+  PriorityWeights* weights_;
+  std::vector<SprioRow>* rows_;
+  SprioRow* row_ = nullptr;
+  std::vector<int> columns_;
+  bool saw_weights_ = false;
+};
+
+}  // namespace
+
+Status DecodeSprioAnswer(std::string_view text, PriorityWeights* weights,
+                         std::vector<SprioRow>* rows) {
+  rows->clear();
+  SprioTableSink sink(weights, rows);
+  Status s = ReadJsonTable(text, "priority table", &sink);
+  if (!s.ok()) return s;
+  if (!sink.saw_weights()) return Internal("malformed priority answer from controller");
+  return Status::Ok();
+}
 namespace {
 
 std::string Fixed(double v, int decimals) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/format_spec.h"
+#include "common/status.h"
 #include "core/model.h"
 #include "core/priority.h"
 
@@ -31,6 +32,11 @@ inline constexpr char kSprioFormatLetters[] = "aAbBcfFijJNpPqQrStTuyY";
 // Parses -o. Text up to the first '%' is kept; each "%[.][width]letter" runs until the next
 // '%', its tail printed after it. A token with an unknown letter goes to `on_invalid` and is
 // dropped with its tail, as sprio does.
+// Reads the controller's answer to GET /api/v1/priority (weights, and a table whose columns are
+// named in "columns") without building a DOM of its rows: there is one per pending job.
+Status DecodeSprioAnswer(std::string_view text, PriorityWeights* weights,
+                         std::vector<SprioRow>* rows);
+
 std::vector<FieldSpec> ParseSprioFormat(std::string_view format,
                                         const std::function<void(char)>& on_invalid);
 

@@ -209,3 +209,42 @@ TEST(SprioViewTest, SortMatchesSlurm) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+TEST(SprioDecodeTest, ReadsWeightsAndRowsWithoutADom) {
+  PriorityWeights w;
+  std::vector<SprioRow> rows;
+  Status s = DecodeSprioAnswer(
+      R"({"weights":{"age":1000,"assoc":0,"fairshare":2000,"job_size":3,"partition":4,"qos":5},)"
+      R"("columns":["job_id","user","partition","priority","age","assoc","fairshare","job_size",)"
+      R"("partition_factor","qos","nice","added_later"],)"
+      R"("rows":[[7,"alice","batch",1500,0.5,0,0.25,1,1,0,-10,"x"],[8,"bob","gpu",1,1,0,1e-3,0,0,0,0,null]]})",
+      &w, &rows);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(w.age, 1000u);
+  EXPECT_EQ(w.fairshare, 2000u);
+  EXPECT_EQ(w.qos, 5u);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, 7u);
+  EXPECT_EQ(rows[0].user, "alice");
+  EXPECT_EQ(rows[0].partition, "batch");
+  EXPECT_EQ(rows[0].priority, 1500u);
+  EXPECT_DOUBLE_EQ(rows[0].factors.age, 0.5);
+  EXPECT_DOUBLE_EQ(rows[0].factors.fairshare, 0.25);
+  EXPECT_DOUBLE_EQ(rows[0].factors.job_size, 1);
+  EXPECT_EQ(rows[0].factors.nice, -10);
+  EXPECT_DOUBLE_EQ(rows[1].factors.fairshare, 0.001);
+
+  // A job id that is not a number, a missing weights member, broken text: each an error.
+  EXPECT_FALSE(DecodeSprioAnswer(R"({"weights":{},"columns":["job_id"],"rows":[["7"]]})", &w,
+                                 &rows)
+                   .ok());
+  EXPECT_FALSE(DecodeSprioAnswer(R"({"columns":["job_id"],"rows":[[7]]})", &w, &rows).ok());
+  EXPECT_FALSE(DecodeSprioAnswer(R"({"weights":{},"columns":["job_id"],"rows":[[7])", &w, &rows)
+                   .ok());
+}
+
+}  // namespace
+}  // namespace shoal

@@ -80,35 +80,42 @@ std::optional<int64_t> ParseInt(std::string_view s) {
   return v;
 }
 
+size_t Utf8SequenceLength(std::string_view s, size_t at) {
+  auto c = static_cast<unsigned char>(s[at]);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2, cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3, cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (at + n > s.size()) return 0;
+  for (size_t m = 1; m < n; ++m) {
+    auto cc = static_cast<unsigned char>(s[at + m]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  // Overlong forms, surrogates and code points past U+10FFFF are not valid UTF-8.
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n;
+}
+
 bool IsUtf8(std::string_view s) {
-  size_t k = 0;
-  while (k < s.size()) {
-    auto c = static_cast<unsigned char>(s[k]);
-    if (c < 0x80) {
+  for (size_t k = 0; k < s.size();) {
+    if (static_cast<unsigned char>(s[k]) < 0x80) {
       ++k;
       continue;
     }
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 2, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (k + n > s.size()) return false;
-    for (size_t m = 1; m < n; ++m) {
-      auto cc = static_cast<unsigned char>(s[k + m]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
+    size_t n = Utf8SequenceLength(s, k);
+    if (n == 0) return false;
     k += n;
   }
   return true;

@@ -24,5 +24,8 @@ std::optional<uint64_t> ParseUint(std::string_view s);
 // Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
 // U+10FFFF): the only text a JSON document can carry unchanged.
 bool IsUtf8(std::string_view s);
+// The length of the well-formed UTF-8 sequence starting at s[at] (1 for ASCII), or 0 when none
+// starts there.
+size_t Utf8SequenceLength(std::string_view s, size_t at);
 
 }  // namespace shoal

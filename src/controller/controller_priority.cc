@@ -12,8 +12,14 @@
 namespace shoal {
 
 PriorityFactors Controller::FactorsLocked(const Job& job, int64_t now) const {
+  return FactorsLocked(job, now, fairshare_, priority_ctx_);
+}
+
+PriorityFactors Controller::FactorsLocked(const Job& job, int64_t now,
+                                          const std::map<UsageKey, double>& factors,
+                                          const PriorityContext& ctx) const {
   double fairshare = 1;  // an association without usage (or not yet seen) has it all
-  if (auto it = fairshare_.find(UsageKeyOf(job.req)); it != fairshare_.end()) {
+  if (auto it = factors.find(UsageKeyOf(job.req)); it != factors.end()) {
     fairshare = it->second;
   }
   uint32_t assoc_priority = 0;
@@ -22,7 +28,7 @@ PriorityFactors Controller::FactorsLocked(const Job& job, int64_t now) const {
   }
   return ComputeFactors(job, FindPartitionLocked(job.req.partition),
                         FindQos(accounting_.qos, QosNameOf(job.req)), fairshare, assoc_priority,
-                        priority_ctx_, config_.weights, now);
+                        ctx, config_.weights, now);
 }
 
 uint32_t Controller::PriorityLocked(const Job& job, int64_t now) const {
@@ -114,10 +120,29 @@ void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, 
 std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) {
   std::vector<PriorityRow> rows;
   const int64_t now = NowSeconds();
-  // Exclusive, as it refreshes the priority inputs; a submission still among the arrivals is
-  // pending like any other and must be listed.
-  WriteLock lock = LockForChange();
-  RefreshPriorityInputsLocked(true, /*force=*/true);
+  // Shared: a listing of 100,000 jobs must neither wait for a scheduling pass's computation nor
+  // stop one. Inputs that are out of date are computed afresh here and not kept.
+  ReadLock lock(mu_);
+  // Submissions not yet admitted are pending too; copied, so as not to hold up new ones (there
+  // are few: every change of state admits them).
+  std::map<JobId, Job> arrivals;
+  {
+    std::lock_guard<std::mutex> arrivals_lock(arrivals_mu_);
+    arrivals = arrivals_;
+  }
+  const PriorityContext ctx =
+      MakePriorityContext(nodes_, partitions_, accounting_.qos, account_shares_);
+  std::map<UsageKey, double> fresh_fairshare;
+  const std::map<UsageKey, double>* fairshare = &fairshare_;
+  if (fairshare_stale_) {
+    std::set<UsageKey> keys;
+    for (const auto& [id, job] : live_jobs_) keys.insert(UsageKeyOf(job->req));
+    for (const auto& [id, job] : arrivals) keys.insert(UsageKeyOf(job.req));
+    fresh_fairshare = FairShareFactors(accounting_, usage_,
+                                       std::vector<UsageKey>(keys.begin(), keys.end()),
+                                       config_.fairshare_algorithm);
+    fairshare = &fresh_fairshare;
+  }
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };
@@ -134,13 +159,23 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
     row.id = id;
     row.user = job->req.user;
     row.partition = job->req.partition;
-    row.factors = FactorsLocked(*job, now);
+    row.factors = FactorsLocked(*job, now, *fairshare, ctx);
     // From the same factors, so a line adds up (the stored priority may be a second older).
     row.priority = JobPriority(*job, row.factors, config_.weights);
     rows.push_back(std::move(row));
   };
+  auto find = [&](JobId id) -> const Job* {
+    if (auto it = live_jobs_.find(id); it != live_jobs_.end()) return it->second;
+    if (auto it = arrivals.find(id); it != arrivals.end()) return &it->second;
+    return nullptr;
+  };
   if (filter.ids.empty()) {
+    rows.reserve(live_jobs_.size() + arrivals.size());
+    // In id order, arrivals (the newest) after the admitted jobs.
     for (const auto& [id, job] : live_jobs_) add(id, job);
+    for (const auto& [id, job] : arrivals) {
+      if (live_jobs_.count(id) == 0) add(id, &job);
+    }
     return rows;
   }
   // sprio -j: only the jobs named, in id order as the full listing has them.
@@ -151,7 +186,7 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   for (JobId id : ids) {
-    if (auto it = live_jobs_.find(id); it != live_jobs_.end()) add(id, it->second);
+    if (const Job* job = find(id)) add(id, job);
   }
   return rows;
 }

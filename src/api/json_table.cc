@@ -1,0 +1,314 @@
+#include "api/json_table.h"
+
+#include <charconv>
+#include <cstring>
+#include <tuple>
+
+#include "common/strings.h"
+
+namespace shoal {
+
+bool JsonCell::AsDouble(double* out) const {
+  switch (kind) {
+    case kInt: *out = static_cast<double>(i); return true;
+    case kUint: *out = static_cast<double>(u); return true;
+    case kDouble: *out = d; return true;
+    default: return false;
+  }
+}
+
+namespace {
+
+// A recursive-descent reader of exactly the table's shape; any JSON whitespace is allowed.
+class TableReader {
+ public:
+  TableReader(std::string_view text, std::string_view what, JsonTableSink* sink)
+      : s_(text), what_(what), sink_(sink) {}
+
+  Status Read() {
+    bool seen_columns = false;
+    if (!Expect('{')) return status_;
+    if (Peek() == '}') return InvalidArgument(std::string(what_) + " holds no columns");
+    for (;;) {
+      std::string key;
+      if (!ParseString(&key) || !Expect(':')) return status_;
+      if (key == "columns") {
+        if (!ParseColumns()) return status_;
+        seen_columns = true;
+      } else if (key == "rows") {
+        if (!seen_columns) {
+          return InvalidArgument(std::string(what_) + " lists rows before its columns");
+        }
+        if (!ParseRows()) return status_;
+      } else {
+        SkipWs();
+        const size_t begin = p_;
+        if (!SkipValue()) return status_;
+        Status s = sink_->Member(key, s_.substr(begin, p_ - begin));
+        if (!s.ok()) return s;
+      }
+      char c = Next();
+      if (c == '}') break;
+      if (c != ',') {
+        Malformed("',' or '}'");
+        return status_;
+      }
+    }
+    SkipWs();
+    if (p_ != s_.size()) {
+      Malformed("the end of the document");
+      return status_;
+    }
+    if (!seen_columns) return InvalidArgument(std::string(what_) + " holds no columns");
+    return Status::Ok();
+  }
+
+ private:
+  bool ParseColumns() {
+    if (!Expect('[')) return false;
+    if (Peek() == ']') {
+      Next();
+    } else {
+      for (;;) {
+        if (!ParseString(&columns_.emplace_back())) return false;
+        char c = Next();
+        if (c == ']') break;
+        if (c != ',') return Malformed("',' or ']'");
+      }
+    }
+    Status s = sink_->Columns(columns_);
+    if (!s.ok() && status_.ok()) status_ = s;
+    return s.ok();
+  }
+
+  bool ParseRows() {
+    if (!Expect('[')) return false;
+    if (Peek() == ']') return Next(), true;
+    for (;;) {
+      if (!Expect('[')) return false;
+      sink_->BeginRow();
+      for (size_t k = 0; k < columns_.size(); ++k) {
+        if (k > 0 && !Expect(',')) return false;
+        JsonCell cell;
+        if (!ParseCell(&cell)) return false;
+        if (!sink_->Cell(k, cell)) return Fail("a bad value for '" + columns_[k] + "'");
+      }
+      if (Next() != ']') return Fail("a row of the wrong width");
+      char c = Next();
+      if (c == ']') return true;
+      if (c != ',') return Malformed("',' or ']'");
+    }
+  }
+
+  bool ParseCell(JsonCell* cell) {
+    char c = Peek();
+    if (c == '"') {
+      if (!ParseString(&scratch_)) return false;
+      cell->kind = JsonCell::kString;
+      cell->text = &scratch_;
+      return true;
+    }
+    if (c == '[' || c == '{') {
+      size_t begin = p_;
+      if (!SkipValue()) return false;
+      std::string_view text = s_.substr(begin, p_ - begin);
+      nested_ = text == "[]" ? Json::array() : Json::parse(text, nullptr, false);
+      if (nested_.is_discarded()) return Malformed("a JSON value");
+      cell->kind = JsonCell::kNested;
+      cell->nested = &nested_;
+      return true;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(cell);
+    for (auto [word, kind, value] : {std::tuple{"true", JsonCell::kBool, true},
+                                     std::tuple{"false", JsonCell::kBool, false},
+                                     std::tuple{"null", JsonCell::kNull, false}}) {
+      if (s_.substr(p_).starts_with(word)) {
+        p_ += std::strlen(word);
+        cell->kind = kind;
+        cell->b = value;
+        return true;
+      }
+    }
+    return Malformed("a value");
+  }
+
+  bool ParseNumber(JsonCell* cell) {
+    const char* begin = s_.data() + p_;
+    const char* end = s_.data() + s_.size();
+    // A fraction or an exponent makes it a double; integers stay exact.
+    const char* scan = begin + (*begin == '-' ? 1 : 0);
+    while (scan < end && *scan >= '0' && *scan <= '9') ++scan;
+    std::from_chars_result r;
+    if (scan < end && (*scan == '.' || *scan == 'e' || *scan == 'E')) {
+      cell->kind = JsonCell::kDouble;
+      r = std::from_chars(begin, end, cell->d);
+    } else if (*begin == '-') {
+      cell->kind = JsonCell::kInt;
+      r = std::from_chars(begin, end, cell->i);
+    } else {
+      cell->kind = JsonCell::kUint;
+      r = std::from_chars(begin, end, cell->u);
+    }
+    if (r.ec == std::errc::invalid_argument) return Malformed("a number");
+    if (r.ec != std::errc()) return Fail("a number out of range");
+    p_ = r.ptr - s_.data();
+    return true;
+  }
+
+  // A JSON string into `out`, escapes decoded (\uXXXX, surrogate pairs included).
+  bool ParseString(std::string* out) {
+    if (!Expect('"')) return false;
+    out->clear();
+    for (;;) {
+      size_t run = p_;
+      while (run < s_.size()) {
+        auto c = static_cast<unsigned char>(s_[run]);
+        if (c == '"' || c == '\\' || c < 0x20) break;
+        if (c < 0x80) {
+          ++run;
+          continue;
+        }
+        // JSON text is UTF-8 (nlohmann refuses anything else); a stray byte would come back
+        // from the writers as U+FFFD, a different value.
+        size_t n = Utf8SequenceLength(s_, run);
+        if (n == 0) {
+          p_ = run;
+          return Malformed("UTF-8 text in a string");
+        }
+        run += n;
+      }
+      out->append(s_.data() + p_, run - p_);
+      p_ = run;
+      if (p_ >= s_.size()) return Malformed("the end of a string");
+      char c = s_[p_++];
+      if (c == '"') return true;
+      if (c != '\\') return Malformed("an escaped control character");
+      if (p_ >= s_.size()) return Malformed("an escape");
+      switch (char e = s_[p_++]) {
+        case '"': case '\\': case '/': out->push_back(e); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          uint32_t cp;
+          if (!ParseHex4(&cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t low;
+            if (!s_.substr(p_).starts_with("\\u")) return Malformed("a low surrogate");
+            p_ += 2;
+            if (!ParseHex4(&low) || low < 0xDC00 || low > 0xDFFF) {
+              return Malformed("a low surrogate");
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return Malformed("a high surrogate first");
+          }
+          AppendUtf8(cp, out);
+          break;
+        }
+        default:
+          return Malformed("a valid escape");
+      }
+    }
+  }
+
+  bool ParseHex4(uint32_t* cp) {
+    if (p_ + 4 > s_.size()) return Malformed("four hex digits");
+    auto r = std::from_chars(s_.data() + p_, s_.data() + p_ + 4, *cp, 16);
+    if (r.ptr != s_.data() + p_ + 4) return Malformed("four hex digits");
+    p_ += 4;
+    return true;
+  }
+
+  static void AppendUtf8(uint32_t cp, std::string* out) {
+    if (cp < 0x80) {
+      out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  // Steps over one value of any kind, checking only that brackets and strings are balanced.
+  bool SkipValue() {
+    SkipWs();
+    int depth = 0;
+    do {
+      if (p_ >= s_.size()) return Malformed("the end of a value");
+      char c = s_[p_];
+      if (c == '"') {
+        if (!ParseString(&skipped_)) return false;
+        continue;
+      }
+      if (c == '[' || c == '{') {
+        ++depth;
+      } else if (c == ']' || c == '}') {
+        if (--depth < 0) return Malformed("a value");
+      } else if (depth == 0 && (c == ',' || c == ':')) {
+        break;  // the end of a scalar
+      }
+      ++p_;
+    } while (depth > 0);
+    return true;
+  }
+
+  void SkipWs() {
+    while (p_ < s_.size() && (s_[p_] == ' ' || s_[p_] == '\n' || s_[p_] == '\r' || s_[p_] == '\t')) {
+      ++p_;
+    }
+  }
+  char Peek() {
+    SkipWs();
+    return p_ < s_.size() ? s_[p_] : '\0';
+  }
+  char Next() {
+    char c = Peek();
+    if (p_ < s_.size()) ++p_;
+    return c;
+  }
+  bool Expect(char c) {
+    if (Next() == c) return true;
+    return Malformed(std::string("'") + c + "'");
+  }
+
+  bool Fail(const std::string& what) {
+    if (status_.ok()) status_ = InvalidArgument(std::string(what_) + " holds " + what);
+    return false;
+  }
+  bool Malformed(const std::string& expected) {
+    if (status_.ok()) {
+      status_ = Internal("malformed " + std::string(what_) + ": expected " + expected +
+                         " at byte " + std::to_string(p_));
+    }
+    return false;
+  }
+
+  std::string_view s_;
+  std::string_view what_;
+  JsonTableSink* sink_;
+  size_t p_ = 0;
+  Status status_;
+  std::vector<std::string> columns_;
+  std::string scratch_;
+  std::string skipped_;
+  Json nested_;
+};
+
+}  // namespace
+
+Status ReadJsonTable(std::string_view text, std::string_view what, JsonTableSink* sink) {
+  return TableReader(text, what, sink).Read();
+}
+
+}  // namespace shoal

@@ -1,0 +1,80 @@
+#include "api/json_table.h"
+
+#include <gtest/gtest.h>
+
+namespace shoal {
+namespace {
+
+// Collects every cell as text, and the other members.
+class RecordingSink : public JsonTableSink {
+ public:
+  Status Columns(const std::vector<std::string>& names) override {
+    columns = names;
+    return names.size() == 1 && names[0] == "refuse" ? InvalidArgument("no such column")
+                                                      : Status::Ok();
+  }
+  void BeginRow() override { rows.emplace_back(); }
+  bool Cell(size_t, JsonCell& cell) override {
+    std::string& out = rows.back().emplace_back();
+    switch (cell.kind) {
+      case JsonCell::kNull: out = "null"; break;
+      case JsonCell::kBool: out = cell.b ? "true" : "false"; break;
+      case JsonCell::kInt: out = "i" + std::to_string(cell.i); break;
+      case JsonCell::kUint: out = "u" + std::to_string(cell.u); break;
+      case JsonCell::kDouble: out = "d" + std::to_string(cell.d); break;
+      case JsonCell::kString: out = "s" + *cell.text; break;
+      case JsonCell::kNested: out = "n" + cell.nested->dump(); break;
+    }
+    return out != "sbad";
+  }
+  Status Member(std::string_view key, std::string_view json) override {
+    members.emplace_back(std::string(key) + "=" + std::string(json));
+    return Status::Ok();
+  }
+
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> members;
+};
+
+TEST(JsonTableTest, ReadsEveryKindOfCellAndOtherMembers) {
+  RecordingSink sink;
+  Status s = ReadJsonTable(
+      R"({"weights": {"age": 10, "x": [1, "]"]}, "columns": ["a","b","c","d","e","f","g"],)"
+      R"( "rows": [[null, true, -3, 7, 0.25, "x\u00e9\n", [1,{"k":2}]], [1e3, false, 0, 1, 2, "", {}]]})",
+      "test table", &sink);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(sink.columns.size(), 7u);
+  ASSERT_EQ(sink.rows.size(), 2u);
+  EXPECT_EQ(sink.rows[0], (std::vector<std::string>{"null", "true", "i-3", "u7", "d0.250000",
+                                                    "sx\xc3\xa9\n", R"(n[1,{"k":2}])"}));
+  EXPECT_EQ(sink.rows[1][0], "d1000.000000");
+  EXPECT_EQ(sink.rows[1][6], "n{}");
+  ASSERT_EQ(sink.members.size(), 1u);
+  EXPECT_EQ(sink.members[0], R"(weights={"age": 10, "x": [1, "]"]})");
+}
+
+TEST(JsonTableTest, NamesTheProblem) {
+  auto error = [](std::string_view text) {
+    RecordingSink sink;
+    return ReadJsonTable(text, "test table", &sink);
+  };
+  EXPECT_EQ(error(R"({"columns":["a"],"rows":[["bad"]]})").message(),
+            "test table holds a bad value for 'a'");
+  EXPECT_EQ(error(R"({"columns":["a"],"rows":[[1,2]]})").message(),
+            "test table holds a row of the wrong width");
+  EXPECT_EQ(error(R"({"rows":[],"columns":["a"]})").message(),
+            "test table lists rows before its columns");
+  EXPECT_EQ(error(R"({"columns":["refuse"],"rows":[]})").message(), "no such column");
+  EXPECT_EQ(error(R"({"x":1})").message(), "test table holds no columns");
+  EXPECT_EQ(error(R"({"columns":["a"],"rows":[[99999999999999999999999]]})").message(),
+            "test table holds a number out of range");
+  Status malformed = error(R"({"columns":["a"],"rows":[[1])");
+  EXPECT_EQ(malformed.code(), StatusCode::kInternal);
+  EXPECT_NE(malformed.message().find("malformed test table: expected"), std::string::npos);
+  EXPECT_FALSE(error("{\"columns\":[\"a\"],\"rows\":[[\"\xff\"]]}").ok());
+  EXPECT_FALSE(error("").ok());
+}
+
+}  // namespace
+}  // namespace shoal
