@@ -113,6 +113,16 @@ def main():
             break
         time.sleep(0.1)
 
+    # An account with limits and a reservation, for the accounts view and the node timeline
+    # (the page reads both when it opens, then every 10 s).
+    me = sh("id", "-un")
+    sh("sacctmgr", "-i", "add", "account", "physics")
+    sh("sacctmgr", "-i", "add", "user", me, "account=physics")
+    sh("sacctmgr", "-i", "modify", "account", "physics", "set", "GrpJobs=3", "GrpTRES=cpu=2")
+    resv = sh("scontrol", "create", "reservation", "ReservationName=paint",
+              "StartTime=now+3600", "Duration=120", "Nodes=node2", "Users=root", "Flags=MAINT,IGNORE_JOBS")
+    check(resv == "Reservation created: paint", f"a reservation for the timeline ({resv})")
+
     d = Driver()
     try:
         d.s("POST", "/url", {"url": URL})
@@ -241,6 +251,27 @@ def main():
         bad, _ = d.wait("const m = document.querySelector('#sim-msg');"
                         "return m.classList.contains('error') ? m.textContent : null;", 3)
         check(bool(bad) and "low <= high" in bad, f"a bad setting shows the API's message ({bad})")
+
+        # The node timeline draws the reservation on its node; the accounts view shows a job's
+        # usage against its account's limits as it runs.
+        bar, _ = d.wait("const r = document.querySelector(\"#plan rect[data-resv='paint']\");"
+                        "return r ? r.getAttribute('class') : null;", 5)
+        check(bar == "resv maint", f"the node timeline shows the reservation ({bar})")
+        listed = d.js("const l = document.querySelector(\"#resv-list li[data-resv='paint']\");"
+                      "return l ? l.textContent : null;")
+        check(bool(listed) and "node2" in listed and "MAINT" in listed,
+              f"the reservation is listed with its nodes and flags ({listed})")
+        acct_job = sh("sbatch", "--parsable", "-A", "physics", "-J", "acct", "--wrap", "sleep 60")
+        ROW = ("const r = document.querySelector(`#accounts-table tr[data-account='physics']"
+               "[data-user='${arguments[0]}']`); return r ? [...r.cells].map(c => c.textContent) : null;")
+        row, _ = d.wait(f"const c = (function(){{{ROW}}})(arguments[0]);"
+                        "return c && c[3].startsWith('1 /') ? c : null;", 5, "")
+        check(bool(row) and row[3] == "1 / 3" and row[4] == "1 / 2" and "GrpJobs=3" in row[7],
+              f"the accounts view shows the account's running job and CPUs against its limits ({row})")
+        user_row, _ = d.wait(ROW, 3, me)
+        check(bool(user_row) and user_row[3].startswith("1"),
+              f"and the user's own row under it ({user_row})")
+        sh("scancel", acct_job)
 
         errors = d.js("return window.__errors || []")
         check(not errors, f"no script errors ({errors})")

@@ -12,7 +12,7 @@ const MAX_ROWS = 500;         // rows drawn; the rest are counted
 const MAX_SAMPLES = 1800;     // an hour at 2 s
 const JOB_FIELDS = ['job_id', 'array_job_id', 'array_task_id', 'state', 'reason', 'submit_time',
   'start_time', 'end_time', 'nodes', 'alloc_cpus', 'exit_code', 'request.name', 'request.user',
-  'request.partition', 'request.time_limit_s'];
+  'request.partition', 'request.time_limit_s', 'request.account', 'request.gpus_per_node'];
 
 const state = {
   jobs: new Map(),     // display id -> row
@@ -20,10 +20,14 @@ const state = {
   gpuReadings: new Map(),  // name -> [{index, utilization_ratio, temperature_celsius, ...}]
   samples: [],         // [time, pending, running, cpus, cpus_alloc, gpus, gpus_alloc, ...]
   timeline: [],
+  reservations: [],    // GET /reservations
+  accounting: null,    // GET /accounting (associations and their limits), null when not visible
+  shares: null,        // GET /shares
   summary: null,
   sort: { key: 'id', dir: -1 },
   selected: null,
-  dirty: { jobs: true, nodes: true, charts: true, timeline: true, detail: true },
+  dirty: { jobs: true, nodes: true, charts: true, timeline: true, detail: true, plan: true,
+    accounts: true },
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -95,7 +99,8 @@ function rowFrom(get) {
     partition: get('request.partition') || '', state: get('state'), reason: get('reason') || '',
     submit: get('submit_time'), start: get('start_time'), end: get('end_time'),
     nodes: get('nodes') || [], cpus: get('alloc_cpus'), exit: get('exit_code'),
-    limit: get('request.time_limit_s'),
+    limit: get('request.time_limit_s'), account: get('request.account') || '',
+    gpus: (get('request.gpus_per_node') || 0) * Math.max(1, (get('nodes') || []).length),
   };
 }
 
@@ -302,6 +307,212 @@ function renderTimeline() {
     list.append(el('li', { class: e.severity }, el('time', { text: t }), e.text));
   }
   $('#timeline').replaceWith(list);
+}
+
+// ---- node timeline: running jobs and reservations ---------------------------------------------
+
+// "node[1-3,7],gpu01" -> ["node1", "node2", "node3", "node7", "gpu01"]: a hostlist as the API
+// writes it (one bracket group per name, zero-padded ranges kept).
+function expandHostlist(text) {
+  const out = [];
+  for (const part of (text || '').match(/[^,\[]+(\[[^\]]*\])?[^,]*/g) || []) {
+    const m = part.match(/^([^\[]*)\[([^\]]*)\](.*)$/);
+    if (!m) { out.push(part); continue; }
+    for (const r of m[2].split(',')) {
+      const [a, b] = r.split('-');
+      const width = a.length;
+      for (let k = Number(a); k <= Number(b === undefined ? a : b); k++) {
+        out.push(m[1] + String(k).padStart(width, '0') + m[3]);
+      }
+    }
+  }
+  return out;
+}
+
+// A reservation's nodes: the API lists them; a hostlist string is expanded.
+function reservationNodes(r) {
+  return Array.isArray(r.nodes) ? r.nodes : expandHostlist(r.nodes);
+}
+
+const PLAN_HOURS = 24;
+const PLAN_MAX_NODES = 64;  // rows drawn; beyond that only nodes with a reservation or a job
+
+function renderPlan() {
+  const svg = $('#plan');
+  svg.textContent = '';
+  const now = Date.now() / 1000;
+  const horizon = now + PLAN_HOURS * 3600;
+  const resv = state.reservations.filter((r) => r.end_time > now && r.start_time < horizon);
+  const rows = new Map();  // node -> {jobs: [[start, end, label]], resv: [...]}
+  const row = (name) => {
+    if (!rows.has(name)) rows.set(name, { jobs: [], resv: [] });
+    return rows.get(name);
+  };
+  let names = [...state.nodes.keys()];
+  const busy = new Set();
+  for (const r of resv) for (const n of reservationNodes(r)) busy.add(n);
+  for (const j of state.jobs.values()) {
+    if (j.state === 'RUNNING') for (const n of j.nodes) busy.add(n);
+  }
+  if (names.length > PLAN_MAX_NODES) names = names.filter((n) => busy.has(n));
+  names.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  names = names.slice(0, PLAN_MAX_NODES);
+  for (const n of names) row(n);
+  for (const j of state.jobs.values()) {
+    if (j.state !== 'RUNNING' || !j.start) continue;
+    const end = j.limit > 0 ? j.start + j.limit : horizon;
+    for (const n of j.nodes) if (rows.has(n)) rows.get(n).jobs.push([j.start, end, `job ${j.key}`]);
+  }
+  for (const r of resv) {
+    for (const n of reservationNodes(r)) {
+      if (rows.has(n)) rows.get(n).resv.push([r.start_time, r.end_time, r.name, r.flags || '']);
+    }
+  }
+  const W = 900, label = 80, rowH = 14, top = 14;
+  const H = top + rowH * Math.max(1, rows.size) + 4;
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.style.height = `${H}px`;
+  const x = (t) => label + (W - label - 4) * (Math.min(Math.max(t, now), horizon) - now) / (horizon - now);
+  for (let h = 0; h <= PLAN_HOURS; h += 6) {
+    const tx = x(now + h * 3600);
+    svg.append(svgEl('line', { class: 'axis', x1: tx, x2: tx, y1: top - 4, y2: H }));
+    svg.append(svgText(tx + 2, 10, h === 0 ? 'now' : `+${h} h`));
+  }
+  let y = top;
+  for (const [name, r] of rows) {
+    svg.append(svgText(2, y + 10, name));
+    for (const [s, e, what] of r.jobs) {
+      const rect = svgEl('rect', { class: 'job', x: x(s), y: y + 2, width: Math.max(1, x(e) - x(s)), height: rowH - 4 });
+      rect.append(Object.assign(svgEl('title', {}), { textContent: what }));
+      svg.append(rect);
+    }
+    for (const [s, e, what, flags] of r.resv) {
+      const maint = /MAINT/.test(flags);
+      const rect = svgEl('rect', { class: `resv${maint ? ' maint' : ''}`, 'data-resv': what, x: x(s), y: y + 1,
+        width: Math.max(1, x(e) - x(s)), height: rowH - 2 });
+      rect.append(Object.assign(svgEl('title', {}), { textContent: `reservation ${what}` }));
+      svg.append(rect);
+    }
+    y += rowH;
+  }
+  const list = el('ul', { id: 'resv-list', class: 'resv-list' });
+  for (const r of state.reservations) {
+    const t = (v) => new Date(v * 1000).toLocaleString();
+    list.append(el('li', { 'data-resv': r.name },
+      el('b', { text: r.name }), ` ${r.state} ${t(r.start_time)} to ${t(r.end_time)} on ${reservationNodes(r).join(',')}` +
+      `${r.flags ? ' [' + r.flags + ']' : ''}` +
+      `${r.users && r.users.length ? ' users ' + [].concat(r.users).join(',') : ''}` +
+      `${r.accounts && r.accounts.length ? ' accounts ' + [].concat(r.accounts).join(',') : ''}`));
+  }
+  if (state.reservations.length === 0) list.append(el('li', { class: 'muted', text: 'no reservations' }));
+  $('#resv-list').replaceWith(list);
+  const legend = $('#plan-legend');
+  legend.textContent = '';
+  for (const [text, color] of [['running job', 'var(--alloc)'], ['reservation', '#8a5cc2'], ['maintenance', 'var(--down)']]) {
+    const s = el('span', { text });
+    s.style.setProperty('--c', color);
+    legend.append(s);
+  }
+}
+
+// ---- accounts: usage against limits -----------------------------------------------------------
+
+// "cpu=8,mem=16G,gres/gpu=2" -> {cpu: 8, 'gres/gpu': 2, ...} (numbers only; mem is not drawn).
+function parseTres(text) {
+  const out = {};
+  for (const part of (text || '').split(',')) {
+    const [k, v] = part.split('=');
+    if (k && v !== undefined && /^\d+$/.test(v)) out[k] = Number(v);
+  }
+  return out;
+}
+
+function usageCell(used, limit) {
+  const td = el('td', { text: limit >= 0 ? `${used} / ${limit}` : String(used) });
+  if (limit > 0) {
+    const f = Math.min(1, used / limit);
+    const b = el('span', { class: `usage${f >= 1 ? ' full' : f >= 0.8 ? ' near' : ''}` }, el('i'));
+    b.firstChild.style.width = `${(100 * f).toFixed(0)}%`;
+    td.append(b);
+  }
+  return td;
+}
+
+function renderAccounts() {
+  const body = el('tbody');
+  const db = state.accounting;
+  if (!db) {
+    $('#accounts-table tbody').replaceWith(body);
+    return;
+  }
+  // Each account's ancestors, to add a job's usage to every association above it.
+  const parent = new Map(db.accounts.map((a) => [a.name, a.parent || '']));
+  const use = new Map();  // "account\tuser" ("" user: the account's subtree) -> usage
+  const add = (key, j) => {
+    if (!use.has(key)) use.set(key, { running: 0, cpus: 0, gpus: 0, pending: 0 });
+    const u = use.get(key);
+    if (j.state === 'RUNNING') { u.running += 1; u.cpus += j.cpus || 0; u.gpus += j.gpus || 0; }
+    if (j.state === 'PENDING') u.pending += 1;
+  };
+  for (const j of state.jobs.values()) {
+    if (j.state !== 'RUNNING' && j.state !== 'PENDING') continue;
+    add(`${j.account}\t${j.user}`, j);
+    for (let a = j.account, seen = 0; a && seen < 64; a = parent.get(a), seen++) add(`${a}\t`, j);
+  }
+  const fair = new Map();
+  if (state.shares) {
+    const c = Object.fromEntries(state.shares.columns.map((n, i) => [n, i]));
+    for (const r of state.shares.rows) {
+      fair.set(`${r[c.account]}\t${r[c.user]}`, { shares: r[c.raw_shares], fs: r[c.fairshare], depth: r[c.depth] });
+    }
+  }
+  const order = state.shares ? state.shares.rows.map((r) => {
+    const c = Object.fromEntries(state.shares.columns.map((n, i) => [n, i]));
+    return [r[c.account], r[c.user], r[c.depth]];
+  }) : db.associations.map((a) => [a.account, a.user, 0]);
+  const assoc = new Map(db.associations.map((a) => [`${a.account}\t${a.user}`, a]));
+  for (const [account, user, depth] of order) {
+    const key = `${account}\t${user}`;
+    const a = assoc.get(key) || { limits: {} };
+    const l = a.limits || {};
+    const u = use.get(key) || { running: 0, cpus: 0, gpus: 0, pending: 0 };
+    const f = fair.get(key) || {};
+    const grp = parseTres(l.grp_tres);
+    const jobLimit = l.grp_jobs >= 0 ? l.grp_jobs : (user && l.max_jobs >= 0 ? l.max_jobs : -1);
+    const limits = [];
+    for (const [k, v] of [['GrpJobs', l.grp_jobs], ['MaxJobs', l.max_jobs], ['MaxSubmit', l.max_submit]]) {
+      if (v >= 0) limits.push(`${k}=${v}`);
+    }
+    if (l.grp_tres) limits.push(`GrpTRES=${l.grp_tres}`);
+    if (l.max_tres_per_job) limits.push(`MaxTRES=${l.max_tres_per_job}`);
+    const tr = el('tr', { 'data-account': account, 'data-user': user });
+    const name = el('td', { class: user ? '' : 'acct', text: user || account });
+    name.style.paddingLeft = `${8 + 14 * (depth || 0) + (user ? 14 : 0)}px`;
+    tr.append(name,
+      el('td', { text: f.shares === undefined ? '' : String(f.shares) }),
+      el('td', { text: f.fs === undefined || f.fs < 0 ? '' : Number(f.fs).toFixed(3) }),
+      usageCell(u.running, jobLimit),
+      usageCell(u.cpus, grp.cpu === undefined ? -1 : grp.cpu),
+      usageCell(u.gpus, grp['gres/gpu'] === undefined ? -1 : grp['gres/gpu']),
+      el('td', { text: String(u.pending) }),
+      el('td', { class: 'muted', text: limits.join(' ') }));
+    body.append(tr);
+  }
+  $('#accounts-table tbody').replaceWith(body);
+}
+
+// Accounting, shares and reservations change without events of their own: polled while in view.
+async function pollAdmin() {
+  if (document.visibilityState !== 'visible') return;
+  const [resv, db, shares] = await Promise.allSettled([api('/reservations'), api('/accounting'),
+    api('/shares')]);
+  if (resv.status === 'fulfilled') state.reservations = resv.value.reservations || [];
+  state.accounting = db.status === 'fulfilled' ? db.value : null;
+  state.shares = shares.status === 'fulfilled' ? shares.value : null;
+  $('#accounts-msg').textContent = db.status === 'fulfilled' ? '' :
+    `(not shown: ${db.reason && db.reason.message ? db.reason.message : 'not visible'})`;
+  state.dirty.plan = true;
+  state.dirty.accounts = true;
 }
 
 // ---- detail panel -----------------------------------------------------------------------------
@@ -567,10 +778,16 @@ async function applySim(ev) {
   pollSim();
 }
 
+let lastUsageDraw = 0;
 function render() {
   const d = state.dirty;
+  // The timeline and the accounts' usage follow the jobs, at most once a second.
+  if (d.jobs && Date.now() - lastUsageDraw > 1000) {
+    lastUsageDraw = Date.now();
+    d.plan = d.accounts = true;
+  }
   const parts = { jobs: renderJobs, nodes: renderNodes, charts: renderCharts, summary: renderSummary,
-    timeline: renderTimeline, detail: refreshDetail };
+    timeline: renderTimeline, detail: refreshDetail, plan: renderPlan, accounts: renderAccounts };
   for (const [k, draw] of Object.entries(parts)) {
     if (!d[k]) continue;
     d[k] = false;  // cleared first: a part that fails is not redrawn in a loop
@@ -622,6 +839,8 @@ function init() {
   pollSim();
   setInterval(pollSim, 2000);
   setInterval(pollGpuReadings, 5000);
+  pollAdmin().catch(() => {});
+  setInterval(() => pollAdmin().catch(() => {}), 10000);
   connect();
   setInterval(render, 100);
   // Running times advance without events.
