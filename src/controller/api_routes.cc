@@ -1,6 +1,7 @@
 #include "controller/api_routes.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <initializer_list>
 #include <optional>
@@ -192,19 +193,32 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& calle
   body.pop_back();  // the closing brace
   body.reserve(body.size() + rows.size() * 120 + 16);
   body += ",\"rows\":[";
-  auto out = std::back_inserter(body);
+  // std::to_chars writes a double's shortest exact form, as the JSON writer does, and costs a
+  // fraction of a format string per value.
+  char buf[32];
+  auto put = [&](auto value) {
+    body.push_back(',');
+    body.append(buf, std::to_chars(buf, buf + sizeof(buf), value).ptr);
+  };
   bool first = true;
   for (const Controller::PriorityRow& p : rows) {
     if (only_own && p.user != caller.user) continue;
-    fmt::format_to(out, "{}[{},", first ? "" : ",", p.id);
+    body += first ? "[" : ",[";
     first = false;
+    body.append(buf, std::to_chars(buf, buf + sizeof(buf), p.id).ptr);
+    body += ',';
     AppendJsonString(p.user, &body);
     body += ',';
     AppendJsonString(p.partition, &body);
-    // {} writes a double's shortest exact form, as the JSON writer does.
-    fmt::format_to(out, ",{},{},{},{},{},{},{},{}]", p.priority, p.factors.age, p.factors.assoc,
-                   p.factors.fairshare, p.factors.job_size, p.factors.partition, p.factors.qos,
-                   p.factors.nice);
+    put(p.priority);
+    put(p.factors.age);
+    put(p.factors.assoc);
+    put(p.factors.fairshare);
+    put(p.factors.job_size);
+    put(p.factors.partition);
+    put(p.factors.qos);
+    put(p.factors.nice);
+    body += ']';
   }
   body += "]}";
   return {200, std::move(body)};

@@ -1264,15 +1264,6 @@ bool Controller::PrioritiesDueLocked(int64_t now) {
   return due;
 }
 
-Controller::NewPriorities Controller::ComputePrioritiesLocked(int64_t now) const {
-  NewPriorities out;
-  out.reserve(live_jobs_.size());
-  for (const auto& [id, job] : live_jobs_) {
-    if (job->state == JobState::kPending) out.push_back({id, job, PriorityLocked(*job, now)});
-  }
-  return out;
-}
-
 bool Controller::ApplyPrioritiesLocked(const NewPriorities& priorities) {
   bool changed = false;
   for (const auto& [id, job, priority] : priorities) {

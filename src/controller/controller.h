@@ -278,10 +278,10 @@ class Controller {
   rpc::ControllerMessage TerminateMessage(const Job& job, uint32_t kill_wait_s) const;
   // Priority: the factors and the priority of a job now (held jobs 0).
   PriorityFactors FactorsLocked(const Job& job, int64_t now) const;
-  // The same from the inputs given (a listing computes fresh ones without changing the state).
-  PriorityFactors FactorsLocked(const Job& job, int64_t now,
-                                const std::map<UsageKey, double>& fairshare,
-                                const PriorityContext& ctx) const;
+  // Factors of many jobs at once (controller_priority.cc).
+  class FactorBatch;
+  // The associations of the live jobs and of `more` (submissions not yet admitted), each once.
+  std::vector<UsageKey> LiveAssociationsLocked(const std::map<JobId, Job>& more) const;
   uint32_t PriorityLocked(const Job& job, int64_t now) const;
   // The cluster-wide inputs of the factors; fair share only when `fairshare` and stale, at most
   // once a second unless `force`. Marks the priorities stale when an input changed.
