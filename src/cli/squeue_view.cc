@@ -305,9 +305,10 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
     case 'S':
       return StartTimeText(job);
     case 't':
-      return JobStateShortName(job.state);
+      // Waiting for powered-down nodes to come up: CONFIGURING, as Slurm shows it.
+      return job.configuring ? "CF" : JobStateShortName(job.state);
     case 'T':
-      return JobStateName(job.state);
+      return job.configuring ? "CONFIGURING" : JobStateName(job.state);
     case 'u':
       return UserOf(job);
     case 'U':
