@@ -612,8 +612,9 @@ std::vector<const char*> ColumnsOfCode(char code) {
 std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
                                           std::string_view sort, const SqueueFilter& filter) {
   // What every listing reads: ids, array collapsing (JobRow, BuildJobRows) and the state.
-  std::vector<std::string> out = {"job_id", "state", "array_job_id", "array_task_id",
-                                  "request.array_max_running"};
+  std::vector<std::string> out = {"job_id",        "state",
+                                  "configuring",   "array_job_id",
+                                  "array_task_id", "request.array_max_running"};
   auto add = [&](const char* name) {
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   };

@@ -72,6 +72,11 @@ ProgramResult RunProgram(const std::vector<std::string>& argv, std::chrono::mill
   } else {
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  // None of the caller's descriptors (a daemon's listening sockets): a program that leaves
+  // something running behind (a ResumeProgram starting an agent) must not keep them open.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own group, so a timeout ends what it started too; default signal handling, whatever

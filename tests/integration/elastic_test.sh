@@ -77,6 +77,7 @@ case "\$(cat $WORK/mode)" in
   fail) echo "provider: quota exceeded for \$1" >&2; exit 1 ;;
   hang) exec sleep 300 ;;
 esac
+sleep 1  # a machine takes a while to boot: long enough to see the nodes powering up
 for n in \$(scontrol show hostnames "\$1"); do
   dir=$SHOAL_STATE_DIR/agents/\$n
   mkdir -p "\$dir"
@@ -119,7 +120,8 @@ start_ctl() {
 }
 start_ctl
 
-states() { sinfo -h -N -o '%N=%t' 2>/dev/null | sort | tr '\n' ' '; }
+states() { sinfo -h -N -o '%N %t' 2>/dev/null | sort | awk '{printf "%s=%s ", $1, $2}'; }
+st() { squeue -h -j "$1" -o %t 2>/dev/null | tr -d ' '; }
 both() { [[ "$(states)" =~ ^cloud1=$1\ cloud2=$1\ $ ]]; }
 agents_running() {
   local n
@@ -134,15 +136,15 @@ expect_match "$(scontrol show node cloud1)" "State=IDLE\+CLOUD\+POWERED_DOWN " \
   "scontrol shows the power flags"
 t0=$(now_ms)
 j=$(sbatch --parsable -N2 -o "$WORK/j.out" --wrap 'echo "on $SLURM_JOB_NODELIST"; sleep 1')
-wait_until 5 bash -c "[ \"\$(squeue -h -j $j -o %t)\" = CF ]" && ok ||
-  fail "job $j was not CONFIGURING while its nodes powered up: $(squeue -h -j "$j" -o %t)"
+wait_until 5 bash -c "$(declare -f st); [ \"\$(st $j)\" = CF ]" && ok ||
+  fail "job $j was not CONFIGURING while its nodes powered up: $(st "$j")"
 expect_match "$(states)" "cloud1=alloc# cloud2=alloc# " "nodes powering up show '#'"
-if wait_until 15 bash -c "[ \"\$(squeue -h -j $j -o %t)\" = R ]"; then
+if wait_until 15 bash -c "$(declare -f st); [ \"\$(st $j)\" = R ]"; then
   ms=$(($(now_ms) - t0))
   echo "submit to RUNNING with the test provider: $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
   ok
 else
-  fail "job $j did not start once its nodes came up: $(squeue -h -j "$j" -o %t) $(states)"
+  fail "job $j did not start once its nodes came up: $(st "$j") $(states)"
 fi
 wait_until 15 job_done "$j" || fail "job $j did not finish"
 expect_eq "$(job_state "$j")" "COMPLETED" "job on resumed nodes"
@@ -170,8 +172,8 @@ k=$(sbatch --parsable -N2 -o /dev/null --wrap 'true')
 wait_until 10 both 'down~' && ok || fail "nodes not DOWN after a failed resume: $(states)"
 expect_match "$(sinfo -R -h -o '%E|%N' | tr '\n' ' ')" "ResumeProgram failed: exit code 1 *[|]cloud\[1-2\]" \
   "sinfo -R gives the resume failure"
-wait_until 5 bash -c "[ \"\$(squeue -h -j $k -o %t)\" = PD ]" && ok ||
-  fail "job $k not requeued after the failed resume: $(squeue -h -j "$k" -o %t)"
+wait_until 5 bash -c "$(declare -f st); [ \"\$(st $k)\" = PD ]" && ok ||
+  fail "job $k not requeued after the failed resume: $(st "$k")"
 grep -q "ResumeProgram cloud\[1-2\] failed: exit code 1; output: provider: quota exceeded" \
   "$SHOAL_STATE_DIR/controller.log" && ok || fail "the failure and its stderr were not logged"
 agents_running && fail "an agent is running after the failed resume" || ok
@@ -179,13 +181,13 @@ agents_running && fail "an agent is running after the failed resume" || ok
 # --- (d) a ResumeProgram that hangs ---------------------------------------------------------
 echo hang > "$WORK/mode"
 scontrol update NodeName=cloud[1-2] State=RESUME
-wait_until 10 bash -c "[ \"\$(squeue -h -j $k -o %t)\" = CF ]" && ok ||
-  fail "job $k not allocated again after RESUME: $(squeue -h -j "$k" -o %t) $(states)"
+wait_until 10 bash -c "$(declare -f st); [ \"\$(st $k)\" = CF ]" && ok ||
+  fail "job $k not allocated again after RESUME: $(st "$k") $(states)"
 wait_until 12 both 'down~' && ok || fail "nodes not DOWN after ResumeTimeout: $(states)"
 expect_match "$(sinfo -R -h -o '%E' | head -1)" "ResumeTimeout reached|ResumeProgram failed: timed out" \
   "the hang's reason"
-wait_until 5 bash -c "[ \"\$(squeue -h -j $k -o %t)\" = PD ]" && ok ||
-  fail "job $k not requeued after ResumeTimeout: $(squeue -h -j "$k" -o %t)"
+wait_until 5 bash -c "$(declare -f st); [ \"\$(st $k)\" = PD ]" && ok ||
+  fail "job $k not requeued after ResumeTimeout: $(st "$k")"
 expect_match "$(scontrol show job "$k")" "Restarts=2 " "job $k requeued twice, never lost"
 agents_running && fail "an agent is running after the hung resume" || ok
 scancel "$k"
