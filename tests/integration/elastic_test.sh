@@ -138,7 +138,8 @@ t0=$(now_ms)
 j=$(sbatch --parsable -N2 -o "$WORK/j.out" --wrap 'echo "on $SLURM_JOB_NODELIST"; sleep 1')
 wait_until 5 bash -c "$(declare -f st); [ \"\$(st $j)\" = CF ]" && ok ||
   fail "job $j was not CONFIGURING while its nodes powered up: $(st "$j")"
-expect_match "$(states)" "cloud1=alloc# cloud2=alloc# " "nodes powering up show '#'"
+# Allocated while powered down (alloc~) until the next power tick calls the ResumeProgram.
+wait_until 3 both 'alloc#' && ok || fail "nodes powering up do not show '#': $(states)"
 if wait_until 15 bash -c "$(declare -f st); [ \"\$(st $j)\" = R ]"; then
   ms=$(($(now_ms) - t0))
   echo "submit to RUNNING with the test provider: $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
@@ -159,6 +160,15 @@ grep -q "node cloud1 disconnected (powering down)" "$SHOAL_STATE_DIR/controller.
   fail "the agent's end while powering down was not taken as expected"
 grep -q "node cloud1 DOWN" "$SHOAL_STATE_DIR/controller.log" &&
   fail "a suspended node was declared DOWN" || ok
+
+# --- scontrol update State=POWER_UP / POWER_DOWN -----------------------------------------------
+scontrol update NodeName=cloud1 State=POWER_UP
+wait_until 10 bash -c "[[ \"\$(sinfo -h -N -n cloud1 -o %t)\" =~ ^idle\ *\$ ]]" && ok ||
+  fail "POWER_UP did not bring cloud1 up: $(states)"
+scontrol update NodeName=cloud1 State=POWER_DOWN
+wait_until 8 both 'idle~' && ok || fail "POWER_DOWN did not power cloud1 down: $(states)"
+expect_match "$(scontrol update NodeName=cloud1 State=SLEEP 2>&1)" "Invalid input: State=SLEEP" \
+  "a bad state is refused"
 
 # --- (e) the power state survives a restart -------------------------------------------------
 kill "$CTL_PID"
