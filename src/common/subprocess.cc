@@ -24,7 +24,7 @@ bool Drain(int fd, std::string& out) {
     const ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
       out.append(buf, static_cast<size_t>(std::min(static_cast<size_t>(n),
-                                                    kMaxOutput - std::min(kMaxOutput, out.size()))));
+                                                   kMaxOutput - std::min(kMaxOutput, out.size()))));
       continue;
     }
     if (n < 0 && (errno == EINTR)) continue;
@@ -39,8 +39,7 @@ std::string ProgramResult::Describe(std::chrono::milliseconds timeout) const {
   if (!error.empty()) return "could not run: " + error;
   if (timed_out) {
     return "timed out after " +
-           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
-           " s";
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + " s";
   }
   if (signal != 0) return "killed by signal " + std::to_string(signal);
   return "exit code " + std::to_string(exit_code);

@@ -382,7 +382,9 @@ static Status CheckPowerSaving(const ControllerConfig& config, std::string_view 
   std::unordered_set<std::string> names;
   for (const Node& n : config.nodes) names.insert(n.name);
   for (const std::string& n : p.suspend_exc_nodes) {
-    if (!names.count(n)) return InvalidArgument(where + ": SuspendExcNodes names unknown node '" + n + "'");
+    if (!names.count(n)) {
+      return InvalidArgument(where + ": SuspendExcNodes names unknown node '" + n + "'");
+    }
   }
   for (const std::string& part : p.suspend_exc_parts) {
     if (std::none_of(config.partitions.begin(), config.partitions.end(),
@@ -482,9 +484,10 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         if (value.empty() || value[0] != '/') {
           s = At(line, key + " must be an absolute path, got '" + value + "'");
         }
-        std::string& field = EqualsIgnoreCase(key, "ResumeProgram")    ? config.power.resume_program
-                             : EqualsIgnoreCase(key, "SuspendProgram") ? config.power.suspend_program
-                                                                       : config.power.resume_fail_program;
+        PowerSaving& p = config.power;
+        std::string& field = EqualsIgnoreCase(key, "ResumeProgram")    ? p.resume_program
+                             : EqualsIgnoreCase(key, "SuspendProgram") ? p.suspend_program
+                                                                       : p.resume_fail_program;
         field = value;
         if (config.power.where.empty()) config.power.where = line.Where();
       } else if (EqualsIgnoreCase(key, "SuspendTime")) {

@@ -14,9 +14,12 @@ constexpr char kPowerDocument[] = "power";
 
 const char* HookName(int hook) {
   switch (hook) {
-    case 0: return "ResumeProgram";
-    case 1: return "SuspendProgram";
-    default: return "ResumeFailProgram";
+    case 0:
+      return "ResumeProgram";
+    case 1:
+      return "SuspendProgram";
+    default:
+      return "ResumeFailProgram";
   }
 }
 
@@ -42,8 +45,8 @@ void Controller::InitPowerLocked(const std::optional<std::string>& saved, int64_
     }
   }
   // What the nodes were doing when the controller stopped; a node not in the document was up.
-  const auto states = saved ? PowerStateFromJson(*saved)
-                            : std::unordered_map<std::string, SavedPower>{};
+  const auto states =
+      saved ? PowerStateFromJson(*saved) : std::unordered_map<std::string, SavedPower>{};
   for (Node& node : nodes_) {
     if (!node.configured) continue;
     auto it = states.find(node.name);
@@ -161,15 +164,15 @@ void Controller::RunPowerHook(PowerHook hook, std::vector<std::string> nodes) {
   const std::string& program = hook == PowerHook::kResume    ? p.resume_program
                                : hook == PowerHook::kSuspend ? p.suspend_program
                                                              : p.resume_fail_program;
-  const std::chrono::milliseconds timeout = std::chrono::seconds(
-      hook == PowerHook::kSuspend ? p.suspend_timeout_s : p.resume_timeout_s);
+  const std::chrono::milliseconds timeout =
+      std::chrono::seconds(hook == PowerHook::kSuspend ? p.suspend_timeout_s : p.resume_timeout_s);
   std::vector<std::string> argv = {program, CompressHostlist(nodes)};
   std::lock_guard<std::mutex> hooks(power_hooks_mu_);
-  power_hooks_.push_back(std::async(std::launch::async, [this, hook, nodes = std::move(nodes),
-                                                         argv = std::move(argv), timeout] {
-    ProgramResult r = RunProgram(argv, timeout, /*capture=*/true);
-    OnPowerHookDone(hook, nodes, r, timeout);
-  }));
+  power_hooks_.push_back(std::async(
+      std::launch::async, [this, hook, nodes = std::move(nodes), argv = std::move(argv), timeout] {
+        ProgramResult r = RunProgram(argv, timeout, /*capture=*/true);
+        OnPowerHookDone(hook, nodes, r, timeout);
+      }));
 }
 
 void Controller::OnPowerHookDone(PowerHook hook, const std::vector<std::string>& nodes,
