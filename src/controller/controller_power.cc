@@ -220,12 +220,17 @@ void Controller::OnPowerHookDone(PowerHook hook, const std::vector<std::string>&
 }
 
 void Controller::WaitPowerHooks() {
-  std::list<std::future<void>> hooks;
-  {
-    std::lock_guard<std::mutex> lock(power_hooks_mu_);
-    hooks.swap(power_hooks_);
+  // A hook that ends may start another (ResumeFailProgram) before its own thread ends: wait
+  // until none is left.
+  while (true) {
+    std::list<std::future<void>> hooks;
+    {
+      std::lock_guard<std::mutex> lock(power_hooks_mu_);
+      hooks.swap(power_hooks_);
+    }
+    if (hooks.empty()) return;
+    for (auto& f : hooks) f.wait();
   }
-  for (auto& f : hooks) f.wait();
 }
 
 void Controller::NodePoweredOnLocked(Node& node, int64_t now, PendingWrites& ops) {
