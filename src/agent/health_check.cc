@@ -1,15 +1,6 @@
 #include "agent/health_check.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstring>
-#include <thread>
-
-extern char** environ;
+#include "common/subprocess.h"
 
 namespace shoal::agent {
 
@@ -22,60 +13,13 @@ std::string HealthCheckResult::Describe(std::chrono::seconds timeout) const {
 }
 
 HealthCheckResult RunHealthCheck(const std::string& program, std::chrono::milliseconds timeout) {
+  const ProgramResult p = RunProgram({program}, timeout);
   HealthCheckResult r;
-  if (access(program.c_str(), X_OK) != 0) {
-    r.error = std::string(std::strerror(errno));
-    return r;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Its own group, so a timeout ends what it started too; default signal handling, whatever
-  // the agent blocks.
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  std::string path = program;
-  char* argv[] = {path.data(), nullptr};
-  const int rc = posix_spawn(&pid, program.c_str(), &actions, &attr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    r.error = std::strerror(rc);
-    return r;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  while (true) {
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (done < 0 && errno != EINTR) {
-      r.error = std::string("waitpid: ") + std::strerror(errno);
-      return r;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(-pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      r.timed_out = true;
-      return r;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (WIFSIGNALED(status)) {
-    r.signal = WTERMSIG(status);
-  } else {
-    r.exit_code = WEXITSTATUS(status);
-    r.ok = r.exit_code == 0;
-  }
+  r.ok = p.ok;
+  r.exit_code = p.exit_code;
+  r.signal = p.signal;
+  r.timed_out = p.timed_out;
+  r.error = p.error;
   return r;
 }
 

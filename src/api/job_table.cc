@@ -186,6 +186,7 @@ const Column kColumns[] = {
     SHOAL_JOB_COL("generation", generation),
     SHOAL_JOB_COL("terminating", terminating),
     SHOAL_JOB_COL("cancel_requested", cancel_requested),
+    SHOAL_JOB_COL("configuring", configuring),
     SHOAL_JOB_COL("preempted_by", preempted_by),
     SHOAL_JOB_COL("last_modified", last_modified),
     SHOAL_JOB_COL("planned_start", planned_start),

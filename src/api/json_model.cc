@@ -258,6 +258,7 @@ Json JobToJson(const Job& job) {
       {"generation", job.generation},
       {"terminating", job.terminating},
       {"cancel_requested", job.cancel_requested},
+      {"configuring", job.configuring},
       {"preempted_by", job.preempted_by},
       {"last_modified", job.last_modified},
       {"planned_start", job.planned_start},
@@ -295,6 +296,7 @@ Result<Job> JobFromJson(const Json& j) {
   f.Read("planned_nodes", job.planned_nodes);
   f.Read("terminating", job.terminating);
   f.Read("cancel_requested", job.cancel_requested);
+  f.Read("configuring", job.configuring);
   f.Read("preempted_by", job.preempted_by);
   f.Read("last_modified", job.last_modified);
   if (!f.status().ok()) return f.status();
@@ -483,6 +485,10 @@ Json NodeToJson(const Node& n) {
       {"last_heartbeat", n.last_heartbeat},
       {"boot_time", n.boot_time},
       {"configured", n.configured},
+      {"cloud", n.cloud},
+      {"power", static_cast<int>(n.power)},
+      {"power_down_pending", n.power_down_pending},
+      {"power_since", n.power_since},
       {"alloc_cpus", n.alloc_cpus},
       {"alloc_mem_mb", n.alloc_mem_mb},
       {"gpu_busy", std::move(busy)},
@@ -511,6 +517,13 @@ Result<Node> NodeFromJson(const Json& j) {
   f.Read("last_heartbeat", n.last_heartbeat);
   f.Read("boot_time", n.boot_time);
   f.Read("configured", n.configured);
+  f.Read("cloud", n.cloud);
+  int power = 0;
+  f.Read("power", power);
+  if (power < 0 || power > static_cast<int>(NodePower::kPoweringDown)) power = 0;
+  n.power = static_cast<NodePower>(power);
+  f.Read("power_down_pending", n.power_down_pending);
+  f.Read("power_since", n.power_since);
   f.Read("alloc_cpus", n.alloc_cpus);
   f.Read("alloc_mem_mb", n.alloc_mem_mb);
   if (!f.status().ok()) return f.status();

@@ -521,7 +521,9 @@ int UpdateNode(Context& ctx, const std::vector<KeyValue>& pairs) {
     }
   }
   if (state == "UNDRAIN" || state == "IDLE") state = "RESUME";
-  if (!state.empty() && state != "DRAIN" && state != "DOWN" && state != "RESUME") {
+  const bool power = state == "POWER_UP" || state == "POWER_DOWN" || state == "POWER_DOWN_ASAP" ||
+                     state == "POWER_DOWN_FORCE";
+  if (!state.empty() && state != "DRAIN" && state != "DOWN" && state != "RESUME" && !power) {
     Err(ctx, "Invalid input: State=" + state +
                  "\nRequest aborted\nValid states are: NoResp DRAIN FAIL FUTURE RESUME "
                  "POWER_DOWN POWER_UP UNDRAIN\nNot all states are valid given a node's prior "

@@ -62,7 +62,9 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
                   GroupName(req.gid) + "(" + std::to_string(req.gid) + ") MCS_label=N/A");
   lines.push_back("Priority=" + std::to_string(job.priority) + " Nice=" + std::to_string(req.nice) +
                   " Account=" + OrNull(req.account) + " QOS=" + JobQosText(job));
-  lines.push_back(std::string("JobState=") + JobStateName(job.state) + " Reason=" + job.reason +
+  lines.push_back(std::string("JobState=") +
+                  (job.configuring ? "CONFIGURING" : JobStateName(job.state)) +
+                  " Reason=" + job.reason +
                   " Dependency=" + JobDependencyText(job));
   lines.push_back(std::string("Requeue=") + (req.requeue ? "1" : "0") +
                   " Restarts=" + std::to_string(job.restart_count) +
@@ -127,7 +129,7 @@ std::string ScontrolNodeState(const Node& n) {
   std::string s;
   if (n.down) {
     s = "DOWN";
-  } else if (!n.responding && n.boot_time == 0) {
+  } else if (!n.responding && n.boot_time == 0 && n.power == NodePower::kOn) {
     s = "UNKNOWN";
   } else {
     switch (n.BaseState()) {
@@ -148,8 +150,15 @@ std::string ScontrolNodeState(const Node& n) {
         break;
     }
   }
+  if (n.cloud) s += "+CLOUD";
   if (n.drain) s += "+DRAIN";
-  if (!n.responding) s += "+NOT_RESPONDING";
+  if (n.power_down_pending) s += "+POWER_DOWN";
+  if (n.power != NodePower::kOn) {
+    // Powered down and powering up are silent by design, not NOT_RESPONDING.
+    s += std::string("+") + NodePowerFlag(n.power);
+  } else if (!n.responding) {
+    s += "+NOT_RESPONDING";
+  }
   return s;
 }
 

@@ -77,7 +77,7 @@ int StateNumber(const Node& n) {
   int base = 0;
   if (n.down) {
     base = 1;
-  } else if (!n.responding && n.boot_time == 0) {
+  } else if (!n.responding && n.boot_time == 0 && n.power == NodePower::kOn) {
     base = 0;
   } else {
     switch (n.BaseState()) {
@@ -99,13 +99,13 @@ int StateNumber(const Node& n) {
     }
   }
   if (n.drain) base |= 0x200;
-  if (!n.responding) base |= 0x800;
+  if (!n.responding && n.power == NodePower::kOn) base |= 0x800;
   return base;
 }
 
 // A (allocated or mixed), I (idle), O (other: down, drained, not responding).
 char NodeClass(const Node& n) {
-  if (n.down || !n.responding) return 'O';
+  if (n.down || (!n.responding && n.power == NodePower::kOn)) return 'O';
   if (n.drain && !Busy(n)) return 'O';
   if (Busy(n)) return 'A';
   return 'I';
@@ -354,7 +354,7 @@ std::vector<SinfoLine> BuildSinfoLines(const std::vector<FieldSpec>& fields,
   if (mode == SinfoMode::kReasons) {
     std::map<std::string, size_t> by_key;
     for (const Node* n : sorted) {
-      if (!n->drain && !n->down && n->responding) continue;
+      if (!n->drain && !n->down && (n->responding || n->power != NodePower::kOn)) continue;
       auto [it, inserted] = by_key.emplace(key_of(*n), lines.size());
       if (inserted) lines.push_back(SinfoLine{nullptr, {}});
       lines[it->second].nodes.push_back(n);
@@ -440,7 +440,13 @@ bool SinfoStateMatches(const Node& node, std::string_view state) {
   if (want == "drain" || want == "drained" || want == "draining" || want == "drng") {
     return node.drain;
   }
-  if (want == "down") return node.down || !node.responding;
+  if (want == "down") return node.down || (!node.responding && node.power == NodePower::kOn);
+  if (want == "cloud") return node.cloud;
+  if (want == "powered_down" || want == "power_down") {
+    return node.power == NodePower::kPoweredDown;
+  }
+  if (want == "powering_up") return node.power == NodePower::kPoweringUp;
+  if (want == "powering_down") return node.power == NodePower::kPoweringDown;
   if (want == "unk" || want == "unknown") return compact == "unk";
   if (want == "resp" || want == "responding") return node.responding;
   if (want == "no_respond" || want == "noresp") return !node.responding;

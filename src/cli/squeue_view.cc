@@ -305,9 +305,10 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
     case 'S':
       return StartTimeText(job);
     case 't':
-      return JobStateShortName(job.state);
+      // Waiting for powered-down nodes to come up: CONFIGURING, as Slurm shows it.
+      return job.configuring ? "CF" : JobStateShortName(job.state);
     case 'T':
-      return JobStateName(job.state);
+      return job.configuring ? "CONFIGURING" : JobStateName(job.state);
     case 'u':
       return UserOf(job);
     case 'U':
@@ -611,8 +612,9 @@ std::vector<const char*> ColumnsOfCode(char code) {
 std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
                                           std::string_view sort, const SqueueFilter& filter) {
   // What every listing reads: ids, array collapsing (JobRow, BuildJobRows) and the state.
-  std::vector<std::string> out = {"job_id", "state", "array_job_id", "array_task_id",
-                                  "request.array_max_running"};
+  std::vector<std::string> out = {"job_id",        "state",
+                                  "configuring",   "array_job_id",
+                                  "array_task_id", "request.array_max_running"};
   auto add = [&](const char* name) {
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   };

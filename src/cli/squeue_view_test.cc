@@ -306,3 +306,30 @@ TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// A job waiting for powered-down nodes to come up: CF / CONFIGURING, also from the columns
+// squeue asks the controller for.
+TEST(SqueueConfiguringTest, ConfiguringJobShowsCF) {
+  Job j;
+  j.id = 12;
+  j.state = JobState::kRunning;
+  j.configuring = true;
+  j.req.partition = "cloud";
+  j.nodes = {"c1"};
+  auto cols = ResolveJobColumns(SqueueJobColumns(ParseSqueueFormat("%t %T", false, nullptr), "",
+                                                 SqueueFilter{}));
+  ASSERT_TRUE(cols.ok());
+  JobTableWriter w(*cols);
+  w.Add(j);
+  auto sent = DecodeJobTable(w.Finish());
+  ASSERT_TRUE(sent.ok());
+  std::vector<JobRow> rows = BuildJobRows(*sent, false);
+  EXPECT_EQ(RenderSqueue(ParseSqueueFormat("%t %T", false, nullptr), rows, false, 0),
+            "CF CONFIGURING\n");
+}
+
+}  // namespace
+}  // namespace shoal

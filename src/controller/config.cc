@@ -72,7 +72,19 @@ Status ParseNodeLine(const ConfLine& line, Node& defaults, ControllerConfig& con
       proto.features = Split(value, ',');
     } else if (EqualsIgnoreCase(key, "NodeAddr") || EqualsIgnoreCase(key, "NodeHostname")) {
       proto.address = value;
-    } else if (EqualsIgnoreCase(key, "State") || EqualsIgnoreCase(key, "Sockets") ||
+    } else if (EqualsIgnoreCase(key, "State")) {
+      // CLOUD: the node exists only while resumed (power saving starts it powered down). The
+      // other states are accepted for compatibility; a node's state comes from its agent.
+      proto.cloud = EqualsIgnoreCase(value, "CLOUD");
+      if (proto.cloud && config.power.cloud_where.empty()) config.power.cloud_where = line.Where();
+      static const char* const kStates[] = {"CLOUD", "UNKNOWN", "IDLE", "DOWN", "DRAIN",
+                                            "FAIL",  "FUTURE",  "ALLOC"};
+      if (std::none_of(std::begin(kStates), std::end(kStates),
+                       [&](const char* k) { return EqualsIgnoreCase(value, k); })) {
+        return At(line, "invalid node State '" + value +
+                            "' (CLOUD, UNKNOWN, IDLE, DOWN, DRAIN, FAIL or FUTURE)");
+      }
+    } else if (EqualsIgnoreCase(key, "Sockets") ||
                EqualsIgnoreCase(key, "CoresPerSocket") ||
                EqualsIgnoreCase(key, "ThreadsPerCore") || EqualsIgnoreCase(key, "Boards") ||
                EqualsIgnoreCase(key, "Weight") || EqualsIgnoreCase(key, "TmpDisk")) {
@@ -348,6 +360,41 @@ Status ParseSchedulerParameters(const ConfLine& line, const std::string& value,
 
 }  // namespace
 
+// Power saving's keys together: what they name must exist, and what is enabled must be able to
+// work (a CLOUD node nobody can resume would never run anything).
+static Status CheckPowerSaving(const ControllerConfig& config, std::string_view file_name) {
+  const PowerSaving& p = config.power;
+  const std::string where = !p.where.empty()         ? p.where
+                            : !p.cloud_where.empty() ? p.cloud_where
+                                                     : std::string(file_name);
+  const bool any_cloud = std::any_of(config.nodes.begin(), config.nodes.end(),
+                                     [](const Node& n) { return n.cloud; });
+  if ((any_cloud || p.suspend_time_s >= 0) && p.resume_program.empty()) {
+    return InvalidArgument(where + ": " +
+                           (any_cloud ? "State=CLOUD nodes need" : "SuspendTime needs") +
+                           " a ResumeProgram");
+  }
+  if ((any_cloud || p.suspend_time_s >= 0) && p.suspend_program.empty()) {
+    return InvalidArgument(where + ": " +
+                           (any_cloud ? "State=CLOUD nodes need" : "SuspendTime needs") +
+                           " a SuspendProgram");
+  }
+  std::unordered_set<std::string> names;
+  for (const Node& n : config.nodes) names.insert(n.name);
+  for (const std::string& n : p.suspend_exc_nodes) {
+    if (!names.count(n)) {
+      return InvalidArgument(where + ": SuspendExcNodes names unknown node '" + n + "'");
+    }
+  }
+  for (const std::string& part : p.suspend_exc_parts) {
+    if (std::none_of(config.partitions.begin(), config.partitions.end(),
+                     [&](const Partition& q) { return q.name == part; })) {
+      return InvalidArgument(where + ": SuspendExcParts names unknown partition '" + part + "'");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::string_view file_name) {
   auto lines = ParseSlurmConf(text, file_name);
   if (!lines.ok()) return lines.status();
@@ -430,6 +477,60 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
           s = At(line, "HealthCheckProgram must be an absolute path, got '" + value + "'");
         }
         config.health_check_program = value;
+      } else if (EqualsIgnoreCase(key, "ResumeProgram") ||
+                 EqualsIgnoreCase(key, "SuspendProgram") ||
+                 EqualsIgnoreCase(key, "ResumeFailProgram")) {
+        // Run by the controller, whose working directory is nobody's business.
+        if (value.empty() || value[0] != '/') {
+          s = At(line, key + " must be an absolute path, got '" + value + "'");
+        }
+        PowerSaving& p = config.power;
+        std::string& field = EqualsIgnoreCase(key, "ResumeProgram")    ? p.resume_program
+                             : EqualsIgnoreCase(key, "SuspendProgram") ? p.suspend_program
+                                                                       : p.resume_fail_program;
+        field = value;
+        if (config.power.where.empty()) config.power.where = line.Where();
+      } else if (EqualsIgnoreCase(key, "SuspendTime")) {
+        if (EqualsIgnoreCase(value, "INFINITE") || EqualsIgnoreCase(value, "NONE") ||
+            value == "-1") {
+          config.power.suspend_time_s = -1;
+        } else {
+          auto n = UintValue(line, key, value, 365LL * 86400);
+          if (!n.ok()) {
+            s = At(line, "invalid SuspendTime '" + value + "' (seconds, or INFINITE or -1)");
+          } else {
+            config.power.suspend_time_s = static_cast<int64_t>(*n);
+          }
+        }
+        if (config.power.where.empty()) config.power.where = line.Where();
+      } else if (EqualsIgnoreCase(key, "SuspendTimeout") ||
+                 EqualsIgnoreCase(key, "ResumeTimeout")) {
+        auto n = UintValue(line, key, value, 86400);
+        if (!n.ok()) {
+          s = n.status();
+        } else if (*n == 0) {
+          s = At(line, key + " must be positive (seconds)");
+        } else {
+          (EqualsIgnoreCase(key, "SuspendTimeout") ? config.power.suspend_timeout_s
+                                                   : config.power.resume_timeout_s) =
+              static_cast<int64_t>(*n);
+        }
+      } else if (EqualsIgnoreCase(key, "ResumeRate")) {
+        s = uint_key(config.power.resume_rate);
+      } else if (EqualsIgnoreCase(key, "SuspendRate")) {
+        s = uint_key(config.power.suspend_rate);
+      } else if (EqualsIgnoreCase(key, "SuspendExcNodes")) {
+        auto names = ExpandHostlist(value);
+        if (!names.ok()) {
+          s = At(line, "invalid SuspendExcNodes '" + value + "': " + names.status().message());
+        } else {
+          config.power.suspend_exc_nodes = std::move(names).value();
+        }
+      } else if (EqualsIgnoreCase(key, "SuspendExcParts")) {
+        config.power.suspend_exc_parts.clear();
+        for (const std::string& p : Split(value, ',')) {
+          if (!Trim(p).empty()) config.power.suspend_exc_parts.emplace_back(Trim(p));
+        }
       } else if (EqualsIgnoreCase(key, "PrivateData")) {
         config.private_data = value;
         for (const auto& item : Split(value, ',')) {
@@ -662,6 +763,8 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
   if (config.storage_type == "sqlite" && !config.storage_url.empty()) {
     return InvalidArgument(storage_url_where + ": StorageURL needs StorageType=postgresql");
   }
+  Status power = CheckPowerSaving(config, file_name);
+  if (!power.ok()) return power;
   // Preempt lists name QOS that may be defined further down: check them once all are known.
   for (size_t i = 0; i < config.qos.size(); ++i) {
     const Qos& q = config.qos[i];

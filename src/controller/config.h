@@ -36,6 +36,29 @@ struct WebhookTarget {
 // "completed", "failed", "cancelled", "timeout", "node_fail", "preempted", "requeued", ...
 const std::vector<std::string>& WebhookEventTypes();
 
+// Power saving and cloud nodes (Slurm's keys: ResumeProgram, SuspendProgram, SuspendTime, ...).
+// The programs run on the controller's host, as its user, with a hostlist expression of the
+// nodes as their one argument.
+struct PowerSaving {
+  std::string resume_program;
+  std::string suspend_program;
+  std::string resume_fail_program;  // optional: told of nodes whose resume failed
+  int64_t suspend_time_s = -1;      // idle this long before suspend; -1 (INFINITE): never
+  int64_t suspend_timeout_s = 30;   // POWERING_DOWN this long, then POWERED_DOWN
+  int64_t resume_timeout_s = 60;    // not registered this long after resume: DOWN, jobs requeued
+  uint32_t resume_rate = 300;       // nodes resumed per minute; 0: no limit
+  uint32_t suspend_rate = 60;       // nodes suspended per minute; 0: no limit
+  std::vector<std::string> suspend_exc_nodes;  // expanded
+  std::vector<std::string> suspend_exc_parts;
+  std::string where;        // file:line of the first power saving key, for errors
+  std::string cloud_where;  // file:line of the first State=CLOUD node
+  // Power saving runs when a ResumeProgram is set (checked at parse: with CLOUD nodes or a
+  // SuspendTime it must be, and with a SuspendTime a SuspendProgram too).
+  bool Enabled() const { return !resume_program.empty(); }
+  // Nodes idle SuspendTime are suspended (SuspendProgram set and SuspendTime not INFINITE).
+  bool Suspends() const { return Enabled() && suspend_time_s >= 0 && !suspend_program.empty(); }
+};
+
 struct ControllerConfig {
   std::string cluster_name = "shoal";
   // SlurmctldDebug and SlurmctldLogFile, used where the command line names no level or file.
@@ -133,6 +156,7 @@ struct ControllerConfig {
   // limit. Over it: 429 with Retry-After.
   uint32_t api_rate_limit = 200;
   uint32_t api_rate_burst = 400;
+  PowerSaving power;
   std::vector<std::string> warnings;  // unknown keys, to log at start
 
   static Qos DefaultQos() {

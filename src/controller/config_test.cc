@@ -682,3 +682,77 @@ TEST(ControllerConfigTest, AccessKeys) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+TEST(ConfigPowerTest, ReadsPowerSavingKeysAndCloudNodes) {
+  ControllerConfig c = Parse(
+      "ResumeProgram=/opt/resume\nSuspendProgram=/opt/suspend\nResumeFailProgram=/opt/fail\n"
+      "SuspendTime=600\nSuspendTimeout=20\nResumeTimeout=300\nResumeRate=10\nSuspendRate=5\n"
+      "NodeName=c[1-3] CPUs=2 State=CLOUD\nNodeName=login CPUs=2\n"
+      "PartitionName=cloud Nodes=c[1-3] Default=YES\nPartitionName=int Nodes=login\n"
+      "SuspendExcNodes=c1\nSuspendExcParts=int\n");
+  EXPECT_TRUE(c.power.Enabled());
+  EXPECT_TRUE(c.power.Suspends());
+  EXPECT_EQ(c.power.resume_program, "/opt/resume");
+  EXPECT_EQ(c.power.suspend_program, "/opt/suspend");
+  EXPECT_EQ(c.power.resume_fail_program, "/opt/fail");
+  EXPECT_EQ(c.power.suspend_time_s, 600);
+  EXPECT_EQ(c.power.suspend_timeout_s, 20);
+  EXPECT_EQ(c.power.resume_timeout_s, 300);
+  EXPECT_EQ(c.power.resume_rate, 10u);
+  EXPECT_EQ(c.power.suspend_rate, 5u);
+  EXPECT_EQ(c.power.suspend_exc_nodes, (Names{"c1"}));
+  EXPECT_EQ(c.power.suspend_exc_parts, (Names{"int"}));
+  ASSERT_EQ(c.nodes.size(), 4u);
+  EXPECT_TRUE(c.nodes[0].cloud);
+  EXPECT_FALSE(c.nodes[3].cloud);
+}
+
+TEST(ConfigPowerTest, DefaultsAreSlurms) {
+  ControllerConfig c = Parse("NodeName=n1 CPUs=1\n");
+  EXPECT_FALSE(c.power.Enabled());
+  EXPECT_EQ(c.power.suspend_time_s, -1);
+  EXPECT_EQ(c.power.suspend_timeout_s, 30);
+  EXPECT_EQ(c.power.resume_timeout_s, 60);
+  EXPECT_EQ(c.power.resume_rate, 300u);
+  EXPECT_EQ(c.power.suspend_rate, 60u);
+  EXPECT_EQ(Parse("ResumeProgram=/r\nSuspendProgram=/s\nSuspendTime=INFINITE\n")
+                .power.suspend_time_s,
+            -1);
+  EXPECT_EQ(Parse("ResumeProgram=/r\nSuspendProgram=/s\nSuspendTime=-1\n").power.suspend_time_s,
+            -1);
+}
+
+TEST(ConfigPowerTest, RefusesBadPowerSavingValues) {
+  EXPECT_NE(ParseError("ResumeProgram=resume.sh\n", 1).find("absolute path"), std::string::npos);
+  EXPECT_NE(ParseError("SuspendProgram=\n", 1).find("absolute path"), std::string::npos);
+  EXPECT_NE(ParseError("ResumeProgram=/r\nSuspendProgram=/s\nSuspendTime=soon\n", 3)
+                .find("SuspendTime"),
+            std::string::npos);
+  EXPECT_NE(ParseError("ResumeTimeout=0\n", 1).find("positive"), std::string::npos);
+  EXPECT_NE(ParseError("SuspendTimeout=-3\n", 1).find("SuspendTimeout"), std::string::npos);
+  EXPECT_NE(ParseError("ResumeRate=fast\n", 1).find("ResumeRate"), std::string::npos);
+  EXPECT_NE(ParseError("NodeName=n1 State=SLEEPY\n", 1).find("State"), std::string::npos);
+  EXPECT_NE(ParseError("SuspendExcNodes=n[1-\n", 1).find("SuspendExcNodes"), std::string::npos);
+}
+
+TEST(ConfigPowerTest, RefusesPowerSavingThatCannotWork) {
+  // CLOUD nodes nobody can resume, SuspendTime without the programs, unknown exclusions.
+  EXPECT_NE(ParseError("NodeName=c1 State=CLOUD\n", 1).find("ResumeProgram"), std::string::npos);
+  EXPECT_NE(ParseError("ResumeProgram=/r\nNodeName=c1 State=CLOUD\n", 1).find("SuspendProgram"),
+            std::string::npos);
+  EXPECT_NE(ParseError("SuspendTime=60\nNodeName=n1\n", 1).find("ResumeProgram"),
+            std::string::npos);
+  EXPECT_NE(ParseError("ResumeProgram=/r\nSuspendProgram=/s\nSuspendExcNodes=zz\nNodeName=n1\n", 1)
+                .find("unknown node 'zz'"),
+            std::string::npos);
+  EXPECT_NE(ParseError("ResumeProgram=/r\nSuspendProgram=/s\nSuspendExcParts=nope\nNodeName=n1\n",
+                       1)
+                .find("unknown partition 'nope'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace shoal

@@ -163,6 +163,12 @@ Status Controller::Start(const PolicyRegistry& registry) {
   if (!node_states.ok()) return node_states.status();
   auto outbox = store_->LoadOutbox();
   if (!outbox.ok()) return outbox.status();
+  std::optional<std::string> power_doc;
+  if (config_.power.Enabled()) {
+    auto doc = store_->LoadDocument("power");
+    if (!doc.ok()) return doc.status();
+    power_doc = std::move(doc).value();
+  }
   // Steps of the jobs still running carry on across a restart (their tasks never stopped).
   std::vector<JobId> running_ids;
   for (const Job& job : *loaded) {
@@ -226,6 +232,7 @@ Status Controller::Start(const PolicyRegistry& registry) {
     if (live) live_jobs_.emplace(held.id, &held);
   }
   RestoreStepsLocked(stored_steps);
+  InitPowerLocked(power_doc, now);
   WebhookOutboxOptions webhook_options;
   webhook_options.secret = config_.webhook_secret;
   webhook_options.max_age_s = config_.webhook_max_age_s;
@@ -257,6 +264,7 @@ void Controller::Stop() {
   sched_cv_.notify_all();
   if (scheduler_thread_.joinable()) scheduler_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
+  WaitPowerHooks();  // they end within their time limits; nothing of theirs is applied now
   // Before the store goes: undelivered events stay in it for the next start.
   if (webhooks_) webhooks_->Stop();
   WriteLock lock = LockForChange();
@@ -677,6 +685,10 @@ Result<std::vector<JobRecord>> Controller::QueryAccountingRecords(const JobQuery
   return store_->QueryJobRecords(query);
 }
 
+namespace {
+std::string OrNullText(const std::string& s) { return s.empty() ? "(null)" : s; }
+}  // namespace
+
 Json Controller::ConfigJson() const {
   Json c = {
       {"ClusterName", config_.cluster_name},
@@ -692,6 +704,22 @@ Json Controller::ConfigJson() const {
       {"HealthCheckProgram",
        config_.health_check_program.empty() ? "(null)" : config_.health_check_program},
       {"HealthCheckInterval", std::to_string(config_.health_check_interval_s) + " sec"},
+      {"ResumeProgram", OrNullText(config_.power.resume_program)},
+      {"SuspendProgram", OrNullText(config_.power.suspend_program)},
+      {"ResumeFailProgram", OrNullText(config_.power.resume_fail_program)},
+      {"SuspendTime", config_.power.suspend_time_s < 0
+                          ? std::string("INFINITE")
+                          : std::to_string(config_.power.suspend_time_s) + " sec"},
+      {"SuspendTimeout", std::to_string(config_.power.suspend_timeout_s) + " sec"},
+      {"ResumeTimeout", std::to_string(config_.power.resume_timeout_s) + " sec"},
+      {"ResumeRate", std::to_string(config_.power.resume_rate) + " nodes/min"},
+      {"SuspendRate", std::to_string(config_.power.suspend_rate) + " nodes/min"},
+      {"SuspendExcNodes", config_.power.suspend_exc_nodes.empty()
+                              ? std::string("(null)")
+                              : CompressHostlist(config_.power.suspend_exc_nodes)},
+      {"SuspendExcParts", config_.power.suspend_exc_parts.empty()
+                              ? std::string("(null)")
+                              : Join(config_.power.suspend_exc_parts, ",")},
       {"SchedulerType", config_.scheduler_type},
       {"SchedulerParameters",
        config_.scheduler_parameters.empty() ? "(null)" : config_.scheduler_parameters},
@@ -856,6 +884,11 @@ void Controller::ReleaseResourcesLocked(Job& job) {
 
 void Controller::FinishJobLocked(Job& job, JobState state, int64_t now) {
   ChargeRunLocked(job, now);
+  if (job.configuring) {
+    // Never launched: no agent will report its end, so its nodes are free now.
+    ReleaseResourcesLocked(job);
+    job.configuring = false;
+  }
   const bool was_live = !IsFinished(job.state);
   job.state = state;
   job.end_time = now;
@@ -873,7 +906,13 @@ void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason)
   const bool was_live = !IsFinished(job.state);
   // A run still being stopped (e.g. cancelled, not yet reported ended) keeps the job
   // terminating: the new run must wait for it.
-  job.terminating = job.terminating || (job.state == JobState::kRunning && !job.nodes.empty());
+  const bool launched = !job.configuring;
+  if (job.configuring) {
+    ReleaseResourcesLocked(job);  // never launched: nothing to wait for
+    job.configuring = false;
+  }
+  job.terminating =
+      job.terminating || (launched && job.state == JobState::kRunning && !job.nodes.empty());
   job.state = JobState::kPending;
   job.reason = reason;
   job.restart_count += 1;
@@ -1083,14 +1122,27 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
     if ((s == "DRAIN" || s == "DOWN") && reason.empty()) {
       return InvalidArgument("You must specify a reason when DOWNING or DRAINING a node. Request denied");
     }
-    if (s != "DRAIN" && s != "DOWN" && s != "RESUME" && s != "UNDRAIN" && s != "IDLE") {
+    const bool power = s == "POWER_UP" || s == "POWER_DOWN" || s == "POWER_DOWN_ASAP" ||
+                       s == "POWER_DOWN_FORCE";
+    if (s != "DRAIN" && s != "DOWN" && s != "RESUME" && s != "UNDRAIN" && s != "IDLE" && !power) {
       return InvalidArgument("Invalid node state specified");
     }
     for (const auto& name : *expanded) {
       if (FindNodeLocked(name) == nullptr) return NotFound("Invalid node name specified");
     }
+    if (power && !power_) {
+      return FailedPrecondition(
+          "Power saving is not configured (ResumeProgram and SuspendProgram in the config)");
+    }
     for (const auto& name : *expanded) {
       Node& node = *FindNodeLocked(name);
+      if (power) {
+        Status done = UpdateNodePowerLocked(node, s, now, ops);
+        if (!done.ok()) return done;
+        metrics_->NodeChanged(node, "updated");
+        spdlog::info("node {} set {}", name, s);
+        continue;
+      }
       node.health_drained = false;  // an administrator's word replaces the health check's
       if (s == "DRAIN") {
         node.drain = true;
@@ -1433,10 +1485,17 @@ bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWri
       for (uint32_t g : start.gpu_indices[i]) node->gpu_busy[g] = true;
     }
     metrics_->JobStarted(job);
-    spdlog::info("job {} started on {}", job.DisplayId(), CompressHostlist(job.nodes));
-    PersistLocked(job, ops, /*must_sync=*/false);
+    // Allocated powered-down nodes (power saving): CONFIGURING until every one has registered;
+    // the power manager resumes them, and their registration launches it.
+    job.configuring = std::any_of(job.nodes.begin(), job.nodes.end(), [&](const std::string& n) {
+      const Node* node = FindNodeLocked(n);
+      return node == nullptr || !node->PoweredOn() || !node->responding;
+    });
+    spdlog::info("job {} {} on {}", job.DisplayId(), job.configuring ? "configuring" : "started",
+                 CompressHostlist(job.nodes));
+    PersistLocked(job, ops, /*must_sync=*/job.configuring);
     // An interactive allocation runs nothing until its steps (steps.cc).
-    if (!job.req.interactive) {
+    if (!job.req.interactive && !job.configuring) {
       sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
     }
   }
@@ -1574,6 +1633,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
     for (JobId job_id : std::vector<JobId>(node->running_jobs)) {
       Job& job = jobs_[job_id];
       if (job.nodes.empty() || job.nodes.front() != node->name || job.req.interactive) continue;
+      if (job.configuring) continue;  // never launched: it is launched below once ready
       if (reported.count(job_id) && reported[job_id] == job.generation) continue;
       // The batch host does not know the job: it never started there (the controller died
       // between recording the start and sending it) or the node lost it. Start it again.
@@ -1584,6 +1644,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
       }
       PersistLocked(job, ops);
     }
+    NodePoweredOnLocked(*node, now, ops);
   }
   reply.set_accepted(true);
   reply.set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
@@ -1767,7 +1828,11 @@ void Controller::OnAgentDisconnected(const std::shared_ptr<AgentSession>& sessio
     node->last_heartbeat = std::max(node->last_heartbeat, session->heard_s());
     node->responding = false;
     metrics_->NodeChanged(*node, "disconnected");
-    spdlog::warn("node {} disconnected", node->name);
+    if (node->power == NodePower::kPoweringDown) {
+      spdlog::info("node {} disconnected (powering down)", node->name);
+    } else {
+      spdlog::warn("node {} disconnected", node->name);
+    }
   }
 }
 
@@ -1834,6 +1899,8 @@ void Controller::FoldHeardLocked() {
 bool Controller::SilentLocked(const Node& node, int64_t now_ms) const {
   // Never heard of and nothing to wait for (a configured node whose agent never came).
   if (node.down || (node.heard_ms == 0 && node.running_jobs.empty())) return false;
+  // Power saving's nodes are silent on purpose (powered down) or have ResumeTimeout to register.
+  if (node.power != NodePower::kOn) return false;
   const int64_t timeout_ms = config_.node_timeout_s * 1000;
   if (now_ms - node.heard_ms <= timeout_ms) return false;
   auto s = sessions_.find(node.name);
@@ -1897,6 +1964,7 @@ void Controller::TimerLoop() {
     }
     FoldHeardLocked();
     CheckAllocationsLocked(now);
+    PowerTickLocked(now);
     if (now - last_usage_calc_ >= config_.priority_calc_period_s) {
       UpdateUsageLocked(now);
       last_usage_calc_ = now;

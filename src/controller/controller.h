@@ -10,6 +10,8 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +28,7 @@
 #include "controller/config.h"
 #include "controller/controller_metrics.h"
 #include "controller/job_env.h"
+#include "controller/power.h"
 #include "controller/step_layout.h"
 #include "controller/webhooks.h"
 #include "core/model.h"
@@ -336,6 +339,30 @@ class Controller {
   bool HasWebhooks(const Job& job) const;
   std::vector<OutboxEntry> WebhookEntries(const Job& job, const std::string& type, int64_t now);
 
+  // --- power saving (controller_power.cc) ---
+  // At start: nodes power saving covers begin powered down, then what the power document saved.
+  void InitPowerLocked(const std::optional<std::string>& saved, int64_t now);
+  // Timer chores: resumes, suspends and timeouts that are due (PowerPlanner's decisions).
+  void PowerTickLocked(int64_t now);
+  // A resume that failed (the program, or ResumeTimeout): the node DOWN with `reason`, its jobs
+  // requeued, powered down again; its name added to `failed` for ResumeFailProgram.
+  void ResumeFailedLocked(Node& node, int64_t now, const std::string& reason,
+                          std::vector<std::string>& failed);
+  // scontrol update State=POWER_UP|POWER_DOWN|POWER_DOWN_ASAP|POWER_DOWN_FORCE.
+  Status UpdateNodePowerLocked(Node& node, const std::string& state, int64_t now,
+                               PendingWrites& ops);
+  // A node that registers is up; jobs that waited for it (CONFIGURING) are launched once all
+  // their nodes are.
+  void NodePoweredOnLocked(Node& node, int64_t now, PendingWrites& ops);
+  void LaunchIfReadyLocked(Job& job, int64_t now, PendingWrites& ops);
+  void SavePowerLocked();
+  enum class PowerHook { kResume, kSuspend, kResumeFail };
+  // Runs the hook on its own thread (never under mu_); OnPowerHookDone applies its outcome.
+  void RunPowerHook(PowerHook hook, std::vector<std::string> nodes);
+  void OnPowerHookDone(PowerHook hook, const std::vector<std::string>& nodes,
+                       const ProgramResult& result, std::chrono::milliseconds timeout);
+  void WaitPowerHooks();
+
   ControllerConfig config_;
   std::unique_ptr<Store> store_;
   std::string socket_path_;
@@ -428,6 +455,12 @@ class Controller {
   std::unique_ptr<WebhookSender> webhook_sender_;  // for the outbox; null: libcurl
   std::unique_ptr<WebhookOutbox> webhooks_;
   std::unordered_map<JobId, std::pair<JobState, uint32_t>> announced_;
+
+  std::unique_ptr<PowerPlanner> power_;     // null: power saving off
+  std::set<std::string> power_excluded_;     // SuspendExcNodes and SuspendExcParts' nodes
+  std::set<std::string> power_wanted_up_;    // POWER_UP asked, not yet resumed
+  std::mutex power_hooks_mu_;
+  std::list<std::future<void>> power_hooks_;  // running hooks (joined at Stop)
 
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;

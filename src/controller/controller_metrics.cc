@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/strings.h"
 #include "controller/controller.h"
 
 namespace shoal {
@@ -88,8 +89,12 @@ std::string ControllerMetrics::StateLabel(JobState state) {
 }
 
 std::string ControllerMetrics::NodeStateLabel(const Node& node) {
+  // Power saving's nodes by their power state: "powered_down", "powering_up", "powering_down".
+  if (node.power != NodePower::kOn && !node.down) return ToLower(NodePowerFlag(node.power));
   std::string text = node.StateText(/*long_form=*/true);
-  if (!text.empty() && text.back() == '*') text.pop_back();
+  while (!text.empty() && (text.back() == '*' || text.back() == '!' || text.back() == '~')) {
+    text.pop_back();
+  }
   return text;
 }
 

@@ -248,3 +248,30 @@ TEST_F(ControllerMetricsTest, GpuReadingsFromHeartbeatsReachMetricsAndTheApi) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// Power saving's nodes are counted by their power state, not as "idle~" or as down.
+TEST(NodeStateLabelTest, PowerStates) {
+  Node n;
+  n.cpus = 2;
+  n.power = NodePower::kPoweredDown;
+  EXPECT_EQ(ControllerMetrics::NodeStateLabel(n), "powered_down");
+  n.power = NodePower::kPoweringUp;
+  EXPECT_EQ(ControllerMetrics::NodeStateLabel(n), "powering_up");
+  n.power = NodePower::kPoweringDown;
+  EXPECT_EQ(ControllerMetrics::NodeStateLabel(n), "powering_down");
+  n.power = NodePower::kPoweredDown;
+  n.down = true;  // a failed resume is down
+  EXPECT_EQ(ControllerMetrics::NodeStateLabel(n), "down");
+  n = Node();
+  n.cpus = 2;
+  n.responding = true;
+  n.boot_time = 1;
+  n.power_down_pending = true;
+  EXPECT_EQ(ControllerMetrics::NodeStateLabel(n), "idle");
+}
+
+}  // namespace
+}  // namespace shoal

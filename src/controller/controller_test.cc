@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <memory>
@@ -1846,6 +1848,104 @@ TEST_F(ControllerTest, ReservationsAreCheckedStoredAndHonoured) {
   EXPECT_TRUE(rows[0].reservation.Has(kResvMaint));
   EXPECT_EQ(rows[0].reservation.nodes, std::vector<std::string>{"n1"});
   EXPECT_EQ(ctl_->DeleteReservation("nope", std::nullopt, now).code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace shoal
+
+// ---------------------------------------------------------------------------------------------
+// Power saving (ResumeProgram, State=CLOUD)
+
+namespace shoal {
+namespace {
+
+class PowerControllerTest : public ControllerTest {
+ protected:
+  // A CLOUD node c1 and a ResumeProgram with `body` (a shell script).
+  void Configure(const std::string& body) {
+    const std::string prog = dir_ + "/resume.sh";
+    {
+      std::ofstream f(prog);
+      f << "#!/bin/sh\n" << body;
+    }
+    chmod(prog.c_str(), 0755);
+    config_.power.resume_program = prog;
+    config_.power.suspend_program = "/bin/true";
+    config_.power.resume_timeout_s = 30;
+    Node c1;
+    c1.name = "c1";
+    c1.cpus = 2;
+    c1.memory_mb = 8192;
+    c1.configured = true;
+    c1.cloud = true;
+    config_.nodes = {c1};
+  }
+};
+
+TEST_F(PowerControllerTest, CloudNodeIsResumedForAJobWhichLaunchesOnceItRegisters) {
+  const std::string called = dir_ + "/called";
+  Configure("echo \"$1\" >> " + called + "\n");
+  StartController();
+  EXPECT_EQ(FindNode("c1").power, NodePower::kPoweredDown);
+  EXPECT_EQ(FindNode("c1").StateText(false), "idle~");
+  JobId id = Submit();
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).configuring; }));
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+  ASSERT_TRUE(WaitUntil([&] { return FindNode("c1").power == NodePower::kPoweringUp; }));
+  ASSERT_TRUE(WaitUntil([&] {
+    std::ifstream f(called);
+    std::string line;
+    return std::getline(f, line) && line == "c1";
+  }));
+  FakeAgent& agent = Register("c1", 2);
+  rpc::LaunchJob l = agent.AwaitLaunch();
+  EXPECT_EQ(l.job_id(), id);
+  Job j = GetJob(id);
+  EXPECT_FALSE(j.configuring);
+  EXPECT_EQ(j.state, JobState::kRunning);
+  EXPECT_EQ(FindNode("c1").power, NodePower::kOn);
+}
+
+TEST_F(PowerControllerTest, FailedResumeDownsTheNodeAndRequeuesTheJobAcrossARestart) {
+  Configure("echo 'no capacity' >&2\nexit 1\n");
+  StartController();
+  JobId id = Submit();
+  ASSERT_TRUE(WaitUntil([&] { return FindNode("c1").down; }));
+  Node n = FindNode("c1");
+  EXPECT_EQ(n.reason, "ResumeProgram failed: exit code 1");
+  EXPECT_EQ(n.power, NodePower::kPoweredDown);
+  EXPECT_EQ(n.alloc_cpus, 0u);
+  EXPECT_TRUE(n.running_jobs.empty());
+  Job j = GetJob(id);
+  EXPECT_EQ(j.state, JobState::kPending);  // requeued, not lost
+  EXPECT_FALSE(j.configuring);
+  EXPECT_EQ(j.restart_count, 1u);
+  RestartController();
+  n = FindNode("c1");
+  EXPECT_TRUE(n.down);
+  EXPECT_EQ(n.reason, "ResumeProgram failed: exit code 1");
+  EXPECT_EQ(n.power, NodePower::kPoweredDown);
+  EXPECT_EQ(StateOf(id), JobState::kPending);
+}
+
+TEST_F(PowerControllerTest, CancelOfAConfiguringJobFreesItsNodes) {
+  Configure("exit 0\n");  // the node never registers
+  StartController();
+  JobId id = Submit();
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).configuring; }));
+  CancelFilter f;
+  f.ids = {std::to_string(id)};
+  ctl_->Cancel(f);
+  EXPECT_EQ(StateOf(id), JobState::kCancelled);
+  EXPECT_EQ(FindNode("c1").alloc_cpus, 0u);
+  EXPECT_TRUE(FindNode("c1").running_jobs.empty());
+}
+
+TEST_F(PowerControllerTest, PowerStatesNeedPowerSaving) {
+  StartController();  // no ResumeProgram
+  Register("n1");
+  Status s = ctl_->UpdateNode("n1", "POWER_DOWN", "");
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.message();
 }
 
 }  // namespace

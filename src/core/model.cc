@@ -69,8 +69,19 @@ std::string Step::DisplayId() const {
   return job + "." + std::to_string(step_id);
 }
 
+const char* NodePowerFlag(NodePower p) {
+  switch (p) {
+    case NodePower::kOn: return "";
+    case NodePower::kPoweredDown: return "POWERED_DOWN";
+    case NodePower::kPoweringUp: return "POWERING_UP";
+    case NodePower::kPoweringDown: return "POWERING_DOWN";
+  }
+  return "";
+}
+
 NodeState Node::BaseState() const {
-  if (down || !responding) return NodeState::kDown;
+  // A node powered down by power saving is idle, not failed: allocating it resumes it.
+  if (down || (!responding && power == NodePower::kOn)) return NodeState::kDown;
   if (alloc_cpus == 0 && running_jobs.empty()) return NodeState::kIdle;
   if (alloc_cpus >= cpus) return NodeState::kAllocated;
   return NodeState::kMixed;
@@ -85,7 +96,7 @@ std::string Node::StateText(bool long_form) const {
     text = "down";
   } else if (drain) {
     text = busy ? (long_form ? "draining" : "drng") : (long_form ? "drained" : "drain");
-  } else if (!responding && boot_time == 0) {
+  } else if (!responding && boot_time == 0 && power == NodePower::kOn) {
     text = long_form ? "unknown" : "unk";
   } else if (!busy && reserved == 2) {
     text = "maint";
@@ -99,7 +110,20 @@ std::string Node::StateText(bool long_form) const {
   } else {
     text = long_form ? "mixed" : "mix";
   }
-  if (!responding) text += "*";
+  // Power saving's suffix stands for "not responding" too: a resumed node is silent until it
+  // registers, a suspended one is meant to be.
+  switch (power) {
+    case NodePower::kPoweredDown: text += "~"; break;
+    case NodePower::kPoweringUp: text += "#"; break;
+    case NodePower::kPoweringDown: text += "%"; break;
+    case NodePower::kOn:
+      if (power_down_pending) {
+        text += "!";
+      } else if (!responding) {
+        text += "*";
+      }
+      break;
+  }
   return text;
 }
 

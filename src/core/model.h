@@ -123,6 +123,10 @@ struct Job {
   uint64_t generation = 0;      // fencing token of the current launch
   bool terminating = false;     // an earlier run is being stopped; must not start again yet
   bool cancel_requested = false;  // scancel reached it while running
+  // Power saving: running (its nodes allocated) but waiting for powered-down nodes to be
+  // resumed and register; squeue shows CONFIGURING (CF). Launched, and its start time set,
+  // once every node has registered.
+  bool configuring = false;
   // Requeued by preemption for this job: it waits (reason BeginTime) while that job is pending,
   // so the two do not take turns preempting each other.
   JobId preempted_by = 0;
@@ -171,6 +175,12 @@ struct Step {
 
 enum class NodeState : uint8_t { kUnknown, kIdle, kMixed, kAllocated, kDown };
 
+// Power saving (ResumeProgram/SuspendProgram), as sinfo's state suffixes show it: kOn none,
+// kPoweredDown '~', kPoweringUp '#', kPoweringDown '%'.
+enum class NodePower : uint8_t { kOn, kPoweredDown, kPoweringUp, kPoweringDown };
+// "POWERED_DOWN", "POWERING_UP", "POWERING_DOWN" (scontrol's state flags); "" for kOn.
+const char* NodePowerFlag(NodePower p);
+
 struct Node {
   std::string name;
   std::string address;
@@ -200,11 +210,23 @@ struct Node {
   // In an advance reservation's window now: 1 reserved, 2 for maintenance (set on the copies the
   // controller lists; an idle node then shows "resv" or "maint").
   uint8_t reserved = 0;
+  bool cloud = false;  // State=CLOUD in slurm.conf: exists only while resumed
+  NodePower power = NodePower::kOn;
+  // POWER_DOWN asked while the node runs jobs: powered down once idle (sinfo's '!').
+  bool power_down_pending = false;
+  int64_t power_since = 0;  // Unix seconds: when the current power transition began
 
   NodeState BaseState() const;
   // sinfo/scontrol state text: "idle", "mixed", "alloc", "down*", "drain", "drng", "unk*" ...
   std::string StateText(bool long_form) const;
-  bool Schedulable() const { return responding && !drain && !down; }
+  // A powered-down (or powering-up) node takes jobs: allocating one resumes it.
+  bool Schedulable() const {
+    return !drain && !down && !power_down_pending &&
+           (power == NodePower::kPoweredDown || power == NodePower::kPoweringUp ||
+            (responding && power == NodePower::kOn));
+  }
+  // Up and registered: jobs on it may be launched.
+  bool PoweredOn() const { return power == NodePower::kOn; }
 };
 
 struct Partition {

@@ -165,3 +165,45 @@ TEST(PartitionTest, Contains) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// Power saving's states, as sinfo's suffixes show them: powered down is idle (not down and not
+// "not responding"), and takes jobs.
+TEST(NodePowerTest, SuffixesAndSchedulable) {
+  Node n;
+  n.name = "c1";
+  n.cpus = 2;
+  n.power = NodePower::kPoweredDown;
+  EXPECT_EQ(n.StateText(false), "idle~");
+  EXPECT_EQ(n.BaseState(), NodeState::kIdle);
+  EXPECT_TRUE(n.Schedulable());
+  n.power = NodePower::kPoweringUp;
+  n.alloc_cpus = 2;
+  n.running_jobs = {1};
+  EXPECT_EQ(n.StateText(false), "alloc#");
+  EXPECT_TRUE(n.Schedulable());
+  EXPECT_FALSE(n.PoweredOn());
+  n.alloc_cpus = 0;
+  n.running_jobs.clear();
+  n.power = NodePower::kPoweringDown;
+  EXPECT_EQ(n.StateText(false), "idle%");
+  EXPECT_FALSE(n.Schedulable());
+  n.power = NodePower::kOn;
+  n.responding = true;
+  n.boot_time = 1;
+  n.power_down_pending = true;
+  EXPECT_EQ(n.StateText(false), "idle!");
+  EXPECT_FALSE(n.Schedulable());
+  n.power_down_pending = false;
+  n.power = NodePower::kPoweredDown;
+  n.down = true;
+  EXPECT_EQ(n.StateText(false), "down~");
+  EXPECT_FALSE(n.Schedulable());
+  EXPECT_STREQ(NodePowerFlag(NodePower::kPoweredDown), "POWERED_DOWN");
+  EXPECT_STREQ(NodePowerFlag(NodePower::kOn), "");
+}
+
+}  // namespace
+}  // namespace shoal

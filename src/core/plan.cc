@@ -24,6 +24,7 @@ void AvailabilityPlan::Reset(const std::vector<Node>& nodes, int64_t now) {
   built_ = false;
   holds_ = 0;
   total_free_cpus_ = 0;
+  any_asleep_ = false;
   nodes_.resize(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
@@ -37,6 +38,8 @@ void AvailabilityPlan::Reset(const std::vector<Node>& nodes, int64_t now) {
               free_gpus};
     n.schedulable = node.Schedulable();
     n.busy = node.alloc_cpus > 0 || !node.running_jobs.empty();
+    n.asleep = node.power == NodePower::kPoweredDown;
+    any_asleep_ = any_asleep_ || n.asleep;
     n.holds = 0;
     n.releases.clear();
     n.profile.clear();

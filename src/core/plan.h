@@ -52,6 +52,9 @@ class AvailabilityPlan {
   int64_t now() const { return now_; }
   size_t size() const { return nodes_.size(); }
   bool Schedulable(uint32_t node) const { return nodes_[node].schedulable; }
+  // Powered down or powering down (power saving): taken only when no up node fits.
+  bool Asleep(uint32_t node) const { return nodes_[node].asleep; }
+  bool AnyAsleep() const { return any_asleep_; }
   // No job on the node now (an exclusive job needs that).
   bool Idle(uint32_t node) const { return !nodes_[node].busy; }
   const Amount& FreeNow(uint32_t node) const { return nodes_[node].free; }
@@ -96,6 +99,7 @@ class AvailabilityPlan {
     Amount free;
     bool schedulable = false;
     bool busy = false;
+    bool asleep = false;
     uint32_t holds = 0;
     std::vector<Release> releases;  // until the profile is built
     std::vector<Step> profile;      // built on first need of the future
@@ -115,6 +119,7 @@ class AvailabilityPlan {
   bool built_ = false;
   uint32_t holds_ = 0;
   int64_t total_free_cpus_ = 0;
+  bool any_asleep_ = false;
   // Scratch for EarliestStart.
   struct Interval {
     int64_t from;

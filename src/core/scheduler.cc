@@ -539,14 +539,19 @@ struct Scheduler::Pass {
       if (!FitsNow(req, r, end)) return false;
       chosen.push_back(r);
     }
-    for (uint32_t i = 0; i < nodes.size() && chosen.size() < want; ++i) {
-      if (!plan.Schedulable(i) || !Eligible(req, p, i)) continue;
-      if (std::any_of(required.begin(), required.end(),
-                      [&](const NodeNeed& r) { return r.node == i; })) {
-        continue;
+    // Nodes that are up first: a powered-down node is resumed only when they do not suffice.
+    const int rounds = plan.AnyAsleep() ? 2 : 1;
+    for (int round = 0; round < rounds; ++round) {
+      for (uint32_t i = 0; i < nodes.size() && chosen.size() < want; ++i) {
+        if (!plan.Schedulable(i) || !Eligible(req, p, i)) continue;
+        if (rounds == 2 && plan.Asleep(i) != (round == 1)) continue;
+        if (std::any_of(required.begin(), required.end(),
+                        [&](const NodeNeed& r) { return r.node == i; })) {
+          continue;
+        }
+        NodeNeed c{i, ToAmount(ShapeFor(req, nodes[i]))};
+        if (FitsNow(req, c, end)) chosen.push_back(c);
       }
-      NodeNeed c{i, ToAmount(ShapeFor(req, nodes[i]))};
-      if (FitsNow(req, c, end)) chosen.push_back(c);
     }
     if (chosen.size() < want) {
       if (simple && failures.size() < 64) {

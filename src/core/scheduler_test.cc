@@ -1243,3 +1243,44 @@ TEST(ShapeForTest, ExclusiveTakesEveryCpu) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// Power saving: a powered-down node takes jobs (allocating it resumes it), but only when the
+// nodes that are up do not suffice; powering-down and POWER_DOWN-pending nodes take none.
+TEST_F(SchedulerTest, PoweredDownNodesAreUsedOnlyWhenUpNodesDoNotSuffice) {
+  nodes.push_back(MakeNode("cloud1", 4));
+  nodes.push_back(MakeNode("up1", 4));
+  nodes[0].responding = false;
+  nodes[0].power = NodePower::kPoweredDown;
+  Add(MakeJob(1, 100, 4));
+  Add(MakeJob(2, 90, 4));
+  ScheduleResult r = Run();
+  ASSERT_EQ(Started(r), (Ids{1, 2}));
+  EXPECT_EQ(StartOf(r, 1)->nodes, (Names{"up1"}));     // the up node first
+  EXPECT_EQ(StartOf(r, 2)->nodes, (Names{"cloud1"}));  // then the powered-down one
+}
+
+TEST_F(SchedulerTest, PoweringDownAndPendingPowerDownNodesTakeNoJobs) {
+  nodes.push_back(MakeNode("going", 4));
+  nodes.push_back(MakeNode("asked", 4));
+  nodes[0].power = NodePower::kPoweringDown;
+  nodes[1].power_down_pending = true;
+  Add(MakeJob(1));
+  ScheduleResult r = Run();
+  EXPECT_TRUE(r.starts.empty());
+  EXPECT_EQ(ReasonOf(r, 1), "Resources");
+}
+
+TEST_F(SchedulerTest, DownPoweredDownNodeTakesNoJobs) {
+  nodes.push_back(MakeNode("cloud1", 4));
+  nodes[0].responding = false;
+  nodes[0].power = NodePower::kPoweredDown;
+  nodes[0].down = true;  // its resume failed
+  Add(MakeJob(1));
+  EXPECT_TRUE(Run().starts.empty());
+}
+
+}  // namespace
+}  // namespace shoal
