@@ -61,17 +61,26 @@ std::string AgentConfText(const std::string& controller, const std::string& node
   return "# shoal-agent --config " + paths.agent_conf +
          " (shoal-agent.service), written by `shoal join`.\n"
          "# Keys are shoal-agent's long options; the command line overrides them.\n"
-         "controller=" + controller + "\n"
-         "name=" + node + "\n"
-         "state-dir=" + state_dir + "\n"
-         "tls-ca=" + paths.ca + "\n"
-         "cluster-key-file=" + paths.cluster_key + "\n";
+         "controller=" +
+         controller +
+         "\n"
+         "name=" +
+         node +
+         "\n"
+         "state-dir=" +
+         state_dir +
+         "\n"
+         "tls-ca=" +
+         paths.ca +
+         "\n"
+         "cluster-key-file=" +
+         paths.cluster_key + "\n";
 }
 
 int JoinMain(int argc, char** argv) {
   CLI::App app{"shoal join: make this host a node of a cluster"};
   std::string controller, token_text, node, config_dir = "/etc/shoal",
-                                              state_dir = "/var/lib/shoal/agent";
+                                            state_dir = "/var/lib/shoal/agent";
   app.add_option("controller", controller, "HOST[:PORT] of the controller's agent port (6817)")
       ->required();
   app.add_option("token", token_text, "the join token (shoal token --join on the controller)")
@@ -104,7 +113,8 @@ int JoinMain(int argc, char** argv) {
     }
     port = static_cast<uint16_t>(*p);
   }
-  if (host.empty()) return fail("the controller must be HOST or HOST:PORT, got '" + controller + "'");
+  if (host.empty())
+    return fail("the controller must be HOST or HOST:PORT, got '" + controller + "'");
   const std::string target = host + ":" + std::to_string(port);
   if (node.empty()) {
     char name[256] = {};
@@ -138,13 +148,16 @@ int JoinMain(int argc, char** argv) {
     if (hash.ok() && *hash == token->ca_sha256) ca_pem = pem;
   }
   if (ca_pem.empty()) {
-    return fail("the controller at " + target + " does not present the cluster CA the token pins "
-                "(sha256 " + token->ca_sha256.substr(0, 16) + "...): refusing to trust it "
+    return fail("the controller at " + target +
+                " does not present the cluster CA the token pins "
+                "(sha256 " +
+                token->ca_sha256.substr(0, 16) +
+                "...): refusing to trust it "
                 "(a wrong address, another cluster's controller, or an impostor)");
   }
   if (Status s = security::VerifyCertificate(chain->front(), ca_pem); !s.ok()) {
-    return fail("the controller at " + target + " presents a certificate its CA did not sign: " +
-                s.message());
+    return fail("the controller at " + target +
+                " presents a certificate its CA did not sign: " + s.message());
   }
 
   grpc::SslCredentialsOptions ssl;
@@ -162,8 +175,8 @@ int JoinMain(int argc, char** argv) {
   if (!status.ok()) {
     return fail(status.error_code() == grpc::StatusCode::PERMISSION_DENIED
                     ? status.error_message()
-                    : "the controller at " + target + " did not answer the join: " +
-                          status.error_message());
+                    : "the controller at " + target +
+                          " did not answer the join: " + status.error_message());
   }
   Result<std::string> reply_ca = security::CertificateSha256(reply.ca_pem());
   if (!reply_ca.ok() || *reply_ca != token->ca_sha256 || reply.cluster_key().size() != 32) {

@@ -21,9 +21,9 @@ namespace shoal::agent {
 inline constexpr uint16_t kDefaultJoinPort = 6817;
 
 struct JoinToken {
-  std::string id;          // 6 of [a-z0-9]
-  std::string secret;      // 16 of [a-z0-9]
-  std::string ca_sha256;   // 64 hex digits, lowercase
+  std::string id;         // 6 of [a-z0-9]
+  std::string secret;     // 16 of [a-z0-9]
+  std::string ca_sha256;  // 64 hex digits, lowercase
 };
 // InvalidArgument saying what shape a token has, without echoing the secret.
 Result<JoinToken> ParseJoinToken(const std::string& text);

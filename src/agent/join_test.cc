@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace shoal::agent {
 namespace {
@@ -21,11 +22,12 @@ TEST(JoinTest, ParsesAToken) {
 }
 
 TEST(JoinTest, RefusesMalformedTokensWithoutEchoingThem) {
-  for (const std::string& bad :
-       {std::string("garbage"), "abc123.0123456789abcdef", "abc12.0123456789abcdef." + kHash,
-        "ABC123.0123456789abcdef." + kHash, "abc123.0123456789abcde!." + kHash,
-        "abc123.0123456789abcdef." + kHash.substr(1), "abc123.0123456789abcdef.zz" + kHash.substr(2),
-        "abc123.0123456789abcdef." + kHash + ".x"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "garbage", "abc123.0123456789abcdef", "abc12.0123456789abcdef." + kHash,
+           "ABC123.0123456789abcdef." + kHash, "abc123.0123456789abcde!." + kHash,
+           "abc123.0123456789abcdef." + kHash.substr(1),
+           "abc123.0123456789abcdef.zz" + kHash.substr(2),
+           "abc123.0123456789abcdef." + kHash + ".x"}) {
     Result<JoinToken> t = ParseJoinToken(bad);
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
@@ -42,7 +44,8 @@ TEST(JoinTest, AgentConfNamesWhatTheAgentNeeds) {
   std::string conf = AgentConfText("ctl:6817", "node1", "/var/lib/shoal/agent", p);
   for (const char* line :
        {"\ncontroller=ctl:6817\n", "\nname=node1\n", "\nstate-dir=/var/lib/shoal/agent\n",
-        "\ntls-ca=/etc/shoal/agent/ca.pem\n", "\ncluster-key-file=/etc/shoal/agent/cluster.key\n"}) {
+        "\ntls-ca=/etc/shoal/agent/ca.pem\n",
+        "\ncluster-key-file=/etc/shoal/agent/cluster.key\n"}) {
     EXPECT_NE(conf.find(line), std::string::npos) << line;
   }
 }

@@ -95,17 +95,18 @@ Result<IssuedJoinToken> JoinTokens::Issue(int64_t lifespan_s, const std::string&
   return issued;
 }
 
-Status JoinTokens::Redeem(const std::string& id, const std::string& secret,
-                          const std::string& node, int64_t now) {
+Status JoinTokens::Redeem(const std::string& id, const std::string& secret, const std::string& node,
+                          int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (Status s = LoadLocked(); !s.ok()) return s;
-  auto it = std::find_if(tokens_.begin(), tokens_.end(), [&](const Entry& e) { return e.id == id; });
+  auto it =
+      std::find_if(tokens_.begin(), tokens_.end(), [&](const Entry& e) { return e.id == id; });
   // Unknown and wrong-secret read alike, so that trying reveals nothing about which ids exist.
-  if (it == tokens_.end() ||
-      !security::ConstantTimeEqual(it->secret_sha256, SecretHash(secret))) {
+  if (it == tokens_.end() || !security::ConstantTimeEqual(it->secret_sha256, SecretHash(secret))) {
     spdlog::warn("join refused for node {}: unknown join token or wrong secret", node);
-    return PermissionDenied("join token refused: the controller knows no such token (ask for a "
-                            "new one: shoal token --join)");
+    return PermissionDenied(
+        "join token refused: the controller knows no such token (ask for a "
+        "new one: shoal token --join)");
   }
   if (it->used_at != 0) {
     spdlog::warn("join refused for node {}: join token {} was used by {}", node, id, it->used_by);
@@ -115,8 +116,7 @@ Status JoinTokens::Redeem(const std::string& id, const std::string& secret,
   }
   if (now >= it->expires_at) {
     spdlog::warn("join refused for node {}: join token {} expired", node, id);
-    return PermissionDenied("join token " + id + " expired at " +
-                            FormatTimestamp(it->expires_at) +
+    return PermissionDenied("join token " + id + " expired at " + FormatTimestamp(it->expires_at) +
                             ": ask for a new one (shoal token --join)");
   }
   std::vector<Entry> next = tokens_;

@@ -32,8 +32,8 @@ teardown() {
 }
 trap 'rc=$?; teardown; (exit $rc); cleanup' EXIT
 
-# in HOST CMD...: runs CMD in the namespace of HOST (controller, node1, node2).
-in() {
+# on HOST CMD...: runs CMD in the namespace of HOST (controller, node1, node2).
+on() {
   local h=$1
   shift
   if [ -z "${NETNS:-}" ]; then "$@"; elif [ "$h" = controller ]; then
@@ -68,7 +68,7 @@ fi
 
 # --- the controller's host: shoal init, then the controller from what init wrote ------------
 ETC=$WORK/etc-controller
-in controller shoal init --controller "$CTL" --config-dir "$ETC" --cluster-name jointest \
+on controller shoal init --controller "$CTL" --config-dir "$ETC" --cluster-name jointest \
   >"$WORK/init.out" 2>&1 || { cat "$WORK/init.out"; fail "shoal init"; exit 1; }
 expect_match "$(cat "$WORK/init.out")" "shoal join $CTL:6817 TOKEN" "init prints the next steps"
 for f in shoal.conf controller.env cluster.key tls/ca.pem tls/ca.key tls/controller.pem \
@@ -78,11 +78,11 @@ done
 expect_eq "$(stat -c %a "$ETC/cluster.key")" 600 "cluster key mode"
 expect_match "$(cat "$ETC/shoal.conf")" "ClusterName=jointest" "shoal.conf names the cluster"
 expect_match "$(cat "$ETC/controller.env")" "--agent-listen 0.0.0.0:6817" "controller.env"
-in controller shoal init --controller "$CTL" --config-dir "$ETC" >"$WORK/init2.out" 2>&1 &&
+on controller shoal init --controller "$CTL" --config-dir "$ETC" >"$WORK/init2.out" 2>&1 &&
   fail "a second shoal init succeeded"
 expect_match "$(cat "$WORK/init2.out")" "exists: this host is set up already" "init twice"
 
-in controller "$BIN/shoal-controller" --config "$ETC/shoal.conf" --state-dir "$SHOAL_STATE_DIR" \
+on controller "$BIN/shoal-controller" --config "$ETC/shoal.conf" --state-dir "$SHOAL_STATE_DIR" \
   --listen 127.0.0.1:0 --agent-listen "$CTL:6817" --log-file "$SHOAL_STATE_DIR/controller.log" \
   </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
@@ -92,7 +92,7 @@ CA_HASH=$(openssl x509 -in "$ETC/tls/ca.pem" -outform der | sha256sum | cut -d' 
 new_token() { shoal token --join "$@" 2>/dev/null; }
 # join HOST DIR TOKEN: shoal join on HOST writing into DIR; its output in $WORK/join.out.
 join() {
-  in "$1" shoal join "$CTL" "$3" --name "$1" --config-dir "$2" --state-dir "$2/state" \
+  on "$1" shoal join "$CTL" "$3" --name "$1" --config-dir "$2" --state-dir "$2/state" \
     >"$WORK/join.out" 2>&1
 }
 registered() { sinfo -h -N -o %N 2>/dev/null | sort -u | tr '\n' ' '; }
@@ -138,12 +138,13 @@ join node2 "$WORK/etc-node2" "$T2" || { cat "$WORK/join.out"; fail "node2 could 
 
 # --- the agents start from what join wrote; a job runs on each ------------------------------
 for n in "${NODES[@]}"; do
-  in "$n" shoal agent --config "$WORK/etc-$n/agent.conf" --cpus 1 --memory-mb 1024 \
+  on "$n" shoal agent --config "$WORK/etc-$n/agent.conf" --cpus 1 --memory-mb 1024 \
     --metrics-port 0 --log-file "$WORK/etc-$n/agent.log" </dev/null >/dev/null 2>&1 &
   AGENT_PID[$n]=$!
 done
-both_idle() { [ "$(sinfo -h -N -o '%N %T' | sort -u | tr '\n' ' ')" = "node1 idle node2 idle " ]; }
-wait_until 15 both_idle || fail "node1 and node2 are not both idle: $(sinfo -h -N -o '%N %T')"
+node_states() { sinfo -h -N -o '%N %T' 2>/dev/null | awk '{print $1, $2}' | sort -u | tr '\n' ' '; }
+both_idle() { [ "$(node_states)" = "node1 idle node2 idle " ]; }
+wait_until 15 both_idle || fail "node1 and node2 are not both idle: $(node_states)"
 for n in "${NODES[@]}"; do
   j=$(sbatch --parsable -w "$n" -o "$WORK/out.$n" --wrap 'echo ran on $SLURMD_NODENAME')
   wait_until 15 job_done "$j" || fail "the job on $n did not finish"
