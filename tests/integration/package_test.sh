@@ -21,13 +21,14 @@ for exe in shoal shoal-controller shoal-agent shoal-supervisor shoal-emulator; d
 done
 
 # --- the package ------------------------------------------------------------------------------
+t0=$(date +%s)
 (cd "$BUILD" && cpack -G DEB -B "$WORK/pkg") >"$WORK/cpack.log" 2>&1 ||
   { tail -20 "$WORK/cpack.log"; fail "cpack failed"; exit 1; }
 ARCH=$(dpkg --print-architecture)
 VERSION=$(sed -n 's/^project(shoal VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
 DEB=$WORK/pkg/shoal_${VERSION}_${ARCH}.deb
 [ -f "$DEB" ] && ok || { fail "no $DEB: $(ls "$WORK/pkg")"; exit 1; }
-echo "package: $(basename "$DEB"), $(($(stat -c %s "$DEB") / 1024)) KiB"
+echo "package: $(basename "$DEB"), $(($(stat -c %s "$DEB") / 1024)) KiB, built in $(($(date +%s) - t0)) s"
 
 info=$(dpkg-deb -I "$DEB")
 expect_match "$info" "Package: shoal" "package name"
@@ -36,12 +37,16 @@ depends=$(dpkg-deb -f "$DEB" Depends)
 echo "Depends: $depends"
 expect_match "$depends" "libgrpc\+\+" "Depends names gRPC's library (from dpkg-shlibdeps)"
 expect_match "$depends" "adduser" "Depends names adduser (postinst)"
+expect_match "$(dpkg-deb -f "$DEB" Conflicts)" "slurm-client" "conflicts with Slurm's commands"
 # Every dependency (each alternative) is a package of the configured Debian archive.
 IFS=',|' read -ra deps <<<"$depends"
 for d in "${deps[@]}"; do
   name=$(echo "$d" | sed 's/(.*)//; s/:any//' | tr -d ' ')
   [ -z "$name" ] && continue
-  if apt-cache policy "$name" 2>/dev/null | grep -q "Candidate: [^(]"; then ok; else
+  # A real package, or a virtual one that a real package provides (libspdlog1.10-fmt9).
+  policy=$(apt-cache policy "$name" 2>/dev/null)
+  provided=$(apt-cache showpkg "$name" 2>/dev/null | sed -n '/^Reverse Provides:/,$p' | sed 1d)
+  if [[ "$policy" =~ Candidate:\ [^\(] ]] || [ -n "$provided" ]; then ok; else
     fail "Depends names '$name', which apt does not know"
   fi
 done
@@ -79,6 +84,10 @@ install_in_overlay() {
     cp '$DEB' $o/root/tmp/shoal.deb
     chroot $o/root bash -c '
       set -e
+      # The Slurm commands of slurm-client have the same names: the package conflicts with it.
+      if dpkg -s slurm-client >/dev/null 2>&1; then
+        dpkg --purge --force-depends slurm-client >/dev/null 2>&1
+      fi
       dpkg -i /tmp/shoal.deb >/dev/null
       echo version: \$(shoal --version)
       echo user: \$(getent passwd shoal | cut -d: -f1,7)
@@ -90,7 +99,7 @@ install_in_overlay() {
       shoal init --controller ctl.example --config-dir /etc/shoal >/dev/null
       echo key owner: \$(stat -c %U:%a /etc/shoal/cluster.key)
       dpkg --purge shoal >/dev/null
-      echo after purge: \$(getent passwd shoal || echo no user) \$(ls -d /etc/shoal 2>/dev/null || echo no /etc/shoal) \$(command -v shoal || echo no shoal)
+      echo after purge: \$(getent passwd shoal || echo no user) \$(ls -d /etc/shoal 2>/dev/null || echo no /etc/shoal) \$(ls /usr/bin/shoal 2>/dev/null || echo no shoal)
     '
   "
 }
