@@ -82,6 +82,16 @@ on controller shoal init --controller "$CTL" --config-dir "$ETC" >"$WORK/init2.o
   fail "a second shoal init succeeded"
 expect_match "$(cat "$WORK/init2.out")" "exists: this host is set up already" "init twice"
 
+# Bad input changes nothing.
+for bad in "0.0.0.0" "ctl:99999" "ctl:0"; do
+  out=$(shoal init --controller "$bad" --config-dir "$WORK/etc-bad" 2>&1) &&
+    fail "shoal init --controller $bad succeeded"
+  expect_match "$out" "error: --controller" "init --controller $bad"
+done
+expect_match "$(shoal init --controller ctl --config-dir etc-relative 2>&1)" \
+  "--config-dir must be an absolute path" "init with a relative --config-dir"
+[ ! -e "$WORK/etc-bad" ] && [ ! -e "$WORK/etc-relative" ] && ok || fail "a refused init wrote files"
+
 on controller "$BIN/shoal-controller" --config "$ETC/shoal.conf" --state-dir "$SHOAL_STATE_DIR" \
   --listen 127.0.0.1:0 --agent-listen "$CTL:6817" --log-file "$SHOAL_STATE_DIR/controller.log" \
   </dev/null >/dev/null 2>&1 &
@@ -135,6 +145,13 @@ refused "CA hash mismatch" "$WORK/etc-n2-ca" "${T2%.*}.$OTHER_HASH" \
   "does not present the cluster CA the token pins.*refusing to trust it"
 # The secret never left node2 then: the same token still works.
 join node2 "$WORK/etc-node2" "$T2" || { cat "$WORK/join.out"; fail "node2 could not join"; }
+
+# A node that has joined is not joined again (and the token is not spent on it).
+T3=$(new_token)
+join node1 "$WORK/etc-node1" "$T3" && fail "a second join of node1 succeeded"
+expect_match "$(cat "$WORK/join.out")" "has joined a cluster already" "joining twice"
+expect_match "$(grep -c "join token ${T3%%.*} used" "$SHOAL_STATE_DIR/controller.log")" "^0$" \
+  "the token was not spent"
 
 # --- the agents start from what join wrote; a job runs on each ------------------------------
 for n in "${NODES[@]}"; do
