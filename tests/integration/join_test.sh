@@ -32,6 +32,13 @@ teardown() {
 }
 trap 'rc=$?; teardown; (exit $rc); cleanup' EXIT
 
+# ns_exec HOST: the words that run a command in the namespace of HOST (none on loopback). For
+# daemons started with &, so that $! is the daemon itself, not a subshell.
+ns_exec() {
+  if [ -z "${NETNS:-}" ]; then return; elif [ "$1" = controller ]; then
+    echo "ip netns exec $NS_C"
+  else echo "ip netns exec ${NS[$1]}"; fi
+}
 # on HOST CMD...: runs CMD in the namespace of HOST (controller, node1, node2).
 on() {
   local h=$1
@@ -92,7 +99,7 @@ expect_match "$(shoal init --controller ctl --config-dir etc-relative 2>&1)" \
   "--config-dir must be an absolute path" "init with a relative --config-dir"
 [ ! -e "$WORK/etc-bad" ] && [ ! -e "$WORK/etc-relative" ] && ok || fail "a refused init wrote files"
 
-on controller "$BIN/shoal-controller" --config "$ETC/shoal.conf" --state-dir "$SHOAL_STATE_DIR" \
+$(ns_exec controller) "$BIN/shoal-controller" --config "$ETC/shoal.conf" --state-dir "$SHOAL_STATE_DIR" \
   --listen 127.0.0.1:0 --agent-listen "$CTL:6817" --log-file "$SHOAL_STATE_DIR/controller.log" \
   </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
@@ -155,7 +162,7 @@ expect_match "$(grep -c "join token ${T3%%.*} used" "$SHOAL_STATE_DIR/controller
 
 # --- the agents start from what join wrote; a job runs on each ------------------------------
 for n in "${NODES[@]}"; do
-  on "$n" shoal agent --config "$WORK/etc-$n/agent.conf" --cpus 1 --memory-mb 1024 \
+  $(ns_exec "$n") shoal agent --config "$WORK/etc-$n/agent.conf" --cpus 1 --memory-mb 1024 \
     --metrics-port 0 --log-file "$WORK/etc-$n/agent.log" </dev/null >/dev/null 2>&1 &
   AGENT_PID[$n]=$!
 done
