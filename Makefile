@@ -5,7 +5,7 @@ PRESET ?= release
 BUILD_DIR := $(if $(filter release,$(PRESET)),build,build-$(PRESET))
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps test unit integration demo install clean format bench fuzz
+.PHONY: all build deps test unit integration demo install deb clean format bench fuzz
 
 all: build
 
@@ -35,8 +35,16 @@ integration: build
 demo: deps build
 	bash scripts/demo.sh
 
+# DESTDIR=/tmp/stage stages the tree (what packagers do); the units go to PREFIX/lib/systemd/system.
 install: build
-	cmake --install $(BUILD_DIR) --prefix $(PREFIX) --strip
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX) --strip
+
+# What is installed, and only that, built; then $(BUILD_DIR)/shoal_<version>_<arch>.deb.
+INSTALLED_TARGETS := shoal shoal-controller shoal-emulator shoal-agent shoal-supervisor
+deb:
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target $(INSTALLED_TARGETS)
+	cd $(BUILD_DIR) && cpack -G DEB
 
 bench: deps build
 	bash bench/run.sh

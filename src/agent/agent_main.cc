@@ -16,11 +16,13 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
 #include "agent/agent.h"
 #include "agent/agent_options.h"
+#include "agent/join.h"
 #include "agent/job_files.h"
 #include "agent/node_metrics.h"
 #include "metrics/metrics.h"
@@ -62,6 +64,10 @@ bool Daemonize() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `shoal join` runs here: it needs gRPC, which the lean `shoal` does not link.
+  if (argc >= 2 && std::string_view(argv[1]) == "join") {
+    return shoal::agent::JoinMain(argc - 1, argv + 1);
+  }
   using shoal::agent::AgentOptions;
   shoal::Result<AgentOptions> parsed = shoal::agent::ParseAgentOptions(argc, argv);
   if (!parsed.ok()) {

@@ -2,6 +2,9 @@
 
 #include <getopt.h>
 
+#include <fstream>
+#include <string_view>
+
 #include "agent/host_info.h"
 #include "common/strings.h"
 
@@ -58,11 +61,45 @@ const option kLongOptions[] = {
 
 Status Bad(const std::string& message) { return InvalidArgument("shoal-agent: " + message); }
 
+// The --config file's lines as --KEY=VALUE words. Keys are the long options' names; a file
+// cannot name another file, nor ask for help.
+Result<std::vector<std::string>> ConfigFileWords(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Bad("cannot read config file " + path);
+  std::vector<std::string> words;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const std::string uncommented = line.substr(0, line.find('#'));
+    std::string_view text = Trim(uncommented);
+    if (text.empty()) continue;
+    const std::string where = path + ":" + std::to_string(n) + ": ";
+    const size_t eq = text.find('=');
+    if (eq == std::string_view::npos) return Bad(where + "expected KEY=VALUE, got '" + line + "'");
+    const std::string key(Trim(text.substr(0, eq)));
+    const std::string value(Trim(text.substr(eq + 1)));
+    const option* known = nullptr;
+    for (const option& o : kLongOptions) {
+      if (o.name != nullptr && key == o.name && key != "help") known = &o;
+    }
+    if (known == nullptr) return Bad(where + "unknown key '" + key + "' (the long options' names)");
+    if (known->has_arg == no_argument) {
+      if (!value.empty() && value != "yes" && value != "true") {
+        return Bad(where + key + " takes no value (or yes/true)");
+      }
+      words.push_back("--" + key);
+    } else {
+      words.push_back("--" + key + "=" + value);
+    }
+  }
+  return words;
+}
+
 }  // namespace
 
 std::string AgentUsage() {
   return "usage: shoal-agent --controller HOST:PORT --name NODE --state-dir DIR\n"
          "                   --tls-ca FILE --cluster-key-file FILE\n"
+         "       shoal-agent --config FILE [OPTIONS]\n"
          "                   [--cpus N] [--memory-mb M] [--gpus N] [--gpu-type T]\n"
          "                   [--features a,b] [--address HOST] [--log-file F]\n"
          "                   [--log-level L] [--log-format text|json]\n"
@@ -70,6 +107,9 @@ std::string AgentUsage() {
          "                   [--foreground | --daemonize]\n"
          "                   [--metrics-address IP] [--metrics-port PORT]\n"
          "\n"
+         "  --config FILE           read options from FILE, one KEY=VALUE a line, KEY a long\n"
+         "                          option's name (`shoal join` writes /etc/shoal/agent.conf);\n"
+         "                          the command line overrides it\n"
          "  --controller HOST:PORT  the controller's agent endpoint\n"
          "  --name NODE             this node's name\n"
          "  --state-dir DIR         where running jobs are kept (survives agent restarts)\n"
@@ -100,6 +140,32 @@ std::string AgentUsage() {
 }
 
 Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
+  // --config FILE: its lines come first, so the command line overrides them.
+  std::vector<std::string> words = {argc > 0 ? argv[0] : "shoal-agent"};
+  std::vector<std::string> rest;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    std::string file;
+    if (a == "--config") {
+      if (i + 1 >= argc) return Bad("option '--config' requires an argument");
+      file = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      file = std::string(a.substr(9));
+    } else {
+      rest.emplace_back(a);
+      continue;
+    }
+    Result<std::vector<std::string>> from_file = ConfigFileWords(file);
+    if (!from_file.ok()) return from_file.status();
+    words.insert(words.end(), from_file->begin(), from_file->end());
+  }
+  words.insert(words.end(), rest.begin(), rest.end());
+  std::vector<char*> args;
+  for (std::string& w : words) args.push_back(w.data());
+  args.push_back(nullptr);
+  argc = static_cast<int>(words.size());
+  argv = args.data();
+
   AgentOptions o;
   o.log.component = "agent";
   bool cpus_given = false, memory_given = false;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -121,6 +124,51 @@ TEST(AgentOptionsTest, Help) {
   Result<AgentOptions> o = Parse({"--help"});
   ASSERT_TRUE(o.ok());
   EXPECT_TRUE(o->help);
+}
+
+// `shoal join` writes such a file; the unit starts the agent with --config.
+TEST(AgentOptionsTest, ConfigFileGivesDefaultsTheCommandLineOverrides) {
+  const std::string path = ::testing::TempDir() + "agent_options_test." +
+                           std::to_string(getpid()) + ".conf";
+  {
+    std::ofstream out(path);
+    out << "# written by shoal join\n"
+           "controller = ctl:6817\n"
+           "name=node7\n"
+           "state-dir=/var/lib/shoal/agent   # trailing comment\n"
+           "tls-ca=/etc/shoal/ca.pem\n"
+           "cluster-key-file=/etc/shoal/cluster.key\n"
+           "\n"
+           "daemonize=yes\n";
+  }
+  Result<AgentOptions> o = Parse({"--config", path.c_str(), "--name", "other"}, false);
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->controller, "ctl:6817");
+  EXPECT_EQ(o->node_name, "other");
+  EXPECT_EQ(o->state_dir, "/var/lib/shoal/agent");
+  EXPECT_EQ(o->tls_ca_file, "/etc/shoal/ca.pem");
+  EXPECT_EQ(o->cluster_key_file, "/etc/shoal/cluster.key");
+  EXPECT_TRUE(o->daemonize);
+
+  auto message = [](Result<AgentOptions> r) {
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  {
+    std::ofstream out(path);
+    out << "controller=ctl:6817\nbogus=1\n";
+  }
+  EXPECT_EQ(message(Parse({"--config", path.c_str()}, false)),
+            "shoal-agent: " + path + ":2: unknown key 'bogus' (the long options' names)");
+  {
+    std::ofstream out(path);
+    out << "just words\n";
+  }
+  const std::string joined = "--config=" + path;
+  EXPECT_EQ(message(Parse({joined.c_str()}, false)),
+            "shoal-agent: " + path + ":1: expected KEY=VALUE, got 'just words'");
+  unlink(path.c_str());
+  EXPECT_EQ(message(Parse({"--config", path.c_str()}, false)),
+            "shoal-agent: cannot read config file " + path);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,7 +256,16 @@ ApiClient ApiClient::FromEnvironment() {
     const char* token = getenv("SLURM_JWT");
     return ApiClient(c, token != nullptr ? token : "");
   }
-  return ApiClient("unix:" + DefaultStateDir() + "/controller.sock");
+  const std::string own = DefaultStateDir() + "/controller.sock";
+  // A packaged controller (shoal-controller.service) on this host, when the user has no
+  // cluster of their own here.
+  const char* state = getenv("SHOAL_STATE_DIR");
+  struct stat st;
+  if ((state == nullptr || *state == '\0') && stat(own.c_str(), &st) != 0 &&
+      stat(kSystemControllerSocket, &st) == 0) {
+    return ApiClient(std::string("unix:") + kSystemControllerSocket);
+  }
+  return ApiClient("unix:" + own);
 }
 
 Result<Json> ApiClient::Call(std::string_view method, std::string_view path, const Json& body,

@@ -3,7 +3,8 @@
 // nlohmann-json, so a command starts in well under a millisecond.
 //
 // Finding the controller: $SHOAL_CONTROLLER ("unix:/path/to.sock" or "host:port"), else the
-// socket "controller.sock" in $SHOAL_STATE_DIR, else in ~/.local/share/shoal. Over TCP the
+// socket "controller.sock" in $SHOAL_STATE_DIR, else in ~/.local/share/shoal, else the packaged
+// controller's (kSystemControllerSocket). Over TCP the
 // client sends $SLURM_JWT (a token from `scontrol token`, Slurm's variable) as a Bearer token;
 // on the Unix socket the kernel names the caller and no token is sent.
 #pragma once
@@ -18,6 +19,10 @@ namespace shoal {
 
 // The state directory: $SHOAL_STATE_DIR or $HOME/.local/share/shoal.
 std::string DefaultStateDir();
+
+// The socket of the packaged controller (shoal-controller.service's state directory). The
+// commands use it when neither variable names a cluster and the user has none of their own.
+inline constexpr char kSystemControllerSocket[] = "/var/lib/shoal/controller/controller.sock";
 
 class ApiClient {
  public:

@@ -1,14 +1,18 @@
 // shoal-controller: the controller daemon (`shoal controller` execs it). Keeps jobs, nodes and
 // partitions; serves the public API on a Unix socket and TCP, and agents over gRPC.
 #include <grpcpp/grpcpp.h>
+#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string_view>
 
 #include "api/client.h"
 #include "common/file_limit.h"
@@ -18,6 +22,7 @@
 #include "controller/cluster_events.h"
 #include "controller/controller.h"
 #include "controller/dashboard_routes.h"
+#include "controller/join_tokens.h"
 #include "controller/metrics_routes.h"
 #include "controller/webhooks.h"
 #include "log/logging.h"
@@ -84,9 +89,130 @@ Status CreateMissingMaterial(const security::ClusterMaterialPaths& paths,
   return Status::Ok();
 }
 
+// The ports `shoal init` sets up (Slurm's slurmctld and slurmrestd ports).
+constexpr uint16_t kInitAgentPort = 6817;
+constexpr uint16_t kInitApiPort = 6820;
+
+// `shoal init --controller HOST[:PORT]` (`shoal` execs `shoal-controller init`): the controller
+// host's configuration, its TLS material and the cluster key, in --config-dir.
+int InitMain(int argc, char** argv) {
+  CLI::App app{"shoal init: set up this host as a cluster's controller"};
+  std::string controller, config_dir = "/etc/shoal", cluster_name = "shoal", owner = "shoal";
+  uint16_t api_port = kInitApiPort;
+  app.add_option("--controller", controller,
+                 "HOST[:PORT] that nodes dial (PORT default " + std::to_string(kInitAgentPort) +
+                     "); the controller's certificate covers HOST")
+      ->required();
+  app.add_option("--config-dir", config_dir, "where to write (default /etc/shoal)");
+  app.add_option("--cluster-name", cluster_name, "ClusterName (default shoal)");
+  app.add_option("--api-port", api_port,
+                 "TCP port of the REST API and dashboard (default " + std::to_string(kInitApiPort) +
+                     ")");
+  app.add_option("--owner", owner,
+                 "user the controller runs as, who gets its keys (default shoal, when that user "
+                 "exists and init runs as root)");
+  CLI11_PARSE(app, argc, argv);
+
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "shoal init: error: %s\n", message.c_str());
+    return 1;
+  };
+  std::string host;
+  uint16_t agent_port = kInitAgentPort;
+  if (controller.find(':') != std::string::npos && controller.front() != '[') {
+    if (!SplitHostPort(controller, host, agent_port) || agent_port == 0) {
+      return fail("--controller must be HOST or HOST:PORT, got '" + controller + "'");
+    }
+  } else {
+    host = controller;
+  }
+  if (host.empty() || IsWildcard(host) || host.find_first_of(" \t/,=") != std::string::npos) {
+    return fail("--controller needs the host name or address nodes dial, got '" + controller +
+                "'");
+  }
+  if (cluster_name.empty() || cluster_name.find_first_of(" \t=#") != std::string::npos) {
+    return fail("invalid --cluster-name '" + cluster_name + "'");
+  }
+  if (config_dir.empty() || config_dir.front() != '/') {
+    return fail("--config-dir must be an absolute path (daemons read it from anywhere)");
+  }
+  while (config_dir.size() > 1 && config_dir.back() == '/') config_dir.pop_back();
+  const std::string conf_path = config_dir + "/shoal.conf";
+  const std::string env_path = config_dir + "/controller.env";
+  for (const std::string& f : {conf_path, env_path}) {
+    if (fs::exists(f)) return fail(f + " exists: this host is set up already (nothing changed)");
+  }
+  // The daemon runs as `owner` (the unit's User=shoal): its keys must be its own.
+  std::optional<std::pair<uid_t, gid_t>> chown_to;
+  if (geteuid() == 0) {
+    if (passwd* pw = getpwnam(owner.c_str()); pw != nullptr) {
+      chown_to = {pw->pw_uid, pw->pw_gid};
+    } else if (app.count("--owner") > 0) {
+      return fail("no such user '" + owner + "' (--owner)");
+    }
+  }
+
+  ControllerConfig config;
+  config.cluster_name = cluster_name;
+  config.tls_ca_file = config_dir + "/tls/ca.pem";
+  config.tls_cert_file = config_dir + "/tls/controller.pem";
+  config.tls_key_file = config_dir + "/tls/controller.key";
+  config.cluster_key_file = config_dir + "/cluster.key";
+  config.tls_cert_names = {host};
+  const security::ClusterMaterialPaths paths = ResolveMaterialPaths(config, config_dir);
+  if (Status st = CreateMissingMaterial(paths, config, host); !st.ok()) return fail(st.message());
+  if (chown_to) {
+    for (const std::string& f : {paths.key, paths.ca_key, paths.cluster_key}) {
+      if (chown(f.c_str(), chown_to->first, chown_to->second) != 0) {
+        return fail("cannot give " + f + " to user " + owner + ": " + std::strerror(errno));
+      }
+    }
+  }
+  const std::string conf =
+      "# shoal's controller configuration (slurm.conf syntax), written by `shoal init`.\n"
+      "ClusterName=" + cluster_name + "\n"
+      "TLSCAFile=" + paths.ca_cert + "\n"
+      "TLSCertFile=" + paths.cert + "\n"
+      "TLSKeyFile=" + paths.key + "\n"
+      "ClusterKeyFile=" + paths.cluster_key + "\n"
+      "TLSCertNames=" + host + "\n"
+      "# Nodes join with `shoal join " + host + ":" + std::to_string(agent_port) +
+      " TOKEN` (tokens: `shoal token --join`)\n"
+      "# and register themselves: NodeName= lines are optional.\n";
+  const std::string env =
+      "# The controller's addresses (shoal-controller.service), written by `shoal init`.\n"
+      "SHOAL_CONTROLLER_OPTS=--listen 0.0.0.0:" + std::to_string(api_port) +
+      " --agent-listen 0.0.0.0:" + std::to_string(agent_port) + "\n";
+  if (Status st = security::WriteNewFile(env_path, env, 0644); !st.ok()) return fail(st.message());
+  // Written last: its presence means the host is set up (the unit's condition).
+  if (Status st = security::WriteNewFile(conf_path, conf, 0644); !st.ok()) {
+    unlink(env_path.c_str());
+    return fail(st.message());
+  }
+  Result<std::string> ca = security::ReadFileNamed(paths.ca_cert, "CA certificate");
+  Result<std::string> ca_hash = ca.ok() ? security::CertificateSha256(*ca) : ca.status();
+  std::printf(
+      "shoal init: cluster %s, controller %s:%u\n"
+      "  wrote %s, %s\n"
+      "  cluster CA %s (sha256 %s)\n"
+      "  controller certificate %s, cluster key %s%s\n"
+      "next:\n"
+      "  systemctl enable --now shoal-controller      (or: shoal controller --config %s "
+      "--listen 0.0.0.0:%u --agent-listen 0.0.0.0:%u)\n"
+      "  shoal token --join                           a one-time token for each new node\n"
+      "  shoal join %s:%u TOKEN                    on the node, then: systemctl enable --now "
+      "shoal-agent\n",
+      cluster_name.c_str(), host.c_str(), agent_port, conf_path.c_str(), env_path.c_str(),
+      paths.ca_cert.c_str(), ca_hash.ok() ? ca_hash->c_str() : "?", paths.cert.c_str(),
+      paths.cluster_key.c_str(), chown_to ? (" (owned by " + owner + ")").c_str() : "",
+      conf_path.c_str(), api_port, agent_port, host.c_str(), agent_port);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "init") return InitMain(argc - 1, argv + 1);
   CLI::App app{"shoal controller daemon"};
   std::string state_dir = DefaultStateDir();
   std::string config_path;
@@ -244,7 +370,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string socket_path = state_dir + "/controller.sock";
+  Store& store_ref = **store;  // the controller owns it and outlives join_tokens below
   Controller controller(std::move(config), std::move(store).value(), socket_path);
+  JoinTokens join_tokens(store_ref);
+  Result<std::string> ca_hash = security::CertificateSha256(tls->ca_pem);
+  if (!ca_hash.ok()) {
+    std::fprintf(stderr, "shoal-controller: error: %s: %s\n", tls_paths.ca_cert.c_str(),
+                 ca_hash.status().message().c_str());
+    return 1;
+  }
   Status s = controller.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
@@ -276,8 +410,12 @@ int main(int argc, char** argv) {
   };
 
   AgentServiceImpl agent_service(controller, tls->cluster_key);
+  agent_service.SetJoinTokens(&join_tokens, tls->ca_pem);
   grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  ssl.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
+  // The chain carries the CA too, so that `shoal join` can find the CA its token pins.
+  std::string chain = tls->cert_pem;
+  if (!chain.empty() && chain.back() != '\n') chain += '\n';
+  ssl.pem_key_cert_pairs.push_back({tls->key_pem, chain + tls->ca_pem});
   const std::shared_ptr<grpc::ServerCredentials> agent_credentials =
       grpc::SslServerCredentials(ssl);
   std::unique_ptr<grpc::Server> grpc_server;
@@ -314,6 +452,7 @@ int main(int argc, char** argv) {
   ControllerHttpHandler handler(controller);
   handler.SetDashboard(&dashboard);
   handler.SetTokenKey(std::move(jwt_key).value());
+  handler.SetJoinTokens(&join_tokens, *ca_hash);
   HttpServer http([&handler](const HttpRequest& r) { return handler.Handle(r); });
   s = http.ListenUnix(socket_path);
   if (s.ok() && http_port == 0 && previous_port("http") != 0) {

@@ -72,6 +72,11 @@ void Usage(FILE* out) {
                "daemons:\n"
                "  controller [--state-dir DIR] [--config FILE] [--listen HOST:PORT]\n"
                "  agent --controller HOST:PORT --name NODE --state-dir DIR [...]\n"
+               "cluster set-up (docs/install.md):\n"
+               "  init --controller HOST[:PORT] [--config-dir /etc/shoal]   on the controller "
+               "host\n"
+               "  token --join [lifespan=SECONDS]   a one-time join token for a new node\n"
+               "  join HOST[:PORT] TOKEN [--name NODE] [--config-dir /etc/shoal]   on the node\n"
                "access:\n"
                "  token [lifespan=SECONDS] [username=NAME]   a token for the API over TCP "
                "(SLURM_JWT=...)\n"
@@ -99,11 +104,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (sub == "--version" || sub == "version") {
-    std::printf("shoal 0.1.0\n");
+    std::printf("shoal %s\n", SHOAL_VERSION);
     return 0;
   }
   if (sub == "controller") return ExecDaemon("shoal-controller", argv + 1);
   if (sub == "agent") return ExecDaemon("shoal-agent", argv + 1);
+  // Cluster set-up needs the daemons' libraries (TLS, gRPC): the subcommand name stays in argv.
+  if (sub == "init") return ExecDaemon("shoal-controller", argv);
+  if (sub == "join") return ExecDaemon("shoal-agent", argv);
   // The emulator links gRPC, so it is a daemon executable of its own too.
   if (sub == "sim" && argc >= 3 &&
       (std::string_view(argv[2]) == "agents" || std::string_view(argv[2]) == "live")) {

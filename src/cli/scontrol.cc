@@ -690,21 +690,65 @@ int RunCommand(Context& ctx, const std::vector<std::string>& words, bool* stop) 
 
 }  // namespace
 
+// shoal token --join [lifespan=SECONDS]: a one-time join token for `shoal join`, on stdout alone
+// (scripts capture it); how to use it goes to stderr.
+int JoinToken(Context& ctx, const std::vector<std::string>& args) {
+  Json body = Json::object();
+  for (const KeyValue& kv : SplitPairs(args)) {
+    std::string key = kv.key;
+    if (key.rfind("--", 0) == 0) key = key.substr(2);
+    if (!EqualsIgnoreCase(key, "lifespan")) {
+      Err(ctx, "Invalid parameter " + kv.key + (kv.value.empty() ? "" : "=" + kv.value) +
+                   " (shoal token --join [lifespan=SECONDS])\n");
+      return 1;
+    }
+    auto n = ParseInt(kv.value);
+    if (!n || *n < 1) {
+      Err(ctx, "Invalid lifespan value: " + kv.value + "\n");
+      return 1;
+    }
+    body["lifespan"] = *n;
+  }
+  Result<Json> r = ctx.client.Post("/api/v1/join-tokens", body);
+  if (!r.ok()) {
+    Err(ctx, "shoal token: cannot issue a join token: " + r.status().message() + "\n");
+    return 1;
+  }
+  if (!r->contains("token") || !(*r)["token"].is_string()) {
+    Err(ctx, "shoal token: no token in the controller's answer\n");
+    return 1;
+  }
+  printf("%s\n", (*r)["token"].get<std::string>().c_str());
+  fprintf(stderr,
+          "one node may join with it until %s: shoal join CONTROLLER_HOST[:6817] TOKEN\n",
+          FormatTimestamp(r->value("expires_at", int64_t{0})).c_str());
+  return 0;
+}
+
 int ShoalTokenMain(int argc, char** argv) {
   Context ctx;
   std::vector<std::string> args;
+  bool join = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") {
       fputs(
           "usage: shoal token [lifespan=SECONDS] [username=NAME]\n"
-          "  prints SLURM_JWT=<token> for the REST API over TCP (as scontrol token)\n",
+          "  prints SLURM_JWT=<token> for the REST API over TCP (as scontrol token)\n"
+          "       shoal token --join [lifespan=SECONDS]\n"
+          "  prints a one-time join token for `shoal join` (administrators; default an hour)\n",
           stdout);
       return 0;
     }
-    args.emplace_back(a);
+    if (a == "--join") {
+      join = true;
+    } else if (a == "--lifespan" && i + 1 < argc) {
+      args.push_back(std::string("lifespan=") + argv[++i]);
+    } else {
+      args.emplace_back(a);
+    }
   }
-  return Token(ctx, args);
+  return join ? JoinToken(ctx, args) : Token(ctx, args);
 }
 
 int ScontrolMain(int argc, char** argv) {

@@ -225,4 +225,34 @@ grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>* AgentService
   return AgentStream::Open(controller_, context, cluster_key_);
 }
 
+grpc::ServerUnaryReactor* AgentServiceImpl::Join(grpc::CallbackServerContext* context,
+                                                 const rpc::JoinRequest* request,
+                                                 rpc::JoinReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (join_tokens_ == nullptr || !cluster_key_) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "this controller does not accept joins"));
+    return reactor;
+  }
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string node = Printable(request->node_name());
+  Status s = join_tokens_->Redeem(request->token_id(), request->secret(), node, now);
+  if (!s.ok()) {
+    reactor->Finish(grpc::Status(s.code() == StatusCode::kPermissionDenied
+                                     ? grpc::StatusCode::PERMISSION_DENIED
+                                     : grpc::StatusCode::UNAVAILABLE,
+                                 s.message()));
+    return reactor;
+  }
+  spdlog::info("node {} joined with a join token from {}; it registers when its agent starts",
+               node, context->peer());
+  reply->set_cluster_key(*cluster_key_);
+  reply->set_ca_pem(ca_pem_);
+  reply->set_cluster_name(controller_.config().cluster_name);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace shoal

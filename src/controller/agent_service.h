@@ -4,13 +4,15 @@
 //
 // Membership: with a cluster key, a stream is accepted only when its metadata carries a valid
 // proof of the key (security/membership.h) and its Register names the node the proof is for;
-// otherwise it ends with UNAUTHENTICATED before the controller hears of the node at all.
+// otherwise it ends with UNAUTHENTICATED before the controller hears of the node at all. Join
+// needs no proof: its join token is the proof, and it registers nothing.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "controller/controller.h"
+#include "controller/join_tokens.h"
 #include "rpc/agent.grpc.pb.h"
 
 namespace shoal {
@@ -23,10 +25,21 @@ class AgentServiceImpl final : public rpc::AgentService::CallbackService {
       : controller_(controller), cluster_key_(std::move(cluster_key)) {}
   grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>* Connect(
       grpc::CallbackServerContext* context) override;
+  // `shoal join`: a valid join token (JoinTokens::Redeem) buys the cluster key and CA. Without
+  // SetJoinTokens every join is refused (UNAVAILABLE).
+  grpc::ServerUnaryReactor* Join(grpc::CallbackServerContext* context,
+                                 const rpc::JoinRequest* request, rpc::JoinReply* reply) override;
+  // Both outlive the service.
+  void SetJoinTokens(JoinTokens* tokens, std::string ca_pem) {
+    join_tokens_ = tokens;
+    ca_pem_ = std::move(ca_pem);
+  }
 
  private:
   Controller& controller_;
   const std::optional<std::string> cluster_key_;
+  JoinTokens* join_tokens_ = nullptr;
+  std::string ca_pem_;
 };
 
 }  // namespace shoal

@@ -20,7 +20,7 @@ HttpResponse JsonError(int code, const Status& s) { return {code, ErrorToJson(s)
 // The first path segments under /api/v1 that name a route; anything else is "other".
 const char* const kApiRoots[] = {"health", "jobs",     "nodes",      "partitions",
                                  "config", "priority", "accounting", "prometheus",
-                                 "events", "stats",    "sim",        "tokens"};
+                                 "events", "stats",    "sim",        "tokens", "join-tokens"};
 
 // scontrol token: Slurm's default lifespan, and the longest shoal issues.
 constexpr int64_t kDefaultTokenLifespan = 1800;
@@ -130,6 +130,45 @@ HttpResponse ControllerHttpHandler::IssueToken(const HttpRequest& r, const Calle
                    .dump()};
 }
 
+// POST /api/v1/join-tokens {"lifespan": SECONDS}: shoal token --join. Administrators only, as
+// whoever holds the token may add a node to the cluster.
+HttpResponse ControllerHttpHandler::IssueJoinToken(const HttpRequest& r, const Caller& caller) {
+  if (r.method != "POST")
+    return JsonError(405, InvalidArgument("only POST is allowed on " + r.path));
+  if (join_tokens_ == nullptr || join_ca_hash_.empty()) {
+    return JsonError(503, Unavailable("this controller does not issue join tokens"));
+  }
+  if (caller.level < AdminLevel::kAdministrator) {
+    return JsonError(403, PermissionDenied("Access/permission denied: only an administrator "
+                                           "(root, the controller's user, AdminLevel="
+                                           "Administrator) may issue join tokens"));
+  }
+  Json body = r.body.empty() ? Json::object() : Json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return JsonError(400, InvalidArgument("request body is not a JSON object"));
+  }
+  int64_t lifespan = kDefaultJoinTokenLifespan;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "lifespan") {
+      return JsonError(400, InvalidArgument("unknown field '" + key + "' (lifespan)"));
+    }
+    if (!value.is_number_integer()) {
+      return JsonError(400, InvalidArgument("lifespan must be a whole number of seconds"));
+    }
+    lifespan = value.get<int64_t>();
+  }
+  Result<IssuedJoinToken> issued = join_tokens_->Issue(lifespan, caller.user, NowSeconds());
+  if (!issued.ok()) {
+    return JsonError(issued.status().code() == StatusCode::kInvalidArgument ? 400 : 500,
+                     issued.status());
+  }
+  return {200, Json{{"token", issued->id + "." + issued->secret + "." + join_ca_hash_},
+                    {"id", issued->id},
+                    {"ca_sha256", join_ca_hash_},
+                    {"expires_at", issued->expires_at}}
+                   .dump()};
+}
+
 void ControllerHttpHandler::SetSelfTarget(std::string target) {
   std::lock_guard<std::mutex> lock(mu_);
   self_target_ = std::move(target);
@@ -219,6 +258,9 @@ HttpResponse ControllerHttpHandler::Route(const HttpRequest& r) {
     return resp;
   }
   if (r.path == "/api/v1/tokens" || r.path == "/api/v1/tokens/") return IssueToken(r, *caller);
+  if (r.path == "/api/v1/join-tokens" || r.path == "/api/v1/join-tokens/") {
+    return IssueJoinToken(r, *caller);
+  }
   if (dashboard_ != nullptr) {
     if (auto resp = dashboard_->Handle(r, *caller)) return std::move(*resp);
   }

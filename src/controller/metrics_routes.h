@@ -3,7 +3,7 @@
 // every other /api/v1 route through HandleApiRequest; each request is timed into
 // shoal_api_request_duration_seconds. It also names the caller once per request (the kernel's
 // word on the Unix socket, a verified token on TCP, else anonymous), limits each caller's rate,
-// and issues tokens (POST /api/v1/tokens).
+// and issues tokens (POST /api/v1/tokens) and join tokens (POST /api/v1/join-tokens).
 #pragma once
 
 #include <mutex>
@@ -13,6 +13,7 @@
 #include "controller/authz.h"
 #include "controller/controller.h"
 #include "controller/dashboard_routes.h"
+#include "controller/join_tokens.h"
 #include "controller/live_sim_board.h"
 #include "controller/rate_limiter.h"
 
@@ -24,6 +25,12 @@ class ControllerHttpHandler {
 
   // The HS256 key that signs and checks tokens; without one, tokens are refused (tests).
   void SetTokenKey(std::string key) { token_key_ = std::move(key); }
+  // Issues join tokens (POST /api/v1/join-tokens) from `tokens` (outlives the handler), pinned
+  // to the cluster CA whose certificate hash (security::CertificateSha256) is `ca_sha256`.
+  void SetJoinTokens(JoinTokens* tokens, std::string ca_sha256) {
+    join_tokens_ = tokens;
+    join_ca_hash_ = std::move(ca_sha256);
+  }
   // Who is asking: kUnauthenticated naming what is wrong with a token that was presented.
   Result<Caller> Identify(const HttpRequest& request) const;
 
@@ -42,11 +49,14 @@ class ControllerHttpHandler {
   HttpResponse Route(const HttpRequest& request);
   HttpResponse Targets(const HttpRequest& request);
   HttpResponse IssueToken(const HttpRequest& request, const Caller& caller);
+  HttpResponse IssueJoinToken(const HttpRequest& request, const Caller& caller);
 
   Controller& controller_;
   DashboardRoutes* dashboard_ = nullptr;
   LiveSimBoard live_sim_;
   std::string token_key_;
+  JoinTokens* join_tokens_ = nullptr;
+  std::string join_ca_hash_;
   RateLimiter limiter_;
   std::mutex mu_;
   std::string self_target_;

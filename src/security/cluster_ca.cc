@@ -4,15 +4,19 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,9 +59,9 @@ bool Exists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
-// Creates `path` exclusively with `mode` (a file that appeared meanwhile is never touched) and
-// writes `content`; a half-written file is removed.
-Status WriteNewFile(const std::string& path, const std::string& content, mode_t mode) {
+}  // namespace
+
+Status WriteNewFile(const std::string& path, const std::string& content, unsigned mode) {
   std::error_code ec;
   fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
@@ -85,6 +89,8 @@ Status WriteNewFile(const std::string& path, const std::string& content, mode_t 
   }
   return Status::Ok();
 }
+
+namespace {
 
 Result<PkeyPtr> NewP256Key() {
   PkeyPtr key(EVP_EC_gen("P-256"));
@@ -423,6 +429,74 @@ bool CertificateCovers(const std::string& cert_pem, const std::string& host) {
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   if (IsIpAddress(h)) return X509_check_ip_asc(cert.get(), h.c_str(), 0) == 1;
   return X509_check_host(cert.get(), h.data(), h.size(), 0, nullptr) == 1;
+}
+
+}  // namespace shoal::security
+
+namespace shoal::security {
+
+Result<std::string> CertificateSha256(const std::string& pem) {
+  X509Ptr cert = ParseCert(pem);
+  if (!cert) return InvalidArgument("not a PEM certificate");
+  unsigned char* der = nullptr;
+  int n = i2d_X509(cert.get(), &der);
+  if (n <= 0) return Internal("cannot encode a certificate: " + OpenSslError());
+  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  return HexEncode(Sha256(bytes));
+}
+
+Result<std::vector<std::string>> FetchPeerCertificates(const std::string& host, uint16_t port,
+                                                       int timeout_ms) {
+  const std::string where = host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return Unavailable("cannot resolve " + host + ": " + gai_strerror(rc));
+  }
+  int fd = -1;
+  std::string connect_error = "no address";
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      connect_error = std::strerror(errno);
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) return Unavailable("cannot connect to " + where + ": " + connect_error);
+
+  // Nothing is verified here: the caller trusts only a certificate whose hash it already knows.
+  std::unique_ptr<SSL_CTX, Deleter<SSL_CTX, SSL_CTX_free>> ctx(SSL_CTX_new(TLS_client_method()));
+  std::unique_ptr<SSL, Deleter<SSL, SSL_free>> ssl(ctx ? SSL_new(ctx.get()) : nullptr);
+  if (!ssl) {
+    close(fd);
+    return Internal("cannot set up TLS: " + OpenSslError());
+  }
+  SSL_set_verify(ssl.get(), SSL_VERIFY_NONE, nullptr);
+  static const unsigned char kAlpn[] = {2, 'h', '2'};  // gRPC's servers want HTTP/2
+  SSL_set_alpn_protos(ssl.get(), kAlpn, sizeof kAlpn);
+  SSL_set_tlsext_host_name(ssl.get(), host.c_str());
+  SSL_set_fd(ssl.get(), fd);
+  std::vector<std::string> chain;
+  if (SSL_connect(ssl.get()) == 1) {
+    STACK_OF(X509)* certs = SSL_get_peer_cert_chain(ssl.get());
+    for (int i = 0; certs != nullptr && i < sk_X509_num(certs); ++i) {
+      chain.push_back(CertPem(sk_X509_value(certs, i)));
+    }
+    SSL_shutdown(ssl.get());
+  }
+  const std::string error = chain.empty() ? OpenSslError() : "";
+  ssl.reset();
+  close(fd);
+  if (chain.empty()) return Unavailable("no TLS handshake with " + where + ": " + error);
+  return chain;
 }
 
 }  // namespace shoal::security

@@ -7,6 +7,7 @@
 // keys and the cluster key with mode 0600 from the start (never chmod'ed afterwards).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,19 @@ Result<std::string> LoadClusterKey(const std::string& path);
 Status CheckCertificatePem(const std::string& pem, const std::string& what);
 Status CheckKeyMatchesCertificate(const std::string& key_pem, const std::string& cert_pem,
                                   const std::string& what);
+
+// SHA-256 of the certificate's DER encoding, hex (as `openssl x509 -outform der | sha256sum`):
+// what a join token pins the cluster CA with.
+Result<std::string> CertificateSha256(const std::string& pem);
+
+// The certificates a TLS server at host:port presents (leaf first, PEM), fetched WITHOUT any
+// verification: only for comparing against a hash known beforehand (a join token's).
+Result<std::vector<std::string>> FetchPeerCertificates(const std::string& host, uint16_t port,
+                                                       int timeout_ms = 5000);
+
+// Creates `path` exclusively with `mode` (a file that appeared meanwhile is never touched; its
+// directory is created) and writes and syncs `content`; a half-written file is removed.
+Status WriteNewFile(const std::string& path, const std::string& content, unsigned mode);
 
 // Whether the certificate was signed by the CA (signature and validity dates).
 Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_pem);
