@@ -111,25 +111,50 @@ int SstatMain(int argc, char** argv) {
   std::vector<SstatTarget> targets;
   for (const ParsedOption& o : parsed.options) {
     switch (o.id) {
-      case 'a': all_steps = true; break;
-      case 'e': fputs(SstatFieldNames().c_str(), stdout); return 0;
-      case 'h': fputs(kHelp, stdout); return 0;
-      case 'i': pids = true; break;
+      case 'a':
+        all_steps = true;
+        break;
+      case 'e':
+        fputs(SstatFieldNames().c_str(), stdout);
+        return 0;
+      case 'h':
+        fputs(kHelp, stdout);
+        return 0;
+      case 'i':
+        pids = true;
+        break;
       case 'j': {
         auto list = ParseSstatJobs(o.arg);
         if (!list.ok()) return ReportError({"sstat: fatal: " + list.status().message() + "\n", 1});
         targets.insert(targets.end(), list->begin(), list->end());
         break;
       }
-      case 'n': out.header = false; break;
-      case 'o': format += (format.empty() ? "" : ",") + o.arg; break;
-      case 'p': out.parsable = true; break;
-      case 'P': out.parsable2 = true; break;
-      case 'v': verbose = true; break;
-      case 'V': fputs(kVersionLine, stdout); return 0;
-      case kOptNoconvert: noconvert = true; break;
-      case kOptUsage: fputs(kUsage, stdout); return 0;
-      default: break;
+      case 'n':
+        out.header = false;
+        break;
+      case 'o':
+        format += (format.empty() ? "" : ",") + o.arg;
+        break;
+      case 'p':
+        out.parsable = true;
+        break;
+      case 'P':
+        out.parsable2 = true;
+        break;
+      case 'v':
+        verbose = true;
+        break;
+      case 'V':
+        fputs(kVersionLine, stdout);
+        return 0;
+      case kOptNoconvert:
+        noconvert = true;
+        break;
+      case kOptUsage:
+        fputs(kUsage, stdout);
+        return 0;
+      default:
+        break;
     }
   }
   // Operands are jobs too ("sstat 12"), as Slurm's sstat takes them.

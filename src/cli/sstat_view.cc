@@ -117,17 +117,21 @@ enum class Pick { kMax, kMin, kMean, kTotal };
 
 double Picked(const Stat& s, Pick p) {
   switch (p) {
-    case Pick::kMax: return s.max;
-    case Pick::kMin: return s.min;
-    case Pick::kMean: return s.mean;
-    case Pick::kTotal: return s.total;
+    case Pick::kMax:
+      return s.max;
+    case Pick::kMin:
+      return s.min;
+    case Pick::kMean:
+      return s.mean;
+    case Pick::kTotal:
+      return s.total;
   }
   return 0;
 }
 
 std::string TresIn(const SstatRow& row, Pick p, bool noconvert) {
-  return "cpu=" + CpuText(Picked(Over(row, CpuOf), p)) + ",energy=0,fs/disk=" +
-         Size(Picked(Over(row, ReadOf), p), noconvert) +
+  return "cpu=" + CpuText(Picked(Over(row, CpuOf), p)) +
+         ",energy=0,fs/disk=" + Size(Picked(Over(row, ReadOf), p), noconvert) +
          ",mem=" + Size(Picked(Over(row, RssOf), p), noconvert) +
          ",pages=" + Size(Picked(Over(row, PagesOf), p), noconvert) +
          ",vmem=" + Size(Picked(Over(row, VmOf), p), noconvert);
@@ -314,8 +318,8 @@ std::string SstatValue(const SacctField& f, const SstatRow& row, bool noconvert)
     int kind;  // 0 size, 1 cpu, 2 count
   };
   static constexpr Metric kMetrics[] = {
-      {"VMSize", VmOf, 0},    {"RSS", RssOf, 0},         {"Pages", PagesOf, 2},
-      {"CPU", CpuOf, 1},      {"DiskRead", ReadOf, 0},   {"DiskWrite", WriteOf, 0},
+      {"VMSize", VmOf, 0}, {"RSS", RssOf, 0},       {"Pages", PagesOf, 2},
+      {"CPU", CpuOf, 1},   {"DiskRead", ReadOf, 0}, {"DiskWrite", WriteOf, 0},
   };
   for (const Metric& m : kMetrics) {
     const std::string stem = m.stem;

@@ -116,22 +116,22 @@ TEST(SstatViewTest, NodesThatDidNotAnswerLeaveValuesEmpty) {
   SacctOutput p2;
   p2.parsable2 = true;
   p2.header = false;
-  EXPECT_EQ(Render("JobID,NTasks,MaxRSS,AveCPU,Pids,AveCPUFreq", {&s}, p2),
-            "33.0|3||||0\n");
+  EXPECT_EQ(Render("JobID,NTasks,MaxRSS,AveCPU,Pids,AveCPUFreq", {&s}, p2), "33.0|3||||0\n");
 }
 
 TEST(SstatViewTest, DefaultHeaderAsSlurm) {
   const std::string text = Render(kSstatDefaultFields, {}, SacctOutput{});
-  EXPECT_EQ(text.substr(0, text.find('\n')),
-            "JobID         MaxVMSize  MaxVMSizeNode  MaxVMSizeTask  AveVMSize     MaxRSS MaxRSSNode "
-            "MaxRSSTask     AveRSS MaxPages MaxPagesNode   MaxPagesTask   AvePages     MinCPU "
-            "MinCPUNode MinCPUTask     AveCPU   NTasks AveCPUFreq ReqCPUFreqMin ReqCPUFreqMax "
-            "ReqCPUFreqGov ConsumedEnergy  MaxDiskRead MaxDiskReadNode MaxDiskReadTask  AveDiskRead "
-            "MaxDiskWrite MaxDiskWriteNode MaxDiskWriteTask AveDiskWrite TRESUsageInAve "
-            "TRESUsageInMax TRESUsageInMaxNode TRESUsageInMaxTask TRESUsageInMin TRESUsageInMinNode "
-            "TRESUsageInMinTask TRESUsageInTot TRESUsageOutAve TRESUsageOutMax TRESUsageOutMaxNode "
-            "TRESUsageOutMaxTask TRESUsageOutMin TRESUsageOutMinNode TRESUsageOutMinTask "
-            "TRESUsageOutTot ");
+  EXPECT_EQ(
+      text.substr(0, text.find('\n')),
+      "JobID         MaxVMSize  MaxVMSizeNode  MaxVMSizeTask  AveVMSize     MaxRSS MaxRSSNode "
+      "MaxRSSTask     AveRSS MaxPages MaxPagesNode   MaxPagesTask   AvePages     MinCPU "
+      "MinCPUNode MinCPUTask     AveCPU   NTasks AveCPUFreq ReqCPUFreqMin ReqCPUFreqMax "
+      "ReqCPUFreqGov ConsumedEnergy  MaxDiskRead MaxDiskReadNode MaxDiskReadTask  AveDiskRead "
+      "MaxDiskWrite MaxDiskWriteNode MaxDiskWriteTask AveDiskWrite TRESUsageInAve "
+      "TRESUsageInMax TRESUsageInMaxNode TRESUsageInMaxTask TRESUsageInMin TRESUsageInMinNode "
+      "TRESUsageInMinTask TRESUsageInTot TRESUsageOutAve TRESUsageOutMax TRESUsageOutMaxNode "
+      "TRESUsageOutMaxTask TRESUsageOutMin TRESUsageOutMinNode TRESUsageOutMinTask "
+      "TRESUsageOutTot ");
 }
 
 TEST(SstatViewTest, FieldsAndTheirErrors) {

@@ -62,12 +62,16 @@ if [ "$(secs "$cpu2")" -gt "$(secs "$cpu1")" ]; then ok; else
 fi
 noconv=$(sstat -n -P --noconvert -j "$id.batch" --format=MaxRSS)
 expect_match "$noconv" '^[0-9]+$' "--noconvert prints bytes"
-IFS='|' read -r _ srss sntasks snode <<<"$(sstat -n -P -j "$id.0" -o JobID,MaxRSS,NTasks,MaxRSSNode)"
-if [ "$(bytes "$srss")" -ge $((20 * 1024 * 1024)) ] && [ "$(bytes "$srss")" -lt $((100 * 1024 * 1024)) ]
-then ok; else fail "step 0's MaxRSS $srss is not its own 20 MB"; fi
+step_line=$(sstat -n -P -j "$id.0" -o JobID,MaxRSS,NTasks,MaxRSSNode)
+IFS='|' read -r _ srss sntasks snode <<<"$step_line"
+srss_b=$(bytes "$srss")
+if [ "$srss_b" -ge $((20 << 20)) ] && [ "$srss_b" -lt $((100 << 20)) ]; then ok; else
+  fail "step 0's MaxRSS $srss is not its own 20 MB"
+fi
 expect_match "$sntasks|$snode" '^2\|node[12]$' "step 0's NTasks and the node of its MaxRSS"
 pidlines=$(sstat -n -p -i -j "$id.0" | tr '\n' ' ')
-expect_match "$pidlines" "^$id\\.0\\|node1\\|[0-9]+(,[0-9]+)*\\| $id\\.0\\|node2\\|[0-9]+(,[0-9]+)*\\| \$" \
+pids='[0-9]+(,[0-9]+)*'
+expect_match "$pidlines" "^$id\\.0\\|node1\\|$pids\\| $id\\.0\\|node2\\|$pids\\| \$" \
   "-i lists the step's pids on each node"
 header=$(sstat -j "$id" | head -2)
 expect_match "$header" '^JobID         MaxVMSize  MaxVMSizeNode  MaxVMSizeTask  AveVMSize ' \
@@ -97,8 +101,8 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
   chmod 755 "$SHOAL_STATE_DIR" "$WORK"
   mkdir "$WORK/bin" && cp "$BIN/shoal" "$WORK/bin/shoal" && ln -s shoal "$WORK/bin/sstat"
   chmod 755 "$WORK/bin" "$WORK/bin/shoal"
-  out=$(setpriv --reuid nobody --regid nogroup --clear-groups \
-    env -i PATH=/usr/bin:/bin SHOAL_STATE_DIR="$SHOAL_STATE_DIR" "$WORK/bin/sstat" -n -a -j "$id" 2>&1)
+  out=$(setpriv --reuid nobody --regid nogroup --clear-groups env -i PATH=/usr/bin:/bin \
+    SHOAL_STATE_DIR="$SHOAL_STATE_DIR" "$WORK/bin/sstat" -n -a -j "$id" 2>&1)
   expect_eq "$out" "sstat: error: couldn't get steps for job $id" "nobody cannot see root's job"
 else
   echo "(skipped the other-user check: needs the user nobody and setpriv)"
