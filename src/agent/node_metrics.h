@@ -32,11 +32,11 @@ std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
 
 // One task of a job step now: the supervisor's child that runs it and all its descendants.
 struct TaskUsage {
-  uint32_t task = 0;  // SLURM_PROCID from its environment where readable, else its place
+  uint32_t task = 0;       // SLURM_PROCID from its environment where readable, else its place
   double cpu_seconds = 0;  // user + system, reaped children included
   uint64_t rss_bytes = 0;
   uint64_t vm_bytes = 0;
-  uint64_t pages = 0;  // major page faults
+  uint64_t pages = 0;        // major page faults
   uint64_t read_bytes = 0;   // rchar of /proc/PID/io, 0 where unreadable
   uint64_t write_bytes = 0;  // wchar
   std::vector<pid_t> pids;   // the task's processes, the task's own first
