@@ -1,7 +1,6 @@
 #include "controller/api_routes.h"
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <initializer_list>
 #include <optional>
