@@ -16,6 +16,7 @@
 #include "agent/gpu_readings.h"
 #include "agent/health_check.h"
 #include "agent/host_info.h"
+#include "agent/node_metrics.h"
 #include "security/membership.h"
 
 #ifndef SHOAL_VERSION
@@ -150,6 +151,20 @@ JobSpec SpecFromLaunchTasks(const rpc::LaunchTasks& l) {
   s.pty_rows = l.pty_rows();
   s.pty_cols = l.pty_cols();
   return s;
+}
+
+void AddTasks(const std::vector<TaskUsage>& tasks, rpc::StepUsage* step) {
+  for (const TaskUsage& t : tasks) {
+    rpc::TaskUsage* out = step->add_tasks();
+    out->set_task(t.task);
+    out->set_cpu_seconds(t.cpu_seconds);
+    out->set_rss_bytes(t.rss_bytes);
+    out->set_vm_bytes(t.vm_bytes);
+    out->set_pages(t.pages);
+    out->set_read_bytes(t.read_bytes);
+    out->set_write_bytes(t.write_bytes);
+    for (pid_t pid : t.pids) out->add_pids(pid);
+  }
 }
 
 JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
@@ -518,6 +533,26 @@ void Agent::WriterLoop(Stream* stream, grpc::ClientContext* ctx) {
   }
 }
 
+rpc::AgentMessage Agent::UsageReportMessage(const rpc::UsageRequest& req) const {
+  rpc::AgentMessage m;
+  rpc::UsageReport* r = m.mutable_usage_report();
+  r->set_request_id(req.request_id());
+  r->set_job_id(req.job_id());
+  for (const RunningJobInfo& j : jobs_->Running()) {
+    if (j.job_id != req.job_id()) continue;
+    rpc::StepUsage* step = r->add_steps();
+    step->set_batch(true);
+    AddTasks(ReadTaskUsage(j.supervisor_pid), step);
+  }
+  for (const RunningJobInfo& unit : steps_->Running()) {
+    if (JobOfUnit(unit.job_id) != req.job_id()) continue;
+    rpc::StepUsage* step = r->add_steps();
+    step->set_step_id(StepOfUnit(unit.job_id));
+    AddTasks(ReadTaskUsage(unit.supervisor_pid), step);
+  }
+  return m;
+}
+
 void Agent::Dispatch(const rpc::ControllerMessage& msg) {
   switch (msg.body_case()) {
     case rpc::ControllerMessage::kLaunch: {
@@ -571,6 +606,9 @@ void Agent::Dispatch(const rpc::ControllerMessage& msg) {
     }
     case rpc::ControllerMessage::kFinishedAck:
       jobs_->Acknowledge(msg.finished_ack().job_id(), msg.finished_ack().generation());
+      break;
+    case rpc::ControllerMessage::kUsageRequest:
+      Enqueue(UsageReportMessage(msg.usage_request()));
       break;
     case rpc::ControllerMessage::kRegisterReply:
       spdlog::warn("ignoring a second RegisterReply");

@@ -56,6 +56,8 @@ class Agent {
   void WriterLoop(grpc::ClientReaderWriter<rpc::AgentMessage, rpc::ControllerMessage>* stream,
                   grpc::ClientContext* ctx);
   void Dispatch(const rpc::ControllerMessage& msg);
+  // sstat: what the job's batch script and steps use here now, read from /proc.
+  rpc::AgentMessage UsageReportMessage(const rpc::UsageRequest& req) const;
   void Enqueue(rpc::AgentMessage msg);  // dropped while not registered (resent later)
   rpc::AgentMessage MakeRegister();
   void NewChannel();

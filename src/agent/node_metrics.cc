@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -27,9 +28,12 @@ std::optional<std::string> ReadFile(const std::string& path) {
 }
 
 struct ProcStat {
+  pid_t pid = 0;
   pid_t ppid = 0;
   double cpu_ticks = 0;  // utime + stime + cutime + cstime: the process and its reaped children
   uint64_t rss_pages = 0;
+  uint64_t vsize = 0;         // bytes
+  uint64_t major_faults = 0;  // majflt + cmajflt
 };
 
 // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields count from the
@@ -47,16 +51,22 @@ std::optional<ProcStat> ParseProcStat(const std::string& text) {
     s.ppid = static_cast<pid_t>(std::stol(f[1]));
     s.cpu_ticks = std::stod(f[11]) + std::stod(f[12]) + std::stod(f[13]) + std::stod(f[14]);
     s.rss_pages = std::stoull(f[21]);
+    s.vsize = std::stoull(f[20]);
+    s.major_faults = std::stoull(f[9]) + std::stoull(f[10]);
   } catch (...) {
     return std::nullopt;
   }
   return s;
 }
 
-// Every process of the tree under `root` (itself included).
-std::vector<ProcStat> ProcessTree(pid_t root, const std::string& proc_root) {
+// Every process in /proc, and each one's children.
+struct ProcessTable {
   std::unordered_map<pid_t, ProcStat> all;
   std::unordered_multimap<pid_t, pid_t> children;
+};
+
+ProcessTable ScanProcesses(const std::string& proc_root) {
+  ProcessTable t;
   if (DIR* d = opendir(proc_root.c_str())) {
     while (dirent* e = readdir(d)) {
       char* end = nullptr;
@@ -65,23 +75,66 @@ std::vector<ProcStat> ProcessTree(pid_t root, const std::string& proc_root) {
       auto text = ReadFile(proc_root + "/" + e->d_name + "/stat");
       if (!text) continue;
       if (auto st = ParseProcStat(*text)) {
-        all[static_cast<pid_t>(pid)] = *st;
-        children.emplace(st->ppid, static_cast<pid_t>(pid));
+        st->pid = static_cast<pid_t>(pid);
+        t.all[st->pid] = *st;
+        t.children.emplace(st->ppid, st->pid);
       }
     }
     closedir(d);
   }
+  return t;
+}
+
+// Every process of the tree under `root` (itself included).
+std::vector<ProcStat> SubTree(const ProcessTable& t, pid_t root) {
   std::vector<ProcStat> out;
-  if (all.count(root) == 0) return out;
+  if (t.all.count(root) == 0) return out;
   std::vector<pid_t> todo = {root};
-  while (!todo.empty() && out.size() < all.size()) {
+  while (!todo.empty() && out.size() < t.all.size()) {
     pid_t p = todo.back();
     todo.pop_back();
-    out.push_back(all[p]);
-    auto [lo, hi] = children.equal_range(p);
+    out.push_back(t.all.at(p));
+    auto [lo, hi] = t.children.equal_range(p);
     for (auto it = lo; it != hi; ++it) todo.push_back(it->second);
   }
   return out;
+}
+
+std::vector<ProcStat> ProcessTree(pid_t root, const std::string& proc_root) {
+  return SubTree(ScanProcesses(proc_root), root);
+}
+
+// A "KEY=value" of a process's environment, nullopt when unreadable (another user's) or unset.
+std::optional<std::string> EnvironValue(pid_t pid, const std::string& key,
+                                        const std::string& proc_root) {
+  auto text = ReadFile(proc_root + "/" + std::to_string(pid) + "/environ");
+  if (!text) return std::nullopt;
+  const std::string prefix = key + "=";
+  size_t pos = 0;
+  while (pos < text->size()) {
+    size_t end = text->find('\0', pos);
+    if (end == std::string::npos) end = text->size();
+    if (text->compare(pos, prefix.size(), prefix) == 0) {
+      return text->substr(pos + prefix.size(), end - pos - prefix.size());
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+// rchar and wchar of /proc/PID/io (bytes read and written, as Slurm counts them); zeros when
+// unreadable (another user's process without the privilege).
+std::pair<uint64_t, uint64_t> ProcIo(pid_t pid, const std::string& proc_root) {
+  auto text = ReadFile(proc_root + "/" + std::to_string(pid) + "/io");
+  if (!text) return {0, 0};
+  std::istringstream in(*text);
+  std::string key;
+  uint64_t value = 0, read = 0, write = 0;
+  while (in >> key >> value) {
+    if (key == "rchar:") read = value;
+    if (key == "wchar:") write = value;
+  }
+  return {read, write};
 }
 
 // The cgroup v2 path of a process ("0::/path" in /proc/PID/cgroup), empty when none.
@@ -168,6 +221,39 @@ std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
     u.memory_bytes += p.rss_pages * page;
   }
   return u;
+}
+
+std::vector<TaskUsage> ReadTaskUsage(pid_t supervisor_pid, const std::string& proc_root) {
+  std::vector<TaskUsage> out;
+  if (supervisor_pid <= 0) return out;
+  const ProcessTable table = ScanProcesses(proc_root);
+  std::vector<pid_t> tasks;
+  auto [lo, hi] = table.children.equal_range(supervisor_pid);
+  for (auto it = lo; it != hi; ++it) tasks.push_back(it->second);
+  std::sort(tasks.begin(), tasks.end());
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    TaskUsage u;
+    u.task = static_cast<uint32_t>(i);
+    if (auto rank = EnvironValue(tasks[i], "SLURM_PROCID", proc_root)) {
+      char* end = nullptr;
+      unsigned long n = std::strtoul(rank->c_str(), &end, 10);
+      if (!rank->empty() && *end == '\0') u.task = static_cast<uint32_t>(n);
+    }
+    for (const ProcStat& p : SubTree(table, tasks[i])) {
+      u.cpu_seconds += p.cpu_ticks / hz;
+      u.rss_bytes += p.rss_pages * page;
+      u.vm_bytes += p.vsize;
+      u.pages += p.major_faults;
+      auto [read, write] = ProcIo(p.pid, proc_root);
+      u.read_bytes += read;
+      u.write_bytes += write;
+      u.pids.push_back(p.pid);
+    }
+    out.push_back(std::move(u));
+  }
+  return out;
 }
 
 NodeMetrics::NodeMetrics(Options options, std::unique_ptr<GpuMonitor> gpus,

@@ -30,6 +30,22 @@ std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
                                      const std::string& proc_root = "/proc",
                                      const std::string& cgroup_root = "/sys/fs/cgroup");
 
+// One task of a job step now: the supervisor's child that runs it and all its descendants.
+struct TaskUsage {
+  uint32_t task = 0;       // SLURM_PROCID from its environment where readable, else its place
+  double cpu_seconds = 0;  // user + system, reaped children included
+  uint64_t rss_bytes = 0;
+  uint64_t vm_bytes = 0;
+  uint64_t pages = 0;        // major page faults
+  uint64_t read_bytes = 0;   // rchar of /proc/PID/io, 0 where unreadable
+  uint64_t write_bytes = 0;  // wchar
+  std::vector<pid_t> pids;   // the task's processes, the task's own first
+};
+
+// The tasks a supervisor runs (its children, in pid order), each summed over its process tree
+// in /proc (sstat's per-task figures). Empty when the supervisor is gone.
+std::vector<TaskUsage> ReadTaskUsage(pid_t supervisor_pid, const std::string& proc_root = "/proc");
+
 class NodeMetrics {
  public:
   struct Options {

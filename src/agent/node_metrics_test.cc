@@ -57,6 +57,31 @@ TEST_F(NodeMetricsTest, JobUsageSumsTheSupervisorsProcessTree) {
   EXPECT_FALSE(ReadJobUsage(7, 555, dir_ + "/proc", dir_ + "/cgroup").has_value());
 }
 
+TEST_F(NodeMetricsTest, TaskUsageSplitsTheSupervisorsChildrenIntoTasks) {
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  Process(100, 1, 10, 0, 10);        // supervisor: not a task
+  Process(101, 100, 200, 0, 1000);   // task rank 1 (its environment says so)
+  Process(103, 101, 100, 50, 2000);  // its child
+  Process(102, 100, 300, 0, 500);    // task without a readable environment: its place, 1
+  Write("/proc/101/environ", std::string("A=1\0SLURM_PROCID=1\0B=2\0", 25));
+  Write("/proc/101/io", "rchar: 4096\nwchar: 10\nread_bytes: 0\n");
+  Write("/proc/103/io", "rchar: 1\nwchar: 2\n");
+  std::vector<TaskUsage> tasks = ReadTaskUsage(100, dir_ + "/proc");
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].task, 1u);
+  EXPECT_DOUBLE_EQ(tasks[0].cpu_seconds, 350 / hz);
+  EXPECT_EQ(tasks[0].rss_bytes, 3000 * page);
+  EXPECT_EQ(tasks[0].vm_bytes, 2000u);  // 1000 bytes each
+  EXPECT_EQ(tasks[0].read_bytes, 4097u);
+  EXPECT_EQ(tasks[0].write_bytes, 12u);
+  EXPECT_EQ(tasks[0].pids, (std::vector<pid_t>{101, 103}));
+  EXPECT_EQ(tasks[1].task, 1u);
+  EXPECT_EQ(tasks[1].pids, (std::vector<pid_t>{102}));
+  EXPECT_EQ(tasks[1].read_bytes, 0u);
+  EXPECT_TRUE(ReadTaskUsage(555, dir_ + "/proc").empty());
+}
+
 TEST_F(NodeMetricsTest, JobUsageComesFromTheJobsOwnCgroup) {
   Process(100, 1, 10, 0, 10, "/shoal/job_7");
   Write("/cgroup/shoal/job_7/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n");

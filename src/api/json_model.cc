@@ -365,6 +365,55 @@ Json StepToJson(const Step& s) {
           {"array_task_id", s.array_task_id}};
 }
 
+Json StepUsageToJson(const StepUsage& s) {
+  Json tasks = Json::array();
+  for (const TaskUsageSample& t : s.tasks) {
+    tasks.push_back({{"node", t.node},
+                     {"task", t.task},
+                     {"cpu_seconds", t.cpu_seconds},
+                     {"rss_bytes", t.rss_bytes},
+                     {"vm_bytes", t.vm_bytes},
+                     {"pages", t.pages},
+                     {"read_bytes", t.read_bytes},
+                     {"write_bytes", t.write_bytes},
+                     {"pids", t.pids}});
+  }
+  return {{"job_id", s.job_id},
+          {"step", s.batch ? std::string("batch") : std::to_string(s.step_id)},
+          {"step_id", s.IdText()},
+          {"nodes", s.nodes},
+          {"ntasks", s.ntasks},
+          {"tasks", std::move(tasks)}};
+}
+
+Result<StepUsage> StepUsageFromJson(const Json& j) {
+  StepUsage s;
+  try {
+    s.job_id = j.at("job_id").get<JobId>();
+    const std::string step = j.at("step").get<std::string>();
+    s.batch = step == "batch";
+    if (!s.batch) s.step_id = static_cast<uint32_t>(std::stoul(step));
+    s.nodes = j.at("nodes").get<std::vector<std::string>>();
+    s.ntasks = j.at("ntasks").get<uint32_t>();
+    for (const Json& t : j.at("tasks")) {
+      TaskUsageSample u;
+      u.node = t.at("node").get<std::string>();
+      u.task = t.at("task").get<uint32_t>();
+      u.cpu_seconds = t.at("cpu_seconds").get<double>();
+      u.rss_bytes = t.at("rss_bytes").get<uint64_t>();
+      u.vm_bytes = t.at("vm_bytes").get<uint64_t>();
+      u.pages = t.at("pages").get<uint64_t>();
+      u.read_bytes = t.at("read_bytes").get<uint64_t>();
+      u.write_bytes = t.at("write_bytes").get<uint64_t>();
+      u.pids = t.at("pids").get<std::vector<int32_t>>();
+      s.tasks.push_back(std::move(u));
+    }
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("bad step usage: ") + e.what());
+  }
+  return s;
+}
+
 Result<Step> StepFromJson(const Json& j) {
   Step s;
   FieldReader f(j, "");

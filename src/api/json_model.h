@@ -65,6 +65,9 @@ struct StepRequest {
 };
 
 Json StepToJson(const Step& step);
+// sstat's live usage (GET /api/v1/jobs/{id}/usage).
+Json StepUsageToJson(const StepUsage& step);
+Result<StepUsage> StepUsageFromJson(const Json& j);
 Result<Step> StepFromJson(const Json& j);
 Json StepRequestToJson(const StepRequest& r);
 Result<StepRequest> StepRequestFromJson(const Json& j);

@@ -27,7 +27,7 @@ constexpr Command kSlurmCommands[] = {
     {"squeue", shoal::SqueueMain},     {"sinfo", shoal::SinfoMain}, {"scancel", shoal::ScancelMain},
     {"scontrol", shoal::ScontrolMain}, {"sacct", shoal::SacctMain}, {"sprio", shoal::SprioMain},
     {"sacctmgr", shoal::SacctmgrMain}, {"sshare", shoal::SshareMain},
-    {"sreport", shoal::SreportMain},
+    {"sreport", shoal::SreportMain},   {"sstat", shoal::SstatMain},
 };
 
 constexpr Command kShoalCommands[] = {
@@ -83,7 +83,8 @@ void Usage(FILE* out) {
                "queue:\n"
                "  priority [sprio options]   the priority factors of pending jobs (as sprio)\n"
                "Slurm commands (also as their own names):\n"
-               "  sbatch srun salloc squeue sinfo scancel scontrol sacct sprio sacctmgr sshare\n");
+               "  sbatch srun salloc squeue sinfo scancel scontrol sacct sprio sacctmgr sshare\n"
+               "  sreport sstat\n");
 }
 
 }  // namespace

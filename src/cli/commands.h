@@ -18,5 +18,6 @@ int SprioMain(int argc, char** argv);
 int SacctmgrMain(int argc, char** argv);
 int SshareMain(int argc, char** argv);
 int SreportMain(int argc, char** argv);
+int SstatMain(int argc, char** argv);
 
 }  // namespace shoal

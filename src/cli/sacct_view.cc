@@ -264,16 +264,7 @@ std::vector<SacctField> ParseSacctFields(std::string_view spec, std::string* bad
       *bad = name;
       return {};
     }
-    if (pct != std::string_view::npos) {
-      // "%N" right-justifies in N columns, "%-N" left-justifies.
-      std::string_view w = item.substr(pct + 1);
-      bool left = !w.empty() && w[0] == '-';
-      if (left) w.remove_prefix(1);
-      if (auto n = ParseUint(w); n && *n <= 10000) {
-        f.width = static_cast<int>(*n);
-        f.left = left;
-      }
-    }
+    if (pct != std::string_view::npos) ApplyFieldWidth(item.substr(pct + 1), &f);
     out.push_back(std::move(f));
   }
   return out;
@@ -524,8 +515,9 @@ std::string SacctValue(const SacctField& f, const SacctLine& line, int64_t now) 
   }
 }
 
-std::string RenderSacct(const std::vector<SacctField>& fields, const std::vector<SacctLine>& lines,
-                        const SacctOutput& out, int64_t now) {
+std::string RenderFieldTable(const std::vector<SacctField>& fields, size_t rows,
+                             const std::function<std::string(const SacctField&, size_t)>& value,
+                             const SacctOutput& out) {
   const bool parsable = out.parsable || out.parsable2;
   // Values too long for their column end in '+'; titles are simply cut.
   bool in_header = false;
@@ -538,10 +530,10 @@ std::string RenderSacct(const std::vector<SacctField>& fields, const std::vector
     std::string pad(w - v.size(), ' ');
     return f.left ? v + pad : pad + v;
   };
-  auto render = [&](const std::function<std::string(const SacctField&)>& value) {
+  auto render = [&](const std::function<std::string(const SacctField&)>& field_value) {
     std::string line;
     for (size_t i = 0; i < fields.size(); ++i) {
-      std::string v = value(fields[i]);
+      std::string v = field_value(fields[i]);
       if (parsable) {
         line += v;
         if (out.parsable || i + 1 < fields.size()) line += out.delimiter;
@@ -561,10 +553,27 @@ std::string RenderSacct(const std::vector<SacctField>& fields, const std::vector
       text += "\n";
     }
   }
-  for (const SacctLine& line : lines) {
-    text += render([&](const SacctField& f) { return SacctValue(f, line, now); });
+  for (size_t r = 0; r < rows; ++r) {
+    text += render([&](const SacctField& f) { return value(f, r); });
   }
   return text;
+}
+
+bool ApplyFieldWidth(std::string_view suffix, SacctField* f) {
+  bool left = !suffix.empty() && suffix[0] == '-';
+  if (left) suffix.remove_prefix(1);
+  auto n = ParseUint(suffix);
+  if (!n || *n > 10000) return false;
+  f->width = static_cast<int>(*n);
+  f->left = left;
+  return true;
+}
+
+std::string RenderSacct(const std::vector<SacctField>& fields, const std::vector<SacctLine>& lines,
+                        const SacctOutput& out, int64_t now) {
+  return RenderFieldTable(
+      fields, lines.size(),
+      [&](const SacctField& f, size_t r) { return SacctValue(f, lines[r], now); }, out);
 }
 
 bool SacctInWindow(const Job& job, int64_t start, int64_t end, const std::set<JobState>& states) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -68,6 +69,17 @@ struct SacctOutput {
   bool parsable2 = false;  // -P: '|' between fields
   std::string delimiter = "|";
 };
+
+// "%N" after a field name: N columns, right-justified; "%-N" left-justified. Leaves `f` as it
+// was and returns false when the width is no number.
+bool ApplyFieldWidth(std::string_view suffix, SacctField* f);
+
+// The table sacct and sstat print: a header (titles cut to their width, then dashes) unless
+// out.header is false, and `rows` lines of `value(field, row)`, fitted to the columns (too long:
+// cut, ending in '+') or '|'-separated with -p/-P.
+std::string RenderFieldTable(const std::vector<SacctField>& fields, size_t rows,
+                             const std::function<std::string(const SacctField&, size_t)>& value,
+                             const SacctOutput& out);
 
 std::string RenderSacct(const std::vector<SacctField>& fields, const std::vector<SacctLine>& lines,
                         const SacctOutput& out, int64_t now);

@@ -333,6 +333,27 @@ Json StepsJson(const std::vector<Step>& steps) {
   return out;
 }
 
+// sstat: what a running job's batch script and steps use now, each task as its node read it.
+HttpResponse JobUsage(Controller& c, const std::string& id, const Caller& caller) {
+  // An unknown job and one the caller may not see answer alike.
+  auto job = c.GetJob(id);
+  if (!job.ok()) return Error(job.status());
+  if (!MaySeeJob(caller, job->req.uid, c.config().private_jobs)) {
+    return Error(NotFound("Invalid job id specified"));
+  }
+  auto usage = c.JobUsage(id, std::chrono::seconds(2));
+  if (!usage.ok()) return Error(usage.status());
+  if (usage->job.state != JobState::kRunning) {
+    return Error(FailedPrecondition("No steps running for job " + std::to_string(usage->job.id)));
+  }
+  Json steps = Json::array();
+  for (const StepUsage& s : usage->steps) steps.push_back(StepUsageToJson(s));
+  return Reply(200, {{"job_id", usage->job.id},
+                     {"state", JobStateName(usage->job.state)},
+                     {"steps", std::move(steps)},
+                     {"missing_nodes", usage->missing_nodes}});
+}
+
 // /jobs/{id}/steps..., /jobs/{id}/complete and /jobs/{id}/env (srun and salloc); nullopt when
 // the route is none of these.
 std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r, const Caller& caller,
@@ -363,6 +384,7 @@ std::optional<HttpResponse> StepRoutes(Controller& c, const HttpRequest& r, cons
     if (!s.ok()) return Error(s);
     return Reply(200, Json::object());
   }
+  if (parts[2] == "usage" && parts.size() == 3 && m == "GET") return JobUsage(c, id, caller);
   if (parts[2] != "steps") return std::nullopt;
   auto job_id = ParseUint(id);
   if (!job_id && id.find('_') != std::string::npos) {

@@ -1684,6 +1684,7 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
     return;
   }
   if (msg.has_step_finished()) return OnStepFinished(session, msg.step_finished());
+  if (msg.has_usage_report()) return OnUsageReport(session->node(), msg.usage_report());
   if (msg.has_node_health()) return OnNodeHealth(session->node(), msg.node_health(), now);
   if (msg.has_job_started()) {
     return;  // the start time recorded at launch stands; nothing to do yet

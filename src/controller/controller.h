@@ -213,6 +213,17 @@ class Controller {
   Result<std::vector<std::string>> AllocationEnvironment(const std::string& job_id) const;
   Result<std::vector<Step>> QueryStepAccounting(const std::vector<JobId>& job_ids) const;
 
+  // --- live usage (controller_usage.cc) ---
+  struct JobUsageAnswer {
+    Job job;
+    std::vector<StepUsage> steps;            // its running steps; none when it is not running
+    std::vector<std::string> missing_nodes;  // nodes that did not answer in time
+  };
+  // sstat: asks each node of running job `id` ("12", "10_3") what its batch script and steps
+  // use now, and waits up to `wait` for the answers without holding the state lock. NotFound
+  // ("Invalid job id specified") for a job the controller does not hold.
+  Result<JobUsageAnswer> JobUsage(const std::string& id, std::chrono::milliseconds wait);
+
   // --- agents ---
   // Handles a Register; on success returns the session the agent's stream must drain.
   Result<std::shared_ptr<AgentSession>> RegisterAgent(const rpc::Register& reg,
@@ -315,6 +326,8 @@ class Controller {
   // interactive allocations past their time limit end (no supervisor enforces it for them).
   void OnStepFinished(const std::shared_ptr<AgentSession>& session, const rpc::StepFinished& fin);
   void EndStepsLocked(Job& job, int64_t now);
+  // A node's answer to a UsageRequest (JobUsage); ignored unless that request waits for it.
+  void OnUsageReport(const std::string& node, const rpc::UsageReport& report);
   // After a restart: the stored steps of running jobs, as live steps waiting for their nodes'
   // reports (which the agents send again until acknowledged).
   void RestoreStepsLocked(const std::vector<Step>& stored);
@@ -410,6 +423,16 @@ class Controller {
     uint16_t master_port = 0;
   };
   std::map<JobId, std::map<uint32_t, LiveStep>> steps_;
+  // JobUsage requests waiting for their nodes, by request id (under usage_mu_, not mu_: the
+  // answers arrive without the state lock).
+  struct PendingUsage {
+    std::set<std::string> waiting;  // nodes asked that have not answered
+    std::vector<std::pair<std::string, rpc::UsageReport>> reports;  // node, answer
+  };
+  std::mutex usage_mu_;
+  std::condition_variable usage_cv_;
+  std::map<uint64_t, PendingUsage> usage_requests_;
+  uint64_t next_usage_request_ = 1;
   std::map<JobId, uint32_t> next_step_id_;
   int64_t last_allocation_check_ = 0;
   std::vector<JobId> planned_ids_;  // jobs holding the last pass's planned start

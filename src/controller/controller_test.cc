@@ -1275,6 +1275,73 @@ void FinishStep(Controller& ctl, FakeAgent& agent, const Step& step, uint64_t ge
   ctl.OnAgentMessage(agent.session(), msg);
 }
 
+TEST_F(ControllerTest, UsageAsksTheJobsNodeAndNamesNodesThatDoNotAnswer) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  SubmitRequest req = Request();
+  req.req.ntasks = 2;
+  JobId id = Submit(req);
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  const std::string job = std::to_string(id);
+  ASSERT_TRUE(ctl_->CreateStep(job, StepOf(2), 0).ok());
+  ASSERT_TRUE(n1.Await(Body::kLaunchTasks).has_value());
+
+  auto asked = std::async(std::launch::async, [&] { return ctl_->JobUsage(job, 5s); });
+  auto request = n1.Await(Body::kUsageRequest);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->usage_request().job_id(), id);
+  rpc::AgentMessage msg;
+  rpc::UsageReport* report = msg.mutable_usage_report();
+  report->set_request_id(request->usage_request().request_id());
+  report->set_job_id(id);
+  rpc::StepUsage* batch = report->add_steps();
+  batch->set_batch(true);
+  batch->add_tasks()->set_rss_bytes(100 << 20);
+  rpc::StepUsage* step = report->add_steps();
+  step->set_step_id(0);
+  for (uint32_t t = 0; t < 2; ++t) {
+    rpc::TaskUsage* task = step->add_tasks();
+    task->set_task(t);
+    task->set_cpu_seconds(1.5 + t);
+  }
+  rpc::StepUsage* gone = report->add_steps();  // ended meanwhile: not the controller's
+  gone->set_step_id(7);
+  gone->add_tasks();
+  ctl_->OnAgentMessage(n1.session(), msg);
+  auto answer = asked.get();
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_TRUE(answer->missing_nodes.empty());
+  ASSERT_EQ(answer->steps.size(), 2u);
+  EXPECT_TRUE(answer->steps[0].batch);
+  ASSERT_EQ(answer->steps[0].tasks.size(), 1u);
+  EXPECT_EQ(answer->steps[0].tasks[0].rss_bytes, 100u << 20);
+  EXPECT_EQ(answer->steps[0].tasks[0].node, "n1");
+  EXPECT_EQ(answer->steps[1].IdText(), job + ".0");
+  EXPECT_EQ(answer->steps[1].ntasks, 2u);
+  ASSERT_EQ(answer->steps[1].tasks.size(), 2u);
+  EXPECT_DOUBLE_EQ(answer->steps[1].tasks[1].cpu_seconds, 2.5);
+
+  // A node that does not answer in time is named; its late answer is dropped.
+  auto slow = ctl_->JobUsage(job, 100ms);
+  ASSERT_TRUE(slow.ok());
+  EXPECT_EQ(slow->missing_nodes, std::vector<std::string>{"n1"});
+  ASSERT_EQ(slow->steps.size(), 2u);
+  EXPECT_TRUE(slow->steps[0].tasks.empty());
+  auto late = n1.Await(Body::kUsageRequest);
+  ASSERT_TRUE(late.has_value());
+  msg.mutable_usage_report()->set_request_id(late->usage_request().request_id());
+  ctl_->OnAgentMessage(n1.session(), msg);
+
+  // Unknown, and not running: no node is asked.
+  EXPECT_EQ(ctl_->JobUsage("999999", 100ms).status().code(), StatusCode::kNotFound);
+  n1.Finish(id, l.generation(), 0);
+  ASSERT_TRUE(WaitState(id, JobState::kCompleted));
+  auto done = ctl_->JobUsage(job, 100ms);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->steps.empty());
+  EXPECT_TRUE(n1.Quiet(Body::kUsageRequest, 100ms));
+}
+
 TEST_F(ControllerTest, StepsWaitForCpusOtherStepsHold) {
   StartController();
   FakeAgent& n1 = Register("n1", 4);

@@ -62,6 +62,10 @@ std::string Job::DisplayId() const {
   return std::to_string(array_job_id) + "_" + std::to_string(array_task_id);
 }
 
+std::string StepUsage::IdText() const {
+  return std::to_string(job_id) + "." + (batch ? std::string("batch") : std::to_string(step_id));
+}
+
 std::string Step::DisplayId() const {
   const std::string job = array_job_id == 0 ? std::to_string(job_id)
                                             : std::to_string(array_job_id) + "_" +

@@ -173,6 +173,33 @@ struct Step {
   std::string DisplayId() const;
 };
 
+// sstat: one task's use of its node when its agent was asked, summed over its processes.
+struct TaskUsageSample {
+  std::string node;
+  uint32_t task = 0;  // rank in the step; 0 for a batch script
+  double cpu_seconds = 0;  // user + system
+  uint64_t rss_bytes = 0;
+  uint64_t vm_bytes = 0;
+  uint64_t pages = 0;  // major page faults
+  uint64_t read_bytes = 0;
+  uint64_t write_bytes = 0;
+  std::vector<int32_t> pids;
+};
+
+// A running step's live usage: the batch script or an srun step, with the tasks whose nodes
+// answered.
+struct StepUsage {
+  JobId job_id = 0;
+  bool batch = false;
+  uint32_t step_id = 0;  // when not batch
+  std::vector<std::string> nodes;  // where it runs
+  uint32_t ntasks = 0;
+  std::vector<TaskUsageSample> tasks;
+
+  // "12.batch", "12.0".
+  std::string IdText() const;
+};
+
 enum class NodeState : uint8_t { kUnknown, kIdle, kMixed, kAllocated, kDown };
 
 // Power saving (ResumeProgram/SuspendProgram), as sinfo's state suffixes show it: kOn none,

@@ -1,5 +1,6 @@
 #include "emulator/emulated_node.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
 #include <ctime>
@@ -179,6 +180,24 @@ bool EmulatedNode::OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,
                 out);
         steps_.erase(it);
       }
+      return true;
+    }
+    case rpc::ControllerMessage::kUsageRequest: {
+      // sstat: an emulated job burns its CPUs for as long as it has run, and nothing else.
+      const rpc::UsageRequest& u = msg.usage_request();
+      rpc::AgentMessage m;
+      rpc::UsageReport* r = m.mutable_usage_report();
+      r->set_request_id(u.request_id());
+      r->set_job_id(u.job_id());
+      auto it = jobs_.find(u.job_id());
+      if (it != jobs_.end() && !it->second.ended) {
+        rpc::StepUsage* step = r->add_steps();
+        step->set_batch(true);
+        rpc::TaskUsage* task = step->add_tasks();
+        task->set_cpu_seconds(static_cast<double>(now_ms - it->second.start_ms) / 1000.0 *
+                              std::max<uint32_t>(1, it->second.cpus));
+      }
+      out->push_back(std::move(m));
       return true;
     }
     case rpc::ControllerMessage::kStepFinishedAck:

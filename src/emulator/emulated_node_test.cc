@@ -52,6 +52,32 @@ NodeConfig Config(JobTime time, int64_t fixed_s = 0) {
   return c;
 }
 
+TEST(EmulatedNodeTest, AnswersUsageRequestsWithItsCpusBusy) {
+  EmulatedNode node(Config(JobTime::kReal));
+  std::vector<rpc::AgentMessage> out;
+  node.OnMessage(Accept(1000), 0, &out);
+  node.OnMessage(Launch(1, 1, 600), 0, &out);
+  out.clear();
+  rpc::ControllerMessage ask;
+  ask.mutable_usage_request()->set_request_id(9);
+  ask.mutable_usage_request()->set_job_id(1);
+  node.OnMessage(ask, 3000, &out);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0].has_usage_report());
+  const rpc::UsageReport& r = out[0].usage_report();
+  EXPECT_EQ(r.request_id(), 9u);
+  ASSERT_EQ(r.steps_size(), 1);
+  EXPECT_TRUE(r.steps(0).batch());
+  ASSERT_EQ(r.steps(0).tasks_size(), 1);
+  EXPECT_DOUBLE_EQ(r.steps(0).tasks(0).cpu_seconds(), 6.0);  // 3 s on its 2 CPUs
+  // A job the node does not run: an answer with no steps.
+  out.clear();
+  ask.mutable_usage_request()->set_job_id(2);
+  node.OnMessage(ask, 3000, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].usage_report().steps_size(), 0);
+}
+
 TEST(EmulatedNodeTest, RegistersAsARealAgentWould) {
   EmulatedNode node(Config(JobTime::kReal));
   rpc::AgentMessage reg = node.MakeRegister();
