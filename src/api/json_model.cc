@@ -179,8 +179,7 @@ Json JobRequestToJson(const JobRequest& r) {
       {"webhook", r.webhook},
       {"reservation", r.reservation},
   };
-  // Only when asked for: most jobs run without one, and the store keeps every request.
-  if (r.container != ContainerSpec{}) j["container"] = ContainerSpecToJson(r.container);
+  j["container"] = ContainerSpecToJson(r.container);
   return j;
 }
 

@@ -17,7 +17,7 @@ fi
 command -v podman >/dev/null || skip "podman is not installed (scripts/install-deps installs it)"
 command -v newuidmap >/dev/null || skip "newuidmap is missing (package uidmap)"
 busybox=$(command -v busybox || true)
-[ -n "$busybox" ] && ldd "$busybox" 2>&1 | grep -q "not a dynamic" ||
+[ -n "$busybox" ] && [[ "$(ldd "$busybox" 2>&1)" == *"not a dynamic"* ]] ||
   skip "a static busybox is needed to build the test image (package busybox-static)"
 
 user="shoal-c$$"
@@ -122,7 +122,7 @@ out=$(cd "$jobdir" && as_user srun --container-image=localhost/shoal-test:1 \
   --container-mounts=./data:/mnt/data:ro --container-workdir=/mnt/data sh -c 'cat f; pwd; exit 4' 2>&1)
 rc=$?
 expect_match "$out" "hello-mount" "srun --container-mounts mounts the directory"
-expect_match "$out" "^/mnt/data$" "srun --container-workdir sets the working directory"
+expect_eq "$(echo "$out" | sed -n 2p)" "/mnt/data" "srun --container-workdir sets the working directory"
 expect_eq "$rc" "4" "srun's exit code is the container's"
 
 # srun --container-image inside a batch job (the batch script itself on the host).
