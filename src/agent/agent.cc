@@ -73,6 +73,29 @@ std::vector<uint32_t> SupplementaryGroups(uint32_t uid, uint32_t gid) {
   return std::vector<uint32_t>(groups.begin(), groups.begin() + n);
 }
 
+// The user's home directory from the password database ("" when the uid has none).
+std::string HomeOf(uint32_t uid) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return "";
+  return found->pw_dir != nullptr ? found->pw_dir : "";
+}
+
+ContainerSpec ContainerFromRpc(const rpc::ContainerSpec& c) {
+  ContainerSpec out;
+  out.image = c.image();
+  out.mounts.assign(c.mounts().begin(), c.mounts().end());
+  out.workdir = c.workdir();
+  out.name = c.name();
+  out.env.assign(c.env().begin(), c.env().end());
+  out.remap_root = c.remap_root();
+  out.mount_home = c.mount_home();
+  out.writable = c.writable();
+  out.entrypoint = c.entrypoint();
+  return out;
+}
+
 // A step's unit on this node, as the steps' JobManager names it: step ids stay below 2^20.
 constexpr int kStepBits = 20;
 uint64_t StepUnitKey(uint64_t job_id, uint32_t step_id) {
@@ -150,6 +173,10 @@ JobSpec SpecFromLaunchTasks(const rpc::LaunchTasks& l) {
   s.pty = l.pty();
   s.pty_rows = l.pty_rows();
   s.pty_cols = l.pty_cols();
+  if (l.has_container() && !l.container().image().empty()) {
+    s.container = ContainerFromRpc(l.container());
+    s.home = HomeOf(s.uid);
+  }
   return s;
 }
 
@@ -184,6 +211,10 @@ JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
   if (geteuid() == 0 && s.uid != 0) s.groups = SupplementaryGroups(s.uid, s.gid);
   s.gpu_indices.assign(l.gpu_indices().begin(), l.gpu_indices().end());
   s.cpus = l.cpus();
+  if (l.has_container() && !l.container().image().empty()) {
+    s.container = ContainerFromRpc(l.container());
+    s.home = HomeOf(s.uid);
+  }
   return s;
 }
 

@@ -61,6 +61,19 @@ std::string SpecToJson(const JobSpec& s) {
             {"gpu_indices", s.gpu_indices},
             {"cpus", s.cpus},
             {"launch_time", s.launch_time}};
+  if (s.container.Enabled()) {
+    const ContainerSpec& c = s.container;
+    j["container"] = {{"image", c.image},
+                      {"mounts", c.mounts},
+                      {"workdir", c.workdir},
+                      {"name", c.name},
+                      {"env", c.env},
+                      {"remap_root", c.remap_root},
+                      {"mount_home", c.mount_home},
+                      {"writable", c.writable},
+                      {"entrypoint", c.entrypoint}};
+    j["home"] = s.home;
+  }
   if (!s.tasks.empty()) {
     Json tasks = Json::array();
     for (const JobSpec::Task& t : s.tasks) tasks.push_back({{"rank", t.rank}, {"env", t.env}});
@@ -96,6 +109,18 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
     Get(j, "gpu_indices", s.gpu_indices);
     Get(j, "cpus", s.cpus);
     Get(j, "launch_time", s.launch_time);
+    if (auto c = j.find("container"); c != j.end() && c->is_object()) {
+      Get(*c, "image", s.container.image);
+      Get(*c, "mounts", s.container.mounts);
+      Get(*c, "workdir", s.container.workdir);
+      Get(*c, "name", s.container.name);
+      Get(*c, "env", s.container.env);
+      Get(*c, "remap_root", s.container.remap_root);
+      Get(*c, "mount_home", s.container.mount_home);
+      Get(*c, "writable", s.container.writable);
+      Get(*c, "entrypoint", s.container.entrypoint);
+    }
+    Get(j, "home", s.home);
     if (auto tasks = j.find("tasks"); tasks != j.end() && tasks->is_array()) {
       for (const Json& t : *tasks) {
         JobSpec::Task task;

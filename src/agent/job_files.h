@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "core/model.h"
 
 namespace shoal::agent {
 
@@ -56,6 +57,10 @@ struct JobSpec {
   std::vector<uint32_t> gpu_indices;
   uint32_t cpus = 0;
   int64_t launch_time = 0;  // epoch seconds when the agent spawned the supervisor
+  // --container-image ...: the script or the tasks run in a podman container
+  // (container_command.h), as the job's user, whose home directory the agent looked up.
+  ContainerSpec container;
+  std::string home;
 
   // A job step's tasks on this node instead of a batch script (rpc::LaunchTasks): each runs
   // `argv` (the program looked up in PATH) with `env` plus its own variables, stdin per `input`,

@@ -10,12 +10,12 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -30,7 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/container_command.h"
 #include "agent/job_files.h"
+#include "core/container.h"
 
 namespace shoal::agent {
 namespace {
@@ -154,6 +156,15 @@ class Supervisor {
   // The tasks are gone: what they left in the terminal goes to srun, then the relay closes.
   void DrainPty();
   void ClosePty();
+  // --container-image: the image must be there before anything starts (no pull, ever); the
+  // podman command that replaces the program; the containers a killed podman left behind.
+  bool CheckContainerImage(std::string* error);
+  // Runs podman (`args` after the executable) as the job's user, output captured; its exit
+  // status, or -1 when it could not run.
+  int RunPodman(const std::vector<std::string>& args, std::string* output);
+  std::vector<std::string> ContainerArgv(const std::vector<std::string>& env, uint32_t rank,
+                                         bool tty, std::vector<std::string> command);
+  void RemoveLeftoverContainers();
 
   std::string dir_;
   JobSpec spec_;
@@ -185,6 +196,8 @@ class Supervisor {
   bool pty_input_ended_ = false;  // srun sent all its input (the terminal gets an end-of-file)
   bool pty_master_done_ = false;  // the master reads end (EIO: no task holds the terminal)
   bool pty_eof_sent_ = false;
+  std::string podman_;                        // with a container: the podman executable
+  std::vector<std::string> container_names_;  // the containers started (by rank order)
 };
 
 // How much of the terminal's traffic a slow reader may leave waiting, each way.
@@ -229,11 +242,25 @@ int Supervisor::Run() {
 
   std::string error;
   if (!spec_.tasks.empty()) {
+    if (spec_.container.Enabled() && !CheckContainerImage(&error)) {
+      // srun shows task 0's stderr: the reason goes there as well as into the result.
+      if (spec_.io_port != 0 && !spec_.tasks.empty() && !spec_.pty) {
+        int fd = ConnectIo(spec_.tasks.front().rank, 2, 5);
+        if (fd >= 0) {
+          std::string line = "slurmstepd: error: " + error + "\n";
+          ssize_t ignored = write(fd, line.data(), line.size());
+          (void)ignored;
+          close(fd);
+        }
+      }
+      return LaunchFailed(error);
+    }
     if (!StartTasks(&error)) return LaunchFailed(error);
     Log("unit %llu: %zu tasks started", static_cast<unsigned long long>(spec_.job_id),
         task_pids_.size());
     Loop();
     FinalSweep();
+    RemoveLeftoverContainers();
     DrainPty();
     result_.end_time = time(nullptr);
     ComputeTaskResult();
@@ -245,6 +272,15 @@ int Supervisor::Run() {
   }
   int out_fd = -1, err_fd = -1;
   if (!OpenOutputs(&out_fd, &err_fd, &error)) return LaunchFailed(error);
+  if (spec_.container.Enabled() && !CheckContainerImage(&error)) {
+    // Where the user looks first: the job's error file (Slurm's slurmstepd lines go there too).
+    std::string line = "slurmstepd: error: " + error + "\n";
+    ssize_t ignored = write(err_fd, line.data(), line.size());
+    (void)ignored;
+    if (err_fd != out_fd) close(err_fd);
+    close(out_fd);
+    return LaunchFailed(error);
+  }
   bool started = StartScript(out_fd, err_fd, &error);
   // The error file stays open for slurmstepd's lines: they share the script's file offset,
   // so neither overwrites the other.
@@ -256,6 +292,7 @@ int Supervisor::Run() {
       static_cast<int>(script_pid_));
   Loop();
   FinalSweep();
+  RemoveLeftoverContainers();
 
   result_.end_time = time(nullptr);
   if (WIFEXITED(script_status_)) {
@@ -408,6 +445,19 @@ void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
   for (std::string& kv : spec_.env) envp.push_back(kv.data());
   envp.push_back(nullptr);
   std::string script = Path(kScriptFile);
+  if (spec_.container.Enabled()) {
+    std::vector<std::string> command = {script};
+    command.insert(command.end(), spec_.args.begin(), spec_.args.end());
+    std::vector<std::string> args = ContainerArgv(spec_.env, 0, false, std::move(command));
+    std::vector<std::string> env = PodmanEnvironment(spec_.env, spec_.uid, spec_.home);
+    std::vector<char*> pargv, penvp;
+    for (std::string& a : args) pargv.push_back(a.data());
+    pargv.push_back(nullptr);
+    for (std::string& kv : env) penvp.push_back(kv.data());
+    penvp.push_back(nullptr);
+    execve(podman_.c_str(), pargv.data(), penvp.data());
+    fail(errno);
+  }
   std::vector<char*> argv = {script.data()};
   for (std::string& a : spec_.args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -558,14 +608,19 @@ void Supervisor::ExecTask(size_t index, pid_t group) {
     if (!replaced) env.push_back(kv);
   }
   for (const std::string& kv : task.env) env.push_back(kv);
-  std::vector<char*> envp;
-  for (std::string& kv : env) envp.push_back(kv.data());
-  envp.push_back(nullptr);
   std::vector<std::string> args = spec_.argv;
   if (args.empty()) {
     fail("execve(): no program to run");
     _exit(2);
   }
+  if (spec_.container.Enabled()) {
+    // The program is looked up in the image's PATH, by podman: PATH here is podman's.
+    args = ContainerArgv(env, task.rank, on_pty, std::move(args));
+    env = PodmanEnvironment(env, spec_.uid, spec_.home);
+  }
+  std::vector<char*> envp;
+  for (std::string& kv : env) envp.push_back(kv.data());
+  envp.push_back(nullptr);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -828,6 +883,166 @@ void Supervisor::SetTimeLimit(int64_t limit_s) {
     its.it_value.tv_sec += limit_s;  // a deadline already past fires at once
   }
   timerfd_settime(limit_tfd_, TFD_TIMER_ABSTIME, &its, nullptr);
+}
+
+bool Supervisor::CheckContainerImage(std::string* error) {
+  std::string path_list;
+  for (const std::string& kv : spec_.env) {
+    if (kv.rfind("PATH=", 0) == 0) path_list = kv.substr(5);
+  }
+  podman_ = FindPodman(path_list);
+  if (podman_.empty()) {
+    *error = "container: podman is not installed on this node";
+    return false;
+  }
+  for (size_t i = 0; i < std::max<size_t>(spec_.tasks.size(), 1); ++i) {
+    uint32_t rank = spec_.tasks.empty() ? 0 : spec_.tasks[i].rank;
+    container_names_.push_back(ContainerName(spec_.job_id, spec_.tasks.empty() ? "batch" : "step",
+                                             rank, spec_.container.name));
+  }
+  if (!spec_.tasks.empty()) {
+    // A step's unit key holds the step id (agent.cc: StepUnitKey): name it job-step.
+    for (size_t i = 0; i < container_names_.size(); ++i) {
+      container_names_[i] =
+          ContainerName(spec_.job_id >> 20, std::to_string(spec_.job_id & ((1u << 20) - 1)),
+                        spec_.tasks[i].rank, spec_.container.name);
+    }
+  }
+  ContainerImageRef ref = SplitContainerImage(spec_.container.image);
+  if (!ref.transport.empty()) {
+    // Opened with the user's rights: the archive must be theirs to read.
+    if (!SwitchEffectiveIds(true)) {
+      *error = "could not switch to uid " + std::to_string(spec_.uid) + ": " + ErrnoText(errno);
+      return false;
+    }
+    int fd = open(ref.path.c_str(), O_RDONLY | O_CLOEXEC);
+    int err = errno;
+    SwitchEffectiveIds(false);
+    if (fd < 0) {
+      *error = "container image archive " + ref.path + ": " + ErrnoText(err);
+      return false;
+    }
+    close(fd);
+    return true;
+  }
+  std::string output;
+  int rc = RunPodman({"image", "exists", spec_.container.image}, &output);
+  if (rc == 0) return true;
+  if (rc == 1) {
+    *error = "container image " + spec_.container.image +
+             " not found in podman's local storage of uid " + std::to_string(spec_.uid) +
+             " (never pulled here: podman build, podman load or podman pull it first)";
+  } else {
+    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+    *error = "container: podman could not look up image " + spec_.container.image +
+             (output.empty() ? "" : ": " + output.substr(0, 400));
+  }
+  return false;
+}
+
+int Supervisor::RunPodman(const std::vector<std::string>& args, std::string* output) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+  std::vector<std::string> argv = {podman_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> env = PodmanEnvironment(spec_.env, spec_.uid, spec_.home);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
+      _exit(127);
+    if (switch_ids_ && (setgid(spec_.gid) != 0 || setuid(spec_.uid) != 0)) _exit(127);
+    if (chdir("/") != 0) _exit(127);
+    std::vector<char*> cargv, cenv;
+    for (std::string& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    for (std::string& kv : env) cenv.push_back(kv.data());
+    cenv.push_back(nullptr);
+    execve(podman_.c_str(), cargv.data(), cenv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  // podman answers in well under a second; a minute means it is stuck (a storage lock).
+  timespec start = MonotonicNow();
+  for (;;) {
+    pollfd pfd{pipefd[0], POLLIN, 0};
+    int n = poll(&pfd, 1, 1000);
+    if (n > 0) {
+      char buf[1024];
+      ssize_t got = read(pipefd[0], buf, sizeof buf);
+      if (got > 0) {
+        if (output->size() < 8192) output->append(buf, static_cast<size_t>(got));
+        continue;
+      }
+      if (got == 0 || errno != EINTR) break;
+    }
+    if (MonotonicNow().tv_sec - start.tv_sec > 60) {
+      kill(pid, SIGKILL);
+      *output += "podman did not answer within 60 s";
+      break;
+    }
+  }
+  close(pipefd[0]);
+  int status = 0;
+  rusage usage{};
+  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<std::string> Supervisor::ContainerArgv(const std::vector<std::string>& env,
+                                                   uint32_t rank, bool tty,
+                                                   std::vector<std::string> command) {
+  ContainerRun run;
+  run.podman = podman_;
+  size_t index = 0;
+  for (size_t i = 0; i < spec_.tasks.size(); ++i) {
+    if (spec_.tasks[i].rank == rank) index = i;
+  }
+  run.name = index < container_names_.size() ? container_names_[index] : "";
+  run.uid = spec_.uid;
+  char cwd[PATH_MAX];
+  run.cwd = getcwd(cwd, sizeof cwd) != nullptr ? cwd : "";
+  run.home = spec_.home;
+  run.env = env;
+  run.gpu_devices = GpuDeviceArgs(spec_.gpu_indices);
+  run.gpu_count = run.gpu_devices.empty() ? 0 : spec_.gpu_indices.size();
+  run.tty = tty;
+  if (spec_.tasks.empty()) {
+    // The batch script, where the job's podman can read it, at the same path.
+    run.extra_mounts.push_back(Path(kScriptFile) + ":" + Path(kScriptFile) + ":ro");
+  }
+  return PodmanRunArgv(spec_.container, run, command);
+}
+
+void Supervisor::RemoveLeftoverContainers() {
+  if (!spec_.container.Enabled() || container_names_.empty()) return;
+  // podman run --rm removes its container when it ends normally; a podman killed by the
+  // time limit or scancel (or one that failed) can leave it behind.
+  bool clean = !terminating_;
+  if (spec_.tasks.empty()) {
+    clean = clean && WIFEXITED(script_status_) && WEXITSTATUS(script_status_) < 125;
+  } else {
+    for (int status : task_status_) {
+      clean = clean && WIFEXITED(status) && WEXITSTATUS(status) < 125;
+    }
+  }
+  if (clean) return;
+  std::vector<std::string> args = {"rm", "--force", "--ignore", "--time", "0"};
+  args.insert(args.end(), container_names_.begin(), container_names_.end());
+  std::string output;
+  int rc = RunPodman(args, &output);
+  Log("removed leftover containers (podman rm: %d) %s", rc, output.c_str());
+  // podman may have started helpers (its rootless pause process) that came to us.
+  FinalSweep();
 }
 
 void Supervisor::FinalSweep() {

@@ -61,6 +61,9 @@ void AppendValue(const std::vector<std::vector<uint32_t>>& v, std::string* out) 
 void AppendValue(const DependencySpec& d, std::string* out) {
   out->append(DependencyToJson(d).dump(-1, ' ', false, Json::error_handler_t::replace));
 }
+void AppendValue(const ContainerSpec& c, std::string* out) {
+  out->append(ContainerSpecToJson(c).dump(-1, ' ', false, Json::error_handler_t::replace));
+}
 void AppendValue(JobState s, std::string* out) { AppendJsonString(JobStateName(s), out); }
 
 // A null cell leaves the field at its default, as a missing key does for JobFromJson.
@@ -125,6 +128,12 @@ bool ReadValue(JsonCell& c, DependencySpec& out) {
   if (c.kind != JsonCell::kNested) return false;
   out = DependencySpec();
   return DependencyFromJson(*c.nested, out).ok();
+}
+bool ReadValue(JsonCell& c, ContainerSpec& out) {
+  if (c.kind == JsonCell::kNull) return true;
+  if (c.kind != JsonCell::kNested) return false;
+  out = ContainerSpec();
+  return ContainerSpecFromJson(*c.nested, out).ok();
 }
 bool ReadValue(JsonCell& c, JobState& out) {
   if (c.kind == JsonCell::kNull) return true;
@@ -227,6 +236,7 @@ const Column kColumns[] = {
     SHOAL_REQ_COL(interactive),
     SHOAL_REQ_COL(webhook),
     SHOAL_REQ_COL(reservation),
+    SHOAL_REQ_COL(container),
 };
 
 #undef SHOAL_JOB_COL

@@ -75,6 +75,9 @@ Job FullJob() {
   r.array_max_running = 2;
   r.open_append = true;
   r.webhook = "https://tracker.example.com/run?id=\"7\"";
+  r.container.image = "localhost/x:1";
+  r.container.mounts = {"/a:/b:ro"};
+  r.container.remap_root = true;
   return j;
 }
 

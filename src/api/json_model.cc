@@ -114,8 +114,34 @@ Status DependencyFromJson(const Json& j, DependencySpec& out) {
   return r.status();
 }
 
+Json ContainerSpecToJson(const ContainerSpec& c) {
+  return {{"image", c.image},
+          {"mounts", c.mounts},
+          {"workdir", c.workdir},
+          {"name", c.name},
+          {"env", c.env},
+          {"remap_root", c.remap_root},
+          {"mount_home", c.mount_home},
+          {"writable", c.writable},
+          {"entrypoint", c.entrypoint}};
+}
+
+Status ContainerSpecFromJson(const Json& j, ContainerSpec& out) {
+  FieldReader f(j, "container");
+  f.Read("image", out.image);
+  f.Read("mounts", out.mounts);
+  f.Read("workdir", out.workdir);
+  f.Read("name", out.name);
+  f.Read("env", out.env);
+  f.Read("remap_root", out.remap_root);
+  f.Read("mount_home", out.mount_home);
+  f.Read("writable", out.writable);
+  f.Read("entrypoint", out.entrypoint);
+  return f.status();
+}
+
 Json JobRequestToJson(const JobRequest& r) {
-  return {
+  Json j = {
       {"name", r.name},
       {"user", r.user},
       {"uid", r.uid},
@@ -153,6 +179,8 @@ Json JobRequestToJson(const JobRequest& r) {
       {"webhook", r.webhook},
       {"reservation", r.reservation},
   };
+  j["container"] = ContainerSpecToJson(r.container);
+  return j;
 }
 
 Result<JobRequest> JobRequestFromJson(const Json& j) {
@@ -196,6 +224,10 @@ Result<JobRequest> JobRequestFromJson(const Json& j) {
   if (!f.status().ok()) return f.status();
   if (const Json* d = FieldReader(j, "").Sub("dependency")) {
     Status s = DependencyFromJson(*d, r.dependency);
+    if (!s.ok()) return s;
+  }
+  if (const Json* c = FieldReader(j, "").Sub("container")) {
+    Status s = ContainerSpecFromJson(*c, r.container);
     if (!s.ok()) return s;
   }
   return r;
@@ -447,30 +479,32 @@ Result<Step> StepFromJson(const Json& j) {
 }
 
 Json StepRequestToJson(const StepRequest& r) {
-  return {{"name", r.name},
-          {"nodes", r.nodes},
-          {"ntasks", r.ntasks},
-          {"ntasks_per_node", r.ntasks_per_node},
-          {"cpus_per_task", r.cpus_per_task},
-          {"nodelist", r.nodelist},
-          {"exclusive", r.exclusive},
-          {"exact", r.exact},
-          {"overlap", r.overlap},
-          {"mem_per_node_mb", r.mem_per_node_mb},
-          {"input", r.input},
-          {"kill_on_bad_exit", r.kill_on_bad_exit},
-          {"gpus", r.gpus},
-          {"gpus_per_node", r.gpus_per_node},
-          {"time_limit_s", r.time_limit_s},
-          {"argv", r.argv},
-          {"env", r.env},
-          {"work_dir", r.work_dir},
-          {"io_host", r.io_host},
-          {"io_port", r.io_port},
-          {"io_key", r.io_key},
-          {"pty", r.pty},
-          {"pty_rows", r.pty_rows},
-          {"pty_cols", r.pty_cols}};
+  Json j = {{"name", r.name},
+            {"nodes", r.nodes},
+            {"ntasks", r.ntasks},
+            {"ntasks_per_node", r.ntasks_per_node},
+            {"cpus_per_task", r.cpus_per_task},
+            {"nodelist", r.nodelist},
+            {"exclusive", r.exclusive},
+            {"exact", r.exact},
+            {"overlap", r.overlap},
+            {"mem_per_node_mb", r.mem_per_node_mb},
+            {"input", r.input},
+            {"kill_on_bad_exit", r.kill_on_bad_exit},
+            {"gpus", r.gpus},
+            {"gpus_per_node", r.gpus_per_node},
+            {"time_limit_s", r.time_limit_s},
+            {"argv", r.argv},
+            {"env", r.env},
+            {"work_dir", r.work_dir},
+            {"io_host", r.io_host},
+            {"io_port", r.io_port},
+            {"io_key", r.io_key},
+            {"pty", r.pty},
+            {"pty_rows", r.pty_rows},
+            {"pty_cols", r.pty_cols}};
+  if (r.container != ContainerSpec{}) j["container"] = ContainerSpecToJson(r.container);
+  return j;
 }
 
 Result<StepRequest> StepRequestFromJson(const Json& j) {
@@ -501,6 +535,10 @@ Result<StepRequest> StepRequestFromJson(const Json& j) {
   f.Read("pty_rows", r.pty_rows);
   f.Read("pty_cols", r.pty_cols);
   if (!f.status().ok()) return f.status();
+  if (const Json* c = FieldReader(j, "").Sub("container")) {
+    Status s = ContainerSpecFromJson(*c, r.container);
+    if (!s.ok()) return s;
+  }
   if (r.pty_rows > 65535 || r.pty_cols > 65535) {
     return InvalidArgument("fields 'pty_rows' and 'pty_cols' must be at most 65535");
   }

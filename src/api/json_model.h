@@ -62,6 +62,7 @@ struct StepRequest {
   bool pty = false;
   uint32_t pty_rows = 0;
   uint32_t pty_cols = 0;
+  ContainerSpec container;  // srun --container-image ...: the tasks run in it
 };
 
 Json StepToJson(const Step& step);
@@ -74,6 +75,9 @@ Result<StepRequest> StepRequestFromJson(const Json& j);
 
 Json JobToJson(const Job& job);
 Result<Job> JobFromJson(const Json& j);
+// The "container" object of a job or step request; absent or {} when no container.
+Json ContainerSpecToJson(const ContainerSpec& c);
+Status ContainerSpecFromJson(const Json& j, ContainerSpec& out);
 Json JobRequestToJson(const JobRequest& r);
 Result<JobRequest> JobRequestFromJson(const Json& j);
 Json SubmitRequestToJson(const SubmitRequest& s);

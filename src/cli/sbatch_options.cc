@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "common/units.h"
 #include "common/webhook_url.h"
+#include "core/container.h"
 #include "core/job_array.h"
 
 namespace shoal {
@@ -42,7 +43,21 @@ enum : int {
   kOptRequeue,
   kOptUsage,
   kOptWrap,
-  kOptWebhook,      // shoal's own: where the job's state changes are POSTed
+  kOptWebhook,  // shoal's own: where the job's state changes are POSTed
+  // NVIDIA pyxis's container options (docs/containers.md).
+  kOptContainerImage,
+  kOptContainerMounts,
+  kOptContainerWorkdir,
+  kOptContainerName,
+  kOptContainerEnv,
+  kOptContainerRemapRoot,
+  kOptNoContainerRemapRoot,
+  kOptContainerMountHome,
+  kOptNoContainerMountHome,
+  kOptContainerWritable,
+  kOptContainerReadonly,
+  kOptContainerEntrypoint,
+  kOptNoContainerEntrypoint,
   kOptIgnored,      // accepted for compatibility, no effect here (hints, mail, accounting)
   kOptUnsupported,  // would change what the job gets; refused rather than silently dropped
 };
@@ -102,6 +117,19 @@ const option kLongOpts[] = {
     {"usage", no_argument, nullptr, kOptUsage},
     {"wrap", required_argument, nullptr, kOptWrap},
     {"webhook", required_argument, nullptr, kOptWebhook},
+    {"container-image", required_argument, nullptr, kOptContainerImage},
+    {"container-mounts", required_argument, nullptr, kOptContainerMounts},
+    {"container-workdir", required_argument, nullptr, kOptContainerWorkdir},
+    {"container-name", required_argument, nullptr, kOptContainerName},
+    {"container-env", required_argument, nullptr, kOptContainerEnv},
+    {"container-remap-root", no_argument, nullptr, kOptContainerRemapRoot},
+    {"no-container-remap-root", no_argument, nullptr, kOptNoContainerRemapRoot},
+    {"container-mount-home", no_argument, nullptr, kOptContainerMountHome},
+    {"no-container-mount-home", no_argument, nullptr, kOptNoContainerMountHome},
+    {"container-writable", no_argument, nullptr, kOptContainerWritable},
+    {"container-readonly", no_argument, nullptr, kOptContainerReadonly},
+    {"container-entrypoint", no_argument, nullptr, kOptContainerEntrypoint},
+    {"no-container-entrypoint", no_argument, nullptr, kOptNoContainerEntrypoint},
     // Accepted and ignored: they tune placement, notification or accounting only.
     {"comment", required_argument, nullptr, kOptIgnored},
     {"contiguous", no_argument, nullptr, kOptIgnored},
@@ -599,6 +627,37 @@ std::optional<CliError> ApplySbatchOption(const ParsedOption& opt, OptionSource 
       if (Status s = ValidateWebhookUrl(arg); !s.ok()) return Error(s.message(), 1);
       req.webhook = arg;
       break;
+    case kOptContainerImage:
+      req.container.image = arg;  // normalized against the working directory at the end
+      break;
+    case kOptContainerMounts:
+      req.container.mounts = Split(arg, ',');
+      break;
+    case kOptContainerWorkdir:
+      req.container.workdir = arg;
+      break;
+    case kOptContainerName:
+      req.container.name = arg;
+      break;
+    case kOptContainerEnv:
+      req.container.env = Split(arg, ',');
+      break;
+    case kOptContainerRemapRoot:
+    case kOptNoContainerRemapRoot:
+      req.container.remap_root = opt.id == kOptContainerRemapRoot;
+      break;
+    case kOptContainerMountHome:
+    case kOptNoContainerMountHome:
+      req.container.mount_home = opt.id == kOptContainerMountHome;
+      break;
+    case kOptContainerWritable:
+    case kOptContainerReadonly:
+      req.container.writable = opt.id == kOptContainerWritable;
+      break;
+    case kOptContainerEntrypoint:
+    case kOptNoContainerEntrypoint:
+      req.container.entrypoint = opt.id == kOptContainerEntrypoint;
+      break;
     case kOptIgnored:
     case 'B':
     case 'F':
@@ -733,6 +792,21 @@ std::optional<CliError> CheckUtf8(const SubmitRequest& s) {
 
 }  // namespace
 
+std::optional<CliError> FinishContainerSpec(const std::string& cwd, ContainerSpec* c) {
+  if (!c->image.empty()) {
+    Result<std::string> image = NormalizeContainerImage(c->image, cwd);
+    if (!image.ok()) return Error(image.status().message(), 1);
+    c->image = std::move(image).value();
+  }
+  for (std::string& m : c->mounts) {
+    Result<std::string> mount = NormalizeContainerMount(m, cwd);
+    if (!mount.ok()) return Error(mount.status().message(), 1);
+    m = std::move(mount).value();
+  }
+  if (Status s = ValidateContainerSpec(*c); !s.ok()) return Error(s.message(), 1);
+  return std::nullopt;
+}
+
 std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOptions* o) {
   JobRequest& req = o->submit.req;
   if (o->mem_source != OptionSource::kNone && o->mem_source == o->mem_per_cpu_source) {
@@ -751,6 +825,7 @@ std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOpti
   req.gid = ctx.user.gid;
   req.submit_host = ctx.host;
   req.work_dir = o->chdir.empty() ? ctx.cwd : ResolvePath(ctx.cwd, o->chdir);
+  if (auto err = FinishContainerSpec(req.work_dir, &req.container)) return err;
   if (o->has_wrap) {
     req.command = "(wrap)";
   } else if (!ctx.script_path.empty()) {
@@ -928,6 +1003,20 @@ std::string SbatchHelpText() {
          "  -G, --gpus=n                count of GPUs required for the job\n"
          "      --gpus-per-node=n       number of GPUs required per allocated node\n"
          "      --gres=list             required generic resources\n"
+         "\n"
+         "Container options (NVIDIA pyxis's spelling; docs/containers.md):\n"
+         "      --container-image=IMAGE run in a rootless podman container of IMAGE: a name\n"
+         "                              in podman's storage, docker://, REGISTRY#IMAGE, or\n"
+         "                              an image archive path (never pulled)\n"
+         "      --container-mounts=SRC[:DST[:FLAGS]][,...]\n"
+         "                              bind mounts; FLAGS \"+\"-joined, e.g. ro+rprivate\n"
+         "      --container-workdir=PATH working directory inside the container\n"
+         "      --container-name=NAME   name of the container\n"
+         "      --container-env=VAR,... keep the job's value of these variables inside\n"
+         "      --[no-]container-remap-root   be root inside (default: yourself)\n"
+         "      --[no-]container-mount-home   mount your home directory (default: no)\n"
+         "      --container-writable, --container-readonly   (default: writable)\n"
+         "      --[no-]container-entrypoint   run the image's entrypoint (default: no)\n"
          "\n"
          "Help options:\n"
          "  -h, --help                  show this help message\n"

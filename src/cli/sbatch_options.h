@@ -100,6 +100,10 @@ struct SubmitContext {
   std::vector<std::string> args;     // operands after the script
 };
 
+// Normalizes the container options' image and mounts against `cwd` and checks them all (shared
+// with srun). Errors read "sbatch: error: --container-...".
+std::optional<CliError> FinishContainerSpec(const std::string& cwd, ContainerSpec* c);
+
 // Completes the request: identity, directories, defaults (job name), counts derived from
 // each other, GPUs, memory checks, and the job's environment per --export.
 std::optional<CliError> FinishSbatchRequest(const SubmitContext& ctx, SbatchOptions* o);

@@ -400,3 +400,43 @@ TEST(SbatchOptionsTest, HelpStopsBeforeTheScript) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// pyxis's container options: normalized against the job's directory, checked at submit.
+TEST(SbatchOptionsTest, ContainerOptions) {
+  const SbatchOptions o = Ok(Build(
+      {"--container-image=docker://nvcr.io#nvidia/x:1", "--container-mounts=data:/d:ro,/s",
+       "--container-workdir=/d", "--container-name=c1", "--container-env=PATH,FOO",
+       "--container-remap-root", "--container-mount-home", "--container-readonly", "job.sh"}));
+  const ContainerSpec& c = o.submit.req.container;
+  EXPECT_EQ(c.image, "nvcr.io/nvidia/x:1");
+  EXPECT_EQ(c.mounts, (std::vector<std::string>{"/home/alice/work/data:/d:ro", "/s"}));
+  EXPECT_EQ(c.workdir, "/d");
+  EXPECT_EQ(c.name, "c1");
+  EXPECT_EQ(c.env, (std::vector<std::string>{"PATH", "FOO"}));
+  EXPECT_TRUE(c.remap_root);
+  EXPECT_TRUE(c.mount_home);
+  EXPECT_FALSE(c.writable);
+  EXPECT_FALSE(Ok(Build({"job.sh"})).submit.req.container.Enabled());
+  // A directive works as the command line does; a relative archive follows -D.
+  const SbatchOptions d = Ok(Build(
+      {"-D", "sub", "d.sh"}, Context("#!/bin/sh\n#SBATCH --container-image=./i.tar\n", "d.sh")));
+  EXPECT_EQ(d.submit.req.container.image, "/home/alice/work/sub/i.tar");
+}
+
+TEST(SbatchOptionsTest, ContainerOptionsRefused) {
+  EXPECT_NE(Fails(Build({"--container-image=/x/a.sqsh", "job.sh"})).text.find("squashfs"),
+            std::string::npos);
+  EXPECT_NE(Fails(Build({"--container-image=i", "--container-mounts=/a:b", "job.sh"}))
+                .text.find("sbatch: error: --container-mounts"),
+            std::string::npos);
+  EXPECT_NE(Fails(Build({"--container-workdir=/x", "job.sh"})).text.find("need --container-image"),
+            std::string::npos);
+  EXPECT_NE(Fails(Build({"--container=/bundle", "job.sh"})).text.find("not supported"),
+            std::string::npos);  // Slurm's own OCI option stays refused
+}
+
+}  // namespace
+}  // namespace shoal

@@ -7,6 +7,7 @@
 #include "common/slurm_time.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "core/container.h"
 
 namespace shoal {
 namespace {
@@ -121,6 +122,8 @@ std::string RenderJobRecord(const JobRow& row, int64_t now, bool oneliner) {
   if (req.gpus_per_node > 0) lines.push_back("TresPerNode=" + JobTresPerNode(job));
   // shoal's own (sbatch --webhook): only when given, so Slurm's record is otherwise unchanged.
   if (!req.webhook.empty()) lines.push_back("Webhook=" + req.webhook);
+  // pyxis's options (docs/containers.md): only when given, as above.
+  if (req.container.Enabled()) lines.push_back(ContainerSummary(req.container));
   // Slurm ends a job record with a line of three spaces and an empty line.
   return JoinRecord(lines, oneliner) + (oneliner ? " \n" : "\n   \n\n");
 }

@@ -841,6 +841,15 @@ int SrunMain(int argc, char** argv) {
     return 1;
   }
   if (GetEnv("SLURM_DISABLE_STATUS")) o.disable_status = true;
+  if (o.step.container != ContainerSpec{}) {
+    // Checked before any allocation is made; relative paths against the step's directory.
+    std::string dir = o.step.work_dir.empty() ? CurrentDir() : o.step.work_dir;
+    if (dir[0] != '/') dir = CurrentDir() + "/" + dir;
+    if (auto err = FinishContainerSpec(dir, &o.step.container)) {
+      fputs(("srun" + err->text.substr(6)).c_str(), stderr);
+      return err->exit_code;
+    }
+  }
   InstallHandlers();
   ApiClient client = ApiClient::FromEnvironment();
   std::string inside = o.jobid;

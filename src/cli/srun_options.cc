@@ -30,6 +30,7 @@ enum : int {
   kOptWebhook,  // shoal's own, as sbatch's: for the allocation srun or salloc makes
   kOptIgnored,  // placement hints with no effect here
   kOptReservation,
+  kOptContainer,  // pyxis's --container-*: sbatch's parser, for the step srun launches
 };
 
 // As Slurm 22.05's srun and salloc take them; '+' stops at the command.
@@ -77,6 +78,19 @@ const option kLongOpts[] = {
     {"cpu-bind", required_argument, nullptr, kOptIgnored},
     {"cpu_bind", required_argument, nullptr, kOptIgnored},  // the older spelling (Open MPI's)
     {"hint", required_argument, nullptr, kOptIgnored},
+    {"container-image", required_argument, nullptr, kOptContainer},
+    {"container-mounts", required_argument, nullptr, kOptContainer},
+    {"container-workdir", required_argument, nullptr, kOptContainer},
+    {"container-name", required_argument, nullptr, kOptContainer},
+    {"container-env", required_argument, nullptr, kOptContainer},
+    {"container-remap-root", no_argument, nullptr, kOptContainer},
+    {"no-container-remap-root", no_argument, nullptr, kOptContainer},
+    {"container-mount-home", no_argument, nullptr, kOptContainer},
+    {"no-container-mount-home", no_argument, nullptr, kOptContainer},
+    {"container-writable", no_argument, nullptr, kOptContainer},
+    {"container-readonly", no_argument, nullptr, kOptContainer},
+    {"container-entrypoint", no_argument, nullptr, kOptContainer},
+    {"no-container-entrypoint", no_argument, nullptr, kOptContainer},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -243,6 +257,16 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
       case kOptReservation:
         err = ApplySbatchLongOption("reservation", opt.arg, &o.alloc);
         break;
+      case kOptContainer:
+        if (prog == "salloc") {
+          return error(
+              "--" + opt.long_name + ": give the container options to srun inside the allocation",
+              1);
+        }
+        err = ApplySbatchLongOption(opt.long_name, opt.arg, &o.alloc);
+        // The step's, not the allocation's: an allocation runs no script to contain.
+        o.step.container = req.container;
+        break;
       case kOptNtasksPerNode:
         err = ApplySbatchLongOption("ntasks-per-node", opt.arg, &o.alloc);
         o.step.ntasks_per_node = req.ntasks_per_node;
@@ -254,6 +278,7 @@ std::variant<SrunOptions, CliError> ParseSrunCommandLine(std::string_view prog,
     if (err) return Reprefix(*err, prog);
   }
   o.command = std::move(r.operands);
+  req.container = ContainerSpec{};
   return o;
 }
 
@@ -374,7 +399,28 @@ std::string SrunHelpText(std::string_view prog) {
          "                              own; only for an allocation made here)\n"
          "  -w, --nodelist=hosts...     request a specific list of hosts\n"
          "  -x, --exclude=hosts...      exclude a specific list of hosts\n"
-         "\n"
+         "\n" +
+         // salloc refuses the container options: they are srun's.
+         (prog == "srun"
+              ? std::string(
+                    "Container options (NVIDIA pyxis's spelling; docs/containers.md):\n"
+                    "      --container-image=IMAGE run in a rootless podman container of IMAGE: a "
+                    "name\n"
+                    "                              in podman's storage, docker://, REGISTRY#IMAGE, "
+                    "or\n"
+                    "                              an image archive path (never pulled)\n"
+                    "      --container-mounts=SRC[:DST[:FLAGS]][,...]\n"
+                    "                              bind mounts; FLAGS \"+\"-joined, e.g. "
+                    "ro+rprivate\n"
+                    "      --container-workdir=PATH working directory inside the container\n"
+                    "      --container-name=NAME   name of the container\n"
+                    "      --container-env=VAR,... keep the job's value of these variables inside\n"
+                    "      --[no-]container-remap-root   be root inside (default: yourself)\n"
+                    "      --[no-]container-mount-home   mount your home directory (default: no)\n"
+                    "      --container-writable, --container-readonly   (default: writable)\n"
+                    "      --[no-]container-entrypoint   run the image's entrypoint (default: no)\n"
+                    "\n")
+              : std::string()) +
          "Help options:\n"
          "  -h, --help                  show this help message\n"
          "      --usage                 display brief usage message\n"

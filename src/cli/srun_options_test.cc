@@ -51,6 +51,23 @@ TEST(SrunOptionsTest, WebhookIsTheAllocationsAndChecked) {
   }
 }
 
+// pyxis's options are the step's (srun checks and normalizes them before it allocates).
+TEST(SrunOptionsTest, ContainerOptionsAreTheSteps) {
+  auto r = Parse({"--container-image=localhost/x:1", "--container-mounts=/a:/b",
+                  "--no-container-entrypoint", "--container-entrypoint", "cat", "/b/f"});
+  ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;
+  const SrunOptions& o = std::get<SrunOptions>(r);
+  EXPECT_EQ(o.step.container.image, "localhost/x:1");
+  EXPECT_EQ(o.step.container.mounts, std::vector<std::string>{"/a:/b"});
+  EXPECT_TRUE(o.step.container.entrypoint);
+  EXPECT_FALSE(o.alloc.submit.req.container.Enabled());  // the allocation runs no script
+  EXPECT_EQ(o.command, (std::vector<std::string>{"cat", "/b/f"}));
+  auto salloc = Parse({"--container-image=localhost/x:1"}, "salloc");
+  ASSERT_TRUE(std::holds_alternative<CliError>(salloc));
+  EXPECT_NE(std::get<CliError>(salloc).text.find("salloc: error: --container-image"),
+            std::string::npos);
+}
+
 TEST(SrunOptionsTest, LongOptionAbbreviationsAndStepSharing) {
   auto r = Parse({"--job-n=x", "--exa", "--overl", "--inp", "0", "--lab", "true"});
   ASSERT_TRUE(std::holds_alternative<SrunOptions>(r)) << std::get<CliError>(r).text;

@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +14,9 @@
 #include "common/strings.h"
 #include "common/webhook_url.h"
 #include "controller/authz.h"
+#include "controller/container_rpc.h"
 #include "controller/job_env.h"
+#include "core/container.h"
 #include "core/job_array.h"
 #include "security/crypto.h"
 #include "store/postgres_store.h"
@@ -409,6 +410,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   if (!req.webhook.empty()) {
     if (Status s = ValidateWebhookUrl(req.webhook); !s.ok()) return s;
   }
+  if (Status s = ValidateContainerSpec(req.container); !s.ok()) return s;
 
   ArraySpec array;
   if (!req.array_spec.empty()) {
@@ -1558,6 +1560,7 @@ rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPa
   if (!job.gpu_indices.empty()) {
     for (uint32_t g : job.gpu_indices.front()) l->add_gpu_indices(g);
   }
+  if (job.req.container.Enabled()) ContainerToRpc(job.req.container, l->mutable_container());
   return msg;
 }
 

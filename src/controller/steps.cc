@@ -7,9 +7,11 @@
 
 #include "common/hostlist.h"
 #include "controller/authz.h"
+#include "controller/container_rpc.h"
 #include "controller/controller.h"
 #include "controller/job_env.h"
 #include "controller/step_layout.h"
+#include "core/container.h"
 
 namespace shoal {
 namespace {
@@ -51,6 +53,7 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
                                     uint32_t requester_uid) {
   auto job_id = PlainJobId(id);
   if (!job_id) return NotFound("Invalid job id specified");
+  if (Status s = ValidateContainerSpec(request.container); !s.ok()) return s;
   // After a restart the ids already used come from the store (read before taking the lock).
   bool known;
   {
@@ -166,6 +169,7 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
       l->set_pty(request.pty);
       l->set_pty_rows(request.pty_rows);
       l->set_pty_cols(request.pty_cols);
+      if (request.container.Enabled()) ContainerToRpc(request.container, l->mutable_container());
       sends.emplace_back(step.nodes[k], std::move(msg));
     }
     live.emplace(step.step_id, std::move(ls));

@@ -50,6 +50,23 @@ struct DependencySpec {
   std::string text;
 };
 
+// NVIDIA pyxis's --container-* options (docs/containers.md): the batch script or a step's tasks
+// run in a rootless podman container. Checked by ValidateContainerSpec (core/container.h).
+struct ContainerSpec {
+  std::string image;  // local podman image or an absolute archive path; empty: no container
+  std::vector<std::string> mounts;  // "SRC:DST[:FLAGS]", FLAGS "+"-joined ro, rw, ...
+  std::string workdir;              // inside the container; empty: the job's working directory
+  std::string name;                 // podman's container name gets it (shoal-<job>-<name>)
+  std::vector<std::string> env;     // variables whose job value wins over the image's
+  bool remap_root = false;          // run as root inside (a user-namespace root, no privilege)
+  bool mount_home = false;          // bind mount the user's home directory
+  bool writable = true;             // false: --container-readonly
+  bool entrypoint = false;          // run the image's entrypoint before the command
+
+  bool Enabled() const { return !image.empty(); }
+  bool operator==(const ContainerSpec&) const = default;
+};
+
 // What the user asked for. Fixed at submit (scontrol update may change a few fields).
 struct JobRequest {
   std::string name;
@@ -92,6 +109,7 @@ struct JobRequest {
   // the cluster's WebhookURL receivers. Empty: none.
   std::string webhook;
   std::string reservation;      // --reservation: runs only on its nodes, in its window
+  ContainerSpec container;      // --container-image ...: the batch script runs in it
 };
 
 struct Job {
