@@ -678,7 +678,9 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   const std::string step_name = job + "." + std::to_string(started->step_id);
   Step last = *started;
   auto next_check = Clock::now();
-  int seen_interrupts = g_interrupts;
+  // Every Ctrl-C before this point ended srun, except those that came while the step was being
+  // created: its tasks may already run, so they count as the step's.
+  int seen_interrupts = 0;
   InterruptState interrupt_state;
   bool interrupted = false;  // srun sent the tasks SIGINT or ended them on Ctrl-C
   bool terminated = false;
