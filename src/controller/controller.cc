@@ -376,7 +376,7 @@ void Controller::MergeArrivalsLocked() {
 
 void Controller::AdmitJobLocked(Job job) {
   // A new association takes a part of the shares: everyone's fair share changes.
-  if (fairshare_.count(UsageKeyOf(job.req)) == 0) fairshare_stale_ = true;
+  if (fairshare_.count(UsageKeyOf(job.req)) == 0) MarkFairshareStaleLocked();
   spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
   const JobId id = job.id;
   live_jobs_.emplace(id, &jobs_.emplace(id, std::move(job)).first->second);

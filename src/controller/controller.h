@@ -447,6 +447,16 @@ class Controller {
   std::mutex accounting_change_mu_;  // one sacctmgr change at a time
   std::map<UsageKey, double> fairshare_;
   bool fairshare_stale_ = true;
+  // Counts the times the shares went stale; what a listing computed afresh is kept for the same
+  // count (listings hold only the shared lock, so they cannot refresh fairshare_ itself).
+  uint64_t fairshare_epoch_ = 0;
+  void MarkFairshareStaleLocked() {
+    fairshare_stale_ = true;
+    ++fairshare_epoch_;
+  }
+  std::mutex listing_fairshare_mu_;
+  uint64_t listing_fairshare_epoch_ = 0;
+  std::shared_ptr<const std::map<UsageKey, double>> listing_fairshare_;
   bool priorities_stale_ = true;  // an input of the priorities changed since they were computed
   int64_t last_fairshare_calc_ = 0;
   int64_t last_usage_calc_ = 0;

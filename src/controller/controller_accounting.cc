@@ -96,7 +96,7 @@ void Controller::SetAccountingLocked(AccountingDb db) {
   for (const Association& a : accounting_.assocs) {
     if (a.user.empty()) account_shares_.push_back({a.account, a.shares, a.priority});
   }
-  fairshare_stale_ = true;
+  MarkFairshareStaleLocked();
   priorities_stale_ = true;
 }
 

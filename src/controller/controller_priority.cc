@@ -155,7 +155,7 @@ void Controller::ChargeRunLocked(const Job& job, int64_t end) {
   if (cpu_seconds <= 0) return;
   const UsageKey key = UsageKeyOf(job.req);
   ChargeUsage(usage_, key, cpu_seconds);
-  fairshare_stale_ = true;
+  MarkFairshareStaleLocked();
   SaveUsageLocked({{key, usage_.usage[key]}}, /*replace_all=*/false);
 }
 
@@ -177,7 +177,7 @@ void Controller::UpdateUsageLocked(int64_t now) {
   }
   DecayUsage(usage_, now, config_.decay_half_life_s);
   for (const auto& [key, cpu_seconds] : charges) ChargeUsage(usage_, key, cpu_seconds);
-  fairshare_stale_ = true;
+  MarkFairshareStaleLocked();
   SaveUsageLocked(
       std::vector<std::pair<UsageKey, double>>(usage_.usage.begin(), usage_.usage.end()),
       /*replace_all=*/true);
@@ -212,12 +212,28 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
   }
   const PriorityContext ctx =
       MakePriorityContext(nodes_, partitions_, accounting_.qos, account_shares_);
-  std::map<UsageKey, double> fresh_fairshare;
+  std::shared_ptr<const std::map<UsageKey, double>> fresh;
   const std::map<UsageKey, double>* fairshare = &fairshare_;
   if (fairshare_stale_) {
-    fresh_fairshare = FairShareFactors(accounting_, usage_, LiveAssociationsLocked(arrivals),
-                                       config_.fairshare_algorithm);
-    fairshare = &fresh_fairshare;
+    {
+      std::lock_guard<std::mutex> cache_lock(listing_fairshare_mu_);
+      if (listing_fairshare_ && listing_fairshare_epoch_ == fairshare_epoch_) {
+        fresh = listing_fairshare_;
+      }
+    }
+    // Submissions not yet admitted may bring associations the kept shares do not know.
+    for (const auto& [id, job] : arrivals) {
+      if (fresh && fresh->count(UsageKeyOf(job.req)) == 0) fresh.reset();
+    }
+    if (!fresh) {
+      fresh = std::make_shared<const std::map<UsageKey, double>>(
+          FairShareFactors(accounting_, usage_, LiveAssociationsLocked(arrivals),
+                           config_.fairshare_algorithm));
+      std::lock_guard<std::mutex> cache_lock(listing_fairshare_mu_);
+      listing_fairshare_ = fresh;
+      listing_fairshare_epoch_ = fairshare_epoch_;
+    }
+    fairshare = fresh.get();
   }
   FactorBatch batch(*this, *fairshare, ctx, now);
   auto wanted = [](const auto& list, const auto& value) {
