@@ -79,8 +79,9 @@ Status ParseNodeLine(const ConfLine& line, Node& defaults, ControllerConfig& con
       if (proto.cloud && config.power.cloud_where.empty()) config.power.cloud_where = line.Where();
       static const char* const kStates[] = {"CLOUD", "UNKNOWN", "IDLE", "DOWN", "DRAIN",
                                             "FAIL",  "FUTURE",  "ALLOC"};
+      const std::string& state = value;  // a structured binding cannot be captured (C++17)
       if (std::none_of(std::begin(kStates), std::end(kStates),
-                       [&](const char* k) { return EqualsIgnoreCase(value, k); })) {
+                       [&](const char* k) { return EqualsIgnoreCase(state, k); })) {
         return At(line, "invalid node State '" + value +
                             "' (CLOUD, UNKNOWN, IDLE, DOWN, DRAIN, FAIL or FUTURE)");
       }
