@@ -55,6 +55,7 @@ rpc::AgentMessage FinishedMessage(const JobResult& r) {
   f->set_user_cpu_us(r.user_cpu_us);
   f->set_system_cpu_us(r.system_cpu_us);
   f->set_max_rss_kb(r.max_rss_kb);
+  f->set_out_of_memory(r.out_of_memory);
   return m;
 }
 
@@ -120,6 +121,7 @@ rpc::AgentMessage StepFinishedMessage(const JobResult& r) {
   f->set_user_cpu_us(r.user_cpu_us);
   f->set_system_cpu_us(r.system_cpu_us);
   f->set_max_rss_kb(r.max_rss_kb);
+  f->set_out_of_memory(r.out_of_memory);
   return m;
 }
 
@@ -502,6 +504,7 @@ Status Agent::Session(bool* registered) {
   // runs the controller gave away are being killed.
   for (uint64_t job_id : reply.kill_job_ids()) jobs_->Fence(job_id);
   ConfigureHealthCheck(reply.health_check_program(), reply.health_check_interval_s());
+  ConfigureCgroups(reply.task_cgroup());
   {
     std::lock_guard<std::mutex> lock(mu_);
     registered_ = true;
@@ -584,11 +587,34 @@ rpc::AgentMessage Agent::UsageReportMessage(const rpc::UsageRequest& req) const 
   return m;
 }
 
+void Agent::ConfigureCgroups(bool wanted) {
+  task_cgroup_ = wanted;
+  if (!wanted || cgroup_layout_) return;
+  cgroup_layout_ = PrepareCgroupLayout(options_.node_name);
+  if (!cgroup_layout_->ok()) {
+    spdlog::warn("TaskPlugin=task/cgroup: jobs run without cgroups here: {}",
+                 cgroup_layout_->problem);
+  } else {
+    spdlog::info("jobs run in cgroups under {}", cgroup_layout_->parents.front());
+    if (!cgroup_layout_->memory) spdlog::warn("TaskPlugin=task/cgroup: {}", cgroup_layout_->problem);
+  }
+}
+
+void Agent::AddCgroup(JobSpec& spec, uint64_t job_id, bool batch, uint32_t step_id,
+                      uint64_t memory_limit_mb) const {
+  if (!task_cgroup_ || !cgroup_layout_ || !cgroup_layout_->ok()) return;
+  spec.cgroup_dirs = JobCgroupDirs(*cgroup_layout_, job_id);
+  spec.cgroup_leaf = StepCgroupLeaf(batch, step_id);
+  if (cgroup_layout_->memory) spec.memory_limit_bytes = memory_limit_mb << 20;
+}
+
 void Agent::Dispatch(const rpc::ControllerMessage& msg) {
   switch (msg.body_case()) {
     case rpc::ControllerMessage::kLaunch: {
       const rpc::LaunchJob& l = msg.launch();
-      Status st = jobs_->Launch(SpecFromLaunch(l), l.script());
+      JobSpec spec = SpecFromLaunch(l);
+      AddCgroup(spec, l.job_id(), /*batch=*/true, 0, l.memory_limit_mb());
+      Status st = jobs_->Launch(std::move(spec), l.script());
       if (!st.ok()) spdlog::error("job {}: {}", l.job_id(), st.message());
       break;
     }
@@ -612,7 +638,9 @@ void Agent::Dispatch(const rpc::ControllerMessage& msg) {
     }
     case rpc::ControllerMessage::kLaunchTasks: {
       const rpc::LaunchTasks& l = msg.launch_tasks();
-      Status st = steps_->Launch(SpecFromLaunchTasks(l), "");
+      JobSpec spec = SpecFromLaunchTasks(l);
+      AddCgroup(spec, l.job_id(), /*batch=*/false, l.step_id(), l.memory_limit_mb());
+      Status st = steps_->Launch(std::move(spec), "");
       if (!st.ok()) spdlog::error("step {}.{}: {}", l.job_id(), l.step_id(), st.message());
       break;
     }

@@ -15,10 +15,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "agent/agent_options.h"
 #include "agent/gpu_monitor.h"
+#include "agent/job_cgroup.h"
 #include "agent/job_manager.h"
 #include "common/status.h"
 #include "rpc/agent.grpc.pb.h"
@@ -64,6 +66,11 @@ class Agent {
   // Runs the HealthCheckProgram every interval, as the last RegisterReply set them.
   void HealthLoop();
   void ConfigureHealthCheck(const std::string& program, uint32_t interval_s);
+  // TaskPlugin=task/cgroup, as the last RegisterReply said: prepares the cgroup layout once.
+  void ConfigureCgroups(bool wanted);
+  // Gives a launch its cgroup directories, leaf and memory limit when jobs run in cgroups.
+  void AddCgroup(JobSpec& spec, uint64_t job_id, bool batch, uint32_t step_id,
+                 uint64_t memory_limit_mb) const;
 
   const AgentOptions options_;
   const std::string supervisor_path_;
@@ -90,6 +97,10 @@ class Agent {
   bool health_changed_ = false;  // run at once: the program or interval just changed
   std::string health_program_;
   uint32_t health_interval_s_ = 0;
+
+  // Read and written on the session's reader thread only (registration and launches).
+  bool task_cgroup_ = false;
+  std::optional<CgroupLayout> cgroup_layout_;  // prepared at the first task/cgroup registration
 };
 
 }  // namespace shoal::agent

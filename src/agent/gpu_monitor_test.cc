@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace shoal::agent {
 namespace {
@@ -119,6 +120,49 @@ TEST(GpuMonitorTest, LibraryWithoutNvmlFunctionsIsNotFound) {
   ASSERT_FALSE(mon.ok());
   EXPECT_EQ(mon.status().code(), StatusCode::kNotFound);
   EXPECT_NE(mon.status().message().find("lacks"), std::string::npos);
+}
+
+// The reader against a library with NVML's ABI (testdata/nvml_double.cc), loaded by dlopen as
+// the driver's is: every reading converted, a reading a board does not support left out.
+TEST(GpuMonitorTest, NvmlReadingsAreConvertedFromTheDriversUnits) {
+  unsetenv("SHOAL_NVML_DOUBLE_FAIL_INIT");
+  auto mon = OpenNvmlGpuMonitor(SHOAL_NVML_DOUBLE);
+  ASSERT_TRUE(mon.ok()) << mon.status().message();
+  EXPECT_EQ((*mon)->source(), "nvml");
+  std::vector<GpuSample> s = (*mon)->Sample();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].index, 0u);
+  EXPECT_EQ(s[0].name, "NVIDIA H200 #0");
+  EXPECT_FALSE(s[0].emulated);
+  EXPECT_DOUBLE_EQ(s[0].utilization_ratio, 0.37);  // percent -> ratio
+  EXPECT_EQ(s[0].memory_used_bytes, 4ull << 30);
+  EXPECT_EQ(s[0].memory_total_bytes, 150754820096ull);
+  EXPECT_DOUBLE_EQ(s[0].temperature_celsius, 41);
+  EXPECT_DOUBLE_EQ(s[0].power_watts, 123.456);  // milliwatts -> watts
+  EXPECT_EQ(s[1].index, 1u);
+  EXPECT_DOUBLE_EQ(s[1].utilization_ratio, 0);
+  EXPECT_DOUBLE_EQ(s[1].power_watts, 0);  // not supported on that board: no reading
+
+  std::string note;
+  auto chosen = CreateGpuMonitor(4, "emulated", &note, SHOAL_NVML_DOUBLE);
+  ASSERT_NE(chosen, nullptr);
+  EXPECT_EQ(chosen->source(), "nvml");  // real GPUs win over --gpus
+  EXPECT_EQ(note, "GPU metrics from NVML (2 GPUs)");
+}
+
+TEST(GpuMonitorTest, NvmlThatCannotInitializeFallsBackToEmulatedGpus) {
+  setenv("SHOAL_NVML_DOUBLE_FAIL_INIT", "1", 1);
+  auto mon = OpenNvmlGpuMonitor(SHOAL_NVML_DOUBLE);
+  ASSERT_FALSE(mon.ok());
+  EXPECT_EQ(mon.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(mon.status().message().find("nvmlInit failed with NVML error 9"), std::string::npos)
+      << mon.status().message();
+  std::string note;
+  auto chosen = CreateGpuMonitor(2, "emulated", &note, SHOAL_NVML_DOUBLE);
+  unsetenv("SHOAL_NVML_DOUBLE_FAIL_INIT");
+  ASSERT_NE(chosen, nullptr);
+  EXPECT_EQ(chosen->source(), "emulated");
+  EXPECT_NE(note.find("reporting 2 emulated GPUs"), std::string::npos) << note;
 }
 
 TEST(GpuMonitorTest, WithoutNvmlTheAgentReportsItsEmulatedGpus) {

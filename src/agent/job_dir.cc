@@ -194,6 +194,8 @@ ScannedJob InspectJobDir(const std::string& dir, const SupervisorProbe& probe, i
   job.job_id = spec->job_id;
   job.generation = spec->generation;
   job.gpu_indices = spec->gpu_indices;
+  job.cgroup_dirs = spec->cgroup_dirs;
+  job.cgroup_leaf = spec->cgroup_leaf;
   job.start_time = spec->launch_time;
   if (Result<std::string> state = ReadWholeFile(dir + "/" + kStateFile); state.ok()) {
     if (Result<SupervisorState> s = StateFromJson(*state); s.ok()) job.start_time = s->start_time;

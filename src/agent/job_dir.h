@@ -60,6 +60,8 @@ struct ScannedJob {
   pid_t supervisor_pid = 0;  // kRunning
   int64_t start_time = 0;    // kRunning: from state.json, else the launch time
   std::vector<uint32_t> gpu_indices;  // from the spec: the GPUs the job holds here
+  std::vector<std::string> cgroup_dirs;  // from the spec: the job's cgroups (job_cgroup.h)
+  std::string cgroup_leaf;
   JobResult result;          // kFinished; kLost: the result to report (signal 9)
   std::string problem;       // kInvalid: why
 };

@@ -61,6 +61,11 @@ std::string SpecToJson(const JobSpec& s) {
             {"gpu_indices", s.gpu_indices},
             {"cpus", s.cpus},
             {"launch_time", s.launch_time}};
+  if (!s.cgroup_dirs.empty()) {
+    j["cgroup_dirs"] = s.cgroup_dirs;
+    j["cgroup_leaf"] = s.cgroup_leaf;
+    j["memory_limit_bytes"] = s.memory_limit_bytes;
+  }
   if (s.container.Enabled()) {
     const ContainerSpec& c = s.container;
     j["container"] = {{"image", c.image},
@@ -109,6 +114,9 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
     Get(j, "gpu_indices", s.gpu_indices);
     Get(j, "cpus", s.cpus);
     Get(j, "launch_time", s.launch_time);
+    Get(j, "cgroup_dirs", s.cgroup_dirs);
+    Get(j, "cgroup_leaf", s.cgroup_leaf);
+    Get(j, "memory_limit_bytes", s.memory_limit_bytes);
     if (auto c = j.find("container"); c != j.end() && c->is_object()) {
       Get(*c, "image", s.container.image);
       Get(*c, "mounts", s.container.mounts);
@@ -169,7 +177,8 @@ std::string ResultToJson(const JobResult& r) {
             {"end_time", r.end_time},
             {"user_cpu_us", r.user_cpu_us},
             {"system_cpu_us", r.system_cpu_us},
-            {"max_rss_kb", r.max_rss_kb}};
+            {"max_rss_kb", r.max_rss_kb},
+            {"out_of_memory", r.out_of_memory}};
   return j.dump() + "\n";
 }
 
@@ -188,6 +197,7 @@ Result<JobResult> ResultFromJson(const std::string& text) {
     Get(j, "user_cpu_us", r.user_cpu_us);
     Get(j, "system_cpu_us", r.system_cpu_us);
     Get(j, "max_rss_kb", r.max_rss_kb);
+    Get(j, "out_of_memory", r.out_of_memory);
   });
 }
 

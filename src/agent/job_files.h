@@ -61,6 +61,11 @@ struct JobSpec {
   // (container_command.h), as the job's user, whose home directory the agent looked up.
   ContainerSpec container;
   std::string home;
+  // TaskPlugin=task/cgroup (job_cgroup.h): the job's cgroup directories on this node, the
+  // unit's leaf in them, and the memory limit to set (0: none). No directories: no cgroup.
+  std::vector<std::string> cgroup_dirs;
+  std::string cgroup_leaf;
+  uint64_t memory_limit_bytes = 0;
 
   // A job step's tasks on this node instead of a batch script (rpc::LaunchTasks): each runs
   // `argv` (the program looked up in PATH) with `env` plus its own variables, stdin per `input`,
@@ -111,6 +116,7 @@ struct JobResult {
   int64_t user_cpu_us = 0;
   int64_t system_cpu_us = 0;
   int64_t max_rss_kb = 0;
+  bool out_of_memory = false;  // the kernel killed a process for the job's memory limit
 };
 
 std::string SpecToJson(const JobSpec& spec);

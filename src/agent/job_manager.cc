@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "agent/job_cgroup.h"
 #include "agent/pidfd.h"
 
 namespace shoal::agent {
@@ -88,6 +89,8 @@ Status JobManager::Start() {
     job.generation = found.generation;
     job.start_time = found.start_time;
     job.gpu_indices = found.gpu_indices;
+    job.cgroup_dirs = found.cgroup_dirs;
+    job.cgroup_leaf = found.cgroup_leaf;
     switch (found.kind) {
       case ScannedJob::Kind::kInvalid:
         spdlog::warn("removing job directory {}: {}", found.dir, found.problem);
@@ -120,6 +123,7 @@ Status JobManager::Start() {
     } else {
       spdlog::info("job {}: finished while the agent was away", found.job_id);
     }
+    RemoveJobCgroup(job.cgroup_dirs, job.cgroup_leaf);
     job.result = found.result;
     jobs_[job.job_id] = std::move(job);
   }
@@ -171,6 +175,8 @@ void JobManager::OnSupervisorExit(uint64_t job_id) {
   Job& job = it->second;
   Unwatch(job);
   job.running = false;
+  // The supervisor is gone, and with it the last process the job's cgroups could hold.
+  RemoveJobCgroup(job.cgroup_dirs, job.cgroup_leaf);
   std::string dir = JobDir(job_id);
   JobResult result;
   Result<std::string> text = ReadWholeFile(dir + "/" + kResultFile);
@@ -239,6 +245,7 @@ void JobManager::KillStale(Job job) {
   }
   waitpid(job.pid, nullptr, WNOHANG);
   close(job.pidfd);
+  RemoveJobCgroup(job.cgroup_dirs, job.cgroup_leaf);
 }
 
 Status JobManager::Launch(JobSpec spec, const std::string& script) {
@@ -295,6 +302,8 @@ Status JobManager::Launch(JobSpec spec, const std::string& script) {
   job.pidfd = pidfd;
   job.start_time = spec.launch_time;
   job.gpu_indices = spec.gpu_indices;
+  job.cgroup_dirs = spec.cgroup_dirs;
+  job.cgroup_leaf = spec.cgroup_leaf;
   spdlog::info("job {}: launched generation {} (supervisor pid {})", id, spec.generation, *pid);
   if (listener_.started) listener_.started({id, job.generation, job.start_time});
   Watch(std::move(job));
@@ -360,7 +369,8 @@ std::vector<RunningJobInfo> JobManager::Running() const {
   std::vector<RunningJobInfo> out;
   for (const auto& [id, job] : jobs_) {
     if (job.running && !job.fenced) {
-      out.push_back({id, job.generation, job.start_time, job.pid, job.gpu_indices});
+      out.push_back({id, job.generation, job.start_time, job.pid, job.gpu_indices,
+                     job.cgroup_dirs});
     }
   }
   return out;

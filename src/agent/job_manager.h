@@ -33,6 +33,7 @@ struct RunningJobInfo {
   int64_t start_time = 0;
   pid_t supervisor_pid = 0;  // the job's shoal-supervisor (its processes descend from it)
   std::vector<uint32_t> gpu_indices = {};  // the GPUs it holds here
+  std::vector<std::string> cgroup_dirs = {};  // its cgroups here (job_cgroup.h), if any
 };
 
 class JobManager {
@@ -93,6 +94,8 @@ class JobManager {
     int pidfd = -1;
     int64_t start_time = 0;
     std::vector<uint32_t> gpu_indices;
+    std::vector<std::string> cgroup_dirs;  // TaskPlugin=task/cgroup: removed once it ended
+    std::string cgroup_leaf;
     JobResult result;  // when finished
   };
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "agent/host_info.h"
+#include "agent/job_cgroup.h"
 #include "metrics/metrics.h"
 
 namespace shoal::agent {
@@ -137,41 +138,6 @@ std::pair<uint64_t, uint64_t> ProcIo(pid_t pid, const std::string& proc_root) {
   return {read, write};
 }
 
-// The cgroup v2 path of a process ("0::/path" in /proc/PID/cgroup), empty when none.
-std::string CgroupOf(pid_t pid, const std::string& proc_root) {
-  auto text = ReadFile(proc_root + "/" + std::to_string(pid) + "/cgroup");
-  if (!text) return "";
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
-  }
-  return "";
-}
-
-std::optional<uint64_t> ReadUint(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text) return std::nullopt;
-  try {
-    return std::stoull(*text);
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
-// usage_usec of a cgroup's cpu.stat, in seconds.
-std::optional<double> CgroupCpuSeconds(const std::string& dir) {
-  auto text = ReadFile(dir + "/cpu.stat");
-  if (!text) return std::nullopt;
-  std::istringstream in(*text);
-  std::string key;
-  uint64_t value;
-  while (in >> key >> value) {
-    if (key == "usage_usec") return value / 1e6;
-  }
-  return std::nullopt;
-}
-
 // Seconds the CPUs spent busy and in all, from /proc/stat's first line.
 bool ReadCpuTimes(const std::string& proc_root, double* busy_s, double* total_s) {
   auto text = ReadFile(proc_root + "/stat");
@@ -197,18 +163,12 @@ void Gauge(ExpositionWriter& out, const char* name, const char* help, double v) 
 
 }  // namespace
 
-std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
-                                     const std::string& proc_root, const std::string& cgroup_root) {
+std::optional<JobUsage> ReadJobUsage(pid_t supervisor_pid,
+                                     const std::vector<std::string>& cgroup_dirs,
+                                     const std::string& proc_root) {
   if (supervisor_pid <= 0) return std::nullopt;
-  const std::string cgroup = CgroupOf(supervisor_pid, proc_root);
-  const std::string leaf = cgroup.substr(cgroup.find_last_of('/') + 1);
-  const std::string id = std::to_string(job_id);
-  // Only a cgroup of the job's own: the agent's shared cgroup would count every job at once.
-  if (leaf == "job_" + id || leaf == "job" + id || leaf == "shoal_job_" + id) {
-    const std::string dir = cgroup_root + cgroup;
-    auto cpu = CgroupCpuSeconds(dir);
-    auto mem = ReadUint(dir + "/memory.current");
-    if (cpu && mem) return JobUsage{*cpu, *mem, "cgroup"};
+  if (auto u = ReadCgroupUsage(cgroup_dirs)) {
+    return JobUsage{u->cpu_seconds, u->memory_bytes, "cgroup"};
   }
   std::vector<ProcStat> tree = ProcessTree(supervisor_pid, proc_root);
   if (tree.empty()) return std::nullopt;
@@ -319,7 +279,7 @@ std::string NodeMetrics::Render() {
   std::vector<std::pair<uint64_t, JobUsage>> usage;
   for (const RunningJobInfo& j : jobs) {
     if (auto u =
-            ReadJobUsage(j.job_id, j.supervisor_pid, options_.proc_root, options_.cgroup_root)) {
+            ReadJobUsage(j.supervisor_pid, j.cgroup_dirs, options_.proc_root)) {
       double& high = job_cpu_high_[j.job_id];
       high = std::max(high, u->cpu_seconds);
       u->cpu_seconds = high;

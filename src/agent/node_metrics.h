@@ -1,6 +1,6 @@
 // The agent's Prometheus /metrics: the node (CPU, memory, load), its running jobs (CPU seconds
-// and memory, from the job's cgroup v2 when it has one of its own, else summed over the job's
-// processes in /proc) and its GPUs (GpuMonitor).
+// and memory, from the job's own cgroups under TaskPlugin=task/cgroup, else summed over the
+// job's processes in /proc) and its GPUs (GpuMonitor).
 #pragma once
 
 #include <functional>
@@ -23,12 +23,11 @@ struct JobUsage {
   std::string source;  // "cgroup" or "proc"
 };
 
-// Reads a job's usage: the cgroup v2 of its supervisor when that cgroup is the job's own (its
-// name says job_<id>, as a per-job cgroup is named), else the supervisor's process tree in
-// /proc. nullopt when the supervisor is gone.
-std::optional<JobUsage> ReadJobUsage(uint64_t job_id, pid_t supervisor_pid,
-                                     const std::string& proc_root = "/proc",
-                                     const std::string& cgroup_root = "/sys/fs/cgroup");
+// Reads a job's usage: from its cgroup directories (job_cgroup.h) when it has them, else from
+// the supervisor's process tree in /proc. nullopt when the supervisor is gone.
+std::optional<JobUsage> ReadJobUsage(pid_t supervisor_pid,
+                                     const std::vector<std::string>& cgroup_dirs,
+                                     const std::string& proc_root = "/proc");
 
 // One task of a job step now: the supervisor's child that runs it and all its descendants.
 struct TaskUsage {
@@ -53,7 +52,6 @@ class NodeMetrics {
     uint32_t cpus = 0;       // offered to the controller
     uint64_t memory_mb = 0;  // offered to the controller
     std::string proc_root = "/proc";
-    std::string cgroup_root = "/sys/fs/cgroup";
   };
   NodeMetrics(Options options, std::unique_ptr<GpuMonitor> gpus,
               std::function<std::vector<RunningJobInfo>()> running_jobs);

@@ -49,12 +49,12 @@ TEST_F(NodeMetricsTest, JobUsageSumsTheSupervisorsProcessTree) {
   Process(101, 100, 200, 0, 1000);  // the script
   Process(102, 101, 300, 0, 2000);  // its child
   Process(200, 1, 9999, 0, 9999);   // someone else
-  auto u = ReadJobUsage(7, 100, dir_ + "/proc", dir_ + "/cgroup");
+  auto u = ReadJobUsage(100, {}, dir_ + "/proc");
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->source, "proc");
   EXPECT_DOUBLE_EQ(u->cpu_seconds, 515 / hz);
   EXPECT_EQ(u->memory_bytes, static_cast<uint64_t>(3010 * page));
-  EXPECT_FALSE(ReadJobUsage(7, 555, dir_ + "/proc", dir_ + "/cgroup").has_value());
+  EXPECT_FALSE(ReadJobUsage(555, {}, dir_ + "/proc").has_value());
 }
 
 TEST_F(NodeMetricsTest, TaskUsageSplitsTheSupervisorsChildrenIntoTasks) {
@@ -82,26 +82,40 @@ TEST_F(NodeMetricsTest, TaskUsageSplitsTheSupervisorsChildrenIntoTasks) {
   EXPECT_TRUE(ReadTaskUsage(555, dir_ + "/proc").empty());
 }
 
-TEST_F(NodeMetricsTest, JobUsageComesFromTheJobsOwnCgroup) {
-  Process(100, 1, 10, 0, 10, "/shoal/job_7");
-  Write("/cgroup/shoal/job_7/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n");
-  Write("/cgroup/shoal/job_7/memory.current", "123456789\n");
-  auto u = ReadJobUsage(7, 100, dir_ + "/proc", dir_ + "/cgroup");
+TEST_F(NodeMetricsTest, JobUsageComesFromTheJobsOwnCgroups) {
+  Process(100, 1, 10, 0, 10);
+  // cgroup v2: one directory with both files.
+  Write("/cgroup/shoal/n1/job_7/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n");
+  Write("/cgroup/shoal/n1/job_7/memory.current", "123456789\n");
+  auto u = ReadJobUsage(100, {dir_ + "/cgroup/shoal/n1/job_7"}, dir_ + "/proc");
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->source, "cgroup");
   EXPECT_DOUBLE_EQ(u->cpu_seconds, 2.5);
   EXPECT_EQ(u->memory_bytes, 123456789u);
-  // A cgroup that is not the job's (the agent's, shared by every job) is not used.
-  auto other = ReadJobUsage(8, 100, dir_ + "/proc", dir_ + "/cgroup");
-  ASSERT_TRUE(other.has_value());
-  EXPECT_EQ(other->source, "proc");
+  // cgroup v1: the memory and cpuacct hierarchies each hold one directory of the job.
+  Write("/v1/memory/shoal/n1/job_8/memory.usage_in_bytes", "4096\n");
+  Write("/v1/cpuacct/shoal/n1/job_8/cpuacct.usage", "1500000000\n");
+  auto v1 = ReadJobUsage(100,
+                         {dir_ + "/v1/memory/shoal/n1/job_8", dir_ + "/v1/cpuacct/shoal/n1/job_8"},
+                         dir_ + "/proc");
+  ASSERT_TRUE(v1.has_value());
+  EXPECT_EQ(v1->source, "cgroup");
+  EXPECT_DOUBLE_EQ(v1->cpu_seconds, 1.5);
+  EXPECT_EQ(v1->memory_bytes, 4096u);
+  // No cgroups, or unreadable ones: the process tree.
+  auto none = ReadJobUsage(100, {}, dir_ + "/proc");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->source, "proc");
+  auto gone = ReadJobUsage(100, {dir_ + "/cgroup/shoal/n1/job_9"}, dir_ + "/proc");
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ(gone->source, "proc");
 }
 
 TEST_F(NodeMetricsTest, RendersNodeJobAndGpuFamilies) {
   Process(100, 1, 50, 0, 10);
   Write("/proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 100 0 100 800 0 0 0 0 0 0\n");
   std::vector<RunningJobInfo> jobs = {{42, 1, 0, 100}};
-  NodeMetrics m({"node7", 4, 1024, dir_ + "/proc", dir_ + "/cgroup"},
+  NodeMetrics m({"node7", 4, 1024, dir_ + "/proc"},
                 MakeEmulatedGpuMonitor(2, "emulated", [] { return 0.0; }), [&] { return jobs; });
   std::string text = m.Render();
   for (const char* want :

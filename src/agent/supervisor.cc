@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "agent/container_command.h"
+#include "agent/job_cgroup.h"
 #include "agent/job_files.h"
 #include "core/container.h"
 
@@ -165,6 +166,10 @@ class Supervisor {
   std::vector<std::string> ContainerArgv(const std::vector<std::string>& env, uint32_t rank,
                                          bool tty, std::vector<std::string> command);
   void RemoveLeftoverContainers();
+  // TaskPlugin=task/cgroup: after the job's processes are gone, whether the kernel killed any of
+  // them for the job's memory limit; if so the result says so and the user is told, in Slurm's
+  // words, where they look (the batch job's error file, srun's stderr for a step).
+  void CheckOutOfMemory();
 
   std::string dir_;
   JobSpec spec_;
@@ -237,6 +242,16 @@ int Supervisor::Run() {
     if (setgroups(groups.size(), groups.data()) != 0) setgroups(0, nullptr);
   }
 
+  if (!spec_.cgroup_dirs.empty()) {
+    // Before anything of the job starts, so that none of its processes escapes the cgroup.
+    Status entered =
+        EnterJobCgroup(spec_.cgroup_dirs, spec_.cgroup_leaf, spec_.memory_limit_bytes);
+    if (!entered.ok()) {
+      if (spec_.memory_limit_bytes > 0) return LaunchFailed(entered.message());
+      Log("running without a cgroup: %s", entered.message().c_str());
+    }
+  }
+
   int umask_value = UmaskFromEnv(spec_.env);
   if (umask_value >= 0) umask(static_cast<mode_t>(umask_value));
 
@@ -261,6 +276,7 @@ int Supervisor::Run() {
     Loop();
     FinalSweep();
     RemoveLeftoverContainers();
+    CheckOutOfMemory();
     DrainPty();
     result_.end_time = time(nullptr);
     ComputeTaskResult();
@@ -293,6 +309,7 @@ int Supervisor::Run() {
   Loop();
   FinalSweep();
   RemoveLeftoverContainers();
+  CheckOutOfMemory();
 
   result_.end_time = time(nullptr);
   if (WIFEXITED(script_status_)) {
@@ -839,6 +856,28 @@ std::string Supervisor::EnvValue(const char* key) const {
     if (kv.rfind(prefix, 0) == 0) return kv.substr(prefix.size());
   }
   return "";
+}
+
+void Supervisor::CheckOutOfMemory() {
+  if (spec_.cgroup_dirs.empty()) return;
+  const uint64_t kills = CountOomKills(spec_.cgroup_dirs, spec_.cgroup_leaf);
+  if (kills == 0) return;
+  result_.out_of_memory = true;
+  const std::string step = spec_.cgroup_leaf.substr(spec_.cgroup_leaf.find('_') + 1);
+  const std::string line = "slurmstepd: error: Detected " + std::to_string(kills) +
+                           " oom_kill event" + (kills == 1 ? "" : "s") + " in StepId=" +
+                           EnvValue("SLURM_JOB_ID") + "." + step +
+                           ". Some of the step tasks have been OOM Killed.";
+  Log("%s", line.c_str());
+  int fd = job_err_fd_;
+  if (fd < 0 && spec_.io_port != 0 && !spec_.tasks.empty()) {
+    fd = ConnectIo(spec_.tasks.front().rank, 4, 2);  // stream 4: srun prints it unlabelled
+  }
+  if (fd < 0) return;
+  const std::string text = line + "\n";
+  ssize_t ignored = write(fd, text.data(), text.size());
+  (void)ignored;
+  if (fd != job_err_fd_) close(fd);
 }
 
 void Supervisor::AnnounceCancel(bool time_limit) {

@@ -205,6 +205,8 @@ std::string JobLineExitCode(const Job& job) {
     case JobState::kPreempted:
     case JobState::kNodeFail:
       return "0:0";
+    case JobState::kOutOfMemory:
+      return "0:125";  // as Slurm records it: the script's own status is not kept
     default:
       return JobExitCodeText(job);
   }

@@ -73,6 +73,19 @@ TEST(SacctViewTest, ParsableMatchesSlurm) {
   EXPECT_EQ(Render(jobs, "jobname", p, true), "tocancel|\n");
 }
 
+// A job the kernel killed for its cgroup's memory limit: both lines say OUT_OF_MEMORY with 0:125,
+// whatever the script's shell returned (137 here).
+TEST(SacctViewTest, OutOfMemoryShowsAsSlurmRecordsIt) {
+  Job j = Finished(Running(MakeJob(21, "wrap", "debug", JobState::kRunning, 1), {"n1"}, 1),
+                   JobState::kOutOfMemory, 137, 0, 1);
+  SacctOutput p2;
+  p2.parsable2 = true;
+  EXPECT_EQ(Render({j}, "jobid,state,exitcode", p2),
+            "JobID|State|ExitCode\n"
+            "21|OUT_OF_MEMORY|0:125\n"
+            "21.batch|OUT_OF_MEMORY|0:125\n");
+}
+
 TEST(SacctViewTest, WidthsAndTruncationMatchSlurm) {
   std::vector<Job> jobs = {FinishedJobs()[1]};
   EXPECT_EQ(Render(jobs, "state%20,jobname%3,jobid%-5"),

@@ -572,6 +572,27 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
         s = uint_key(config.api_rate_burst);
       } else if (EqualsIgnoreCase(key, "HealthCheckInterval")) {
         s = uint_key(config.health_check_interval_s);
+      } else if (EqualsIgnoreCase(key, "TaskPlugin")) {
+        config.task_cgroup = false;
+        for (const std::string& item : Split(value, ',')) {
+          const std::string_view plugin = Trim(item);
+          if (plugin == "task/cgroup") {
+            config.task_cgroup = true;
+          } else if (plugin != "task/none" && plugin != "task/affinity") {
+            s = At(line, "unsupported TaskPlugin '" + std::string(plugin) +
+                             "' (task/none, task/affinity, task/cgroup)");
+            break;
+          }
+        }
+        config.task_plugin = value;
+      } else if (EqualsIgnoreCase(key, "ConstrainRAMSpace")) {
+        if (EqualsIgnoreCase(value, "yes")) {
+          config.constrain_ram_space = true;
+        } else if (EqualsIgnoreCase(value, "no")) {
+          config.constrain_ram_space = false;
+        } else {
+          s = At(line, "invalid value for ConstrainRAMSpace: '" + value + "' (yes or no)");
+        }
       } else if (EqualsIgnoreCase(key, "JobRequeue")) {
         auto n = UintValue(line, key, value);
         if (!n.ok() || *n > 1) s = At(line, "invalid value for JobRequeue: '" + value + "' (0 or 1)");

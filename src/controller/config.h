@@ -88,6 +88,12 @@ struct ControllerConfig {
   // SchedulerParameters=max_batch_requeue: automatic requeues (node failures) a batch job may
   // have; the one after that holds it (JobHeldAdmin), as Slurm does.
   uint32_t max_batch_requeue = 5;
+  // TaskPlugin (task/none, task/affinity, task/cgroup, comma-separated): with task/cgroup every
+  // job runs in a control group of its own on each node. ConstrainRAMSpace (cgroup.conf's key,
+  // accepted here): its cgroup's memory limit is the job's memory on that node.
+  std::string task_plugin = "task/none";
+  bool task_cgroup = false;
+  bool constrain_ram_space = false;
   // HealthCheckProgram / HealthCheckInterval: run by every agent; empty or 0: none.
   std::string health_check_program;
   uint32_t health_check_interval_s = 0;

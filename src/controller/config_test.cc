@@ -179,7 +179,13 @@ TEST(ControllerConfigTest, GlobalSettings) {
       "HeartbeatInterval=250\nJobRequeue=0\nSchedulerType=sched/backfill\n"
       "PriorityType=priority/basic\nPriorityWeightAge=1000\nPriorityWeightJobSize=10\n"
       "PriorityWeightPartition=100\n"
-      "HealthCheckProgram=/usr/sbin/nhc HealthCheckInterval=300\n");
+      "HealthCheckProgram=/usr/sbin/nhc HealthCheckInterval=300\n"
+      "TaskPlugin=task/affinity,task/cgroup\nConstrainRAMSpace=yes\n");
+  EXPECT_TRUE(c.task_cgroup);
+  EXPECT_TRUE(c.constrain_ram_space);
+  EXPECT_EQ(c.task_plugin, "task/affinity,task/cgroup");
+  EXPECT_FALSE(Parse("").task_cgroup);  // Slurm's default: task/none
+  EXPECT_FALSE(Parse("TaskPlugin=task/affinity").task_cgroup);
   EXPECT_EQ(c.health_check_program, "/usr/sbin/nhc");
   EXPECT_EQ(c.health_check_interval_s, 300u);
   EXPECT_TRUE(Parse("").health_check_program.empty());
@@ -483,6 +489,8 @@ TEST(ControllerConfigTest, BadValuesNameFileAndLine) {
            Case{"HealthCheckProgram=nhc", "HealthCheckProgram"},
            Case{"JobRequeue=yes", "JobRequeue"},
            Case{"SchedulerType=sched/wiki", "SchedulerType"},
+           Case{"TaskPlugin=task/affinity,task/bogus", "TaskPlugin"},
+           Case{"ConstrainRAMSpace=maybe", "ConstrainRAMSpace"},
            Case{"PriorityType=priority/fairshare", "PriorityType"},
            Case{"PriorityWeightAge=high", "PriorityWeightAge"},
            Case{"PriorityMaxAge=forever", "PriorityMaxAge"},

@@ -706,6 +706,7 @@ Json Controller::ConfigJson() const {
       {"HealthCheckProgram",
        config_.health_check_program.empty() ? "(null)" : config_.health_check_program},
       {"HealthCheckInterval", std::to_string(config_.health_check_interval_s) + " sec"},
+      {"TaskPlugin", config_.task_plugin},
       {"ResumeProgram", OrNullText(config_.power.resume_program)},
       {"SuspendProgram", OrNullText(config_.power.suspend_program)},
       {"ResumeFailProgram", OrNullText(config_.power.resume_fail_program)},
@@ -1557,6 +1558,7 @@ rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPa
   l->set_gid(job.req.gid);
   l->set_kill_wait_s(config_.kill_wait_s);
   l->set_cpus(job.cpus_per_node);
+  l->set_memory_limit_mb(MemoryLimitMb(job));
   if (!job.gpu_indices.empty()) {
     for (uint32_t g : job.gpu_indices.front()) l->add_gpu_indices(g);
   }
@@ -1653,6 +1655,7 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
   reply.set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
   reply.set_health_check_program(config_.health_check_program);
   reply.set_health_check_interval_s(config_.health_check_interval_s);
+  reply.set_task_cgroup(config_.task_cgroup);
   AwaitWrites(ops);
   spdlog::info("node {} registered: {} cpus, {} MB, {} gpus", reg.node_name(), reg.cpus(),
                reg.memory_mb(), reg.gpus_size());
@@ -1716,6 +1719,11 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
           if (job.exit_code == 0) job.exit_code = 1;
         } else if (fin.timed_out()) {
           state = JobState::kTimeout;
+        } else if (fin.out_of_memory()) {
+          // Slurm's rule: an oom kill in the batch step ends the job OUT_OF_MEMORY, whatever
+          // the script's exit status.
+          state = JobState::kOutOfMemory;
+          job.reason = "OutOfMemory";
         } else if (fin.exit_code() != 0 || fin.signal() != 0) {
           state = JobState::kFailed;
           job.reason = fin.signal() != 0 ? "RaisedSignal:" + std::to_string(fin.signal())

@@ -280,6 +280,11 @@ class Controller {
   bool StartStillValidLocked(const StartDecision& start) const;
   rpc::ControllerMessage BuildLaunchLocked(const Job& job, const JobPayload& payload);
   void ReleaseResourcesLocked(Job& job);
+  // The memory limit a launch of `job` carries for its cgroup (TaskPlugin=task/cgroup with
+  // ConstrainRAMSpace=yes): the job's memory on each node; 0 when nothing is enforced.
+  uint64_t MemoryLimitMb(const Job& job) const {
+    return config_.task_cgroup && config_.constrain_ram_space ? job.mem_per_node_alloc_mb : 0;
+  }
   // Ends a job with `state`, recording exit details; frees its resources.
   void FinishJobLocked(Job& job, JobState state, int64_t now);
   void RequeueLocked(Job& job, int64_t now, const std::string& reason);

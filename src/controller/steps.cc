@@ -164,6 +164,7 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
       l->set_kill_wait_s(config_.kill_wait_s);
       for (uint32_t g : layout->gpus[k]) l->add_gpu_indices(g);
       l->set_cpus(std::max(ls.holds.back().cpus, step.tasks_per_node[k] * step.cpus_per_task));
+      l->set_memory_limit_mb(MemoryLimitMb(job));
       l->set_kill_on_bad_exit(request.kill_on_bad_exit);
       l->set_input(request.input);
       l->set_pty(request.pty);
@@ -281,6 +282,8 @@ void Controller::OnStepFinished(const std::shared_ptr<AgentSession>& session,
       if (step.state == JobState::kRunning) {
         if (fin.timed_out()) {
           step.state = JobState::kTimeout;
+        } else if (fin.out_of_memory()) {
+          step.state = JobState::kOutOfMemory;
         } else if (fin.launch_failed()) {
           step.state = JobState::kFailed;
           spdlog::warn("step {}: launch failed on {}: {}", step.DisplayId(), session->node(),

@@ -72,7 +72,7 @@ wait_until() {
 }
 
 job_state() { sacct -n -X -P -j "$1" --format=State 2>/dev/null | head -1; }
-job_done() { [[ "$(job_state "$1")" =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL) ]]; }
+job_done() { [[ "$(job_state "$1")" =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) ]]; }
 queue_empty() { [ -z "$(squeue -h)" ]; }
 
 controller_pid() {
