@@ -11,6 +11,7 @@
 #
 #   bash bench/chaos_soak.sh                         # 10 minutes, 4 nodes
 #   DURATION=3m NODES=4 TIMEOUT=3 bash bench/chaos_soak.sh
+#   SUBMIT_EVERY=1.5 bash bench/chaos_soak.sh        # spare CPUs: a requeued job need not queue
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-10m}
@@ -19,6 +20,9 @@ TIMEOUT=${TIMEOUT:-3}   # SlurmdTimeout, seconds
 EVERY=${EVERY:-15-40}
 OUTAGE=${OUTAGE:-4-10}
 ACTIONS=${ACTIONS:-crash,freeze,cut,restart-controller}
+# Seconds between submissions. The default 0.5 s submits more than 4 nodes of 2 CPUs run (jobs
+# last 2-10 s), so a requeued job waits for a CPU; 1.5 s leaves about a third of them free.
+SUBMIT_EVERY=${SUBMIT_EVERY:-0.5}
 export PATH="$root/build/bin:$PATH"
 work=$(mktemp -d /tmp/shoal-chaos-soak.XXXXXX)
 export SHOAL_STATE_DIR=$work/state
@@ -48,7 +52,7 @@ soak=$!
 : > acked
 while kill -0 "$soak" 2>/dev/null; do
   if id=$(sbatch --parsable --requeue -o /dev/null job.sh 2>/dev/null); then echo "$id" >> acked; fi
-  sleep 0.5
+  sleep "$SUBMIT_EVERY"
 done
 wait "$soak" || true
 cat soak.out
