@@ -6,20 +6,17 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "agent/job_files.h"
 #include "common/strings.h"
 
 namespace shoal::agent {
 namespace {
 
 std::optional<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return std::nullopt;
+  return std::move(text).value();
 }
 
 bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
