@@ -88,7 +88,8 @@ std::vector<Field> AssocFields(const AccountingDb& db, const std::string& cluste
        [](const AssocRow& r) { return r.user ? r.user->default_account : ""; }, nullptr},
       {"AdminLevel", "Admin", 9,
        [](const AssocRow& r) { return r.user ? AdminLevelName(r.user->admin) : ""; }, nullptr},
-      {"Partition", "Partition", 10, [](const AssocRow&) { return ""; }, nullptr},
+      {"Partition", "Partition", 10,
+       [](const AssocRow& r) { return r.assoc ? r.assoc->partition : ""; }, nullptr},
       {"Share", "Share", 9,
        [](const AssocRow& r) { return r.assoc ? std::to_string(r.assoc->shares) : ""; }, nullptr},
       {"Priority", "Priority", 10,
@@ -275,7 +276,9 @@ void TreeRows(const AccountingDb& db, const std::string& account, int depth,
     if (as.account == account && !as.user.empty()) users.push_back(&as);
   }
   std::sort(users.begin(), users.end(),
-            [](const Association* x, const Association* y) { return x->user < y->user; });
+            [](const Association* x, const Association* y) {
+              return x->user != y->user ? x->user < y->user : x->partition < y->partition;
+            });
   for (const Association* u : users) out.push_back({a, db.FindUser(u->user), u, depth + 1});
   std::vector<std::string> children;
   for (const Account& c : db.accounts) {
@@ -380,7 +383,7 @@ Result<SacctmgrRequest> ParseSacctmgrWords(const std::vector<std::string>& words
 Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const AccountingDb& db,
                                         const std::string& cluster, const TableStyle& style) {
   // Conditions, as lists of lower-case-insensitive values by key.
-  std::vector<std::string> names = r.names, accounts, users, parents;
+  std::vector<std::string> names = r.names, accounts, users, parents, partitions;
   for (const auto& [key, value] : r.conditions) {
     std::vector<std::string>* into = nullptr;
     if (WordIs(key, {"Name", "Names"})) {
@@ -391,6 +394,8 @@ Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const Accounti
       into = &users;
     } else if (WordIs(key, {"Parent", "ParentName"})) {
       into = &parents;
+    } else if (WordIs(key, {"Partition", "Partitions"})) {
+      into = &partitions;
     } else if (WordIs(key, {"Cluster", "Clusters"})) {
       continue;
     } else {
@@ -499,6 +504,11 @@ Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const Accounti
         continue;
       }
       if (!users.empty() && row.assoc->user.empty()) continue;
+      if (!partitions.empty() &&
+          std::find(partitions.begin(), partitions.end(), row.assoc->partition) ==
+              partitions.end()) {
+        continue;
+      }
       rows.push_back(row);
     }
     if (wanted.empty()) {

@@ -126,6 +126,25 @@ TEST(SacctmgrTableTest, AssociationsInTreeOrderWithInheritedLimits) {
   EXPECT_FALSE(FormatSacctmgrTable(Words({"show", "assoc", "colour=red"}), db, "c1", plain).ok());
 }
 
+TEST(SacctmgrTableTest, PartitionAssociationsShowTheirPartition) {
+  AccountingDb db = Sample();
+  auto added = ApplyAccountingChange(
+      db, Words({"add", "user", "bob", "account=theory", "partition=gpu", "MaxJobs=4"}).change, {});
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  TableStyle parsable;
+  parsable.parsable_no_end = true;
+  auto bob = FormatSacctmgrTable(
+      Words({"show", "assoc", "where", "user=bob", "format=account,user,partition,maxjobs"}), db,
+      "c1", parsable);
+  ASSERT_TRUE(bob.ok()) << bob.status().message();
+  EXPECT_EQ(*bob, "Account|User|Partition|MaxJobs\ntheory|bob||1\ntheory|bob|gpu|4\n");
+  auto gpu = FormatSacctmgrTable(
+      Words({"show", "assoc", "where", "partition=gpu", "format=user,partition"}), db, "c1",
+      parsable);
+  ASSERT_TRUE(gpu.ok()) << gpu.status().message();
+  EXPECT_EQ(*gpu, "User|Partition\nbob|gpu\n");
+}
+
 TEST(SacctmgrTableTest, QosAndParsableEnds) {
   AccountingDb db = Sample();
   TableStyle p;
