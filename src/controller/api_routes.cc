@@ -132,7 +132,8 @@ HttpResponse SubmitJob(Controller& c, const HttpRequest& r, const Caller& caller
 }
 
 HttpResponse CancelJobs(Controller& c, const HttpRequest& r, const Caller& caller) {
-  auto body = ParseBody(r, {"ids", "user", "name", "states", "partition", "signal", "batch_only"});
+  auto body = ParseBody(r, {"ids", "user", "name", "states", "partition", "account", "qos",
+                            "reservation", "signal", "batch_only"});
   if (!body.ok()) return Error(body.status());
   const Json& b = *body;
   CancelFilter f;
@@ -141,6 +142,9 @@ HttpResponse CancelJobs(Controller& c, const HttpRequest& r, const Caller& calle
     f.user = b.value("user", "");
     f.name = b.value("name", "");
     f.partition = b.value("partition", "");
+    f.account = b.value("account", "");
+    f.qos = b.value("qos", "");
+    f.reservation = b.value("reservation", "");
     f.signal = b.value("signal", 0);
     f.batch_only = b.value("batch_only", false);
     if (b.contains("states")) {
@@ -312,6 +316,9 @@ HttpResponse Utilization(Controller& c, const HttpRequest& r, const Caller& call
   }
   uint64_t cpus = 0;
   for (const Node& n : c.ListNodes()) cpus += n.cpus;
+  auto events = c.NodeEvents(start, end);
+  if (!events.ok()) return Error(events.status());
+  const OutageSeconds outage = OutageCpuSeconds(*events, start, until, until);
   // PrivateData=usage: below operator, only the caller's own usage.
   const bool only_own = c.config().private_usage && !IsOperator(caller);
   Json rows = Json::array();
@@ -323,6 +330,8 @@ HttpResponse Utilization(Controller& c, const HttpRequest& r, const Caller& call
                      {"start", start},
                      {"end", end},
                      {"cpus", cpus},
+                     {"down_cpu_seconds", outage.down},
+                     {"planned_down_cpu_seconds", outage.planned_down},
                      {"columns", {"account", "user", "cpu_seconds"}},
                      {"rows", std::move(rows)}});
 }
