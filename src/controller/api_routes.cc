@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -287,6 +288,32 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r, const Caller& calle
   }
   body += '}';
   return {200, std::move(body)};
+}
+
+// GET /api/v1/accounting/events?start=S&end=E (sacctmgr show event): the node outages that
+// overlap [S, E), by start (end 0: still going on).
+HttpResponse NodeEventList(Controller& c, const HttpRequest& r) {
+  int64_t window[2] = {0, std::numeric_limits<int64_t>::max()};
+  for (int i = 0; i < 2; ++i) {
+    const char* key = i == 0 ? "start" : "end";
+    auto it = r.query.find(key);
+    if (it == r.query.end()) continue;
+    auto n = ParseInt(it->second);
+    if (!n || *n < 0) return Error(InvalidArgument(std::string("bad ") + key + " time"));
+    window[i] = *n;
+  }
+  auto events = c.NodeEvents(window[0], window[1]);
+  if (!events.ok()) return Error(events.status());
+  Json list = Json::array();
+  for (const NodeEvent& e : *events) {
+    list.push_back({{"node", e.node},
+                    {"state", e.state},
+                    {"reason", e.reason},
+                    {"cpus", e.cpus},
+                    {"start", e.start},
+                    {"end", e.end}});
+  }
+  return Reply(200, {{"cluster_name", c.config().cluster_name}, {"events", std::move(list)}});
 }
 
 // GET /api/v1/accounting/utilization?start=S&end=E (sreport): CPU-seconds each (account, user)
@@ -718,6 +745,9 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r, const Caller&
   }
   if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "utilization" && m == "GET") {
     return Utilization(c, r, caller);
+  }
+  if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "events" && m == "GET") {
+    return NodeEventList(c, r);
   }
   return Error(NotFound("no such route: " + m + " " + r.path));
 }
