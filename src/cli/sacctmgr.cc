@@ -148,8 +148,7 @@ int SacctmgrMain(int argc, char** argv) {
       fprintf(stderr, "sacctmgr: error: malformed answer from controller: %s\n", e.what());
       return 1;
     }
-    auto table =
-        FormatSacctmgrEvents(*request, events, answer->value("cluster_name", ""), style);
+    auto table = FormatSacctmgrEvents(*request, events, answer->value("cluster_name", ""), style);
     if (!table.ok()) {
       fprintf(stderr, " %s\n", table.status().message().c_str());
       return 1;

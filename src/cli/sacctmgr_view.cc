@@ -276,10 +276,9 @@ void TreeRows(const AccountingDb& db, const std::string& account, int depth,
   for (const Association& as : db.assocs) {
     if (as.account == account && !as.user.empty()) users.push_back(&as);
   }
-  std::sort(users.begin(), users.end(),
-            [](const Association* x, const Association* y) {
-              return x->user != y->user ? x->user < y->user : x->partition < y->partition;
-            });
+  std::sort(users.begin(), users.end(), [](const Association* x, const Association* y) {
+    return x->user != y->user ? x->user < y->user : x->partition < y->partition;
+  });
   for (const Association* u : users) out.push_back({a, db.FindUser(u->user), u, depth + 1});
   std::vector<std::string> children;
   for (const Account& c : db.accounts) {
@@ -508,9 +507,8 @@ Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const Accounti
         continue;
       }
       if (!users.empty() && row.assoc->user.empty()) continue;
-      if (!partitions.empty() &&
-          std::find(partitions.begin(), partitions.end(), row.assoc->partition) ==
-              partitions.end()) {
+      if (!partitions.empty() && std::find(partitions.begin(), partitions.end(),
+                                           row.assoc->partition) == partitions.end()) {
         continue;
       }
       rows.push_back(row);
@@ -554,8 +552,8 @@ Result<std::string> FormatSacctmgrEvents(const SacctmgrRequest& r,
       into = &nodes;
     } else if (WordIs(key, {"States", "State"})) {
       into = &states;
-    } else if (WordIs(key, {"Start", "StartTime", "End", "EndTime", "Cluster", "Clusters",
-                            "Event", "Events"})) {
+    } else if (WordIs(key, {"Start", "StartTime", "End", "EndTime", "Cluster", "Clusters", "Event",
+                            "Events"})) {
       continue;
     } else {
       return InvalidArgument("Unknown condition: " + key + "=" + value);
@@ -565,10 +563,14 @@ Result<std::string> FormatSacctmgrEvents(const SacctmgrRequest& r,
     }
   }
   const std::vector<Field> fields = {
-      {"Cluster", "Cluster", 10, nullptr, nullptr},   {"NodeName", "NodeName", 15, nullptr, nullptr},
-      {"TimeStart", "TimeStart", 19, nullptr, nullptr}, {"TimeEnd", "TimeEnd", 19, nullptr, nullptr},
-      {"State", "State", 6, nullptr, nullptr},       {"Reason", "Reason", 30, nullptr, nullptr},
-      {"User", "User", 10, nullptr, nullptr},        {"Duration", "Duration", 13, nullptr, nullptr},
+      {"Cluster", "Cluster", 10, nullptr, nullptr},
+      {"NodeName", "NodeName", 15, nullptr, nullptr},
+      {"TimeStart", "TimeStart", 19, nullptr, nullptr},
+      {"TimeEnd", "TimeEnd", 19, nullptr, nullptr},
+      {"State", "State", 6, nullptr, nullptr},
+      {"Reason", "Reason", 30, nullptr, nullptr},
+      {"User", "User", 10, nullptr, nullptr},
+      {"Duration", "Duration", 13, nullptr, nullptr},
       {"CPUs", "CPUs", 9, nullptr, nullptr},
   };
   std::vector<std::string> wanted = r.format;

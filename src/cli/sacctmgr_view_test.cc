@@ -180,8 +180,8 @@ TEST(SacctmgrEventsTest, ListsNodeOutages) {
             "lab|n1|2026-11-20T10:00:00|2026-11-20T10:01:00|DOWN|fan broke|\n"
             "lab|n2|2026-11-20T10:01:40|Unknown|DRAIN|maint|\n");
   auto n1 = FormatSacctmgrEvents(
-      Words({"show", "event", "where", "nodes=n1", "format=nodename,duration,cpus"}), events,
-      "lab", parsable);
+      Words({"show", "event", "where", "nodes=n1", "format=nodename,duration,cpus"}), events, "lab",
+      parsable);
   ASSERT_TRUE(n1.ok()) << n1.status().message();
   EXPECT_EQ(*n1, "NodeName|Duration|CPUs\nn1|00:01:00|4\n");
   auto drain = FormatSacctmgrEvents(Words({"show", "event", "states=drain", "format=nodename"}),

@@ -202,9 +202,8 @@ int ScancelMain(int argc, char** argv) {
       ids.push_back(id);
     }
   }
-  const bool has_filter = !user.empty() || !name.empty() || !partition.empty() ||
-                          !states.empty() || !account.empty() || !qos.empty() ||
-                          !reservation.empty();
+  const bool has_filter = !user.empty() || !name.empty() || !partition.empty() || !states.empty() ||
+                          !account.empty() || !qos.empty() || !reservation.empty();
   if (ids.empty() && steps.empty() && !has_filter) {
     return ReportError({"scancel: error: No job identification provided\n", 1});
   }

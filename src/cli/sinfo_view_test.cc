@@ -185,14 +185,17 @@ TEST(SinfoReservationsTest, ListsAsSlurm) {
   const std::string pad(18 - 9, ' ');
   EXPECT_EQ(out, "RESV_NAME" + pad +
                      "     STATE           START_TIME             END_TIME     DURATION  NODELIST\n"
-                     "maint" + std::string(13, ' ') + "    ACTIVE  " +
-                     FormatTimestamp(a.start_time) + "  " + FormatTimestamp(a.end_time) +
+                     "maint" +
+                     std::string(13, ' ') + "    ACTIVE  " + FormatTimestamp(a.start_time) + "  " +
+                     FormatTimestamp(a.end_time) +
                      "     01:00:00  n[1-2]\n"
                      "a_long_reservation  INACTIVE  " +
                      FormatTimestamp(b.start_time) + "  " + FormatTimestamp(b.end_time) +
                      "   1-01:00:00  n3\n");
   // Without -h's header, and with none at all.
-  EXPECT_EQ(RenderSinfoReservations({a}, false, now).rfind("maint" + std::string(8, ' ') + "ACTIVE  ", 0), 0u);
+  EXPECT_EQ(
+      RenderSinfoReservations({a}, false, now).rfind("maint" + std::string(8, ' ') + "ACTIVE  ", 0),
+      0u);
   EXPECT_EQ(RenderSinfoReservations({}, true, now), "No reservations in the system\n");
 }
 

@@ -484,9 +484,8 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
         return InvalidArgument("Job dependency problem: job " + named + " does not exist");
       }
     }
-    Status assoc_ok =
-        ResolveJobAssociation(accounting_, config_.enforce, req.user, req.account, req.qos,
-                              req.partition);
+    Status assoc_ok = ResolveJobAssociation(accounting_, config_.enforce, req.user, req.account,
+                                            req.qos, req.partition);
     if (!assoc_ok.ok()) return assoc_ok;
     const Qos* qos = FindQos(accounting_.qos, req.qos);
     if (qos != nullptr) req.qos = qos->name;
@@ -513,8 +512,7 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
       return n;
     };
     if (config_.enforce.limits) {
-      if (const Association* assoc =
-              accounting_.JobAssoc(req.account, req.user, req.partition)) {
+      if (const Association* assoc = accounting_.JobAssoc(req.account, req.user, req.partition)) {
         LiveJobCounter live;
         // A partition association counts the jobs in its partition only.
         live.of_assoc = [&](const std::string& account, const std::string& user) {

@@ -399,7 +399,7 @@ class Controller {
   std::unordered_map<std::string, size_t> node_index_;
   std::vector<Partition> partitions_;
   std::map<std::string, NodeAdminState> admin_states_;  // by node name
-  std::map<std::string, NodeEvent> open_node_events_;  // by node name: outages going on
+  std::map<std::string, NodeEvent> open_node_events_;   // by node name: outages going on
   std::vector<Reservation> reservations_;
   // Changed while a pass was computed: its starts are dropped (they may sit in a new window).
   bool reservations_changed_during_pass_ = false;

@@ -283,7 +283,8 @@ TEST(AccountingTest, PartitionAssociations) {
   EXPECT_EQ(db.FindAssoc("physics", "bob", "GPU")->limits.max_jobs, 2);
   EXPECT_EQ(db.FindUser("bob")->default_account, "physics");
   // alice: a partition-less association and one for "debug".
-  ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"}, {{"Account", "physics"}})).ok());
+  ASSERT_TRUE(
+      Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"}, {{"Account", "physics"}})).ok());
   ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"},
                                {{"Account", "physics"}, {"Partition", "debug"}}))
                   .ok());
@@ -307,9 +308,9 @@ TEST(AccountingTest, PartitionAssociations) {
   account.clear();
   EXPECT_TRUE(ResolveJobAssociation(db, assoc, "alice", account, qos, "batch").ok());
   // DefaultAccount may name an account the user has only partition associations in.
-  EXPECT_TRUE(Apply(db, Change(Verb::kModify, Entity::kUser, {"bob"},
-                               {{"DefaultAccount", "physics"}}))
-                  .ok());
+  EXPECT_TRUE(
+      Apply(db, Change(Verb::kModify, Entity::kUser, {"bob"}, {{"DefaultAccount", "physics"}}))
+          .ok());
   EXPECT_FALSE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"carol"},
                                 {{"Account", "physics"}, {"Partition", "a b"}}))
                    .ok());

@@ -90,9 +90,9 @@ struct ReservationEnv {
 // Create needs StartTime, Duration or EndTime, Nodes, NodeCnt or PartitionName, and Users or
 // Accounts (as Slurm). NodeCnt picks nodes free over the window, idle ones first, in node order,
 // from PartitionName's nodes when it is given; PartitionName alone reserves all its nodes (as
-// Slurm). The += and -= forms are for updates only; a removal of something absent is an error. Without
-// OVERLAP a reservation may not share a node and time with another unless that one is MAINT or
-// OVERLAP (as Slurm); without IGNORE_JOBS none of its nodes may run a job past its start.
+// Slurm). The += and -= forms are for updates only; a removal of something absent is an error.
+// Without OVERLAP a reservation may not share a node and time with another unless that one is MAINT
+// or OVERLAP (as Slurm); without IGNORE_JOBS none of its nodes may run a job past its start.
 Result<Reservation> BuildReservation(const ReservationRequest& req, const Reservation* existing,
                                      const ReservationEnv& env);
 

@@ -193,9 +193,9 @@ TEST_F(ReservationTest, PlusAndMinusEditFlagsUsersAndAccounts) {
                   "Accounts=a1", "Flags=MAINT"});
   ASSERT_TRUE(r.ok());
   existing_.push_back(*r);
-  auto u = Build({"Flags+=IGNORE_JOBS,OVERLAP", "Users+=alice,root", "Accounts-=a1",
-                  "Accounts+=a2"},
-                 &existing_[0]);
+  auto u =
+      Build({"Flags+=IGNORE_JOBS,OVERLAP", "Users+=alice,root", "Accounts-=a1", "Accounts+=a2"},
+            &existing_[0]);
   ASSERT_TRUE(u.ok()) << u.status().message();
   EXPECT_EQ(ReservationFlagsText(u->flags), "MAINT,IGNORE_JOBS,OVERLAP,SPEC_NODES");
   EXPECT_EQ(u->users, (std::vector<std::string>{"root", "alice"}));
@@ -228,19 +228,18 @@ TEST_F(ReservationTest, PartitionNameChoosesTheNodes) {
   small.nodes = {"node3", "node4"};
   partitions_.push_back(small);
   // PartitionName alone: all of its nodes.
-  auto all = Build({"Name=p", "StartTime=now", "Duration=60", "PartitionName=small",
-                    "Users=root"});
+  auto all = Build({"Name=p", "StartTime=now", "Duration=60", "PartitionName=small", "Users=root"});
   ASSERT_TRUE(all.ok()) << all.status().message();
   EXPECT_EQ(all->nodes, (std::vector<std::string>{"node3", "node4"}));
   EXPECT_EQ(all->partition, "small");
   // With NodeCnt: counted from the partition only.
   busy_["node3"] = kNow + 600;
-  auto one = Build({"Name=p", "StartTime=now", "Duration=60", "PartitionName=small",
-                    "NodeCnt=1", "Users=root"});
+  auto one = Build(
+      {"Name=p", "StartTime=now", "Duration=60", "PartitionName=small", "NodeCnt=1", "Users=root"});
   ASSERT_TRUE(one.ok()) << one.status().message();
   EXPECT_EQ(one->nodes, (std::vector<std::string>{"node4"}));
-  EXPECT_FALSE(Build({"Name=p", "StartTime=now", "Duration=60", "PartitionName=small",
-                      "NodeCnt=2", "Users=root"})
+  EXPECT_FALSE(Build({"Name=p", "StartTime=now", "Duration=60", "PartitionName=small", "NodeCnt=2",
+                      "Users=root"})
                    .ok());
   auto none = Build({"Name=p", "StartTime=now", "Duration=60", "Users=root"});
   ASSERT_FALSE(none.ok());

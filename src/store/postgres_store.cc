@@ -722,10 +722,10 @@ class PostgresStore : public Store {
         return Status::Ok();
       case StoreOp::Kind::kSaveNodeEvent: {
         const NodeEvent& e = op.node_event;
-        calls.push_back(Call{.name = "node_event",
-                             .values = {Utf8(e.node), std::to_string(e.start),
-                                        std::to_string(e.end), Utf8(e.state), Utf8(e.reason),
-                                        std::to_string(e.cpus)}});
+        calls.push_back(
+            Call{.name = "node_event",
+                 .values = {Utf8(e.node), std::to_string(e.start), std::to_string(e.end),
+                            Utf8(e.state), Utf8(e.reason), std::to_string(e.cpus)}});
         return Status::Ok();
       }
       case StoreOp::Kind::kSaveNodeState: {
