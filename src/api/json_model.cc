@@ -866,6 +866,9 @@ Json AccountingDbToJson(const AccountingDb& db) {
                       {"limits", AssocLimitsToJson(a.limits)},
                       {"qos", a.qos},
                       {"default_qos", a.default_qos}});
+    // Only when set: documents without partition associations stay as older versions wrote
+    // them, and older documents read as partition-less.
+    if (!a.partition.empty()) assocs.back()["partition"] = a.partition;
   }
   Json qos = Json::array();
   for (const Qos& q : db.qos) qos.push_back(QosToJson(q));
@@ -913,6 +916,7 @@ Result<AccountingDb> AccountingDbFromJson(const Json& j) {
       FieldReader f(e, ctx);
       f.Read("account", a.account);
       f.Read("user", a.user);
+      f.Read("partition", a.partition);
       f.Read("shares", a.shares);
       f.Read("priority", a.priority);
       if (const Json* limits = f.Sub("limits")) {

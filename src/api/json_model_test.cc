@@ -130,5 +130,22 @@ TEST(JsonModelTest, StepRequestCarriesThePty) {
   EXPECT_FALSE(back->pty);
 }
 
+TEST(JsonModelTest, AssociationPartitionIsOptional) {
+  AccountingDb db = AccountingDb::Initial();
+  Association a;
+  a.account = "root";
+  a.user = "bob";
+  a.partition = "gpu";
+  db.assocs.push_back(a);
+  Json j = AccountingDbToJson(db);
+  // Partition-less associations are written as before (no key), so older readers agree.
+  EXPECT_FALSE(j["associations"][0].contains("partition"));
+  auto back = AccountingDbFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_EQ(back->assocs.size(), db.assocs.size());
+  EXPECT_EQ(back->assocs.back().partition, "gpu");
+  EXPECT_EQ(back->assocs.front().partition, "");
+}
+
 }  // namespace
 }  // namespace shoal

@@ -4,12 +4,14 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "api/client.h"
 #include "cli/command_util.h"
 #include "cli/commands.h"
 #include "cli/sacctmgr_view.h"
+#include "common/slurm_time.h"
 #include "common/strings.h"
 
 namespace shoal {
@@ -117,6 +119,43 @@ int SacctmgrMain(int argc, char** argv) {
   }
   request->with_assoc = request->with_assoc || with_assoc;
   ApiClient client = ApiClient::FromEnvironment();
+
+  if (request->show && request->entity == SacctmgrEntity::kEvent) {
+    // Start= and End= choose the window the controller answers for (default: all of it).
+    std::string query;
+    const int64_t now = NowEpoch();
+    for (const auto& [key, value] : request->conditions) {
+      const bool start = EqualsIgnoreCase(key, "Start") || EqualsIgnoreCase(key, "StartTime");
+      if (!start && !EqualsIgnoreCase(key, "End") && !EqualsIgnoreCase(key, "EndTime")) continue;
+      auto t = ParseTimePoint(value, now);
+      if (!t.ok()) {
+        fprintf(stderr, " Invalid time '%s'\n", value.c_str());
+        return 1;
+      }
+      query += std::string(query.empty() ? "?" : "&") + (start ? "start=" : "end=") +
+               std::to_string(std::max<int64_t>(0, *t));
+    }
+    auto answer = client.Get("/api/v1/accounting/events" + query);
+    if (!answer.ok()) return ChangeError(answer.status());
+    std::vector<NodeEventRow> events;
+    try {
+      for (const Json& e : (*answer)["events"]) {
+        events.push_back({e["node"].get<std::string>(), e["state"].get<std::string>(),
+                          e["reason"].get<std::string>(), e["cpus"].get<uint32_t>(),
+                          e["start"].get<int64_t>(), e["end"].get<int64_t>()});
+      }
+    } catch (const Json::exception& e) {
+      fprintf(stderr, "sacctmgr: error: malformed answer from controller: %s\n", e.what());
+      return 1;
+    }
+    auto table = FormatSacctmgrEvents(*request, events, answer->value("cluster_name", ""), style);
+    if (!table.ok()) {
+      fprintf(stderr, " %s\n", table.status().message().c_str());
+      return 1;
+    }
+    fputs(table->c_str(), stdout);
+    return 0;
+  }
 
   if (request->show) {
     auto answer = client.Get("/api/v1/accounting");

@@ -29,6 +29,7 @@ Result<SacctmgrEntity> ParseEntity(std::string_view word) {
   if (WordIs(word, {"association", "associations", "assoc", "assocs"})) {
     return SacctmgrEntity::kAssociation;
   }
+  if (WordIs(word, {"event", "events"})) return SacctmgrEntity::kEvent;
   return InvalidArgument(
       "No valid entity in command: '" + std::string(word) +
       "'\nshoal's sacctmgr knows Account, User, QOS and (for show) Association");
@@ -88,7 +89,8 @@ std::vector<Field> AssocFields(const AccountingDb& db, const std::string& cluste
        [](const AssocRow& r) { return r.user ? r.user->default_account : ""; }, nullptr},
       {"AdminLevel", "Admin", 9,
        [](const AssocRow& r) { return r.user ? AdminLevelName(r.user->admin) : ""; }, nullptr},
-      {"Partition", "Partition", 10, [](const AssocRow&) { return ""; }, nullptr},
+      {"Partition", "Partition", 10,
+       [](const AssocRow& r) { return r.assoc ? r.assoc->partition : ""; }, nullptr},
       {"Share", "Share", 9,
        [](const AssocRow& r) { return r.assoc ? std::to_string(r.assoc->shares) : ""; }, nullptr},
       {"Priority", "Priority", 10,
@@ -274,8 +276,9 @@ void TreeRows(const AccountingDb& db, const std::string& account, int depth,
   for (const Association& as : db.assocs) {
     if (as.account == account && !as.user.empty()) users.push_back(&as);
   }
-  std::sort(users.begin(), users.end(),
-            [](const Association* x, const Association* y) { return x->user < y->user; });
+  std::sort(users.begin(), users.end(), [](const Association* x, const Association* y) {
+    return x->user != y->user ? x->user < y->user : x->partition < y->partition;
+  });
   for (const Association* u : users) out.push_back({a, db.FindUser(u->user), u, depth + 1});
   std::vector<std::string> children;
   for (const Account& c : db.accounts) {
@@ -310,6 +313,9 @@ Result<SacctmgrRequest> ParseSacctmgrWords(const std::vector<std::string>& words
     if (r.entity == SacctmgrEntity::kAssociation) {
       return InvalidArgument("Associations are changed through their user or account: e.g. "
                              "'modify user NAME where account=ACCOUNT set ...'");
+    }
+    if (r.entity == SacctmgrEntity::kEvent) {
+      return InvalidArgument("Events are recorded by the controller; they can only be shown");
     }
     r.change.entity = r.entity == SacctmgrEntity::kAccount ? Entity::kAccount
                       : r.entity == SacctmgrEntity::kUser  ? Entity::kUser
@@ -380,7 +386,7 @@ Result<SacctmgrRequest> ParseSacctmgrWords(const std::vector<std::string>& words
 Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const AccountingDb& db,
                                         const std::string& cluster, const TableStyle& style) {
   // Conditions, as lists of lower-case-insensitive values by key.
-  std::vector<std::string> names = r.names, accounts, users, parents;
+  std::vector<std::string> names = r.names, accounts, users, parents, partitions;
   for (const auto& [key, value] : r.conditions) {
     std::vector<std::string>* into = nullptr;
     if (WordIs(key, {"Name", "Names"})) {
@@ -391,6 +397,8 @@ Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const Accounti
       into = &users;
     } else if (WordIs(key, {"Parent", "ParentName"})) {
       into = &parents;
+    } else if (WordIs(key, {"Partition", "Partitions"})) {
+      into = &partitions;
     } else if (WordIs(key, {"Cluster", "Clusters"})) {
       continue;
     } else {
@@ -499,6 +507,10 @@ Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const Accounti
         continue;
       }
       if (!users.empty() && row.assoc->user.empty()) continue;
+      if (!partitions.empty() && std::find(partitions.begin(), partitions.end(),
+                                           row.assoc->partition) == partitions.end()) {
+        continue;
+      }
       rows.push_back(row);
     }
     if (wanted.empty()) {
@@ -528,6 +540,71 @@ Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& r, const Accounti
     cells.push_back(std::move(line));
   }
   return RenderTable(*columns, cells, style, r.tree);
+}
+
+Result<std::string> FormatSacctmgrEvents(const SacctmgrRequest& r,
+                                         const std::vector<NodeEventRow>& events,
+                                         const std::string& cluster, const TableStyle& style) {
+  std::vector<std::string> nodes = r.names, states;
+  for (const auto& [key, value] : r.conditions) {
+    std::vector<std::string>* into = nullptr;
+    if (WordIs(key, {"Nodes", "Node", "NodeName", "NodeNames", "NodeList"})) {
+      into = &nodes;
+    } else if (WordIs(key, {"States", "State"})) {
+      into = &states;
+    } else if (WordIs(key, {"Start", "StartTime", "End", "EndTime", "Cluster", "Clusters", "Event",
+                            "Events"})) {
+      continue;
+    } else {
+      return InvalidArgument("Unknown condition: " + key + "=" + value);
+    }
+    for (const std::string& v : Split(value, ',')) {
+      if (!v.empty()) into->push_back(v);
+    }
+  }
+  const std::vector<Field> fields = {
+      {"Cluster", "Cluster", 10, nullptr, nullptr},
+      {"NodeName", "NodeName", 15, nullptr, nullptr},
+      {"TimeStart", "TimeStart", 19, nullptr, nullptr},
+      {"TimeEnd", "TimeEnd", 19, nullptr, nullptr},
+      {"State", "State", 6, nullptr, nullptr},
+      {"Reason", "Reason", 30, nullptr, nullptr},
+      {"User", "User", 10, nullptr, nullptr},
+      {"Duration", "Duration", 13, nullptr, nullptr},
+      {"CPUs", "CPUs", 9, nullptr, nullptr},
+  };
+  std::vector<std::string> wanted = r.format;
+  if (wanted.empty()) {
+    wanted = {"Cluster", "NodeName", "TimeStart", "TimeEnd", "State", "Reason", "User"};
+  }
+  auto columns = ResolveColumns(fields, wanted);
+  if (!columns.ok()) return columns.status();
+  std::vector<std::vector<std::string>> rows;
+  for (const NodeEventRow& e : events) {
+    if (!Listed(nodes, e.node)) continue;
+    if (!states.empty() && std::none_of(states.begin(), states.end(), [&](const std::string& s) {
+          return EqualsIgnoreCase(s, e.state);
+        })) {
+      continue;
+    }
+    std::vector<std::string> cells;
+    for (const Column& c : *columns) {
+      const std::string_view name = c.field->name;
+      if (name == "Cluster") cells.push_back(cluster);
+      if (name == "NodeName") cells.push_back(e.node);
+      if (name == "TimeStart") cells.push_back(FormatTimestamp(e.start));
+      if (name == "TimeEnd") cells.push_back(e.end == 0 ? "Unknown" : FormatTimestamp(e.end));
+      if (name == "State") cells.push_back(e.state);
+      if (name == "Reason") cells.push_back(e.reason);
+      if (name == "User") cells.push_back("");
+      if (name == "Duration") {
+        cells.push_back(e.end == 0 ? "" : FormatElapsed(e.end - e.start));
+      }
+      if (name == "CPUs") cells.push_back(std::to_string(e.cpus));
+    }
+    rows.push_back(std::move(cells));
+  }
+  return RenderTable(*columns, rows, style, false);
 }
 
 std::string DescribeChange(const AccountingChange& change, const std::vector<std::string>& items) {

@@ -12,7 +12,7 @@
 
 namespace shoal {
 
-enum class SacctmgrEntity : uint8_t { kAccount, kUser, kQos, kAssociation };
+enum class SacctmgrEntity : uint8_t { kAccount, kUser, kQos, kAssociation, kEvent };
 
 struct SacctmgrRequest {
   bool show = false;              // show/list; otherwise `change` is what to send
@@ -41,6 +41,23 @@ struct TableStyle {
 // unknown format field.
 Result<std::string> FormatSacctmgrTable(const SacctmgrRequest& request, const AccountingDb& db,
                                         const std::string& cluster, const TableStyle& style);
+
+// One node outage as the controller keeps it (sacctmgr show event).
+struct NodeEventRow {
+  std::string node;
+  std::string state;  // DOWN, DRAIN, POWERED_DOWN
+  std::string reason;
+  uint32_t cpus = 0;
+  int64_t start = 0;
+  int64_t end = 0;  // 0: still going on
+};
+
+// sacctmgr show event: Cluster NodeName TimeStart TimeEnd State Reason User by default (as
+// Slurm; User is not recorded), filtered by Nodes= and States= (Start= and End= are the
+// caller's, for the query). Errors name an unknown condition or format field.
+Result<std::string> FormatSacctmgrEvents(const SacctmgrRequest& request,
+                                         const std::vector<NodeEventRow>& events,
+                                         const std::string& cluster, const TableStyle& style);
 
 // The lines sacctmgr prints for a change that did `items` (" Adding Account(s)\n  physics\n...").
 std::string DescribeChange(const AccountingChange& change, const std::vector<std::string>& items);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
+
 namespace shoal {
 namespace {
 
@@ -126,6 +129,25 @@ TEST(SacctmgrTableTest, AssociationsInTreeOrderWithInheritedLimits) {
   EXPECT_FALSE(FormatSacctmgrTable(Words({"show", "assoc", "colour=red"}), db, "c1", plain).ok());
 }
 
+TEST(SacctmgrTableTest, PartitionAssociationsShowTheirPartition) {
+  AccountingDb db = Sample();
+  auto added = ApplyAccountingChange(
+      db, Words({"add", "user", "bob", "account=theory", "partition=gpu", "MaxJobs=4"}).change, {});
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  TableStyle parsable;
+  parsable.parsable_no_end = true;
+  auto bob = FormatSacctmgrTable(
+      Words({"show", "assoc", "where", "user=bob", "format=account,user,partition,maxjobs"}), db,
+      "c1", parsable);
+  ASSERT_TRUE(bob.ok()) << bob.status().message();
+  EXPECT_EQ(*bob, "Account|User|Partition|MaxJobs\ntheory|bob||1\ntheory|bob|gpu|4\n");
+  auto gpu = FormatSacctmgrTable(
+      Words({"show", "assoc", "where", "partition=gpu", "format=user,partition"}), db, "c1",
+      parsable);
+  ASSERT_TRUE(gpu.ok()) << gpu.status().message();
+  EXPECT_EQ(*gpu, "User|Partition\nbob|gpu\n");
+}
+
 TEST(SacctmgrTableTest, QosAndParsableEnds) {
   AccountingDb db = Sample();
   TableStyle p;
@@ -141,6 +163,34 @@ TEST(SacctmgrTableTest, QosAndParsableEnds) {
                                    "c1", p);
   ASSERT_TRUE(users.ok());
   EXPECT_EQ(*users, "User|Account|\nalice|physics|\nalice|theory|\nbob|theory|\nroot|root|\n");
+}
+
+TEST(SacctmgrEventsTest, ListsNodeOutages) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  const std::vector<NodeEventRow> events = {
+      {"n1", "DOWN", "fan broke", 4, 1795168800, 1795168860},  // 2026-11-20T10:00:00Z
+      {"n2", "DRAIN", "maint", 2, 1795168900, 0}};
+  TableStyle parsable;
+  parsable.parsable_no_end = true;
+  auto all = FormatSacctmgrEvents(Words({"show", "event"}), events, "lab", parsable);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(*all,
+            "Cluster|NodeName|TimeStart|TimeEnd|State|Reason|User\n"
+            "lab|n1|2026-11-20T10:00:00|2026-11-20T10:01:00|DOWN|fan broke|\n"
+            "lab|n2|2026-11-20T10:01:40|Unknown|DRAIN|maint|\n");
+  auto n1 = FormatSacctmgrEvents(
+      Words({"show", "event", "where", "nodes=n1", "format=nodename,duration,cpus"}), events, "lab",
+      parsable);
+  ASSERT_TRUE(n1.ok()) << n1.status().message();
+  EXPECT_EQ(*n1, "NodeName|Duration|CPUs\nn1|00:01:00|4\n");
+  auto drain = FormatSacctmgrEvents(Words({"show", "event", "states=drain", "format=nodename"}),
+                                    events, "lab", parsable);
+  ASSERT_TRUE(drain.ok());
+  EXPECT_EQ(*drain, "NodeName\nn2\n");
+  EXPECT_FALSE(
+      FormatSacctmgrEvents(Words({"show", "event", "colour=red"}), events, "lab", parsable).ok());
+  EXPECT_FALSE(ParseSacctmgrWords({"add", "event", "x"}).ok());
 }
 
 TEST(SacctmgrDescribeTest, NamesWhatChanged) {

@@ -95,15 +95,21 @@ int ScancelMain(int argc, char** argv) {
 
   Json body = Json::object();
   std::vector<std::string> states;
-  std::string user, name, partition;
+  std::string user, name, partition, account, qos, reservation;
   int signal = 0;
   int verbose = 0;
   bool quiet = false, batch_only = false;
   for (const ParsedOption& o : parsed.options) {
     switch (o.id) {
       case 'A':
+        account = o.arg;
+        break;
       case 'q':
+        qos = o.arg;
+        break;
       case 'R':
+        reservation = o.arg;
+        break;
       case 'w':
         // Filters the controller cannot apply; ignoring them would cancel too much.
         return ReportError({"scancel: error: " +
@@ -196,7 +202,8 @@ int ScancelMain(int argc, char** argv) {
       ids.push_back(id);
     }
   }
-  const bool has_filter = !user.empty() || !name.empty() || !partition.empty() || !states.empty();
+  const bool has_filter = !user.empty() || !name.empty() || !partition.empty() || !states.empty() ||
+                          !account.empty() || !qos.empty() || !reservation.empty();
   if (ids.empty() && steps.empty() && !has_filter) {
     return ReportError({"scancel: error: No job identification provided\n", 1});
   }
@@ -238,6 +245,10 @@ int ScancelMain(int argc, char** argv) {
   body["name"] = name;
   body["states"] = states;
   body["partition"] = partition;
+  // Sent only when given: a controller from before these filters refuses unknown keys.
+  if (!account.empty()) body["account"] = account;
+  if (!qos.empty()) body["qos"] = qos;
+  if (!reservation.empty()) body["reservation"] = reservation;
   body["signal"] = signal;
   body["batch_only"] = batch_only;
   if (verbose > 0) {
@@ -280,8 +291,11 @@ int ScancelMain(int argc, char** argv) {
   if (ids.empty() && verbose > 0 && answer->contains("cancelled") &&
       (*answer)["cancelled"].is_array() && (*answer)["cancelled"].empty()) {
     std::string filters;
+    if (!account.empty()) filters += "account=" + account + " ";
     if (!name.empty()) filters += "job_name=" + name + " ";
     if (!partition.empty()) filters += "partition=" + partition + " ";
+    if (!qos.empty()) filters += "qos=" + qos + " ";
+    if (!reservation.empty()) filters += "reservation=" + reservation + " ";
     if (!states.empty()) filters += "state=" + Join(states, ",") + " ";
     if (!user.empty()) filters += "user_name=" + user + " ";
     fprintf(stderr, "scancel: error: No active jobs match ALL job filters, including: %s\n",

@@ -98,7 +98,7 @@ int SinfoMain(int argc, char** argv) {
   if (!parsed.ok) return ReportError({TryHelpLine(kProg), 1});
 
   bool header = true, long_list = false, node_mode = false, reasons = false, summarize = false;
-  bool responding_only = false, dead_only = false;
+  bool responding_only = false, dead_only = false, reservations = false;
   int iterate = 0;
   std::string format, named_format;
   std::set<std::string> partitions_wanted, nodes_wanted;
@@ -152,6 +152,9 @@ int SinfoMain(int argc, char** argv) {
       case 's':
         summarize = true;
         break;
+      case 'T':
+        reservations = true;
+        break;
       case 't':
         for (const std::string& s : Split(o.arg, ',')) {
           if (s.empty()) continue;
@@ -182,6 +185,24 @@ int SinfoMain(int argc, char** argv) {
     return 1;
   }
 
+  if (reservations) {
+    // -T lists the reservations and nothing else (other options are ignored, as Slurm).
+    Result<Json> rj = ApiClient::FromEnvironment().Get("/api/v1/reservations");
+    if (!rj.ok()) {
+      fprintf(stderr, "slurm_load_reservations: %s\n", rj.status().message().c_str());
+      return 1;
+    }
+    std::vector<Reservation> list;
+    if ((*rj)["reservations"].is_array()) {
+      for (const Json& j : (*rj)["reservations"]) {
+        Result<Reservation> r = ReservationFromJson(j);
+        if (r.ok()) list.push_back(std::move(*r));
+      }
+    }
+    const std::string out = RenderSinfoReservations(list, header, NowEpoch());
+    fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
   SinfoMode mode = reasons     ? SinfoMode::kReasons
                    : node_mode ? SinfoMode::kNode
                    : summarize ? SinfoMode::kSummarize

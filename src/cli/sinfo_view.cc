@@ -453,4 +453,27 @@ bool SinfoStateMatches(const Node& node, std::string_view state) {
   return false;
 }
 
+std::string RenderSinfoReservations(const std::vector<Reservation>& reservations, bool header,
+                                    int64_t now) {
+  if (reservations.empty()) return "No reservations in the system\n";
+  size_t width = 9;
+  for (const Reservation& r : reservations) width = std::max(width, r.name.size());
+  auto line = [&](std::string_view name, std::string_view state, std::string_view start,
+                  std::string_view end, std::string_view duration, std::string_view nodes) {
+    return FitField(name, static_cast<int>(width), false) + "  " + FitField(state, 8, true, false) +
+           "  " + FitField(start, 19, true, false) + "  " + FitField(end, 19, true, false) + "  " +
+           FitField(duration, 11, true, false) + "  " + std::string(nodes) + "\n";
+  };
+  std::string out;
+  if (header) out += line("RESV_NAME", "STATE", "START_TIME", "END_TIME", "DURATION", "NODELIST");
+  for (const Reservation& r : reservations) {
+    // Slurm counts the end second as active here.
+    const bool active = r.start_time <= now && now <= r.end_time;
+    out += line(r.name, active ? "ACTIVE" : "INACTIVE", FormatTimestamp(r.start_time),
+                FormatTimestamp(r.end_time), FormatElapsed(r.end_time - r.start_time),
+                CompressHostlist(r.nodes));
+  }
+  return out;
+}
+
 }  // namespace shoal

@@ -8,6 +8,7 @@
 
 #include "cli/format_spec.h"
 #include "core/model.h"
+#include "core/reservation.h"
 
 namespace shoal {
 
@@ -51,6 +52,12 @@ std::string SinfoFieldValue(const FieldSpec& f, const SinfoLine& line);
 // Header (optional) and lines.
 std::string RenderSinfo(const std::vector<FieldSpec>& fields, const std::vector<SinfoLine>& lines,
                         bool header);
+
+// sinfo -T: RESV_NAME STATE START_TIME END_TIME DURATION NODELIST, one line per reservation, the
+// name column as wide as the longest name (at least the title's 9), as Slurm 22.05 prints it;
+// "No reservations in the system" when there are none.
+std::string RenderSinfoReservations(const std::vector<Reservation>& reservations, bool header,
+                                    int64_t now);
 
 // Widens a node-mode %N without a width to the longest node name (at least 9, as Slurm).
 void SizeNodeNameField(std::vector<FieldSpec>* fields, const std::vector<Node>& nodes);

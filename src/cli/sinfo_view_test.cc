@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/test_fixtures.h"
+#include "common/slurm_time.h"
 
 namespace shoal {
 namespace {
@@ -166,6 +167,36 @@ TEST_F(SinfoViewTest, StateFilter) {
   EXPECT_TRUE(SinfoStateMatches(nodes_[1], "drain"));
   EXPECT_FALSE(SinfoStateMatches(nodes_[1], "idle"));
   EXPECT_TRUE(SinfoStateMatches(nodes_[2], "ALLOC"));
+}
+
+TEST(SinfoReservationsTest, ListsAsSlurm) {
+  const int64_t now = testing::kSubmit;
+  Reservation a;
+  a.name = "maint";
+  a.nodes = {"n1", "n2"};
+  a.start_time = now - 60;
+  a.end_time = now + 3540;
+  Reservation b;
+  b.name = "a_long_reservation";
+  b.nodes = {"n3"};
+  b.start_time = now + 86400;
+  b.end_time = now + 2 * 86400 + 3600;
+  const std::string out = RenderSinfoReservations({a, b}, true, now);
+  const std::string pad(18 - 9, ' ');
+  EXPECT_EQ(out, "RESV_NAME" + pad +
+                     "     STATE           START_TIME             END_TIME     DURATION  NODELIST\n"
+                     "maint" +
+                     std::string(13, ' ') + "    ACTIVE  " + FormatTimestamp(a.start_time) + "  " +
+                     FormatTimestamp(a.end_time) +
+                     "     01:00:00  n[1-2]\n"
+                     "a_long_reservation  INACTIVE  " +
+                     FormatTimestamp(b.start_time) + "  " + FormatTimestamp(b.end_time) +
+                     "   1-01:00:00  n3\n");
+  // Without -h's header, and with none at all.
+  EXPECT_EQ(
+      RenderSinfoReservations({a}, false, now).rfind("maint" + std::string(8, ' ') + "ACTIVE  ", 0),
+      0u);
+  EXPECT_EQ(RenderSinfoReservations({}, true, now), "No reservations in the system\n");
 }
 
 }  // namespace

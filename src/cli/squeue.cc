@@ -229,6 +229,9 @@ int SqueueMain(int argc, char** argv) {
       case 'r':
         expand_arrays = true;
         break;
+      case 'R':
+        AddList(&filter.reservations, o.arg);
+        break;
       case 'S':
         sort = o.arg;
         sort_given = true;

@@ -498,6 +498,9 @@ bool SqueueMatches(const Job& job, const SqueueFilter& filter) {
   if (!filter.names.empty() && filter.names.count(job.req.name) == 0) return false;
   if (!filter.accounts.empty() && filter.accounts.count(job.req.account) == 0) return false;
   if (!filter.qos.empty() && filter.qos.count(JobQosText(job)) == 0) return false;
+  if (!filter.reservations.empty() && filter.reservations.count(job.req.reservation) == 0) {
+    return false;
+  }
   if (!filter.job_ids.empty()) {
     bool any = false;
     for (const std::string& id : filter.job_ids) {
@@ -626,6 +629,7 @@ std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
   if (!filter.names.empty()) add("request.name");
   if (!filter.accounts.empty()) add("request.account");
   if (!filter.qos.empty()) add("request.qos");
+  if (!filter.reservations.empty()) add("request.reservation");
   if (!filter.nodes.empty()) add("nodes");
   for (const FieldSpec& f : fields) {
     for (const char* c : ColumnsOfCode(f.code)) add(c);

@@ -42,6 +42,7 @@ struct SqueueFilter {
   std::set<std::string> names;
   std::set<std::string> accounts;
   std::set<std::string> qos;  // lower case
+  std::set<std::string> reservations;
   std::set<JobState> states;  // empty: pending, running, suspended, completing
   bool all_states = false;
   std::vector<std::string> nodes;  // jobs using any of these nodes

@@ -210,6 +210,18 @@ TEST_F(SqueueViewTest, FiltersAndStates) {
   EXPECT_TRUE(SqueueMatches(q.front(), filter));
 }
 
+TEST_F(SqueueViewTest, ReservationFilter) {
+  Job in = testing::MakeJob(60, "wrap", "debug", JobState::kPending, 1);
+  in.req.reservation = "maint";
+  Job out = testing::MakeJob(61, "wrap", "debug", JobState::kPending, 1);
+  SqueueFilter filter;
+  filter.reservations = {"maint"};
+  EXPECT_TRUE(SqueueMatches(in, filter));
+  EXPECT_FALSE(SqueueMatches(out, filter));
+  const std::vector<std::string> cols = SqueueJobColumns({}, "", filter);
+  EXPECT_NE(std::find(cols.begin(), cols.end(), "request.reservation"), cols.end());
+}
+
 TEST_F(SqueueViewTest, QosColumnFilterAndSort) {
   std::vector<Job> jobs = {testing::MakeJob(1, "a", "debug", JobState::kPending, 5),
                            testing::MakeJob(2, "b", "debug", JobState::kPending, 5),

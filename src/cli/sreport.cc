@@ -149,6 +149,8 @@ int SreportMain(int argc, char** argv) {
   try {
     usage.cluster = (*answer)["cluster_name"].get<std::string>();
     usage.cpus = (*answer)["cpus"].get<uint64_t>();
+    usage.down = answer->value("down_cpu_seconds", 0.0);
+    usage.planned_down = answer->value("planned_down_cpu_seconds", 0.0);
     for (const Json& r : (*answer)["rows"]) {
       usage.used[{r[0].get<std::string>(), r[1].get<std::string>()}] += r[2].get<double>();
     }

@@ -167,12 +167,14 @@ std::string RenderClusterUtilization(const SreportUsage& usage, const SreportSty
   double allocated = 0;
   for (const auto& [key, s] : usage.used) allocated += s;
   const double reported = Reported(usage);
-  // Node outages and planned (reserved) time are not recorded yet: they count as 0.
-  const double idle = std::max(0.0, reported - allocated);
+  // Node outages come from the node event history; planned (reserved) time is not kept: 0.
+  const double down = std::min(usage.down, reported);
+  const double planned_down = std::min(usage.planned_down, std::max(0.0, reported - down));
+  const double idle = std::max(0.0, reported - allocated - down - planned_down);
   const SreportUnit u = style.unit;
   std::vector<std::vector<std::string>> rows = {
-      {usage.cluster, Value(allocated, reported, u), Value(0, reported, u),
-       Value(0, reported, u), Value(idle, reported, u), Value(0, reported, u),
+      {usage.cluster, Value(allocated, reported, u), Value(down, reported, u),
+       Value(planned_down, reported, u), Value(idle, reported, u), Value(0, reported, u),
        Value(reported, reported, u)}};
   return Render("Cluster Utilization " + PeriodText(usage.period),
                 {{"Cluster", 9, false},

@@ -34,6 +34,8 @@ struct SreportUsage {
   SreportPeriod period;
   uint64_t cpus = 0;  // the cluster's CPUs
   std::map<std::pair<std::string, std::string>, double> used;  // (account, user) -> CPU-seconds
+  double down = 0;          // CPU-seconds of nodes DOWN or DRAINed
+  double planned_down = 0;  // CPU-seconds of nodes powered down
 };
 
 struct SreportStyle {

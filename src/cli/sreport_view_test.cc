@@ -78,6 +78,17 @@ TEST_F(SreportViewTest, ParsableAndPercent) {
             "lab|3(37.81%)|0(0.00%)|0(0.00%)|4(62.19%)|0(0.00%)|8(100.00%)|\n");
 }
 
+TEST_F(SreportViewTest, DownAndPlannedDownFromNodeEvents) {
+  SreportUsage u = Usage();  // 10,890 allocated of 28,800
+  u.down = 3600;
+  u.planned_down = 7200;
+  SreportStyle style;
+  style.parsable2 = true;
+  style.header = false;
+  style.unit = SreportUnit::kSeconds;
+  EXPECT_EQ(RenderClusterUtilization(u, style), "lab|10890|3600|7200|7110|0|28800\n");
+}
+
 TEST_F(SreportViewTest, UserTopOrdersByUsageAndCuts) {
   SreportStyle style;
   style.parsable2 = true;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -132,7 +133,8 @@ HttpResponse SubmitJob(Controller& c, const HttpRequest& r, const Caller& caller
 }
 
 HttpResponse CancelJobs(Controller& c, const HttpRequest& r, const Caller& caller) {
-  auto body = ParseBody(r, {"ids", "user", "name", "states", "partition", "signal", "batch_only"});
+  auto body = ParseBody(r, {"ids", "user", "name", "states", "partition", "account", "qos",
+                            "reservation", "signal", "batch_only"});
   if (!body.ok()) return Error(body.status());
   const Json& b = *body;
   CancelFilter f;
@@ -141,6 +143,9 @@ HttpResponse CancelJobs(Controller& c, const HttpRequest& r, const Caller& calle
     f.user = b.value("user", "");
     f.name = b.value("name", "");
     f.partition = b.value("partition", "");
+    f.account = b.value("account", "");
+    f.qos = b.value("qos", "");
+    f.reservation = b.value("reservation", "");
     f.signal = b.value("signal", 0);
     f.batch_only = b.value("batch_only", false);
     if (b.contains("states")) {
@@ -285,6 +290,32 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r, const Caller& calle
   return {200, std::move(body)};
 }
 
+// GET /api/v1/accounting/events?start=S&end=E (sacctmgr show event): the node outages that
+// overlap [S, E), by start (end 0: still going on).
+HttpResponse NodeEventList(Controller& c, const HttpRequest& r) {
+  int64_t window[2] = {0, std::numeric_limits<int64_t>::max()};
+  for (int i = 0; i < 2; ++i) {
+    const char* key = i == 0 ? "start" : "end";
+    auto it = r.query.find(key);
+    if (it == r.query.end()) continue;
+    auto n = ParseInt(it->second);
+    if (!n || *n < 0) return Error(InvalidArgument(std::string("bad ") + key + " time"));
+    window[i] = *n;
+  }
+  auto events = c.NodeEvents(window[0], window[1]);
+  if (!events.ok()) return Error(events.status());
+  Json list = Json::array();
+  for (const NodeEvent& e : *events) {
+    list.push_back({{"node", e.node},
+                    {"state", e.state},
+                    {"reason", e.reason},
+                    {"cpus", e.cpus},
+                    {"start", e.start},
+                    {"end", e.end}});
+  }
+  return Reply(200, {{"cluster_name", c.config().cluster_name}, {"events", std::move(list)}});
+}
+
 // GET /api/v1/accounting/utilization?start=S&end=E (sreport): CPU-seconds each (account, user)
 // used in [S, E) from the accounting records, and the cluster's CPUs to set them against.
 HttpResponse Utilization(Controller& c, const HttpRequest& r, const Caller& caller) {
@@ -312,6 +343,9 @@ HttpResponse Utilization(Controller& c, const HttpRequest& r, const Caller& call
   }
   uint64_t cpus = 0;
   for (const Node& n : c.ListNodes()) cpus += n.cpus;
+  auto events = c.NodeEvents(start, end);
+  if (!events.ok()) return Error(events.status());
+  const OutageSeconds outage = OutageCpuSeconds(*events, start, until, until);
   // PrivateData=usage: below operator, only the caller's own usage.
   const bool only_own = c.config().private_usage && !IsOperator(caller);
   Json rows = Json::array();
@@ -323,6 +357,8 @@ HttpResponse Utilization(Controller& c, const HttpRequest& r, const Caller& call
                      {"start", start},
                      {"end", end},
                      {"cpus", cpus},
+                     {"down_cpu_seconds", outage.down},
+                     {"planned_down_cpu_seconds", outage.planned_down},
                      {"columns", {"account", "user", "cpu_seconds"}},
                      {"rows", std::move(rows)}});
 }
@@ -709,6 +745,9 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r, const Caller&
   }
   if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "utilization" && m == "GET") {
     return Utilization(c, r, caller);
+  }
+  if (parts[0] == "accounting" && parts.size() == 2 && parts[1] == "events" && m == "GET") {
+    return NodeEventList(c, r);
   }
   return Error(NotFound("no such route: " + m + " " + r.path));
 }

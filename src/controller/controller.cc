@@ -179,6 +179,8 @@ Status Controller::Start(const PolicyRegistry& registry) {
   if (!accounting.ok()) return accounting;
   Status reservations = LoadReservations();
   if (!reservations.ok()) return reservations;
+  Status events = LoadOpenNodeEvents(now);
+  if (!events.ok()) return events;
   std::vector<Step> stored_steps;
   if (!running_ids.empty()) {
     auto steps = store_->QuerySteps(running_ids);
@@ -425,6 +427,20 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
   {
     // Shared: a submission is checked against the cluster while a pass is computed.
     ReadLock lock(mu_);
+    // A job naming a reservation tied to a partition runs in that partition: it is the job's
+    // partition when none is asked for (as Slurm), and another one is refused, since the job
+    // could never start (its nodes would be outside the reservation's).
+    if (!req.reservation.empty()) {
+      for (const Reservation& r : reservations_) {
+        if (r.name != req.reservation || r.partition.empty()) continue;
+        if (req.partition.empty()) {
+          req.partition = r.partition;
+        } else if (req.partition != r.partition) {
+          return InvalidArgument("Requested reservation " + r.name + " is for partition " +
+                                 r.partition + ", not " + req.partition);
+        }
+      }
+    }
     const Partition* partition =
         req.partition.empty() ? DefaultPartitionLocked() : FindPartitionLocked(req.partition);
     if (partition == nullptr || partition->inactive) {
@@ -468,8 +484,8 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
         return InvalidArgument("Job dependency problem: job " + named + " does not exist");
       }
     }
-    Status assoc_ok =
-        ResolveJobAssociation(accounting_, config_.enforce, req.user, req.account, req.qos);
+    Status assoc_ok = ResolveJobAssociation(accounting_, config_.enforce, req.user, req.account,
+                                            req.qos, req.partition);
     if (!assoc_ok.ok()) return assoc_ok;
     const Qos* qos = FindQos(accounting_.qos, req.qos);
     if (qos != nullptr) req.qos = qos->name;
@@ -496,11 +512,13 @@ Result<JobId> Controller::Submit(SubmitRequest request, int64_t now) {
       return n;
     };
     if (config_.enforce.limits) {
-      if (const Association* assoc = accounting_.FindAssoc(req.account, req.user)) {
+      if (const Association* assoc = accounting_.JobAssoc(req.account, req.user, req.partition)) {
         LiveJobCounter live;
+        // A partition association counts the jobs in its partition only.
         live.of_assoc = [&](const std::string& account, const std::string& user) {
           return count_live([&](const Job& j) {
-            return !IsFinished(j.state) && j.req.account == account && j.req.user == user;
+            return !IsFinished(j.state) && j.req.account == account && j.req.user == user &&
+                   (assoc->partition.empty() || j.req.partition == assoc->partition);
           });
         };
         live.of_subtree = [&](const std::string& account) {
@@ -951,11 +969,15 @@ CancelResult Controller::Cancel(const CancelFilter& f) {
       for (auto& [id, job] : jobs_) targets.emplace_back(job.DisplayId(), &job);
     }
     const bool filtered = !f.user.empty() || !f.name.empty() || !f.states.empty() ||
-                          !f.partition.empty();
+                          !f.partition.empty() || !f.account.empty() || !f.qos.empty() ||
+                          !f.reservation.empty();
     for (auto& [shown, job] : targets) {
       if (!f.user.empty() && job->req.user != f.user) continue;
       if (!f.name.empty() && job->req.name != f.name) continue;
       if (!f.partition.empty() && job->req.partition != f.partition) continue;
+      if (!f.account.empty() && job->req.account != f.account) continue;
+      if (!f.qos.empty() && !EqualsIgnoreCase(job->req.qos, f.qos)) continue;
+      if (!f.reservation.empty() && job->req.reservation != f.reservation) continue;
       if (!f.states.empty() &&
           std::find(f.states.begin(), f.states.end(), job->state) == f.states.end()) {
         continue;
@@ -1175,6 +1197,7 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
       one.push_back(std::move(op));
       ops.push_back(store_->Submit(std::move(one)));
     }
+    SyncNodeEventsLocked(now);
   }
   // Acknowledged once on disk, so a restart right after keeps the drain.
   Status written = AwaitWrites(ops);
@@ -1977,6 +2000,7 @@ void Controller::TimerLoop() {
     FoldHeardLocked();
     CheckAllocationsLocked(now);
     PowerTickLocked(now);
+    SyncNodeEventsLocked(now);
     if (now - last_usage_calc_ >= config_.priority_calc_period_s) {
       UpdateUsageLocked(now);
       last_usage_calc_ = now;

@@ -90,6 +90,9 @@ struct CancelFilter {
   std::string name;
   std::vector<JobState> states;
   std::string partition;
+  std::string account;
+  std::string qos;
+  std::string reservation;
   int signal = 0;                 // 0: cancel; else deliver this signal
   bool batch_only = false;
   uint32_t requester_uid = 0;
@@ -155,6 +158,8 @@ class Controller {
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
   // The same, as the store keeps them (each a JSON Job document), for answers that pass them on.
   Result<std::vector<JobRecord>> QueryAccountingRecords(const JobQuery& query) const;
+  // Node outages that overlap [start, end) (sreport, sacctmgr show event), from the store.
+  Result<std::vector<NodeEvent>> NodeEvents(int64_t start, int64_t end) const;
   // The accounting database (sacctmgr show).
   AccountingDb Accounting() const;
   // sshare: every association with its shares, usage and fair-share factor.
@@ -357,6 +362,13 @@ class Controller {
   bool HasWebhooks(const Job& job) const;
   std::vector<OutboxEntry> WebhookEntries(const Job& job, const std::string& type, int64_t now);
 
+  // --- node outage history (controller_node_events.cc) ---
+  // At start: the events still open in the store.
+  Status LoadOpenNodeEvents(int64_t now);
+  // Timer chores and node changes: closes the open event of every node whose outage state
+  // (DOWN, DRAIN, POWERED_DOWN or none) changed and opens one for the new state.
+  void SyncNodeEventsLocked(int64_t now);
+
   // --- power saving (controller_power.cc) ---
   // At start: nodes power saving covers begin powered down, then what the power document saved.
   void InitPowerLocked(const std::optional<std::string>& saved, int64_t now);
@@ -392,6 +404,7 @@ class Controller {
   std::unordered_map<std::string, size_t> node_index_;
   std::vector<Partition> partitions_;
   std::map<std::string, NodeAdminState> admin_states_;  // by node name
+  std::map<std::string, NodeEvent> open_node_events_;   // by node name: outages going on
   std::vector<Reservation> reservations_;
   // Changed while a pass was computed: its starts are dropped (they may sit in a new window).
   bool reservations_changed_during_pass_ = false;

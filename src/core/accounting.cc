@@ -78,7 +78,9 @@ bool IsAssocKey(std::string_view key) {
 }
 
 std::string AssocLabel(const Association& a) {
-  return a.user.empty() ? "A = " + a.account : "A = " + a.account + " U = " + a.user;
+  std::string label = a.user.empty() ? "A = " + a.account : "A = " + a.account + " U = " + a.user;
+  if (!a.partition.empty()) label += " P = " + a.partition;
+  return label;
 }
 
 // The names a modify or delete selects: `names` plus Name(s)= conditions.
@@ -352,6 +354,7 @@ class Changer {
     }
     if (c_.names.empty()) return InvalidArgument("Need name of user to add.");
     std::vector<std::string> accounts;
+    std::vector<std::string> partitions;  // empty: the partition-less association
     std::string default_account;
     AdminLevel admin = AdminLevel::kNone;
     for (const auto& [key, value] : c_.settings) {
@@ -369,7 +372,15 @@ class Changer {
         admin = *level;
       } else if (KeyIs(key, {"Cluster", "Clusters"})) {
       } else if (KeyIs(key, {"Partition", "Partitions"})) {
-        return InvalidArgument("Partition associations are not supported: " + Setting(key, value));
+        // Partition names are the controller's to know (as in Slurm, sacctmgr takes any), and
+        // keep their case.
+        for (const std::string& p : Split(value, ',')) {
+          if (p.empty()) continue;
+          if (!ValidEntityName(p)) {
+            return InvalidArgument("Invalid name '" + p + "' in " + Setting(key, value));
+          }
+          if (!Contains(partitions, p)) partitions.push_back(p);
+        }
       } else if (!IsAssocKey(key)) {
         return InvalidArgument("Unknown option: " + Setting(key, value));
       }
@@ -393,15 +404,20 @@ class Changer {
         db_.users.push_back({user, default_account.empty() ? accounts.front() : default_account,
                              admin});
       }
+      const std::vector<std::string> parts =
+          partitions.empty() ? std::vector<std::string>{""} : partitions;
       for (const std::string& account : accounts) {
-        if (FindAssoc(account, user) != nullptr) continue;
-        Association assoc;
-        assoc.account = account;
-        assoc.user = user;
-        Status s = ApplyAssocSettings(assoc, c_.settings);
-        if (!s.ok()) return s;
-        report.items.push_back(AssocLabel(assoc));
-        db_.assocs.push_back(std::move(assoc));
+        for (const std::string& partition : parts) {
+          if (db_.FindAssoc(account, user, partition) != nullptr) continue;
+          Association assoc;
+          assoc.account = account;
+          assoc.user = user;
+          assoc.partition = partition;
+          Status s = ApplyAssocSettings(assoc, c_.settings);
+          if (!s.ok()) return s;
+          report.items.push_back(AssocLabel(assoc));
+          db_.assocs.push_back(std::move(assoc));
+        }
       }
       UserRecord* record = const_cast<UserRecord*>(db_.FindUser(user));
       if (record->default_account.empty()) record->default_account = accounts.front();
@@ -419,8 +435,21 @@ class Changer {
                            "' (None, Operator or Administrator)");
   }
 
+  // Partition= conditions of a modify or delete (case kept); empty: no such condition.
+  std::vector<std::string> PartitionConditions() const {
+    std::vector<std::string> out;
+    for (const auto& [key, value] : c_.conditions) {
+      if (!KeyIs(key, {"Partition", "Partitions"})) continue;
+      for (const std::string& p : Split(value, ',')) {
+        if (!p.empty()) out.push_back(p);
+      }
+    }
+    return out;
+  }
+
   Result<ChangeReport> ModifyUsers() {
-    Status ok = RejectUnknownConditions(c_, {"User", "Users", "Account", "Accounts"});
+    Status ok = RejectUnknownConditions(
+        c_, {"User", "Users", "Account", "Accounts", "Partition", "Partitions"});
     if (!ok.ok()) return ok;
     auto names = SelectedNames(c_, false);
     if (!names.ok()) return names.status();
@@ -432,6 +461,7 @@ class Changer {
       if (!list.ok()) return list.status();
       accounts.insert(accounts.end(), list->begin(), list->end());
     }
+    const std::vector<std::string> partitions = PartitionConditions();
     if (c_.settings.empty()) return InvalidArgument("Nothing to set: use 'set KEY=VALUE'");
     ChangeReport report;
     for (UserRecord& u : db_.users) {
@@ -440,7 +470,7 @@ class Changer {
       for (const auto& [key, value] : c_.settings) {
         if (KeyIs(key, {"DefaultAccount", "DefAccount", "DefAcct"})) {
           const std::string account = ToLower(value);
-          if (FindAssoc(account, u.name) == nullptr) {
+          if (!db_.HasAnyAssoc(account, u.name)) {
             return InvalidArgument("User " + u.name + " has no association with account '" +
                                    account + "'; add it first");
           }
@@ -457,7 +487,10 @@ class Changer {
       }
       if (touched) report.items.push_back(u.name);
       for (Association& a : db_.assocs) {
-        if (a.user != u.name || (!accounts.empty() && !Contains(accounts, a.account))) continue;
+        if (a.user != u.name || (!accounts.empty() && !Contains(accounts, a.account)) ||
+            (!partitions.empty() && !Contains(partitions, a.partition))) {
+          continue;
+        }
         bool assoc_touched = false;
         for (const auto& [key, value] : c_.settings) {
           if (!IsAssocKey(key)) continue;
@@ -521,7 +554,7 @@ class Changer {
       if (accounts.empty()) {
         std::erase_if(db_.users, [&](const UserRecord& u) { return u.name == user; });
       } else if (UserRecord* u = const_cast<UserRecord*>(db_.FindUser(user));
-                 u != nullptr && FindAssoc(u->default_account, user) == nullptr) {
+                 u != nullptr && !db_.HasAnyAssoc(u->default_account, user)) {
         u->default_account = FirstAccountOf(user);
       }
     }
@@ -690,11 +723,30 @@ const UserRecord* AccountingDb::FindUser(std::string_view name) const {
   return nullptr;
 }
 
-const Association* AccountingDb::FindAssoc(std::string_view account, std::string_view user) const {
+const Association* AccountingDb::FindAssoc(std::string_view account, std::string_view user,
+                                           std::string_view partition) const {
   for (const Association& a : assocs) {
-    if (a.account == account && a.user == user) return &a;
+    if (a.account == account && a.user == user && a.partition == partition) return &a;
   }
   return nullptr;
+}
+
+const Association* AccountingDb::JobAssoc(std::string_view account, std::string_view user,
+                                          std::string_view partition) const {
+  const Association* any = nullptr;
+  for (const Association& a : assocs) {
+    if (a.account != account || a.user != user) continue;
+    if (!partition.empty() && a.partition == partition) return &a;
+    if (a.partition.empty()) any = &a;
+  }
+  return any;
+}
+
+bool AccountingDb::HasAnyAssoc(std::string_view account, std::string_view user) const {
+  for (const Association& a : assocs) {
+    if (a.account == account && a.user == user) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> AccountingDb::Ancestors(std::string_view account) const {
@@ -904,11 +956,12 @@ std::string FormatEnforceFlags(const EnforceFlags& flags) {
 }
 
 Status ResolveJobAssociation(const AccountingDb& db, const EnforceFlags& flags,
-                             std::string_view user, std::string& account, std::string& qos) {
+                             std::string_view user, std::string& account, std::string& qos,
+                             std::string_view partition) {
   const UserRecord* u = db.FindUser(user);
   account = ToLower(account);
   if (account.empty() && u != nullptr) account = u->default_account;
-  const Association* assoc = account.empty() ? nullptr : db.FindAssoc(account, user);
+  const Association* assoc = account.empty() ? nullptr : db.JobAssoc(account, user, partition);
   if (flags.associations && assoc == nullptr) {
     return InvalidArgument("Invalid account or account/partition combination specified");
   }

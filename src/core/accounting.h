@@ -55,6 +55,9 @@ struct AssocLimits {
 struct Association {
   std::string account;
   std::string user;  // "" for the account's own association
+  // A user's association may be limited to one partition (Slurm's user+account+partition);
+  // "" for all partitions. Account associations have none.
+  std::string partition;
   uint32_t shares = 1;    // Fairshare
   uint32_t priority = 0;  // Priority (the assoc priority factor)
   AssocLimits limits;
@@ -75,8 +78,16 @@ struct AccountingDb {
 
   const Account* FindAccount(std::string_view name) const;
   const UserRecord* FindUser(std::string_view name) const;
-  // The association of `user` in `account` ("" user: the account's own), or null.
-  const Association* FindAssoc(std::string_view account, std::string_view user) const;
+  // The association of `user` in `account` ("" user: the account's own) for `partition` (""
+  // the partition-less one), or null.
+  const Association* FindAssoc(std::string_view account, std::string_view user,
+                               std::string_view partition = "") const;
+  // The association a job of `user` charged to `account` in `partition` runs under: the user's
+  // association for that partition if there is one, else the partition-less one, else null.
+  const Association* JobAssoc(std::string_view account, std::string_view user,
+                              std::string_view partition) const;
+  // Whether `user` has any association (for any partition) in `account`.
+  bool HasAnyAssoc(std::string_view account, std::string_view user) const;
   // The account's ancestors from its parent up to root (empty for root or an unknown account).
   std::vector<std::string> Ancestors(std::string_view account) const;
   // The limits in effect for an association: its own, with unset Max* limits taken from the
@@ -139,11 +150,12 @@ Result<EnforceFlags> ParseEnforceFlags(std::string_view text);
 std::string FormatEnforceFlags(const EnforceFlags& flags);  // "associations,limits,qos" or "none"
 
 // Resolves and checks a job's account and QOS at submit under `flags`: fills an empty account
-// with the user's default and an empty QOS with the association's default. Errors carry Slurm's
-// messages ("Invalid account or account/partition combination specified", "Invalid qos
-// specification").
+// with the user's default and an empty QOS with the association's default. The association is
+// JobAssoc's for `partition`. Errors carry Slurm's messages ("Invalid account or
+// account/partition combination specified", "Invalid qos specification").
 Status ResolveJobAssociation(const AccountingDb& db, const EnforceFlags& flags,
-                             std::string_view user, std::string& account, std::string& qos);
+                             std::string_view user, std::string& account, std::string& qos,
+                             std::string_view partition = "");
 
 // Live-job counts the submit limits read: pending and running jobs of one association, of an
 // account's whole subtree, and of a QOS (the caller counts; only asked for limits that are set).

@@ -267,6 +267,55 @@ TEST(AccountingTest, ConfigDefinedEntitiesAreChangedInTheFile) {
   EXPECT_NE(s.message().find("shoal.conf:3"), std::string::npos);
 }
 
+TEST(AccountingTest, PartitionAssociations) {
+  AccountingDb db = AccountingDb::Initial();
+  ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kAccount, {"physics"})).ok());
+  // bob: only in partition "gpu" (case kept), with a limit of its own.
+  auto r = ApplyAccountingChange(
+      db,
+      Change(Verb::kAdd, Entity::kUser, {"bob"},
+             {{"Account", "physics"}, {"Partition", "GPU"}, {"MaxJobs", "2"}}),
+      {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->items, (std::vector<std::string>{"A = physics U = bob P = GPU"}));
+  ASSERT_NE(db.FindAssoc("physics", "bob", "GPU"), nullptr);
+  EXPECT_EQ(db.FindAssoc("physics", "bob"), nullptr);
+  EXPECT_EQ(db.FindAssoc("physics", "bob", "GPU")->limits.max_jobs, 2);
+  EXPECT_EQ(db.FindUser("bob")->default_account, "physics");
+  // alice: a partition-less association and one for "debug".
+  ASSERT_TRUE(
+      Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"}, {{"Account", "physics"}})).ok());
+  ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"},
+                               {{"Account", "physics"}, {"Partition", "debug"}}))
+                  .ok());
+  EXPECT_EQ(db.JobAssoc("physics", "alice", "debug"), db.FindAssoc("physics", "alice", "debug"));
+  EXPECT_EQ(db.JobAssoc("physics", "alice", "batch"), db.FindAssoc("physics", "alice"));
+  EXPECT_EQ(db.JobAssoc("physics", "bob", "batch"), nullptr);
+  // Limits per partition association: modify where Partition=.
+  ASSERT_TRUE(Apply(db, Change(Verb::kModify, Entity::kUser, {"alice"}, {{"MaxJobs", "7"}},
+                               {{"Partition", "debug"}}))
+                  .ok());
+  EXPECT_EQ(db.FindAssoc("physics", "alice", "debug")->limits.max_jobs, 7);
+  EXPECT_EQ(db.FindAssoc("physics", "alice")->limits.max_jobs, kNoLimit);
+  // Enforcement: bob may run in GPU only.
+  EnforceFlags assoc = *ParseEnforceFlags("associations");
+  std::string account, qos;
+  EXPECT_TRUE(ResolveJobAssociation(db, assoc, "bob", account, qos, "GPU").ok());
+  EXPECT_EQ(account, "physics");
+  account.clear();
+  EXPECT_EQ(ResolveJobAssociation(db, assoc, "bob", account, qos, "batch").message(),
+            "Invalid account or account/partition combination specified");
+  account.clear();
+  EXPECT_TRUE(ResolveJobAssociation(db, assoc, "alice", account, qos, "batch").ok());
+  // DefaultAccount may name an account the user has only partition associations in.
+  EXPECT_TRUE(
+      Apply(db, Change(Verb::kModify, Entity::kUser, {"bob"}, {{"DefaultAccount", "physics"}}))
+          .ok());
+  EXPECT_FALSE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"carol"},
+                                {{"Account", "physics"}, {"Partition", "a b"}}))
+                   .ok());
+}
+
 TEST(AccountingTest, ResolvesJobAssociationsUnderEnforcement) {
   AccountingDb db = AccountingDb::Initial();
   ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kQos, {"high"})).ok());

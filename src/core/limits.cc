@@ -69,6 +69,7 @@ void LimitTracker::Reset(const AccountingDb* db) {
   db_ = any ? db : nullptr;
   if (db_ == nullptr || db_ != cached_db_ || db_->version != cached_version_) {
     info_.clear();
+    job_info_.clear();
     assoc_use_.clear();
     cached_db_ = db_;
     cached_version_ = db_ == nullptr ? 0 : db_->version;
@@ -94,10 +95,19 @@ bool LimitTracker::Limited(const Qos& q) {
 }
 
 LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
-  auto it = info_.find(Key(job.req.account, job.req.user));
-  if (it != info_.end()) return it->second;
+  Key(job.req.account, job.req.user);
+  key_.push_back('\0');
+  key_.append(job.req.partition);
+  auto it = job_info_.find(key_);
+  if (it != job_info_.end()) return *it->second;
+  std::string job_key = key_;
+  // A partition association when the user has one for the job's partition (they count apart).
+  const Association* assoc = db_->JobAssoc(job.req.account, job.req.user, job.req.partition);
+  if (auto known = info_.find(assoc); known != info_.end()) {
+    return *job_info_.emplace(std::move(job_key), &known->second).first->second;
+  }
   AssocInfo info;
-  info.assoc = db_->FindAssoc(job.req.account, job.req.user);
+  info.assoc = assoc;
   if (info.assoc != nullptr) {
     info.effective = db_->EffectiveLimits(*info.assoc);
     auto add_group = [&](const Association* a) {
@@ -113,7 +123,8 @@ LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
     const AssocLimits& e = info.effective;
     info.limited = !info.groups.empty() || e.max_jobs != kNoLimit || !e.max_tres_per_job.Empty();
   }
-  return info_.emplace(key_, std::move(info)).first->second;
+  AssocInfo* stored = &info_.emplace(assoc, std::move(info)).first->second;
+  return *job_info_.emplace(std::move(job_key), stored).first->second;
 }
 
 std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {

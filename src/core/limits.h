@@ -52,7 +52,9 @@ class LimitTracker {
   const AccountingDb* db_ = nullptr;
   const AccountingDb* cached_db_ = nullptr;  // what info_ was derived from
   uint64_t cached_version_ = 0;
-  std::unordered_map<std::string, AssocInfo> info_;          // "account\0user"
+  // Per association (null: jobs without one); jobs find theirs through job_info_.
+  std::unordered_map<const Association*, AssocInfo> info_;
+  std::unordered_map<std::string, AssocInfo*> job_info_;     // "account\0user\0partition"
   std::unordered_map<const Association*, Usage> assoc_use_;  // subtree usage for Grp limits
   std::unordered_map<std::string, Usage> qos_use_;           // by QOS name
   std::unordered_map<std::string, Usage> qos_user_use_;      // "qos\0user"

@@ -141,6 +141,7 @@ class QosPassTest : public ::testing::Test {
     view.qos = &qos;
     view.releasing = releasing;
     view.accounting = accounting;
+    view.reservations = &reservations;
     return (*scheduler)->Schedule(view, kNow);
   }
 
@@ -167,6 +168,7 @@ class QosPassTest : public ::testing::Test {
   std::vector<Qos> qos;
   SchedulerOptions options;
   const AccountingDb* accounting = nullptr;  // limits enforced when set
+  std::vector<Reservation> reservations;
 };
 
 using Ids = std::vector<JobId>;
@@ -235,6 +237,32 @@ TEST_F(QosPassTest, TakesAsManyAsNeededAndDropsTheUnneeded) {
   // not (1 and 3 free 3 CPUs).
   jobs[4].req.cpus_per_task = 3;
   EXPECT_EQ(Preempted(Run()), (Ids{1, 3}));
+}
+
+TEST_F(QosPassTest, NeverPreemptsIntoAReservation) {
+  nodes.push_back(MakeNode("n1", 4));
+  nodes.push_back(MakeNode("n2", 4));
+  Q("high").preempt = {"low"};
+  Reservation r;
+  r.name = "r";
+  r.nodes = {"n2"};
+  r.start_time = kNow - 10;
+  r.end_time = kNow + 3600;
+  r.users = {"bob"};
+  reservations.push_back(r);
+  Running(1, "low", "n1", 4, 50);
+  Running(2, "low", "n2", 4, 10).req.reservation = "r";  // lower, but inside the reservation
+  Pending(3, "high", 4, 1000);
+  EXPECT_EQ(Preempted(Run()), (Ids{1}));
+  // A window that opens on n1 before the job would end: no node to preempt onto at all.
+  reservations[0].nodes = {"n1", "n2"};
+  reservations[0].start_time = kNow + 100;
+  ScheduleResult res = Run();
+  EXPECT_TRUE(res.preemptions.empty());
+  EXPECT_EQ(ReasonOf(res, 3), "Resources");
+  // One that opens after it would end does not stand in the way.
+  reservations[0].start_time = kNow + 600;
+  EXPECT_EQ(Preempted(Run()), (Ids{2}));
 }
 
 TEST_F(QosPassTest, SamePriorityPrefersTheMostRecentlyStarted) {

@@ -81,8 +81,33 @@ Result<ReservationRequest> ParseReservationRequest(const std::vector<std::string
     if (eq == std::string::npos || eq == 0) {
       return InvalidArgument("Invalid input: " + word + " (expected Key=Value)");
     }
-    const std::string key = ToLower(word.substr(0, eq));
+    std::string key = ToLower(word.substr(0, eq));
     std::string value(Trim(std::string_view(word).substr(eq + 1)));
+    // "Flags+=X" / "Users-=bob": add to or remove from the current list.
+    const char op = key.back() == '+' || key.back() == '-' ? key.back() : '\0';
+    if (op != '\0') {
+      key.pop_back();
+      std::optional<std::string>* add = nullptr;
+      std::optional<std::string>* remove = nullptr;
+      if (key == "flags") {
+        auto f = ParseReservationFlags(value);
+        if (!f.ok()) return f.status();
+        add = &req.flags_add;
+        remove = &req.flags_remove;
+      } else if (key == "users" || key == "user") {
+        add = &req.users_add;
+        remove = &req.users_remove;
+      } else if (key == "accounts" || key == "account") {
+        add = &req.accounts_add;
+        remove = &req.accounts_remove;
+      } else {
+        return InvalidArgument("Invalid input: " + word + " (" + word.substr(0, eq - 1) +
+                               "= cannot add or remove)");
+      }
+      if (SplitList(value).empty()) return InvalidArgument("Invalid input: " + word);
+      *(op == '+' ? add : remove) = value;
+      continue;
+    }
     if (key == "reservationname" || key == "reservation" || key == "name" || key == "resv") {
       if (value.empty() || value.find_first_of(" ,=/") != std::string::npos) {
         return InvalidArgument("Invalid reservation name '" + value + "'");
@@ -142,10 +167,16 @@ Result<Reservation> BuildReservation(const ReservationRequest& req, const Reserv
   const std::vector<Node>& all = *env.nodes;
   Reservation r = existing != nullptr ? *existing : Reservation{};
   if (existing == nullptr) {
+    if (req.flags_add || req.flags_remove || req.users_add || req.users_remove ||
+        req.accounts_add || req.accounts_remove) {
+      return InvalidArgument("+= and -= are for updates only");
+    }
     if (!req.name) return InvalidArgument("ReservationName must be specified");
     if (!req.start) return InvalidArgument("StartTime must be specified");
     if (!req.duration && !req.end) return InvalidArgument("Duration or EndTime must be specified");
-    if (!req.nodes && !req.node_cnt) return InvalidArgument("Nodes or NodeCnt must be specified");
+    if (!req.nodes && !req.node_cnt && !req.partition) {
+      return InvalidArgument("Nodes, NodeCnt or PartitionName must be specified");
+    }
     if (!req.users && !req.accounts) {
       return InvalidArgument("Either Users or Accounts must be specified");
     }
@@ -182,8 +213,36 @@ Result<Reservation> BuildReservation(const ReservationRequest& req, const Reserv
   if (r.end_time <= r.start_time) return InvalidArgument("EndTime must be after StartTime");
   if (r.end_time <= env.now) return InvalidArgument("Reservation would end in the past");
 
+  if ((req.users && (req.users_add || req.users_remove)) ||
+      (req.accounts && (req.accounts_add || req.accounts_remove)) ||
+      (req.flags && (req.flags_add || req.flags_remove))) {
+    return InvalidArgument("Give Key= or Key+=/Key-=, not both");
+  }
   if (req.users) r.users = SplitList(*req.users);
   if (req.accounts) r.accounts = SplitList(*req.accounts);
+  // Adds keep the list's order; a removal of an absent item is refused (it is likely a typo).
+  auto edit = [](std::vector<std::string>& list, const std::optional<std::string>& add,
+                 const std::optional<std::string>& remove, const char* what) -> Status {
+    if (add) {
+      for (const std::string& x : SplitList(*add)) {
+        if (std::find(list.begin(), list.end(), x) == list.end()) list.push_back(x);
+      }
+    }
+    if (remove) {
+      for (const std::string& x : SplitList(*remove)) {
+        auto it = std::find(list.begin(), list.end(), x);
+        if (it == list.end()) {
+          return InvalidArgument(std::string(what) + " " + x + " is not in the reservation");
+        }
+        list.erase(it);
+      }
+    }
+    return Status::Ok();
+  };
+  if (Status s = edit(r.users, req.users_add, req.users_remove, "User"); !s.ok()) return s;
+  if (Status s = edit(r.accounts, req.accounts_add, req.accounts_remove, "Account"); !s.ok()) {
+    return s;
+  }
   if (r.users.empty() && r.accounts.empty()) {
     return InvalidArgument("Either Users or Accounts must be specified");
   }
@@ -191,6 +250,15 @@ Result<Reservation> BuildReservation(const ReservationRequest& req, const Reserv
     auto f = ParseReservationFlags(*req.flags);
     if (!f.ok()) return f.status();
     r.flags = (r.flags & kResvSpecNodes) | *f;
+  }
+  if (req.flags_add) r.flags |= *ParseReservationFlags(*req.flags_add);
+  if (req.flags_remove) {
+    const uint32_t off = *ParseReservationFlags(*req.flags_remove);
+    if ((r.flags & off) != off) {
+      return InvalidArgument("Flag " + ReservationFlagsText(off & ~r.flags) +
+                             " is not set on the reservation");
+    }
+    r.flags &= ~off;
   }
   if (r.Has(kResvDaily) && r.Has(kResvWeekly)) {
     return InvalidArgument("DAILY and WEEKLY cannot both be set");
@@ -225,14 +293,17 @@ Result<Reservation> BuildReservation(const ReservationRequest& req, const Reserv
     return it != env.busy_until->end() && it->second > r.start_time;
   };
 
-  if (req.nodes) {
+  // PartitionName without Nodes or NodeCnt at create: all the partition's nodes (as Slurm).
+  std::optional<std::string> nodes = req.nodes;
+  if (existing == nullptr && !nodes && !req.node_cnt) nodes = "ALL";
+  if (nodes) {
     std::vector<std::string> names;
-    if (EqualsIgnoreCase(*req.nodes, "ALL")) {
+    if (EqualsIgnoreCase(*nodes, "ALL")) {
       for (const Node& n : all) {
         if (partition == nullptr || partition->Contains(n.name)) names.push_back(n.name);
       }
     } else {
-      auto expanded = ExpandHostlist(*req.nodes);
+      auto expanded = ExpandHostlist(*nodes);
       if (!expanded.ok() || expanded->empty()) {
         return InvalidArgument("Invalid node name specified");
       }
@@ -247,7 +318,12 @@ Result<Reservation> BuildReservation(const ReservationRequest& req, const Reserv
       return InvalidArgument("Invalid node name specified (" + *want.begin() + ")");
     }
     if (r.nodes.empty()) return InvalidArgument("Invalid node name specified");
-    r.flags |= kResvSpecNodes;
+    // Named nodes only; a partition's nodes are not SPEC_NODES (as Slurm).
+    if (req.nodes) {
+      r.flags |= kResvSpecNodes;
+    } else {
+      r.flags &= ~static_cast<uint32_t>(kResvSpecNodes);
+    }
   } else if (req.node_cnt || (existing != nullptr && req.start)) {
     // Counted nodes are picked again when the count or the window changes.
     const uint32_t count = req.node_cnt ? *req.node_cnt : static_cast<uint32_t>(r.nodes.size());

@@ -60,10 +60,15 @@ struct ReservationRequest {
   std::optional<std::string> users;     // comma list
   std::optional<std::string> accounts;  // comma list
   std::optional<std::string> flags;
+  // Update only: Flags+=, Flags-=, Users+=, Users-=, Accounts+=, Accounts-= (comma lists).
+  std::optional<std::string> flags_add, flags_remove;
+  std::optional<std::string> users_add, users_remove;
+  std::optional<std::string> accounts_add, accounts_remove;
 };
 
 // Parses "Key=Value" words (keys in any case; ReservationName/Reservation/Name, StartTime,
-// EndTime, Duration, Nodes, NodeCnt, PartitionName/Partition, Users, Accounts, Flags).
+// EndTime, Duration, Nodes, NodeCnt, PartitionName/Partition, Users, Accounts, Flags; Users,
+// Accounts and Flags also as "Key+=Value" and "Key-=Value", which add or remove items).
 // InvalidArgument naming the unknown key or the bad value.
 Result<ReservationRequest> ParseReservationRequest(const std::vector<std::string>& words);
 
@@ -82,10 +87,12 @@ struct ReservationEnv {
 // the cluster and returns it; nothing is changed. Errors (InvalidArgument, AlreadyExists,
 // FailedPrecondition for busy nodes) carry the reason as scontrol prints it after "Error
 // creating the reservation: ".
-// Create needs StartTime, Duration or EndTime, Nodes or NodeCnt, and Users or Accounts (as
-// Slurm). NodeCnt picks nodes free over the window, idle ones first, in node order. Without
-// OVERLAP a reservation may not share a node and time with another unless that one is MAINT or
-// OVERLAP (as Slurm); without IGNORE_JOBS none of its nodes may run a job past its start.
+// Create needs StartTime, Duration or EndTime, Nodes, NodeCnt or PartitionName, and Users or
+// Accounts (as Slurm). NodeCnt picks nodes free over the window, idle ones first, in node order,
+// from PartitionName's nodes when it is given; PartitionName alone reserves all its nodes (as
+// Slurm). The += and -= forms are for updates only; a removal of something absent is an error.
+// Without OVERLAP a reservation may not share a node and time with another unless that one is MAINT
+// or OVERLAP (as Slurm); without IGNORE_JOBS none of its nodes may run a job past its start.
 Result<Reservation> BuildReservation(const ReservationRequest& req, const Reservation* existing,
                                      const ReservationEnv& env);
 

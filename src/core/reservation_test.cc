@@ -188,6 +188,64 @@ TEST_F(ReservationTest, UpdateChangesOnlyWhatIsGiven) {
   EXPECT_EQ(moved->end_time, kNow + 7200);  // keeps its duration
 }
 
+TEST_F(ReservationTest, PlusAndMinusEditFlagsUsersAndAccounts) {
+  auto r = Build({"Name=r", "StartTime=now", "Duration=60", "Nodes=node1", "Users=root",
+                  "Accounts=a1", "Flags=MAINT"});
+  ASSERT_TRUE(r.ok());
+  existing_.push_back(*r);
+  auto u =
+      Build({"Flags+=IGNORE_JOBS,OVERLAP", "Users+=alice,root", "Accounts-=a1", "Accounts+=a2"},
+            &existing_[0]);
+  ASSERT_TRUE(u.ok()) << u.status().message();
+  EXPECT_EQ(ReservationFlagsText(u->flags), "MAINT,IGNORE_JOBS,OVERLAP,SPEC_NODES");
+  EXPECT_EQ(u->users, (std::vector<std::string>{"root", "alice"}));
+  EXPECT_EQ(u->accounts, (std::vector<std::string>{"a2"}));
+  existing_[0] = *u;
+  auto v = Build({"Flags-=MAINT", "Users-=root"}, &existing_[0]);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(ReservationFlagsText(v->flags), "IGNORE_JOBS,OVERLAP,SPEC_NODES");
+  EXPECT_EQ(v->users, (std::vector<std::string>{"alice"}));
+  auto msg = [&](const std::vector<std::string>& w) {
+    auto b = Build(w, &existing_[0]);
+    return b.ok() ? std::string("ok") : b.status().message();
+  };
+  EXPECT_EQ(msg({"Users-=bob"}), "User bob is not in the reservation");
+  EXPECT_EQ(msg({"Flags-=DAILY"}), "Flag DAILY is not set on the reservation");
+  EXPECT_EQ(msg({"Flags+=BOGUS"}), "Invalid flag 'BOGUS'");
+  EXPECT_EQ(msg({"Nodes+=node2"}), "Invalid input: Nodes+=node2 (Nodes= cannot add or remove)");
+  EXPECT_EQ(msg({"Users=a", "Users+=b"}), "Give Key= or Key+=/Key-=, not both");
+  // Emptying both lists is refused, as at create.
+  EXPECT_EQ(msg({"Users-=root,alice", "Accounts-=a2"}),
+            "Either Users or Accounts must be specified");
+  auto create = Build({"Name=n", "StartTime=now", "Duration=60", "Nodes=node2", "Users+=root"});
+  ASSERT_FALSE(create.ok());
+  EXPECT_EQ(create.status().message(), "+= and -= are for updates only");
+}
+
+TEST_F(ReservationTest, PartitionNameChoosesTheNodes) {
+  Partition small;
+  small.name = "small";
+  small.nodes = {"node3", "node4"};
+  partitions_.push_back(small);
+  // PartitionName alone: all of its nodes.
+  auto all = Build({"Name=p", "StartTime=now", "Duration=60", "PartitionName=small", "Users=root"});
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all->nodes, (std::vector<std::string>{"node3", "node4"}));
+  EXPECT_EQ(all->partition, "small");
+  // With NodeCnt: counted from the partition only.
+  busy_["node3"] = kNow + 600;
+  auto one = Build(
+      {"Name=p", "StartTime=now", "Duration=60", "PartitionName=small", "NodeCnt=1", "Users=root"});
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(one->nodes, (std::vector<std::string>{"node4"}));
+  EXPECT_FALSE(Build({"Name=p", "StartTime=now", "Duration=60", "PartitionName=small", "NodeCnt=2",
+                      "Users=root"})
+                   .ok());
+  auto none = Build({"Name=p", "StartTime=now", "Duration=60", "Users=root"});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(), "Nodes, NodeCnt or PartitionName must be specified");
+}
+
 TEST_F(ReservationTest, DailyRollsForward) {
   Reservation r = MakeResv("d", {}, kNow - 7200, kNow - 3600, kResvDaily);
   EXPECT_TRUE(RollForward(r, kNow));

@@ -265,6 +265,8 @@ struct Scheduler::Pass {
   // Advance reservations whose window has not ended: their node indices, and per partition
   // whether an open MAINT window holds some of its nodes.
   std::vector<std::vector<uint32_t>> resv_nodes;  // parallel to *view->reservations
+  // Per node, the windows (start, end) of the reservations holding it; empty without any.
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> node_windows;
   std::vector<uint8_t> part_maint;
 
   void Prepare(const ClusterView& v, const SchedulerOptions& o, int64_t t, ScheduleResult* r) {
@@ -332,6 +334,7 @@ struct Scheduler::Pass {
     count_qos_users = false;
     limits.Reset(v.accounting);
     resv_nodes.clear();
+    node_windows.clear();
     part_maint.assign(parts.size(), 0);
     if (v.reservations != nullptr && !v.reservations->empty()) HoldReservations();
     if (v.qos != nullptr) {
@@ -344,6 +347,7 @@ struct Scheduler::Pass {
   void HoldReservations() {
     const std::vector<Reservation>& all = *view->reservations;
     resv_nodes.resize(all.size());
+    node_windows.resize(view->nodes->size());
     for (size_t k = 0; k < all.size(); ++k) {
       const Reservation& r = all[k];
       if (r.end_time <= now) continue;
@@ -352,12 +356,23 @@ struct Scheduler::Pass {
         if (it == node_index.end()) continue;
         const uint32_t i = it->second;
         resv_nodes[k].push_back(i);
+        node_windows[i].emplace_back(r.start_time, r.end_time);
         plan.Hold(i, plan.Capacity(i), r.start_time, r.end_time);
         if (r.Has(kResvMaint) && r.start_time <= now) {
           for (size_t p = 0; p < parts.size(); ++p) part_maint[p] |= member[p][i];
         }
       }
     }
+  }
+
+  // Whether a reservation holds node i at some time in [now, end): a job outside it may not be
+  // put there, by preemption either.
+  bool ReservedBefore(uint32_t i, int64_t end) const {
+    if (node_windows.empty()) return false;
+    for (const auto& [start, stop] : node_windows[i]) {
+      if (start < end && now < stop) return true;
+    }
+    return false;
   }
 
   int FindReservation(const std::string& name) const {
@@ -607,12 +622,14 @@ struct Scheduler::Pass {
     }
   }
 
-  // Whether the job would fit now if what `extra` holds were free as well. Reservations are not
-  // consulted: a job that may preempt outranks the jobs they protect.
-  bool FitsWithExtra(const JobRequest& req, uint32_t p) {
+  // Whether the job would fit now, until `end`, if what `extra` holds were free as well. Nodes
+  // that a reservation holds before `end` are out of reach: preemption never crosses into a
+  // reservation the job is not in (jobs in a reservation do not preempt).
+  bool FitsWithExtra(const JobRequest& req, uint32_t p, int64_t end) {
     const std::vector<Node>& nodes = *view->nodes;
     if (!RequiredNodes(req, p)) return false;
     auto fits = [&](uint32_t i, const Amount& need) {
+      if (ReservedBefore(i, end)) return false;
       Amount avail = plan.FreeNow(i);
       avail.cpus += extra[i].cpus;
       avail.mem_mb += extra[i].mem_mb;
@@ -648,14 +665,15 @@ struct Scheduler::Pass {
 
   // Preempts running jobs for a job that cannot start now (see Scheduler's comment). True when
   // the job will be able to start once jobs being stopped have ended.
-  bool TryPreempt(const Job& job, uint32_t p) {
+  bool TryPreempt(const Job& job, uint32_t p, int64_t duration) {
     const Qos* qos = QosOf(job);
     if (qos == nullptr || qos->preempt.empty()) return false;
+    const int64_t end = EndOf(now, duration);
     extra.assign(plan.size(), Amount{});
     if (view->releasing != nullptr) {
       for (const Job* r : *view->releasing) AddHeld(*r, 1);
     }
-    if (FitsWithExtra(job.req, p)) return true;  // what is being freed already suffices
+    if (FitsWithExtra(job.req, p, end)) return true;  // what is being freed already suffices
     victims.clear();
     for (const Job* r : running) {
       if (r->state != JobState::kRunning || r->terminating || r->cancel_requested ||
@@ -668,7 +686,8 @@ struct Scheduler::Pass {
       }
       const bool useful = std::any_of(r->nodes.begin(), r->nodes.end(), [&](const std::string& n) {
         auto it = node_index.find(n);
-        return it != node_index.end() && Eligible(job.req, p, it->second);
+        return it != node_index.end() && Eligible(job.req, p, it->second) &&
+               !ReservedBefore(it->second, end);
       });
       if (useful) victims.push_back(r);
     }
@@ -681,13 +700,13 @@ struct Scheduler::Pass {
     bool fits = false;
     while (taken < victims.size() && !fits) {
       AddHeld(*victims[taken++], 1);
-      fits = FitsWithExtra(job.req, p);
+      fits = FitsWithExtra(job.req, p, end);
     }
     if (!fits) return false;  // never preempt for a job that still could not start
     victims.resize(taken);
     for (size_t i = victims.size(); i-- > 0;) {
       AddHeld(*victims[i], -1);
-      if (FitsWithExtra(job.req, p)) {
+      if (FitsWithExtra(job.req, p, end)) {
         victims.erase(victims.begin() + static_cast<std::ptrdiff_t>(i));
       } else {
         AddHeld(*victims[i], 1);
@@ -959,7 +978,7 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       continue;
     }
     if (!exhausted() && pass.TryStart(job, p, duration)) continue;
-    if (options_.preempt) pass.TryPreempt(job, p);
+    if (options_.preempt) pass.TryPreempt(job, p, duration);
     blocked(job, p, duration);
   }
 
@@ -997,7 +1016,7 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       }
     }
     if (!exhausted() && pass.TryStart(*d.job, d.partition, d.duration)) continue;
-    if (options_.preempt) pass.TryPreempt(*d.job, d.partition);
+    if (options_.preempt) pass.TryPreempt(*d.job, d.partition, d.duration);
     blocked(*d.job, d.partition, d.duration);
   }
   return result;

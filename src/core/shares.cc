@@ -48,6 +48,13 @@ struct Walker {
     double child_shares = 0;
     for (const Association& a : db.assocs) {
       if (a.account == account && !a.user.empty()) {
+        // One row per user: partition associations share the user's usage; the
+        // partition-less association (else the first) stands for them.
+        if (!a.partition.empty() && db.FindAssoc(account, a.user) != nullptr) continue;
+        if (std::any_of(users.begin(), users.end(),
+                        [&](const Association* u) { return u->user == a.user; })) {
+          continue;
+        }
         users.push_back(&a);
         child_shares += a.shares;
       }

@@ -28,7 +28,7 @@ namespace {
 // Stays in step with kSchemaVersion in sqlite_store.cc: both stores hold the same logical
 // schema, and a change to it is a new version of both. PostgreSQL support began at version 5,
 // so a new database is created at 5 directly; a later version appends a migration here.
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 
 struct Migration {
   int to;           // the version a database has after it
@@ -104,6 +104,19 @@ CREATE TABLE webhook_outbox (
 DROP INDEX IF EXISTS jobs_user_time;
 CREATE INDEX IF NOT EXISTS jobs_user_window ON jobs ("user", submit_time, end_time, finished);
 )sql"},
+    // Node outages (sreport's Down and PLND Down, sacctmgr show event).
+    {9, R"sql(
+CREATE TABLE IF NOT EXISTS node_events (
+  node TEXT NOT NULL,
+  time_start BIGINT NOT NULL,
+  time_end BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  cpus BIGINT NOT NULL,
+  PRIMARY KEY (node, time_start)
+);
+CREATE INDEX IF NOT EXISTS node_events_time ON node_events (time_start);
+)sql"},
 };
 
 // Serializes schema changes of controllers that open one database at the same moment.
@@ -150,6 +163,11 @@ const std::pair<const char*, const char*> kWriterStatements[] = {
      "event_id = excluded.event_id, job_id = excluded.job_id, url = excluded.url, "
      "body = excluded.body, created = excluded.created"},
     {"outbox_delete", "DELETE FROM webhook_outbox WHERE seq = $1"},
+    {"node_event",
+     "INSERT INTO node_events (node, time_start, time_end, state, reason, cpus) "
+     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (node, time_start) DO UPDATE SET "
+     "time_end = excluded.time_end, state = excluded.state, reason = excluded.reason, "
+     "cpus = excluded.cpus"},
 };
 
 // Filters are bound as arrays (NULL: no filter), so one prepared statement serves every query.
@@ -171,6 +189,10 @@ const std::pair<const char*, const char*> kReaderStatements[] = {
     {"usage_rows", "SELECT account, \"user\", cpu_seconds FROM usage"},
     {"document", "SELECT body FROM documents WHERE name = $1"},
     {"outbox", "SELECT seq, event_id, job_id, url, body, created FROM webhook_outbox ORDER BY seq"},
+    {"node_events",
+     "SELECT node, state, reason, cpus, time_start, time_end FROM node_events "
+     "WHERE time_start < $1::bigint AND (time_end = 0 OR time_end > $2::bigint) "
+     "ORDER BY time_start, node COLLATE \"C\""},
     {"usage_meta",
      "SELECT key, value FROM store_meta WHERE key IN ('usage_as_of', 'usage_last_reset')"},
     {"steps",
@@ -543,6 +565,27 @@ class PostgresStore : public Store {
     return out;
   }
 
+  Result<std::vector<NodeEvent>> LoadNodeEvents(int64_t start, int64_t end) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto rows = reader_->Query(
+        Call{.name = "node_events", .values = {std::to_string(end), std::to_string(start)}}, 0,
+        "load node events");
+    if (!rows.ok()) return rows.status();
+    const PGresult* r = rows->get();
+    std::vector<NodeEvent> out;
+    for (int i = 0; i < PQntuples(r); ++i) {
+      NodeEvent e;
+      e.node = PQgetvalue(r, i, 0);
+      e.state = PQgetvalue(r, i, 1);
+      e.reason = PQgetvalue(r, i, 2);
+      e.cpus = static_cast<uint32_t>(Int(r, i, 3));
+      e.start = Int(r, i, 4);
+      e.end = Int(r, i, 5);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
   Result<std::vector<OutboxEntry>> LoadOutbox() override {
     std::lock_guard<std::mutex> lock(read_mu_);
     auto rows = reader_->Query(Call{.name = "outbox"}, 0, "load webhook outbox");
@@ -677,6 +720,14 @@ class PostgresStore : public Store {
         calls.push_back(
             Call{.name = "outbox_delete", .values = {std::to_string(op.outbox.seq)}});
         return Status::Ok();
+      case StoreOp::Kind::kSaveNodeEvent: {
+        const NodeEvent& e = op.node_event;
+        calls.push_back(
+            Call{.name = "node_event",
+                 .values = {Utf8(e.node), std::to_string(e.start), std::to_string(e.end),
+                            Utf8(e.state), Utf8(e.reason), std::to_string(e.cpus)}});
+        return Status::Ok();
+      }
       case StoreOp::Kind::kSaveNodeState: {
         const NodeAdminState& n = op.node_state;
         if (!n.drain && !n.down) {

@@ -20,10 +20,10 @@ namespace {
 
 // Version 2 added job_payloads.args, version 3 the usage table, version 4 the steps table,
 // version 5 the node_states table, version 6 the documents table, version 7 the webhook_outbox
-// table, version 8 the jobs_user_window index in place of jobs_user_time (tables and indexes are
-// created by kSchema when missing). Migrations run in order from the version a
-// file has.
-constexpr int kSchemaVersion = 8;
+// table, version 8 the jobs_user_window index in place of jobs_user_time, version 9 the
+// node_events table (tables and indexes are created by kSchema when missing). Migrations run in
+// order from the version a file has.
+constexpr int kSchemaVersion = 9;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -80,6 +80,16 @@ CREATE TABLE IF NOT EXISTS webhook_outbox (
   body TEXT NOT NULL,
   created INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS node_events (
+  node TEXT NOT NULL,
+  time_start INTEGER NOT NULL,
+  time_end INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  cpus INTEGER NOT NULL,
+  PRIMARY KEY (node, time_start)
+);
+CREATE INDEX IF NOT EXISTS node_events_time ON node_events(time_start);
 CREATE TABLE IF NOT EXISTS usage (
   account TEXT NOT NULL,
   user TEXT NOT NULL,
@@ -354,6 +364,35 @@ class SqliteStore : public Store {
         std::string(text, static_cast<size_t>(sqlite3_column_bytes(row.get(), 0))));
   }
 
+  Result<std::vector<NodeEvent>> LoadNodeEvents(int64_t start, int64_t end) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement rows(reader_,
+                   "SELECT node, state, reason, cpus, time_start, time_end FROM node_events "
+                   "WHERE time_start < ?1 AND (time_end = 0 OR time_end > ?2) "
+                   "ORDER BY time_start, node");
+    if (!rows.valid()) return SqlError(reader_, "load node events");
+    sqlite3_bind_int64(rows.get(), 1, end);
+    sqlite3_bind_int64(rows.get(), 2, start);
+    std::vector<NodeEvent> out;
+    int rc;
+    while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
+      auto text = [&](int column) {
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), column)),
+                           static_cast<size_t>(sqlite3_column_bytes(rows.get(), column)));
+      };
+      NodeEvent e;
+      e.node = text(0);
+      e.state = text(1);
+      e.reason = text(2);
+      e.cpus = static_cast<uint32_t>(sqlite3_column_int64(rows.get(), 3));
+      e.start = sqlite3_column_int64(rows.get(), 4);
+      e.end = sqlite3_column_int64(rows.get(), 5);
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader_, "load node events");
+    return out;
+  }
+
   Result<std::vector<OutboxEntry>> LoadOutbox() override {
     std::lock_guard<std::mutex> lock(read_mu_);
     Statement rows(reader_,
@@ -501,6 +540,7 @@ class SqliteStore : public Store {
           case StoreOp::Kind::kSaveNodeState: s = WriteNodeState(op.node_state); break;
           case StoreOp::Kind::kSaveDocument: s = WriteDocument(op.doc_name, op.doc_body); break;
           case StoreOp::Kind::kAddOutbox: s = WriteOutbox(op.outbox); break;
+          case StoreOp::Kind::kSaveNodeEvent: s = WriteNodeEvent(op.node_event); break;
           case StoreOp::Kind::kDeleteOutbox: {
             sqlite3_stmt* st = outbox_delete_->get();
             sqlite3_reset(st);
@@ -560,6 +600,22 @@ class SqliteStore : public Store {
     sqlite3_bind_int64(st, 6, e.created);
     if (sqlite3_step(st) != SQLITE_DONE) return SqlError(writer_, "write webhook outbox");
     return Status::Ok();
+  }
+
+  Status WriteNodeEvent(const NodeEvent& e) {
+    // Rare (a node changing state): a statement of its own each time.
+    Statement st(writer_,
+                 "INSERT OR REPLACE INTO node_events (node, time_start, time_end, state, reason, "
+                 "cpus) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st.valid()) return SqlError(writer_, "write node event");
+    sqlite3_bind_text(st.get(), 1, e.node.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.get(), 2, e.start);
+    sqlite3_bind_int64(st.get(), 3, e.end);
+    sqlite3_bind_text(st.get(), 4, e.state.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st.get(), 5, e.reason.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.get(), 6, e.cpus);
+    return sqlite3_step(st.get()) == SQLITE_DONE ? Status::Ok()
+                                                 : SqlError(writer_, "write node event");
   }
 
   Status WriteNodeState(const NodeAdminState& n) {

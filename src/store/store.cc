@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include <algorithm>
+
 #include "api/json_model.h"
 
 namespace shoal {
@@ -15,6 +17,19 @@ Result<std::vector<Job>> Store::QueryJobs(const JobQuery& query) {
     jobs.push_back(std::move(job).value());
   }
   return jobs;
+}
+
+OutageSeconds OutageCpuSeconds(const std::vector<NodeEvent>& events, int64_t start, int64_t end,
+                               int64_t now) {
+  OutageSeconds out;
+  for (const NodeEvent& e : events) {
+    const int64_t from = std::max(start, e.start);
+    const int64_t to = std::min(end, e.end == 0 ? now : e.end);
+    if (to <= from) continue;
+    const double cpu_seconds = static_cast<double>(to - from) * e.cpus;
+    (e.state == "POWERED_DOWN" ? out.planned_down : out.down) += cpu_seconds;
+  }
+  return out;
 }
 
 }  // namespace shoal

@@ -35,6 +35,27 @@ struct NodeAdminState {
   int64_t reason_time = 0;
 };
 
+// One interval a node spent out of service, for sreport's Down and PLND Down and sacctmgr show
+// event: DOWN or DRAIN (with the reason), or POWERED_DOWN (power saving: planned down time).
+// Keyed by (node, start); end 0 while it lasts.
+struct NodeEvent {
+  std::string node;
+  std::string state;  // "DOWN", "DRAIN" or "POWERED_DOWN"
+  std::string reason;
+  uint32_t cpus = 0;  // the node's CPUs, so the history does not depend on today's nodes
+  int64_t start = 0;
+  int64_t end = 0;
+};
+
+// CPU-seconds that node events take out of [start, end) (open events last until `now`): DOWN
+// and DRAIN count as down, POWERED_DOWN as planned down (sreport's Down and PLND Down).
+struct OutageSeconds {
+  double down = 0;
+  double planned_down = 0;
+};
+OutageSeconds OutageCpuSeconds(const std::vector<NodeEvent>& events, int64_t start, int64_t end,
+                               int64_t now);
+
 // One webhook delivery waiting in the durable outbox: an event for one receiver. Written in the
 // same transaction as the job change it reports and removed once delivered (or given up on), so
 // a change that is acknowledged never loses its event.
@@ -57,7 +78,8 @@ struct StoreOp {
   // node_state (removing the node's record when it has neither flag). kSaveDocument replaces the
   // named document (a small whole-state record such as the accounting database) with doc_body.
   // kAddOutbox stores `outbox` (a webhook delivery); kDeleteOutbox removes the entry whose seq
-  // is outbox.seq (nothing when there is none).
+  // is outbox.seq (nothing when there is none). kSaveNodeEvent inserts or replaces node_event
+  // (by node and start).
   enum class Kind {
     kInsertJob,
     kUpdateJob,
@@ -68,7 +90,8 @@ struct StoreOp {
     kSaveNodeState,
     kSaveDocument,
     kAddOutbox,
-    kDeleteOutbox
+    kDeleteOutbox,
+    kSaveNodeEvent
   };
   Kind kind = Kind::kUpdateJob;
   Job job;              // kInsertJob, kUpdateJob
@@ -77,6 +100,7 @@ struct StoreOp {
   std::string doc_name;       // kSaveDocument
   std::string doc_body;
   OutboxEntry outbox;         // kAddOutbox, kDeleteOutbox (seq only)
+  NodeEvent node_event;       // kSaveNodeEvent
   JobId payload_id = 0; // kInsertPayload
   JobPayload payload;   // kInsertPayload
   std::vector<std::pair<UsageKey, double>> usage;  // kSaveUsage
@@ -138,6 +162,8 @@ class Store {
   virtual Result<std::optional<std::string>> LoadDocument(const std::string& name) = 0;
   // The webhook outbox: every entry not yet removed, by seq.
   virtual Result<std::vector<OutboxEntry>> LoadOutbox() = 0;
+  // Node events that overlap [start, end) (open ones count as lasting), by start then node.
+  virtual Result<std::vector<NodeEvent>> LoadNodeEvents(int64_t start, int64_t end) = 0;
 
   // Called after every commit (a whole group) with its duration in seconds, in the committing
   // thread. Set it before the first Submit; it must be quick and must not call the store.

@@ -391,6 +391,46 @@ TEST_P(StoreTest, DocumentsAreReplacedAndSurviveReopen) {
   EXPECT_FALSE(store_->LoadDocument("other")->has_value());
 }
 
+TEST_P(StoreTest, NodeEventsOpenCloseAndQueryByWindow) {
+  auto save = [&](const NodeEvent& e) {
+    StoreOp op;
+    op.kind = StoreOp::Kind::kSaveNodeEvent;
+    op.node_event = e;
+    op.must_sync = false;
+    ASSERT_TRUE(store_->Write({op}).ok());
+  };
+  NodeEvent down{"n1", "DOWN", "broken fan", 4, 100, 0};
+  save(down);
+  save({"n2", "POWERED_DOWN", "", 2, 150, 300});
+  down.end = 200;  // closed: the same row
+  save(down);
+  Reopen();
+  auto all = store_->LoadNodeEvents(0, 1000);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].node, "n1");
+  EXPECT_EQ((*all)[0].end, 200);
+  EXPECT_EQ((*all)[0].reason, "broken fan");
+  EXPECT_EQ((*all)[0].cpus, 4u);
+  EXPECT_EQ((*all)[1].state, "POWERED_DOWN");
+  auto late = store_->LoadNodeEvents(250, 1000);
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ((*late)[0].node, "n2");
+  EXPECT_TRUE(store_->LoadNodeEvents(0, 100)->empty());
+  save({"n3", "DRAIN", "x", 1, 500, 0});  // open: lasts
+  EXPECT_EQ(store_->LoadNodeEvents(900, 1000)->size(), 1u);
+}
+
+TEST(OutageTest, CpuSecondsInTheWindow) {
+  std::vector<NodeEvent> events = {{"n1", "DOWN", "", 4, 100, 200},
+                                   {"n2", "DRAIN", "", 2, 150, 0},
+                                   {"n3", "POWERED_DOWN", "", 8, 0, 1000}};
+  OutageSeconds s = OutageCpuSeconds(events, 150, 400, 300);
+  EXPECT_DOUBLE_EQ(s.down, 50 * 4 + 150 * 2);  // n2 open: until now
+  EXPECT_DOUBLE_EQ(s.planned_down, 250 * 8);
+}
+
 TEST_P(StoreTest, OpenFailsWhereNoDatabaseCanBeCreated) {
   if (GetParam() == Backend::kSqlite) {
     auto s = OpenSqliteStore(dir_ + "/missing/dir/shoal.db");
@@ -793,7 +833,7 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 8);  // every migration ran
+  EXPECT_EQ(sqlite3_column_int(st, 0), 9);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
@@ -979,7 +1019,7 @@ TEST(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 8);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 9);
   sqlite3_finalize(st);
   // Version 8: sacct's window index replaced the user/submit-time one.
   ASSERT_EQ(sqlite3_prepare_v2(db,
@@ -1100,7 +1140,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend:
 
 TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "8");
+  EXPECT_EQ(result_, "9");
   ASSERT_EQ(Sql("SELECT string_agg(indexname, ',') FROM pg_indexes WHERE tablename = 'jobs' "
                 "AND indexname LIKE 'jobs_user%'"),
             "");
@@ -1127,7 +1167,7 @@ TEST_P(PostgresStoreTest, NewerSchemaIsRefused) {
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
       << s.status().message();
-  ASSERT_EQ(Sql("UPDATE schema_version SET version = 8"), "");
+  ASSERT_EQ(Sql("UPDATE schema_version SET version = 9"), "");
   Open();
 }
 
@@ -1137,7 +1177,7 @@ TEST_P(PostgresStoreTest, VersionSixDatabaseGainsTheWebhookOutbox) {
   ASSERT_EQ(Sql("UPDATE schema_version SET version = 6"), "");
   Open();
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "8");
+  EXPECT_EQ(result_, "9");
   ASSERT_TRUE(store_->Write({AddOutbox(MakeOutbox(1, 2, "http://r/"))}).ok());
   auto loaded = store_->LoadOutbox();
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
