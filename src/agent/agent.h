@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "agent/agent_options.h"
@@ -64,6 +65,12 @@ class Agent {
   // Runs the HealthCheckProgram every interval, as the last RegisterReply set them.
   void HealthLoop();
   void ConfigureHealthCheck(const std::string& program, uint32_t interval_s);
+  // --container-name: a job's named containers live in NamedContainersDir(job) until the job
+  // ends here (its batch script ended, or the controller terminated it), then go once none of
+  // its units runs any more (checked with each heartbeat).
+  std::string NamedContainersDir(uint64_t job_id) const;
+  void JobEnded(uint64_t job_id);
+  void SweepNamedContainers();
 
   const AgentOptions options_;
   const std::string supervisor_path_;
@@ -83,6 +90,9 @@ class Agent {
   uint32_t heartbeat_ms_ = 1000;
   std::deque<rpc::AgentMessage> outbox_;
   std::function<std::vector<GpuSample>()> gpu_reader_;
+
+  std::mutex containers_mu_;
+  std::set<uint64_t> ended_jobs_;  // whose named containers are to go
 
   std::mutex health_mu_;
   std::condition_variable health_cv_;
