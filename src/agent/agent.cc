@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "agent/gpu_readings.h"
+#include "agent/job_dir.h"
 #include "agent/health_check.h"
 #include "agent/host_info.h"
 #include "agent/node_metrics.h"
@@ -175,7 +177,7 @@ JobSpec SpecFromLaunchTasks(const rpc::LaunchTasks& l) {
   s.pty = l.pty();
   s.pty_rows = l.pty_rows();
   s.pty_cols = l.pty_cols();
-  if (l.has_container() && !l.container().image().empty()) {
+  if (l.has_container() && (!l.container().image().empty() || !l.container().name().empty())) {
     s.container = ContainerFromRpc(l.container());
     s.home = HomeOf(s.uid);
   }
@@ -213,7 +215,7 @@ JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
   if (geteuid() == 0 && s.uid != 0) s.groups = SupplementaryGroups(s.uid, s.gid);
   s.gpu_indices.assign(l.gpu_indices().begin(), l.gpu_indices().end());
   s.cpus = l.cpus();
-  if (l.has_container() && !l.container().image().empty()) {
+  if (l.has_container() && (!l.container().image().empty() || !l.container().name().empty())) {
     s.container = ContainerFromRpc(l.container());
     s.home = HomeOf(s.uid);
   }
@@ -237,7 +239,10 @@ Agent::Agent(AgentOptions options, std::string supervisor_path)
     s->set_start_time(info.start_time);
     Enqueue(std::move(m));
   };
-  listener.finished = [this](const JobResult& r) { Enqueue(FinishedMessage(r)); };
+  listener.finished = [this](const JobResult& r) {
+    JobEnded(r.job_id);  // the batch script's end is the job's
+    Enqueue(FinishedMessage(r));
+  };
   jobs_ = std::make_unique<JobManager>(jm, std::move(listener));
   JobManager::Listener step_listener;
   step_listener.finished = [this](const JobResult& r) { Enqueue(StepFinishedMessage(r)); };
@@ -552,6 +557,9 @@ void Agent::WriterLoop(Stream* stream, grpc::ClientContext* ctx) {
         AddGpuReadings(gpu_reader_(), hb);
         lock.lock();
       }
+      lock.unlock();
+      SweepNamedContainers();
+      lock.lock();
     } else {
       cv_.wait_until(lock, next_heartbeat);
       continue;
@@ -608,12 +616,50 @@ void Agent::AddCgroup(JobSpec& spec, uint64_t job_id, bool batch, uint32_t step_
   if (cgroup_layout_->memory) spec.memory_limit_bytes = memory_limit_mb << 20;
 }
 
+std::string Agent::NamedContainersDir(uint64_t job_id) const {
+  return options_.state_dir + "/" + kNamedContainersDir + "/" + std::to_string(job_id);
+}
+
+void Agent::JobEnded(uint64_t job_id) {
+  std::lock_guard<std::mutex> lock(containers_mu_);
+  ended_jobs_.insert(job_id);
+}
+
+void Agent::SweepNamedContainers() {
+  std::vector<uint64_t> ended;
+  {
+    std::lock_guard<std::mutex> lock(containers_mu_);
+    if (ended_jobs_.empty()) return;
+    ended.assign(ended_jobs_.begin(), ended_jobs_.end());
+  }
+  std::set<uint64_t> busy;
+  for (const RunningJobInfo& unit : jobs_->Running()) busy.insert(unit.job_id);
+  for (const RunningJobInfo& unit : steps_->Running()) busy.insert(JobOfUnit(unit.job_id));
+  for (uint64_t job_id : ended) {
+    if (busy.count(job_id) != 0) continue;  // its containers may still be in use: next time
+    const std::string dir = NamedContainersDir(job_id);
+    struct stat st;
+    if (stat(dir.c_str(), &st) == 0) {
+      RemoveJobDir(dir);
+      spdlog::info("job {}: removed its named containers ({})", job_id, dir);
+    }
+    std::lock_guard<std::mutex> lock(containers_mu_);
+    ended_jobs_.erase(job_id);
+  }
+}
+
 void Agent::Dispatch(const rpc::ControllerMessage& msg) {
   switch (msg.body_case()) {
     case rpc::ControllerMessage::kLaunch: {
       const rpc::LaunchJob& l = msg.launch();
       JobSpec spec = SpecFromLaunch(l);
       AddCgroup(spec, l.job_id(), /*batch=*/true, 0, l.memory_limit_mb());
+      // A new run of the job (a requeue) starts without what an earlier run left here.
+      {
+        std::lock_guard<std::mutex> lock(containers_mu_);
+        if (ended_jobs_.erase(l.job_id()) != 0) RemoveJobDir(NamedContainersDir(l.job_id()));
+      }
+      if (!spec.container.name.empty()) spec.containers_dir = NamedContainersDir(l.job_id());
       Status st = jobs_->Launch(std::move(spec), l.script());
       if (!st.ok()) spdlog::error("job {}: {}", l.job_id(), st.message());
       break;
@@ -634,12 +680,15 @@ void Agent::Dispatch(const rpc::ControllerMessage& msg) {
       for (const RunningJobInfo& unit : steps_->Running()) {
         if (JobOfUnit(unit.job_id) == t.job_id()) steps_->Terminate(unit.job_id, t.kill_wait_s());
       }
+      JobEnded(t.job_id());
+      SweepNamedContainers();
       break;
     }
     case rpc::ControllerMessage::kLaunchTasks: {
       const rpc::LaunchTasks& l = msg.launch_tasks();
       JobSpec spec = SpecFromLaunchTasks(l);
       AddCgroup(spec, l.job_id(), /*batch=*/false, l.step_id(), l.memory_limit_mb());
+      if (!spec.container.name.empty()) spec.containers_dir = NamedContainersDir(l.job_id());
       Status st = steps_->Launch(std::move(spec), "");
       if (!st.ok()) spdlog::error("step {}.{}: {}", l.job_id(), l.step_id(), st.message());
       break;

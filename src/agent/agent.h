@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "agent/agent_options.h"
@@ -71,6 +72,12 @@ class Agent {
   // Gives a launch its cgroup directories, leaf and memory limit when jobs run in cgroups.
   void AddCgroup(JobSpec& spec, uint64_t job_id, bool batch, uint32_t step_id,
                  uint64_t memory_limit_mb) const;
+  // --container-name: a job's named containers live in NamedContainersDir(job) until the job
+  // ends here (its batch script ended, or the controller terminated it), then go once none of
+  // its units runs any more (checked with each heartbeat).
+  std::string NamedContainersDir(uint64_t job_id) const;
+  void JobEnded(uint64_t job_id);
+  void SweepNamedContainers();
 
   const AgentOptions options_;
   const std::string supervisor_path_;
@@ -90,6 +97,9 @@ class Agent {
   uint32_t heartbeat_ms_ = 1000;
   std::deque<rpc::AgentMessage> outbox_;
   std::function<std::vector<GpuSample>()> gpu_reader_;
+
+  std::mutex containers_mu_;
+  std::set<uint64_t> ended_jobs_;  // whose named containers are to go
 
   std::mutex health_mu_;
   std::condition_variable health_cv_;

@@ -36,7 +36,7 @@ std::vector<std::string> PodmanRunArgv(const ContainerSpec& spec, const Containe
                                        const std::vector<std::string>& command) {
   std::vector<std::string> argv = {run.podman, "run", "--rm", "--name", run.name};
   // Never reach for a registry: an image is in the user's storage or an archive on disk.
-  argv.push_back("--pull=never");
+  if (run.rootfs.empty()) argv.push_back("--pull=never");
   // As enroot does, the host's network: MPI, NCCL and the job's own ports work unchanged.
   argv.push_back("--network=host");
   // catatonit as PID 1 forwards scancel's and the time limit's signals and reaps orphans.
@@ -94,7 +94,12 @@ std::vector<std::string> PodmanRunArgv(const ContainerSpec& spec, const Containe
     argv.push_back("--env");
     argv.push_back("CUDA_VISIBLE_DEVICES=" + Join(ids, ","));
   }
-  argv.push_back(spec.image);
+  if (run.rootfs.empty()) {
+    argv.push_back(spec.image);
+  } else {
+    argv.push_back("--rootfs");
+    argv.push_back(run.rootfs);
+  }
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }

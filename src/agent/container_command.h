@@ -25,6 +25,9 @@ struct ContainerRun {
   size_t gpu_count = 0;
   std::vector<std::string> extra_mounts;  // "SRC:DST[:opts]" shoal adds (the batch script)
   bool tty = false;                       // srun --pty's task
+  // A named container's root filesystem (--container-name): podman runs there (--rootfs)
+  // instead of in a fresh copy of the image, so changes stay for the job's next steps.
+  std::string rootfs;
 };
 
 // "shoal-<job>-<unit>-<rank>": unique on the node while the step runs, so a leftover can be

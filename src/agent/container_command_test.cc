@@ -62,6 +62,20 @@ TEST(PodmanRunArgv, RootlessDefaults) {
             (std::vector<std::string>{"localhost/t:1", "/bin/sh", "-c", "true"}));
 }
 
+// A named container runs in its kept root filesystem, not in a fresh copy of the image.
+TEST(PodmanRunArgv, NamedContainerRunsInItsRootfs) {
+  ContainerSpec spec;
+  spec.name = "build";  // a later step: the name alone
+  ContainerRun run = BaseRun();
+  run.rootfs = "/var/lib/shoal/containers/12/build/rootfs";
+  std::vector<std::string> argv = PodmanRunArgv(spec, run, {"cat", "/x"});
+  EXPECT_EQ(std::vector<std::string>(argv.end() - 4, argv.end()),
+            (std::vector<std::string>{"--rootfs", run.rootfs, "cat", "/x"}));
+  EXPECT_TRUE(Has(argv, "--rm"));  // the process's container goes; the filesystem stays
+  EXPECT_FALSE(Has(argv, "--pull=never"));
+  EXPECT_TRUE(Has(argv, "--userns=keep-id"));
+}
+
 TEST(PodmanRunArgv, OptionsMapToPodmanFlags) {
   ContainerSpec spec;
   spec.image = "localhost/t:1";

@@ -78,6 +78,7 @@ std::string SpecToJson(const JobSpec& s) {
                       {"writable", c.writable},
                       {"entrypoint", c.entrypoint}};
     j["home"] = s.home;
+    if (!s.containers_dir.empty()) j["containers_dir"] = s.containers_dir;
   }
   if (!s.tasks.empty()) {
     Json tasks = Json::array();
@@ -129,6 +130,7 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
       Get(*c, "entrypoint", s.container.entrypoint);
     }
     Get(j, "home", s.home);
+    Get(j, "containers_dir", s.containers_dir);
     if (auto tasks = j.find("tasks"); tasks != j.end() && tasks->is_array()) {
       for (const Json& t : *tasks) {
         JobSpec::Task task;

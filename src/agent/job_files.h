@@ -36,6 +36,9 @@ inline constexpr char kPidFile[] = "supervisor.pid";
 inline constexpr char kStateFile[] = "state.json";
 inline constexpr char kResultFile[] = "result.json";
 inline constexpr char kSupervisorExeName[] = "shoal-supervisor";
+// Beside jobs/ in the agent's state directory: containers/<job>/<name>/rootfs, a job's named
+// containers (--container-name), removed with the job (supervisor.cc, agent.cc).
+inline constexpr char kNamedContainersDir[] = "containers";
 
 // What the supervisor runs. Mirrors rpc::LaunchJob plus what the agent adds per node.
 struct JobSpec {
@@ -66,6 +69,9 @@ struct JobSpec {
   std::vector<std::string> cgroup_dirs;
   std::string cgroup_leaf;
   uint64_t memory_limit_bytes = 0;
+  // With --container-name: where the node keeps the job's named containers
+  // (<state>/containers/<job>; the agent removes it at the job's end).
+  std::string containers_dir;
 
   // A job step's tasks on this node instead of a batch script (rpc::LaunchTasks): each runs
   // `argv` (the program looked up in PATH) with `env` plus its own variables, stdin per `input`,

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -27,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -160,9 +162,17 @@ class Supervisor {
   // --container-image: the image must be there before anything starts (no pull, ever); the
   // podman command that replaces the program; the containers a killed podman left behind.
   bool CheckContainerImage(std::string* error);
+  bool CheckImageExists(std::string* error);
+  // --container-name: the job's named container on this node is a root filesystem directory
+  // that podman runs each step in (--rootfs), so what one step changes there the next sees
+  // (pyxis's named containers). The first step that names it creates it from the image, under
+  // a lock (the tasks of a step start at once); the agent removes it at the job's end.
+  bool PrepareNamedContainer(std::string* error);
   // Runs podman (`args` after the executable) as the job's user, output captured; its exit
   // status, or -1 when it could not run.
-  int RunPodman(const std::vector<std::string>& args, std::string* output);
+  int RunPodman(const std::vector<std::string>& args, std::string* output, int timeout_s = 60);
+  // Runs `argv` (absolute) as the job's user with podman's environment, output captured.
+  int RunAsUser(const std::vector<std::string>& argv, std::string* output, int timeout_s);
   std::vector<std::string> ContainerArgv(const std::vector<std::string>& env, uint32_t rank,
                                          bool tty, std::vector<std::string> command);
   void RemoveLeftoverContainers();
@@ -203,6 +213,7 @@ class Supervisor {
   bool pty_eof_sent_ = false;
   std::string podman_;                        // with a container: the podman executable
   std::vector<std::string> container_names_;  // the containers started (by rank order)
+  std::string container_rootfs_;              // a named container's root filesystem ("" unnamed)
 };
 
 // How much of the terminal's traffic a slow reader may leave waiting, each way.
@@ -947,6 +958,11 @@ bool Supervisor::CheckContainerImage(std::string* error) {
                         spec_.tasks[i].rank, spec_.container.name);
     }
   }
+  if (!spec_.container.name.empty()) return PrepareNamedContainer(error);
+  return CheckImageExists(error);
+}
+
+bool Supervisor::CheckImageExists(std::string* error) {
   ContainerImageRef ref = SplitContainerImage(spec_.container.image);
   if (!ref.transport.empty()) {
     // Opened with the user's rights: the archive must be theirs to read.
@@ -979,11 +995,115 @@ bool Supervisor::CheckContainerImage(std::string* error) {
   return false;
 }
 
-int Supervisor::RunPodman(const std::vector<std::string>& args, std::string* output) {
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+bool Supervisor::PrepareNamedContainer(std::string* error) {
+  const ContainerSpec& c = spec_.container;
+  // A step's unit key holds the step id below the job id (agent.cc: StepUnitKey).
+  const uint64_t job_id = spec_.tasks.empty() ? spec_.job_id : spec_.job_id >> 20;
+  // The agent names <state>/containers/<job>; both are made here, on first use.
+  if (spec_.containers_dir.empty()) {
+    *error = "container " + c.name + ": the agent gave no place for named containers";
+    return false;
+  }
+  const std::string job_dir = spec_.containers_dir;
+  const std::string root = job_dir.substr(0, job_dir.find_last_of('/'));
+  // Traversable for the job's user when root runs it (as the jobs directory is).
+  const mode_t mode = geteuid() == 0 ? 0711 : 0700;
+  for (const std::string& d : {root, job_dir}) {
+    if (mkdir(d.c_str(), mode) != 0 && errno != EEXIST) {
+      *error = "container " + c.name + ": could not create " + d + ": " + ErrnoText(errno);
+      return false;
+    }
+  }
+  const std::string dir = job_dir + "/" + c.name;
+  const std::string lock_path = dir + ".lock";
+  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+    *error = "container " + c.name + ": could not lock " + lock_path + ": " + ErrnoText(errno);
+    if (lock_fd >= 0) close(lock_fd);
+    return false;
+  }
+  struct Unlock {
+    int fd;
+    ~Unlock() { close(fd); }  // closing releases the lock
+  } unlock{lock_fd};
+  const std::string rootfs = dir + "/rootfs";
+  const std::string ready = dir + "/ready";
+  if (access(ready.c_str(), F_OK) == 0) {
+    // pyxis: an existing named container is used as it is; an image given again is ignored.
+    container_rootfs_ = rootfs;
+    Log("container %s: reusing %s", c.name.c_str(), rootfs.c_str());
+    return true;
+  }
+  if (c.image.empty()) {
+    *error = "container " + c.name + " does not exist on this node for job " +
+             std::to_string(job_id) +
+             ": the first step that names it must give --container-image to create it";
+    return false;
+  }
+  if (!CheckImageExists(error)) return false;
+  // Made by root, handed to the user: podman writes the export there and tar unpacks it.
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);  // a creation that failed half-way
+  if (mkdir(dir.c_str(), 0700) != 0 ||
+      (switch_ids_ && chown(dir.c_str(), spec_.uid, spec_.gid) != 0)) {
+    *error = "container " + c.name + ": could not create " + dir + ": " + ErrnoText(errno);
+    return false;
+  }
+  const std::string creator = "shoal-" + std::to_string(job_id) + "-create-" + c.name;
+  const std::string archive = dir + "/rootfs.tar";
+  std::string output;
+  // The image's files as a tar stream (`podman export` of a container never started); the
+  // command is only recorded, never run (an imported image may have none).
+  int rc = RunPodman({"create", "--pull=never", "--name", creator, c.image, "true"}, &output);
+  if (rc == 0) {
+    output.clear();
+    rc = RunPodman({"export", "--output", archive, creator}, &output, 1800);
+  }
+  std::string ignored;
+  RunPodman({"rm", "--force", "--ignore", creator}, &ignored);
+  if (rc != 0) {
+    *error = "container " + c.name + ": podman could not export image " + c.image + ": " +
+             output.substr(0, 400);
+    return false;
+  }
+  std::string tar;
+  for (const char* candidate : {"/usr/bin/tar", "/bin/tar"}) {
+    if (tar.empty() && access(candidate, X_OK) == 0) tar = candidate;
+  }
+  if (tar.empty()) {
+    *error = "container " + c.name + ": tar is not installed on this node";
+    return false;
+  }
+  output.clear();
+  if (mkdir(rootfs.c_str(), 0755) != 0 ||
+      (switch_ids_ && chown(rootfs.c_str(), spec_.uid, spec_.gid) != 0) ||
+      (rc = RunAsUser({tar, "-x", "-f", archive, "-C", rootfs}, &output, 1800)) != 0) {
+    *error = "container " + c.name + ": could not unpack image " + c.image + " into " + rootfs +
+             ": " + (output.empty() ? ErrnoText(errno) : output.substr(0, 400));
+    return false;
+  }
+  unlink(archive.c_str());
+  if (Status s = WriteFileAtomic(ready, c.image + "\n"); !s.ok()) {
+    *error = "container " + c.name + ": " + s.message();
+    return false;
+  }
+  container_rootfs_ = rootfs;
+  Log("container %s: created %s from %s", c.name.c_str(), rootfs.c_str(), c.image.c_str());
+  return true;
+}
+
+int Supervisor::RunPodman(const std::vector<std::string>& args, std::string* output,
+                          int timeout_s) {
   std::vector<std::string> argv = {podman_};
   argv.insert(argv.end(), args.begin(), args.end());
+  return RunAsUser(argv, output, timeout_s);
+}
+
+int Supervisor::RunAsUser(const std::vector<std::string>& argv_in, std::string* output,
+                          int timeout_s) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+  std::vector<std::string> argv = argv_in;
   std::vector<std::string> env = PodmanEnvironment(spec_.env, spec_.uid, spec_.home);
   pid_t pid = fork();
   if (pid < 0) {
@@ -1005,11 +1125,12 @@ int Supervisor::RunPodman(const std::vector<std::string>& args, std::string* out
     cargv.push_back(nullptr);
     for (std::string& kv : env) cenv.push_back(kv.data());
     cenv.push_back(nullptr);
-    execve(podman_.c_str(), cargv.data(), cenv.data());
+    execve(argv[0].c_str(), cargv.data(), cenv.data());
     _exit(127);
   }
   close(pipefd[1]);
-  // podman answers in well under a second; a minute means it is stuck (a storage lock).
+  // podman answers in well under a second; a minute means it is stuck (a storage lock). An
+  // image's export and unpacking get longer.
   timespec start = MonotonicNow();
   for (;;) {
     pollfd pfd{pipefd[0], POLLIN, 0};
@@ -1023,9 +1144,10 @@ int Supervisor::RunPodman(const std::vector<std::string>& args, std::string* out
       }
       if (got == 0 || errno != EINTR) break;
     }
-    if (MonotonicNow().tv_sec - start.tv_sec > 60) {
+    if (MonotonicNow().tv_sec - start.tv_sec > timeout_s) {
       kill(pid, SIGKILL);
-      *output += "podman did not answer within 60 s";
+      *output += argv[0].substr(argv[0].find_last_of('/') + 1) + " did not answer within " +
+                 std::to_string(timeout_s) + " s";
       break;
     }
   }
@@ -1055,6 +1177,7 @@ std::vector<std::string> Supervisor::ContainerArgv(const std::vector<std::string
   run.gpu_devices = GpuDeviceArgs(spec_.gpu_indices);
   run.gpu_count = run.gpu_devices.empty() ? 0 : spec_.gpu_indices.size();
   run.tty = tty;
+  run.rootfs = container_rootfs_;
   if (spec_.tasks.empty()) {
     // The batch script, where the job's podman can read it, at the same path.
     run.extra_mounts.push_back(Path(kScriptFile) + ":" + Path(kScriptFile) + ":ro");

@@ -76,6 +76,7 @@ void Usage(FILE* out) {
                "  init --controller HOST[:PORT] [--config-dir /etc/shoal]   on the controller "
                "host\n"
                "  token --join [lifespan=SECONDS]   a one-time join token for a new node\n"
+               "  token --list | --revoke ID   the join tokens; revoke an unused one\n"
                "  join HOST[:PORT] TOKEN [--name NODE] [--config-dir /etc/shoal]   on the node\n"
                "access:\n"
                "  token [lifespan=SECONDS] [username=NAME]   a token for the API over TCP "

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include "api/client.h"
 #include "cli/command_util.h"
@@ -725,10 +726,54 @@ int JoinToken(Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+// shoal token --list: the join tokens the controller keeps (expired ones for a day), never
+// their secrets.
+int ListJoinTokens(Context& ctx) {
+  Result<Json> r = ctx.client.Get("/api/v1/join-tokens");
+  if (!r.ok()) {
+    Err(ctx, "shoal token: cannot list join tokens: " + r.status().message() + "\n");
+    return 1;
+  }
+  if (!r->contains("join_tokens") || !(*r)["join_tokens"].is_array()) {
+    Err(ctx, "shoal token: no join_tokens in the controller's answer\n");
+    return 1;
+  }
+  printf("%-6s %-19s %-19s %-7s %-10s %s\n", "ID", "CREATED", "EXPIRES", "STATE", "ISSUED_BY",
+         "DETAIL");
+  for (const Json& t : (*r)["join_tokens"]) {
+    const std::string state = t.value("state", "");
+    std::string detail;
+    if (state == "used") {
+      detail =
+          "by " + t.value("used_by", "") + " at " + FormatTimestamp(t.value("used_at", int64_t{0}));
+    } else if (state == "revoked") {
+      detail = "by " + t.value("revoked_by", "") + " at " +
+               FormatTimestamp(t.value("revoked_at", int64_t{0}));
+    }
+    printf("%-6s %-19s %-19s %-7s %-10s %s\n", t.value("id", "").c_str(),
+           FormatTimestamp(t.value("created_at", int64_t{0})).c_str(),
+           FormatTimestamp(t.value("expires_at", int64_t{0})).c_str(), state.c_str(),
+           t.value("issued_by", "").c_str(), detail.c_str());
+  }
+  return 0;
+}
+
+// shoal token --revoke ID: an unused join token can no longer be used.
+int RevokeJoinToken(Context& ctx, const std::string& id) {
+  Result<Json> r = ctx.client.Call("DELETE", "/api/v1/join-tokens/" + UrlEncode(id));
+  if (!r.ok()) {
+    Err(ctx, "shoal token: cannot revoke join token " + id + ": " + r.status().message() + "\n");
+    return 1;
+  }
+  fprintf(stderr, "join token %s revoked\n", id.c_str());
+  return 0;
+}
+
 int ShoalTokenMain(int argc, char** argv) {
   Context ctx;
   std::vector<std::string> args;
-  bool join = false;
+  bool join = false, list = false;
+  std::optional<std::string> revoke;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -736,18 +781,41 @@ int ShoalTokenMain(int argc, char** argv) {
           "usage: shoal token [lifespan=SECONDS] [username=NAME]\n"
           "  prints SLURM_JWT=<token> for the REST API over TCP (as scontrol token)\n"
           "       shoal token --join [lifespan=SECONDS]\n"
-          "  prints a one-time join token for `shoal join` (administrators; default an hour)\n",
+          "  prints a one-time join token for `shoal join` (administrators; default an hour)\n"
+          "       shoal token --list\n"
+          "  lists the join tokens (id, created, expires, state; never the secret)\n"
+          "       shoal token --revoke ID\n"
+          "  revokes an unused join token (ID: its first 6 characters)\n",
           stdout);
       return 0;
     }
     if (a == "--join") {
       join = true;
+    } else if (a == "--list") {
+      list = true;
+    } else if (a == "--revoke" || a.rfind("--revoke=", 0) == 0) {
+      if (a == "--revoke" && i + 1 >= argc) {
+        fputs("shoal token: --revoke needs a token id (shoal token --list)\n", stderr);
+        return 1;
+      }
+      revoke = a == "--revoke" ? std::string(argv[++i]) : std::string(a.substr(9));
     } else if (a == "--lifespan" && i + 1 < argc) {
       args.push_back(std::string("lifespan=") + argv[++i]);
     } else {
       args.emplace_back(a);
     }
   }
+  if (int(join) + int(list) + int(revoke.has_value()) > 1) {
+    fputs("shoal token: --join, --list and --revoke exclude each other\n", stderr);
+    return 1;
+  }
+  if ((list || revoke) && !args.empty()) {
+    fprintf(stderr, "shoal token: unexpected argument %s with --%s\n", args[0].c_str(),
+            list ? "list" : "revoke");
+    return 1;
+  }
+  if (list) return ListJoinTokens(ctx);
+  if (revoke) return RevokeJoinToken(ctx, *revoke);
   return join ? JoinToken(ctx, args) : Token(ctx, args);
 }
 

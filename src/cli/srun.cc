@@ -29,6 +29,8 @@
 #include "cli/commands.h"
 #include "cli/srun_options.h"
 #include "cli/users.h"
+#include "common/hostlist.h"
+#include "common/strings.h"
 
 extern char** environ;
 
@@ -155,6 +157,95 @@ Result<Job> FetchJob(const ApiClient& client, JobId id) {
   return JobFromJson(*r);
 }
 
+void Relinquish(const ApiClient& client, JobId id, int exit_code, int signal) {
+  client.Post("/api/v1/jobs/" + std::to_string(id) + "/complete",
+              Json{{"exit_code", exit_code}, {"signal", signal}});
+}
+
+// How long a client waits for an allocation's powered-down nodes to boot. The controller itself
+// gives up on a node after ResumeTimeout (the job then ends NODE_FAIL, which the wait sees); a
+// node may first have to finish powering down (SuspendTimeout), as Slurm bounds salloc's wait.
+int64_t BootWaitSeconds(const ApiClient& client) {
+  int64_t resume = 60, suspend = 30;
+  if (Result<Json> r = client.Get("/api/v1/config"); r.ok() && r->contains("config")) {
+    const Json& config = (*r)["config"];
+    auto read = [&](const char* key, int64_t* out) {
+      if (!config.contains(key) || !(*config.find(key)).is_string()) return;
+      const std::string text = (*config.find(key)).get<std::string>();
+      if (auto n = ParseInt(text.substr(0, text.find(' '))); n && *n > 0) *out = *n;
+    };
+    read("ResumeTimeout", &resume);
+    read("SuspendTimeout", &suspend);
+  }
+  return resume + suspend + 5;  // and a little for the registration to be seen
+}
+
+// Waits while job `id` is CONFIGURING (its powered-down nodes booting; power saving), as
+// Slurm's salloc and srun wait for the nodes to be ready before they run anything. salloc says
+// so; srun only with -v. Returns true once the job runs on ready nodes. Else prints why and
+// returns false: the job ended (its nodes failed to resume), the wait passed ResumeTimeout, or
+// a signal came; `owned` allocations (made by this command) are then relinquished.
+bool WaitNodesReady(const std::string& prog, const ApiClient& client, JobId id, bool owned,
+                    const SrunOptions& o) {
+  const bool salloc = prog == "salloc";
+  const unsigned long long n = id;
+  Result<Job> job = FetchJob(client, id);
+  if (!job.ok()) {
+    fprintf(stderr, "%s: error: cannot read job %llu: %s\n", prog.c_str(), n,
+            job.status().message().c_str());
+    return false;
+  }
+  if (!job->configuring) return true;
+  const std::string nodes = CompressHostlist(job->nodes);
+  const bool say = salloc ? !o.quiet : o.verbose > 0;
+  if (say) fprintf(stderr, "%s: Waiting for resource configuration\n", prog.c_str());
+  const auto deadline = Clock::now() + std::chrono::seconds(BootWaitSeconds(client));
+  auto not_ready = [&](const std::string& why) {
+    if (salloc) {
+      fprintf(stderr, "salloc: error: Nodes %s are still not ready: %s\n", nodes.c_str(),
+              why.c_str());
+    } else {
+      fprintf(stderr, "srun: error: Something is wrong with the boot of the nodes %s: %s\n",
+              nodes.c_str(), why.c_str());
+    }
+    if (owned) {
+      fprintf(stderr,
+              salloc ? "salloc: Job allocation %llu has been revoked.\n"
+                     : "srun: Job allocation %llu has been revoked\n",
+              n);
+    }
+    return false;
+  };
+  for (int delay = 50;; delay = std::min(delay * 2, 500)) {
+    for (int slept = 0; slept < delay && g_interrupts == 0 && !g_terminate; slept += 10) Sleep(10);
+    if (g_interrupts > 0 || g_terminate) {
+      if (owned) Relinquish(client, id, 0, 0);
+      not_ready("interrupted while the nodes were booting");
+      if (salloc && owned) fputs("salloc: Job aborted due to signal\n", stderr);
+      return false;
+    }
+    job = FetchJob(client, id);
+    if (job.ok() && IsFinished(job->state)) {
+      const bool reason = !job->reason.empty() && job->reason != "None";
+      return not_ready("job " + std::to_string(id) + " ended " + JobStateName(job->state) +
+                       (reason ? " (" + job->reason + ")" : "") +
+                       " while they resumed (sinfo -R says why)");
+    }
+    if (job.ok() && job->state == JobState::kPending) {
+      // Requeued (a batch job's failed resume): not an allocation any more.
+      return not_ready("job " + std::to_string(id) + " is pending again (sinfo -R says why)");
+    }
+    if (job.ok() && !job->configuring) break;
+    if (Clock::now() > deadline) {
+      if (owned) Relinquish(client, id, 0, 0);
+      return not_ready("not ready within ResumeTimeout (" +
+                       std::to_string(BootWaitSeconds(client) - 5) + " s with SuspendTimeout)");
+    }
+  }
+  if (say) fprintf(stderr, "%s: Nodes %s are ready for job\n", prog.c_str(), nodes.c_str());
+  return true;
+}
+
 // Makes an interactive allocation for `o` and waits until it runs, printing what Slurm's
 // salloc and srun print. Returns the job id, or the exit code to end with.
 struct Allocation {
@@ -246,12 +337,8 @@ Allocation Allocate(const std::string& prog, const ApiClient& client, SrunOption
   }
   if (salloc)
     fprintf(stderr, "salloc: Granted job allocation %llu\n", static_cast<unsigned long long>(id));
+  if (!WaitNodesReady(prog, client, id, /*owned=*/true, o)) return {0, 1};
   return {id, 0};
-}
-
-void Relinquish(const ApiClient& client, JobId id, int exit_code, int signal) {
-  client.Post("/api/v1/jobs/" + std::to_string(id) + "/complete",
-              Json{{"exit_code", exit_code}, {"signal", signal}});
 }
 
 // --- srun's output collection -----------------------------------------------------------------
@@ -862,6 +949,9 @@ int SrunMain(int argc, char** argv) {
       fprintf(stderr, "srun: error: Invalid job id specified: %s\n", inside.c_str());
       return 1;
     }
+    // Inside salloc or a batch job the allocation's nodes are up already (both wait for them):
+    // only an allocation named with --jobid may still be CONFIGURING.
+    if (!o.jobid.empty() && !WaitNodesReady("srun", client, *id, /*owned=*/false, o)) return 1;
     return RunStep(client, *id, o);
   }
   Allocation a = Allocate("srun", client, o);

@@ -1754,6 +1754,11 @@ void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
         }
         ReleaseResourcesLocked(job);
         FinishJobLocked(job, state, end);
+        // The batch script's end is the job's: its other nodes end what is left of it there
+        // (their steps were told to stop; this also lets them drop the job's named containers).
+        for (size_t i = 1; i < job.nodes.size(); ++i) {
+          SendLocked(job.nodes[i], TerminateMessage(job, config_.kill_wait_s));
+        }
       } else {
         // Cancelled or requeued while running: the run is over, free what it held.
         if (job.cancel_requested) {

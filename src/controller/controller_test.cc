@@ -1995,6 +1995,27 @@ TEST_F(PowerControllerTest, FailedResumeDownsTheNodeAndRequeuesTheJobAcrossARest
   EXPECT_EQ(StateOf(id), JobState::kPending);
 }
 
+// salloc/srun wait for a CONFIGURING allocation's nodes; a step asked for meanwhile is refused
+// (nothing could run there yet), and taken once the node registered.
+TEST_F(PowerControllerTest, StepsWaitUntilAConfiguringAllocationsNodesAreUp) {
+  Configure("exit 0\n");
+  StartController();
+  SubmitRequest req = Request();
+  req.req.interactive = true;
+  req.script.clear();
+  JobId id = Submit(req);
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).configuring; }));
+  auto early = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  EXPECT_EQ(early.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("not ready yet (CONFIGURING"), std::string::npos)
+      << early.status().message();
+  Register("c1", 2);
+  ASSERT_TRUE(WaitUntil([&] { return !GetJob(id).configuring; }));
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+  auto step = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  EXPECT_TRUE(step.ok()) << step.status().message();
+}
+
 TEST_F(PowerControllerTest, CancelOfAConfiguringJobFreesItsNodes) {
   Configure("exit 0\n");  // the node never registers
   StartController();

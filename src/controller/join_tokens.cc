@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/slurm_time.h"
@@ -50,6 +51,8 @@ Status JoinTokens::LoadLocked() {
       e.expires_at = t.value("expires_at", int64_t{0});
       e.used_at = t.value("used_at", int64_t{0});
       e.used_by = t.value("used_by", "");
+      e.revoked_at = t.value("revoked_at", int64_t{0});
+      e.revoked_by = t.value("revoked_by", "");
       tokens_.push_back(std::move(e));
     }
   }
@@ -67,7 +70,9 @@ Status JoinTokens::CommitLocked(std::vector<Entry> next, int64_t now) {
                     {"created_at", e.created_at},
                     {"expires_at", e.expires_at},
                     {"used_at", e.used_at},
-                    {"used_by", e.used_by}});
+                    {"used_by", e.used_by},
+                    {"revoked_at", e.revoked_at},
+                    {"revoked_by", e.revoked_by}});
   }
   StoreOp op;
   op.kind = StoreOp::Kind::kSaveDocument;
@@ -88,7 +93,8 @@ Result<IssuedJoinToken> JoinTokens::Issue(int64_t lifespan_s, const std::string&
   if (Status s = LoadLocked(); !s.ok()) return s;
   IssuedJoinToken issued{RandomToken(6), RandomToken(16), now + lifespan_s};
   std::vector<Entry> next = tokens_;
-  next.push_back({issued.id, SecretHash(issued.secret), issued_by, now, issued.expires_at, 0, ""});
+  next.push_back(
+      {issued.id, SecretHash(issued.secret), issued_by, now, issued.expires_at, 0, "", 0, ""});
   if (Status s = CommitLocked(std::move(next), now); !s.ok()) return s;
   spdlog::info("join token {} issued by {}, valid until {}", issued.id, issued_by,
                FormatTimestamp(issued.expires_at));
@@ -108,6 +114,12 @@ Status JoinTokens::Redeem(const std::string& id, const std::string& secret, cons
         "join token refused: the controller knows no such token (ask for a "
         "new one: shoal token --join)");
   }
+  if (it->revoked_at != 0) {
+    spdlog::warn("join refused for node {}: join token {} was revoked", node, id);
+    return PermissionDenied("join token " + id + " was revoked (at " +
+                            FormatTimestamp(it->revoked_at) + " by " + it->revoked_by +
+                            "): ask for a new one (shoal token --join)");
+  }
   if (it->used_at != 0) {
     spdlog::warn("join refused for node {}: join token {} was used by {}", node, id, it->used_by);
     return PermissionDenied("join token " + id + " was already used (at " +
@@ -125,6 +137,50 @@ Status JoinTokens::Redeem(const std::string& id, const std::string& secret, cons
   used.used_by = node;
   if (Status s = CommitLocked(std::move(next), now); !s.ok()) return s;
   spdlog::info("join token {} used by node {}", id, node);
+  return Status::Ok();
+}
+
+Result<std::vector<JoinTokenInfo>> JoinTokens::List() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = LoadLocked(); !s.ok()) return s;
+  std::vector<JoinTokenInfo> out;
+  for (const Entry& e : tokens_) {
+    out.push_back({e.id, e.issued_by, e.created_at, e.expires_at, e.used_at, e.used_by,
+                   e.revoked_at, e.revoked_by});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const JoinTokenInfo& a, const JoinTokenInfo& b) {
+    return a.created_at < b.created_at;
+  });
+  return out;
+}
+
+Status JoinTokens::Revoke(const std::string& id, const std::string& revoked_by, int64_t now) {
+  bool well_formed = id.size() == 6;
+  for (char c : id) well_formed = well_formed && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+  if (!well_formed) {
+    return InvalidArgument("invalid join token id '" + id +
+                           "': expected the token's first 6 characters (a-z0-9)");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = LoadLocked(); !s.ok()) return s;
+  auto it =
+      std::find_if(tokens_.begin(), tokens_.end(), [&](const Entry& e) { return e.id == id; });
+  if (it == tokens_.end()) return NotFound("no join token " + id + " (shoal token --list)");
+  if (it->revoked_at != 0) {
+    return FailedPrecondition("join token " + id + " was already revoked (at " +
+                              FormatTimestamp(it->revoked_at) + ")");
+  }
+  if (it->used_at != 0) {
+    return FailedPrecondition("join token " + id + " was already used by node " + it->used_by +
+                              " (at " + FormatTimestamp(it->used_at) +
+                              "): revoking it changes nothing; remove the node instead");
+  }
+  std::vector<Entry> next = tokens_;
+  Entry& revoked = next[static_cast<size_t>(it - tokens_.begin())];
+  revoked.revoked_at = now;
+  revoked.revoked_by = revoked_by;
+  if (Status s = CommitLocked(std::move(next), now); !s.ok()) return s;
+  spdlog::info("join token {} revoked by {}", id, revoked_by);
   return Status::Ok();
 }
 

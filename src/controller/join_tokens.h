@@ -21,6 +21,18 @@ namespace shoal {
 inline constexpr int64_t kDefaultJoinTokenLifespan = 3600;
 inline constexpr int64_t kMaxJoinTokenLifespan = 7 * 86400;
 
+// What `shoal token --list` shows of a token: never its secret (nor the secret's hash).
+struct JoinTokenInfo {
+  std::string id;
+  std::string issued_by;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  int64_t used_at = 0;  // 0: unused
+  std::string used_by;
+  int64_t revoked_at = 0;  // 0: not revoked
+  std::string revoked_by;
+};
+
 struct IssuedJoinToken {
   std::string id;      // 6 characters [a-z0-9]
   std::string secret;  // 16 characters [a-z0-9]
@@ -37,9 +49,15 @@ class JoinTokens {
   Result<IssuedJoinToken> Issue(int64_t lifespan_s, const std::string& issued_by, int64_t now);
   // Accepts a token once: its use is stored before Ok is returned, so a second redemption (even
   // after a restart) is refused. PermissionDenied saying why: unknown, wrong secret, expired or
-  // already used.
+  // already used, revoked.
   Status Redeem(const std::string& id, const std::string& secret, const std::string& node,
                 int64_t now);
+  // Every token still kept (expired ones for a day), oldest first.
+  Result<std::vector<JoinTokenInfo>> List();
+  // Makes an unused token unusable, durably (the entry stays, so a join with it is told it was
+  // revoked). InvalidArgument for a malformed id, NotFound for an unknown one,
+  // FailedPrecondition for one already used or already revoked.
+  Status Revoke(const std::string& id, const std::string& revoked_by, int64_t now);
 
  private:
   struct Entry {
@@ -50,6 +68,8 @@ class JoinTokens {
     int64_t expires_at = 0;
     int64_t used_at = 0;  // 0: unused
     std::string used_by;  // the node name the joiner gave
+    int64_t revoked_at = 0;  // 0: not revoked
+    std::string revoked_by;
   };
   Status LoadLocked();
   // Stores `next` (dropping tokens expired more than a day: until then a late try is told

@@ -75,5 +75,54 @@ TEST_F(JoinTokensTest, UseSurvivesARestart) {
   EXPECT_TRUE(tokens.Redeem(unused.id, unused.secret, "n2", 1002).ok());
 }
 
+// A revoked token is refused with its own message, even after a restart; the list never shows a
+// secret, and revoking checks what it is given.
+TEST_F(JoinTokensTest, ARevokedTokenIsRefusedAndListed) {
+  IssuedJoinToken a, b, used;
+  {
+    JoinTokens tokens(*store_);
+    a = tokens.Issue(600, "root", 1000).value();
+    b = tokens.Issue(60, "alice", 1001).value();
+    used = tokens.Issue(600, "root", 1002).value();
+    ASSERT_TRUE(tokens.Redeem(used.id, used.secret, "n9", 1003).ok());
+    ASSERT_TRUE(tokens.Revoke(a.id, "root", 1010).ok());
+
+    EXPECT_EQ(tokens.Revoke("ABC!!!", "root", 1011).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(tokens.Revoke("zzzzzz", "root", 1011).code(), StatusCode::kNotFound);
+    Status twice = tokens.Revoke(a.id, "root", 1011);
+    EXPECT_EQ(twice.code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(twice.message().find("already revoked"), std::string::npos) << twice.message();
+    Status spent = tokens.Revoke(used.id, "root", 1011);
+    EXPECT_EQ(spent.code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(spent.message().find("already used by node n9"), std::string::npos)
+        << spent.message();
+  }
+  store_.reset();
+  store_ = Open();
+  JoinTokens tokens(*store_);
+  Status refused = tokens.Redeem(a.id, a.secret, "n1", 1020);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("join token " + a.id + " was revoked"), std::string::npos)
+      << refused.message();
+  // A wrong secret still reads as unknown: revocation reveals nothing to a guesser.
+  EXPECT_NE(tokens.Redeem(a.id, "0000000000000000", "n1", 1020).message().find("no such token"),
+            std::string::npos);
+
+  Result<std::vector<JoinTokenInfo>> list = tokens.List();
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].id, a.id);
+  EXPECT_EQ((*list)[0].revoked_at, 1010);
+  EXPECT_EQ((*list)[0].revoked_by, "root");
+  EXPECT_EQ((*list)[1].id, b.id);
+  EXPECT_EQ((*list)[1].issued_by, "alice");
+  EXPECT_EQ((*list)[1].created_at, 1001);
+  EXPECT_EQ((*list)[1].expires_at, 1061);
+  EXPECT_EQ((*list)[1].used_at, 0);
+  EXPECT_EQ((*list)[1].revoked_at, 0);
+  EXPECT_EQ((*list)[2].used_by, "n9");
+  EXPECT_TRUE(tokens.Redeem(b.id, b.secret, "n2", 1021).ok());
+}
+
 }  // namespace
 }  // namespace shoal

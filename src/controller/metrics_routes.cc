@@ -130,19 +130,63 @@ HttpResponse ControllerHttpHandler::IssueToken(const HttpRequest& r, const Calle
                    .dump()};
 }
 
-// POST /api/v1/join-tokens {"lifespan": SECONDS}: shoal token --join. Administrators only, as
-// whoever holds the token may add a node to the cluster.
-HttpResponse ControllerHttpHandler::IssueJoinToken(const HttpRequest& r, const Caller& caller) {
-  if (r.method != "POST")
-    return JsonError(405, InvalidArgument("only POST is allowed on " + r.path));
+// /api/v1/join-tokens: POST issues one (shoal token --join), GET lists them (--list) and
+// DELETE /api/v1/join-tokens/{id} revokes one (--revoke). Administrators only, as whoever holds
+// a token may add a node to the cluster.
+HttpResponse ControllerHttpHandler::JoinTokenRoute(const HttpRequest& r, const Caller& caller) {
+  const std::string prefix = "/api/v1/join-tokens";
+  std::string id = r.path.substr(prefix.size());
+  if (!id.empty() && id.front() == '/') id.erase(0, 1);
+  if (!id.empty() && id.back() == '/') id.pop_back();
+  if (id.empty() ? r.method != "POST" && r.method != "GET" : r.method != "DELETE") {
+    return JsonError(
+        405, InvalidArgument("only " + std::string(id.empty() ? "GET and POST are" : "DELETE is") +
+                             " allowed on " + r.path));
+  }
   if (join_tokens_ == nullptr || join_ca_hash_.empty()) {
     return JsonError(503, Unavailable("this controller does not issue join tokens"));
   }
   if (caller.level < AdminLevel::kAdministrator) {
     return JsonError(403, PermissionDenied("Access/permission denied: only an administrator "
                                            "(root, the controller's user, AdminLevel="
-                                           "Administrator) may issue join tokens"));
+                                           "Administrator) may issue, list or revoke join "
+                                           "tokens"));
   }
+  if (r.method == "POST") return IssueJoinToken(r, caller);
+  if (r.method == "DELETE") {
+    Status s = join_tokens_->Revoke(id, caller.user, NowSeconds());
+    if (s.ok()) return {200, "{}"};
+    int code = 500;
+    if (s.code() == StatusCode::kInvalidArgument) code = 400;
+    if (s.code() == StatusCode::kNotFound) code = 404;
+    if (s.code() == StatusCode::kFailedPrecondition) code = 409;
+    return JsonError(code, s);
+  }
+  Result<std::vector<JoinTokenInfo>> list = join_tokens_->List();
+  if (!list.ok()) return JsonError(500, list.status());
+  const int64_t now = NowSeconds();
+  Json out = Json::array();
+  for (const JoinTokenInfo& t : *list) {
+    const char* state = t.revoked_at != 0     ? "revoked"
+                        : t.used_at != 0      ? "used"
+                        : now >= t.expires_at ? "expired"
+                                              : "unused";
+    out.push_back({{"id", t.id},
+                   {"issued_by", t.issued_by},
+                   {"created_at", t.created_at},
+                   {"expires_at", t.expires_at},
+                   {"state", state},
+                   {"used_at", t.used_at},
+                   {"used_by", t.used_by},
+                   {"revoked_at", t.revoked_at},
+                   {"revoked_by", t.revoked_by}});
+  }
+  return {200, Json{{"join_tokens", out}}.dump()};
+}
+
+// POST /api/v1/join-tokens {"lifespan": SECONDS}: shoal token --join (JoinTokenRoute checked
+// the caller).
+HttpResponse ControllerHttpHandler::IssueJoinToken(const HttpRequest& r, const Caller& caller) {
   Json body = r.body.empty() ? Json::object() : Json::parse(r.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return JsonError(400, InvalidArgument("request body is not a JSON object"));
@@ -258,8 +302,8 @@ HttpResponse ControllerHttpHandler::Route(const HttpRequest& r) {
     return resp;
   }
   if (r.path == "/api/v1/tokens" || r.path == "/api/v1/tokens/") return IssueToken(r, *caller);
-  if (r.path == "/api/v1/join-tokens" || r.path == "/api/v1/join-tokens/") {
-    return IssueJoinToken(r, *caller);
+  if (r.path == "/api/v1/join-tokens" || r.path.rfind("/api/v1/join-tokens/", 0) == 0) {
+    return JoinTokenRoute(r, *caller);
   }
   if (dashboard_ != nullptr) {
     if (auto resp = dashboard_->Handle(r, *caller)) return std::move(*resp);

@@ -3,7 +3,8 @@
 // every other /api/v1 route through HandleApiRequest; each request is timed into
 // shoal_api_request_duration_seconds. It also names the caller once per request (the kernel's
 // word on the Unix socket, a verified token on TCP, else anonymous), limits each caller's rate,
-// and issues tokens (POST /api/v1/tokens) and join tokens (POST /api/v1/join-tokens).
+// and issues tokens (POST /api/v1/tokens) and join tokens (/api/v1/join-tokens: issue, list,
+// revoke).
 #pragma once
 
 #include <mutex>
@@ -25,8 +26,9 @@ class ControllerHttpHandler {
 
   // The HS256 key that signs and checks tokens; without one, tokens are refused (tests).
   void SetTokenKey(std::string key) { token_key_ = std::move(key); }
-  // Issues join tokens (POST /api/v1/join-tokens) from `tokens` (outlives the handler), pinned
-  // to the cluster CA whose certificate hash (security::CertificateSha256) is `ca_sha256`.
+  // Issues, lists and revokes join tokens (/api/v1/join-tokens) from `tokens` (outlives the
+  // handler), pinned to the cluster CA whose certificate hash (security::CertificateSha256) is
+  // `ca_sha256`.
   void SetJoinTokens(JoinTokens* tokens, std::string ca_sha256) {
     join_tokens_ = tokens;
     join_ca_hash_ = std::move(ca_sha256);
@@ -49,6 +51,7 @@ class ControllerHttpHandler {
   HttpResponse Route(const HttpRequest& request);
   HttpResponse Targets(const HttpRequest& request);
   HttpResponse IssueToken(const HttpRequest& request, const Caller& caller);
+  HttpResponse JoinTokenRoute(const HttpRequest& request, const Caller& caller);
   HttpResponse IssueJoinToken(const HttpRequest& request, const Caller& caller);
 
   Controller& controller_;

@@ -85,6 +85,11 @@ Result<Step> Controller::CreateStep(const std::string& id, StepRequest request,
     if (job.state != JobState::kRunning || job.nodes.empty()) {
       return FailedPrecondition("Job is pending execution");
     }
+    if (job.configuring) {
+      // Its nodes are still booting (power saving): nothing could be launched there yet.
+      // srun waits for them before it asks (cli/srun.cc).
+      return FailedPrecondition("Job's nodes are not ready yet (CONFIGURING: powering up)");
+    }
     std::map<std::string, NodeUse> in_use;
     auto& live = steps_[job.id];
     std::set<uint16_t> ports;

@@ -126,26 +126,28 @@ Result<std::string> NormalizeContainerMount(std::string_view mount, std::string_
 }
 
 Status ValidateContainerSpec(const ContainerSpec& c) {
-  if (c.image.empty()) {
-    if (!c.mounts.empty() || !c.workdir.empty() || !c.name.empty() || !c.env.empty() ||
-        c.remap_root || c.mount_home || !c.writable || c.entrypoint) {
+  if (c.image.empty() && c.name.empty()) {
+    if (!c.mounts.empty() || !c.workdir.empty() || !c.env.empty() || c.remap_root || c.mount_home ||
+        !c.writable || c.entrypoint) {
       return InvalidArgument(
-          "--container-* options need --container-image (a named container is reused only "
-          "together with its image)");
+          "--container-* options need --container-image, or --container-name naming a container "
+          "an earlier step of the job created");
     }
     return Status();
   }
-  if (c.image.size() > kMaxReference || HasControlOrSpace(c.image) || !IsUtf8(c.image) ||
-      c.image.front() == '-') {
-    return InvalidArgument("--container-image: invalid image reference '" + c.image + "'");
-  }
-  if (c.image.find('#') != std::string::npos || c.image.find("://") != std::string::npos) {
-    return InvalidArgument("--container-image: '" + c.image + "' is not in podman's spelling");
-  }
-  ContainerImageRef ref = SplitContainerImage(c.image);
-  if (!ref.transport.empty() && !ref.path.starts_with('/')) {
-    return InvalidArgument("--container-image: the archive path in '" + c.image +
-                           "' must be absolute");
+  if (!c.image.empty()) {
+    if (c.image.size() > kMaxReference || HasControlOrSpace(c.image) || !IsUtf8(c.image) ||
+        c.image.front() == '-') {
+      return InvalidArgument("--container-image: invalid image reference '" + c.image + "'");
+    }
+    if (c.image.find('#') != std::string::npos || c.image.find("://") != std::string::npos) {
+      return InvalidArgument("--container-image: '" + c.image + "' is not in podman's spelling");
+    }
+    ContainerImageRef ref = SplitContainerImage(c.image);
+    if (!ref.transport.empty() && !ref.path.starts_with('/')) {
+      return InvalidArgument("--container-image: the archive path in '" + c.image +
+                             "' must be absolute");
+    }
   }
   if (c.mounts.size() > 256) return InvalidArgument("--container-mounts: too many mounts");
   for (const std::string& m : c.mounts) {
@@ -185,17 +187,19 @@ ContainerImageRef SplitContainerImage(std::string_view image) {
 
 std::string ContainerSummary(const ContainerSpec& c) {
   if (!c.Enabled()) return "";
-  std::string out = "ContainerImage=" + c.image;
-  if (!c.mounts.empty()) out += " ContainerMounts=" + Join(c.mounts, ",");
-  if (!c.workdir.empty()) out += " ContainerWorkdir=" + c.workdir;
-  if (!c.name.empty()) out += " ContainerName=" + c.name;
-  if (!c.env.empty()) out += " ContainerEnv=" + Join(c.env, ",");
+  std::string out;
+  if (!c.image.empty()) out = "ContainerImage=" + c.image;
+  auto add = [&](const std::string& piece) { out += (out.empty() ? "" : " ") + piece; };
+  if (!c.mounts.empty()) add("ContainerMounts=" + Join(c.mounts, ","));
+  if (!c.workdir.empty()) add("ContainerWorkdir=" + c.workdir);
+  if (!c.name.empty()) add("ContainerName=" + c.name);
+  if (!c.env.empty()) add("ContainerEnv=" + Join(c.env, ","));
   std::vector<std::string> flags;
   if (c.remap_root) flags.push_back("remap-root");
   if (c.mount_home) flags.push_back("mount-home");
   if (!c.writable) flags.push_back("readonly");
   if (c.entrypoint) flags.push_back("entrypoint");
-  if (!flags.empty()) out += " ContainerFlags=" + Join(flags, ",");
+  if (!flags.empty()) add("ContainerFlags=" + Join(flags, ","));
   return out;
 }
 

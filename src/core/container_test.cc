@@ -100,6 +100,23 @@ TEST(ContainerSpecCheck, RefusesBadFields) {
       "need --container-image");
 }
 
+// A later step of a job reuses its named container by the name alone (pyxis): the image is
+// needed only by the step that creates it, and the per-run options still apply.
+TEST(ContainerSpecCheck, ANameAloneReusesTheJobsContainer) {
+  ContainerSpec c;
+  c.name = "build";
+  EXPECT_TRUE(c.Enabled());
+  EXPECT_TRUE(ValidateContainerSpec(c).ok());
+  c.mounts = {"/a:/b"};
+  c.workdir = "/b";
+  EXPECT_TRUE(ValidateContainerSpec(c).ok());
+  c.name = "a/b";
+  EXPECT_NE(ValidateContainerSpec(c).message().find("--container-name"), std::string::npos);
+  ContainerSpec named;
+  named.name = "build";
+  EXPECT_EQ(ContainerSummary(named), "ContainerName=build");
+}
+
 TEST(ContainerSpecCheck, SummaryForScontrol) {
   ContainerSpec c;
   EXPECT_EQ(ContainerSummary(c), "");

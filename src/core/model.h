@@ -56,14 +56,17 @@ struct ContainerSpec {
   std::string image;  // local podman image or an absolute archive path; empty: no container
   std::vector<std::string> mounts;  // "SRC:DST[:FLAGS]", FLAGS "+"-joined ro, rw, ...
   std::string workdir;              // inside the container; empty: the job's working directory
-  std::string name;                 // podman's container name gets it (shoal-<job>-<name>)
+  // A named container (pyxis): created from `image` by the job's first step on a node that
+  // names it, reused (its filesystem changes kept) by the job's later steps there, which may
+  // then leave `image` empty; removed at the job's end.
+  std::string name;
   std::vector<std::string> env;     // variables whose job value wins over the image's
   bool remap_root = false;          // run as root inside (a user-namespace root, no privilege)
   bool mount_home = false;          // bind mount the user's home directory
   bool writable = true;             // false: --container-readonly
   bool entrypoint = false;          // run the image's entrypoint before the command
 
-  bool Enabled() const { return !image.empty(); }
+  bool Enabled() const { return !image.empty() || !name.empty(); }
   bool operator==(const ContainerSpec&) const = default;
 };
 

@@ -737,6 +737,14 @@ struct Scheduler::Pass {
       NodeNeed c{i, ToAmount(ShapeFor(req, nodes[i]))};
       if (Covers(plan.Capacity(i), c.need)) candidates.push_back(c);
     }
+    // Among the nodes free at the planned time, hold powered-down ones first: jobs backfilled
+    // now then keep the nodes that are up, as the main pass would give them, instead of
+    // resuming a node while an up one idles. The time does not depend on the order, and when
+    // the planned job does start it goes through TryStart, which prefers up nodes again.
+    if (plan.AnyAsleep()) {
+      std::stable_partition(candidates.begin(), candidates.end(),
+                            [&](const NodeNeed& c) { return plan.Asleep(c.node); });
+    }
     const uint32_t want = std::max<uint32_t>(1, req.min_nodes);
     int64_t t = plan.EarliestStart(required, candidates, want, duration, &chosen);
     if (t == kNever) return kNever;

@@ -1284,3 +1284,39 @@ TEST_F(SchedulerTest, DownPoweredDownNodeTakesNoJobs) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// Backfill prefers up nodes too: the blocked job's plan holds the powered-down node, so a long
+// job backfilled now lands on the idle up node (no resume, no boot wait) rather than resuming
+// the powered-down one, though both could take it.
+TEST_F(PolicyTest, BackfillLandsOnAnIdleUpNodeRatherThanAPoweredDownOne) {
+  nodes.push_back(MakeNode("n1", 4));
+  nodes.push_back(MakeNode("up2", 4));
+  nodes.push_back(MakeNode("cloud3", 4));
+  nodes[2].responding = false;
+  nodes[2].power = NodePower::kPoweredDown;
+  AddRunning(1, "n1", 4, 0, 100);
+  Job& head = AddPending(2, 4, 50, 2);  // n1 (busy until 100) and one more node
+  head.req.required_nodes = {"n1"};
+  AddPending(3, 4, 1000);  // one whole node, running well past 100
+  for (const char* policy : {"easy", "conservative"}) {
+    ScheduleResult r = RunWith("priority", policy);
+    ASSERT_EQ(Started(r), (Ids{3})) << policy;
+    EXPECT_EQ(StartOf(r, 3)->nodes, (Names{"up2"})) << policy;
+    EXPECT_EQ(PlannedOf(r, 2), 100) << policy;
+    ASSERT_EQ(r.planned.size(), 1u) << policy;
+    EXPECT_EQ(r.planned[0].nodes, (Names{"n1", "cloud3"})) << policy;
+  }
+  // Without power saving the plan keeps node order (what the simulator's golden outputs pin).
+  nodes[2].responding = true;
+  nodes[2].power = NodePower::kOn;
+  ScheduleResult r = RunWith("priority", "easy");
+  ASSERT_EQ(Started(r), (Ids{3}));
+  EXPECT_EQ(StartOf(r, 3)->nodes, (Names{"cloud3"}));
+  EXPECT_EQ(r.planned[0].nodes, (Names{"n1", "up2"}));
+}
+
+}  // namespace
+}  // namespace shoal

@@ -156,6 +156,38 @@ expect_match "$(cat "$jobdir/slurm-$id.out" 2>&1)" \
 expect_match "$(scontrol show job "$id")" "Reason=container image localhost/no-such-image:9" \
   "the job's reason says why"
 
+# --container-name (pyxis): the job's first step that names a container creates it from the
+# image; later steps use it by the name alone and see what earlier ones changed in it; an image
+# given again is ignored for an existing one; an unnamed step starts fresh from the image; a
+# name no step created is refused with the reason. The container goes at the job's end.
+cat >"$jobdir/named.sh" <<'EOF'
+#!/bin/sh
+srun --container-image=localhost/shoal-test:1 --container-name=work sh -c 'echo kept-$SLURM_STEP_ID >/etc/mark'
+srun --container-name=work sh -c 'echo "reused: $(cat /etc/mark)"; echo more >>/etc/mark'
+srun --container-image=localhost/shoal-test:1 --container-name=work sh -c 'echo "again: $(cat /etc/mark | tr "\n" " ")"'
+srun --container-image=localhost/shoal-test:1 sh -c 'cat /etc/mark 2>/dev/null || echo unnamed-fresh'
+srun --container-name=never-made true
+echo "missing rc=$?"
+EOF
+chown "$user:$user" "$jobdir/named.sh"
+containers="$SHOAL_STATE_DIR/agents/node1/containers"
+id=$(submit named.sh 2>&1)
+expect_match "$id" '^[0-9]+$' "the named-container job is queued"
+wait_until 60 job_done "$id" || fail "named-container job $id did not finish"
+expect_eq "$(job_state "$id")" "COMPLETED" "the named-container job completes"
+out=$(cat "$jobdir/slurm-$id.out" 2>&1)
+expect_match "$out" "reused: kept-0" "a later step sees the first step's change (by the name alone)"
+expect_match "$out" "again: kept-0 more " "an image given again is ignored: the same container"
+expect_match "$out" "unnamed-fresh" "an unnamed step starts from the image"
+expect_match "$out" "container never-made does not exist on this node for job $id" \
+  "a name no step created is refused with the reason"
+expect_match "$out" "missing rc=[1-9]" "srun fails for a container that does not exist"
+[ -d "$containers" ] && ok || fail "no named containers were kept under $containers"
+gone() { [ ! -e "$containers/$id" ]; }
+wait_until 10 gone && ok ||
+  fail "the job's named containers are left: $(ls "$containers/$id" 2>&1 | head -3)"
+wait_until 15 no_containers || fail "podman containers left: $(as_user podman ps -a 2>&1)"
+
 # Bad values are refused at submit, before anything is queued.
 out=$(submit --container-image=/x/img.sqsh --wrap true 2>&1)
 expect_match "$out" "squashfs" "an enroot squashfs image is refused with the reason"
@@ -163,6 +195,8 @@ out=$(submit --container-image=localhost/shoal-test:1 --container-mounts=/a:rel 
 expect_match "$out" "must be an absolute path" "a relative mount destination is refused"
 out=$(submit --container-mounts=/a:/b --wrap true 2>&1)
 expect_match "$out" "need --container-image" "container options without an image are refused"
+out=$(submit --container-image=localhost/shoal-test:1 --container-name=a/b --wrap true 2>&1)
+expect_match "$out" "invalid name 'a/b'" "a bad container name is refused"
 
 # The cluster carries on.
 id=$(submit --wrap "echo fine" 2>&1)

@@ -10,7 +10,9 @@
 #  (c) a ResumeProgram that fails: the nodes DOWN with the reason, the job requeued (pending),
 #      no agent left behind; after scontrol update State=RESUME,
 #  (d) one that hangs: the nodes DOWN at ResumeTimeout, the job again pending;
-#  (e) the power state survives a controller restart.
+#  (e) the power state survives a controller restart;
+#  (f) salloc and srun wait for a CONFIGURING allocation's nodes (salloc says so, as Slurm's),
+#      run once they are up, and fail cleanly when the resume fails.
 # Without network namespaces the agents run on the loopback address instead (said below).
 source "$(dirname "$0")/lib.sh"
 
@@ -201,4 +203,32 @@ wait_until 5 bash -c "$(declare -f st); [ \"\$(st $k)\" = PD ]" && ok ||
 expect_match "$(scontrol show job "$k")" "Restarts=2 " "job $k requeued twice, never lost"
 agents_running && fail "an agent is running after the hung resume" || ok
 scancel "$k"
+
+# --- (f) salloc and srun on powered-down nodes -------------------------------------------------
+# Run where the nodes can reach srun's output port: beside the controller, on the bridge.
+on_ctl() { "${IN_CTL[@]}" env SHOAL_SRUN_HOST="${CTL_ADDR%:*}" "$@"; }
+echo fail > "$WORK/mode"
+scontrol update NodeName=cloud[1-2] State=RESUME
+wait_until 5 both 'idle~' || fail "nodes not idle~ after RESUME: $(states)"
+out=$(on_ctl timeout 30 salloc -N1 -w cloud1 echo command-ran 2>&1)
+rc=$?
+expect_eq "$rc" 1 "salloc fails when its nodes do not resume"
+expect_match "$out" "salloc: Waiting for resource configuration" "salloc waits while CONFIGURING"
+expect_match "$out" "salloc: error: Nodes cloud1 are still not ready: job [0-9]+ ended NODE_FAIL" \
+  "salloc says why it gave up"
+[[ "$out" == *command-ran* ]] && fail "salloc ran its command on nodes that never came up" || ok
+echo ok > "$WORK/mode"
+scontrol update NodeName=cloud[1-2] State=RESUME
+wait_until 5 both 'idle~' || fail "nodes not idle~ after RESUME: $(states)"
+out=$(on_ctl timeout 30 salloc -N1 -w cloud1 bash -c \
+  'echo "shell state $(squeue -h -j $SLURM_JOB_ID -o %t)"; srun printenv SLURMD_NODENAME' 2>&1)
+expect_eq "$?" 0 "salloc on a powered-down node succeeds once it is up"
+expect_match "$out" "salloc: Granted job allocation [0-9]+
+salloc: Waiting for resource configuration
+salloc: Nodes cloud1 are ready for job" "salloc prints Slurm's messages, in order"
+expect_eq "$(grep -cx 'shell state R' <<<"$out")" 1 "the command starts only once the allocation runs"
+expect_eq "$(grep -cx 'cloud1' <<<"$out")" 1 "srun inside the allocation runs on the resumed node"
+out=$(on_ctl timeout 30 srun -N1 -w cloud2 printenv SLURMD_NODENAME 2>&1)
+expect_eq "$?" 0 "srun making its own allocation on a powered-down node succeeds"
+expect_eq "$(grep -v '^srun: job' <<<"$out")" "cloud2" "srun waited for the node and ran there"
 finish

@@ -4,7 +4,8 @@
 # of its own, joined by veth pairs to a bridge in the controller's), their agents started from
 # the written agent.conf, a job on each. And the refusals: a reused, an expired, a garbage and a
 # wrong-secret token, and a token whose CA hash does not match the controller's, each with its
-# message, no file written and no node registered. Without network namespaces it runs on
+# message, no file written and no node registered; `shoal token --list` and `--revoke`, and a
+# revoked token refused. Without network namespaces it runs on
 # loopback (and says so).
 source "$(dirname "$0")/lib.sh"
 
@@ -150,6 +151,28 @@ refused "wrong secret" "$WORK/etc-n2-secret" "${T2%%.*}.aaaaaaaaaaaaaaaa.$CA_HAS
 OTHER_HASH=$(echo other | sha256sum | cut -d' ' -f1)
 refused "CA hash mismatch" "$WORK/etc-n2-ca" "${T2%.*}.$OTHER_HASH" \
   "does not present the cluster CA the token pins.*refusing to trust it"
+# --- listing and revoking: the list shows ids and states, never a secret; a revoked token is
+# refused with its own message -------------------------------------------------------------
+T_REV=$(new_token)
+REV_ID=${T_REV%%.*}
+REV_SECRET=$(cut -d. -f2 <<<"$T_REV")
+list=$(shoal token --list 2>&1) || fail "shoal token --list failed: $list"
+expect_match "$list" "^ID +CREATED +EXPIRES +STATE" "token list header"
+expect_match "$list" "${T1%%.*} .* used +root +by node1 at " "the list shows T1 used by node1"
+expect_match "$list" "$REV_ID [0-9T:-]+ [0-9T:-]+ unused +root" "the list shows the new token unused"
+expect_match "$list" "${T_EXP%%.*} .* expired " "the list shows the expired token"
+[[ "$list" == *"$REV_SECRET"* ]] && fail "shoal token --list shows a secret" || ok
+shoal token --revoke "$REV_ID" 2>"$WORK/revoke.err" || fail "revoke: $(cat "$WORK/revoke.err")"
+expect_match "$(cat "$WORK/revoke.err")" "join token $REV_ID revoked" "revoke says so"
+expect_match "$(shoal token --list 2>&1)" "$REV_ID .* revoked +root +by root at " "listed revoked"
+refused "revoked token" "$WORK/etc-n2-revoked" "$T_REV" "join token $REV_ID was revoked \(at "
+expect_match "$(shoal token --revoke "$REV_ID" 2>&1)" "already revoked" "revoking twice"
+expect_match "$(shoal token --revoke "${T1%%.*}" 2>&1)" "already used by node node1" \
+  "revoking a used token"
+expect_match "$(shoal token --revoke zzzzzz 2>&1)" "no join token zzzzzz" "revoking an unknown id"
+expect_match "$(shoal token --revoke 'AB/..' 2>&1)" "invalid join token id" "revoking a bad id"
+shoal token --revoke zzzzzz >/dev/null 2>&1 && fail "revoking an unknown id succeeded" || ok
+
 # The secret never left node2 then: the same token still works.
 join node2 "$WORK/etc-node2" "$T2" || { cat "$WORK/join.out"; fail "node2 could not join"; }
 
