@@ -2,8 +2,6 @@
 // store (node_events), for sreport's Down and PLND Down and sacctmgr show event.
 #include <spdlog/spdlog.h>
 
-#include <set>
-
 #include "controller/controller.h"
 
 namespace shoal {
@@ -40,7 +38,6 @@ Status Controller::LoadOpenNodeEvents(int64_t now) {
 
 void Controller::SyncNodeEventsLocked(int64_t now) {
   std::vector<StoreOp> ops;
-  std::set<std::string> seen;
   auto close = [&](NodeEvent& e) {
     // Within the second it began, the next event (same key) replaces it.
     if (e.start == now) return;
@@ -48,7 +45,6 @@ void Controller::SyncNodeEventsLocked(int64_t now) {
     ops.push_back(SaveEvent(e));
   };
   for (const Node& n : nodes_) {
-    seen.insert(n.name);
     const std::string state = OutageStateOf(n);
     auto it = open_node_events_.find(n.name);
     if (it == open_node_events_.end()) {
@@ -64,9 +60,10 @@ void Controller::SyncNodeEventsLocked(int64_t now) {
     ops.push_back(SaveEvent(e));
     open_node_events_[n.name] = std::move(e);
   }
-  // Nodes that are gone (deleted, or a cloud node not resumed) end their outage with them.
+  // Nodes that are gone (deleted, or a cloud node not resumed) end their outage with them. The
+  // open events are few; the nodes may be 10,000 (this runs every tick under the lock).
   for (auto it = open_node_events_.begin(); it != open_node_events_.end();) {
-    if (seen.count(it->first) != 0) {
+    if (FindNodeLocked(it->first) != nullptr) {
       ++it;
       continue;
     }
