@@ -400,9 +400,10 @@ int Agent::Run() {
     Status st = Session(&registered);
     if (st.code() == StatusCode::kPermissionDenied) {
       // Maybe the key is being rotated on the controller's side: keep trying, loudly.
-      spdlog::error("cluster key rejected by controller {}: {} (check --cluster-key-file {}); "
-                    "retrying",
-                    controllers_[current_], st.message(), options_.cluster_key_file);
+      spdlog::error(
+          "cluster key rejected by controller {}: {} (check --cluster-key-file {}); "
+          "retrying",
+          controllers_[current_], st.message(), options_.cluster_key_file);
       failures = 1;  // the warning below would only repeat this
     } else if (st.code() == StatusCode::kFailedPrecondition) {
       spdlog::error("controller refused registration: {}", st.message());
@@ -434,8 +435,7 @@ int Agent::Run() {
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff * jitter(rng));
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, backoff_cap);
     if (failures++ % 20 == 0) {
-      spdlog::warn("controller {}: {}; retrying in {} ms", dialed, st.message(),
-                   delay.count());
+      spdlog::warn("controller {}: {}; retrying in {} ms", dialed, st.message(), delay.count());
     }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, delay, [this] { return shutdown_; });

@@ -98,9 +98,9 @@ TEST(AgentOptionsTest, ErrorsAreClear) {
               std::string::npos)
         << bad;
   }
-  Result<AgentOptions> two = Parse({"--controller", "ctl1:6817, ctl2:6817", "--name", "n",
-                                    "--state-dir", "/s", "--tls-ca", "/ca", "--cluster-key-file",
-                                    "/k"});
+  Result<AgentOptions> two =
+      Parse({"--controller", "ctl1:6817, ctl2:6817", "--name", "n", "--state-dir", "/s", "--tls-ca",
+             "/ca", "--cluster-key-file", "/k"});
   ASSERT_TRUE(two.ok()) << two.status().message();
   EXPECT_EQ(two->controllers, (std::vector<std::string>{"ctl1:6817", "ctl2:6817"}));
   EXPECT_EQ(

@@ -158,11 +158,12 @@ Result<size_t> FindSelf(const ControllerConfig& config, const std::string& name_
       if (c == config.controller_hosts[i].name) return i;
     }
   }
-  return InvalidArgument("this controller (" +
-                         (name_option.empty() ? "host name '" + (candidates.empty() ? std::string("?") : candidates.front()) + "'"
-                                              : "--name '" + name_option + "'") +
-                         ") is none of the SlurmctldHost names (" + Join(names, ", ") +
-                         "): pass --name NAME");
+  return InvalidArgument(
+      "this controller (" +
+      (name_option.empty()
+           ? "host name '" + (candidates.empty() ? std::string("?") : candidates.front()) + "'"
+           : "--name '" + name_option + "'") +
+      ") is none of the SlurmctldHost names (" + Join(names, ", ") + "): pass --name NAME");
 }
 
 // The ports `shoal init` sets up (Slurm's slurmctld and slurmrestd ports).
@@ -449,7 +450,8 @@ int main(int argc, char** argv) {
     if (ControllerHttpHandler* h = active_handler.load(std::memory_order_acquire)) {
       return h->Handle(r);
     }
-    return standby ? standby->Answer() : HttpResponse(503, ErrorToJson(Unavailable("starting")).dump());
+    return standby ? standby->Answer()
+                   : HttpResponse(503, ErrorToJson(Unavailable("starting")).dump());
   });
   const std::string socket_path = state_dir + "/controller.sock";
 
@@ -494,10 +496,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "shoal-controller: error: %s\n", listening.message().c_str());
       return 1;
     }
-    spdlog::info("controller {} ({} of {} SlurmctldHost) standing by: api {}, agents {}; lease "
-                 "{} s",
-                 me.name, *self == 0 ? "primary" : "backup", config.controller_hosts.size(),
-                 api_address, agent_address, config.slurmctld_timeout_s);
+    spdlog::info(
+        "controller {} ({} of {} SlurmctldHost) standing by: api {}, agents {}; lease "
+        "{} s",
+        me.name, *self == 0 ? "primary" : "backup", config.controller_hosts.size(), api_address,
+        agent_address, config.slurmctld_timeout_s);
     int failures = 0;
     for (;;) {
       const int64_t sent = steady_ms();
@@ -579,8 +582,8 @@ int main(int argc, char** argv) {
           renewed_at_ms = sent;
           failures = 0;
         } else if (renewed.ok()) {
-          StepDown("another controller holds the leader lease now (epoch " +
-                   std::to_string(epoch) + " is over)");
+          StepDown("another controller holds the leader lease now (epoch " + std::to_string(epoch) +
+                   " is over)");
         } else if (failures++ % 10 == 0) {
           spdlog::warn("leader lease: {}", renewed.status().message());
         }
@@ -673,8 +676,8 @@ int main(int argc, char** argv) {
   active_handler.store(&handler, std::memory_order_release);
   if (lease) {
     // Listening already (as a standby).
-  } else if (s = http.ListenUnix(socket_path); s.ok() && http_port == 0 &&
-                                                previous_port("http") != 0) {
+  } else if (s = http.ListenUnix(socket_path);
+             s.ok() && http_port == 0 && previous_port("http") != 0) {
     if (!http.ListenTcp(http_host, previous_port("http")).ok()) s = http.ListenTcp(http_host, 0);
   } else if (s.ok()) {
     s = http.ListenTcp(http_host, http_port);

@@ -671,9 +671,9 @@ int Ping(Context& ctx) {
         name = m.substr(11, at - 11);
       }
     }
-    const std::string role = i == 0                  ? "primary"
+    const std::string role = i == 0                 ? "primary"
                              : endpoints.size() > 2 ? "backup" + std::to_string(i)
-                                                     : "backup";
+                                                    : "backup";
     printf("Slurmctld(%s) at %s is %s\n", role.c_str(), name.c_str(), up ? "UP" : "DOWN");
   }
   return leader ? 0 : 1;

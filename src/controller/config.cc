@@ -122,16 +122,16 @@ constexpr uint64_t kMaxSlurmctldTimeout = 3600;
 // A host name or address as written in SlurmctldHost (no spaces, commas, parentheses, slashes).
 bool ValidHostWord(const std::string& s) {
   return !s.empty() && s.size() <= 253 &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
-                  c == '_' || c == ':' || c == '[' || c == ']';
-         }) &&
+         std::all_of(s.begin(), s.end(),
+                     [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                              c == '_' || c == ':' || c == '[' || c == ']';
+                     }) &&
          s.front() != '-' && s.front() != '.';
 }
 
 // SlurmctldHost=NAME or NAME(ADDR).
-Status AddControllerHost(const ConfLine& line, const std::string& value,
-                         ControllerConfig& config) {
+Status AddControllerHost(const ConfLine& line, const std::string& value, ControllerConfig& config) {
   ControllerConfig::ControllerHost h;
   const size_t open = value.find('(');
   if (open == std::string::npos) {

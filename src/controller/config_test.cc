@@ -429,8 +429,9 @@ TEST(ControllerConfigTest, SeveralSlurmctldHostsMeanHighAvailability) {
   ControllerConfig c = Parse("");
   EXPECT_FALSE(c.HighAvailability());
   EXPECT_EQ(c.slurmctld_timeout_s, 3u);
-  c = Parse("SlurmctldHost=ctl1(10.0.0.1)\nSlurmctldHost=ctl2\nSlurmctldTimeout=5\n"
-            "StorageType=postgresql\nStorageURL=postgresql://shoal@db1/shoal\n");
+  c = Parse(
+      "SlurmctldHost=ctl1(10.0.0.1)\nSlurmctldHost=ctl2\nSlurmctldTimeout=5\n"
+      "StorageType=postgresql\nStorageURL=postgresql://shoal@db1/shoal\n");
   ASSERT_EQ(c.controller_hosts.size(), 2u);
   EXPECT_TRUE(c.HighAvailability());
   EXPECT_EQ(c.controller_hosts[0].name, "ctl1");
@@ -453,8 +454,7 @@ TEST(ControllerConfigTest, SlurmctldHostErrorsNameTheirLine) {
   EXPECT_NE(ParseError(pg + "SlurmctldHost=a(10.0.0.1)\nSlurmctldHost=b(10.0.0.1)\n", 4)
                 .find("has the address of 'a'"),
             std::string::npos);
-  EXPECT_NE(ParseError(pg + "SlurmctldHost=a(10.0.0.1\n", 3).find("NAME(ADDR)"),
-            std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldHost=a(10.0.0.1\n", 3).find("NAME(ADDR)"), std::string::npos);
   EXPECT_NE(ParseError(pg + "SlurmctldHost=a(b/c)\n", 3).find("invalid address"),
             std::string::npos);
   EXPECT_NE(ParseError(pg + "SlurmctldHost=\n", 3).find("invalid SlurmctldHost name"),

@@ -29,8 +29,7 @@ struct StoreFencing {
   int64_t epoch = 0;
   std::function<void(const std::string&)> on_fenced;
 };
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
-                                                 StoreFencing fencing);
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo, StoreFencing fencing);
 
 // The leader lease of controllers sharing one database: one row holding an epoch (the fencing
 // token, raised at every acquisition), the holder's name and addresses, and when it expires.
