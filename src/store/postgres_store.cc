@@ -320,8 +320,13 @@ void IgnoreNotice(void*, const char*) {}  // "relation exists, skipping" and the
 // A connection and its prepared statements; Connect again after a loss reconnects.
 class Connection {
  public:
-  Connection(std::string conninfo, std::vector<std::pair<const char*, const char*>> statements)
-      : conninfo_(std::move(conninfo)), statements_(std::move(statements)) {}
+  // `server_options`: the libpq "options" value (server settings for this session), unless the
+  // conninfo gives its own.
+  Connection(std::string conninfo, std::vector<std::pair<const char*, const char*>> statements,
+             const char* server_options = nullptr)
+      : conninfo_(std::move(conninfo)),
+        statements_(std::move(statements)),
+        server_options_(server_options) {}
   ~Connection() { Close(); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -332,12 +337,17 @@ class Connection {
     // encoding (the server converts). A server that stops answering over TCP is given up on in
     // about a minute (connect timeout, keepalives) rather than the OS's hours, so a batch fails
     // and the next one reconnects instead of the writer hanging.
-    const char* keys[] = {"client_encoding", "fallback_application_name", "connect_timeout",
-                          "keepalives_idle", "keepalives_interval", "keepalives_count",
-                          "dbname", nullptr};
-    const char* values[] = {"UTF8", "shoal-controller", "10", "30", "10", "3",
-                            conninfo_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+    std::vector<const char*> keys = {"client_encoding", "fallback_application_name",
+                                     "connect_timeout", "keepalives_idle",
+                                     "keepalives_interval", "keepalives_count"};
+    std::vector<const char*> values = {"UTF8", "shoal-controller", "10", "30", "10", "3"};
+    if (server_options_ != nullptr) {
+      keys.push_back("options");
+      values.push_back(server_options_);
+    }
+    keys.insert(keys.end(), {"dbname", nullptr});
+    values.insert(values.end(), {conninfo_.c_str(), nullptr});
+    conn_ = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
     if (conn_ == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
     if (PQstatus(conn_) != CONNECTION_OK) {
       Status s = Unavailable("cannot connect to PostgreSQL at " + RedactConninfo(conninfo_) + ": " +
@@ -385,6 +395,7 @@ class Connection {
 
   const std::string conninfo_;
   const std::vector<std::pair<const char*, const char*>> statements_;
+  const char* const server_options_;
   PGconn* conn_ = nullptr;
 };
 
@@ -924,8 +935,13 @@ Result<std::unique_ptr<LeaderLease>> OpenLeaderLease(const std::string& conninfo
   }
   if (holder.empty() || ttl_ms <= 0) return InvalidArgument("a lease needs a holder and a length");
   const std::string where = "PostgreSQL database " + RedactConninfo(conninfo);
+  // The lease's statements do not wait for the WAL's flush: a renewal must not stall behind a
+  // busy disk (the leader gives up when renewals stall). Safe because fencing, not the lease's
+  // timing, keeps a stale leader from writing: a write that is synced flushes every WAL record
+  // before it, the acquisition that raised the epoch included.
   auto conn = std::make_unique<Connection>(
-      conninfo, Statements(std::begin(kLeaseStatements), std::end(kLeaseStatements)));
+      conninfo, Statements(std::begin(kLeaseStatements), std::end(kLeaseStatements)),
+      "-c synchronous_commit=off");
   {
     // The schema first: the lease's statements name its table.
     Connection admin(conninfo, {});

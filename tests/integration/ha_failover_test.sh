@@ -149,7 +149,7 @@ for n in node1 node2; do
     </dev/null >>"$WORK/$n/agent.log" 2>&1 &
   PID[$n]=$!
 done
-node_states() { cli sinfo -h -N -o '%N %T' 2>/dev/null | sort -u | tr '\n' ' '; }
+node_states() { cli sinfo -h -N -o '%N %T' 2>/dev/null | awk '{print $1, $2}' | sort -u | tr '\n' ' '; }
 both_idle() { [ "$(node_states)" = "node1 idle node2 idle " ]; }
 wait_until 15 both_idle || { fail "the agents did not register: $(node_states)"; exit 1; }
 both_up() { [[ "$(node_states)" =~ ^node1\ (idle|mixed|allocated)\ node2\ (idle|mixed|allocated)\ $ ]]; }
