@@ -198,6 +198,9 @@ for k in $(seq 1 "$KILLS"); do
   expect_eq "$(cli scontrol ping | grep -c 'is UP')" 1 "kill $k: scontrol ping, one controller UP"
   start_controller_in "$old"
   wait_until 10 stands_by "$old" || fail "kill $k: $old did not come back as the standby"
+  # Whichever comes first in SHOAL_CONTROLLER, the clients pass the standby.
+  first_sbatch_ok || fail "kill $k: sbatch did not pass the standby $old"
+  expect_eq "$(cli scontrol ping | grep -c 'is UP')" 2 "kill $k: scontrol ping, both UP again"
   sleep 1
 done
 
@@ -207,6 +210,8 @@ new=$(other "$old")
 kill -STOP "${PID[$old]}"
 wait_until 15 leads "$new" || fail "no takeover from the frozen $old"
 kill -CONT "${PID[$old]}"
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1")" = Z ]; }
+wait_until 5 gone "${PID[$old]}" || { fail "the woken leader $old kept running"; kill -9 "${PID[$old]}"; }
 wait "${PID[$old]}"
 expect_eq "$?" 75 "exit status of the woken leader"
 expect_match "$(cat "$WORK/$old/controller.log")" "stepping down as leader: (the leader lease was not renewed|another controller holds|write refused: fenced)" \
