@@ -34,5 +34,6 @@ read -r a50 v50 a99 v99 <<<"$(percentiles 3)"
 echo "kills measured: $(grep -cE '^[0-9]+ ' "$report")"
 echo "kill -> first acknowledged sbatch: p50 $s50 s, p99 $s99 s"
 echo "kill -> agents reattached:         p50 $a50 s, p99 $a99 s"
-grep '^jobs ' "$report" | awk '{print "jobs acknowledged " $2 ", runs " $4 ", duplicated " $6 ", lost " $8}'
+grep '^jobs ' "$report" | awk '{print "jobs acknowledged " $2 ", runs " $4 ", duplicated " $6 \
+  ", lost " $8 "; ran unacknowledged " $10 " (sbatch answers lost when the leader died: " $12 ")"}'
 exit "$rc"

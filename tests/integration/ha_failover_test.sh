@@ -222,7 +222,7 @@ wait_until 10 stands_by "$old" || fail "$old did not come back as the standby"
 touch "$WORK/stop-stream"
 wait "$STREAM_PID"
 STREAM_PID=
-acked=$(sort -n "$WORK/acked.log" | uniq)
+acked=$(sort -u "$WORK/acked.log")  # comm wants sort's own order
 n_acked=$(echo "$acked" | wc -l)
 all_done() {
   local left
@@ -230,7 +230,7 @@ all_done() {
   [ "$left" = 0 ]
 }
 wait_until 60 all_done || fail "jobs still queued: $(cli squeue -h | head -5)"
-ran=$(sort -n "$WORK/ran.log")
+ran=$(sort "$WORK/ran.log")
 dups=$(echo "$ran" | uniq -d | tr '\n' ' ')
 expect_eq "$dups" "" "jobs that ran more than once"
 missing=$(comm -23 <(echo "$acked") <(echo "$ran" | uniq) | tr '\n' ' ')
@@ -250,5 +250,6 @@ states=$(cli sacct -n -X -P -j "$(echo "$acked" | paste -sd,)" --format=State 2>
   sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')
 expect_eq "$states" "COMPLETED=$n_acked " "sacct states of the acknowledged jobs"
 echo "$n_acked jobs acknowledged, $(wc -l < "$WORK/ran.log") runs, $(wc -l < "$WORK/refused.log" 2>/dev/null || echo 0) sbatch refused during $KILLS kills and a freeze"
-[ -n "${HA_REPORT:-}" ] && echo "jobs $n_acked ran $(echo "$ran" | wc -l) dup $(echo "$dups" | wc -w) missing $(echo "$missing" | wc -w)" >> "$HA_REPORT"
+[ -n "${HA_REPORT:-}" ] && echo "jobs $n_acked ran $(echo "$ran" | wc -l) dup $(echo "$dups" | wc -w)" \
+  "missing $(echo "$missing" | wc -w) unacked $unacked lost_answers ${lost:-0}" >> "$HA_REPORT"
 finish
