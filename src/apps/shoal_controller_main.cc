@@ -124,9 +124,22 @@ class StandbyAnswer {
     doc["standby"] = std::move(standby);
     std::lock_guard<std::mutex> lock(mu_);
     body_ = doc.dump();
+    epoch_ = lease.epoch;
   }
-  HttpResponse Answer() const {
+  HttpResponse Answer(const HttpRequest& request) const {
     std::lock_guard<std::mutex> lock(mu_);
+    // Prometheus scrapes every controller: a standby says it does not lead.
+    if (request.method == "GET" && request.path == "/metrics") {
+      return HttpResponse(200,
+                          "# HELP shoal_controller_leader 1 while this controller leads (holds "
+                          "the lease), else 0.\n# TYPE shoal_controller_leader gauge\n"
+                          "shoal_controller_leader 0\n"
+                          "# HELP shoal_controller_lease_epoch The leader lease's epoch as this "
+                          "standby last read it.\n# TYPE shoal_controller_lease_epoch gauge\n"
+                          "shoal_controller_lease_epoch " +
+                              std::to_string(epoch_) + "\n",
+                          "text/plain; version=0.0.4; charset=utf-8");
+    }
     HttpResponse r(503, body_);
     r.headers.emplace_back("Retry-After", "1");
     return r;
@@ -136,6 +149,7 @@ class StandbyAnswer {
   const std::string name_;
   mutable std::mutex mu_;
   std::string body_;
+  int64_t epoch_ = 0;
 };
 
 // Which SlurmctldHost this controller is: --name, else this host's name (short or full).
@@ -450,7 +464,7 @@ int main(int argc, char** argv) {
     if (ControllerHttpHandler* h = active_handler.load(std::memory_order_acquire)) {
       return h->Handle(r);
     }
-    return standby ? standby->Answer()
+    return standby ? standby->Answer(r)
                    : HttpResponse(503, ErrorToJson(Unavailable("starting")).dump());
   });
   const std::string socket_path = state_dir + "/controller.sock";

@@ -133,6 +133,14 @@ expect_match "$(local_api ctl2 sinfo -h 2>&1)" \
   "the standby names itself and the leader"
 
 token=$(local_api ctl1 scontrol token lifespan=3600) || fail "scontrol token"
+# Prometheus scrapes both: the leader says 1 with its epoch, the standby 0.
+scrape() { ip netns exec "$NS_H" curl -s "http://${IP[$1]}:6820/metrics" | grep -E "^$2 "; }
+if command -v curl >/dev/null 2>&1; then
+  expect_eq "$(scrape ctl1 shoal_controller_leader)" "shoal_controller_leader 1" "leader gauge"
+  expect_match "$(scrape ctl1 shoal_controller_lease_epoch)" "^shoal_controller_lease_epoch [1-9]" \
+    "the leader's epoch"
+  expect_eq "$(scrape ctl2 shoal_controller_leader)" "shoal_controller_leader 0" "standby gauge"
+fi
 # The clients: in the bridge's namespace, both controllers listed.
 cli() {
   ip netns exec "$NS_H" env SHOAL_CONTROLLER="${IP[ctl1]}:6820,${IP[ctl2]}:6820" \
