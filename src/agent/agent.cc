@@ -426,6 +426,8 @@ int Agent::Run() {
     }
     const std::string dialed = controllers_[current_];
     if (several) {
+      // A standby's refusal names the leader; other failures say what went wrong.
+      if (!registered) spdlog::info("controller {}: {}", dialed, st.message());
       current_ = (current_ + 1) % controllers_.size();
       if (++tried_in_round < controllers_.size()) continue;
       tried_in_round = 0;

@@ -125,6 +125,14 @@ class StandbyAnswer {
     std::lock_guard<std::mutex> lock(mu_);
     body_ = doc.dump();
     epoch_ = lease.epoch;
+    agent_message_ = "controller " + name_ + " is a standby" +
+                     (!lease.holder.empty() && !lease.expired
+                          ? "; the leader is " + lease.holder + " at " + lease.agent_address
+                          : "; no controller leads at the moment");
+  }
+  std::string AgentMessage() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return agent_message_;
   }
   HttpResponse Answer(const HttpRequest& request) const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -149,7 +157,25 @@ class StandbyAnswer {
   const std::string name_;
   mutable std::mutex mu_;
   std::string body_;
+  std::string agent_message_;
   int64_t epoch_ = 0;
+};
+
+// A standby's agent service: every stream and join is refused with UNAVAILABLE naming the
+// leader, so an agent moves on to its next address at once.
+class StandbyAgentService final : public rpc::AgentService::Service {
+ public:
+  explicit StandbyAgentService(const StandbyAnswer& answer) : answer_(answer) {}
+  grpc::Status Connect(grpc::ServerContext*,
+                       grpc::ServerReaderWriter<rpc::ControllerMessage, rpc::AgentMessage>*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, answer_.AgentMessage());
+  }
+  grpc::Status Join(grpc::ServerContext*, const rpc::JoinRequest*, rpc::JoinReply*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, answer_.AgentMessage());
+  }
+
+ private:
+  const StandbyAnswer& answer_;
 };
 
 // Which SlurmctldHost this controller is: --name, else this host's name (short or full).
@@ -472,6 +498,8 @@ int main(int argc, char** argv) {
   // High availability (several SlurmctldHost): stand by until this controller holds the lease
   // in the shared database, then lead at its epoch; every write is fenced by it.
   std::unique_ptr<LeaderLease> lease;
+  std::unique_ptr<StandbyAgentService> standby_agents;
+  std::unique_ptr<grpc::Server> standby_grpc;
   int64_t epoch = 0;
   const auto ttl = std::chrono::milliseconds(int64_t{config.slurmctld_timeout_s} * 1000);
   std::atomic<int64_t> renewed_at_ms{0};  // steady clock, when the last good renewal was sent
@@ -510,6 +538,21 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "shoal-controller: error: %s\n", listening.message().c_str());
       return 1;
     }
+    // Agents that dial a standby hear where the leader is. Same TLS as the leader's service.
+    grpc::SslServerCredentialsOptions standby_ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    standby_ssl.pem_key_cert_pairs.push_back(
+        {tls->key_pem, tls->cert_pem + (tls->cert_pem.ends_with('\n') ? "" : "\n") + tls->ca_pem});
+    standby_agents = std::make_unique<StandbyAgentService>(*standby);
+    grpc::ServerBuilder standby_builder;
+    standby_builder.AddListeningPort(agent_host + ":" + std::to_string(agent_port),
+                                     grpc::SslServerCredentials(standby_ssl));
+    standby_builder.RegisterService(standby_agents.get());
+    standby_grpc = standby_builder.BuildAndStart();
+    if (!standby_grpc) {
+      std::fprintf(stderr, "shoal-controller: error: cannot listen for agents on %s\n",
+                   agent_listen.c_str());
+      return 1;
+    }
     spdlog::info(
         "controller {} ({} of {} SlurmctldHost) standing by: api {}, agents {}; lease "
         "{} s",
@@ -537,9 +580,13 @@ int main(int argc, char** argv) {
       if (sig == SIGTERM || sig == SIGINT) {
         spdlog::info("standby controller stopping (signal {})", sig);
         http.Stop();
+        standby_grpc->Shutdown(std::chrono::system_clock::now());
         return 0;
       }
     }
+    // The leader's own agent service takes the port (below).
+    standby_grpc->Shutdown(std::chrono::system_clock::now());
+    standby_grpc.reset();
     spdlog::info("controller {} leads now (lease epoch {}): loading the state", me.name, epoch);
   }
 

@@ -822,8 +822,8 @@ class PostgresStore : public Store {
           const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
           if (state != nullptr && std::string_view(state) == kFencedState) {
             fenced_ = true;
-            error = FailedPrecondition("write refused: " +
-                                       TrimmedMessage(PQresultErrorMessage(r.get())));
+            const char* why = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
+            error = FailedPrecondition(std::string("write refused: ") + (why ? why : "fenced"));
           } else {
             error = Internal("write: " + ServerMessage(r.get(), conn));
           }

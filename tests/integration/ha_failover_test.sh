@@ -149,9 +149,13 @@ cli() {
 expect_eq "$(cli scontrol ping)" \
   "$(printf 'Slurmctld(primary) at ctl1 is UP\nSlurmctld(backup) at ctl2 is UP')" "scontrol ping"
 
+# node2 lists the standby first: it is refused, told where the leader is, and moves on.
+declare -A LIST
+LIST[node1]="${IP[ctl1]}:6817,${IP[ctl2]}:6817"
+LIST[node2]="${IP[ctl2]}:6817,${IP[ctl1]}:6817"
 for n in node1 node2; do
   mkdir -p "$WORK/$n"
-  ip netns exec "${NS[$n]}" "$BIN/shoal-agent" --controller "${IP[ctl1]}:6817,${IP[ctl2]}:6817" \
+  ip netns exec "${NS[$n]}" "$BIN/shoal-agent" --controller "${LIST[$n]}" \
     --name "$n" --state-dir "$WORK/$n" --cpus 2 --memory-mb 1024 --metrics-port 0 \
     --tls-ca "$ETC/tls/ca.pem" --cluster-key-file "$ETC/cluster.key" \
     </dev/null >>"$WORK/$n/agent.log" 2>&1 &
@@ -160,6 +164,9 @@ done
 node_states() { cli sinfo -h -N -o '%N %T' 2>/dev/null | awk '{print $1, $2}' | sort -u | tr '\n' ' '; }
 both_idle() { [ "$(node_states)" = "node1 idle node2 idle " ]; }
 wait_until 15 both_idle || { fail "the agents did not register: $(node_states)"; exit 1; }
+expect_match "$(cat "$WORK/node2/agent.log")" \
+  "controller ${IP[ctl2]}:6817: .*controller ctl2 is a standby; the leader is ctl1 at ${IP[ctl1]}:6817" \
+  "a standby refuses agents, naming the leader"
 both_up() { [[ "$(node_states)" =~ ^node1\ (idle|mixed|allocated)\ node2\ (idle|mixed|allocated)\ $ ]]; }
 
 # --- a steady stream of jobs; each appends its id to ran.log --------------------------------
@@ -222,7 +229,7 @@ gone() { ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1")" = Z ]; }
 wait_until 5 gone "${PID[$old]}" || { fail "the woken leader $old kept running"; kill -9 "${PID[$old]}"; }
 wait "${PID[$old]}"
 expect_eq "$?" 75 "exit status of the woken leader"
-expect_match "$(cat "$WORK/$old/controller.log")" "stepping down as leader: (the leader lease was not renewed|another controller holds|write refused: fenced)" \
+expect_match "$(cat "$WORK/$old/controller.log")" "stepping down as leader: (the leader lease was not renewed|another controller holds|write refused: fenced: the leader lease is at epoch)" \
   "the woken leader's log says why it stepped down"
 start_controller_in "$old"
 wait_until 10 stands_by "$old" || fail "$old did not come back as the standby"
