@@ -166,8 +166,9 @@ class StandbyAnswer {
 class StandbyAgentService final : public rpc::AgentService::Service {
  public:
   explicit StandbyAgentService(const StandbyAnswer& answer) : answer_(answer) {}
-  grpc::Status Connect(grpc::ServerContext*,
-                       grpc::ServerReaderWriter<rpc::ControllerMessage, rpc::AgentMessage>*) override {
+  grpc::Status Connect(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<rpc::ControllerMessage, rpc::AgentMessage>*) override {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, answer_.AgentMessage());
   }
   grpc::Status Join(grpc::ServerContext*, const rpc::JoinRequest*, rpc::JoinReply*) override {
