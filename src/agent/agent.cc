@@ -226,6 +226,8 @@ JobSpec SpecFromLaunch(const rpc::LaunchJob& l) {
 
 Agent::Agent(AgentOptions options, std::string supervisor_path)
     : options_(std::move(options)), supervisor_path_(std::move(supervisor_path)) {
+  controllers_ = options_.controllers;
+  if (controllers_.empty()) controllers_.push_back(options_.controller);
   JobManager::Options jm;
   jm.state_dir = options_.state_dir;
   jm.supervisor_path = supervisor_path_;
@@ -273,7 +275,7 @@ void Agent::NewChannel() {
     ssl.pem_root_certs = options_.tls_ca_pem;
     credentials = grpc::SslCredentials(ssl);
   }
-  channel_ = grpc::CreateCustomChannel(options_.controller, credentials, args);
+  channel_ = grpc::CreateCustomChannel(controllers_[current_], credentials, args);
   stub_ = rpc::AgentService::NewStub(channel_);
 }
 
@@ -388,6 +390,12 @@ int Agent::Run() {
   std::mt19937_64 rng(std::random_device{}());
   auto backoff = kBackoffStart;
   int failures = 0;
+  // Several controllers (one leads, the others stand by and refuse agents): a lost or refused
+  // session moves on to the next address at once; the backoff comes after a whole round, and
+  // stays short, as a standby takes over within seconds.
+  const bool several = controllers_.size() > 1;
+  const auto backoff_cap = several ? std::chrono::milliseconds(500) : kBackoffCap;
+  size_t tried_in_round = 0;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -399,9 +407,10 @@ int Agent::Run() {
     Status st = Session(&registered);
     if (st.code() == StatusCode::kPermissionDenied) {
       // Maybe the key is being rotated on the controller's side: keep trying, loudly.
-      spdlog::error("cluster key rejected by controller {}: {} (check --cluster-key-file {}); "
-                    "retrying",
-                    options_.controller, st.message(), options_.cluster_key_file);
+      spdlog::error(
+          "cluster key rejected by controller {}: {} (check --cluster-key-file {}); "
+          "retrying",
+          controllers_[current_], st.message(), options_.cluster_key_file);
       failures = 1;  // the warning below would only repeat this
     } else if (st.code() == StatusCode::kFailedPrecondition) {
       spdlog::error("controller refused registration: {}", st.message());
@@ -420,14 +429,22 @@ int Agent::Run() {
     if (registered) {
       backoff = kBackoffStart;
       failures = 0;
+      tried_in_round = 0;
+    }
+    const std::string dialed = controllers_[current_];
+    if (several) {
+      // A standby's refusal names the leader; other failures say what went wrong.
+      if (!registered) spdlog::info("controller {}: {}", dialed, st.message());
+      current_ = (current_ + 1) % controllers_.size();
+      if (++tried_in_round < controllers_.size()) continue;
+      tried_in_round = 0;
     }
     // Jitter spreads the reconnects of many agents after a controller restart.
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
     auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff * jitter(rng));
-    backoff = std::min(backoff * 2, kBackoffCap);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, backoff_cap);
     if (failures++ % 20 == 0) {
-      spdlog::warn("controller {}: {}; retrying in {} ms", options_.controller, st.message(),
-                   delay.count());
+      spdlog::warn("controller {}: {}; retrying in {} ms", dialed, st.message(), delay.count());
     }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, delay, [this] { return shutdown_; });
@@ -517,7 +534,7 @@ Status Agent::Session(bool* registered) {
     cv_.notify_all();
   }
   *registered = true;
-  spdlog::info("registered with controller {} (heartbeat every {} ms)", options_.controller,
+  spdlog::info("registered with controller {} (heartbeat every {} ms)", controllers_[current_],
                reply.heartbeat_interval_ms() > 0 ? reply.heartbeat_interval_ms() : 1000);
   // After registered_ is set, so a job finishing now is sent at least once (maybe twice).
   for (const JobResult& r : jobs_->Unacknowledged()) Enqueue(FinishedMessage(r));

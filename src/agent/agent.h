@@ -80,6 +80,10 @@ class Agent {
   void SweepNamedContainers();
 
   const AgentOptions options_;
+  // The controllers' addresses (options_.controllers, else options_.controller) and the one
+  // the next session dials: after a session ends the agent moves on to the next at once.
+  std::vector<std::string> controllers_;
+  size_t current_ = 0;
   const std::string supervisor_path_;
   std::unique_ptr<JobManager> jobs_;
   // Steps' tasks, one supervised unit per step and node, under <state-dir>/steps and keyed by

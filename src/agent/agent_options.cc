@@ -110,7 +110,9 @@ std::string AgentUsage() {
          "  --config FILE           read options from FILE, one KEY=VALUE a line, KEY a long\n"
          "                          option's name (`shoal join` writes /etc/shoal/agent.conf);\n"
          "                          the command line overrides it\n"
-         "  --controller HOST:PORT  the controller's agent endpoint\n"
+         "  --controller HOST:PORT  the controller's agent endpoint; several, separated by\n"
+         "                          commas: controllers sharing the cluster, the leader\n"
+         "                          followed\n"
          "  --name NODE             this node's name\n"
          "  --state-dir DIR         where running jobs are kept (survives agent restarts)\n"
          "  --tls-ca FILE           the cluster CA: the controller's certificate must be\n"
@@ -278,8 +280,17 @@ Result<AgentOptions> ParseAgentOptions(int argc, char** argv) {
   }
   if (optind < argc) return Bad(std::string("unexpected argument '") + argv[optind] + "'");
   if (o.controller.empty()) return Bad("--controller HOST:PORT is required");
-  if (o.controller.find(':') == std::string::npos) {
-    return Bad("--controller must be HOST:PORT, got '" + o.controller + "'");
+  o.controllers.clear();
+  for (const std::string& one : Split(o.controller, ',')) {
+    const std::string c(Trim(one));
+    const size_t colon = c.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == c.size() ||
+        !ParseUint(c.substr(colon + 1)) || *ParseUint(c.substr(colon + 1)) > 65535 ||
+        c.find_first_of(" \t") != std::string::npos) {
+      return Bad("--controller must be HOST:PORT (or several, separated by commas), got '" +
+                 o.controller + "'");
+    }
+    o.controllers.push_back(c);
   }
   if (o.node_name.empty()) return Bad("--name NODE is required");
   if (o.state_dir.empty()) return Bad("--state-dir DIR is required");

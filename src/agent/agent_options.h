@@ -13,7 +13,9 @@ namespace shoal::agent {
 inline constexpr uint16_t kDefaultMetricsPort = 9477;
 
 struct AgentOptions {
-  std::string controller;  // HOST:PORT of the controller's agent endpoint
+  std::string controller;  // HOST:PORT of the controller's agent endpoint, or several, commas
+  // between: controllers sharing the cluster (high availability), tried in order.
+  std::vector<std::string> controllers;  // `controller`, split (filled by parsing)
   std::string node_name;
   std::string state_dir;   // as given; the agent makes it absolute
   uint32_t cpus = 0;       // 0 before parsing fills in the host's online CPUs

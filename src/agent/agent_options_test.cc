@@ -90,7 +90,19 @@ TEST(AgentOptionsTest, ErrorsAreClear) {
   EXPECT_EQ(message(Parse({"--name", "n", "--state-dir", "d"})),
             "shoal-agent: --controller HOST:PORT is required");
   EXPECT_EQ(message(Parse({"--controller", "nohostport", "--name", "n", "--state-dir", "d"})),
-            "shoal-agent: --controller must be HOST:PORT, got 'nohostport'");
+            "shoal-agent: --controller must be HOST:PORT (or several, separated by commas), got "
+            "'nohostport'");
+  for (const char* bad : {"a:1,", "a:1,b", "a:1,:2", "a:99999", "a:1,b:x"}) {
+    EXPECT_NE(message(Parse({"--controller", bad, "--name", "n", "--state-dir", "d"}))
+                  .find("--controller must be HOST:PORT"),
+              std::string::npos)
+        << bad;
+  }
+  Result<AgentOptions> two =
+      Parse({"--controller", "ctl1:6817, ctl2:6817", "--name", "n", "--state-dir", "/s", "--tls-ca",
+             "/ca", "--cluster-key-file", "/k"});
+  ASSERT_TRUE(two.ok()) << two.status().message();
+  EXPECT_EQ(two->controllers, (std::vector<std::string>{"ctl1:6817", "ctl2:6817"}));
   EXPECT_EQ(
       message(Parse({"--controller", "h:1", "--name", "n", "--state-dir", "d", "--cpus", "0"})),
       "shoal-agent: invalid --cpus '0'");

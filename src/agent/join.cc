@@ -81,7 +81,9 @@ int JoinMain(int argc, char** argv) {
   CLI::App app{"shoal join: make this host a node of a cluster"};
   std::string controller, token_text, node, config_dir = "/etc/shoal",
                                             state_dir = "/var/lib/shoal/agent";
-  app.add_option("controller", controller, "HOST[:PORT] of the controller's agent port (6817)")
+  app.add_option("controller", controller,
+                 "HOST[:PORT] of the controller's agent port (6817); several, separated by "
+                 "commas, when controllers share the cluster (all go into agent.conf)")
       ->required();
   app.add_option("token", token_text, "the join token (shoal token --join on the controller)")
       ->required();
@@ -103,19 +105,28 @@ int JoinMain(int argc, char** argv) {
   // Everything that can be checked here is, before the token is spent.
   Result<JoinToken> token = ParseJoinToken(token_text);
   if (!token.ok()) return fail(token.status().message());
-  std::string host = controller;
-  uint16_t port = kDefaultJoinPort;
-  if (auto colon = controller.rfind(':'); colon != std::string::npos) {
-    host = controller.substr(0, colon);
-    std::optional<uint64_t> p = ParseUint(controller.substr(colon + 1));
-    if (!p || *p == 0 || *p > 65535) {
-      return fail("the controller must be HOST or HOST:PORT, got '" + controller + "'");
+  // HOST[:PORT], or several (high availability): the join goes to the first that answers (a
+  // standby does not), and agent.conf lists them all.
+  std::vector<std::pair<std::string, uint16_t>> controllers;
+  for (const std::string& one : Split(controller, ',')) {
+    const std::string c(Trim(one));
+    std::string host = c;
+    uint16_t port = kDefaultJoinPort;
+    if (auto colon = c.rfind(':'); colon != std::string::npos) {
+      host = c.substr(0, colon);
+      std::optional<uint64_t> p = ParseUint(c.substr(colon + 1));
+      if (!p || *p == 0 || *p > 65535) {
+        return fail("the controller must be HOST or HOST:PORT, got '" + controller + "'");
+      }
+      port = static_cast<uint16_t>(*p);
     }
-    port = static_cast<uint16_t>(*p);
+    if (host.empty())
+      return fail("the controller must be HOST or HOST:PORT, got '" + controller + "'");
+    controllers.emplace_back(host, port);
   }
-  if (host.empty())
-    return fail("the controller must be HOST or HOST:PORT, got '" + controller + "'");
-  const std::string target = host + ":" + std::to_string(port);
+  std::vector<std::string> all_targets;
+  for (const auto& [h, p] : controllers) all_targets.push_back(h + ":" + std::to_string(p));
+  std::string target = all_targets.front();
   if (node.empty()) {
     char name[256] = {};
     if (gethostname(name, sizeof name - 1) == 0) node = name;
@@ -140,7 +151,14 @@ int JoinMain(int argc, char** argv) {
   }
 
   // Trust on first contact, pinned: only the CA the token names.
-  Result<std::vector<std::string>> chain = security::FetchPeerCertificates(host, port);
+  Result<std::vector<std::string>> chain = Unavailable("no controller");
+  for (size_t i = 0; i < controllers.size(); ++i) {
+    chain = security::FetchPeerCertificates(controllers[i].first, controllers[i].second);
+    if (chain.ok()) {
+      target = all_targets[i];
+      break;
+    }
+  }
   if (!chain.ok()) return fail("cannot reach the controller: " + chain.status().message());
   std::string ca_pem;
   for (const std::string& pem : *chain) {
@@ -193,7 +211,7 @@ int JoinMain(int argc, char** argv) {
   };
   Status s = write(paths.cluster_key, security::HexEncode(reply.cluster_key()) + "\n", 0600);
   if (s.ok()) s = write(paths.ca, reply.ca_pem(), 0644);
-  if (s.ok()) s = write(paths.agent_conf, AgentConfText(target, node, state_dir, paths), 0644);
+  if (s.ok()) s = write(paths.agent_conf, AgentConfText(Join(all_targets, ","), node, state_dir, paths), 0644);
   if (!s.ok()) {
     for (const std::string& f : written) unlink(f.c_str());
     return fail(s.message() + " (the token is spent: ask for a new one)");

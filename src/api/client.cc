@@ -12,10 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace shoal {
 namespace {
@@ -278,18 +280,56 @@ Result<Json> ApiClient::Call(std::string_view method, std::string_view path, con
   return doc;
 }
 
+std::vector<std::string> ApiClient::Endpoints() const {
+  std::vector<std::string> out;
+  std::string_view rest = endpoint_;
+  for (;;) {
+    const size_t comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (!one.empty()) out.emplace_back(one);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view path,
                                        const Json& body, int timeout_ms) const {
+  // One controller: no list to walk (the common case costs nothing more).
+  if (endpoint_.find(',') == std::string::npos) {
+    return CallOne(endpoint_, method, path, body, timeout_ms, nullptr);
+  }
+  // Several (high availability): the first that is reached and is not a standby. A request
+  // that was sent is never sent again elsewhere: its answer may have been lost after it acted.
+  Status last = Unavailable(kConnectFailure);
+  for (const std::string& endpoint : Endpoints()) {
+    bool try_next = false;
+    Result<std::string> r = CallOne(endpoint, method, path, body,
+                                    timeout_ms > 0 ? std::min(timeout_ms, 1000) : 1000, &try_next);
+    if (r.ok() || !try_next) return r;
+    last = r.status();
+  }
+  return last;
+}
+
+Result<std::string> ApiClient::CallOne(const std::string& endpoint, std::string_view method,
+                                       std::string_view path, const Json& body, int timeout_ms,
+                                       bool* try_next) const {
   if (timeout_ms <= 0) timeout_ms = 2000;
-  const bool send_token = !token_.empty() && !unix_socket();
+  const bool send_token = !token_.empty() && endpoint.rfind("unix:", 0) != 0;
   if (send_token && token_.find_first_of("\r\n") != std::string::npos) {
     return InvalidArgument("SLURM_JWT holds a line break: not a token");
   }
   // Reaching the controller is bounded by timeout_ms; once connected, a busy controller gets
   // five times that between bytes (10 s by default, Slurm's MessageTimeout).
   const int64_t io_timeout_ms = int64_t{timeout_ms} * 5;
-  Result<int> dialed = Dial(endpoint_, NowMs() + timeout_ms);
-  if (!dialed.ok()) return dialed.status();
+  Result<int> dialed = Dial(endpoint, NowMs() + timeout_ms);
+  if (!dialed.ok()) {
+    if (try_next != nullptr) *try_next = true;  // nothing was sent
+    return dialed.status();
+  }
   Fd fd(*dialed);
 
   std::string payload = body.is_null() ? std::string() : body.dump();
@@ -338,6 +378,8 @@ Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view
   if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
   Json doc = resp->body.empty() ? Json::object() : Json::parse(resp->body, nullptr, false);
   if (!doc.is_discarded() && doc.is_object() && doc.contains("error")) {
+    // A standby acts on nothing: the request may go to the next controller.
+    if (try_next != nullptr && resp->status == 503 && doc.contains("standby")) *try_next = true;
     Status s = ErrorFromJson(doc);
     if (!s.ok()) return s;
   }

@@ -2,7 +2,8 @@
 // HTTP/1.1 request per call over a Unix socket (or TCP), no dependencies beyond libc and
 // nlohmann-json, so a command starts in well under a millisecond.
 //
-// Finding the controller: $SHOAL_CONTROLLER ("unix:/path/to.sock" or "host:port"), else the
+// Finding the controller: $SHOAL_CONTROLLER ("unix:/path/to.sock" or "host:port", or several
+// separated by commas: controllers sharing a cluster, tried in order), else the
 // socket "controller.sock" in $SHOAL_STATE_DIR, else in ~/.local/share/shoal, else the packaged
 // controller's (kSystemControllerSocket). Over TCP the
 // client sends $SLURM_JWT (a token from `scontrol token`, Slurm's variable) as a Bearer token;
@@ -11,6 +12,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/json_model.h"
 #include "common/status.h"
@@ -47,10 +49,20 @@ class ApiClient {
   }
 
   const std::string& endpoint() const { return endpoint_; }
+  // The endpoints in endpoint(), a comma-separated list, in order. With several, a call goes to
+  // the first that is reached and is not a standby (HTTP 503 with a "standby" member); it moves
+  // on only when the request was not sent (connect failure) or a standby refused it, so a
+  // mutation is never sent twice.
+  std::vector<std::string> Endpoints() const;
   // Whether the endpoint is the controller's Unix socket (where tokens are not needed).
   bool unix_socket() const { return endpoint_.rfind("unix:", 0) == 0; }
 
  private:
+  // One endpoint; *try_next (when given) is set when the next one may be tried.
+  Result<std::string> CallOne(const std::string& endpoint, std::string_view method,
+                              std::string_view path, const Json& body, int timeout_ms,
+                              bool* try_next) const;
+
   std::string endpoint_;
   std::string token_;  // sent as "Authorization: Bearer" over TCP when not empty
 };

@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace shoal {
 namespace {
@@ -232,6 +233,55 @@ TEST(ApiClientTest, EndpointFromEnvironment) {
   unsetenv("SHOAL_STATE_DIR");
   setenv("HOME", "/home/u", 1);
   EXPECT_EQ(DefaultStateDir(), "/home/u/.local/share/shoal");
+}
+
+// --- several controllers (high availability) ---------------------------------------------------
+
+TEST(ApiClientTest, EndpointListsAreSplitOnCommas) {
+  EXPECT_EQ(ApiClient("unix:/a.sock").Endpoints(), (std::vector<std::string>{"unix:/a.sock"}));
+  EXPECT_EQ(ApiClient("ctl1:6820, ctl2:6820,,").Endpoints(),
+            (std::vector<std::string>{"ctl1:6820", "ctl2:6820"}));
+  EXPECT_TRUE(ApiClient("").Endpoints().empty());
+}
+
+TEST(ApiClientTest, SeveralControllersSkipTheUnreachableAndTheStandby) {
+  TinyServer standby(HttpReply(
+      503, R"({"error":{"code":"UNAVAILABLE","message":"controller ctl2 is a standby; the leader )"
+           R"(is ctl3 at x:1"},"standby":{"name":"ctl2"}})"));
+  TinyServer leader(HttpReply(200, R"({"job_id":7})"));
+  ApiClient client("unix:/nonexistent/shoal.sock," + standby.endpoint() + "," + leader.endpoint());
+  Result<Json> r = client.Post("/api/v1/jobs", Json{{"script", "x"}});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)["job_id"], 7);
+  EXPECT_NE(standby.request().find("POST /api/v1/jobs"), std::string::npos);
+  EXPECT_NE(leader.request().find("POST /api/v1/jobs"), std::string::npos);
+}
+
+TEST(ApiClientTest, OnlyStandbysGiveTheStandbysError) {
+  TinyServer standby(HttpReply(
+      503, R"({"error":{"code":"UNAVAILABLE","message":"controller ctl2 is a standby; no )"
+           R"(controller leads at the moment"},"standby":{"name":"ctl2"}})"));
+  Result<Json> r = ApiClient("unix:/nonexistent/a.sock," + standby.endpoint()).Get("/x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(),
+            "controller ctl2 is a standby; no controller leads at the moment");
+}
+
+TEST(ApiClientTest, ARequestThatWasSentIsNotSentAgainElsewhere) {
+  // The first controller takes the request and dies before answering: it may have acted, so
+  // the second (unreachable here: a call to it would fail differently) is not tried.
+  TinyServer dying("");
+  Result<Json> r =
+      ApiClient(dying.endpoint() + ",unix:/nonexistent/b.sock").Post("/api/v1/jobs", Json{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "Zero Bytes were transmitted or received");
+  // An error that is not a standby's is final too.
+  TinyServer refusing(
+      HttpReply(400, R"({"error":{"code":"INVALID_ARGUMENT","message":"bad script"}})"));
+  r = ApiClient(refusing.endpoint() + ",unix:/nonexistent/b.sock").Post("/api/v1/jobs", Json{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "bad script");
 }
 
 TEST(UrlEncodeTest, KeepsUnreservedAndCommas) {

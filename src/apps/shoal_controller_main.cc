@@ -7,12 +7,16 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 #include "api/client.h"
 #include "common/file_limit.h"
@@ -87,6 +91,120 @@ Status CreateMissingMaterial(const security::ClusterMaterialPaths& paths,
   if (!created.ok()) return created.status();
   for (const std::string& f : *created) spdlog::info("created {}", f);
   return Status::Ok();
+}
+
+// The exit status of a controller that stops leading (fenced by a newer lease epoch, the lease
+// taken over, or not renewed in time): systemd's Restart= brings it back as a standby.
+constexpr int kExitSteppedDown = 75;  // EX_TEMPFAIL
+
+[[noreturn]] void StepDown(const std::string& why) {
+  spdlog::critical("stepping down as leader: {}; exiting (status {}) to come back as a standby",
+                   why, kExitSteppedDown);
+  spdlog::default_logger()->flush();
+  std::fprintf(stderr, "shoal-controller: stepping down as leader: %s\n", why.c_str());
+  _exit(kExitSteppedDown);
+}
+
+// What a standby answers every API request with: 503, naming itself and the leader (as the
+// lease row has it), so that clients move on to the next address.
+class StandbyAnswer {
+ public:
+  explicit StandbyAnswer(std::string name) : name_(std::move(name)) { Set(LeaseState{}); }
+  void Set(const LeaseState& lease) {
+    Json standby = {{"name", name_}, {"epoch", lease.epoch}};
+    std::string message = "controller " + name_ + " is a standby";
+    if (!lease.holder.empty() && !lease.expired) {
+      standby["leader"] = lease.holder;
+      standby["leader_address"] = lease.api_address;
+      message += "; the leader is " + lease.holder + " at " + lease.api_address;
+    } else {
+      message += "; no controller leads at the moment";
+    }
+    Json doc = ErrorToJson(Unavailable(message));
+    doc["standby"] = std::move(standby);
+    std::lock_guard<std::mutex> lock(mu_);
+    body_ = doc.dump();
+    epoch_ = lease.epoch;
+    agent_message_ = "controller " + name_ + " is a standby" +
+                     (!lease.holder.empty() && !lease.expired
+                          ? "; the leader is " + lease.holder + " at " + lease.agent_address
+                          : "; no controller leads at the moment");
+  }
+  std::string AgentMessage() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return agent_message_;
+  }
+  HttpResponse Answer(const HttpRequest& request) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Prometheus scrapes every controller: a standby says it does not lead.
+    if (request.method == "GET" && request.path == "/metrics") {
+      return HttpResponse(200,
+                          "# HELP shoal_controller_leader 1 while this controller leads (holds "
+                          "the lease), else 0.\n# TYPE shoal_controller_leader gauge\n"
+                          "shoal_controller_leader 0\n"
+                          "# HELP shoal_controller_lease_epoch The leader lease's epoch as this "
+                          "standby last read it.\n# TYPE shoal_controller_lease_epoch gauge\n"
+                          "shoal_controller_lease_epoch " +
+                              std::to_string(epoch_) + "\n",
+                          "text/plain; version=0.0.4; charset=utf-8");
+    }
+    HttpResponse r(503, body_);
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+
+ private:
+  const std::string name_;
+  mutable std::mutex mu_;
+  std::string body_;
+  std::string agent_message_;
+  int64_t epoch_ = 0;
+};
+
+// A standby's agent service: every stream and join is refused with UNAVAILABLE naming the
+// leader, so an agent moves on to its next address at once.
+class StandbyAgentService final : public rpc::AgentService::Service {
+ public:
+  explicit StandbyAgentService(const StandbyAnswer& answer) : answer_(answer) {}
+  grpc::Status Connect(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<rpc::ControllerMessage, rpc::AgentMessage>*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, answer_.AgentMessage());
+  }
+  grpc::Status Join(grpc::ServerContext*, const rpc::JoinRequest*, rpc::JoinReply*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, answer_.AgentMessage());
+  }
+
+ private:
+  const StandbyAnswer& answer_;
+};
+
+// Which SlurmctldHost this controller is: --name, else this host's name (short or full).
+Result<size_t> FindSelf(const ControllerConfig& config, const std::string& name_option) {
+  std::vector<std::string> candidates;
+  if (!name_option.empty()) {
+    candidates.push_back(name_option);
+  } else {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) {
+      candidates.push_back(host);
+      const std::string full = host;
+      if (full.find('.') != std::string::npos) candidates.push_back(full.substr(0, full.find('.')));
+    }
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < config.controller_hosts.size(); ++i) {
+    names.push_back(config.controller_hosts[i].name);
+    for (const std::string& c : candidates) {
+      if (c == config.controller_hosts[i].name) return i;
+    }
+  }
+  return InvalidArgument(
+      "this controller (" +
+      (name_option.empty()
+           ? "host name '" + (candidates.empty() ? std::string("?") : candidates.front()) + "'"
+           : "--name '" + name_option + "'") +
+      ") is none of the SlurmctldHost names (" + Join(names, ", ") + "): pass --name NAME");
 }
 
 // The ports `shoal init` sets up (Slurm's slurmctld and slurmrestd ports).
@@ -221,6 +339,7 @@ int main(int argc, char** argv) {
   std::string log_file, log_level, log_format = "text", log_max_size = "64M";
   size_t log_max_files = 4;
   bool init_tls = false;
+  std::string controller_name;
   app.add_option("--state-dir", state_dir, "state directory (database, socket, logs)");
   app.add_option("--config", config_path, "slurm.conf-style configuration file");
   app.add_option("--listen", listen,
@@ -236,10 +355,20 @@ int main(int argc, char** argv) {
   app.add_option("--log-max-size", log_max_size,
                  "rotate the log file past this size (K, M, G suffixes; 0: never)");
   app.add_option("--log-max-files", log_max_files, "rotated log files kept");
+  app.add_option("--name", controller_name,
+                 "which SlurmctldHost of the config this controller is (several SlurmctldHost "
+                 "lines: high availability); default: this host's name");
   app.add_flag("--init-tls", init_tls,
                "create the cluster CA, the controller's certificate and the cluster key where "
                "they are missing (never replacing a file), then exit");
   CLI11_PARSE(app, argc, argv);
+
+  // Block the stop signals before any thread starts so only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // Logging starts on stderr so that problems with the config are seen; the config may then
   // name the file and level.
@@ -355,12 +484,121 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The API answers from the start: a standby's answer until this controller leads.
+  std::atomic<ControllerHttpHandler*> active_handler{nullptr};
+  std::unique_ptr<StandbyAnswer> standby;
+  HttpServer http([&](const HttpRequest& r) {
+    if (ControllerHttpHandler* h = active_handler.load(std::memory_order_acquire)) {
+      return h->Handle(r);
+    }
+    return standby ? standby->Answer(r)
+                   : HttpResponse(503, ErrorToJson(Unavailable("starting")).dump());
+  });
+  const std::string socket_path = state_dir + "/controller.sock";
+
+  // High availability (several SlurmctldHost): stand by until this controller holds the lease
+  // in the shared database, then lead at its epoch; every write is fenced by it.
+  std::unique_ptr<LeaderLease> lease;
+  std::unique_ptr<StandbyAgentService> standby_agents;
+  std::unique_ptr<grpc::Server> standby_grpc;
+  int64_t epoch = 0;
+  const auto ttl = std::chrono::milliseconds(int64_t{config.slurmctld_timeout_s} * 1000);
+  std::atomic<int64_t> renewed_at_ms{0};  // steady clock, when the last good renewal was sent
+  auto steady_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  if (config.HighAvailability()) {
+    Result<size_t> self = FindSelf(config, controller_name);
+    if (!self.ok()) {
+      std::fprintf(stderr, "shoal-controller: error: %s\n", self.status().message().c_str());
+      return 1;
+    }
+    const ControllerConfig::ControllerHost& me = config.controller_hosts[*self];
+    config.controller_name = me.name;
+    if (http_port == 0 || agent_port == 0) {
+      std::fprintf(stderr,
+                   "shoal-controller: error: with several SlurmctldHost, --listen and "
+                   "--agent-listen need fixed ports (clients and agents list them)\n");
+      return 1;
+    }
+    const std::string api_address = me.Address() + ":" + std::to_string(http_port);
+    const std::string agent_address = me.Address() + ":" + std::to_string(agent_port);
+    auto opened =
+        OpenLeaderLease(config.storage_url, me.name, api_address, agent_address, ttl.count());
+    if (!opened.ok()) {
+      std::fprintf(stderr, "shoal-controller: error: %s\n", opened.status().message().c_str());
+      return 1;
+    }
+    lease = std::move(opened).value();
+    standby = std::make_unique<StandbyAnswer>(me.name);
+    Status listening = http.ListenUnix(socket_path);
+    if (listening.ok()) listening = http.ListenTcp(http_host, http_port);
+    if (!listening.ok()) {
+      std::fprintf(stderr, "shoal-controller: error: %s\n", listening.message().c_str());
+      return 1;
+    }
+    // Agents that dial a standby hear where the leader is. Same TLS as the leader's service.
+    grpc::SslServerCredentialsOptions standby_ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    standby_ssl.pem_key_cert_pairs.push_back(
+        {tls->key_pem, tls->cert_pem + (tls->cert_pem.ends_with('\n') ? "" : "\n") + tls->ca_pem});
+    standby_agents = std::make_unique<StandbyAgentService>(*standby);
+    grpc::ServerBuilder standby_builder;
+    standby_builder.AddListeningPort(agent_host + ":" + std::to_string(agent_port),
+                                     grpc::SslServerCredentials(standby_ssl));
+    standby_builder.RegisterService(standby_agents.get());
+    standby_grpc = standby_builder.BuildAndStart();
+    if (!standby_grpc) {
+      std::fprintf(stderr, "shoal-controller: error: cannot listen for agents on %s\n",
+                   agent_listen.c_str());
+      return 1;
+    }
+    spdlog::info(
+        "controller {} ({} of {} SlurmctldHost) standing by: api {}, agents {}; lease "
+        "{} s",
+        me.name, *self == 0 ? "primary" : "backup", config.controller_hosts.size(), api_address,
+        agent_address, config.slurmctld_timeout_s);
+    int failures = 0;
+    for (;;) {
+      const int64_t sent = steady_ms();
+      Result<std::optional<int64_t>> won = lease->TryAcquire();
+      if (won.ok() && won->has_value()) {
+        epoch = **won;
+        renewed_at_ms = sent;
+        break;
+      }
+      Result<LeaseState> state = won.ok() ? lease->Read() : won.status();
+      if (state.ok()) {
+        standby->Set(*state);
+        failures = 0;
+      } else if (failures++ % 20 == 0) {
+        spdlog::warn("leader lease: {}", state.status().message());
+      }
+      // A poll every 300 ms: a takeover comes at most that long after the lease expired.
+      timespec wait{0, 300 * 1000 * 1000};
+      int sig = sigtimedwait(&stop_signals, nullptr, &wait);
+      if (sig == SIGTERM || sig == SIGINT) {
+        spdlog::info("standby controller stopping (signal {})", sig);
+        http.Stop();
+        standby_grpc->Shutdown(std::chrono::system_clock::now());
+        return 0;
+      }
+    }
+    // The leader's own agent service takes the port (below).
+    standby_grpc->Shutdown(std::chrono::system_clock::now());
+    standby_grpc.reset();
+    spdlog::info("controller {} leads now (lease epoch {}): loading the state", me.name, epoch);
+  }
+
   // StorageType picks the store: the SQLite file (in the state directory unless StorageLoc
   // says where) or a PostgreSQL server.
   Result<std::unique_ptr<Store>> store = Unavailable("no store");
   if (config.storage_type == "postgresql") {
     spdlog::info("state kept in PostgreSQL at {}", RedactConninfo(config.storage_url));
-    store = OpenPostgresStore(config.storage_url);
+    store = lease ? OpenPostgresStore(config.storage_url,
+                                      StoreFencing{.epoch = epoch, .on_fenced = StepDown})
+                  : OpenPostgresStore(config.storage_url);
   } else {
     if (config.storage_loc.empty()) config.storage_loc = state_dir + "/shoal.db";
     store = OpenSqliteStore(config.storage_loc);
@@ -369,7 +607,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "shoal-controller: error: %s\n", store.status().message().c_str());
     return 1;
   }
-  const std::string socket_path = state_dir + "/controller.sock";
   Store& store_ref = **store;  // the controller owns it and outlives join_tokens below
   Controller controller(std::move(config), std::move(store).value(), socket_path);
   JoinTokens join_tokens(store_ref);
@@ -379,18 +616,62 @@ int main(int argc, char** argv) {
                  ca_hash.status().message().c_str());
     return 1;
   }
+  // The leader renews its lease every third of its length, and stops on its own when a
+  // renewal has not succeeded for the length less a margin, counted from when that renewal was
+  // sent: before any standby may take over (whose clock is the database's).
+  std::atomic<bool> stop_renewing{false};
+  std::thread renewer, watchdog;
+  if (lease) {
+    controller.metrics().SetLeadership(true, epoch);
+    const int64_t deadline_ms = ttl.count() - std::max<int64_t>(ttl.count() / 6, 200);
+    watchdog = std::thread([&, deadline_ms] {
+      while (!stop_renewing.load()) {
+        const int64_t silent = steady_ms() - renewed_at_ms.load();
+        if (silent > deadline_ms) {
+          StepDown("the leader lease was not renewed for " + std::to_string(silent) + " ms");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    renewer = std::thread([&] {
+      int failures = 0;
+      while (!stop_renewing.load()) {
+        std::this_thread::sleep_for(ttl / 3);
+        if (stop_renewing.load()) break;
+        const int64_t sent = steady_ms();
+        Result<bool> renewed = lease->Renew(epoch);
+        if (renewed.ok() && *renewed) {
+          renewed_at_ms = sent;
+          failures = 0;
+        } else if (renewed.ok()) {
+          StepDown("another controller holds the leader lease now (epoch " + std::to_string(epoch) +
+                   " is over)");
+        } else if (failures++ % 10 == 0) {
+          spdlog::warn("leader lease: {}", renewed.status().message());
+        }
+      }
+    });
+  }
+  auto stop_leading = [&] {
+    if (!lease) return;
+    stop_renewing = true;
+    if (renewer.joinable()) renewer.join();
+    if (watchdog.joinable()) watchdog.join();
+    // A planned stop hands the lease over at once.
+    if (Status released = lease->Release(epoch); released.ok()) {
+      spdlog::info("leader lease released (epoch {})", epoch);
+    } else {
+      spdlog::warn("could not release the leader lease: {}", released.message());
+    }
+  };
+
   Status s = controller.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
+    stop_leading();
     return 1;
   }
 
-  // Block the stop signals before any thread starts so only sigwait below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   shoal::RaiseFileLimit();  // one connection per agent
 
@@ -443,6 +724,7 @@ int main(int argc, char** argv) {
   if (!grpc_server) {
     std::fprintf(stderr, "shoal-controller: error: cannot listen for agents on %s\n",
                  agent_listen.c_str());
+    stop_leading();
     return 1;
   }
 
@@ -453,15 +735,19 @@ int main(int argc, char** argv) {
   handler.SetDashboard(&dashboard);
   handler.SetTokenKey(std::move(jwt_key).value());
   handler.SetJoinTokens(&join_tokens, *ca_hash);
-  HttpServer http([&handler](const HttpRequest& r) { return handler.Handle(r); });
-  s = http.ListenUnix(socket_path);
-  if (s.ok() && http_port == 0 && previous_port("http") != 0) {
+  active_handler.store(&handler, std::memory_order_release);
+  if (lease) {
+    // Listening already (as a standby).
+  } else if (s = http.ListenUnix(socket_path);
+             s.ok() && http_port == 0 && previous_port("http") != 0) {
     if (!http.ListenTcp(http_host, previous_port("http")).ok()) s = http.ListenTcp(http_host, 0);
   } else if (s.ok()) {
     s = http.ListenTcp(http_host, http_port);
   }
   if (!s.ok()) {
     std::fprintf(stderr, "shoal-controller: error: %s\n", s.message().c_str());
+    active_handler.store(nullptr);
+    stop_leading();
     return 1;
   }
 
@@ -496,6 +782,7 @@ int main(int argc, char** argv) {
   events.Close();
   http.Stop();
   controller.Stop();
+  stop_leading();
   controller.metrics().SetListener(nullptr);
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   return 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -642,11 +643,41 @@ int Token(Context& ctx, const std::vector<std::string>& args) {
   return 0;
 }
 
+// Slurm's lines, one per controller in $SHOAL_CONTROLLER's order (the first the primary): a
+// standby answers, so it is UP, as Slurm's backup is.
 int Ping(Context& ctx) {
-  Result<Json> r = ctx.client.Get("/api/v1/health");
-  printf("Slurmctld(primary) at %s is %s\n", ControllerHost(ctx.client).c_str(),
-         r.ok() ? "UP" : "DOWN");
-  return r.ok() ? 0 : 1;
+  const std::vector<std::string> endpoints = ctx.client.Endpoints();
+  if (endpoints.size() <= 1) {
+    Result<Json> r = ctx.client.Get("/api/v1/health");
+    printf("Slurmctld(primary) at %s is %s\n", ControllerHost(ctx.client).c_str(),
+           r.ok() ? "UP" : "DOWN");
+    return r.ok() ? 0 : 1;
+  }
+  const char* token = getenv("SLURM_JWT");
+  bool leader = false;
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    ApiClient one(endpoints[i], token != nullptr ? token : "");
+    Result<Json> r = one.Call("GET", "/api/v1/health", nullptr, 1000);
+    std::string name = ControllerHost(one);
+    bool up = r.ok();
+    if (r.ok()) {
+      leader = true;
+      if (r->contains("name") && (*r)["name"].is_string()) name = (*r)["name"];
+    } else {
+      // "controller NAME is a standby; ...": it answers.
+      const std::string& m = r.status().message();
+      const size_t at = m.find(" is a standby");
+      if (m.rfind("controller ", 0) == 0 && at != std::string::npos) {
+        up = true;
+        name = m.substr(11, at - 11);
+      }
+    }
+    const std::string role = i == 0                 ? "primary"
+                             : endpoints.size() > 2 ? "backup" + std::to_string(i)
+                                                    : "backup";
+    printf("Slurmctld(%s) at %s is %s\n", role.c_str(), name.c_str(), up ? "UP" : "DOWN");
+  }
+  return leader ? 0 : 1;
 }
 
 // Runs one command line; `*stop` is set by quit/exit.

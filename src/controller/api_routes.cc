@@ -606,7 +606,13 @@ HttpResponse HandleApiRequest(Controller& c, const HttpRequest& r, const Caller&
   const std::string& m = r.method;
 
   if (parts[0] == "health" && m == "GET") {
-    return Reply(200, {{"status", "ok"}, {"cluster_name", c.config().cluster_name}});
+    Json health = {{"status", "ok"}, {"cluster_name", c.config().cluster_name}};
+    // With several controllers: which one answered (the leader; standbys answer 503).
+    if (!c.config().controller_name.empty()) {
+      health["name"] = c.config().controller_name;
+      health["leader"] = true;
+    }
+    return Reply(200, std::move(health));
   }
   if (auto answer = StepRoutes(c, r, caller, parts)) return std::move(*answer);
   if (auto answer = ReservationRoutes(c, r, caller, parts)) return std::move(*answer);

@@ -117,6 +117,49 @@ Result<int64_t> TimeValue(const ConfLine& line, const std::string& key, const st
   return *t;
 }
 
+constexpr uint64_t kMaxSlurmctldTimeout = 3600;
+
+// A host name or address as written in SlurmctldHost (no spaces, commas, parentheses, slashes).
+bool ValidHostWord(const std::string& s) {
+  return !s.empty() && s.size() <= 253 &&
+         std::all_of(s.begin(), s.end(),
+                     [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                              c == '_' || c == ':' || c == '[' || c == ']';
+                     }) &&
+         s.front() != '-' && s.front() != '.';
+}
+
+// SlurmctldHost=NAME or NAME(ADDR).
+Status AddControllerHost(const ConfLine& line, const std::string& value, ControllerConfig& config) {
+  ControllerConfig::ControllerHost h;
+  const size_t open = value.find('(');
+  if (open == std::string::npos) {
+    h.name = value;
+  } else {
+    if (value.back() != ')' || open == 0) {
+      return At(line, "invalid SlurmctldHost '" + value + "' (expected NAME or NAME(ADDR))");
+    }
+    h.name = value.substr(0, open);
+    h.addr = value.substr(open + 1, value.size() - open - 2);
+    if (!ValidHostWord(h.addr)) {
+      return At(line, "invalid address '" + h.addr + "' in SlurmctldHost '" + value + "'");
+    }
+  }
+  if (!ValidHostWord(h.name) || h.name.find_first_of(":[]") != std::string::npos) {
+    return At(line, "invalid SlurmctldHost name '" + h.name + "' (expected NAME or NAME(ADDR))");
+  }
+  for (const auto& other : config.controller_hosts) {
+    if (other.name == h.name) return At(line, "SlurmctldHost '" + h.name + "' is listed twice");
+    if (other.Address() == h.Address()) {
+      return At(line, "SlurmctldHost '" + h.name + "' has the address of '" + other.name + "' (" +
+                          h.Address() + ")");
+    }
+  }
+  config.controller_hosts.push_back(std::move(h));
+  return Status::Ok();
+}
+
 Status ParsePartitionLine(const ConfLine& line, Partition& defaults, ControllerConfig& config) {
   Partition p = defaults;
   p.name = *line.Get("PartitionName");
@@ -405,6 +448,7 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
   std::vector<int> qos_lines(config.qos.size(), 0);  // where each QOS was defined (0: built in)
   std::string preempt_where;  // file:line of the last PreemptType or PreemptMode
   std::string storage_type_where, storage_loc_where, storage_url_where;  // file:line of each
+  std::string second_host_where;  // file:line of the second SlurmctldHost
   for (const ConfLine& line : *lines) {
     if (line.pairs.empty()) continue;
     if (EqualsIgnoreCase(line.pairs.front().first, "QOS")) {
@@ -749,6 +793,19 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
           }
           config.tls_cert_names.push_back(name);
         }
+      } else if (EqualsIgnoreCase(key, "SlurmctldHost")) {
+        s = AddControllerHost(line, value, config);
+        if (s.ok() && config.controller_hosts.size() == 2) second_host_where = line.Where();
+      } else if (EqualsIgnoreCase(key, "SlurmctldTimeout")) {
+        auto n = UintValue(line, key, value, kMaxSlurmctldTimeout);
+        if (!n.ok()) {
+          s = n.status();
+        } else if (*n == 0) {
+          s = At(line, "SlurmctldTimeout must be between 1 and " +
+                           std::to_string(kMaxSlurmctldTimeout) + " seconds");
+        } else {
+          config.slurmctld_timeout_s = static_cast<uint32_t>(*n);
+        }
       } else if (EqualsIgnoreCase(key, "StorageURL")) {
         Status valid = ValidatePostgresConninfo(value);
         if (value.empty()) {
@@ -784,6 +841,13 @@ Result<ControllerConfig> ParseControllerConfig(std::string_view text, std::strin
   }
   if (config.storage_type == "sqlite" && !config.storage_url.empty()) {
     return InvalidArgument(storage_url_where + ": StorageURL needs StorageType=postgresql");
+  }
+  // Controllers that take over from each other must share their state: a SQLite file is one
+  // host's.
+  if (config.HighAvailability() && config.storage_type != "postgresql") {
+    return InvalidArgument(second_host_where +
+                           ": more than one SlurmctldHost needs StorageType=postgresql (the "
+                           "controllers share its database and its leader lease)");
   }
   Status power = CheckPowerSaving(config, file_name);
   if (!power.ok()) return power;

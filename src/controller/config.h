@@ -127,6 +127,23 @@ struct ControllerConfig {
   std::string storage_type = "sqlite";
   std::string storage_loc;
   std::string storage_url;
+  // SlurmctldHost lines, in order: SlurmctldHost=NAME or NAME(ADDR), the first the primary. More
+  // than one: high availability (docs/high-availability.md): the controllers share one
+  // PostgreSQL database and the one holding its lease leads; each knows itself by
+  // `--name` (else the host's name). ADDR, else NAME, is where clients and agents reach it.
+  struct ControllerHost {
+    std::string name;
+    std::string addr;  // empty: NAME
+    const std::string& Address() const { return addr.empty() ? name : addr; }
+  };
+  std::vector<ControllerHost> controller_hosts;
+  // SlurmctldTimeout: seconds a silent leader keeps the lease before a backup takes it over.
+  // Slurm's default is 120; shoal's 3, so that a failover takes a few seconds.
+  uint32_t slurmctld_timeout_s = 3;
+  // Which SlurmctldHost this controller is (set at start, not read from the file); empty
+  // without high availability.
+  std::string controller_name;
+  bool HighAvailability() const { return controller_hosts.size() > 1; }
   // shoal's agent-channel security keys (absolute paths). Agents talk to the controller over
   // TLS with the controller's certificate (TLSCertFile/TLSKeyFile, signed by the cluster CA
   // TLSCAFile) and prove membership with the cluster key (ClusterKeyFile). When none of them is

@@ -431,6 +431,47 @@ TEST(ControllerConfigTest, StorageKeys) {
   EXPECT_EQ(c.storage_url, "host=/run/postgresql dbname=shoal");
 }
 
+TEST(ControllerConfigTest, SeveralSlurmctldHostsMeanHighAvailability) {
+  ControllerConfig c = Parse("");
+  EXPECT_FALSE(c.HighAvailability());
+  EXPECT_EQ(c.slurmctld_timeout_s, 3u);
+  c = Parse(
+      "SlurmctldHost=ctl1(10.0.0.1)\nSlurmctldHost=ctl2\nSlurmctldTimeout=5\n"
+      "StorageType=postgresql\nStorageURL=postgresql://shoal@db1/shoal\n");
+  ASSERT_EQ(c.controller_hosts.size(), 2u);
+  EXPECT_TRUE(c.HighAvailability());
+  EXPECT_EQ(c.controller_hosts[0].name, "ctl1");
+  EXPECT_EQ(c.controller_hosts[0].Address(), "10.0.0.1");
+  EXPECT_EQ(c.controller_hosts[1].name, "ctl2");
+  EXPECT_EQ(c.controller_hosts[1].Address(), "ctl2");
+  EXPECT_EQ(c.slurmctld_timeout_s, 5u);
+  // One SlurmctldHost needs nothing more, whatever the store.
+  EXPECT_EQ(Parse("SlurmctldHost=ctl1\n").controller_hosts.size(), 1u);
+}
+
+TEST(ControllerConfigTest, SlurmctldHostErrorsNameTheirLine) {
+  const std::string pg = "StorageType=postgresql\nStorageURL=postgresql://shoal@db1/shoal\n";
+  // Two controllers cannot share a SQLite file: refused at the second SlurmctldHost.
+  EXPECT_NE(ParseError("ClusterName=x\nSlurmctldHost=a\nSlurmctldHost=b\n", 3)
+                .find("more than one SlurmctldHost needs StorageType=postgresql"),
+            std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldHost=a\nSlurmctldHost=a\n", 4).find("listed twice"),
+            std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldHost=a(10.0.0.1)\nSlurmctldHost=b(10.0.0.1)\n", 4)
+                .find("has the address of 'a'"),
+            std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldHost=a(10.0.0.1\n", 3).find("NAME(ADDR)"), std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldHost=a(b/c)\n", 3).find("invalid address"),
+            std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldHost=\n", 3).find("invalid SlurmctldHost name"),
+            std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldTimeout=0\n", 3).find("between 1 and 3600"),
+            std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldTimeout=99999\n", 3).find("too large"), std::string::npos);
+  EXPECT_NE(ParseError(pg + "SlurmctldTimeout=3s\n", 3).find("expected a number"),
+            std::string::npos);
+}
+
 TEST(ControllerConfigTest, StorageErrorsNameTheirLine) {
   EXPECT_NE(ParseError("ClusterName=x\nStorageType=mysql\n", 2).find("StorageType 'mysql'"),
             std::string::npos);

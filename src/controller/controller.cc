@@ -784,6 +784,16 @@ Json Controller::ConfigJson() const {
       {"AcctGatherNodeFreq", "0 sec"},
       {"SlurmctldHost", socket_path_},
   };
+  // With high availability, Slurm's numbered lines: SlurmctldHost[0] = NAME(ADDR), ...
+  if (config_.HighAvailability()) {
+    c.erase("SlurmctldHost");
+    for (size_t i = 0; i < config_.controller_hosts.size(); ++i) {
+      const auto& h = config_.controller_hosts[i];
+      c["SlurmctldHost[" + std::to_string(i) + "]"] =
+          h.addr.empty() ? h.name : h.name + "(" + h.addr + ")";
+    }
+    c["SlurmctldTimeout"] = std::to_string(config_.slurmctld_timeout_s) + " sec";
+  }
   return {{"cluster_name", config_.cluster_name}, {"config", c}};
 }
 

@@ -58,7 +58,15 @@ ControllerMetrics::ControllerMetrics(std::string cluster_name)
           "expired (given up after WebhookMaxAge).",
           {"result"})),
       webhook_outbox_(registry_.AddGauge("shoal_webhook_outbox_depth",
-                                         "Webhook deliveries waiting in the durable outbox.")) {
+                                         "Webhook deliveries waiting in the durable outbox.")),
+      leader_(registry_.AddGauge("shoal_controller_leader",
+                                 "1 while this controller leads (holds the lease), else 0.")),
+      lease_epoch_(registry_.AddGauge(
+          "shoal_controller_lease_epoch",
+          "The leader lease's epoch (fencing token) this controller leads at; 0 without "
+          "high availability.")) {
+  leader_.Labels().Set(1);  // a controller that renders metrics leads (a standby has none)
+  lease_epoch_.Labels().Set(0);
   registry_
       .AddGauge("shoal_build_info", "Always 1; the labels say which shoal this is.",
                 {"version", "cluster"})
@@ -127,6 +135,11 @@ void ControllerMetrics::WebhookDelivery(const char* result) {
 
 void ControllerMetrics::SetWebhookOutboxDepth(size_t depth) {
   webhook_outbox_.Labels().Set(static_cast<double>(depth));
+}
+
+void ControllerMetrics::SetLeadership(bool leader, int64_t epoch) {
+  leader_.Labels().Set(leader ? 1 : 0);
+  lease_epoch_.Labels().Set(static_cast<double>(epoch));
 }
 
 void ControllerMetrics::JobsSubmitted(const std::vector<Job>& jobs) {

@@ -98,6 +98,9 @@ class ControllerMetrics {
   void SetNodeGpus(const std::string& node, std::vector<GpuReading> gpus);
   std::map<std::string, std::vector<GpuReading>> NodeGpus() const;
 
+  // shoal_controller_leader and shoal_controller_lease_epoch (high availability).
+  void SetLeadership(bool leader, int64_t epoch);
+
   // The exposition text of every controller metric.
   std::string Render() const { return registry_.Render(); }
 
@@ -122,6 +125,8 @@ class ControllerMetrics {
   metrics::Family<metrics::Histogram>& commit_seconds_;
   metrics::Family<metrics::Counter>& webhook_deliveries_;
   metrics::Family<metrics::Gauge>& webhook_outbox_;
+  metrics::Family<metrics::Gauge>& leader_;
+  metrics::Family<metrics::Gauge>& lease_epoch_;
 
   std::atomic<ClusterListener*> listener_{nullptr};
   mutable std::mutex mu_;

@@ -28,7 +28,7 @@ namespace {
 // Stays in step with kSchemaVersion in sqlite_store.cc: both stores hold the same logical
 // schema, and a change to it is a new version of both. PostgreSQL support began at version 5,
 // so a new database is created at 5 directly; a later version appends a migration here.
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 
 struct Migration {
   int to;           // the version a database has after it
@@ -117,7 +117,36 @@ CREATE TABLE IF NOT EXISTS node_events (
 );
 CREATE INDEX IF NOT EXISTS node_events_time ON node_events (time_start);
 )sql"},
+    // High availability: the leader lease (one row; the epoch is the fencing token) and the
+    // check every fenced write transaction starts with. FOR SHARE holds the row until the
+    // transaction ends, so a takeover's UPDATE waits for a write that passed the check.
+    {10, R"sql(
+CREATE TABLE IF NOT EXISTS leader_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch BIGINT NOT NULL,
+  holder TEXT NOT NULL,
+  api_address TEXT NOT NULL,
+  agent_address TEXT NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO leader_lease VALUES (1, 0, '', '', '', '-infinity') ON CONFLICT (id) DO NOTHING;
+CREATE OR REPLACE FUNCTION shoal_check_epoch(mine BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+DECLARE
+  current BIGINT;
+BEGIN
+  SELECT epoch INTO current FROM leader_lease WHERE id = 1 FOR SHARE;
+  IF current IS DISTINCT FROM mine THEN
+    RAISE EXCEPTION 'fenced: the leader lease is at epoch %, this controller led at epoch %',
+      current, mine USING ERRCODE = 'SH001';
+  END IF;
+  RETURN current;
+END
+$$;
+)sql"},
 };
+
+// The SQLSTATE shoal_check_epoch raises.
+constexpr char kFencedState[] = "SH001";
 
 // Serializes schema changes of controllers that open one database at the same moment.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7526466016154380141)";
@@ -168,6 +197,25 @@ const std::pair<const char*, const char*> kWriterStatements[] = {
      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (node, time_start) DO UPDATE SET "
      "time_end = excluded.time_end, state = excluded.state, reason = excluded.reason, "
      "cpus = excluded.cpus"},
+    {"fence", "SELECT shoal_check_epoch($1::bigint)"},
+};
+
+// The lease's own connection. Times are the server's (clock_timestamp(): now, not the
+// transaction's start).
+const std::pair<const char*, const char*> kLeaseStatements[] = {
+    {"acquire",
+     "UPDATE leader_lease SET epoch = epoch + 1, holder = $1, api_address = $2, "
+     "agent_address = $3, expires_at = clock_timestamp() + $4::bigint * interval '1 millisecond' "
+     "WHERE id = 1 AND (expires_at < clock_timestamp() OR holder = $1) RETURNING epoch"},
+    {"renew",
+     "UPDATE leader_lease SET expires_at = clock_timestamp() + $2::bigint * interval "
+     "'1 millisecond' WHERE id = 1 AND epoch = $1::bigint RETURNING epoch"},
+    {"release",
+     "UPDATE leader_lease SET expires_at = '-infinity' WHERE id = 1 AND epoch = $1::bigint "
+     "RETURNING epoch"},
+    {"read",
+     "SELECT epoch, holder, api_address, agent_address, expires_at < clock_timestamp() "
+     "FROM leader_lease WHERE id = 1"},
 };
 
 // Filters are bound as arrays (NULL: no filter), so one prepared statement serves every query.
@@ -294,8 +342,13 @@ void IgnoreNotice(void*, const char*) {}  // "relation exists, skipping" and the
 // A connection and its prepared statements; Connect again after a loss reconnects.
 class Connection {
  public:
-  Connection(std::string conninfo, std::vector<std::pair<const char*, const char*>> statements)
-      : conninfo_(std::move(conninfo)), statements_(std::move(statements)) {}
+  // `server_options`: the libpq "options" value (server settings for this session), unless the
+  // conninfo gives its own.
+  Connection(std::string conninfo, std::vector<std::pair<const char*, const char*>> statements,
+             const char* server_options = nullptr)
+      : conninfo_(std::move(conninfo)),
+        statements_(std::move(statements)),
+        server_options_(server_options) {}
   ~Connection() { Close(); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -306,12 +359,17 @@ class Connection {
     // encoding (the server converts). A server that stops answering over TCP is given up on in
     // about a minute (connect timeout, keepalives) rather than the OS's hours, so a batch fails
     // and the next one reconnects instead of the writer hanging.
-    const char* keys[] = {"client_encoding", "fallback_application_name", "connect_timeout",
-                          "keepalives_idle", "keepalives_interval", "keepalives_count",
-                          "dbname", nullptr};
-    const char* values[] = {"UTF8", "shoal-controller", "10", "30", "10", "3",
-                            conninfo_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+    std::vector<const char*> keys = {"client_encoding", "fallback_application_name",
+                                     "connect_timeout", "keepalives_idle",
+                                     "keepalives_interval", "keepalives_count"};
+    std::vector<const char*> values = {"UTF8", "shoal-controller", "10", "30", "10", "3"};
+    if (server_options_ != nullptr) {
+      keys.push_back("options");
+      values.push_back(server_options_);
+    }
+    keys.insert(keys.end(), {"dbname", nullptr});
+    values.insert(values.end(), {conninfo_.c_str(), nullptr});
+    conn_ = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
     if (conn_ == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
     if (PQstatus(conn_) != CONNECTION_OK) {
       Status s = Unavailable("cannot connect to PostgreSQL at " + RedactConninfo(conninfo_) + ": " +
@@ -359,6 +417,7 @@ class Connection {
 
   const std::string conninfo_;
   const std::vector<std::pair<const char*, const char*>> statements_;
+  const char* const server_options_;
   PGconn* conn_ = nullptr;
 };
 
@@ -413,8 +472,12 @@ Status Migrate(PGconn* conn, const std::string& where) {
 
 class PostgresStore : public Store {
  public:
-  PostgresStore(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> reader)
-      : writer_(std::move(writer)), reader_(std::move(reader)) {
+  PostgresStore(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> reader,
+                StoreFencing fencing)
+      : writer_(std::move(writer)), reader_(std::move(reader)), fencing_(std::move(fencing)) {
+    if (fencing_.epoch > 0) {
+      fence_call_ = Call{.name = "fence", .values = {std::to_string(fencing_.epoch)}};
+    }
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -667,6 +730,7 @@ class PostgresStore : public Store {
       Status again = writer_->Connect();
       s = again.ok() ? RunTransaction(calls, sync) : again;
     }
+    if (fenced_ && fencing_.on_fenced) fencing_.on_fenced(s.message());
     return s;
   }
 
@@ -769,6 +833,7 @@ class PostgresStore : public Store {
     seq.reserve(calls.size() + 3);
     seq.push_back(&kBegin);
     if (!sync) seq.push_back(&kUnsynced);
+    if (fence_call_) seq.push_back(&*fence_call_);  // first: nothing is written unless it passes
     for (const Call& c : calls) seq.push_back(&c);
     seq.push_back(&kCommit);
 
@@ -805,7 +870,14 @@ class PostgresStore : public Store {
         if (!r) break;  // the connection went
         const ExecStatusType st = PQresultStatus(r.get());
         if (st == PGRES_FATAL_ERROR && error.ok()) {
-          error = Internal("write: " + ServerMessage(r.get(), conn));
+          const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+          if (state != nullptr && std::string_view(state) == kFencedState) {
+            fenced_ = true;
+            const char* why = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
+            error = FailedPrecondition(std::string("write refused: ") + (why ? why : "fenced"));
+          } else {
+            error = Internal("write: " + ServerMessage(r.get(), conn));
+          }
         }
         PgResult end(PQgetResult(conn));  // each statement's results end with a null
       }
@@ -833,6 +905,9 @@ class PostgresStore : public Store {
 
   std::unique_ptr<Connection> writer_;  // the writer thread's
   std::unique_ptr<Connection> reader_;  // under read_mu_
+  const StoreFencing fencing_;
+  std::optional<Call> fence_call_;  // set when fenced: the check each transaction starts with
+  bool fenced_ = false;             // the writer thread's: a check failed
   std::mutex read_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -847,9 +922,96 @@ std::vector<std::pair<const char*, const char*>> Statements(
   return {begin, end};
 }
 
+class PostgresLease : public LeaderLease {
+ public:
+  PostgresLease(std::unique_ptr<Connection> conn, std::string holder, std::string api_address,
+                std::string agent_address, int64_t ttl_ms)
+      : conn_(std::move(conn)),
+        holder_(Utf8(holder)),
+        api_address_(Utf8(api_address)),
+        agent_address_(Utf8(agent_address)),
+        ttl_ms_(std::to_string(ttl_ms)) {}
+
+  Result<std::optional<int64_t>> TryAcquire() override {
+    auto r = conn_->Query(
+        Call{.name = "acquire", .values = {holder_, api_address_, agent_address_, ttl_ms_}}, 0,
+        "acquire the leader lease");
+    if (!r.ok()) return r.status();
+    if (PQntuples(r->get()) == 0) return std::optional<int64_t>();
+    return std::optional<int64_t>(Int(r->get(), 0, 0));
+  }
+
+  Result<bool> Renew(int64_t epoch) override {
+    auto r = conn_->Query(Call{.name = "renew", .values = {std::to_string(epoch), ttl_ms_}}, 0,
+                          "renew the leader lease");
+    if (!r.ok()) return r.status();
+    return PQntuples(r->get()) == 1;
+  }
+
+  Status Release(int64_t epoch) override {
+    auto r = conn_->Query(Call{.name = "release", .values = {std::to_string(epoch)}}, 0,
+                          "release the leader lease");
+    return r.status();
+  }
+
+  Result<LeaseState> Read() override {
+    auto r = conn_->Query(Call{.name = "read"}, 0, "read the leader lease");
+    if (!r.ok()) return r.status();
+    if (PQntuples(r->get()) != 1) return Internal("the leader_lease row is missing");
+    const PGresult* res = r->get();
+    LeaseState state;
+    state.epoch = Int(res, 0, 0);
+    state.holder = PQgetvalue(res, 0, 1);
+    state.api_address = PQgetvalue(res, 0, 2);
+    state.agent_address = PQgetvalue(res, 0, 3);
+    state.expired = PQgetvalue(res, 0, 4)[0] == 't';
+    return state;
+  }
+
+ private:
+  std::unique_ptr<Connection> conn_;
+  const std::string holder_, api_address_, agent_address_, ttl_ms_;
+};
+
 }  // namespace
 
+Result<std::unique_ptr<LeaderLease>> OpenLeaderLease(const std::string& conninfo,
+                                                     const std::string& holder,
+                                                     const std::string& api_address,
+                                                     const std::string& agent_address,
+                                                     int64_t ttl_ms) {
+  Status valid = ValidatePostgresConninfo(conninfo);
+  if (!valid.ok()) {
+    return InvalidArgument("invalid PostgreSQL connection string: " + valid.message());
+  }
+  if (holder.empty() || ttl_ms <= 0) return InvalidArgument("a lease needs a holder and a length");
+  const std::string where = "PostgreSQL database " + RedactConninfo(conninfo);
+  // The lease's statements do not wait for the WAL's flush: a renewal must not stall behind a
+  // busy disk (the leader gives up when renewals stall). Safe because fencing, not the lease's
+  // timing, keeps a stale leader from writing: a write that is synced flushes every WAL record
+  // before it, the acquisition that raised the epoch included.
+  auto conn = std::make_unique<Connection>(
+      conninfo, Statements(std::begin(kLeaseStatements), std::end(kLeaseStatements)),
+      "-c synchronous_commit=off");
+  {
+    // The schema first: the lease's statements name its table.
+    Connection admin(conninfo, {});
+    Status s = admin.Connect();
+    if (s.ok()) s = Migrate(admin.get(), where);
+    if (!s.ok()) return s;
+  }
+  Status s = conn->Connect();
+  if (!s.ok()) return s;
+  return std::unique_ptr<LeaderLease>(
+      new PostgresLease(std::move(conn), holder, api_address, agent_address, ttl_ms));
+}
+
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
+  return OpenPostgresStore(conninfo, StoreFencing{});
+}
+
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
+                                                 StoreFencing fencing) {
   Status valid = ValidatePostgresConninfo(conninfo);
   if (!valid.ok()) {
     return InvalidArgument("invalid PostgreSQL connection string: " + valid.message());
@@ -869,7 +1031,8 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
   Status s = writer->Connect();
   if (s.ok()) s = reader->Connect();
   if (!s.ok()) return s;
-  return std::unique_ptr<Store>(new PostgresStore(std::move(writer), std::move(reader)));
+  return std::unique_ptr<Store>(
+      new PostgresStore(std::move(writer), std::move(reader), std::move(fencing)));
 }
 
 }  // namespace shoal

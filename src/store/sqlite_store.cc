@@ -21,9 +21,10 @@ namespace {
 // Version 2 added job_payloads.args, version 3 the usage table, version 4 the steps table,
 // version 5 the node_states table, version 6 the documents table, version 7 the webhook_outbox
 // table, version 8 the jobs_user_window index in place of jobs_user_time, version 9 the
-// node_events table (tables and indexes are created by kSchema when missing). Migrations run in
-// order from the version a file has.
-constexpr int kSchemaVersion = 9;
+// node_events table (tables and indexes are created by kSchema when missing), version 10
+// nothing here (PostgreSQL's leader_lease: several controllers cannot share a SQLite file).
+// Migrations run in order from the version a file has.
+constexpr int kSchemaVersion = 10;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <future>
@@ -833,7 +834,7 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 9);  // every migration ran
+  EXPECT_EQ(sqlite3_column_int(st, 0), 10);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
@@ -1019,7 +1020,7 @@ TEST(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 9);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 10);
   sqlite3_finalize(st);
   // Version 8: sacct's window index replaced the user/submit-time one.
   ASSERT_EQ(sqlite3_prepare_v2(db,
@@ -1140,7 +1141,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend:
 
 TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "9");
+  EXPECT_EQ(result_, "10");
   ASSERT_EQ(Sql("SELECT string_agg(indexname, ',') FROM pg_indexes WHERE tablename = 'jobs' "
                 "AND indexname LIKE 'jobs_user%'"),
             "");
@@ -1167,7 +1168,7 @@ TEST_P(PostgresStoreTest, NewerSchemaIsRefused) {
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
       << s.status().message();
-  ASSERT_EQ(Sql("UPDATE schema_version SET version = 9"), "");
+  ASSERT_EQ(Sql("UPDATE schema_version SET version = 10"), "");
   Open();
 }
 
@@ -1177,7 +1178,7 @@ TEST_P(PostgresStoreTest, VersionSixDatabaseGainsTheWebhookOutbox) {
   ASSERT_EQ(Sql("UPDATE schema_version SET version = 6"), "");
   Open();
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "9");
+  EXPECT_EQ(result_, "10");
   ASSERT_TRUE(store_->Write({AddOutbox(MakeOutbox(1, 2, "http://r/"))}).ok());
   auto loaded = store_->LoadOutbox();
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
@@ -1243,6 +1244,130 @@ TEST_P(PostgresStoreTest, AFailedStatementRollsBackTheWholeGroup) {
   const Ids expected = s1.ok() ? Ids{1, 3} : Ids{1};
   EXPECT_EQ(IdsOf(Live(0)), expected);
   ASSERT_TRUE(store_->Write(Ops({Insert(MakeJob(5))})).ok());
+}
+
+// --- high availability: the leader lease and fencing (docs/high-availability.md) ---------------
+
+TEST_P(PostgresStoreTest, OneControllerHoldsTheLeaseUntilItExpires) {
+  auto a = OpenLeaderLease(path_, "ctl1", "10.0.0.1:6820", "10.0.0.1:6817", 600);
+  auto b = OpenLeaderLease(path_, "ctl2", "10.0.0.2:6820", "10.0.0.2:6817", 600);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  auto fresh = (*a)->Read();
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  EXPECT_TRUE(fresh->expired);
+  EXPECT_EQ(fresh->holder, "");
+
+  auto won = (*a)->TryAcquire();
+  ASSERT_TRUE(won.ok()) << won.status().message();
+  ASSERT_TRUE(won->has_value());
+  const int64_t epoch1 = **won;
+  auto lost = (*b)->TryAcquire();
+  ASSERT_TRUE(lost.ok());
+  EXPECT_FALSE(lost->has_value()) << "two leaders";
+  auto seen = (*b)->Read();
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->holder, "ctl1");
+  EXPECT_EQ(seen->api_address, "10.0.0.1:6820");
+  EXPECT_EQ(seen->agent_address, "10.0.0.1:6817");
+  EXPECT_EQ(seen->epoch, epoch1);
+  EXPECT_FALSE(seen->expired);
+
+  // Renewals keep it past its first length.
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto renewed = (*a)->Renew(epoch1);
+    ASSERT_TRUE(renewed.ok());
+    EXPECT_TRUE(*renewed);
+    EXPECT_FALSE((*b)->TryAcquire()->has_value());
+  }
+  // Silent past its length, it goes to the other one, at a higher epoch; the old holder's
+  // renewal then fails.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto taken = (*b)->TryAcquire();
+  ASSERT_TRUE(taken.ok());
+  ASSERT_TRUE(taken->has_value());
+  EXPECT_GT(**taken, epoch1);
+  EXPECT_FALSE(*(*a)->Renew(epoch1));
+  EXPECT_FALSE((*a)->TryAcquire()->has_value());
+
+  // A release hands it over at once.
+  ASSERT_TRUE((*b)->Release(**taken).ok());
+  EXPECT_TRUE((*a)->Read()->expired);
+  auto back = (*a)->TryAcquire();
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_GT(**back, **taken);
+  // Releasing a lease one no longer holds changes nothing.
+  ASSERT_TRUE((*b)->Release(**taken).ok());
+  EXPECT_FALSE((*b)->Read()->expired);
+}
+
+TEST_P(PostgresStoreTest, AStaleLeaderCannotWrite) {
+  store_.reset();
+  auto a = OpenLeaderLease(path_, "ctl1", "a:1", "a:2", 60000);
+  auto b = OpenLeaderLease(path_, "ctl2", "b:1", "b:2", 60000);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto epoch = (*a)->TryAcquire();
+  ASSERT_TRUE(epoch.ok() && epoch->has_value());
+  std::atomic<int> fenced{0};
+  std::string reason;
+  auto fenced_store = OpenPostgresStore(
+      path_, StoreFencing{.epoch = **epoch, .on_fenced = [&](const std::string& why) {
+                            reason = why;
+                            ++fenced;
+                          }});
+  ASSERT_TRUE(fenced_store.ok()) << fenced_store.status().message();
+  Store& old_leader = **fenced_store;
+  ASSERT_TRUE(old_leader.Write(Ops({Insert(MakeJob(1))})).ok());
+  EXPECT_EQ(fenced.load(), 0);
+
+  // Another controller takes the lease (here: after a release; in life, after it expired).
+  ASSERT_TRUE((*a)->Release(**epoch).ok());
+  auto epoch2 = (*b)->TryAcquire();
+  ASSERT_TRUE(epoch2.ok() && epoch2->has_value());
+  // The old leader's next transaction writes nothing, says why, and tells its owner.
+  Status s = old_leader.Write(Ops({Insert(MakeJob(2)), Payload(2, "#!/bin/sh\n", {})}));
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.message();
+  EXPECT_NE(s.message().find("fenced: the leader lease is at epoch " + std::to_string(**epoch2)),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(fenced.load(), 1);
+  EXPECT_NE(reason.find("fenced"), std::string::npos) << reason;
+  Open();
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1}));
+  EXPECT_EQ(store_->LoadPayload(2).status().code(), StatusCode::kNotFound);
+
+  // The new leader's store writes.
+  auto new_store = OpenPostgresStore(path_, StoreFencing{.epoch = **epoch2, .on_fenced = nullptr});
+  ASSERT_TRUE(new_store.ok());
+  ASSERT_TRUE((*new_store)->Write(Ops({Insert(MakeJob(3))})).ok());
+  EXPECT_EQ(IdsOf(Live(0)), (Ids{1, 3}));
+}
+
+TEST_P(PostgresStoreTest, ATakeoverWaitsForAWriteThatPassedItsCheck) {
+  // A write transaction holds the lease row FOR SHARE from its check to its end: a takeover's
+  // UPDATE waits for it, so the write is either committed before the takeover or refused.
+  store_.reset();
+  auto a = OpenLeaderLease(path_, "ctl1", "a:1", "a:2", 200);
+  auto b = OpenLeaderLease(path_, "ctl2", "b:1", "b:2", 200);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto epoch = (*a)->TryAcquire();
+  ASSERT_TRUE(epoch.ok() && epoch->has_value());
+  PGconn* c = PQconnectdb(path_.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK);
+  PQclear(PQexec(c, "BEGIN"));
+  PGresult* r = PQexec(c, ("SELECT shoal_check_epoch(" + std::to_string(**epoch) + ")").c_str());
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+  PQclear(r);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the lease expires
+  std::atomic<bool> taken{false};
+  std::thread takeover([&] { taken = (*b)->TryAcquire()->has_value(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(taken.load()) << "the takeover did not wait for the open write";
+  PQclear(PQexec(c, "COMMIT"));
+  takeover.join();
+  EXPECT_TRUE(taken.load());
+  PQfinish(c);
 }
 
 TEST(ConninfoTest, PasswordsAreHiddenWhereverWritten) {

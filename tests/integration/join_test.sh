@@ -110,7 +110,7 @@ CA_HASH=$(openssl x509 -in "$ETC/tls/ca.pem" -outform der | sha256sum | cut -d' 
 new_token() { shoal token --join "$@" 2>/dev/null; }
 # join HOST DIR TOKEN: shoal join on HOST writing into DIR; its output in $WORK/join.out.
 join() {
-  on "$1" shoal join "$CTL" "$3" --name "$1" --config-dir "$2" --state-dir "$2/state" \
+  on "$1" shoal join "${JOIN_TO:-$CTL}" "$3" --name "$1" --config-dir "$2" --state-dir "$2/state" \
     >"$WORK/join.out" 2>&1
 }
 registered() { sinfo -h -N -o %N 2>/dev/null | sort -u | tr '\n' ' '; }
@@ -173,8 +173,13 @@ expect_match "$(shoal token --revoke zzzzzz 2>&1)" "no join token zzzzzz" "revok
 expect_match "$(shoal token --revoke 'AB/..' 2>&1)" "invalid join token id" "revoking a bad id"
 shoal token --revoke zzzzzz >/dev/null 2>&1 && fail "revoking an unknown id succeeded" || ok
 
-# The secret never left node2 then: the same token still works.
-join node2 "$WORK/etc-node2" "$T2" || { cat "$WORK/join.out"; fail "node2 could not join"; }
+# The secret never left node2 then: the same token still works. With several controllers listed
+# (high availability), the join goes to the first that answers and agent.conf lists them all; the
+# agent then passes over the one that does not answer.
+JOIN_TO="127.0.0.1:1,$CTL" join node2 "$WORK/etc-node2" "$T2" ||
+  { cat "$WORK/join.out"; fail "node2 could not join"; }
+expect_match "$(cat "$WORK/etc-node2/agent.conf")" "controller=127.0.0.1:1,$CTL:6817" \
+  "agent.conf lists every controller given"
 
 # A node that has joined is not joined again (and the token is not spent on it).
 T3=$(new_token)
