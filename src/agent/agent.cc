@@ -621,7 +621,9 @@ void Agent::ConfigureCgroups(bool wanted) {
                  cgroup_layout_->problem);
   } else {
     spdlog::info("jobs run in cgroups under {}", cgroup_layout_->parents.front());
-    if (!cgroup_layout_->memory) spdlog::warn("TaskPlugin=task/cgroup: {}", cgroup_layout_->problem);
+    if (!cgroup_layout_->memory) {
+      spdlog::warn("TaskPlugin=task/cgroup: {}", cgroup_layout_->problem);
+    }
   }
 }
 

@@ -61,9 +61,9 @@ std::optional<uint64_t> PlainValue(const std::string& path) {
 }
 
 struct Mount {
-  std::string root;         // the hierarchy's directory mounted there
-  std::string point;        // where
-  bool unified = false;     // cgroup2
+  std::string root;                      // the hierarchy's directory mounted there
+  std::string point;                     // where
+  bool unified = false;                  // cgroup2
   std::vector<std::string> controllers;  // v1: from the super options
 };
 
@@ -131,7 +131,8 @@ CgroupLayout PrepareCgroupLayout(const std::string& node, const std::string& pro
     size_t a = line.find(':');
     size_t b = a == std::string_view::npos ? a : line.find(':', a + 1);
     if (b == std::string_view::npos) continue;
-    memberships.push_back({Split(line.substr(a + 1, b - a - 1), ','), std::string(line.substr(b + 1))});
+    memberships.push_back(
+        {Split(line.substr(a + 1, b - a - 1), ','), std::string(line.substr(b + 1))});
   }
   const std::string tail = "/shoal/" + node;
 

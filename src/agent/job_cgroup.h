@@ -31,8 +31,8 @@ namespace shoal::agent {
 struct CgroupLayout {
   // The parents of the job directories, one per hierarchy: ".../shoal/<node>".
   std::vector<std::string> parents;
-  bool memory = false;    // a memory controller is among them: limits can be enforced
-  std::string problem;    // why there is no layout, or no memory controller, for the log
+  bool memory = false;  // a memory controller is among them: limits can be enforced
+  std::string problem;  // why there is no layout, or no memory controller, for the log
   bool ok() const { return !parents.empty(); }
 };
 

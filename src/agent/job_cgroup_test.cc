@@ -32,9 +32,14 @@ TEST_F(JobCgroupTest, V1LayoutNestsUnderTheAgentsOwnCgroupsInEachHierarchy) {
   fs::create_directories(cg + "/cpu,cpuacct/system.slice");
   Write("/proc/self/mountinfo",
         "25 1 0:22 / /sys rw - sysfs sysfs rw\n"
-        "30 25 0:26 / " + cg + "/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n"
-        "31 25 0:27 / " + cg + "/cpu,cpuacct rw,relatime shared:10 - cgroup cgroup rw,cpu,cpuacct\n"
-        "32 25 0:28 / " + cg + "/unified rw,relatime - cgroup2 cgroup2 rw\n");
+        "30 25 0:26 / " +
+            cg +
+            "/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n"
+            "31 25 0:27 / " +
+            cg +
+            "/cpu,cpuacct rw,relatime shared:10 - cgroup cgroup rw,cpu,cpuacct\n"
+            "32 25 0:28 / " +
+            cg + "/unified rw,relatime - cgroup2 cgroup2 rw\n");
   Write("/proc/self/cgroup",
         "4:memory:/box/agent1\n3:cpu,cpuacct:/system.slice\n1:name=systemd:/\n0::/\n");
   CgroupLayout layout = PrepareCgroupLayout("node1", dir_ + "/proc");
@@ -45,8 +50,8 @@ TEST_F(JobCgroupTest, V1LayoutNestsUnderTheAgentsOwnCgroupsInEachHierarchy) {
   EXPECT_EQ(layout.parents[1], cg + "/cpu,cpuacct/system.slice/shoal/node1");
   EXPECT_TRUE(fs::is_directory(layout.parents[0]));
   EXPECT_TRUE(fs::is_directory(layout.parents[1]));
-  EXPECT_EQ(JobCgroupDirs(layout, 42),
-            (std::vector<std::string>{layout.parents[0] + "/job_42", layout.parents[1] + "/job_42"}));
+  EXPECT_EQ(JobCgroupDirs(layout, 42), (std::vector<std::string>{layout.parents[0] + "/job_42",
+                                                                 layout.parents[1] + "/job_42"}));
   EXPECT_EQ(StepCgroupLeaf(true, 0), "step_batch");
   EXPECT_EQ(StepCgroupLeaf(false, 3), "step_3");
 }
