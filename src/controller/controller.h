@@ -388,9 +388,13 @@ class Controller {
   void SavePowerLocked();
   enum class PowerHook { kResume, kSuspend, kResumeFail };
   // Runs the hook on its own thread (never under mu_); OnPowerHookDone applies its outcome.
-  void RunPowerHook(PowerHook hook, std::vector<std::string> nodes);
+  // A resume passes each node's power_since at its start: a run that outlives its attempt (a
+  // hang past ResumeTimeout) must not fail the next resume of the same node.
+  void RunPowerHook(PowerHook hook, std::vector<std::string> nodes,
+                    std::vector<int64_t> started = {});
   void OnPowerHookDone(PowerHook hook, const std::vector<std::string>& nodes,
-                       const ProgramResult& result, std::chrono::milliseconds timeout);
+                       const std::vector<int64_t>& started, const ProgramResult& result,
+                       std::chrono::milliseconds timeout);
   void WaitPowerHooks();
 
   ControllerConfig config_;

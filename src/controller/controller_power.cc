@@ -122,7 +122,9 @@ void Controller::PowerTickLocked(int64_t now) {
   SavePowerLocked();
   if (!d.resume.empty()) {
     spdlog::info("power save: resuming {}", CompressHostlist(d.resume));
-    RunPowerHook(PowerHook::kResume, d.resume);
+    std::vector<int64_t> started;
+    for (const std::string& name : d.resume) started.push_back(FindNodeLocked(name)->power_since);
+    RunPowerHook(PowerHook::kResume, d.resume, std::move(started));
   }
   if (!d.suspend.empty()) {
     spdlog::info("power save: suspending {}", CompressHostlist(d.suspend));
@@ -159,7 +161,8 @@ void Controller::ResumeFailedLocked(Node& node, int64_t now, const std::string& 
   failed.push_back(node.name);
 }
 
-void Controller::RunPowerHook(PowerHook hook, std::vector<std::string> nodes) {
+void Controller::RunPowerHook(PowerHook hook, std::vector<std::string> nodes,
+                              std::vector<int64_t> started) {
   const PowerSaving& p = config_.power;
   const std::string& program = hook == PowerHook::kResume    ? p.resume_program
                                : hook == PowerHook::kSuspend ? p.suspend_program
@@ -169,14 +172,16 @@ void Controller::RunPowerHook(PowerHook hook, std::vector<std::string> nodes) {
   std::vector<std::string> argv = {program, CompressHostlist(nodes)};
   std::lock_guard<std::mutex> hooks(power_hooks_mu_);
   power_hooks_.push_back(std::async(
-      std::launch::async, [this, hook, nodes = std::move(nodes), argv = std::move(argv), timeout] {
+      std::launch::async, [this, hook, nodes = std::move(nodes), started = std::move(started),
+                           argv = std::move(argv), timeout] {
         ProgramResult r = RunProgram(argv, timeout, /*capture=*/true);
-        OnPowerHookDone(hook, nodes, r, timeout);
+        OnPowerHookDone(hook, nodes, started, r, timeout);
       }));
 }
 
 void Controller::OnPowerHookDone(PowerHook hook, const std::vector<std::string>& nodes,
-                                 const ProgramResult& result, std::chrono::milliseconds timeout) {
+                                 const std::vector<int64_t>& started, const ProgramResult& result,
+                                 std::chrono::milliseconds timeout) {
   const char* name = HookName(static_cast<int>(hook));
   const std::string hosts = CompressHostlist(nodes);
   const std::string output = Tidy(result.output);
@@ -196,12 +201,15 @@ void Controller::OnPowerHookDone(PowerHook hook, const std::vector<std::string>&
   std::vector<std::string> failed;
   {
     WriteLock lock = LockForChange();
-    for (const std::string& n : nodes) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const std::string& n = nodes[i];
       Node* node = FindNodeLocked(n);
       if (node == nullptr) continue;
       if (hook == PowerHook::kResume) {
-        // Nodes that registered meanwhile are up; the others will not come.
+        // Nodes that registered meanwhile are up; the others will not come. A node resumed
+        // again since this run began (it outlived its attempt) is another attempt's business.
         if (node->power != NodePower::kPoweringUp) continue;
+        if (i < started.size() && node->power_since != started[i]) continue;
         ResumeFailedLocked(*node, now, std::string(name) + " failed: " + result.Describe(timeout),
                            failed);
       } else if (node->power == NodePower::kPoweringDown && sessions_.count(n)) {
