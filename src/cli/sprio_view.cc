@@ -4,6 +4,7 @@
 #include "api/json_table.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <limits>
 
@@ -101,10 +102,19 @@ Status DecodeSprioAnswer(std::string_view text, PriorityWeights* weights,
 }
 namespace {
 
-std::string Fixed(double v, int decimals) {
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
+// printf's "%.*f" (std::to_chars with a precision is specified as printf in the C locale), in
+// `buf`, without a format string to interpret per value.
+std::string_view FixedInto(double v, int decimals, char* buf, size_t size) {
+  auto r = std::to_chars(buf, buf + size, v, std::chars_format::fixed, decimals);
+  if (r.ec != std::errc()) {  // cannot happen for factors; printf as a fallback
+    return std::string_view(buf, static_cast<size_t>(snprintf(buf, size, "%.*f", decimals, v)));
+  }
+  return std::string_view(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+template <typename Int>
+std::string_view IntInto(Int v, char* buf, size_t size) {
+  return std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + size, v).ptr - buf));
 }
 
 // What one letter reads: the normalised factor (for lower-case letters and the weighted
@@ -258,20 +268,26 @@ std::string SprioTitle(char code) {
   }
 }
 
-std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w) {
+namespace {
+
+// SprioValue's text, in `buf` or in the row (no string per value: sprio writes 100,000 lines).
+// `buf` holds at least kValueBuf characters.
+constexpr size_t kValueBuf = 400;  // the longest %.14f of a factor sum, with room to spare
+std::string_view SprioValueView(char code, const SprioRow& row, const PriorityWeights& w,
+                                char* buf) {
   double factor = 0;
   uint32_t weight = 0;
   if (FactorOf(code, row, w, &factor, &weight)) {
-    if (code >= 'a' && code <= 'z') return Fixed(factor, 7);
-    return Fixed(factor * weight, 0);
+    if (code >= 'a' && code <= 'z') return FixedInto(factor, 7, buf, kValueBuf);
+    return FixedInto(factor * weight, 0, buf, kValueBuf);
   }
   switch (code) {
     case 'c':
       return "(null)";  // no federation: sprio names no cluster
     case 'i':
-      return std::to_string(row.id);
+      return IntInto(row.id, buf, kValueBuf);
     case 'N':
-      return std::to_string(row.factors.nice);
+      return IntInto(row.factors.nice, buf, kValueBuf);
     case 'r':
       return row.partition;
     case 'S':
@@ -281,13 +297,21 @@ std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w)
     case 'y': {
       // The sum before truncation, as Slurm prints it (0 for a held job).
       const double exact = row.priority == 0 ? 0 : Weigh(row.factors, w).Sum() - row.factors.nice;
-      return Fixed(std::max(0.0, exact) / std::numeric_limits<uint32_t>::max(), 14);
+      return FixedInto(std::max(0.0, exact) / std::numeric_limits<uint32_t>::max(), 14, buf,
+                       kValueBuf);
     }
     case 'Y':
-      return std::to_string(row.priority);
+      return IntInto(row.priority, buf, kValueBuf);
     default:
       return "";  // t, T: no TRES weights
   }
+}
+
+}  // namespace
+
+std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w) {
+  char buf[kValueBuf];
+  return std::string(SprioValueView(code, row, w, buf));
 }
 
 std::string SprioWeightValue(char code, const PriorityWeights& w) {
@@ -332,9 +356,13 @@ std::optional<std::string> SortSprioRows(std::vector<SprioRow>* rows, std::strin
     }
     keys.push_back({item[0], desc});
   }
-  // Job id order first (a job's partitions keep their order), then the keys.
-  std::stable_sort(rows->begin(), rows->end(),
-                   [](const SprioRow& a, const SprioRow& b) { return a.id < b.id; });
+  // Job id order first (a job's partitions keep their order), then the keys. The controller
+  // lists in id order: then neither sort has anything to do.
+  auto by_id = [](const SprioRow& a, const SprioRow& b) { return a.id < b.id; };
+  if (!std::is_sorted(rows->begin(), rows->end(), by_id)) {
+    std::stable_sort(rows->begin(), rows->end(), by_id);
+  }
+  if (keys.empty()) return std::nullopt;
   auto compare = [&](const Key& k, const SprioRow& a, const SprioRow& b) -> int {
     auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
     double fa = 0, fb = 0;
@@ -381,8 +409,17 @@ std::string RenderSprio(const std::vector<FieldSpec>& fields, const std::vector<
     line([&](const FieldSpec& f) { return SprioWeightValue(f.code, w); }, false);
     return out;
   }
+  // Values are appended in place: a std::function and a string per value cost more than the
+  // values themselves over 100,000 lines.
+  char buf[kValueBuf];
   for (const SprioRow& row : rows) {
-    line([&](const FieldSpec& f) { return SprioValue(f.code, row, w); }, false);
+    for (const FieldSpec& f : fields) {
+      out.append(f.prefix);
+      if (f.code != 0) {
+        AppendFitted(SprioValueView(f.code, row, w, buf), f.width, f.right, f.cut, &out);
+      }
+    }
+    out += '\n';
   }
   return out;
 }

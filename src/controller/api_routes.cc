@@ -176,7 +176,7 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& calle
   f.partitions = ListParam(r, "partitions");
   const PriorityWeights& w = c.config().weights;
   const bool only_own = c.config().private_jobs && !IsOperator(caller);  // PrivateData=jobs
-  const std::vector<Controller::PriorityRow> rows = c.ListPriorities(f);
+  const Controller::PriorityListing listing = c.ListPriorityTable(f);
   Json head = {{"weights",
                 {{"age", w.age},
                  {"assoc", w.assoc},
@@ -191,8 +191,22 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& calle
   // more than computing them.
   std::string body = head.dump();
   body.pop_back();  // the closing brace
-  body.reserve(body.size() + rows.size() * 120 + 16);
+  body.reserve(body.size() + listing.rows.size() * 120 + 16);
   body += ",\"rows\":[";
+  // Each name is escaped once, not once per row.
+  auto quoted = [](const std::vector<std::string>& names) {
+    std::vector<std::string> out(names.size());
+    for (size_t i = 0; i < names.size(); ++i) AppendJsonString(names[i], &out[i]);
+    return out;
+  };
+  const std::vector<std::string> users = quoted(listing.users);
+  const std::vector<std::string> partitions = quoted(listing.partitions);
+  std::vector<uint8_t> user_shown(listing.users.size(), 1);
+  if (only_own) {
+    for (size_t i = 0; i < listing.users.size(); ++i) {
+      user_shown[i] = listing.users[i] == caller.user;
+    }
+  }
   // std::to_chars writes a double's shortest exact form, as the JSON writer does, and costs a
   // fraction of a format string per value.
   char buf[32];
@@ -201,15 +215,15 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& calle
     body.append(buf, std::to_chars(buf, buf + sizeof(buf), value).ptr);
   };
   bool first = true;
-  for (const Controller::PriorityRow& p : rows) {
-    if (only_own && p.user != caller.user) continue;
+  for (const Controller::PriorityListing::Row& p : listing.rows) {
+    if (!user_shown[p.user]) continue;
     body += first ? "[" : ",[";
     first = false;
     body.append(buf, std::to_chars(buf, buf + sizeof(buf), p.id).ptr);
     body += ',';
-    AppendJsonString(p.user, &body);
+    body += users[p.user];
     body += ',';
-    AppendJsonString(p.partition, &body);
+    body += partitions[p.partition];
     put(p.priority);
     put(p.factors.age);
     put(p.factors.assoc);

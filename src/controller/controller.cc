@@ -230,7 +230,10 @@ Status Controller::Start(const PolicyRegistry& registry) {
     const bool live = !IsFinished(job.state);
     if (!live) finished_by_end_.emplace(job.end_time, job.id);
     Job& held = jobs_.emplace(job.id, std::move(job)).first->second;
-    if (live) live_jobs_.emplace(held.id, &held);
+    if (live) {
+      StampAssoc(held, accounting_, assoc_lookup_);
+      live_jobs_.emplace(held.id, &held);
+    }
   }
   RestoreStepsLocked(stored_steps);
   InitPowerLocked(power_doc, now);
@@ -379,6 +382,8 @@ void Controller::AdmitJobLocked(Job job) {
   if (fairshare_.count(UsageKeyOf(job.req)) == 0) MarkFairshareStaleLocked();
   spdlog::info("job {} submitted by {} to {}", job.DisplayId(), job.req.user, job.req.partition);
   const JobId id = job.id;
+  StampAssoc(job, accounting_, assoc_lookup_);
+  MarkPriorityRowChangedLocked(id);
   live_jobs_.emplace(id, &jobs_.emplace(id, std::move(job)).first->second);
 }
 
@@ -778,6 +783,7 @@ Json Controller::ConfigJson() const {
 // acknowledged change never loses its event, and reach the delivery thread once committed.
 void Controller::PersistLocked(const Job& job, PendingWrites& writes, bool must_sync) {
   if (pass_in_flight_) changed_during_pass_.insert(job.id);
+  MarkPriorityRowChangedLocked(job.id);
   StoreOp op;
   op.kind = StoreOp::Kind::kUpdateJob;
   op.job = job;
@@ -925,7 +931,11 @@ void Controller::RequeueLocked(Job& job, int64_t now, const std::string& reason)
   job.cancel_requested = false;
   job.eligible_time = now;
   job.last_modified = now;
-  if (!was_live) live_jobs_.emplace(job.id, &job);
+  MarkPriorityRowChangedLocked(job.id);
+  if (!was_live) {
+    StampAssoc(job, accounting_, assoc_lookup_);  // the database may have changed since it ended
+    live_jobs_.emplace(job.id, &job);
+  }
   metrics_->JobRequeued(job);
   spdlog::info("job {} requeued ({}), restart {}", job.DisplayId(), reason, job.restart_count);
 }
