@@ -38,7 +38,9 @@ void Add(Tres& into, const Tres& t) {
 
 }  // namespace
 
-Tres JobTres(const Job& job) {
+namespace {
+
+Tres TresOf(const Job& job, bool gpus) {
   const JobRequest& r = job.req;
   Tres t;
   if (job.state == JobState::kPending) {
@@ -53,9 +55,15 @@ Tres JobTres(const Job& job) {
   t.node = static_cast<int64_t>(job.nodes.size());
   t.mem_mb = static_cast<int64_t>(job.mem_per_node_alloc_mb) * t.node;
   t.gpu = 0;
-  for (const auto& g : job.gpu_indices) t.gpu += static_cast<int64_t>(g.size());
+  if (gpus) {
+    for (const auto& g : job.gpu_indices) t.gpu += static_cast<int64_t>(g.size());
+  }
   return t;
 }
+
+}  // namespace
+
+Tres JobTres(const Job& job) { return TresOf(job, true); }
 
 void AssocLookup::Build(const AccountingDb& db) {
   index_.clear();
@@ -85,14 +93,24 @@ void StampAssoc(Job& job, const AccountingDb& db, const AssocLookup& lookup) {
 void LimitTracker::Reset(const AccountingDb* db) {
   // A database that sets no limit the tracker applies costs the pass nothing.
   bool any = false;
+  qos_limited_ = false;
+  gpu_limited_ = false;
   if (db != nullptr) {
     for (const Association& a : db->assocs) {
       const AssocLimits& l = a.limits;
       any = any || l.grp_jobs != kNoLimit || !l.grp_tres.Empty() || l.max_jobs != kNoLimit ||
             !l.max_tres_per_job.Empty();
+      gpu_limited_ =
+          gpu_limited_ || l.grp_tres.gpu != kNoLimit || l.max_tres_per_job.gpu != kNoLimit;
     }
-    for (const Qos& q : db->qos) any = any || Limited(q);
+    for (const Qos& q : db->qos) {
+      qos_limited_ = qos_limited_ || Limited(q);
+      gpu_limited_ = gpu_limited_ || q.grp_tres.gpu != kNoLimit ||
+                     q.max_tres_per_job.gpu != kNoLimit || q.max_tres_per_user.gpu != kNoLimit;
+    }
+    any = any || qos_limited_;
   }
+  if (!any) qos_limited_ = gpu_limited_ = false;
   db_ = any ? db : nullptr;
   if (db_ == nullptr || db_ != cached_db_ || db_->version != cached_version_) {
     slots_.clear();
@@ -215,7 +233,7 @@ std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {
 void LimitTracker::Charge(const Job& job, const Qos* qos) {
   if (db_ == nullptr) return;
   // A job the pass starts is still pending in its record: charge what it asked for.
-  const Tres held = JobTres(job);
+  const Tres held = TresOf(job, gpu_limited_);
   if (qos != nullptr && Limited(*qos)) {
     Usage& all = qos_use_[qos->name];
     ++all.jobs;

@@ -39,6 +39,8 @@ class LimitTracker {
   // stamped with `db`'s version (StampAssoc) is found by its index; others by name.
   void Reset(const AccountingDb* db);
   bool active() const { return db_ != nullptr; }
+  // Whether some QOS sets a limit this class applies: without one, Charge needs no QOS.
+  bool qos_limited() const { return qos_limited_; }
 
   // Slurm's reason for the first limit that keeps `job` from starting now ("AssocGrpCpuLimit",
   // "QOSMaxJobsPerUserLimit", ...), or "" when none does. `qos` is the job's QOS (may be null).
@@ -71,6 +73,10 @@ class LimitTracker {
   const std::string& Key(std::string_view a, std::string_view b);
 
   const AccountingDb* db_ = nullptr;
+  bool qos_limited_ = false;
+  // Whether some limit counts GPUs: a running job's GPUs are counted only then (they sit in a
+  // vector per node, one more memory access per job).
+  bool gpu_limited_ = false;
   const AccountingDb* cached_db_ = nullptr;  // what slots_ were derived from
   uint64_t cached_version_ = 0;
   // By association index (Job::assoc_index), and one more, the last, for jobs without one.
