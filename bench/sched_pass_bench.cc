@@ -6,7 +6,8 @@
 // BM_Pass/limits is the EASY pass with association and QOS limits enforced
 // (AccountingStorageEnforce=limits): 1,000 users in 20 accounts, every job under an account
 // whose GrpTRES and MaxJobs are set (wide enough not to hold the queue back, so both passes do
-// the same work). Issue 10's target: enforcing limits adds <= 10% to a pass.
+// the same work; the jobs carry their association's index, as the controller's do). Issue 10's
+// target: enforcing limits adds <= 10% to a pass.
 //
 // usage: sched_pass_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "core/accounting.h"
+#include "core/limits.h"
 #include "core/scheduler.h"
 
 namespace shoal {
@@ -150,8 +152,13 @@ void BM_Pass(benchmark::State& state, const char* backfill, bool limits) {
   AccountingDb accounting = limits ? MakeAccounting() : AccountingDb::Initial();
   view.qos = &accounting.qos;
   if (limits) {
+    // The controller stamps each job with its association's index (at admission, on load and
+    // when the database changes), outside any pass: so does the benchmark.
+    AssocLookup lookup;
+    lookup.Build(accounting);
     for (auto& [jid, job] : c->jobs) {
       job.req.account = "a" + std::to_string(std::stoi(job.req.user.substr(1)) % kAccounts);
+      StampAssoc(job, accounting, lookup);
     }
     view.accounting = &accounting;
   }

@@ -1,5 +1,6 @@
 #include "api/json_table.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <tuple>
@@ -90,7 +91,7 @@ class TableReader {
       for (size_t k = 0; k < columns_.size(); ++k) {
         if (k > 0 && !Expect(',')) return false;
         JsonCell cell;
-        if (!ParseCell(&cell)) return false;
+        if (!ParseCell(&cell, k)) return false;
         if (!sink_->Cell(k, cell)) return Fail("a bad value for '" + columns_[k] + "'");
       }
       if (Next() != ']') return Fail("a row of the wrong width");
@@ -100,7 +101,7 @@ class TableReader {
     }
   }
 
-  bool ParseCell(JsonCell* cell) {
+  bool ParseCell(JsonCell* cell, size_t column) {
     char c = Peek();
     if (c == '"') {
       if (!ParseString(&scratch_)) return false;
@@ -118,7 +119,7 @@ class TableReader {
       cell->nested = &nested_;
       return true;
     }
-    if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(cell);
+    if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(cell, column);
     for (auto [word, kind, value] : {std::tuple{"true", JsonCell::kBool, true},
                                      std::tuple{"false", JsonCell::kBool, false},
                                      std::tuple{"null", JsonCell::kNull, false}}) {
@@ -132,7 +133,7 @@ class TableReader {
     return Malformed("a value");
   }
 
-  bool ParseNumber(JsonCell* cell) {
+  bool ParseNumber(JsonCell* cell, size_t column) {
     const char* begin = s_.data() + p_;
     const char* end = s_.data() + s_.size();
     // A fraction or an exponent makes it a double; integers stay exact.
@@ -141,7 +142,27 @@ class TableReader {
     std::from_chars_result r;
     if (scan < end && (*scan == '.' || *scan == 'e' || *scan == 'E')) {
       cell->kind = JsonCell::kDouble;
+      // Rows mostly repeat a column's number (sprio's factors): the same text as the last one
+      // read in this column has the same value.
+      const char* token_end = scan;
+      while (token_end < end && (std::isdigit(static_cast<unsigned char>(*token_end)) ||
+                                 *token_end == '.' || *token_end == 'e' || *token_end == 'E' ||
+                                 *token_end == '+' || *token_end == '-')) {
+        ++token_end;
+      }
+      const std::string_view token(begin, static_cast<size_t>(token_end - begin));
+      if (column >= last_double_.size()) last_double_.resize(column + 1);
+      auto& [last_text, last_value] = last_double_[column];
+      if (!last_text.empty() && token == last_text) {
+        cell->d = last_value;
+        p_ = token_end - s_.data();
+        return true;
+      }
       r = std::from_chars(begin, end, cell->d);
+      if (r.ec == std::errc() && r.ptr == token_end) {
+        last_text = token;
+        last_value = cell->d;
+      }
     } else if (*begin == '-') {
       cell->kind = JsonCell::kInt;
       r = std::from_chars(begin, end, cell->i);
@@ -303,6 +324,8 @@ class TableReader {
   std::string scratch_;
   std::string skipped_;
   Json nested_;
+  // Per column: the text of the last double read and its value (ParseNumber).
+  std::vector<std::pair<std::string_view, double>> last_double_;
 };
 
 }  // namespace

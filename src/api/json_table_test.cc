@@ -54,6 +54,25 @@ TEST(JsonTableTest, ReadsEveryKindOfCellAndOtherMembers) {
   EXPECT_EQ(sink.members[0], R"(weights={"age": 10, "x": [1, "]"]})");
 }
 
+TEST(JsonTableTest, RepeatedNumbersReadTheSameAndChangedOnesDoNot) {
+  // A column remembers its last double's text: repeats, near repeats and a malformed number
+  // after a good one must all read as a fresh parse would.
+  RecordingSink sink;
+  Status s = ReadJsonTable(
+      R"({"columns":["a","b"],"rows":[[0.5,0.5],[0.5,0.25],[0.50,1e-3],[0.5,0.001],[5e-1,-0.5]]})",
+      "test table", &sink);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(sink.rows.size(), 5u);
+  EXPECT_EQ(sink.rows[0], (std::vector<std::string>{"d0.500000", "d0.500000"}));
+  EXPECT_EQ(sink.rows[1], (std::vector<std::string>{"d0.500000", "d0.250000"}));
+  EXPECT_EQ(sink.rows[2], (std::vector<std::string>{"d0.500000", "d0.001000"}));
+  EXPECT_EQ(sink.rows[3], (std::vector<std::string>{"d0.500000", "d0.001000"}));
+  EXPECT_EQ(sink.rows[4], (std::vector<std::string>{"d0.500000", "d-0.500000"}));
+  RecordingSink bad;
+  EXPECT_FALSE(
+      ReadJsonTable(R"({"columns":["a"],"rows":[[0.5],[0.5.5]]})", "test table", &bad).ok());
+}
+
 TEST(JsonTableTest, NamesTheProblem) {
   auto error = [](std::string_view text) {
     RecordingSink sink;

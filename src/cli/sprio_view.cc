@@ -4,7 +4,9 @@
 #include "api/json_table.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 namespace shoal {
@@ -93,6 +95,9 @@ class SprioTableSink : public JsonTableSink {
 Status DecodeSprioAnswer(std::string_view text, PriorityWeights* weights,
                          std::vector<SprioRow>* rows) {
   rows->clear();
+  // A row takes some 60 characters of the answer: growing the vector as rows come would copy
+  // and fault in 100,000 rows several times over.
+  rows->reserve(text.size() / 56);
   SprioTableSink sink(weights, rows);
   Status s = ReadJsonTable(text, "priority table", &sink);
   if (!s.ok()) return s;
@@ -101,10 +106,19 @@ Status DecodeSprioAnswer(std::string_view text, PriorityWeights* weights,
 }
 namespace {
 
-std::string Fixed(double v, int decimals) {
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
+// printf's "%.*f" (std::to_chars with a precision is specified as printf in the C locale), in
+// `buf`, without a format string to interpret per value.
+std::string_view FixedInto(double v, int decimals, char* buf, size_t size) {
+  auto r = std::to_chars(buf, buf + size, v, std::chars_format::fixed, decimals);
+  if (r.ec != std::errc()) {  // cannot happen for factors; printf as a fallback
+    return std::string_view(buf, static_cast<size_t>(snprintf(buf, size, "%.*f", decimals, v)));
+  }
+  return std::string_view(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+template <typename Int>
+std::string_view IntInto(Int v, char* buf, size_t size) {
+  return std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + size, v).ptr - buf));
 }
 
 // What one letter reads: the normalised factor (for lower-case letters and the weighted
@@ -258,36 +272,63 @@ std::string SprioTitle(char code) {
   }
 }
 
-std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w) {
+namespace {
+
+// SprioValue's text, in `buf` or in the row (no string per value: sprio writes 100,000 lines).
+// `buf` holds at least kValueBuf characters.
+constexpr size_t kValueBuf = 400;  // the longest %.14f of a factor sum, with room to spare
+// The values printed as fixed-point numbers: a factor (normalised or weighted) and the exact
+// priority ('y'), with their decimals; false for other letters.
+bool FixedValueOf(char code, const SprioRow& row, const PriorityWeights& w, double* value,
+                  int* decimals) {
   double factor = 0;
   uint32_t weight = 0;
   if (FactorOf(code, row, w, &factor, &weight)) {
-    if (code >= 'a' && code <= 'z') return Fixed(factor, 7);
-    return Fixed(factor * weight, 0);
+    const bool normalised = code >= 'a' && code <= 'z';
+    *value = normalised ? factor : factor * weight;
+    *decimals = normalised ? 7 : 0;
+    return true;
+  }
+  if (code != 'y') return false;
+  // The sum before truncation, as Slurm prints it (0 for a held job).
+  const double exact = row.priority == 0 ? 0 : Weigh(row.factors, w).Sum() - row.factors.nice;
+  *value = std::max(0.0, exact) / std::numeric_limits<uint32_t>::max();
+  *decimals = 14;
+  return true;
+}
+
+std::string_view SprioValueView(char code, const SprioRow& row, const PriorityWeights& w,
+                                char* buf) {
+  double value = 0;
+  int decimals = 0;
+  if (FixedValueOf(code, row, w, &value, &decimals)) {
+    return FixedInto(value, decimals, buf, kValueBuf);
   }
   switch (code) {
     case 'c':
       return "(null)";  // no federation: sprio names no cluster
     case 'i':
-      return std::to_string(row.id);
+      return IntInto(row.id, buf, kValueBuf);
     case 'N':
-      return std::to_string(row.factors.nice);
+      return IntInto(row.factors.nice, buf, kValueBuf);
     case 'r':
       return row.partition;
     case 'S':
       return "0";  // no site factor plugin
     case 'u':
       return row.user;
-    case 'y': {
-      // The sum before truncation, as Slurm prints it (0 for a held job).
-      const double exact = row.priority == 0 ? 0 : Weigh(row.factors, w).Sum() - row.factors.nice;
-      return Fixed(std::max(0.0, exact) / std::numeric_limits<uint32_t>::max(), 14);
-    }
     case 'Y':
-      return std::to_string(row.priority);
+      return IntInto(row.priority, buf, kValueBuf);
     default:
       return "";  // t, T: no TRES weights
   }
+}
+
+}  // namespace
+
+std::string SprioValue(char code, const SprioRow& row, const PriorityWeights& w) {
+  char buf[kValueBuf];
+  return std::string(SprioValueView(code, row, w, buf));
 }
 
 std::string SprioWeightValue(char code, const PriorityWeights& w) {
@@ -332,9 +373,13 @@ std::optional<std::string> SortSprioRows(std::vector<SprioRow>* rows, std::strin
     }
     keys.push_back({item[0], desc});
   }
-  // Job id order first (a job's partitions keep their order), then the keys.
-  std::stable_sort(rows->begin(), rows->end(),
-                   [](const SprioRow& a, const SprioRow& b) { return a.id < b.id; });
+  // Job id order first (a job's partitions keep their order), then the keys. The controller
+  // lists in id order: then neither sort has anything to do.
+  auto by_id = [](const SprioRow& a, const SprioRow& b) { return a.id < b.id; };
+  if (!std::is_sorted(rows->begin(), rows->end(), by_id)) {
+    std::stable_sort(rows->begin(), rows->end(), by_id);
+  }
+  if (keys.empty()) return std::nullopt;
   auto compare = [&](const Key& k, const SprioRow& a, const SprioRow& b) -> int {
     auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
     double fa = 0, fb = 0;
@@ -381,8 +426,44 @@ std::string RenderSprio(const std::vector<FieldSpec>& fields, const std::vector<
     line([&](const FieldSpec& f) { return SprioWeightValue(f.code, w); }, false);
     return out;
   }
+  // Values are appended in place: a std::function and a string per value cost more than the
+  // values themselves over 100,000 lines.
+  char buf[kValueBuf];
+  // Neighbouring rows mostly repeat a column's number (jobs submitted in the same second have
+  // the same age, a user's jobs the same fair share): each column keeps the last number it
+  // printed and its text, and formats only a new one.
+  struct LastFixed {
+    uint64_t bits = 0;
+    bool set = false;
+    std::string text;
+  };
+  std::vector<LastFixed> last(fields.size());
+  const size_t start = out.size();
   for (const SprioRow& row : rows) {
-    line([&](const FieldSpec& f) { return SprioValue(f.code, row, w); }, false);
+    if (&row == &rows.front() + 1) {  // one line written: room for all of them at once
+      out.reserve(start + (out.size() - start) * rows.size() * 9 / 8);
+    }
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const FieldSpec& f = fields[i];
+      out.append(f.prefix);
+      if (f.code == 0) continue;
+      double value = 0;
+      int decimals = 0;
+      if (FixedValueOf(f.code, row, w, &value, &decimals)) {
+        LastFixed& memo = last[i];
+        uint64_t bits;
+        std::memcpy(&bits, &value, sizeof bits);
+        if (!memo.set || memo.bits != bits) {
+          memo.text.assign(FixedInto(value, decimals, buf, kValueBuf));
+          memo.bits = bits;
+          memo.set = true;
+        }
+        AppendFitted(memo.text, f.width, f.right, f.cut, &out);
+      } else {
+        AppendFitted(SprioValueView(f.code, row, w, buf), f.width, f.right, f.cut, &out);
+      }
+    }
+    out += '\n';
   }
   return out;
 }

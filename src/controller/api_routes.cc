@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <initializer_list>
 #include <limits>
@@ -181,7 +182,7 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& calle
   f.partitions = ListParam(r, "partitions");
   const PriorityWeights& w = c.config().weights;
   const bool only_own = c.config().private_jobs && !IsOperator(caller);  // PrivateData=jobs
-  const std::vector<Controller::PriorityRow> rows = c.ListPriorities(f);
+  const Controller::PriorityListing listing = c.ListPriorityTable(f);
   Json head = {{"weights",
                 {{"age", w.age},
                  {"assoc", w.assoc},
@@ -196,8 +197,22 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& calle
   // more than computing them.
   std::string body = head.dump();
   body.pop_back();  // the closing brace
-  body.reserve(body.size() + rows.size() * 120 + 16);
+  body.reserve(body.size() + listing.rows.size() * 120 + 16);
   body += ",\"rows\":[";
+  // Each name is escaped once, not once per row.
+  auto quoted = [](const std::vector<std::string>& names) {
+    std::vector<std::string> out(names.size());
+    for (size_t i = 0; i < names.size(); ++i) AppendJsonString(names[i], &out[i]);
+    return out;
+  };
+  const std::vector<std::string> users = quoted(listing.users);
+  const std::vector<std::string> partitions = quoted(listing.partitions);
+  std::vector<uint8_t> user_shown(listing.users.size(), 1);
+  if (only_own) {
+    for (size_t i = 0; i < listing.users.size(); ++i) {
+      user_shown[i] = listing.users[i] == caller.user;
+    }
+  }
   // std::to_chars writes a double's shortest exact form, as the JSON writer does, and costs a
   // fraction of a format string per value.
   char buf[32];
@@ -205,23 +220,40 @@ HttpResponse Priorities(Controller& c, const HttpRequest& r, const Caller& calle
     body.push_back(',');
     body.append(buf, std::to_chars(buf, buf + sizeof(buf), value).ptr);
   };
+  // Neighbouring rows mostly repeat a factor (same age within a second, same fair share per
+  // user): each factor column keeps its last value's text and formats only a new one.
+  struct LastFactor {
+    double value = -1;  // factors are never negative: nothing matches before the first
+    char text[32];
+    size_t size = 0;
+  };
+  LastFactor last[6];
+  auto put_factor = [&](LastFactor& memo, double value) {
+    body.push_back(',');
+    if (value != memo.value || std::signbit(value) != std::signbit(memo.value)) {
+      memo.size = static_cast<size_t>(
+          std::to_chars(memo.text, memo.text + sizeof(memo.text), value).ptr - memo.text);
+      memo.value = value;
+    }
+    body.append(memo.text, memo.size);
+  };
   bool first = true;
-  for (const Controller::PriorityRow& p : rows) {
-    if (only_own && p.user != caller.user) continue;
+  for (const Controller::PriorityListing::Row& p : listing.rows) {
+    if (!user_shown[p.user]) continue;
     body += first ? "[" : ",[";
     first = false;
     body.append(buf, std::to_chars(buf, buf + sizeof(buf), p.id).ptr);
     body += ',';
-    AppendJsonString(p.user, &body);
+    body += users[p.user];
     body += ',';
-    AppendJsonString(p.partition, &body);
+    body += partitions[p.partition];
     put(p.priority);
-    put(p.factors.age);
-    put(p.factors.assoc);
-    put(p.factors.fairshare);
-    put(p.factors.job_size);
-    put(p.factors.partition);
-    put(p.factors.qos);
+    put_factor(last[0], p.factors.age);
+    put_factor(last[1], p.factors.assoc);
+    put_factor(last[2], p.factors.fairshare);
+    put_factor(last[3], p.factors.job_size);
+    put_factor(last[4], p.factors.partition);
+    put_factor(last[5], p.factors.qos);
     put(p.factors.nice);
     body += ']';
   }

@@ -31,6 +31,7 @@
 #include "controller/power.h"
 #include "controller/step_layout.h"
 #include "controller/webhooks.h"
+#include "core/limits.h"
 #include "core/model.h"
 #include "core/scheduler.h"
 #include "core/shares.h"
@@ -155,6 +156,21 @@ class Controller {
   };
   // Not const: brings the fair-share factors up to date first.
   std::vector<PriorityRow> ListPriorities(const JobFilter& filter);
+  // The same rows with the user and partition as indices into shared name lists (a listing of
+  // 100,000 jobs copies no strings per row).
+  struct PriorityListing {
+    struct Row {
+      JobId id = 0;
+      uint32_t user = 0;       // in users
+      uint32_t partition = 0;  // in partitions
+      uint32_t priority = 0;
+      PriorityFactors factors;
+    };
+    std::vector<std::string> users;
+    std::vector<std::string> partitions;
+    std::vector<Row> rows;
+  };
+  PriorityListing ListPriorityTable(const JobFilter& filter);
   Result<std::vector<Job>> QueryAccounting(const JobQuery& query) const;
   // The same, as the store keeps them (each a JSON Job document), for answers that pass them on.
   Result<std::vector<JobRecord>> QueryAccountingRecords(const JobQuery& query) const;
@@ -304,6 +320,13 @@ class Controller {
   PriorityFactors FactorsLocked(const Job& job, int64_t now) const;
   // Factors of many jobs at once (controller_priority.cc).
   class FactorBatch;
+  // What the priority listing keeps of each pending job between listings: the inputs of its
+  // factors that change with neither time nor the shares, so a listing reads no job record.
+  // Built by a listing that finds it missing or out of date; the jobs changed since it was
+  // built (MarkPriorityRowChangedLocked) are listed from their records.
+  struct PriorityTable;
+  std::shared_ptr<const PriorityTable> BuildPriorityTableLocked(const PriorityContext& ctx) const;
+  void MarkPriorityRowChangedLocked(JobId id);
   // The associations of the live jobs and of `more` (submissions not yet admitted), each once.
   std::vector<UsageKey> LiveAssociationsLocked(const std::map<JobId, Job>& more) const;
   uint32_t PriorityLocked(const Job& job, int64_t now) const;
@@ -465,6 +488,9 @@ class Controller {
   // The accounting database (sacctmgr's accounts, users, associations and QOS, with the config
   // file's QOS and Account lines laid over it), and each account's shares and priority from it.
   AccountingDb accounting_;
+  // accounting_'s associations by name: live jobs carry their association's index (StampAssoc),
+  // re-stamped whenever accounting_ changes.
+  AssocLookup assoc_lookup_;
   std::vector<AccountConfig> account_shares_;
   std::mutex accounting_change_mu_;  // one sacctmgr change at a time
   std::map<UsageKey, double> fairshare_;
@@ -479,6 +505,12 @@ class Controller {
   std::mutex listing_fairshare_mu_;
   uint64_t listing_fairshare_epoch_ = 0;
   std::shared_ptr<const std::map<UsageKey, double>> listing_fairshare_;
+  // Listings replace the table under the shared lock: this mutex orders them. Writers (holding
+  // mu_ exclusively) add the jobs they change to priority_changed_.
+  std::mutex priority_table_mu_;
+  std::shared_ptr<const PriorityTable> priority_table_;
+  std::vector<JobId> priority_changed_;  // since priority_table_ was built
+  bool priority_changed_overflow_ = false;  // too many to list: the next listing rebuilds
   bool priorities_stale_ = true;  // an input of the priorities changed since they were computed
   int64_t last_fairshare_calc_ = 0;
   int64_t last_usage_calc_ = 0;

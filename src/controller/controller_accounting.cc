@@ -92,6 +92,8 @@ Status Controller::LoadAccounting() {
 void Controller::SetAccountingLocked(AccountingDb db) {
   db.version = accounting_.version + 1;  // the scheduler's limit caches follow it
   accounting_ = std::move(db);
+  assoc_lookup_.Build(accounting_);
+  for (auto& [id, job] : live_jobs_) StampAssoc(*job, accounting_, assoc_lookup_);
   account_shares_.clear();
   for (const Association& a : accounting_.assocs) {
     if (a.user.empty()) account_shares_.push_back({a.account, a.shares, a.priority});

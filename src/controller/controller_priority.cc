@@ -197,9 +197,104 @@ void Controller::SaveUsageLocked(std::vector<std::pair<UsageKey, double>> rows, 
   store_->Submit(std::move(ops));  // queued in order; not waited for
 }
 
+struct Controller::PriorityTable {
+  struct Row {
+    JobId id = 0;
+    int64_t since = 0;       // eligible since: where its age starts
+    int64_t begin_time = 0;  // not eligible before
+    double job_size = 0;     // its factor: measured against total_nodes and total_cpus
+    int32_t nice = 0;
+    uint32_t assoc = 0;      // in assocs
+    uint32_t partition = 0;  // in partitions
+    uint32_t qos = 0;        // in qos
+    bool held = false;
+    bool has_dependency = false;  // evaluated by each listing (other jobs decide it)
+  };
+  struct Assoc {
+    std::string account;
+    uint32_t user = 0;  // in users
+  };
+  uint32_t total_nodes = 0;
+  uint64_t total_cpus = 0;
+  std::vector<std::string> users, partitions, qos;
+  std::vector<Assoc> assocs;
+  std::vector<Row> rows;  // the pending jobs, in id order
+  size_t max_changes = 0;  // more changed jobs than this: rebuilt rather than patched
+};
+
+void Controller::MarkPriorityRowChangedLocked(JobId id) {
+  std::lock_guard<std::mutex> lock(priority_table_mu_);
+  if (!priority_table_ || priority_changed_overflow_) return;
+  if (priority_changed_.size() >= priority_table_->max_changes) {
+    priority_changed_overflow_ = true;
+    priority_changed_.clear();
+    return;
+  }
+  priority_changed_.push_back(id);
+}
+
+std::shared_ptr<const Controller::PriorityTable> Controller::BuildPriorityTableLocked(
+    const PriorityContext& ctx) const {
+  auto t = std::make_shared<PriorityTable>();
+  t->total_nodes = ctx.total_nodes;
+  t->total_cpus = ctx.total_cpus;
+  absl::flat_hash_map<std::string, uint32_t> assoc_of, user_of, partition_of, qos_of;
+  std::string key, name;
+  auto intern = [&name](absl::flat_hash_map<std::string, uint32_t>& index,
+                        std::vector<std::string>& names, std::string_view text) {
+    name.assign(text);
+    auto it = index.find(name);
+    if (it != index.end()) return it->second;
+    const uint32_t i = static_cast<uint32_t>(names.size());
+    names.push_back(name);
+    index.emplace(name, i);
+    return i;
+  };
+  t->rows.reserve(live_jobs_.size());
+  for (const auto& [id, job] : live_jobs_) {
+    if (job->state != JobState::kPending) continue;
+    const JobRequest& r = job->req;
+    PriorityTable::Row row;
+    row.id = id;
+    row.since = std::max(job->submit_time, job->eligible_time);
+    row.begin_time = r.begin_time;
+    row.job_size = JobSizeFactor(r, ctx, config_.weights);
+    row.nice = r.nice;
+    row.held = job->held;
+    row.has_dependency = !r.dependency.clauses.empty();
+    key.assign(r.account);
+    key.push_back('\0');
+    key.append(r.user);
+    if (auto it = assoc_of.find(key); it != assoc_of.end()) {
+      row.assoc = it->second;
+    } else {
+      row.assoc = static_cast<uint32_t>(t->assocs.size());
+      t->assocs.push_back({r.account, intern(user_of, t->users, r.user)});
+      assoc_of.emplace(key, row.assoc);
+    }
+    row.partition = intern(partition_of, t->partitions, r.partition);
+    row.qos = intern(qos_of, t->qos, QosNameOf(r));
+    t->rows.push_back(row);
+  }
+  t->max_changes = 1024 + t->rows.size() / 8;
+  return t;
+}
+
 std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter& filter) {
+  PriorityListing listing = ListPriorityTable(filter);
   std::vector<PriorityRow> rows;
+  rows.reserve(listing.rows.size());
+  for (const PriorityListing::Row& r : listing.rows) {
+    rows.push_back({r.id, listing.users[r.user], listing.partitions[r.partition], r.priority,
+                    r.factors});
+  }
+  return rows;
+}
+
+Controller::PriorityListing Controller::ListPriorityTable(const JobFilter& filter) {
+  PriorityListing out;
   const int64_t now = NowSeconds();
+  const PriorityWeights& w = config_.weights;
   // Shared: a listing of 100,000 jobs must neither wait for a scheduling pass's computation nor
   // stop one. Inputs that are out of date are computed afresh here and not kept.
   ReadLock lock(mu_);
@@ -235,10 +330,29 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
     }
     fairshare = fresh.get();
   }
+
+  // Jobs listed from their records (named by -j, changed since the table was built, or not yet
+  // admitted): their names are added to the listing's as they come.
   FactorBatch batch(*this, *fairshare, ctx, now);
+  absl::flat_hash_map<std::string, uint32_t> user_of, partition_of;
+  auto name_index = [](absl::flat_hash_map<std::string, uint32_t>& index,
+                       std::vector<std::string>& names, const std::string& name) {
+    if (index.size() != names.size()) {  // first use: index what the table brought
+      for (uint32_t i = static_cast<uint32_t>(index.size()); i < names.size(); ++i) {
+        index.emplace(names[i], i);
+      }
+    }
+    auto it = index.find(name);
+    if (it != index.end()) return it->second;
+    const uint32_t i = static_cast<uint32_t>(names.size());
+    names.push_back(name);
+    index.emplace(name, i);
+    return i;
+  };
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };
+  std::vector<PriorityListing::Row> from_records;
   auto add = [&](JobId id, const Job* job) {
     if (job->state != JobState::kPending || job->held || job->req.begin_time > now) return;
     if (!wanted(filter.users, job->req.user) || !wanted(filter.partitions, job->req.partition)) {
@@ -248,40 +362,129 @@ std::vector<Controller::PriorityRow> Controller::ListPriorities(const JobFilter&
         EvaluateDependency(*job, jobs_) != DependencyState::kSatisfied) {
       return;
     }
-    PriorityRow row;
+    PriorityListing::Row row;
     row.id = id;
-    row.user = job->req.user;
-    row.partition = job->req.partition;
+    row.user = name_index(user_of, out.users, job->req.user);
+    row.partition = name_index(partition_of, out.partitions, job->req.partition);
     row.factors = batch.Of(*job);
     // From the same factors, so a line adds up (the stored priority may be a second older).
-    row.priority = JobPriority(*job, row.factors, config_.weights);
-    rows.push_back(std::move(row));
+    row.priority = JobPriority(*job, row.factors, w);
+    from_records.push_back(row);
   };
   auto find = [&](JobId id) -> const Job* {
     if (auto it = live_jobs_.find(id); it != live_jobs_.end()) return it->second;
     if (auto it = arrivals.find(id); it != arrivals.end()) return &it->second;
     return nullptr;
   };
-  if (filter.ids.empty()) {
-    rows.reserve(live_jobs_.size() + arrivals.size());
-    // In id order, arrivals (the newest) after the admitted jobs.
-    for (const auto& [id, job] : live_jobs_) add(id, job);
-    for (const auto& [id, job] : arrivals) {
-      if (live_jobs_.count(id) == 0) add(id, &job);
+  if (!filter.ids.empty()) {
+    // sprio -j: only the jobs named, in id order as the full listing has them.
+    std::vector<JobId> ids;
+    for (const std::string& text : filter.ids) {
+      if (auto id = ParseUint(text)) ids.push_back(*id);
     }
-    return rows;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (JobId id : ids) {
+      if (const Job* job = find(id)) add(id, job);
+    }
+    out.rows = std::move(from_records);
+    return out;
   }
-  // sprio -j: only the jobs named, in id order as the full listing has them.
-  std::vector<JobId> ids;
-  for (const std::string& text : filter.ids) {
-    if (auto id = ParseUint(text)) ids.push_back(*id);
+
+  // Every pending job: from the table, but for the jobs changed since it was built.
+  std::shared_ptr<const PriorityTable> table;
+  std::vector<JobId> changed;
+  bool overflow = false;
+  {
+    std::lock_guard<std::mutex> table_lock(priority_table_mu_);
+    table = priority_table_;
+    changed = priority_changed_;
+    overflow = priority_changed_overflow_;
   }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (JobId id : ids) {
+  if (!table || overflow || table->total_nodes != ctx.total_nodes ||
+      table->total_cpus != ctx.total_cpus) {
+    // No writer runs while the shared lock is held: the table is the jobs as they are now.
+    table = BuildPriorityTableLocked(ctx);
+    changed.clear();
+    std::lock_guard<std::mutex> table_lock(priority_table_mu_);
+    priority_table_ = table;
+    priority_changed_.clear();
+    priority_changed_overflow_ = false;
+  }
+  const PriorityTable& t = *table;
+  for (const auto& [id, job] : arrivals) {
+    if (live_jobs_.count(id) == 0) changed.push_back(id);
+  }
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  out.users = t.users;
+  out.partitions = t.partitions;
+  for (JobId id : changed) {
     if (const Job* job = find(id)) add(id, job);
   }
-  return rows;
+
+  // What the rows share, worked out once per association, partition and QOS.
+  struct AssocValues {
+    double fairshare = 1;  // an association without usage (or not yet seen) has it all
+    double assoc = 0;
+  };
+  std::vector<AssocValues> assoc_values(t.assocs.size());
+  for (size_t i = 0; i < t.assocs.size(); ++i) {
+    const PriorityTable::Assoc& a = t.assocs[i];
+    UsageKey key{a.account, t.users[a.user]};
+    if (auto f = fairshare->find(key); f != fairshare->end()) assoc_values[i].fairshare = f->second;
+    uint32_t priority = 0;
+    for (const AccountConfig& account : account_shares_) {
+      if (account.name == a.account) priority = account.priority;
+    }
+    assoc_values[i].fairshare = FairshareFactor(assoc_values[i].fairshare);
+    assoc_values[i].assoc = AssocFactor(priority, ctx);
+  }
+  std::vector<double> partition_factor(t.partitions.size()), qos_factor(t.qos.size());
+  std::vector<uint8_t> user_wanted(t.users.size()), partition_wanted(t.partitions.size());
+  for (size_t i = 0; i < t.partitions.size(); ++i) {
+    partition_factor[i] = PartitionFactor(FindPartitionLocked(t.partitions[i]), ctx);
+    partition_wanted[i] = wanted(filter.partitions, t.partitions[i]);
+  }
+  for (size_t i = 0; i < t.qos.size(); ++i) {
+    qos_factor[i] = QosFactor(FindQos(accounting_.qos, t.qos[i]), ctx);
+  }
+  for (size_t i = 0; i < t.users.size(); ++i) user_wanted[i] = wanted(filter.users, t.users[i]);
+
+  out.rows.reserve(t.rows.size() + from_records.size());
+  size_t next_changed = 0, next_record = 0;
+  for (const PriorityTable::Row& r : t.rows) {
+    while (next_record < from_records.size() && from_records[next_record].id < r.id) {
+      out.rows.push_back(from_records[next_record++]);
+    }
+    while (next_changed < changed.size() && changed[next_changed] < r.id) ++next_changed;
+    if (next_changed < changed.size() && changed[next_changed] == r.id) continue;
+    if (r.held || r.begin_time > now) continue;
+    const PriorityTable::Assoc& a = t.assocs[r.assoc];
+    if (!user_wanted[a.user] || !partition_wanted[r.partition]) continue;
+    if (r.has_dependency) {
+      auto it = live_jobs_.find(r.id);
+      if (it == live_jobs_.end() ||
+          EvaluateDependency(*it->second, jobs_) != DependencyState::kSatisfied) {
+        continue;
+      }
+    }
+    PriorityListing::Row& row = out.rows.emplace_back();
+    row.id = r.id;
+    row.user = a.user;
+    row.partition = r.partition;
+    PriorityFactors& f = row.factors;
+    f.age = AgeFactor(r.since, now, w);
+    f.assoc = assoc_values[r.assoc].assoc;
+    f.fairshare = assoc_values[r.assoc].fairshare;
+    f.job_size = r.job_size;
+    f.partition = partition_factor[r.partition];
+    f.qos = qos_factor[r.qos];
+    f.nice = r.nice;
+    row.priority = PriorityOf(f, w);  // not held: held jobs are not listed
+  }
+  while (next_record < from_records.size()) out.rows.push_back(from_records[next_record++]);
+  return out;
 }
 
 }  // namespace shoal

@@ -670,6 +670,49 @@ TEST_F(ControllerTest, UpdateJob) {
   EXPECT_EQ(GetJob(pending).req.name, "renamed");
 }
 
+// Live jobs carry their association's index in the accounting database (the scheduler's limits
+// use it instead of a lookup by name): set at admission, re-set whenever the database changes,
+// and on load.
+TEST_F(ControllerTest, JobsCarryTheirAssociationIndex) {
+  StartController();
+  auto change = [&](AccountingChange::Verb verb, AccountingChange::Entity entity,
+                    std::vector<std::string> names,
+                    std::vector<std::pair<std::string, std::string>> settings) {
+    AccountingChange c;
+    c.verb = verb;
+    c.entity = entity;
+    c.names = std::move(names);
+    c.settings = std::move(settings);
+    auto r = ctl_->ChangeAccounting(c, std::nullopt, false);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  };
+  using V = AccountingChange::Verb;
+  using E = AccountingChange::Entity;
+  change(V::kAdd, E::kAccount, {"aaa"}, {});
+  change(V::kAdd, E::kAccount, {"physics"}, {});
+  change(V::kAdd, E::kUser, {"alice"}, {{"Account", "physics"}});
+  SubmitRequest r = Request();
+  r.req.account = "physics";
+  r.hold = true;
+  const JobId id = Submit(r);
+  // Stamped against the database as it is: the index names alice's association in physics.
+  auto stamped_right = [&] {
+    const AccountingDb db = ctl_->Accounting();
+    const Job job = GetJob(id);
+    return job.assoc_version == db.version && job.assoc_index < db.assocs.size() &&
+           db.assocs[job.assoc_index].account == "physics" &&
+           db.assocs[job.assoc_index].user == "alice";
+  };
+  EXPECT_TRUE(WaitUntil(stamped_right, 5s));
+  const uint32_t before = GetJob(id).assoc_index;
+  // Deleting an account listed before it moves alice's association: the job is re-stamped.
+  change(V::kDelete, E::kAccount, {"aaa"}, {});
+  EXPECT_TRUE(stamped_right());
+  EXPECT_EQ(GetJob(id).assoc_index, before - 1);
+  RestartController();
+  EXPECT_TRUE(stamped_right());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Nodes
 
@@ -1647,6 +1690,39 @@ TEST_F(QosControllerTest, PrioritiesListedForSprio) {
   f = {};
   f.ids = {std::to_string(high)};
   EXPECT_EQ(ctl_->ListPriorities(f).size(), 1u);
+}
+
+// The listing keeps what it read of each pending job in a table and reads only the jobs changed
+// since: a listing after holds, releases, updates, cancellations and new submissions is what
+// the job records say.
+TEST_F(QosControllerTest, PriorityListingFollowsChangesAfterItsTableIsBuilt) {
+  StartController();
+  Register("n1", 1);
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "test").ok());  // everything stays pending
+  std::vector<JobId> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Submit(InQos(i % 2 == 0 ? "normal" : "high")));
+  auto listed = [&] {
+    std::vector<std::pair<JobId, uint32_t>> out;
+    for (const auto& row : ctl_->ListPriorities({})) out.emplace_back(row.id, row.priority);
+    return out;
+  };
+  using Listing = std::vector<std::pair<JobId, uint32_t>>;
+  const Listing first = listed();
+  ASSERT_EQ(first.size(), 5u);
+  EXPECT_EQ(first[1], (std::pair<JobId, uint32_t>{ids[1], 1100u}));  // QOS high, fair share
+  EXPECT_EQ(listed(), first);  // from the table: the same rows
+  ASSERT_TRUE(ctl_->Hold(std::to_string(ids[0]), true).ok());
+  ASSERT_TRUE(ctl_->UpdateJob(std::to_string(ids[1]), Json{{"nice", 100}}).ok());
+  CancelFilter cancel;
+  cancel.ids = {std::to_string(ids[2])};
+  ctl_->Cancel(cancel);
+  const JobId added = Submit(InQos("high"));
+  EXPECT_EQ(listed(), (Listing{{ids[1], 1000u}, {ids[3], 1100u}, {ids[4], 100u}, {added, 1100u}}));
+  ASSERT_TRUE(ctl_->Hold(std::to_string(ids[0]), false).ok());
+  const Listing released = listed();
+  ASSERT_EQ(released.size(), 5u);
+  EXPECT_EQ(released.front(), (std::pair<JobId, uint32_t>{ids[0], 100u}));
+  EXPECT_EQ(listed(), released);
 }
 
 TEST_F(QosControllerTest, FairShareUsageIsChargedAndSurvivesARestart) {

@@ -1,5 +1,7 @@
 #include "core/limits.h"
 
+#include <algorithm>
+
 namespace shoal {
 namespace {
 
@@ -36,7 +38,9 @@ void Add(Tres& into, const Tres& t) {
 
 }  // namespace
 
-Tres JobTres(const Job& job) {
+namespace {
+
+Tres TresOf(const Job& job, bool gpus) {
   const JobRequest& r = job.req;
   Tres t;
   if (job.state == JobState::kPending) {
@@ -51,32 +55,87 @@ Tres JobTres(const Job& job) {
   t.node = static_cast<int64_t>(job.nodes.size());
   t.mem_mb = static_cast<int64_t>(job.mem_per_node_alloc_mb) * t.node;
   t.gpu = 0;
-  for (const auto& g : job.gpu_indices) t.gpu += static_cast<int64_t>(g.size());
+  if (gpus) {
+    for (const auto& g : job.gpu_indices) t.gpu += static_cast<int64_t>(g.size());
+  }
   return t;
+}
+
+}  // namespace
+
+Tres JobTres(const Job& job) { return TresOf(job, true); }
+
+void AssocLookup::Build(const AccountingDb& db) {
+  index_.clear();
+  index_.reserve(db.assocs.size());
+  for (uint32_t i = 0; i < db.assocs.size(); ++i) {
+    const Association& a = db.assocs[i];
+    std::string key = a.account;
+    key.push_back('\0');
+    key.append(a.user);
+    key.push_back('\0');
+    key.append(a.partition);
+    index_.emplace(std::move(key), i);  // the first of duplicates, as FindAssoc
+  }
+}
+
+uint32_t AssocLookup::Find(std::string_view account, std::string_view user,
+                           std::string_view partition) const {
+  std::string key(account);
+  key.push_back('\0');
+  key.append(user);
+  key.push_back('\0');
+  const size_t bare = key.size();
+  // As AccountingDb::JobAssoc: the user's association for the partition, else its
+  // partition-less one.
+  if (!partition.empty()) {
+    key.append(partition);
+    if (auto it = index_.find(key); it != index_.end()) return it->second;
+    key.resize(bare);
+  }
+  auto it = index_.find(key);
+  return it == index_.end() ? kNoAssoc : it->second;
+}
+
+void StampAssoc(Job& job, const AccountingDb& db, const AssocLookup& lookup) {
+  job.assoc_index = lookup.Find(job.req.account, job.req.user, job.req.partition);
+  job.assoc_version = db.version;
 }
 
 void LimitTracker::Reset(const AccountingDb* db) {
   // A database that sets no limit the tracker applies costs the pass nothing.
   bool any = false;
+  qos_limited_ = false;
+  gpu_limited_ = false;
   if (db != nullptr) {
     for (const Association& a : db->assocs) {
       const AssocLimits& l = a.limits;
       any = any || l.grp_jobs != kNoLimit || !l.grp_tres.Empty() || l.max_jobs != kNoLimit ||
             !l.max_tres_per_job.Empty();
+      gpu_limited_ =
+          gpu_limited_ || l.grp_tres.gpu != kNoLimit || l.max_tres_per_job.gpu != kNoLimit;
     }
-    for (const Qos& q : db->qos) any = any || Limited(q);
+    for (const Qos& q : db->qos) {
+      qos_limited_ = qos_limited_ || Limited(q);
+      gpu_limited_ = gpu_limited_ || q.grp_tres.gpu != kNoLimit ||
+                     q.max_tres_per_job.gpu != kNoLimit || q.max_tres_per_user.gpu != kNoLimit;
+    }
+    any = any || qos_limited_;
   }
+  if (!any) qos_limited_ = gpu_limited_ = false;
   db_ = any ? db : nullptr;
   if (db_ == nullptr || db_ != cached_db_ || db_->version != cached_version_) {
-    info_.clear();
-    job_info_.clear();
-    assoc_use_.clear();
+    slots_.clear();
+    if (db_ != nullptr) slots_.resize(db_->assocs.size() + 1);
+    used_slots_.clear();
+    assoc_use_.assign(db_ == nullptr ? 0 : db_->assocs.size(), Usage{});
+    slot_by_key_.clear();
     cached_db_ = db_;
     cached_version_ = db_ == nullptr ? 0 : db_->version;
   } else {
-    // Same associations: keep the derived limits and the usage entries they point to.
-    for (auto& [key, info] : info_) info.running = 0;
-    for (auto& [assoc, use] : assoc_use_) use = Usage{};
+    // Same associations: keep what was derived from them; only the counts start over.
+    for (uint32_t slot : used_slots_) slots_[slot].running = 0;
+    std::fill(assoc_use_.begin(), assoc_use_.end(), Usage{});
   }
   qos_use_.clear();
   qos_user_use_.clear();
@@ -94,43 +153,64 @@ bool LimitTracker::Limited(const Qos& q) {
          !q.max_tres_per_user.Empty();
 }
 
-LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
+uint32_t LimitTracker::SlotByName(const Job& job) {
   Key(job.req.account, job.req.user);
   key_.push_back('\0');
   key_.append(job.req.partition);
-  auto it = job_info_.find(key_);
-  if (it != job_info_.end()) return *it->second;
-  std::string job_key = key_;
+  auto it = slot_by_key_.find(key_);
+  if (it != slot_by_key_.end()) return it->second;
   // A partition association when the user has one for the job's partition (they count apart).
-  const Association* assoc = db_->JobAssoc(job.req.account, job.req.user, job.req.partition);
-  if (auto known = info_.find(assoc); known != info_.end()) {
-    return *job_info_.emplace(std::move(job_key), &known->second).first->second;
+  const Association* a = db_->JobAssoc(job.req.account, job.req.user, job.req.partition);
+  const uint32_t slot = a == nullptr ? static_cast<uint32_t>(db_->assocs.size())
+                                     : static_cast<uint32_t>(a - db_->assocs.data());
+  slot_by_key_.emplace(key_, slot);
+  return slot;
+}
+
+LimitTracker::AssocInfo& LimitTracker::InfoOf(const Job& job) {
+  const uint32_t none = static_cast<uint32_t>(db_->assocs.size());
+  uint32_t slot;
+  if (job.assoc_version != db_->version) {
+    slot = SlotByName(job);
+  } else if (job.assoc_index == kNoAssoc) {
+    slot = none;
+  } else {
+    // A stamp of the same version names a valid index; the bound guards a caller's mistake.
+    slot = job.assoc_index < none ? job.assoc_index : SlotByName(job);
   }
-  AssocInfo info;
-  info.assoc = assoc;
-  if (info.assoc != nullptr) {
-    info.effective = db_->EffectiveLimits(*info.assoc);
-    auto add_group = [&](const Association* a) {
-      if (a != nullptr && (a->limits.grp_jobs != kNoLimit || !a->limits.grp_tres.Empty())) {
-        info.groups.push_back(a);
-      }
-    };
-    add_group(info.assoc);
-    if (!info.assoc->user.empty()) add_group(db_->FindAssoc(job.req.account, ""));
-    for (const std::string& up : db_->Ancestors(job.req.account)) add_group(db_->FindAssoc(up, ""));
-    // Entries of an unordered_map stay where they are: keep pointers, not lookups per job.
-    for (const Association* g : info.groups) info.group_use.push_back(&assoc_use_[g]);
-    const AssocLimits& e = info.effective;
-    info.limited = !info.groups.empty() || e.max_jobs != kNoLimit || !e.max_tres_per_job.Empty();
-  }
-  AssocInfo* stored = &info_.emplace(assoc, std::move(info)).first->second;
-  return *job_info_.emplace(std::move(job_key), stored).first->second;
+  AssocInfo& info = slots_[slot];
+  if (!info.built) Build(info, slot);
+  return info;
+}
+
+void LimitTracker::Build(AssocInfo& info, uint32_t slot) {
+  info.built = true;
+  used_slots_.push_back(slot);
+  if (slot >= db_->assocs.size()) return;  // no association: no limits
+  info.assoc = &db_->assocs[slot];
+  const std::string& account = info.assoc->account;
+  info.effective = db_->EffectiveLimits(*info.assoc);
+  auto add_group = [&](const Association* a) {
+    if (a != nullptr && (a->limits.grp_jobs != kNoLimit || !a->limits.grp_tres.Empty())) {
+      info.groups.push_back(a);
+      // assoc_use_ is sized once per database version: the pointer stays valid.
+      info.group_use.push_back(&assoc_use_[static_cast<size_t>(a - db_->assocs.data())]);
+    }
+  };
+  add_group(info.assoc);
+  if (!info.assoc->user.empty()) add_group(db_->FindAssoc(account, ""));
+  for (const std::string& up : db_->Ancestors(account)) add_group(db_->FindAssoc(up, ""));
+  const AssocLimits& e = info.effective;
+  info.limited = !info.groups.empty() || e.max_jobs != kNoLimit || !e.max_tres_per_job.Empty();
 }
 
 std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {
   if (db_ == nullptr) return "";
-  const Tres want = JobTres(job);
+  Tres want;
+  bool have_want = false;
   if (qos != nullptr && Limited(*qos)) {
+    want = JobTres(job);
+    have_want = true;
     if (auto r = TresOverLimit(qos->max_tres_per_job, kNothing, want); !r.empty()) {
       return kQosPerJob.For(r);
     }
@@ -146,6 +226,7 @@ std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {
   }
   const AssocInfo& info = InfoOf(job);
   if (!info.limited) return "";
+  if (!have_want) want = JobTres(job);
   if (auto r = TresOverLimit(info.effective.max_tres_per_job, kNothing, want); !r.empty()) {
     return kAssocPerJob.For(r);
   }
@@ -168,7 +249,7 @@ std::string_view LimitTracker::Blocker(const Job& job, const Qos* qos) {
 void LimitTracker::Charge(const Job& job, const Qos* qos) {
   if (db_ == nullptr) return;
   // A job the pass starts is still pending in its record: charge what it asked for.
-  const Tres held = JobTres(job);
+  const Tres held = TresOf(job, gpu_limited_);
   if (qos != nullptr && Limited(*qos)) {
     Usage& all = qos_use_[qos->name];
     ++all.jobs;

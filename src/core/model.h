@@ -71,6 +71,10 @@ struct ContainerSpec {
 };
 
 // What the user asked for. Fixed at submit (scontrol update may change a few fields).
+// Job::assoc_index when the job has no association; Job::assoc_version when never stamped.
+inline constexpr uint32_t kNoAssoc = UINT32_MAX;
+inline constexpr uint64_t kNoAssocVersion = UINT64_MAX;
+
 struct JobRequest {
   std::string name;
   std::string user;
@@ -122,6 +126,12 @@ struct Job {
   std::string reason = "None";  // pending reason as Slurm names it, or a failure reason
   bool held = false;            // user/admin hold: priority 0, reason JobHeldUser/JobHeldAdmin
   uint32_t priority = 0;
+  // Its association's index in the accounting database (AccountingDb::assocs; kNoAssoc: it has
+  // none) as of the database version `assoc_version`; set by the controller (StampAssoc), so a
+  // scheduling pass enforcing limits indexes an array instead of looking the association up by
+  // name. An index whose version is not the database's is ignored (the pass looks it up).
+  uint32_t assoc_index = kNoAssoc;
+  uint64_t assoc_version = kNoAssocVersion;
   int64_t submit_time = 0;
   int64_t eligible_time = 0;
   int64_t start_time = 0;

@@ -67,34 +67,54 @@ PriorityContext MakePriorityContext(const std::vector<Node>& nodes,
   return ctx;
 }
 
-PriorityFactors ComputeFactors(const Job& job, const Partition* partition, const Qos* qos,
-                               double fairshare, uint32_t assoc_priority,
-                               const PriorityContext& ctx, const PriorityWeights& w, int64_t now) {
-  PriorityFactors f;
-  if (w.max_age_s > 0) {
-    const int64_t since = std::max(job.submit_time, job.eligible_time);
-    f.age = Ratio(static_cast<double>(std::max<int64_t>(0, now - since)),
-                  static_cast<double>(w.max_age_s));
-  }
-  f.assoc = Ratio(assoc_priority, ctx.max_assoc_priority);
-  f.fairshare = Clamp01(fairshare);
-  const double node_part = Ratio(std::max<uint32_t>(1, job.req.min_nodes), ctx.total_nodes);
-  double cpus = static_cast<double>(RequestedCpus(job.req));
-  if (job.req.exclusive && ctx.total_nodes > 0) {
+double AgeFactor(int64_t since, int64_t now, const PriorityWeights& w) {
+  if (w.max_age_s <= 0) return 0;
+  return Ratio(static_cast<double>(std::max<int64_t>(0, now - since)),
+               static_cast<double>(w.max_age_s));
+}
+
+double JobSizeFactor(const JobRequest& req, const PriorityContext& ctx,
+                     const PriorityWeights& w) {
+  const double node_part = Ratio(std::max<uint32_t>(1, req.min_nodes), ctx.total_nodes);
+  double cpus = static_cast<double>(RequestedCpus(req));
+  if (req.exclusive && ctx.total_nodes > 0) {
     // Whole nodes: as many CPUs as its nodes hold (of the average node).
-    cpus = std::max(cpus, std::max<uint32_t>(1, job.req.min_nodes) *
+    cpus = std::max(cpus, std::max<uint32_t>(1, req.min_nodes) *
                               static_cast<double>(ctx.total_cpus) / ctx.total_nodes);
   }
   const double cpu_part = Ratio(cpus, static_cast<double>(ctx.total_cpus));
   const bool nodes_known = ctx.total_nodes > 0, cpus_known = ctx.total_cpus > 0;
   if (w.favor_small) {
-    f.job_size = ((nodes_known ? 1 - node_part : 0) + (cpus_known ? 1 - cpu_part : 0)) / 2;
-  } else {
-    f.job_size = (node_part + cpu_part) / 2;
+    return ((nodes_known ? 1 - node_part : 0) + (cpus_known ? 1 - cpu_part : 0)) / 2;
   }
-  if (partition != nullptr)
-    f.partition = Ratio(partition->priority_job_factor, ctx.max_partition_factor);
-  if (qos != nullptr) f.qos = Ratio(qos->priority, ctx.max_qos_priority);
+  return (node_part + cpu_part) / 2;
+}
+
+double AssocFactor(uint32_t assoc_priority, const PriorityContext& ctx) {
+  return Ratio(assoc_priority, ctx.max_assoc_priority);
+}
+
+double FairshareFactor(double fairshare) { return Clamp01(fairshare); }
+
+double PartitionFactor(const Partition* partition, const PriorityContext& ctx) {
+  if (partition == nullptr) return 0;
+  return Ratio(partition->priority_job_factor, ctx.max_partition_factor);
+}
+
+double QosFactor(const Qos* qos, const PriorityContext& ctx) {
+  return qos == nullptr ? 0 : Ratio(qos->priority, ctx.max_qos_priority);
+}
+
+PriorityFactors ComputeFactors(const Job& job, const Partition* partition, const Qos* qos,
+                               double fairshare, uint32_t assoc_priority,
+                               const PriorityContext& ctx, const PriorityWeights& w, int64_t now) {
+  PriorityFactors f;
+  f.age = AgeFactor(std::max(job.submit_time, job.eligible_time), now, w);
+  f.assoc = AssocFactor(assoc_priority, ctx);
+  f.fairshare = FairshareFactor(fairshare);
+  f.job_size = JobSizeFactor(job.req, ctx, w);
+  f.partition = PartitionFactor(partition, ctx);
+  f.qos = QosFactor(qos, ctx);
   f.nice = job.req.nice;
   return f;
 }

@@ -83,6 +83,14 @@ PriorityContext MakePriorityContext(const std::vector<Node>& nodes,
 PriorityFactors ComputeFactors(const Job& job, const Partition* partition, const Qos* qos,
                                double fairshare, uint32_t assoc_priority,
                                const PriorityContext& ctx, const PriorityWeights& w, int64_t now);
+// ComputeFactors' parts, for a caller that keeps what does not change and computes the rest (the
+// controller's priority listing): the age factor of a job eligible since `since`, ...
+double AgeFactor(int64_t since, int64_t now, const PriorityWeights& w);
+double JobSizeFactor(const JobRequest& req, const PriorityContext& ctx, const PriorityWeights& w);
+double AssocFactor(uint32_t assoc_priority, const PriorityContext& ctx);
+double FairshareFactor(double fairshare);
+double PartitionFactor(const Partition* partition, const PriorityContext& ctx);  // null: 0
+double QosFactor(const Qos* qos, const PriorityContext& ctx);                    // null: 0
 // The factors times their weights (what sprio shows); nice unchanged.
 PriorityFactors Weigh(const PriorityFactors& f, const PriorityWeights& w);
 // The priority of a job with these factors (not held): the weighted sum minus nice, truncated,

@@ -3,12 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/slurm_time.h"
+#include "core/limits.h"
 #include "core/scheduler.h"
 
 namespace shoal {
@@ -531,6 +533,88 @@ TEST_F(QosPassTest, QosGroupAndPerUserLimits) {
   EXPECT_EQ(Started(r), (Ids{1, 3}));
   EXPECT_EQ(ReasonOf(r, 2), "QOSMaxCpuPerUserLimit");
   EXPECT_EQ(ReasonOf(r, 4), "QOSGrpJobsLimit");
+}
+
+// The controller stamps each job with its association's index (StampAssoc); the pass then finds
+// the association by index, and by name when the stamp is of another version.
+TEST_F(QosPassTest, StampedJobsFindTheirAssociationByIndex) {
+  AccountingDb db = LimitsDb({});
+  AssocLookup lookup;
+  lookup.Build(db);
+  Job job;
+  InAccount(job, "theory", "bob");
+  StampAssoc(job, db, lookup);
+  EXPECT_EQ(job.assoc_version, db.version);
+  ASSERT_LT(job.assoc_index, db.assocs.size());
+  EXPECT_EQ(db.assocs[job.assoc_index].account, "theory");
+  EXPECT_EQ(db.assocs[job.assoc_index].user, "bob");
+  InAccount(job, "physics", "bob");  // bob has no association in physics
+  StampAssoc(job, db, lookup);
+  EXPECT_EQ(job.assoc_index, kNoAssoc);
+  EXPECT_EQ(job.assoc_version, db.version);
+  EXPECT_EQ(lookup.Find("theory", "", ""), static_cast<uint32_t>(db.FindAssoc("theory", "") -
+                                                                 db.assocs.data()));
+}
+
+TEST_F(QosPassTest, StampFollowsThePartitionAssociation) {
+  AccountingDb db = LimitsDb({});
+  Association in_gpu = *db.FindAssoc("theory", "bob");
+  in_gpu.partition = "gpu";
+  db.assocs.push_back(in_gpu);
+  AssocLookup lookup;
+  lookup.Build(db);
+  Job job;
+  InAccount(job, "theory", "bob");
+  job.req.partition = "gpu";  // bob's association for this partition
+  StampAssoc(job, db, lookup);
+  ASSERT_LT(job.assoc_index, db.assocs.size());
+  EXPECT_EQ(db.assocs[job.assoc_index].partition, "gpu");
+  job.req.partition = "batch";  // none for it: his partition-less one
+  StampAssoc(job, db, lookup);
+  ASSERT_LT(job.assoc_index, db.assocs.size());
+  EXPECT_EQ(&db.assocs[job.assoc_index], db.JobAssoc("theory", "bob", "batch"));
+  EXPECT_EQ(db.assocs[job.assoc_index].partition, "");
+}
+
+TEST_F(QosPassTest, LimitsUseTheStampedIndexAndIgnoreAStaleOne) {
+  nodes.push_back(MakeNode("n1", 8));
+  nodes.push_back(MakeNode("n2", 8));
+  AccountingDb db = LimitsDb({{"GrpTRES", "cpu=6"}});
+  accounting = &db;
+  InAccount(Running(1, "normal", "n1", 2), "physics");
+  InAccount(Pending(2, "normal", 2, 300), "theory", "bob");
+  InAccount(Pending(3, "normal", 4, 200), "theory");
+  InAccount(Pending(4, "normal", 2, 100), "physics");
+  InAccount(Pending(5, "normal", 4, 50), "root", "root");
+  AssocLookup lookup;
+  lookup.Build(db);
+  for (auto& [id, job] : jobs) StampAssoc(job, db, lookup);
+  ScheduleResult r = Run();
+  EXPECT_EQ(Started(r), (Ids{2, 4, 5}));
+  EXPECT_EQ(ReasonOf(r, 3), "AssocGrpCpuLimit");
+
+  // The pass takes the stamp at its word: root's job stamped as alice's in physics counts
+  // against physics (which proves the index, not the name, is used).
+  Job& rooted = jobs[5];
+  rooted.assoc_index = jobs[4].assoc_index;
+  r = Run();
+  EXPECT_EQ(Started(r), (Ids{2, 4}));
+  EXPECT_EQ(ReasonOf(r, 5), "AssocGrpCpuLimit");
+
+  // A new version whose associations moved: the stamps are stale, and the pass finds every
+  // association by name again (the wrong stamp included).
+  std::reverse(db.assocs.begin(), db.assocs.end());
+  ++db.version;
+  r = Run();
+  EXPECT_EQ(Started(r), (Ids{2, 4, 5}));
+  EXPECT_EQ(ReasonOf(r, 3), "AssocGrpCpuLimit");
+  // Re-stamped against the new version: the same outcome, by index.
+  lookup.Build(db);
+  for (auto& [id, job] : jobs) StampAssoc(job, db, lookup);
+  EXPECT_EQ(db.assocs[jobs[3].assoc_index].account, "theory");
+  r = Run();
+  EXPECT_EQ(Started(r), (Ids{2, 4, 5}));
+  EXPECT_EQ(ReasonOf(r, 3), "AssocGrpCpuLimit");
 }
 
 }  // namespace

@@ -825,7 +825,8 @@ ScheduleResult Scheduler::Schedule(const ClusterView& view, int64_t now) {
       ++pass.running_per_array[job->array_job_id];
     }
     if (job->state == JobState::kRunning || job->state == JobState::kSuspended) {
-      const Qos* q = pass.count_qos_users || pass.limits.active() ? pass.QosOf(*job) : nullptr;
+      const Qos* q =
+          pass.count_qos_users || pass.limits.qos_limited() ? pass.QosOf(*job) : nullptr;
       if (pass.count_qos_users && q != nullptr) ++pass.RunningOfQosUser(*q, *job);
       if (pass.limits.active()) pass.limits.Charge(*job, q);
     }
