@@ -121,45 +121,45 @@ std::string_view IntInto(Int v, char* buf, size_t size) {
   return std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + size, v).ptr - buf));
 }
 
-// What one letter reads: the normalised factor (for lower-case letters and the weighted
-// upper-case ones alike) and its weight.
-bool FactorOf(char code, const SprioRow& row, const PriorityWeights& w, double* factor,
-              uint32_t* weight) {
-  const PriorityFactors& f = row.factors;
+// The factor one letter reads (lower-case letters and the weighted upper-case ones alike) and
+// its weight; null for a letter that is not a factor.
+double PriorityFactors::*FactorMember(char code, const PriorityWeights& w, uint32_t* weight) {
   switch (code) {
     case 'a':
     case 'A':
-      *factor = f.age;
       *weight = w.age;
-      return true;
+      return &PriorityFactors::age;
     case 'b':
     case 'B':
-      *factor = f.assoc;
       *weight = w.assoc;
-      return true;
+      return &PriorityFactors::assoc;
     case 'f':
     case 'F':
-      *factor = f.fairshare;
       *weight = w.fairshare;
-      return true;
+      return &PriorityFactors::fairshare;
     case 'j':
     case 'J':
-      *factor = f.job_size;
       *weight = w.job_size;
-      return true;
+      return &PriorityFactors::job_size;
     case 'p':
     case 'P':
-      *factor = f.partition;
       *weight = w.partition;
-      return true;
+      return &PriorityFactors::partition;
     case 'q':
     case 'Q':
-      *factor = f.qos;
       *weight = w.qos;
-      return true;
+      return &PriorityFactors::qos;
     default:
-      return false;
+      return nullptr;
   }
+}
+
+bool FactorOf(char code, const SprioRow& row, const PriorityWeights& w, double* factor,
+              uint32_t* weight) {
+  double PriorityFactors::*member = FactorMember(code, w, weight);
+  if (member == nullptr) return false;
+  *factor = row.factors.*member;
+  return true;
 }
 
 }  // namespace
@@ -432,12 +432,27 @@ std::string RenderSprio(const std::vector<FieldSpec>& fields, const std::vector<
   // Neighbouring rows mostly repeat a column's number (jobs submitted in the same second have
   // the same age, a user's jobs the same fair share): each column keeps the last number it
   // printed and its text, and formats only a new one.
-  struct LastFixed {
-    uint64_t bits = 0;
+  // What each column prints, worked out once: a factor (normalised or weighted) is read
+  // through a member pointer, with no dispatch on its letter per row.
+  struct Column {
+    double PriorityFactors::*factor = nullptr;
+    double weight = 1;
+    int decimals = 0;
+    bool fixed = false;  // a factor or 'y': a fixed-point number, remembered below
+    uint64_t bits = 0;   // the last number printed, and its text
     bool set = false;
     std::string text;
   };
-  std::vector<LastFixed> last(fields.size());
+  std::vector<Column> columns(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    Column& c = columns[i];
+    uint32_t weight = 0;
+    c.factor = FactorMember(fields[i].code, w, &weight);
+    const bool normalised = fields[i].code >= 'a' && fields[i].code <= 'z';
+    c.weight = normalised ? 1.0 : weight;
+    c.decimals = c.factor == nullptr ? 14 : normalised ? 7 : 0;
+    c.fixed = c.factor != nullptr || fields[i].code == 'y';
+  }
   const size_t start = out.size();
   for (const SprioRow& row : rows) {
     if (&row == &rows.front() + 1) {  // one line written: room for all of them at once
@@ -447,18 +462,23 @@ std::string RenderSprio(const std::vector<FieldSpec>& fields, const std::vector<
       const FieldSpec& f = fields[i];
       out.append(f.prefix);
       if (f.code == 0) continue;
-      double value = 0;
-      int decimals = 0;
-      if (FixedValueOf(f.code, row, w, &value, &decimals)) {
-        LastFixed& memo = last[i];
+      Column& c = columns[i];
+      if (c.fixed) {
+        double value = 0;
+        if (c.factor != nullptr) {
+          value = row.factors.*c.factor * c.weight;
+        } else {
+          int decimals = 0;
+          FixedValueOf(f.code, row, w, &value, &decimals);
+        }
         uint64_t bits;
         std::memcpy(&bits, &value, sizeof bits);
-        if (!memo.set || memo.bits != bits) {
-          memo.text.assign(FixedInto(value, decimals, buf, kValueBuf));
-          memo.bits = bits;
-          memo.set = true;
+        if (!c.set || c.bits != bits) {
+          c.text.assign(FixedInto(value, c.decimals, buf, kValueBuf));
+          c.bits = bits;
+          c.set = true;
         }
-        AppendFitted(memo.text, f.width, f.right, f.cut, &out);
+        AppendFitted(c.text, f.width, f.right, f.cut, &out);
       } else {
         AppendFitted(SprioValueView(f.code, row, w, buf), f.width, f.right, f.cut, &out);
       }
