@@ -205,8 +205,13 @@ Result<JobResult> ResultFromJson(const std::string& text) {
 
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // An existing tmp file (a recycled job directory's, job_dir.h) is written over, not truncated
+  // first: freeing its blocks to allocate them again costs a discard on a `discard` mount and a
+  // forced writeback at close (ext4's auto_da_alloc after a truncation to zero).
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) return Internal(Errno("could not create", tmp));
+  struct stat st;
+  off_t old_size = ::fstat(fd, &st) == 0 ? st.st_size : 0;
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -218,6 +223,13 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
       return s;
     }
     done += static_cast<size_t>(n);
+  }
+  if (old_size > static_cast<off_t>(content.size()) &&
+      ::ftruncate(fd, static_cast<off_t>(content.size())) != 0) {
+    Status s = Internal(Errno("could not truncate", tmp));
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
   }
   // The umask may have narrowed the mode; the caller asked for exactly this one.
   ::fchmod(fd, mode);

@@ -20,6 +20,9 @@ namespace shoal::agent {
 namespace {
 
 constexpr uint64_t kWakeKey = UINT64_MAX;
+// Recycled job directories kept for the next launches; beyond that a finished job's directory
+// is removed. About the number of jobs that end between two launches at the busiest.
+constexpr size_t kMaxSpareJobDirs = 64;
 
 int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
@@ -73,6 +76,13 @@ Status JobManager::Start() {
   if (geteuid() == 0) chmod(options_.state_dir.c_str(), mode);
   if (mkdir(jobs_root.c_str(), mode) != 0 && errno != EEXIST) {
     return Internal("could not create " + jobs_root + ": " + std::strerror(errno));
+  }
+  // Spares are never scanned, and one left by a crash in the middle of recycling may still hold
+  // a finished job's result under its own name: start with none.
+  std::string spare_root = jobs_root + "/.spare";
+  RemoveJobDir(spare_root);
+  if (mkdir(spare_root.c_str(), 0700) != 0) {
+    return Internal("could not create " + spare_root + ": " + std::strerror(errno));
   }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -276,7 +286,14 @@ Status JobManager::Launch(JobSpec spec, const std::string& script) {
 
   AddNodeEnv(spec, options_.node_name);
   spec.launch_time = Now();
-  if (Status st = PrepareJobDir(dir, spec, script); !st.ok()) {
+  // No other user can open the files of a job run as the agent's user or as root (job_dir.h).
+  const bool recyclable = geteuid() != 0 || spec.uid == 0;
+  std::string spare;
+  if (recyclable && !spares_.empty()) {
+    spare = std::move(spares_.back());
+    spares_.pop_back();
+  }
+  if (Status st = PrepareJobDir(dir, spec, script, spare); !st.ok()) {
     FinishLaunchFailed(id, spec.generation, st.message());
     return st;
   }
@@ -304,6 +321,7 @@ Status JobManager::Launch(JobSpec spec, const std::string& script) {
   job.gpu_indices = spec.gpu_indices;
   job.cgroup_dirs = spec.cgroup_dirs;
   job.cgroup_leaf = spec.cgroup_leaf;
+  job.recyclable = recyclable;
   spdlog::info("job {}: launched generation {} (supervisor pid {})", id, spec.generation, *pid);
   if (listener_.started) listener_.started({id, job.generation, job.start_time});
   Watch(std::move(job));
@@ -344,7 +362,18 @@ void JobManager::Acknowledge(uint64_t job_id, uint64_t generation) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end() || it->second.running || it->second.generation != generation) return;
-  RemoveJobDir(JobDir(job_id));
+  std::string dir = JobDir(job_id);
+  bool recycled = false;
+  if (it->second.recyclable && spares_.size() < kMaxSpareJobDirs) {
+    std::string spare = options_.state_dir + "/jobs/.spare/" + std::to_string(next_spare_++);
+    recycled = RecycleJobDir(dir, spare);
+    if (recycled) {
+      spares_.push_back(std::move(spare));
+    } else {
+      RemoveJobDir(spare);
+    }
+  }
+  if (!recycled) RemoveJobDir(dir);
   jobs_.erase(it);
   spdlog::debug("job {}: acknowledged, forgotten", job_id);
 }

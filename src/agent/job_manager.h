@@ -97,6 +97,7 @@ class JobManager {
     std::vector<std::string> cgroup_dirs;  // TaskPlugin=task/cgroup: removed once it ended
     std::string cgroup_leaf;
     JobResult result;  // when finished
+    bool recyclable = false;  // its directory may be recycled (RecycleJobDir)
   };
 
   std::string JobDir(uint64_t job_id) const;
@@ -114,6 +115,10 @@ class JobManager {
   const Listener listener_;
   mutable std::mutex mu_;
   std::map<uint64_t, Job> jobs_;  // by job id
+  // Recycled job directories (job_dir.h: RecycleJobDir) under state_dir/jobs/.spare, and the
+  // number the next one gets.
+  std::vector<std::string> spares_;
+  uint64_t next_spare_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: stops the watcher
   std::thread watcher_;
