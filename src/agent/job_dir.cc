@@ -46,6 +46,9 @@ std::vector<std::string> ProcessArgv(pid_t pid) {
     argv.push_back(raw->substr(pos, end - pos));
     pos = end + 1;
   }
+  // A supervisor forked by the launcher wrote its command line over a longer one (launcher.h):
+  // the rest reads as empty words.
+  while (!argv.empty() && argv.back().empty()) argv.pop_back();
   return argv;
 }
 

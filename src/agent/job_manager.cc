@@ -297,12 +297,25 @@ Status JobManager::Launch(JobSpec spec, const std::string& script) {
     FinishLaunchFailed(id, spec.generation, st.message());
     return st;
   }
-  Result<pid_t> pid = SpawnSupervisor(options_.supervisor_path, dir);
+  pid_t supervisor_pid = 0;
+  int pidfd = -1;
+  if (Result<SupervisorLauncher::Started> started = launcher_.Launch(dir); started.ok()) {
+    supervisor_pid = started->pid;
+    pidfd = started->pidfd;
+  } else if (pid_t found = options_.probe.find_supervisor_of(dir); found > 0) {
+    // The launcher ended with the request but had started the supervisor.
+    supervisor_pid = found;
+    pidfd = PidfdOpen(found);
+  } else {
+    spdlog::warn("job {}: {}; spawning the supervisor directly", id, started.status().message());
+  }
+  Result<pid_t> pid = supervisor_pid > 0 ? Result<pid_t>(supervisor_pid)
+                                         : SpawnSupervisor(options_.supervisor_path, dir);
   if (!pid.ok()) {
     FinishLaunchFailed(id, spec.generation, pid.status().message());
     return pid.status();
   }
-  int pidfd = PidfdOpen(*pid);
+  if (pidfd < 0) pidfd = PidfdOpen(*pid);
   if (pidfd < 0) {
     // Cannot watch it, so cannot report it: stop it before it runs anything.
     std::string message = std::string("pidfd_open: ") + std::strerror(errno);

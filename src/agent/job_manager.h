@@ -23,6 +23,7 @@
 
 #include "agent/job_dir.h"
 #include "agent/job_files.h"
+#include "agent/launcher.h"
 #include "common/status.h"
 
 namespace shoal::agent {
@@ -113,6 +114,7 @@ class JobManager {
 
   const Options options_;
   const Listener listener_;
+  SupervisorLauncher launcher_{options_.supervisor_path};  // used under mu_
   mutable std::mutex mu_;
   std::map<uint64_t, Job> jobs_;  // by job id
   // Recycled job directories (job_dir.h: RecycleJobDir) under state_dir/jobs/.spare, and the
