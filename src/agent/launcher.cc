@@ -53,13 +53,18 @@ void SendReply(int fd, const Reply& reply, int pidfd) {
 
 // In the forked child: become the supervisor SpawnSupervisor would have started.
 [[noreturn]] void BecomeSupervisor(const std::string& exe, const std::string& dir, char* args,
-                                   size_t args_size, int log_fd, const sigset_t& mask) {
+                                   size_t args_size, int log_fd, const sigset_t& mask,
+                                   int ready_fd) {
   // The command line first: it is how a restarted agent recognises a supervisor.
   std::memset(args, 0, args_size);
   std::memcpy(args, exe.data(), exe.size());
   std::memcpy(args + exe.size() + 1, dir.data(), dir.size());
   setsid();
   sigprocmask(SIG_SETMASK, &mask, nullptr);
+  // Only now may the agent hear of it, as posix_spawn returns only once the exec is done.
+  char ready = 1;
+  ssize_t ignored = write(ready_fd, &ready, 1);
+  (void)ignored;
   int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd > 0) {
     dup2(null_fd, 0);
@@ -114,11 +119,25 @@ int RunLauncher(int fd, char* args, size_t args_size) {
       if (log_fd < 0) reply.error = errno;
     }
     int pidfd = -1;
+    int ready[2] = {-1, -1};
+    if (reply.error == 0 && pipe2(ready, O_CLOEXEC) != 0) reply.error = errno;
     if (reply.error == 0) {
       pid_t pid = fork();
-      if (pid == 0) BecomeSupervisor(exe, dir, args, args_size, log_fd, inherited);
+      int fork_errno = errno;
+      if (pid == 0) BecomeSupervisor(exe, dir, args, args_size, log_fd, inherited, ready[1]);
+      close(ready[1]);
+      char byte;
+      ssize_t got = 0;
+      if (pid > 0) {
+        do {
+          got = read(ready[0], &byte, 1);
+        } while (got < 0 && errno == EINTR);
+      }
+      close(ready[0]);
       if (pid < 0) {
-        reply.error = errno;
+        reply.error = fork_errno;
+      } else if (got != 1) {
+        reply.error = ECHILD;  // it died before it was ready
       } else {
         // Before any reaping: the pidfd then surely names this child.
         pidfd = PidfdOpen(pid);
@@ -181,8 +200,7 @@ Status SupervisorLauncher::StartLauncher() {
   std::string pad(PATH_MAX, ' ');
   char* argv[] = {exe.data(), flag.data(), fd_arg.data(), pad.data(), nullptr};
   pid_t pid = 0;
-  int rc = high < 0 ? errno
-                    : posix_spawn(&pid, exe.c_str(), &actions, &attr, argv, environ);
+  int rc = high < 0 ? errno : posix_spawn(&pid, exe.c_str(), &actions, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (high >= 0) close(high);
