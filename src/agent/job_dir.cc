@@ -121,17 +121,21 @@ void AddNodeEnv(JobSpec& spec, const std::string& node_name) {
 Status PrepareJobDir(const std::string& dir, const JobSpec& spec, const std::string& script,
                      const std::string& spare) {
   bool for_other_user = geteuid() == 0 && spec.uid != 0;
-  bool reused = !spare.empty() && rename(spare.c_str(), dir.c_str()) == 0;
+  // A spare is only for a job of the agent's user (RecycleJobDir); never hand one to another.
+  bool reused = !spare.empty() && !for_other_user && rename(spare.c_str(), dir.c_str()) == 0;
   if (!spare.empty() && !reused) RemoveJobDir(spare);
+  std::string script_path = dir + "/" + kScriptFile;
   if (reused) {
-    // The log is opened by name (SpawnSupervisor): give it its name back.
-    std::string log = dir + "/" + kSupervisorLogFile;
-    rename((log + ".tmp").c_str(), log.c_str());
-  } else if (mkdir(dir.c_str(), for_other_user ? 0711 : 0700) != 0) {
+    // Only the agent's user's jobs are recycled, so the directory has the right mode already.
+    // The script is written in place: nothing reads it before the spec (written next) exists.
+    Status st = WriteFileInPlace(script_path, script, 0700);
+    if (!st.ok()) return st;
+    return WriteFileAtomic(dir + "/" + kSpecFile, SpecToJson(spec), 0600);
+  }
+  if (mkdir(dir.c_str(), for_other_user ? 0711 : 0700) != 0) {
     return Internal("could not create job directory " + dir + ": " + std::strerror(errno));
   }
   chmod(dir.c_str(), for_other_user ? 0711 : 0700);  // undo the umask
-  std::string script_path = dir + "/" + kScriptFile;
   Status st = WriteFileAtomic(script_path, script, 0700);
   if (!st.ok()) return st;
   if (for_other_user) {
@@ -215,6 +219,9 @@ bool RecycleJobDir(const std::string& dir, const std::string& spare) {
         continue;
       }
     }
+    // The script and the log keep their names: nothing takes them for the next job's (the
+    // script is rewritten before the spec exists, the log's lines name their jobs).
+    if (name == kScriptFile || name == kSupervisorLogFile) continue;
     if (name.size() < kTmp.size() || name.substr(name.size() - kTmp.size()) != kTmp) {
       names.emplace_back(name);
     }

@@ -32,14 +32,16 @@ Status PrepareJobDir(const std::string& dir, const JobSpec& spec, const std::str
 // this project's hosts' (ext4 without a journal) each new inode's allocation scans past every
 // inode freed in the last seconds, so at a few hundred jobs a second creating a job's 7 inodes
 // cost more CPU than the job itself. A recycled directory keeps its files under "NAME.tmp", the
-// names WriteFileAtomic writes through (and SpawnSupervisor reopens the log from), so a job that
-// reuses it allocates no inode and the end of the job frees none.
+// names WriteFileAtomic writes through, so a job that reuses it allocates no inode and the end of
+// the job frees none.
 //
-// Moves the finished job's `dir` to `spare` and renames each file there to NAME.tmp, so that no
-// file of the old job keeps a name anything reads. Only for a job whose files no other user could
-// have opened (it ran as the agent's user, or as root): an open file would show the next job's
-// content. False when it could not (something other than plain files, a rename that failed); the
-// caller then removes `dir` and `spare`.
+// Moves the finished job's `dir` to `spare` (best in the same parent: a cheaper rename) and
+// renames each file there to NAME.tmp, so that no file of the old job keeps a name anything
+// reads; slurm_script (PrepareJobDir writes it in place before the spec exists) and
+// supervisor.log (kept up to 64 KB; each line names its job) keep theirs. Only for a job whose
+// files no other user could have opened (it ran as the agent's user, or as root): an open file
+// would show the next job's content. False when it could not (something other than plain files,
+// a rename that failed); the caller then removes `dir` and `spare`.
 bool RecycleJobDir(const std::string& dir, const std::string& spare);
 
 // Starts `supervisor_exe dir` in a new session (so it outlives the agent) with the supervisor's

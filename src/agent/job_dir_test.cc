@@ -236,10 +236,12 @@ TEST(RecycleJobDirTest, TheNextJobReusesTheFilesAndSeesNoneOfTheOldJob) {
   ASSERT_TRUE(RecycleJobDir(dir, spare));
   EXPECT_FALSE(testing::FileExists(dir));
   // Nothing keeps a name that a reader of job directories looks for.
-  for (const char* name : {kSpecFile, kScriptFile, kResultFile, kSupervisorLogFile}) {
+  for (const char* name : {kSpecFile, kResultFile}) {
     EXPECT_FALSE(testing::FileExists(spare + "/" + name)) << name;
     EXPECT_TRUE(testing::FileExists(spare + "/" + name + ".tmp")) << name;
   }
+  EXPECT_TRUE(testing::FileExists(spare + "/" + kScriptFile));
+  EXPECT_TRUE(testing::FileExists(spare + "/" + kSupervisorLogFile));
 
   std::string dir8 = tmp.path() + "/8";
   s.job_id = 8;
@@ -262,6 +264,24 @@ TEST(RecycleJobDirTest, TheNextJobReusesTheFilesAndSeesNoneOfTheOldJob) {
   EXPECT_EQ(st.st_mode & 07777, 0700u);
 }
 
+TEST(RecycleJobDirTest, AnotherUsersJobGetsAFreshDirectory) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  TempDir tmp;
+  std::string dir = tmp.path() + "/7", spare = tmp.path() + "/spare";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_TRUE(WriteFileAtomic(dir + "/" + kSpecFile, "{}").ok());
+  ASSERT_TRUE(RecycleJobDir(dir, spare));
+  ino_t spec_inode = Inode(spare + "/" + kSpecFile + ".tmp");
+  JobSpec s;
+  s.job_id = 8;
+  s.stdout_path = "/dev/null";
+  s.uid = 65534;
+  s.gid = 65534;
+  ASSERT_TRUE(PrepareJobDir(tmp.path() + "/8", s, "#!/bin/sh\n", spare).ok());
+  EXPECT_NE(Inode(tmp.path() + "/8/" + kSpecFile), spec_inode);
+  EXPECT_FALSE(testing::FileExists(spare));
+}
+
 TEST(RecycleJobDirTest, RefusesADirectoryHoldingMoreThanFiles) {
   TempDir tmp;
   std::string dir = tmp.path() + "/7";
@@ -277,7 +297,7 @@ TEST(RecycleJobDirTest, ALongLogIsDroppedAShortOneKept) {
   ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
   ASSERT_TRUE(WriteFileAtomic(dir + "/" + kSupervisorLogFile, std::string(100000, 'l')).ok());
   ASSERT_TRUE(RecycleJobDir(dir, tmp.path() + "/spare"));
-  EXPECT_FALSE(testing::FileExists(tmp.path() + "/spare/" + kSupervisorLogFile + ".tmp"));
+  EXPECT_FALSE(testing::FileExists(tmp.path() + "/spare/" + kSupervisorLogFile));
 }
 
 TEST(ProcProbeTest, RecognisesARealSupervisor) {

@@ -242,6 +242,34 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
   return Status::Ok();
 }
 
+Status WriteFileInPlace(const std::string& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+  if (fd < 0) return Internal(Errno("could not create", path));
+  struct stat st;
+  off_t old_size = ::fstat(fd, &st) == 0 ? st.st_size : 0;
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Internal(Errno("could not write", path));
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  Status result = Status::Ok();
+  if (old_size > static_cast<off_t>(content.size()) &&
+      ::ftruncate(fd, static_cast<off_t>(content.size())) != 0) {
+    result = Internal(Errno("could not truncate", path));
+  }
+  if (result.ok() && (st.st_mode & 07777) != mode && ::fchmod(fd, mode) != 0) {
+    result = Internal(Errno("could not chmod", path));
+  }
+  ::close(fd);
+  return result;
+}
+
 Result<std::string> ReadWholeFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -135,6 +135,9 @@ Result<JobResult> ResultFromJson(const std::string& text);
 // Whole-file helpers. WriteFileAtomic writes `path`.tmp, fsyncs nothing (a node crash loses the
 // jobs anyway) and renames it over `path`. Errors name the path and strerror.
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode = 0644);
+// Writes `content` over the file at `path` (created if missing) without replacing it: for a
+// file nothing reads while it is written. Keeps the inode and, where they suffice, its blocks.
+Status WriteFileInPlace(const std::string& path, const std::string& content, mode_t mode);
 Result<std::string> ReadWholeFile(const std::string& path);
 
 // Requests to a live supervisor: sigqueue()/pidfd_send_signal() with si_value.sival_int.

@@ -1,5 +1,6 @@
 #include "agent/job_manager.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -77,12 +78,15 @@ Status JobManager::Start() {
   if (mkdir(jobs_root.c_str(), mode) != 0 && errno != EEXIST) {
     return Internal("could not create " + jobs_root + ": " + std::strerror(errno));
   }
-  // Spares are never scanned, and one left by a crash in the middle of recycling may still hold
-  // a finished job's result under its own name: start with none.
-  std::string spare_root = jobs_root + "/.spare";
-  RemoveJobDir(spare_root);
-  if (mkdir(spare_root.c_str(), 0700) != 0) {
-    return Internal("could not create " + spare_root + ": " + std::strerror(errno));
+  // Spares (jobs/.spare-N) are never scanned, and one left by a crash in the middle of
+  // recycling may still hold a finished job's result under its own name: start with none.
+  if (DIR* d = opendir(jobs_root.c_str())) {
+    std::vector<std::string> spares;
+    while (dirent* e = readdir(d)) {
+      if (std::strncmp(e->d_name, ".spare", 6) == 0) spares.push_back(e->d_name);
+    }
+    closedir(d);
+    for (const std::string& name : spares) RemoveJobDir(jobs_root + "/" + name);
   }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -378,7 +382,7 @@ void JobManager::Acknowledge(uint64_t job_id, uint64_t generation) {
   std::string dir = JobDir(job_id);
   bool recycled = false;
   if (it->second.recyclable && spares_.size() < kMaxSpareJobDirs) {
-    std::string spare = options_.state_dir + "/jobs/.spare/" + std::to_string(next_spare_++);
+    std::string spare = options_.state_dir + "/jobs/.spare-" + std::to_string(next_spare_++);
     recycled = RecycleJobDir(dir, spare);
     if (recycled) {
       spares_.push_back(std::move(spare));

@@ -117,7 +117,7 @@ class JobManager {
   SupervisorLauncher launcher_{options_.supervisor_path};  // used under mu_
   mutable std::mutex mu_;
   std::map<uint64_t, Job> jobs_;  // by job id
-  // Recycled job directories (job_dir.h: RecycleJobDir) under state_dir/jobs/.spare, and the
+  // Recycled job directories (job_dir.h: RecycleJobDir), state_dir/jobs/.spare-N, and the
   // number the next one gets.
   std::vector<std::string> spares_;
   uint64_t next_spare_ = 0;

@@ -207,10 +207,11 @@ TEST_F(JobManagerTest, RequestsForUnknownJobsAreNotFound) {
 
 TEST_F(JobManagerTest, AcknowledgedDirectoriesAreRecycledForTheNextJobs) {
   auto jm = Make();
-  std::string spares = tmp_.path() + "/state/jobs/.spare";
   auto count_spares = [&] {
     size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(spares)) n += e.is_directory();
+    for (const auto& e : std::filesystem::directory_iterator(tmp_.path() + "/state/jobs")) {
+      n += e.path().filename().string().rfind(".spare-", 0) == 0;
+    }
     return n;
   };
   ASSERT_TRUE(jm->Launch(Spec(3), "#!/bin/sh\necho first\n").ok());
