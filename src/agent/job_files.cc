@@ -211,7 +211,8 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) return Internal(Errno("could not create", tmp));
   struct stat st;
-  off_t old_size = ::fstat(fd, &st) == 0 ? st.st_size : 0;
+  bool stat_ok = ::fstat(fd, &st) == 0;
+  off_t old_size = stat_ok ? st.st_size : 0;
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -231,8 +232,9 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
     ::unlink(tmp.c_str());
     return s;
   }
-  // The umask may have narrowed the mode; the caller asked for exactly this one.
-  ::fchmod(fd, mode);
+  // The umask may have narrowed the mode (or a leftover have another); the caller asked for
+  // exactly this one.
+  if (!stat_ok || (st.st_mode & 07777) != mode) ::fchmod(fd, mode);
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Status s = Internal(Errno("could not rename to", path));
