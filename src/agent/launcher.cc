@@ -80,6 +80,11 @@ void SendReply(int fd, const Reply& reply, int pidfd) {
 
 int RunLauncher(int fd, char* args, size_t args_size) {
   const std::string exe = args;  // argv[0]
+  // Whatever else the agent leaked (a lock, a gRPC socket) must not live on in the launcher.
+  if (fd >= 3) {
+    close_range(3, static_cast<unsigned>(fd) - 1, 0);
+    close_range(static_cast<unsigned>(fd) + 1, ~0U, 0);
+  }
   // What the agent's spawn blocked (the supervisors' request signals) is what each child gets.
   sigset_t inherited, chld;
   sigemptyset(&chld);
