@@ -13,12 +13,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 
 extern char** environ;
 
 namespace shoal::agent {
 namespace {
+
+// A recycled directory's supervisor.log is kept up to this size (job_dir.h: RecycleJobDir).
+constexpr off_t kMaxRecycledLogBytes = 64 * 1024;
 
 std::string JoinIndices(const std::vector<uint32_t>& indices) {
   std::string out;
@@ -42,6 +46,9 @@ std::vector<std::string> ProcessArgv(pid_t pid) {
     argv.push_back(raw->substr(pos, end - pos));
     pos = end + 1;
   }
+  // A supervisor forked by the launcher wrote its command line over a longer one (launcher.h):
+  // the rest reads as empty words.
+  while (!argv.empty() && argv.back().empty()) argv.pop_back();
   return argv;
 }
 
@@ -111,13 +118,24 @@ void AddNodeEnv(JobSpec& spec, const std::string& node_name) {
   }
 }
 
-Status PrepareJobDir(const std::string& dir, const JobSpec& spec, const std::string& script) {
+Status PrepareJobDir(const std::string& dir, const JobSpec& spec, const std::string& script,
+                     const std::string& spare) {
   bool for_other_user = geteuid() == 0 && spec.uid != 0;
+  // A spare is only for a job of the agent's user (RecycleJobDir); never hand one to another.
+  bool reused = !spare.empty() && !for_other_user && rename(spare.c_str(), dir.c_str()) == 0;
+  if (!spare.empty() && !reused) RemoveJobDir(spare);
+  std::string script_path = dir + "/" + kScriptFile;
+  if (reused) {
+    // Only the agent's user's jobs are recycled, so the directory has the right mode already.
+    // The script is written in place: nothing reads it before the spec (written next) exists.
+    Status st = WriteFileInPlace(script_path, script, 0700);
+    if (!st.ok()) return st;
+    return WriteFileAtomic(dir + "/" + kSpecFile, SpecToJson(spec), 0600);
+  }
   if (mkdir(dir.c_str(), for_other_user ? 0711 : 0700) != 0) {
     return Internal("could not create job directory " + dir + ": " + std::strerror(errno));
   }
   chmod(dir.c_str(), for_other_user ? 0711 : 0700);  // undo the umask
-  std::string script_path = dir + "/" + kScriptFile;
   Status st = WriteFileAtomic(script_path, script, 0700);
   if (!st.ok()) return st;
   if (for_other_user) {
@@ -151,6 +169,8 @@ Result<pid_t> SpawnSupervisor(const std::string& supervisor_exe, const std::stri
 
   std::string log = dir + "/" + kSupervisorLogFile;
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  // A recycled directory's log keeps the lines of the jobs that used it before (each names its
+  // job); RecycleJobDir bounds it.
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
 
@@ -165,6 +185,54 @@ Result<pid_t> SpawnSupervisor(const std::string& supervisor_exe, const std::stri
     return Internal("could not start " + supervisor_exe + ": " + std::strerror(rc));
   }
   return pid;
+}
+
+bool RecycleJobDir(const std::string& dir, const std::string& spare) {
+  if (rename(dir.c_str(), spare.c_str()) != 0) return false;
+  int dfd = open(spare.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return false;
+  DIR* d = fdopendir(dfd);
+  if (d == nullptr) {
+    close(dfd);
+    return false;
+  }
+  constexpr std::string_view kTmp = ".tmp";
+  std::vector<std::string> names;
+  bool ok = true;
+  while (dirent* e = readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    bool regular = e->d_type == DT_REG;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st;
+      regular = fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+    }
+    if (!regular) {
+      ok = false;
+      break;
+    }
+    if (name == kSupervisorLogFile) {
+      // Diagnostics of the jobs that used this directory: bounded, a new log past that.
+      struct stat st;
+      if (fstatat(dfd, e->d_name, &st, 0) == 0 && st.st_size > kMaxRecycledLogBytes) {
+        unlinkat(dfd, e->d_name, 0);
+        continue;
+      }
+    }
+    // The script and the log keep their names: nothing takes them for the next job's (the
+    // script is rewritten before the spec exists, the log's lines name their jobs).
+    if (name == kScriptFile || name == kSupervisorLogFile) continue;
+    if (name.size() < kTmp.size() || name.substr(name.size() - kTmp.size()) != kTmp) {
+      names.emplace_back(name);
+    }
+  }
+  // Renamed after the walk: a directory changed while it is read may list an entry twice.
+  for (size_t i = 0; ok && i < names.size(); ++i) {
+    std::string tmp = names[i] + ".tmp";
+    ok = renameat(dfd, names[i].c_str(), dfd, tmp.c_str()) == 0;
+  }
+  closedir(d);  // closes dfd
+  return ok;
 }
 
 void RemoveJobDir(const std::string& dir) {

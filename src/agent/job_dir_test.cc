@@ -200,6 +200,106 @@ TEST_F(ScanTest, ScanSkipsStrangersAndFlagsGarbage) {
   EXPECT_EQ(jobs[2].dir, tmp_.path() + "/11");
 }
 
+ino_t Inode(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+TEST(WriteFileAtomicTest, WritesOverALongerLeftoverExactly) {
+  TempDir tmp;
+  std::string path = tmp.path() + "/f";
+  ASSERT_TRUE(WriteFileAtomic(path + ".tmp", std::string(10000, 'x')).ok());
+  ASSERT_TRUE(WriteFileAtomic(path, "short\n", 0600).ok());
+  EXPECT_EQ(testing::ReadOr(path), "short\n");
+  EXPECT_FALSE(testing::FileExists(path + ".tmp"));
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST(RecycleJobDirTest, TheNextJobReusesTheFilesAndSeesNoneOfTheOldJob) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/7", spare = tmp.path() + "/spare";
+  JobSpec s;
+  s.job_id = 7;
+  s.generation = 1;
+  s.stdout_path = "/dev/null";
+  s.uid = getuid();
+  s.env = {"LONG=" + std::string(3000, 'v')};
+  ASSERT_TRUE(PrepareJobDir(dir, s, "#!/bin/sh\n" + std::string(5000, '#') + "\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/" + kResultFile, ResultToJson(JobResult{})).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/" + kSupervisorLogFile, "old job's line\n").ok());
+  ino_t spec_inode = Inode(dir + "/" + kSpecFile);
+  ino_t script_inode = Inode(dir + "/" + kScriptFile);
+  ino_t result_inode = Inode(dir + "/" + kResultFile);
+
+  ASSERT_TRUE(RecycleJobDir(dir, spare));
+  EXPECT_FALSE(testing::FileExists(dir));
+  // Nothing keeps a name that a reader of job directories looks for.
+  for (const char* name : {kSpecFile, kResultFile}) {
+    EXPECT_FALSE(testing::FileExists(spare + "/" + name)) << name;
+    EXPECT_TRUE(testing::FileExists(spare + "/" + name + ".tmp")) << name;
+  }
+  EXPECT_TRUE(testing::FileExists(spare + "/" + kScriptFile));
+  EXPECT_TRUE(testing::FileExists(spare + "/" + kSupervisorLogFile));
+
+  std::string dir8 = tmp.path() + "/8";
+  s.job_id = 8;
+  s.env = {"A=1"};
+  ASSERT_TRUE(PrepareJobDir(dir8, s, "#!/bin/sh\ntrue\n", spare).ok());
+  EXPECT_FALSE(testing::FileExists(spare));
+  EXPECT_EQ(Inode(dir8 + "/" + kSpecFile), spec_inode);
+  EXPECT_EQ(Inode(dir8 + "/" + kScriptFile), script_inode);
+  EXPECT_EQ(testing::ReadOr(dir8 + "/" + kScriptFile), "#!/bin/sh\ntrue\n");
+  Result<JobSpec> back = SpecFromJson(testing::ReadOr(dir8 + "/" + kSpecFile));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->job_id, 8u);
+  EXPECT_EQ(back->env, s.env);
+  // The old result waits under its tmp name for the supervisor's, and is never read as one.
+  EXPECT_FALSE(testing::FileExists(dir8 + "/" + kResultFile));
+  ASSERT_TRUE(WriteFileAtomic(dir8 + "/" + kResultFile, ResultToJson(JobResult{})).ok());
+  EXPECT_EQ(Inode(dir8 + "/" + kResultFile), result_inode);
+  struct stat st;
+  ASSERT_EQ(stat(dir8.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+TEST(RecycleJobDirTest, AnotherUsersJobGetsAFreshDirectory) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  TempDir tmp;
+  std::string dir = tmp.path() + "/7", spare = tmp.path() + "/spare";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_TRUE(WriteFileAtomic(dir + "/" + kSpecFile, "{}").ok());
+  ASSERT_TRUE(RecycleJobDir(dir, spare));
+  ino_t spec_inode = Inode(spare + "/" + kSpecFile + ".tmp");
+  JobSpec s;
+  s.job_id = 8;
+  s.stdout_path = "/dev/null";
+  s.uid = 65534;
+  s.gid = 65534;
+  ASSERT_TRUE(PrepareJobDir(tmp.path() + "/8", s, "#!/bin/sh\n", spare).ok());
+  EXPECT_NE(Inode(tmp.path() + "/8/" + kSpecFile), spec_inode);
+  EXPECT_FALSE(testing::FileExists(spare));
+}
+
+TEST(RecycleJobDirTest, RefusesADirectoryHoldingMoreThanFiles) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/7";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/sub").c_str(), 0700), 0);
+  EXPECT_FALSE(RecycleJobDir(dir, tmp.path() + "/spare"));
+  EXPECT_FALSE(RecycleJobDir(tmp.path() + "/missing", tmp.path() + "/spare2"));
+}
+
+TEST(RecycleJobDirTest, ALongLogIsDroppedAShortOneKept) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/7";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_TRUE(WriteFileAtomic(dir + "/" + kSupervisorLogFile, std::string(100000, 'l')).ok());
+  ASSERT_TRUE(RecycleJobDir(dir, tmp.path() + "/spare"));
+  EXPECT_FALSE(testing::FileExists(tmp.path() + "/spare/" + kSupervisorLogFile));
+}
+
 TEST(ProcProbeTest, RecognisesARealSupervisor) {
   TempDir tmp;
   std::string dir = tmp.path() + "/1";

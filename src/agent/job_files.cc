@@ -205,8 +205,14 @@ Result<JobResult> ResultFromJson(const std::string& text) {
 
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // An existing tmp file (a recycled job directory's, job_dir.h) is written over, not truncated
+  // first: freeing its blocks to allocate them again costs a discard on a `discard` mount and a
+  // forced writeback at close (ext4's auto_da_alloc after a truncation to zero).
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) return Internal(Errno("could not create", tmp));
+  struct stat st;
+  bool stat_ok = ::fstat(fd, &st) == 0;
+  off_t old_size = stat_ok ? st.st_size : 0;
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -219,8 +225,16 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
     }
     done += static_cast<size_t>(n);
   }
-  // The umask may have narrowed the mode; the caller asked for exactly this one.
-  ::fchmod(fd, mode);
+  if (old_size > static_cast<off_t>(content.size()) &&
+      ::ftruncate(fd, static_cast<off_t>(content.size())) != 0) {
+    Status s = Internal(Errno("could not truncate", tmp));
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  // The umask may have narrowed the mode (or a leftover have another); the caller asked for
+  // exactly this one.
+  if (!stat_ok || (st.st_mode & 07777) != mode) ::fchmod(fd, mode);
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Status s = Internal(Errno("could not rename to", path));
@@ -228,6 +242,34 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
     return s;
   }
   return Status::Ok();
+}
+
+Status WriteFileInPlace(const std::string& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+  if (fd < 0) return Internal(Errno("could not create", path));
+  struct stat st;
+  off_t old_size = ::fstat(fd, &st) == 0 ? st.st_size : 0;
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Internal(Errno("could not write", path));
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  Status result = Status::Ok();
+  if (old_size > static_cast<off_t>(content.size()) &&
+      ::ftruncate(fd, static_cast<off_t>(content.size())) != 0) {
+    result = Internal(Errno("could not truncate", path));
+  }
+  if (result.ok() && (st.st_mode & 07777) != mode && ::fchmod(fd, mode) != 0) {
+    result = Internal(Errno("could not chmod", path));
+  }
+  ::close(fd);
+  return result;
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {

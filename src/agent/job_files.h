@@ -4,18 +4,25 @@
 //
 //   spec.json       written by the agent before the supervisor starts (JobSpec below)
 //   slurm_script    the batch script, mode 0700 (0500 and owned by the job's user when root)
-//   supervisor.log  the supervisor's own stdout/stderr (diagnostics only)
+//   supervisor.log  the supervisor's own stdout/stderr (diagnostics only; in a recycled
+//                   directory it goes on from earlier jobs' lines, each naming its job)
 //   supervisor.pid  "<pid>\n", written by the supervisor once its control signals are blocked
 //   state.json      written by the supervisor once the script runs (SupervisorState below)
 //   result.json     written by the supervisor when the job is over (JobResult below)
 //
 // Every file is replaced atomically (tmp + rename), so a reader sees the old or the new content,
-// never a torn one. The agent may die and come back at any time; the supervisor never depends
+// never a torn one (the script of a recycled directory excepted: it is written in place before
+// the spec exists). The agent may die and come back at any time; the supervisor never depends
 // on it, and the files above are all the agent needs to pick up where it left off.
 //
+// A finished job's directory may be recycled for a later job (job_dir.h: RecycleJobDir): it
+// waits as <state-dir>/jobs/.spare-N with its files renamed NAME.tmp, so that the next job's
+// writes reuse their inodes. Nothing but the agent reads spares; it drops them when it starts.
+//
 // The agent talks to a live supervisor with queued real-time signals whose value carries the
-// request (see SupervisorSignal). The agent spawns the supervisor with these signals already
-// blocked, so a request sent right after the spawn is queued, never lost and never fatal.
+// request (see SupervisorSignal). The agent starts the supervisor (through its launcher,
+// launcher.h, or by posix_spawn) with these signals already blocked, so a request sent right
+// after the start is queued, never lost and never fatal.
 #pragma once
 
 #include <sys/types.h>
@@ -135,6 +142,9 @@ Result<JobResult> ResultFromJson(const std::string& text);
 // Whole-file helpers. WriteFileAtomic writes `path`.tmp, fsyncs nothing (a node crash loses the
 // jobs anyway) and renames it over `path`. Errors name the path and strerror.
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode = 0644);
+// Writes `content` over the file at `path` (created if missing) without replacing it: for a
+// file nothing reads while it is written. Keeps the inode and, where they suffice, its blocks.
+Status WriteFileInPlace(const std::string& path, const std::string& content, mode_t mode);
 Result<std::string> ReadWholeFile(const std::string& path);
 
 // Requests to a live supervisor: sigqueue()/pidfd_send_signal() with si_value.sival_int.

@@ -1,5 +1,6 @@
 #include "agent/job_manager.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -20,6 +21,9 @@ namespace shoal::agent {
 namespace {
 
 constexpr uint64_t kWakeKey = UINT64_MAX;
+// Recycled job directories kept for the next launches; beyond that a finished job's directory
+// is removed. About the number of jobs that end between two launches at the busiest.
+constexpr size_t kMaxSpareJobDirs = 64;
 
 int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
@@ -73,6 +77,16 @@ Status JobManager::Start() {
   if (geteuid() == 0) chmod(options_.state_dir.c_str(), mode);
   if (mkdir(jobs_root.c_str(), mode) != 0 && errno != EEXIST) {
     return Internal("could not create " + jobs_root + ": " + std::strerror(errno));
+  }
+  // Spares (jobs/.spare-N) are never scanned, and one left by a crash in the middle of
+  // recycling may still hold a finished job's result under its own name: start with none.
+  if (DIR* d = opendir(jobs_root.c_str())) {
+    std::vector<std::string> spares;
+    while (dirent* e = readdir(d)) {
+      if (std::strncmp(e->d_name, ".spare", 6) == 0) spares.push_back(e->d_name);
+    }
+    closedir(d);
+    for (const std::string& name : spares) RemoveJobDir(jobs_root + "/" + name);
   }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -276,16 +290,36 @@ Status JobManager::Launch(JobSpec spec, const std::string& script) {
 
   AddNodeEnv(spec, options_.node_name);
   spec.launch_time = Now();
-  if (Status st = PrepareJobDir(dir, spec, script); !st.ok()) {
+  // No other user can open the files of a job run as the agent's user or as root (job_dir.h).
+  const bool recyclable = geteuid() != 0 || spec.uid == 0;
+  std::string spare;
+  if (recyclable && !spares_.empty()) {
+    spare = std::move(spares_.back());
+    spares_.pop_back();
+  }
+  if (Status st = PrepareJobDir(dir, spec, script, spare); !st.ok()) {
     FinishLaunchFailed(id, spec.generation, st.message());
     return st;
   }
-  Result<pid_t> pid = SpawnSupervisor(options_.supervisor_path, dir);
+  pid_t supervisor_pid = 0;
+  int pidfd = -1;
+  if (Result<SupervisorLauncher::Started> started = launcher_.Launch(dir); started.ok()) {
+    supervisor_pid = started->pid;
+    pidfd = started->pidfd;
+  } else if (pid_t found = options_.probe.find_supervisor_of(dir); found > 0) {
+    // The launcher ended with the request but had started the supervisor.
+    supervisor_pid = found;
+    pidfd = PidfdOpen(found);
+  } else {
+    spdlog::warn("job {}: {}; spawning the supervisor directly", id, started.status().message());
+  }
+  Result<pid_t> pid = supervisor_pid > 0 ? Result<pid_t>(supervisor_pid)
+                                         : SpawnSupervisor(options_.supervisor_path, dir);
   if (!pid.ok()) {
     FinishLaunchFailed(id, spec.generation, pid.status().message());
     return pid.status();
   }
-  int pidfd = PidfdOpen(*pid);
+  if (pidfd < 0) pidfd = PidfdOpen(*pid);
   if (pidfd < 0) {
     // Cannot watch it, so cannot report it: stop it before it runs anything.
     std::string message = std::string("pidfd_open: ") + std::strerror(errno);
@@ -304,6 +338,7 @@ Status JobManager::Launch(JobSpec spec, const std::string& script) {
   job.gpu_indices = spec.gpu_indices;
   job.cgroup_dirs = spec.cgroup_dirs;
   job.cgroup_leaf = spec.cgroup_leaf;
+  job.recyclable = recyclable;
   spdlog::info("job {}: launched generation {} (supervisor pid {})", id, spec.generation, *pid);
   if (listener_.started) listener_.started({id, job.generation, job.start_time});
   Watch(std::move(job));
@@ -344,7 +379,18 @@ void JobManager::Acknowledge(uint64_t job_id, uint64_t generation) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end() || it->second.running || it->second.generation != generation) return;
-  RemoveJobDir(JobDir(job_id));
+  std::string dir = JobDir(job_id);
+  bool recycled = false;
+  if (it->second.recyclable && spares_.size() < kMaxSpareJobDirs) {
+    std::string spare = options_.state_dir + "/jobs/.spare-" + std::to_string(next_spare_++);
+    recycled = RecycleJobDir(dir, spare);
+    if (recycled) {
+      spares_.push_back(std::move(spare));
+    } else {
+      RemoveJobDir(spare);
+    }
+  }
+  if (!recycled) RemoveJobDir(dir);
   jobs_.erase(it);
   spdlog::debug("job {}: acknowledged, forgotten", job_id);
 }

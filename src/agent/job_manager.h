@@ -23,6 +23,7 @@
 
 #include "agent/job_dir.h"
 #include "agent/job_files.h"
+#include "agent/launcher.h"
 #include "common/status.h"
 
 namespace shoal::agent {
@@ -97,6 +98,7 @@ class JobManager {
     std::vector<std::string> cgroup_dirs;  // TaskPlugin=task/cgroup: removed once it ended
     std::string cgroup_leaf;
     JobResult result;  // when finished
+    bool recyclable = false;  // its directory may be recycled (RecycleJobDir)
   };
 
   std::string JobDir(uint64_t job_id) const;
@@ -112,8 +114,13 @@ class JobManager {
 
   const Options options_;
   const Listener listener_;
+  SupervisorLauncher launcher_{options_.supervisor_path};  // used under mu_
   mutable std::mutex mu_;
   std::map<uint64_t, Job> jobs_;  // by job id
+  // Recycled job directories (job_dir.h: RecycleJobDir), state_dir/jobs/.spare-N, and the
+  // number the next one gets.
+  std::vector<std::string> spares_;
+  uint64_t next_spare_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: stops the watcher
   std::thread watcher_;

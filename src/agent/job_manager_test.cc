@@ -205,6 +205,44 @@ TEST_F(JobManagerTest, RequestsForUnknownJobsAreNotFound) {
   EXPECT_EQ(jm->UpdateTimeLimit(99, 10).code(), StatusCode::kNotFound);
 }
 
+TEST_F(JobManagerTest, AcknowledgedDirectoriesAreRecycledForTheNextJobs) {
+  auto jm = Make();
+  auto count_spares = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(tmp_.path() + "/state/jobs")) {
+      n += e.path().filename().string().rfind(".spare-", 0) == 0;
+    }
+    return n;
+  };
+  ASSERT_TRUE(jm->Launch(Spec(3), "#!/bin/sh\necho first\n").ok());
+  ASSERT_TRUE(events_.WaitFinished(1));
+  jm->Acknowledge(3, 1);
+  EXPECT_FALSE(FileExists(JobDir(3)));
+  EXPECT_EQ(count_spares(), 1u);
+
+  ASSERT_TRUE(jm->Launch(Spec(4), "#!/bin/sh\necho second; exit 4\n").ok());
+  EXPECT_EQ(count_spares(), 0u);
+  ASSERT_TRUE(events_.WaitFinished(2));
+  EXPECT_EQ(events_.finished[1].job_id, 4u);
+  EXPECT_EQ(events_.finished[1].exit_code, 4);
+  EXPECT_EQ(ReadOr(tmp_.path() + "/4.out"), "second\n");
+  Result<JobResult> result = ResultFromJson(ReadOr(JobDir(4) + "/" + kResultFile));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->job_id, 4u);
+  // The log goes on from the earlier job's lines; each names its job.
+  std::string log = ReadOr(JobDir(4) + "/" + kSupervisorLogFile);
+  EXPECT_NE(log.find("job 3:"), std::string::npos) << log;
+  EXPECT_NE(log.find("job 4:"), std::string::npos) << log;
+
+  // A restarted agent starts without spares: one could hold a result under its own name.
+  jm->Acknowledge(4, 1);
+  EXPECT_EQ(count_spares(), 1u);
+  jm.reset();
+  jm = Make();
+  EXPECT_EQ(count_spares(), 0u);
+  EXPECT_TRUE(jm->Unacknowledged().empty());
+}
+
 TEST_F(JobManagerTest, GarbageDirectoriesAreRemovedAtStart) {
   ASSERT_TRUE(std::filesystem::create_directories(JobDir(12)));
   auto jm = Make();

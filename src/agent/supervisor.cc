@@ -1,5 +1,6 @@
 #include "agent/supervisor.h"
 
+#include <alloca.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -132,7 +134,10 @@ class Supervisor {
   bool OpenOutputs(int* out_fd, int* err_fd, std::string* error);
   bool SwitchEffectiveIds(bool to_user);
   bool StartScript(int out_fd, int err_fd, std::string* error);
-  [[noreturn]] void ExecChild(int out_fd, int err_fd, int errpipe);
+  // The batch script's process: argv and envp built beforehand, as it may run in our memory
+  // (vfork) until it execs.
+  [[noreturn]] void ExecChild(int out_fd, int err_fd, int errpipe, char* const* argv,
+                              char* const* envp);
   // A step's tasks: all in one process group (the first task's), so SignalTree reaches them.
   bool StartTasks(std::string* error);
   [[noreturn]] void ExecTask(size_t index, pid_t group);
@@ -408,16 +413,28 @@ bool Supervisor::StartScript(int out_fd, int err_fd, std::string* error) {
     *error = "pipe: " + ErrnoText(errno);
     return false;
   }
-  // fork, not posix_spawn: the child must switch ids and chdir with a Slurm-style fallback.
-  // This process is small and single-threaded, so fork is cheap and safe.
-  pid_t pid = fork();
+  // Not posix_spawn: the child must switch ids and chdir with a Slurm-style fallback. vfork,
+  // not fork: no copy of our page tables for the child to throw away at its exec (a
+  // measurable part of a trivial job's cost). The child allocates nothing and returns
+  // nowhere; this process is single-threaded. A container job's child builds podman's command
+  // line itself, so it gets a fork.
+  std::string script = Path(kScriptFile);
+  std::vector<char*> argv = {script.data()};
+  for (std::string& a : spec_.args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  envp.reserve(spec_.env.size() + 1);
+  for (std::string& kv : spec_.env) envp.push_back(kv.data());
+  envp.push_back(nullptr);
+  const bool container = spec_.container.Enabled();
+  pid_t pid = container ? fork() : vfork();
   if (pid < 0) {
     *error = "fork: " + ErrnoText(errno);
     close(errpipe[0]);
     close(errpipe[1]);
     return false;
   }
-  if (pid == 0) ExecChild(out_fd, err_fd, errpipe[1]);
+  if (pid == 0) ExecChild(out_fd, err_fd, errpipe[1], argv.data(), envp.data());
   setpgid(pid, pid);  // also done by the child; whichever runs first wins the race harmlessly
   close(errpipe[1]);
   int child_errno = 0;
@@ -443,7 +460,8 @@ bool Supervisor::StartScript(int out_fd, int err_fd, std::string* error) {
   return true;
 }
 
-void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
+void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe, char* const* argv,
+                           char* const* envp) {
   auto fail = [errpipe](int err) {
     ssize_t ignored = write(errpipe, &err, sizeof err);
     (void)ignored;
@@ -462,18 +480,22 @@ void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
     if (setgid(spec_.gid) != 0 || setuid(spec_.uid) != 0) fail(errno);
   }
   if (!spec_.work_dir.empty() && chdir(spec_.work_dir.c_str()) != 0) {
-    std::string note = "slurmstepd: error: couldn't chdir to `" + spec_.work_dir +
-                       "': " + ErrnoText(errno) + ": going to /tmp instead\n";
-    ssize_t ignored = write(2, note.data(), note.size());
+    // In pieces: no allocation here (vfork).
+    const char* reason = strerror(errno);
+    const char* head = "slurmstepd: error: couldn't chdir to `";
+    const char* mid = "': ";
+    const char* tail = ": going to /tmp instead\n";
+    iovec parts[] = {{const_cast<char*>(head), std::strlen(head)},
+                     {const_cast<char*>(spec_.work_dir.data()), spec_.work_dir.size()},
+                     {const_cast<char*>(mid), std::strlen(mid)},
+                     {const_cast<char*>(reason), std::strlen(reason)},
+                     {const_cast<char*>(tail), std::strlen(tail)}};
+    ssize_t ignored = writev(2, parts, 5);
     (void)ignored;
     if (chdir("/tmp") != 0) fail(errno);
   }
-  std::vector<char*> envp;
-  envp.reserve(spec_.env.size() + 1);
-  for (std::string& kv : spec_.env) envp.push_back(kv.data());
-  envp.push_back(nullptr);
-  std::string script = Path(kScriptFile);
   if (spec_.container.Enabled()) {
+    std::string script = Path(kScriptFile);
     std::vector<std::string> command = {script};
     command.insert(command.end(), spec_.args.begin(), spec_.args.end());
     std::vector<std::string> args = ContainerArgv(spec_.env, 0, false, std::move(command));
@@ -486,15 +508,16 @@ void Supervisor::ExecChild(int out_fd, int err_fd, int errpipe) {
     execve(podman_.c_str(), pargv.data(), penvp.data());
     fail(errno);
   }
-  std::vector<char*> argv = {script.data()};
-  for (std::string& a : spec_.args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  execve(script.c_str(), argv.data(), envp.data());
+  execve(argv[0], argv, envp);
   if (errno == ENOEXEC) {
-    // No "#!" line: run it with the POSIX shell, as execvp would.
+    // No "#!" line: run it with the POSIX shell, as execvp would (argv on the stack: vfork).
+    size_t n = 0;
+    while (argv[n] != nullptr) ++n;
+    char** sh_argv = static_cast<char**>(alloca((n + 2) * sizeof(char*)));
     char sh[] = "/bin/sh";
-    argv.insert(argv.begin(), sh);
-    execve(sh, argv.data(), envp.data());
+    sh_argv[0] = sh;
+    for (size_t i = 0; i <= n; ++i) sh_argv[i + 1] = argv[i];
+    execve(sh, sh_argv, envp);
   }
   fail(errno);
   _exit(127);  // not reached

@@ -149,6 +149,16 @@ TEST_F(SupervisorTest, ScriptWithoutShebangRunsUnderSh) {
   EXPECT_EQ(r.exit_code, 4);
 }
 
+TEST_F(SupervisorTest, ScriptArgumentsReachTheScriptWithAndWithoutShebang) {
+  JobSpec spec = BaseSpec();
+  spec.args = {"one", "two words"};
+  Run(spec, "#!/bin/sh\necho \"$# $1|$2 $FOO\"\n");
+  EXPECT_EQ(ReadOr(spec.stdout_path), "2 one|two words bar baz\n");
+  RemoveJobDir(dir_);
+  Run(spec, "echo \"$# $1|$2 ${0##*/}\"\n");
+  EXPECT_EQ(ReadOr(spec.stdout_path), "2 one|two words slurm_script\n");
+}
+
 TEST_F(SupervisorTest, TimeLimitSendsTermThenKill) {
   JobSpec spec = BaseSpec();
   spec.time_limit_s = 1;
