@@ -158,7 +158,8 @@ Result<ChangeReport> Controller::ChangeAccounting(const AccountingChange& change
     db = accounting_;
     for (const auto& [id, job] : live_jobs_) {
       if (IsFinished(job->state)) continue;
-      active.push_back({job->id, job->req.account, job->req.user, std::string(QosNameOf(job->req))});
+      active.push_back({job->id, job->req.account, job->req.user, std::string(QosNameOf(job->req)),
+                        job->req.partition});
     }
   }
   auto report = ApplyAccountingChange(db, change, active);

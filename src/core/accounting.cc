@@ -509,7 +509,8 @@ class Changer {
   }
 
   Result<ChangeReport> DeleteUsers() {
-    Status ok = RejectUnknownConditions(c_, {"User", "Users", "Account", "Accounts"});
+    Status ok = RejectUnknownConditions(
+        c_, {"User", "Users", "Account", "Accounts", "Partition", "Partitions"});
     if (!ok.ok()) return ok;
     auto names = SelectedNames(c_, false);
     if (!names.ok()) return names.status();
@@ -521,37 +522,54 @@ class Changer {
       if (!list.ok()) return list.status();
       accounts.insert(accounts.end(), list->begin(), list->end());
     }
+    // `where partition=P` deletes only the user's associations for P (and the accounts named).
+    const std::vector<std::string> partitions = PartitionConditions();
+    auto selected = [&](const Association& a, const std::string& user) {
+      return a.user == user && (accounts.empty() || Contains(accounts, a.account)) &&
+             (partitions.empty() || Contains(partitions, a.partition));
+    };
     ChangeReport report;
     std::vector<const ActiveJob*> busy;
     for (const std::string& user : *names) {
       const UserRecord* u = db_.FindUser(user);
       if (u == nullptr) continue;
-      std::set<std::string> gone;
+      std::set<std::string> gone;  // accounts losing an association of the user
+      std::vector<std::string> labels;
+      bool default_kept = false;  // an association in the default account stays
       size_t kept = 0;
       for (const Association& a : db_.assocs) {
         if (a.user != user) continue;
-        if (accounts.empty() || Contains(accounts, a.account)) {
+        if (selected(a, user)) {
           gone.insert(a.account);
+          labels.push_back(AssocLabel(a));
         } else {
           ++kept;
+          default_kept = default_kept || a.account == u->default_account;
         }
       }
-      if (!accounts.empty() && gone.empty()) continue;
-      if (kept > 0 && gone.count(u->default_account) != 0) {
+      if ((!accounts.empty() || !partitions.empty()) && gone.empty()) continue;
+      if (kept > 0 && gone.count(u->default_account) != 0 && !default_kept) {
         return FailedPrecondition("Can't remove user " + user + "'s default account " +
                                   u->default_account +
                                   " while other associations remain; change DefaultAccount first");
       }
-      for (const ActiveJob* j : ActiveIn(gone, user)) busy.push_back(j);
-      report.items.push_back(accounts.empty() ? user : user + " (" + Join({gone.begin(), gone.end()}, ",") + ")");
+      for (const ActiveJob* j : ActiveIn(gone, user)) {
+        if (partitions.empty() || Contains(partitions, j->partition)) busy.push_back(j);
+      }
+      if (!partitions.empty()) {
+        report.items.insert(report.items.end(), labels.begin(), labels.end());
+      } else {
+        report.items.push_back(accounts.empty()
+                                   ? user
+                                   : user + " (" + Join({gone.begin(), gone.end()}, ",") + ")");
+      }
     }
     if (report.items.empty()) return NotFound("Nothing deleted");
     if (!busy.empty()) return JobsActive(busy);
     for (const std::string& user : *names) {
-      std::erase_if(db_.assocs, [&](const Association& a) {
-        return a.user == user && (accounts.empty() || Contains(accounts, a.account));
-      });
-      if (accounts.empty()) {
+      if (db_.FindUser(user) == nullptr) continue;
+      std::erase_if(db_.assocs, [&](const Association& a) { return selected(a, user); });
+      if (FirstAccountOf(user).empty()) {  // no association left: the user goes too
         std::erase_if(db_.users, [&](const UserRecord& u) { return u.name == user; });
       } else if (UserRecord* u = const_cast<UserRecord*>(db_.FindUser(user));
                  u != nullptr && !db_.HasAnyAssoc(u->default_account, user)) {

@@ -119,6 +119,7 @@ struct ActiveJob {
   std::string account;
   std::string user;
   std::string qos;
+  std::string partition;
 };
 
 // What a change did, for the report: the entities or associations it touched, in order

@@ -195,7 +195,7 @@ TEST(AccountingTest, DeletesSubtreesUnlessJobsAreActive) {
   ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kAccount, {"theory"}, {{"Parent", "physics"}}))
                   .ok());
   ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"}, {{"Account", "theory"}})).ok());
-  const std::vector<ActiveJob> jobs = {{42, "theory", "alice", "normal"}};
+  const std::vector<ActiveJob> jobs = {{42, "theory", "alice", "normal", "batch"}};
   Status s = Apply(db, Change(Verb::kDelete, Entity::kAccount, {"physics"}), jobs);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("JobID = 42"), std::string::npos);
@@ -251,7 +251,7 @@ TEST(AccountingTest, ManagesQos) {
                                {{"QOS", "normal,high"}, {"DefaultQOS", "high"}}))
                   .ok());
   EXPECT_FALSE(Apply(db, Change(Verb::kAdd, Entity::kAccount, {"bad"}, {{"QOS", "nosuch"}})).ok());
-  EXPECT_FALSE(Apply(db, Change(Verb::kDelete, Entity::kQos, {"high"}), {{1, "gpu", "u", "high"}})
+  EXPECT_FALSE(Apply(db, Change(Verb::kDelete, Entity::kQos, {"high"}), {{1, "gpu", "u", "high", "batch"}})
                    .ok());
   ASSERT_TRUE(Apply(db, Change(Verb::kDelete, Entity::kQos, {"high"})).ok());
   EXPECT_EQ(db.FindAssoc("gpu", "")->qos, std::vector<std::string>{"normal"});
@@ -314,6 +314,41 @@ TEST(AccountingTest, PartitionAssociations) {
   EXPECT_FALSE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"carol"},
                                 {{"Account", "physics"}, {"Partition", "a b"}}))
                    .ok());
+}
+
+TEST(AccountingTest, DeletesOnePartitionAssociation) {
+  AccountingDb db = AccountingDb::Initial();
+  ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kAccount, {"physics", "chem"})).ok());
+  ASSERT_TRUE(
+      Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"}, {{"Account", "physics"}})).ok());
+  ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"alice"},
+                               {{"Account", "physics"}, {"Partition", "gpu"}}))
+                  .ok());
+  ASSERT_TRUE(Apply(db, Change(Verb::kAdd, Entity::kUser, {"bob"},
+                               {{"Account", "chem"}, {"Partition", "gpu"}}))
+                  .ok());
+  // A running job in that partition and account keeps it; one elsewhere does not.
+  const std::vector<ActiveJob> in_gpu = {{7, "physics", "alice", "normal", "gpu"}};
+  const std::vector<ActiveJob> in_batch = {{8, "physics", "alice", "normal", "batch"}};
+  auto where_gpu = Change(Verb::kDelete, Entity::kUser, {"alice"}, {}, {{"Partition", "gpu"}});
+  Status s = Apply(db, where_gpu, in_gpu);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("JobID = 7"), std::string::npos);
+  EXPECT_NE(db.FindAssoc("physics", "alice", "gpu"), nullptr);
+  // Only the partition's association goes; the partition-less one in the same (default)
+  // account stays, and so does the user.
+  auto r = ApplyAccountingChange(db, where_gpu, in_batch);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->items, (std::vector<std::string>{"A = physics U = alice P = gpu"}));
+  EXPECT_EQ(db.FindAssoc("physics", "alice", "gpu"), nullptr);
+  EXPECT_NE(db.FindAssoc("physics", "alice"), nullptr);
+  EXPECT_EQ(db.FindUser("alice")->default_account, "physics");
+  EXPECT_EQ(Apply(db, where_gpu).message(), "Nothing deleted");
+  // bob's only association: the user goes with it.
+  ASSERT_TRUE(Apply(db, Change(Verb::kDelete, Entity::kUser, {"bob"}, {},
+                               {{"Partition", "gpu"}, {"Account", "chem"}}))
+                  .ok());
+  EXPECT_EQ(db.FindUser("bob"), nullptr);
 }
 
 TEST(AccountingTest, ResolvesJobAssociationsUnderEnforcement) {

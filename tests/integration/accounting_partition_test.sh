@@ -2,7 +2,8 @@
 # Partition associations: sacctmgr add user ... Partition= makes a user+account+partition
 # association, shown in sacctmgr show assoc, with limits of its own; under
 # AccountingStorageEnforce=associations a job uses it in its partition and is refused in one it
-# has no association for; it survives a controller restart.
+# has no association for; it survives a controller restart, and `delete user ... where
+# partition=` removes only it (refused while a job of it is active).
 source "$(dirname "$0")/lib.sh"
 
 cat > "$WORK/slurm.conf" <<'CONF'
@@ -39,5 +40,13 @@ sacctmgr -i modify user "$me" where account=physics partition=small set MaxSubmi
 restart_controller
 expect_eq "$(assoc)" "root|$me||
 physics|$me|small|2" "partition association after a restart"
+
+# Deleting the partition association is refused while its job runs, then removes only it.
+expect_match "$(sacctmgr -i delete user "$me" where partition=small 2>&1)" "JobID = $j" \
+  "delete where partition= with a job running in it"
 scancel "$j"
+wait_until 20 job_done "$j" || fail "job $j did not end"
+out=$(sacctmgr -i delete user "$me" where account=physics partition=small)
+expect_match "$out" "A = physics U = $me P = small" "the report names the association"
+expect_eq "$(assoc)" "root|$me||" "only the partition association went"
 finish
