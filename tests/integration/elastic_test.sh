@@ -25,43 +25,28 @@ ns_of() { echo "shoalel-$TAG-${1#cloud}"; }
 host_end() { echo "sel${TAG}h${1#cloud}"; }
 
 teardown_net() {
-  local n p
+  local n nss=()
   [ -n "${CTL_PID:-}" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
   for n in "${NODES[@]}"; do
     if [ -f "$WORK/pids/$n" ]; then kill -9 "$(cat "$WORK/pids/$n")" 2>/dev/null; fi
-    if [ "$NETNS" = 1 ]; then
-      for p in $(ip netns pids "$(ns_of "$n")" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-      ip netns del "$(ns_of "$n")" 2>/dev/null
-    fi
+    nss+=("$(ns_of "$n")")
   done
-  [ "$NETNS" = 1 ] && ip netns del "$NS_C" 2>/dev/null
+  [ "$NETNS" = 1 ] && netns_del "${nss[@]}" "$NS_C"
   true
 }
 trap 'rc=$?; teardown_net; (exit $rc); cleanup' EXIT
 
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 || ! ip netns add "$NS_C" 2>/dev/null; then
+if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 || ! netns_hub "$NS_C" "$NET"; then
   NETNS=0
   echo "NOTE: no network namespaces here (needs root and iproute2): the test provider starts" \
     "the agents on the loopback address instead"
 fi
 if [ "$NETNS" = 1 ]; then
-  ip -n "$NS_C" link set lo up
-  ip -n "$NS_C" link add br0 type bridge
-  ip -n "$NS_C" addr add "$NET.1/24" dev br0
-  ip -n "$NS_C" link set br0 up
   i=10
   for n in "${NODES[@]}"; do
-    ns=$(ns_of "$n")
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-    ip link add "$(host_end "$n")" type veth peer name "sel${TAG}n${n#cloud}"
-    ip link set "sel${TAG}n${n#cloud}" netns "$ns"
-    ip -n "$ns" link set "sel${TAG}n${n#cloud}" name eth0
-    ip link set "$(host_end "$n")" netns "$NS_C"
-    ip -n "$NS_C" link set "$(host_end "$n")" master br0 up
     i=$((i + 1))
-    ip -n "$ns" addr add "$NET.$i/24" dev eth0
-    ip -n "$ns" link set eth0 up
+    netns_host "$NS_C" "$(ns_of "$n")" "$(host_end "$n")" "sel${TAG}n${n#cloud}" "$NET.$i" ||
+      { fail "could not set up the network namespace of $n"; exit 1; }
   done
   CTL_ADDR="$NET.1:6820"
   IN_CTL=(ip netns exec "$NS_C")

@@ -43,7 +43,7 @@ IP[node2]=$NET.22
 PG_DIR=$(mktemp -d /tmp/shoal-ha-pg.XXXXXX)
 
 teardown() {
-  local p h
+  local p
   touch "$WORK/stop-stream"
   [ -n "${STREAM_PID:-}" ] && wait "$STREAM_PID" 2>/dev/null
   for p in "${PID[@]}"; do
@@ -51,11 +51,7 @@ teardown() {
     kill -9 "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
-  for h in "${HOSTS[@]}"; do
-    for p in $(ip netns pids "${NS[$h]}" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "${NS[$h]}" 2>/dev/null
-  done
-  ip netns del "$NS_H" 2>/dev/null
+  netns_del "${NS[@]}" "$NS_H"
   bash "$PG_TOOL" stop "$PG_DIR"
 }
 trap 'rc=$?; teardown; (exit $rc); cleanup' EXIT
@@ -65,24 +61,12 @@ rc=$?
 [ "$rc" = 77 ] && skip "$(cat "$WORK/pg-start.log")"
 [ "$rc" = 0 ] || { cat "$WORK/pg-start.log"; fail "PostgreSQL did not start"; exit 1; }
 
-ip netns add "$NS_H" 2>/dev/null || skip "cannot create network namespaces (ip netns add failed)"
-ip -n "$NS_H" link set lo up
-ip -n "$NS_H" link add br0 type bridge
-ip -n "$NS_H" addr add "$NET.1/24" dev br0
-ip -n "$NS_H" link set br0 up
+netns_hub "$NS_H" "$NET" || skip "cannot create network namespaces (ip netns add failed)"
 i=0
 for h in "${HOSTS[@]}"; do
   i=$((i + 1))
   NS[$h]="shoalha-$TAG-$h"
-  ip netns add "${NS[$h]}"
-  ip -n "${NS[$h]}" link set lo up
-  ip link add "sha${TAG}h$i" type veth peer name "sha${TAG}n$i" || skip "no veth support"
-  ip link set "sha${TAG}n$i" netns "${NS[$h]}"
-  ip -n "${NS[$h]}" link set "sha${TAG}n$i" name eth0
-  ip link set "sha${TAG}h$i" netns "$NS_H"
-  ip -n "$NS_H" link set "sha${TAG}h$i" master br0 up
-  ip -n "${NS[$h]}" addr add "${IP[$h]}/24" dev eth0
-  ip -n "${NS[$h]}" link set eth0 up
+  netns_host "$NS_H" "${NS[$h]}" "sha${TAG}h$i" "sha${TAG}n$i" "${IP[$h]}" || skip "no veth support"
 done
 
 # --- two controllers, one configuration; the TLS material, cluster key and JWT key shared ----

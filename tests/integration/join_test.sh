@@ -18,18 +18,12 @@ PIDS=()
 CTL=$NET.1
 
 teardown() {
-  local p n
+  local p
   for p in "${AGENT_PID[@]}" "${PIDS[@]}"; do
     kill -9 "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
-  if [ -n "${NETNS:-}" ]; then
-    for n in "${NODES[@]}"; do
-      for p in $(ip netns pids "${NS[$n]}" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-      ip netns del "${NS[$n]}" 2>/dev/null
-    done
-    ip netns del "$NS_C" 2>/dev/null
-  fi
+  [ -n "${NETNS:-}" ] && netns_del "${NS[@]}" "$NS_C"
 }
 trap 'rc=$?; teardown; (exit $rc); cleanup' EXIT
 
@@ -50,27 +44,17 @@ on() {
 }
 
 NETNS=1
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 || ! ip netns add "$NS_C" 2>/dev/null; then
+if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 || ! netns_hub "$NS_C" "$NET"; then
   NETNS=
   CTL=127.0.0.1
   echo "NOTE: no network namespaces here (needs root and iproute2): the hosts share loopback"
 else
-  ip -n "$NS_C" link set lo up
-  ip -n "$NS_C" link add br0 type bridge
-  ip -n "$NS_C" addr add "$CTL/24" dev br0
-  ip -n "$NS_C" link set br0 up
   i=10
   for n in "${NODES[@]}"; do
-    NS[$n]="shoaljn-$TAG-${n#node}"
-    ip netns add "${NS[$n]}"
-    ip -n "${NS[$n]}" link set lo up
-    ip link add "sjn${TAG}h${n#node}" type veth peer name "sjn${TAG}n${n#node}"
-    ip link set "sjn${TAG}n${n#node}" netns "${NS[$n]}"
-    ip link set "sjn${TAG}h${n#node}" netns "$NS_C"
-    ip -n "$NS_C" link set "sjn${TAG}h${n#node}" master br0 up
     i=$((i + 1))
-    ip -n "${NS[$n]}" addr add "$NET.$i/24" dev "sjn${TAG}n${n#node}"
-    ip -n "${NS[$n]}" link set "sjn${TAG}n${n#node}" up
+    NS[$n]="shoaljn-$TAG-${n#node}"
+    netns_host "$NS_C" "${NS[$n]}" "sjn${TAG}h${n#node}" "sjn${TAG}n${n#node}" "$NET.$i" ||
+      { fail "could not set up the network namespace of $n"; exit 1; }
   done
 fi
 

@@ -143,6 +143,46 @@ require_python_module() {
   exit 77
 }
 
+# netns_hub NS NET: a new network namespace NS holding bridge br0 at NET.1/24, for the test's
+# hosts to join with netns_host. Fails (having removed NS) when a step fails, e.g. without root.
+netns_hub() {
+  ip netns add "$1" 2>/dev/null || return 1
+  ip -n "$1" link set lo up && ip -n "$1" link add br0 type bridge &&
+    ip -n "$1" addr add "$2.1/24" dev br0 && ip -n "$1" link set br0 up && return 0
+  ip netns del "$1"
+  return 1
+}
+
+# netns_host HUB NS HOST_END PEER ADDR: a new network namespace NS whose eth0 has ADDR/24, one end
+# of a veth pair (made as HOST_END and PEER: names unique on this machine) whose other end,
+# HOST_END, is enslaved to br0 in HUB. Fails (having removed what it made) when a step fails.
+netns_host() {
+  local hub=$1 ns=$2 host_end=$3 peer=$4 addr=$5
+  ip netns add "$ns" || return 1
+  ip -n "$ns" link set lo up && ip link add "$host_end" type veth peer name "$peer" || {
+    ip netns del "$ns"
+    return 1
+  }
+  ip link set "$peer" netns "$ns" && ip -n "$ns" link set "$peer" name eth0 &&
+    ip link set "$host_end" netns "$hub" && ip -n "$hub" link set "$host_end" master br0 up &&
+    ip -n "$ns" addr add "$addr/24" dev eth0 && ip -n "$ns" link set eth0 up && return 0
+  # Deleting either end deletes the pair: here if it is still in this namespace, else with NS.
+  ip link del "$host_end" 2>/dev/null
+  ip netns del "$ns"
+  return 1
+}
+
+# netns_del NS...: kills what still runs in each network namespace NS (a process there would
+# keep it and its links alive), then deletes it; quiet about those that are not there.
+netns_del() {
+  local ns p
+  for ns in "$@"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  return 0
+}
+
 # The MPI launchers refuse root unless told it is meant (containers and CI run tests as root).
 if [ "$(id -u)" = 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -32,38 +32,23 @@ ns_of() { echo "shoalft-$TAG-${1#node}"; }
 host_end() { echo "sft${TAG}h${1#node}"; }
 
 teardown_net() {
-  local p n
+  local p n nss=()
   for p in "${AGENT_PID[@]}" "${PIDS[@]}"; do
     [ -n "$p" ] && kill -CONT "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
     wait "$p" 2>/dev/null  # quietly: no "Killed" line per daemon
   done
-  for n in "${NODES[@]}"; do
-    # The supervisors and jobs of each node: they run in its namespace.
-    for p in $(ip netns pids "$(ns_of "$n")" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$(ns_of "$n")" 2>/dev/null
-  done
-  ip netns del "$NS_C" 2>/dev/null
+  for n in "${NODES[@]}"; do nss+=("$(ns_of "$n")"); done
+  # The supervisors and jobs of each node die with its namespace: they run in it.
+  netns_del "${nss[@]}" "$NS_C"
 }
 trap 'rc=$?; teardown_net; (exit $rc); cleanup' EXIT
 
-ip netns add "$NS_C" 2>/dev/null || skip "cannot create network namespaces (ip netns add failed)"
-ip -n "$NS_C" link set lo up
-ip -n "$NS_C" link add br0 type bridge
-ip -n "$NS_C" addr add "$NET.1/24" dev br0
-ip -n "$NS_C" link set br0 up
+netns_hub "$NS_C" "$NET" || skip "cannot create network namespaces (ip netns add failed)"
 i=10
 for n in "${NODES[@]}"; do
-  ns=$(ns_of "$n")
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip link add "$(host_end "$n")" type veth peer name "sft${TAG}n${n#node}" || skip "no veth support"
-  ip link set "sft${TAG}n${n#node}" netns "$ns"
-  ip -n "$ns" link set "sft${TAG}n${n#node}" name eth0
-  ip link set "$(host_end "$n")" netns "$NS_C"
-  ip -n "$NS_C" link set "$(host_end "$n")" master br0 up
   i=$((i + 1))
-  ip -n "$ns" addr add "$NET.$i/24" dev eth0
-  ip -n "$ns" link set eth0 up
+  netns_host "$NS_C" "$(ns_of "$n")" "$(host_end "$n")" "sft${TAG}n${n#node}" "$NET.$i" ||
+    skip "no veth support"
 done
 
 cat > "$WORK/slurm.conf" <<EOF
