@@ -118,6 +118,7 @@ void AgentSession::Close() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
+    ended_.store(true, std::memory_order_release);
     outbox_.clear();
     if (wake_wanted_) {
       wake_wanted_ = false;
@@ -295,12 +296,14 @@ Node* Controller::InsertNodeLocked(Node node) {
                               [&](const std::string& name, const Node& n) {
                                 return natural_less(name, n.name);
                               });
-  const std::string name = node.name;
   ApplyAdminStateLocked(node);
+  const size_t at = static_cast<size_t>(pos - nodes_.begin());
   nodes_.insert(pos, std::move(node));
-  node_index_.clear();
-  for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
-  return &nodes_[node_index_[name]];
+  // Only the nodes from the insertion point on moved. Agents usually register in name order,
+  // so this is one entry, not the whole index (a 10,000-node registration storm rebuilt it
+  // 10,000 times under the exclusive lock).
+  for (size_t i = at; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
+  return &nodes_[at];
 }
 
 const Partition* Controller::FindPartitionLocked(const std::string& name) const {
@@ -1699,7 +1702,9 @@ Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Regis
 void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
                                 const rpc::AgentMessage& msg) {
   const int64_t now = NowSeconds();
-  if (!CurrentSession(session)) {
+  // A heartbeat takes no lock at all: every path that ends a session closes it first, so a
+  // session that is not closed is still its node's current one.
+  if (msg.has_heartbeat() ? session->closed() : !CurrentSession(session)) {
     // A session the controller ended (its node was declared down, or a newer registration
     // replaced it): nothing it says is applied. Its stream is being closed, and the agent must
     // register again, which fences whatever it still runs.

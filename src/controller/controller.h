@@ -55,6 +55,8 @@ class AgentSession {
   // outside this session's lock but possibly under the controller's, so it must not block.
   void SetWake(std::function<void()> wake);
   void Close();
+  // Close has been called (readable without the session's lock).
+  bool closed() const { return ended_.load(std::memory_order_acquire); }
   const std::string& node() const { return node_; }
   // Set once a message on this session, after the controller ended it, has been logged.
   std::atomic<bool> refusal_logged{false};
@@ -82,6 +84,7 @@ class AgentSession {
   bool wake_wanted_ = false;  // TryNext found nothing: the next Send or Close calls wake_
   std::atomic<int64_t> heard_ms_{0};
   std::atomic<int64_t> heard_s_{0};
+  std::atomic<bool> ended_{false};
 };
 
 struct CancelFilter {
