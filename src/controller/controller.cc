@@ -1750,8 +1750,17 @@ void Controller::RegistrarLoop() {
   while (true) {
     registrations_cv_.wait(lock, [&] { return registrations_stopping_ || !registrations_.empty(); });
     if (registrations_.empty()) return;  // stopping, and nothing left to answer
+    // At most a few hundred at a time: the exclusive lock is let go between batches, for the
+    // API, the scheduler and the agents' other messages.
+    constexpr size_t kMaxBatch = 256;
     std::vector<PendingRegistration> batch;
-    batch.swap(registrations_);
+    if (registrations_.size() <= kMaxBatch) {
+      batch.swap(registrations_);
+    } else {
+      batch.assign(std::make_move_iterator(registrations_.begin()),
+                   std::make_move_iterator(registrations_.begin() + kMaxBatch));
+      registrations_.erase(registrations_.begin(), registrations_.begin() + kMaxBatch);
+    }
     lock.unlock();
     // Every registration that arrived meanwhile, in one exclusive lock: in a registration storm
     // the lock is taken once per batch, not once per node, and gRPC's threads never wait for it
