@@ -71,7 +71,11 @@ for n in $COUNTS; do
   rss=$(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$ctl/status")
   threads=$(awk '/^Threads/ {print $2}' "/proc/$ctl/status")
   if [ "${STEADY_ONLY:-0}" = 1 ]; then
-    printf '%-7s %-10s %-11s %-16s %-9s\n' "$n" "${register} s" "$threads" "$cores" "$rss"
+    # Nodes declared DOWN while registering (their heartbeats did not get through in time):
+    # each registers again, so a storm feeds itself.
+    downs=$(grep -c 'nothing heard' "$SHOAL_STATE_DIR/controller.log" || true)
+    printf '%-7s %-10s %-11s %-16s %-9s %s\n' "$n" "${register} s" "$threads" "$cores" "$rss" \
+      "(${downs} DOWN while registering)"
     kill "$emu"; wait "$emu" 2>/dev/null || true; emu=
     continue
   fi

@@ -1,6 +1,7 @@
 // shoal-emulator: `shoal sim agents` (N emulated nodes in one process on the real agent
 // protocol, for scale measurements and tests without N real agents) and `shoal sim live` (a
 // controller of its own, emulated nodes that fail and recover, and a job generator).
+#include <absl/synchronization/mutex.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -383,6 +384,10 @@ int LiveMain(int argc, char** argv) {
 
 // shoal-emulator agents|live [OPTIONS]: the mode takes the place of the program's name.
 int main(int argc, char** argv) {
+  // Debian's abseil is built without NDEBUG, so every absl::Mutex operation in gRPC runs
+  // deadlock detection (a lock graph, GraphCycles: 7 % of the controller's CPU in a 5,000-agent
+  // registration storm, bench/RESULTS.md). It is a debugging aid: off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string_view mode = argc >= 2 ? argv[1] : "";
   if (mode == "live") return LiveMain(argc - 1, argv + 1);
   if (mode == "agents") return AgentsMain(argc - 1, argv + 1);

@@ -147,11 +147,28 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
                               Printable(in_.register_().node_name())));
       return;
     }
-    auto session = controller_.RegisterAgent(in_.register_(), *out_.mutable_register_reply());
+    // Registered on the controller's registrar thread; nothing else happens on this stream
+    // until then (no read or write is outstanding), and the reference keeps the reactor alive.
+    controller_.RegisterAgentAsync(
+        in_.register_(), [self = shared_from_this()](
+                             Result<std::shared_ptr<AgentSession>> session,
+                             rpc::RegisterReply reply) {
+          self->Registered(std::move(session), std::move(reply));
+        });
+  }
+
+  void Registered(Result<std::shared_ptr<AgentSession>> session, rpc::RegisterReply reply) {
+    *out_.mutable_register_reply() = std::move(reply);
+    if (!session.ok() && session.status().code() == StatusCode::kUnavailable) {
+      // The controller is stopping: the agent tries again, as after any lost connection.
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, session.status().message()));
+      return;
+    }
     if (!session.ok()) {
       out_.mutable_register_reply()->set_accepted(false);
       out_.mutable_register_reply()->set_message(session.status().message());
-      spdlog::warn("refused agent {}: {}", in_.register_().node_name(), session.status().message());
+      spdlog::warn("refused agent {}: {}", Printable(in_.register_().node_name()),
+                   session.status().message());
       StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
       return;
     }

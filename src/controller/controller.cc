@@ -118,6 +118,7 @@ void AgentSession::Close() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
+    ended_.store(true, std::memory_order_release);
     outbox_.clear();
     if (wake_wanted_) {
       wake_wanted_ = false;
@@ -258,6 +259,14 @@ Status Controller::Start(const PolicyRegistry& registry) {
     pthread_setname_np(pthread_self(), "timer");
     TimerLoop();
   });
+  {
+    std::lock_guard<std::mutex> lock(registrations_mu_);
+    registrar_running_ = true;
+  }
+  registrar_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "registrar");
+    RegistrarLoop();
+  });
   return Status::Ok();
 }
 
@@ -270,6 +279,13 @@ void Controller::Stop() {
   sched_cv_.notify_all();
   if (scheduler_thread_.joinable()) scheduler_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
+  {
+    // Registrations already queued are answered (and their sessions closed below).
+    std::lock_guard<std::mutex> lock(registrations_mu_);
+    registrations_stopping_ = true;
+  }
+  registrations_cv_.notify_all();
+  if (registrar_thread_.joinable()) registrar_thread_.join();
   WaitPowerHooks();  // they end within their time limits; nothing of theirs is applied now
   // Before the store goes: undelivered events stay in it for the next start.
   if (webhooks_) webhooks_->Stop();
@@ -298,12 +314,14 @@ Node* Controller::InsertNodeLocked(Node node) {
                               [&](const std::string& name, const Node& n) {
                                 return natural_less(name, n.name);
                               });
-  const std::string name = node.name;
   ApplyAdminStateLocked(node);
+  const size_t at = static_cast<size_t>(pos - nodes_.begin());
   nodes_.insert(pos, std::move(node));
-  node_index_.clear();
-  for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
-  return &nodes_[node_index_[name]];
+  // Only the nodes from the insertion point on moved. Agents usually register in name order,
+  // so this is one entry, not the whole index (a 10,000-node registration storm rebuilt it
+  // 10,000 times under the exclusive lock).
+  for (size_t i = at; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
+  return &nodes_[at];
 }
 
 const Partition* Controller::FindPartitionLocked(const std::string& name) const {
@@ -1620,104 +1638,177 @@ rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPa
 // ---------------------------------------------------------------------------------------------
 // Agents
 
-Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Register& reg,
-                                                                rpc::RegisterReply& reply) {
+Status Controller::CheckRegister(const rpc::Register& reg) {
   if (reg.node_name().empty()) return InvalidArgument("node name is empty");
   if (reg.cpus() == 0) return InvalidArgument("node reports 0 CPUs");
-  const int64_t now = NowSeconds();
-  auto session = std::make_shared<AgentSession>(reg.node_name());
-  PendingWrites ops;
-  {
-    WriteLock lock = LockForChange();
-    Node* node = FindNodeLocked(reg.node_name());
-    if (node == nullptr) {
-      Node fresh;
-      fresh.name = reg.node_name();
-      node = InsertNodeLocked(std::move(fresh));
-    }
-    if (!node->configured) {
-      node->cpus = reg.cpus();
-      node->memory_mb = std::max<uint64_t>(reg.memory_mb(), 1);
-      node->gpus = static_cast<uint32_t>(reg.gpus_size());
-      node->gpu_type = reg.gpus_size() > 0 ? reg.gpus(0).type() : "";
-      node->features.assign(reg.features().begin(), reg.features().end());
-    }
-    if (node->gpu_busy.size() != node->gpus) node->gpu_busy.resize(node->gpus, false);
-    node->address = reg.hostname();
-    metrics_->SetAgentTarget(node->name, reg.metrics_address());
-    node->responding = true;
-    node->boot_time = now;
-    node->last_heartbeat = now;
-    node->heard_ms = SteadyMs();
-    session->Heard(node->heard_ms, now);
-    if (node->down && node->reason == "Not responding") {
-      node->down = false;
-      node->reason.clear();
-    }
-    if (auto old = sessions_.find(node->name); old != sessions_.end()) old->second->Close();
-    session->gpus = node->gpus;
-    sessions_[node->name] = session;
-    metrics_->NodeChanged(*node, "registered");
+  return Status::Ok();
+}
 
-    // Reconcile: what the agent runs against what this node should run.
-    std::map<JobId, uint64_t> reported;
-    for (const auto& r : reg.running()) reported[r.job_id()] = r.generation();
-    for (const auto& [job_id, generation] : reported) {
-      auto it = jobs_.find(job_id);
-      bool owned = it != jobs_.end() && it->second.generation == generation &&
-                   !it->second.nodes.empty() && it->second.nodes.front() == node->name &&
-                   (it->second.state == JobState::kRunning || it->second.terminating ||
-                    IsFinished(it->second.state));
-      if (!owned) {
-        reply.add_kill_job_ids(job_id);
-        spdlog::warn("node {}: job {} generation {} is not ours, fencing it off", node->name,
-                     job_id, generation);
-        // A run we lost track of (its start record did not survive an OS crash) carries a
-        // generation we may not hand out again: the next launch must be newer than it.
-        if (it != jobs_.end() && generation > it->second.generation &&
-            !IsFinished(it->second.state)) {
-          it->second.generation = generation;
-          PersistLocked(it->second, ops);
-        }
-      } else if (it->second.terminating) {
-        rpc::ControllerMessage msg;
-        msg.mutable_terminate()->set_job_id(job_id);
-        msg.mutable_terminate()->set_kill_wait_s(config_.kill_wait_s);
-        session->Send(std::move(msg));
-      }
-    }
-    for (JobId job_id : std::vector<JobId>(node->running_jobs)) {
-      Job& job = jobs_[job_id];
-      if (job.nodes.empty() || job.nodes.front() != node->name || job.req.interactive) continue;
-      if (job.configuring) continue;  // never launched: it is launched below once ready
-      if (reported.count(job_id) && reported[job_id] == job.generation) continue;
-      // The batch host does not know the job: it never started there (the controller died
-      // between recording the start and sending it) or the node lost it. Start it again.
-      ReleaseResourcesLocked(job);
-      if (job.state == JobState::kRunning) {
-        RequeueLocked(job, now, "None");
-        job.terminating = false;
-      }
-      PersistLocked(job, ops);
-    }
-    NodePoweredOnLocked(*node, now, ops);
+std::shared_ptr<AgentSession> Controller::RegisterAgentLocked(const rpc::Register& reg,
+                                                              rpc::RegisterReply& reply,
+                                                              int64_t now, PendingWrites& ops) {
+  auto session = std::make_shared<AgentSession>(reg.node_name());
+  Node* node = FindNodeLocked(reg.node_name());
+  if (node == nullptr) {
+    Node fresh;
+    fresh.name = reg.node_name();
+    node = InsertNodeLocked(std::move(fresh));
   }
+  if (!node->configured) {
+    node->cpus = reg.cpus();
+    node->memory_mb = std::max<uint64_t>(reg.memory_mb(), 1);
+    node->gpus = static_cast<uint32_t>(reg.gpus_size());
+    node->gpu_type = reg.gpus_size() > 0 ? reg.gpus(0).type() : "";
+    node->features.assign(reg.features().begin(), reg.features().end());
+  }
+  if (node->gpu_busy.size() != node->gpus) node->gpu_busy.resize(node->gpus, false);
+  node->address = reg.hostname();
+  metrics_->SetAgentTarget(node->name, reg.metrics_address());
+  node->responding = true;
+  node->boot_time = now;
+  node->last_heartbeat = now;
+  node->heard_ms = SteadyMs();
+  session->Heard(node->heard_ms, now);
+  if (node->down && node->reason == "Not responding") {
+    node->down = false;
+    node->reason.clear();
+  }
+  if (auto old = sessions_.find(node->name); old != sessions_.end()) old->second->Close();
+  session->gpus = node->gpus;
+  sessions_[node->name] = session;
+  metrics_->NodeChanged(*node, "registered");
+
+  // Reconcile: what the agent runs against what this node should run.
+  std::map<JobId, uint64_t> reported;
+  for (const auto& r : reg.running()) reported[r.job_id()] = r.generation();
+  for (const auto& [job_id, generation] : reported) {
+    auto it = jobs_.find(job_id);
+    bool owned = it != jobs_.end() && it->second.generation == generation &&
+                 !it->second.nodes.empty() && it->second.nodes.front() == node->name &&
+                 (it->second.state == JobState::kRunning || it->second.terminating ||
+                  IsFinished(it->second.state));
+    if (!owned) {
+      reply.add_kill_job_ids(job_id);
+      spdlog::warn("node {}: job {} generation {} is not ours, fencing it off", node->name,
+                   job_id, generation);
+      // A run we lost track of (its start record did not survive an OS crash) carries a
+      // generation we may not hand out again: the next launch must be newer than it.
+      if (it != jobs_.end() && generation > it->second.generation &&
+          !IsFinished(it->second.state)) {
+        it->second.generation = generation;
+        PersistLocked(it->second, ops);
+      }
+    } else if (it->second.terminating) {
+      rpc::ControllerMessage msg;
+      msg.mutable_terminate()->set_job_id(job_id);
+      msg.mutable_terminate()->set_kill_wait_s(config_.kill_wait_s);
+      session->Send(std::move(msg));
+    }
+  }
+  for (JobId job_id : std::vector<JobId>(node->running_jobs)) {
+    Job& job = jobs_[job_id];
+    if (job.nodes.empty() || job.nodes.front() != node->name || job.req.interactive) continue;
+    if (job.configuring) continue;  // never launched: it is launched below once ready
+    if (reported.count(job_id) && reported[job_id] == job.generation) continue;
+    // The batch host does not know the job: it never started there (the controller died
+    // between recording the start and sending it) or the node lost it. Start it again.
+    ReleaseResourcesLocked(job);
+    if (job.state == JobState::kRunning) {
+      RequeueLocked(job, now, "None");
+      job.terminating = false;
+    }
+    PersistLocked(job, ops);
+  }
+  NodePoweredOnLocked(*node, now, ops);
   reply.set_accepted(true);
   reply.set_heartbeat_interval_ms(config_.heartbeat_interval_ms);
   reply.set_health_check_program(config_.health_check_program);
   reply.set_health_check_interval_s(config_.health_check_interval_s);
   reply.set_task_cgroup(config_.task_cgroup);
-  AwaitWrites(ops);
   spdlog::info("node {} registered: {} cpus, {} MB, {} gpus", reg.node_name(), reg.cpus(),
                reg.memory_mb(), reg.gpus_size());
+  return session;
+}
+
+Result<std::shared_ptr<AgentSession>> Controller::RegisterAgent(const rpc::Register& reg,
+                                                                rpc::RegisterReply& reply) {
+  if (Status s = CheckRegister(reg); !s.ok()) return s;
+  PendingWrites ops;
+  std::shared_ptr<AgentSession> session;
+  {
+    WriteLock lock = LockForChange();
+    session = RegisterAgentLocked(reg, reply, NowSeconds(), ops);
+  }
+  AwaitWrites(ops);
   TriggerSchedule();
   return session;
+}
+
+void Controller::RegisterAgentAsync(rpc::Register reg, RegisterDone done) {
+  if (Status s = CheckRegister(reg); !s.ok()) return done(s, rpc::RegisterReply());
+  bool stopping = false;
+  {
+    std::lock_guard<std::mutex> lock(registrations_mu_);
+    stopping = registrations_stopping_;
+    if (registrar_running_ && !stopping) {
+      registrations_.push_back({std::move(reg), std::move(done)});
+      registrations_cv_.notify_one();
+      return;
+    }
+  }
+  if (stopping) return done(Unavailable("the controller is stopping"), rpc::RegisterReply());
+  // Not started (a test driving the controller directly): registered on this thread.
+  rpc::RegisterReply reply;
+  Result<std::shared_ptr<AgentSession>> session = RegisterAgent(reg, reply);
+  done(std::move(session), std::move(reply));
+}
+
+void Controller::RegistrarLoop() {
+  std::unique_lock<std::mutex> lock(registrations_mu_);
+  while (true) {
+    registrations_cv_.wait(lock, [&] { return registrations_stopping_ || !registrations_.empty(); });
+    if (registrations_.empty()) return;  // stopping, and nothing left to answer
+    // At most a few hundred at a time: the exclusive lock is let go between batches, for the
+    // API, the scheduler and the agents' other messages.
+    constexpr size_t kMaxBatch = 256;
+    std::vector<PendingRegistration> batch;
+    if (registrations_.size() <= kMaxBatch) {
+      batch.swap(registrations_);
+    } else {
+      batch.assign(std::make_move_iterator(registrations_.begin()),
+                   std::make_move_iterator(registrations_.begin() + kMaxBatch));
+      registrations_.erase(registrations_.begin(), registrations_.begin() + kMaxBatch);
+    }
+    lock.unlock();
+    // Every registration that arrived meanwhile, in one exclusive lock: in a registration storm
+    // the lock is taken once per batch, not once per node, and gRPC's threads never wait for it
+    // (they carry every agent's heartbeats; blocked behind registrations, they let registered
+    // nodes miss SlurmdTimeout).
+    std::vector<rpc::RegisterReply> replies(batch.size());
+    std::vector<std::shared_ptr<AgentSession>> sessions(batch.size());
+    PendingWrites ops;
+    {
+      WriteLock state = LockForChange();
+      const int64_t now = NowSeconds();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        sessions[i] = RegisterAgentLocked(batch[i].reg, replies[i], now, ops);
+      }
+    }
+    AwaitWrites(ops);
+    TriggerSchedule();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i].done(std::move(sessions[i]), std::move(replies[i]));
+    }
+    lock.lock();
+  }
 }
 
 void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
                                 const rpc::AgentMessage& msg) {
   const int64_t now = NowSeconds();
-  if (!CurrentSession(session)) {
+  // A heartbeat takes no lock at all: every path that ends a session closes it first, so a
+  // session that is not closed is still its node's current one.
+  if (msg.has_heartbeat() ? session->closed() : !CurrentSession(session)) {
     // A session the controller ended (its node was declared down, or a newer registration
     // replaced it): nothing it says is applied. Its stream is being closed, and the agent must
     // register again, which fences whatever it still runs.

@@ -56,6 +56,8 @@ class AgentSession {
   // outside this session's lock but possibly under the controller's, so it must not block.
   void SetWake(std::function<void()> wake);
   void Close();
+  // Close has been called (readable without the session's lock).
+  bool closed() const { return ended_.load(std::memory_order_acquire); }
   const std::string& node() const { return node_; }
   // Set once a message on this session, after the controller ended it, has been logged.
   std::atomic<bool> refusal_logged{false};
@@ -83,6 +85,7 @@ class AgentSession {
   bool wake_wanted_ = false;  // TryNext found nothing: the next Send or Close calls wake_
   std::atomic<int64_t> heard_ms_{0};
   std::atomic<int64_t> heard_s_{0};
+  std::atomic<bool> ended_{false};
 };
 
 struct CancelFilter {
@@ -249,6 +252,13 @@ class Controller {
   // Handles a Register; on success returns the session the agent's stream must drain.
   Result<std::shared_ptr<AgentSession>> RegisterAgent(const rpc::Register& reg,
                                                       rpc::RegisterReply& reply);
+  // The same, off the caller's thread: `done` runs on the registrar thread once the node is
+  // registered (or at once, with the error, for a malformed Register). Registrations queued
+  // together are applied under one exclusive lock. The agent service uses this, so that gRPC's
+  // threads never wait for the controller's lock.
+  using RegisterDone =
+      std::function<void(Result<std::shared_ptr<AgentSession>>, rpc::RegisterReply)>;
+  void RegisterAgentAsync(rpc::Register reg, RegisterDone done);
   void OnAgentMessage(const std::shared_ptr<AgentSession>& session, const rpc::AgentMessage& msg);
   void OnAgentDisconnected(const std::shared_ptr<AgentSession>& session);
   // A HealthCheckProgram outcome: a failure drains the node (unless an administrator drained
@@ -555,6 +565,23 @@ class Controller {
   bool stopping_ = false;
   std::thread scheduler_thread_;
   std::thread timer_thread_;
+
+  // Registrations waiting for the registrar thread (RegisterAgentAsync).
+  struct PendingRegistration {
+    rpc::Register reg;
+    RegisterDone done;
+  };
+  static Status CheckRegister(const rpc::Register& reg);
+  std::shared_ptr<AgentSession> RegisterAgentLocked(const rpc::Register& reg,
+                                                    rpc::RegisterReply& reply, int64_t now,
+                                                    PendingWrites& ops);
+  void RegistrarLoop();
+  std::mutex registrations_mu_;
+  std::condition_variable registrations_cv_;
+  std::vector<PendingRegistration> registrations_;
+  bool registrations_stopping_ = false;
+  bool registrar_running_ = false;
+  std::thread registrar_thread_;
 };
 
 // Current time in epoch seconds (the controller's single clock read).

@@ -15,9 +15,11 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -891,6 +893,77 @@ TEST_F(ControllerTest, RegisterRejectsBadNodes) {
   reg.set_node_name("n1");
   reg.set_cpus(0);
   EXPECT_FALSE(ctl_->RegisterAgent(reg, reply).ok());
+}
+
+// The agent service registers through RegisterAgentAsync: registrations that arrive together
+// are applied by the registrar thread in one exclusive lock, whatever order their names come in.
+TEST_F(ControllerTest, RegistrationsArrivingTogetherAndOutOfOrderAreAllApplied) {
+  StartController();
+  constexpr int kNodes = 60;
+  std::vector<std::string> names;
+  for (int i = 1; i <= kNodes; ++i) names.push_back("n" + std::to_string(i));
+  std::vector<std::string> shuffled = names;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, bool> accepted;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < shuffled.size(); i += 4) {
+        rpc::Register reg;
+        reg.set_node_name(shuffled[i]);
+        reg.set_cpus(4);
+        reg.set_memory_mb(1000);
+        ctl_->RegisterAgentAsync(reg, [&, name = shuffled[i]](
+                                          Result<std::shared_ptr<AgentSession>> session,
+                                          rpc::RegisterReply reply) {
+          std::lock_guard<std::mutex> lock(mu);
+          accepted[name] = session.ok() && reply.accepted() && reply.heartbeat_interval_ms() > 0;
+          cv.notify_all();
+        });
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return accepted.size() == kNodes; }));
+    for (const auto& [name, ok] : accepted) EXPECT_TRUE(ok) << name;
+  }
+  // Natural name order, whatever the arrival order.
+  std::vector<std::string> listed;
+  for (const Node& n : ctl_->ListNodes()) listed.push_back(n.name);
+  EXPECT_EQ(listed, names);
+  // Each name still leads to its own node: registering again with other CPU counts changes
+  // that node only (a stale index would update a neighbour, or add a duplicate).
+  for (int i = 0; i < kNodes; ++i) {
+    rpc::Register reg;
+    reg.set_node_name(shuffled[i]);
+    reg.set_cpus(100 + i);
+    rpc::RegisterReply reply;
+    ASSERT_TRUE(ctl_->RegisterAgent(reg, reply).ok());
+  }
+  std::vector<Node> nodes = ctl_->ListNodes();
+  ASSERT_EQ(nodes.size(), static_cast<size_t>(kNodes));
+  for (int i = 0; i < kNodes; ++i) EXPECT_EQ(FindNode(shuffled[i]).cpus, 100u + i) << shuffled[i];
+
+  // A malformed Register is answered at once; once the controller stops, registrations are
+  // turned away as unavailable (the agent retries), not refused.
+  std::promise<Status> bad;
+  rpc::Register no_cpus;
+  no_cpus.set_node_name("n99");
+  ctl_->RegisterAgentAsync(no_cpus, [&](Result<std::shared_ptr<AgentSession>> session,
+                                        rpc::RegisterReply) { bad.set_value(session.status()); });
+  EXPECT_EQ(bad.get_future().get().code(), StatusCode::kInvalidArgument);
+  ctl_->Stop();
+  std::promise<Status> late;
+  rpc::Register reg;
+  reg.set_node_name("n1");
+  reg.set_cpus(4);
+  ctl_->RegisterAgentAsync(reg, [&](Result<std::shared_ptr<AgentSession>> session,
+                                    rpc::RegisterReply) { late.set_value(session.status()); });
+  EXPECT_EQ(late.get_future().get().code(), StatusCode::kUnavailable);
 }
 
 TEST_F(ControllerTest, DisconnectedNodeGetsNoNewWork) {

@@ -165,6 +165,7 @@ void Emulator::Start() {
     slot->stub = rpc::AgentService::NewStub(slot->channel);
   }
   loop_ = std::thread([this] { Loop(); });
+  connect_loop_ = std::thread([this] { ConnectLoop(); });
 }
 
 void Emulator::Stop() {
@@ -175,6 +176,7 @@ void Emulator::Stop() {
   }
   loop_cv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  if (connect_loop_.joinable()) connect_loop_.join();
   for (auto& slot : slots_) {
     std::lock_guard<std::mutex> lock(slot->mu);
     slot->state = kCrashed;
@@ -223,10 +225,7 @@ void Emulator::Loop() {
     for (auto& slot : slots_) {
       std::lock_guard<std::mutex> slot_lock(slot->mu);
       if (slot->state != kUp) continue;
-      if (slot->stream == nullptr) {
-        if (now >= slot->reconnect_at_ms) Connect(*slot);
-        continue;
-      }
+      if (slot->stream == nullptr) continue;  // ConnectLoop's
       if (!slot->node.registered()) continue;
       std::vector<rpc::AgentMessage> out;
       slot->node.Tick(now, &out);
@@ -234,6 +233,29 @@ void Emulator::Loop() {
     }
     lock.lock();
     loop_cv_.wait_for(lock, kTickEvery, [this] { return stopping_; });
+  }
+}
+
+// Connects (and reconnects) nodes on a thread of its own. A connect costs its thread
+// milliseconds (gRPC sets up the channel's TLS there): with the heartbeats on the same thread,
+// thousands of first connects held up every registered node's heartbeats for as long, and the
+// controller rightly declared them down. A real node's heartbeats keep their pace whatever its
+// neighbours are doing.
+void Emulator::ConnectLoop() {
+  std::unique_lock<std::mutex> lock(loop_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    bool connected = false;
+    for (auto& slot : slots_) {
+      std::lock_guard<std::mutex> slot_lock(slot->mu);
+      if (slot->state != kUp || slot->stream != nullptr) continue;
+      if (NowMs() >= slot->reconnect_at_ms) {
+        Connect(*slot);
+        connected = true;
+      }
+    }
+    lock.lock();
+    if (!connected) loop_cv_.wait_for(lock, kTickEvery, [this] { return stopping_; });
   }
 }
 

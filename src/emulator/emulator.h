@@ -60,6 +60,7 @@ class Emulator {
   void Connect(Slot& slot);
   void StreamEnded(Slot& slot, bool refused);
   void Loop();
+  void ConnectLoop();
   std::vector<std::string> Pick(size_t count, int from_state, int to_state);
   bool ChangeNode(const std::string& name, int from_state, int to_state);
   static bool InState(const Slot& slot, int state);
@@ -72,6 +73,7 @@ class Emulator {
   std::condition_variable loop_cv_;
   bool stopping_ = false;
   std::thread loop_;
+  std::thread connect_loop_;
 };
 
 }  // namespace shoal::emulator
