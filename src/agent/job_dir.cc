@@ -150,22 +150,8 @@ Status PrepareJobDir(const std::string& dir, const JobSpec& spec, const std::str
 Result<pid_t> SpawnSupervisor(const std::string& supervisor_exe, const std::string& dir) {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t actions;
-  posix_spawnattr_init(&attr);
+  InitSupervisorSpawnAttr(&attr);
   posix_spawn_file_actions_init(&actions);
-
-  sigset_t mask, defaults;
-  sigemptyset(&mask);
-  for (int i = 0; i < kSupervisorSignalCount; ++i) {
-    sigaddset(&mask, SupervisorSignalNumber(static_cast<SupervisorSignal>(i)));
-  }
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, sig);
-  }
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&attr, &mask);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
 
   std::string log = dir + "/" + kSupervisorLogFile;
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -296,6 +297,23 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 }
 
 int SupervisorSignalNumber(SupervisorSignal which) { return SIGRTMIN + static_cast<int>(which); }
+
+void InitSupervisorSpawnAttr(posix_spawnattr_t* attr) {
+  posix_spawnattr_init(attr);
+  sigset_t mask, defaults;
+  sigemptyset(&mask);
+  for (int i = 0; i < kSupervisorSignalCount; ++i) {
+    sigaddset(&mask, SupervisorSignalNumber(static_cast<SupervisorSignal>(i)));
+  }
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    sigaddset(&defaults, sig);
+  }
+  posix_spawnattr_setflags(attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask(attr, &mask);
+  posix_spawnattr_setsigdefault(attr, &defaults);
+}
 
 int EncodeSignalRequest(int sig, bool whole_tree) {
   return (sig & 0xff) | (whole_tree ? 0x100 : 0);

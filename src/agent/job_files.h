@@ -25,6 +25,7 @@
 // after the start is queued, never lost and never fatal.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -155,6 +156,10 @@ Result<std::string> ReadWholeFile(const std::string& path);
 enum class SupervisorSignal { kTerminate = 0, kSignal = 1, kUpdateTimeLimit = 2 };
 inline constexpr int kSupervisorSignalCount = 3;
 int SupervisorSignalNumber(SupervisorSignal which);  // SIGRTMIN + which
+// Initialises `attr` as a supervisor is started: a session of its own, the request signals
+// blocked (so early requests queue), the usual termination signals at their defaults. The
+// caller destroys it.
+void InitSupervisorSpawnAttr(posix_spawnattr_t* attr);
 int EncodeSignalRequest(int sig, bool whole_tree);
 void DecodeSignalRequest(int value, int* sig, bool* whole_tree);
 // Clamps a limit in seconds into the signal value's range (0 stays unlimited).

@@ -179,22 +179,10 @@ Status SupervisorLauncher::StartLauncher() {
   }
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t actions;
-  posix_spawnattr_init(&attr);
+  // The same session and signal state as SpawnSupervisor gives a supervisor: the children
+  // inherit it.
+  InitSupervisorSpawnAttr(&attr);
   posix_spawn_file_actions_init(&actions);
-  // The same signal state as SpawnSupervisor gives a supervisor: the children inherit it.
-  sigset_t mask, defaults;
-  sigemptyset(&mask);
-  for (int i = 0; i < kSupervisorSignalCount; ++i) {
-    sigaddset(&mask, SupervisorSignalNumber(static_cast<SupervisorSignal>(i)));
-  }
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, sig);
-  }
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&attr, &mask);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   // dup2 onto a different number clears close-on-exec; sv[1] itself may be kLauncherFd.
   int high = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
