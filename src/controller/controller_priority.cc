@@ -7,11 +7,32 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
+#include <absl/strings/string_view.h>
 
 #include "common/strings.h"
 #include "controller/controller.h"
 
 namespace shoal {
+namespace {
+
+// The position of `name` in `names`, appended when new. `index` maps names to positions; names
+// appended without it (a listing's names copied from the table) are indexed first.
+uint32_t InternName(absl::flat_hash_map<std::string, uint32_t>& index,
+                    std::vector<std::string>& names, std::string_view name) {
+  for (uint32_t i = static_cast<uint32_t>(index.size()); i < names.size(); ++i) {
+    index.emplace(names[i], i);
+  }
+  // Debian's Abseil has a string_view of its own: look up through it, with no copy.
+  if (auto it = index.find(absl::string_view(name.data(), name.size())); it != index.end()) {
+    return it->second;
+  }
+  const uint32_t i = static_cast<uint32_t>(names.size());
+  names.emplace_back(name);
+  index.emplace(names.back(), i);
+  return i;
+}
+
+}  // namespace
 
 // The factors of many jobs, with what they depend on besides the job itself looked up once per
 // association, partition and QOS rather than once per job: a listing or a recomputation walks
@@ -239,17 +260,7 @@ std::shared_ptr<const Controller::PriorityTable> Controller::BuildPriorityTableL
   t->total_nodes = ctx.total_nodes;
   t->total_cpus = ctx.total_cpus;
   absl::flat_hash_map<std::string, uint32_t> assoc_of, user_of, partition_of, qos_of;
-  std::string key, name;
-  auto intern = [&name](absl::flat_hash_map<std::string, uint32_t>& index,
-                        std::vector<std::string>& names, std::string_view text) {
-    name.assign(text);
-    auto it = index.find(name);
-    if (it != index.end()) return it->second;
-    const uint32_t i = static_cast<uint32_t>(names.size());
-    names.push_back(name);
-    index.emplace(name, i);
-    return i;
-  };
+  std::string key;
   t->rows.reserve(live_jobs_.size());
   for (const auto& [id, job] : live_jobs_) {
     if (job->state != JobState::kPending) continue;
@@ -269,11 +280,11 @@ std::shared_ptr<const Controller::PriorityTable> Controller::BuildPriorityTableL
       row.assoc = it->second;
     } else {
       row.assoc = static_cast<uint32_t>(t->assocs.size());
-      t->assocs.push_back({r.account, intern(user_of, t->users, r.user)});
+      t->assocs.push_back({r.account, InternName(user_of, t->users, r.user)});
       assoc_of.emplace(key, row.assoc);
     }
-    row.partition = intern(partition_of, t->partitions, r.partition);
-    row.qos = intern(qos_of, t->qos, QosNameOf(r));
+    row.partition = InternName(partition_of, t->partitions, r.partition);
+    row.qos = InternName(qos_of, t->qos, QosNameOf(r));
     t->rows.push_back(row);
   }
   t->max_changes = 1024 + t->rows.size() / 8;
@@ -335,20 +346,6 @@ Controller::PriorityListing Controller::ListPriorityTable(const JobFilter& filte
   // admitted): their names are added to the listing's as they come.
   FactorBatch batch(*this, *fairshare, ctx, now);
   absl::flat_hash_map<std::string, uint32_t> user_of, partition_of;
-  auto name_index = [](absl::flat_hash_map<std::string, uint32_t>& index,
-                       std::vector<std::string>& names, const std::string& name) {
-    if (index.size() != names.size()) {  // first use: index what the table brought
-      for (uint32_t i = static_cast<uint32_t>(index.size()); i < names.size(); ++i) {
-        index.emplace(names[i], i);
-      }
-    }
-    auto it = index.find(name);
-    if (it != index.end()) return it->second;
-    const uint32_t i = static_cast<uint32_t>(names.size());
-    names.push_back(name);
-    index.emplace(name, i);
-    return i;
-  };
   auto wanted = [](const auto& list, const auto& value) {
     return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
   };
@@ -364,8 +361,8 @@ Controller::PriorityListing Controller::ListPriorityTable(const JobFilter& filte
     }
     PriorityListing::Row row;
     row.id = id;
-    row.user = name_index(user_of, out.users, job->req.user);
-    row.partition = name_index(partition_of, out.partitions, job->req.partition);
+    row.user = InternName(user_of, out.users, job->req.user);
+    row.partition = InternName(partition_of, out.partitions, job->req.partition);
     row.factors = batch.Of(*job);
     // From the same factors, so a line adds up (the stored priority may be a second older).
     row.priority = JobPriority(*job, row.factors, w);
