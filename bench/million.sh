@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# A million jobs through one controller (issue 12): `shoal up --nodes 0`, NODES emulated nodes
+# (`shoal sim agents --job-time instant`, the real agent protocol), then ARRAYS job arrays of
+# ARRAY_SIZE tasks (sbatch) and SINGLES single jobs (durable submissions through the API, 16
+# connections), all eligible at once. It prints the submission time of each kind, jobs started
+# per second (from the controller's own counter), the end-to-end time from the first submission
+# to the last completion, the controller's CPU and its peak RSS (sampled every second), and
+# checks that every job was accounted COMPLETED. The baseline in the same run is the rate of the
+# first 10 % of the jobs.
+#
+#   bash bench/million.sh                                   # 900 arrays of 1,000 + 100,000 singles
+#   ARRAYS=90 SINGLES=10000 NODES=500 bash bench/million.sh # a tenth of it
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+NODES=${NODES:-1000}
+ARRAYS=${ARRAYS:-900}
+ARRAY_SIZE=${ARRAY_SIZE:-1000}
+SINGLES=${SINGLES:-100000}
+BIN=${BIN:-$root/build/bin}
+export PATH="$BIN:$PATH"
+work=$(mktemp -d /tmp/shoal-million.XXXXXX)
+export SHOAL_STATE_DIR=$work/state
+emu= sampler=
+cleanup() {
+  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
+  [ -n "$emu" ] && kill "$emu" 2>/dev/null || true
+  shoal down >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc -l | xargs printf '%.1f'; }
+total=$((ARRAYS * ARRAY_SIZE + SINGLES))
+# Finished jobs are forgotten by the controller a minute after they end (they stay in the
+# store and in sacct), as a busy site would configure it.
+printf 'SlurmdTimeout=10\nMaxArraySize=%d\nMinJobAge=60\n' $((ARRAY_SIZE + 1)) > "$work/slurm.conf"
+shoal up --nodes 0 --config "$work/slurm.conf" >/dev/null
+ctl=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' \
+  "$SHOAL_STATE_DIR/cluster.json")
+shoal sim agents --count "$NODES" --cpus-per-node 4 --job-time instant > "$work/emu.log" 2>&1 &
+emu=$!
+deadline=$(($(date +%s) + 300))
+until [ "$(sinfo -h -N -o %T 2>/dev/null | grep -cx idle)" = "$NODES" ]; do
+  [ "$(date +%s)" -gt "$deadline" ] && { echo "not all $NODES nodes registered"; exit 1; }
+  sleep 0.5
+done
+# Peak RSS and the started counter, once a second, in the background.
+( while sleep 1; do
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$ctl/status" 2>/dev/null) || break
+    started=$(curl -s --unix-socket "$SHOAL_STATE_DIR/controller.sock" http://localhost/metrics \
+      | awk '$1 == "shoal_jobs_started_total" {print $2}')
+    echo "$(date +%s.%N) $rss ${started:-0}"
+  done ) > "$work/samples" &
+sampler=$!
+
+cpu0=$(awk '{print $14 + $15}' "/proc/$ctl/stat")
+t0=$(now)
+if [ "$SINGLES" -gt 0 ]; then
+  "$BIN/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" "$SINGLES" 16 0 eligible \
+    | head -1 &
+  singles=$!
+fi
+for _ in $(seq "$ARRAYS"); do
+  sbatch -o /dev/null -a "1-$ARRAY_SIZE" --wrap true >/dev/null
+done
+echo "arrays: $ARRAYS x $ARRAY_SIZE submitted in $(since "$t0") s"
+[ "$SINGLES" -gt 0 ] && wait "$singles"
+echo "all $total submitted after $(since "$t0") s"
+until [ -z "$(squeue -h 2>/dev/null | head -1)" ]; do sleep 1; done
+elapsed=$(since "$t0")
+cpu1=$(awk '{print $14 + $15}' "/proc/$ctl/stat")
+kill "$sampler"; sampler=
+peak=$(awk '$2 > m {m = $2} END {printf "%.0f", m / 1024}' "$work/samples")
+# The baseline: the rate while the first tenth of the jobs started.
+first=$(awk -v t0="$t0" -v n=$((total / 10)) '$3 >= n {printf "%.0f", n / ($1 - t0); exit}' \
+  "$work/samples")
+echo "end to end: $total jobs in $elapsed s = $(echo "$total / $elapsed" | bc -l | xargs printf '%.0f') jobs started/s (first tenth: ${first:-?}/s)"
+echo "controller: $(echo "($cpu1 - $cpu0) / $(getconf CLK_TCK)" | bc -l | xargs printf '%.0f') s CPU," \
+  "$(echo "($cpu1 - $cpu0) / $(getconf CLK_TCK) * 1000 / $total" | bc -l | xargs printf '%.2f') ms per job, peak RSS ${peak} MB"
+completed=$(sacct -X -n -P -a -S 2020-01-01 -o State | grep -c '^COMPLETED' || true)
+echo "sacct: $completed of $total COMPLETED"
