@@ -3,12 +3,32 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <mutex>
 
+#include "controller/rate_limiter.h"
+#include "log/logging.h"
 #include "security/membership.h"
 
 namespace shoal {
+
+// Each kind of refusal is logged at most this often, with a count of the rest.
+constexpr auto kWarnEvery = std::chrono::seconds(10);
+
+// An agent says a few things a second: a heartbeat, its jobs' starts and ends, its steps'. One
+// that says far more is cut off rather than let it fill the controller's intake queue ahead of
+// everyone else; one that registers again and again is turned away for a while.
+struct AgentGuards {
+  explicit AgentGuards(const AgentLimits& limits)
+      : limits(limits), registrations(limits.registrations_per_s, limits.registration_burst) {}
+  const AgentLimits limits;
+  RateLimiter registrations;
+  ThrottledWarning refused{kWarnEvery};
+  ThrottledWarning looping{kWarnEvery};
+  ThrottledWarning flooding{kWarnEvery};
+};
+
 namespace {
 
 std::string Metadata(const grpc::CallbackServerContext* context, const char* key) {
@@ -51,17 +71,18 @@ std::string Printable(const std::string& name) {
 class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>,
                           public std::enable_shared_from_this<AgentStream> {
  public:
-  static AgentStream* Open(Controller& controller, grpc::CallbackServerContext* context,
+  static AgentStream* Open(Controller& controller, AgentGuards& guards,
+                           grpc::CallbackServerContext* context,
                            const std::optional<std::string>& cluster_key) {
     // Not make_shared: the wake hook's weak reference must not keep the reactor's memory.
-    std::shared_ptr<AgentStream> stream(new AgentStream(controller, context));
+    std::shared_ptr<AgentStream> stream(new AgentStream(controller, guards, context));
     stream->self_ = stream;
     if (cluster_key) {
       Result<std::string> node = CheckMembership(context, *cluster_key);
       if (!node.ok()) {
-        spdlog::warn("refused agent {} from {}: {}",
-                     Printable(Metadata(context, security::kProofNodeHeader)), context->peer(),
-                     node.status().message());
+        guards.refused.Warn(fmt::format("refused agent {} from {}: {}",
+                                        Printable(Metadata(context, security::kProofNodeHeader)),
+                                        context->peer(), node.status().message()));
         stream->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                     "cluster key rejected: " + node.status().message()));
         return stream.get();
@@ -81,8 +102,31 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
       }
       return;
     }
+    const AgentLimits& limits = guards_.limits;
+    if (ok && flood_.Take(limits.messages_per_s, limits.message_burst,
+                          TokenBucket::Clock::now()) > 0) {
+      guards_.flooding.Warn(fmt::format(
+          "node {}: disconnected for sending more than {:.0f} messages a second; it must "
+          "register again",
+          session_->node(), limits.messages_per_s));
+      {
+        // Before the session closes: its wake must not cancel the stream, which ends with
+        // this status instead.
+        std::lock_guard<std::mutex> lock(mu_);
+        finish_status_ = grpc::Status(
+            grpc::StatusCode::RESOURCE_EXHAUSTED,
+            fmt::format("too many messages: more than {:.0f} a second", limits.messages_per_s));
+        stop_writing_ = true;
+      }
+      controller_.OnAgentDisconnected(session_);
+      std::lock_guard<std::mutex> lock(mu_);
+      reads_ended_ = true;
+      MaybeFinishLocked();
+      return;
+    }
     if (ok) {
-      controller_.OnAgentMessage(session_, in_);
+      // Handed over whole: the next read parses into a cleared message.
+      controller_.QueueAgentMessage(session_, std::move(in_));
       StartRead(&in_);
       return;
     }
@@ -128,8 +172,8 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
   }
 
  private:
-  AgentStream(Controller& controller, grpc::CallbackServerContext* context)
-      : controller_(controller), context_(context) {}
+  AgentStream(Controller& controller, AgentGuards& guards, grpc::CallbackServerContext* context)
+      : controller_(controller), guards_(guards), context_(context) {}
 
   void Register() {
     if (!in_.has_register_()) {
@@ -138,16 +182,26 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
     }
     // A proof is good for its own node only: another node's cannot register this one.
     if (proven_node_ && in_.register_().node_name() != *proven_node_) {
-      spdlog::warn("refused agent {} from {}: its membership proof is for node {}",
-                   Printable(in_.register_().node_name()), context_->peer(),
-                   Printable(*proven_node_));
+      guards_.refused.Warn(fmt::format("refused agent {} from {}: its membership proof is for node {}",
+                                       Printable(in_.register_().node_name()), context_->peer(),
+                                       Printable(*proven_node_)));
       Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                           "cluster key rejected: the membership proof is for node " +
                               Printable(*proven_node_) + ", not " +
                               Printable(in_.register_().node_name())));
       return;
     }
-    // Registered on the controller's registrar thread; nothing else happens on this stream
+    const std::string& name = in_.register_().node_name();
+    if (const double wait = guards_.registrations.Take(name); wait > 0) {
+      guards_.looping.Warn(fmt::format(
+          "node {}: registration from {} refused, it registers too often (a crash loop?)",
+          Printable(name), context_->peer()));
+      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          fmt::format("node {} registers too often: try again in {:.0f} s",
+                                      Printable(name), std::ceil(wait))));
+      return;
+    }
+    // Registered on the controller's agent intake thread; nothing else happens on this stream
     // until then (no read or write is outstanding), and the reference keeps the reactor alive.
     controller_.RegisterAgentAsync(
         in_.register_(), [self = shared_from_this()](
@@ -216,15 +270,17 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
   void MaybeFinishLocked() {
     if (finished_ || !reads_ended_ || writing_) return;
     finished_ = true;
-    Finish(grpc::Status::OK);
+    Finish(finish_status_);
   }
 
   Controller& controller_;
+  AgentGuards& guards_;
   grpc::CallbackServerContext* context_;
   std::shared_ptr<AgentStream> self_;
   std::shared_ptr<AgentSession> session_;  // set once, before the wake hook exists
   std::optional<std::string> proven_node_;  // whom the membership proof was for
   rpc::AgentMessage in_;                   // touched only by the read reactions
+  TokenBucket flood_{guards_.limits.message_burst, TokenBucket::Clock::now()};  // reads only
 
   std::mutex mu_;  // guards the write side below
   rpc::ControllerMessage out_;
@@ -233,13 +289,22 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
   bool stop_writing_ = false;  // a write failed or the session closed: write nothing more
   bool reads_ended_ = false;
   bool finished_ = false;
+  grpc::Status finish_status_;  // OK unless the agent was cut off
 };
 
 }  // namespace
 
+AgentServiceImpl::AgentServiceImpl(Controller& controller, std::optional<std::string> cluster_key,
+                                   AgentLimits limits)
+    : controller_(controller),
+      cluster_key_(std::move(cluster_key)),
+      guards_(std::make_unique<AgentGuards>(limits)) {}
+
+AgentServiceImpl::~AgentServiceImpl() = default;
+
 grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>* AgentServiceImpl::Connect(
     grpc::CallbackServerContext* context) {
-  return AgentStream::Open(controller_, context, cluster_key_);
+  return AgentStream::Open(controller_, *guards_, context, cluster_key_);
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::Join(grpc::CallbackServerContext* context,

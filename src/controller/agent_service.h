@@ -8,6 +8,7 @@
 // needs no proof: its join token is the proof, and it registers nothing.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -17,12 +18,27 @@
 
 namespace shoal {
 
+// What one agent may do before it is turned away, so that a misbehaving one (a bug, a crash
+// loop, a hostile peer) cannot slow the others.
+struct AgentLimits {
+  // Messages on one stream: past the burst, more than this a second cuts the stream off (the
+  // agent must register again). Room for a big node running instant jobs as fast as the
+  // controller can start them.
+  double messages_per_s = 5000;
+  double message_burst = 50000;
+  // Registrations of one node name: past the burst, more often than this is refused for a while.
+  double registrations_per_s = 1.0 / 3;
+  double registration_burst = 10;
+};
+struct AgentGuards;  // the limits' state (agent_service.cc)
+
 class AgentServiceImpl final : public rpc::AgentService::CallbackService {
  public:
   // `cluster_key`: the raw cluster key every agent must prove; none only in tests of the
   // stream's life cycle.
-  AgentServiceImpl(Controller& controller, std::optional<std::string> cluster_key)
-      : controller_(controller), cluster_key_(std::move(cluster_key)) {}
+  AgentServiceImpl(Controller& controller, std::optional<std::string> cluster_key,
+                   AgentLimits limits = {});
+  ~AgentServiceImpl() override;
   grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>* Connect(
       grpc::CallbackServerContext* context) override;
   // `shoal join`: a valid join token (JoinTokens::Redeem) buys the cluster key and CA. Without
@@ -38,6 +54,7 @@ class AgentServiceImpl final : public rpc::AgentService::CallbackService {
  private:
   Controller& controller_;
   const std::optional<std::string> cluster_key_;
+  const std::unique_ptr<AgentGuards> guards_;
   JoinTokens* join_tokens_ = nullptr;
   std::string ca_pem_;
 };

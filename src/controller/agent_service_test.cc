@@ -62,7 +62,7 @@ class AgentServiceTest : public ::testing::Test {
     ctl_ = std::make_unique<Controller>(ControllerConfig(), std::move(store).value(),
                                         dir_ + "/ctl.sock");
     ASSERT_TRUE(ctl_->Start(PolicyRegistry::Builtin()).ok());
-    service_ = std::make_unique<AgentServiceImpl>(*ctl_, cluster_key_);
+    service_ = std::make_unique<AgentServiceImpl>(*ctl_, cluster_key_, limits_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -130,6 +130,7 @@ class AgentServiceTest : public ::testing::Test {
   }
 
   std::optional<std::string> cluster_key_;  // set before SetUp to require membership proofs
+  AgentLimits limits_;                       // set before SetUp for tighter ones
   std::string dir_;
   std::unique_ptr<Controller> ctl_;
   std::unique_ptr<AgentServiceImpl> service_;
@@ -216,6 +217,58 @@ TEST_F(AgentServiceTest, ControllerStopEndsEveryStream) {
     EXPECT_FALSE(a->stream->Read(&m));
     EXPECT_EQ(a->stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
+}
+
+// One agent misbehaving is turned away; the others keep their streams. Limits tightened so the
+// test is quick (and holds under the sanitizers' slowness).
+class AgentServiceLimitsTest : public AgentServiceTest {
+ protected:
+  AgentServiceLimitsTest() {
+    limits_.messages_per_s = 50;
+    limits_.message_burst = 200;
+    limits_.registrations_per_s = 0.01;
+    limits_.registration_burst = 3;
+  }
+};
+
+TEST_F(AgentServiceLimitsTest, AnAgentFloodingMessagesIsCutOffAlone) {
+  Agent& calm = Connect("n1");
+  Agent& flood = Connect("n2");
+  rpc::AgentMessage hb;
+  hb.mutable_heartbeat()->set_time(1);
+  int written = 0;
+  while (written < 100000 && flood.stream->Write(hb)) ++written;
+  EXPECT_GE(written, 200) << "cut off within its burst";
+  EXPECT_LT(written, 100000) << "never cut off";
+  rpc::ControllerMessage m;
+  while (flood.stream->Read(&m)) {
+  }
+  grpc::Status s = flood.stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(s.error_message(), "too many messages: more than 50 a second");
+  EXPECT_TRUE(WaitUntil([&] { return !Responding("n2"); }));
+  // The calm one is untouched, and the flooder may register again.
+  ASSERT_TRUE(calm.stream->Write(hb));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(Responding("n1"));
+  Connect("n2");
+  EXPECT_TRUE(Responding("n2"));
+}
+
+TEST_F(AgentServiceLimitsTest, ANodeRegisteringInALoopIsTurnedAwayForAWhile) {
+  for (int i = 0; i < 3; ++i) Connect("n1");  // each replaces the last
+  Agent& a = Open();
+  a.stream->Write(Registration("n1"));  // may fail: the stream may be over already
+  rpc::ControllerMessage m;
+  EXPECT_FALSE(a.stream->Read(&m)) << "a registration past the burst was answered";
+  grpc::Status s = a.stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("node n1 registers too often: try again in"),
+            std::string::npos)
+      << s.error_message();
+  // Another node is not held back by it.
+  Connect("n2");
+  EXPECT_TRUE(Responding("n2"));
 }
 
 // With a cluster key, only agents that prove it register, and only as the node proven.

@@ -260,12 +260,12 @@ Status Controller::Start(const PolicyRegistry& registry) {
     TimerLoop();
   });
   {
-    std::lock_guard<std::mutex> lock(registrations_mu_);
-    registrar_running_ = true;
+    std::lock_guard<std::mutex> lock(intake_mu_);
+    intake_running_ = true;
   }
-  registrar_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "registrar");
-    RegistrarLoop();
+  intake_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "agent-intake");
+    AgentIntakeLoop();
   });
   return Status::Ok();
 }
@@ -280,12 +280,12 @@ void Controller::Stop() {
   if (scheduler_thread_.joinable()) scheduler_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
   {
-    // Registrations already queued are answered (and their sessions closed below).
-    std::lock_guard<std::mutex> lock(registrations_mu_);
-    registrations_stopping_ = true;
+    // Registrations and messages already queued are applied (and the sessions closed below).
+    std::lock_guard<std::mutex> lock(intake_mu_);
+    intake_stopping_ = true;
   }
-  registrations_cv_.notify_all();
-  if (registrar_thread_.joinable()) registrar_thread_.join();
+  intake_cv_.notify_all();
+  if (intake_thread_.joinable()) intake_thread_.join();
   WaitPowerHooks();  // they end within their time limits; nothing of theirs is applied now
   // Before the store goes: undelivered events stay in it for the next start.
   if (webhooks_) webhooks_->Stop();
@@ -1748,11 +1748,11 @@ void Controller::RegisterAgentAsync(rpc::Register reg, RegisterDone done) {
   if (Status s = CheckRegister(reg); !s.ok()) return done(s, rpc::RegisterReply());
   bool stopping = false;
   {
-    std::lock_guard<std::mutex> lock(registrations_mu_);
-    stopping = registrations_stopping_;
-    if (registrar_running_ && !stopping) {
+    std::lock_guard<std::mutex> lock(intake_mu_);
+    stopping = intake_stopping_;
+    if (intake_running_ && !stopping) {
       registrations_.push_back({std::move(reg), std::move(done)});
-      registrations_cv_.notify_one();
+      intake_cv_.notify_one();
       return;
     }
   }
@@ -1763,153 +1763,222 @@ void Controller::RegisterAgentAsync(rpc::Register reg, RegisterDone done) {
   done(std::move(session), std::move(reply));
 }
 
-void Controller::RegistrarLoop() {
-  std::unique_lock<std::mutex> lock(registrations_mu_);
-  while (true) {
-    registrations_cv_.wait(lock, [&] { return registrations_stopping_ || !registrations_.empty(); });
-    if (registrations_.empty()) return;  // stopping, and nothing left to answer
-    // At most a few hundred at a time: the exclusive lock is let go between batches, for the
-    // API, the scheduler and the agents' other messages.
-    constexpr size_t kMaxBatch = 256;
-    std::vector<PendingRegistration> batch;
-    if (registrations_.size() <= kMaxBatch) {
-      batch.swap(registrations_);
+void Controller::AgentIntakeLoop() {
+  // At most a few hundred registrations and a thousand messages at a time: the exclusive lock
+  // is let go between batches, for the API and the scheduler.
+  constexpr size_t kMaxRegistrations = 256;
+  constexpr size_t kMaxMessages = 1024;
+  auto take = [](auto& queue, size_t most) {
+    std::remove_reference_t<decltype(queue)> batch;
+    if (queue.size() <= most) {
+      batch.swap(queue);
     } else {
-      batch.assign(std::make_move_iterator(registrations_.begin()),
-                   std::make_move_iterator(registrations_.begin() + kMaxBatch));
-      registrations_.erase(registrations_.begin(), registrations_.begin() + kMaxBatch);
+      batch.assign(std::make_move_iterator(queue.begin()),
+                   std::make_move_iterator(queue.begin() + most));
+      queue.erase(queue.begin(), queue.begin() + most);
     }
+    return batch;
+  };
+  std::unique_lock<std::mutex> lock(intake_mu_);
+  while (true) {
+    intake_cv_.wait(lock, [&] {
+      return intake_stopping_ || !registrations_.empty() || !agent_messages_.empty();
+    });
+    // Stopping: what is queued is still answered (and the sessions closed by Stop).
+    if (registrations_.empty() && agent_messages_.empty()) return;
+    std::vector<PendingRegistration> registrations = take(registrations_, kMaxRegistrations);
+    std::vector<QueuedAgentMessage> messages = take(agent_messages_, kMaxMessages);
     lock.unlock();
-    // Every registration that arrived meanwhile, in one exclusive lock: in a registration storm
-    // the lock is taken once per batch, not once per node, and gRPC's threads never wait for it
-    // (they carry every agent's heartbeats; blocked behind registrations, they let registered
-    // nodes miss SlurmdTimeout).
-    std::vector<rpc::RegisterReply> replies(batch.size());
-    std::vector<std::shared_ptr<AgentSession>> sessions(batch.size());
-    PendingWrites ops;
-    {
-      WriteLock state = LockForChange();
-      const int64_t now = NowSeconds();
-      for (size_t i = 0; i < batch.size(); ++i) {
-        sessions[i] = RegisterAgentLocked(batch[i].reg, replies[i], now, ops);
-      }
-    }
-    AwaitWrites(ops);
-    TriggerSchedule();
-    for (size_t i = 0; i < batch.size(); ++i) {
-      batch[i].done(std::move(sessions[i]), std::move(replies[i]));
-    }
+    if (!registrations.empty()) ApplyRegistrations(registrations);
+    if (!messages.empty()) ApplyAgentMessages(messages);
     lock.lock();
   }
 }
 
-void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
-                                const rpc::AgentMessage& msg) {
-  const int64_t now = NowSeconds();
-  // A heartbeat takes no lock at all: every path that ends a session closes it first, so a
-  // session that is not closed is still its node's current one.
-  if (msg.has_heartbeat() ? session->closed() : !CurrentSession(session)) {
-    // A session the controller ended (its node was declared down, or a newer registration
-    // replaced it): nothing it says is applied. Its stream is being closed, and the agent must
-    // register again, which fences whatever it still runs.
-    if (!session->refusal_logged.exchange(true)) {
-      spdlog::warn("node {}: message on an ended session refused; the agent must register again",
-                   session->node());
-    }
-    return;
-  }
-  // Anything the agent says shows it alive; a heartbeat says nothing else, so it takes no
-  // lock at all (the timer reads what the session heard).
-  session->Heard(SteadyMs(), now);
-  if (msg.has_heartbeat()) {
-    if (msg.heartbeat().gpus_size() == 0) return;
-    auto gpus = CheckGpuReadings(msg.heartbeat(), session->gpus);
-    if (gpus.ok()) {
-      metrics_->SetNodeGpus(session->node(), std::move(gpus).value());
-    } else if (!session->bad_gpu_readings_logged.exchange(true)) {
-      spdlog::warn("node {}: GPU readings ignored: {}", session->node(), gpus.status().message());
-    }
-    return;
-  }
-  if (msg.has_step_finished()) return OnStepFinished(session, msg.step_finished());
-  if (msg.has_usage_report()) return OnUsageReport(session->node(), msg.usage_report());
-  if (msg.has_node_health()) return OnNodeHealth(session->node(), msg.node_health(), now);
-  if (msg.has_job_started()) {
-    return;  // the start time recorded at launch stands; nothing to do yet
-  }
-  if (!msg.has_job_finished()) return;
-  const rpc::JobFinished& fin = msg.job_finished();
+void Controller::ApplyRegistrations(std::vector<PendingRegistration>& batch) {
+  // Every registration that arrived meanwhile, in one exclusive lock: in a registration storm
+  // the lock is taken once per batch, not once per node.
+  std::vector<rpc::RegisterReply> replies(batch.size());
+  std::vector<std::shared_ptr<AgentSession>> sessions(batch.size());
   PendingWrites ops;
   {
-    WriteLock lock = LockForChange();
-    auto it = jobs_.find(fin.job_id());
-    if (it != jobs_.end() && it->second.generation == fin.generation() &&
-        !it->second.nodes.empty() && it->second.nodes.front() == session->node()) {
-      Job& job = it->second;
-      const int64_t end = fin.end_time() > 0 ? fin.end_time() : now;
-      // What the script used (sacct's .batch line); figures from an agent are never negative.
-      job.user_cpu_us = std::max<int64_t>(0, fin.user_cpu_us());
-      job.system_cpu_us = std::max<int64_t>(0, fin.system_cpu_us());
-      job.max_rss_kb = std::max<int64_t>(0, fin.max_rss_kb());
-      if (job.state == JobState::kRunning) {
-        job.exit_code = fin.exit_code();
-        job.exit_signal = fin.signal();
-        JobState state = JobState::kCompleted;
-        if (fin.launch_failed()) {
-          state = JobState::kFailed;
-          job.reason = fin.message().empty() ? "launch failed" : fin.message();
-          if (job.exit_code == 0) job.exit_code = 1;
-        } else if (fin.timed_out()) {
-          state = JobState::kTimeout;
-        } else if (fin.out_of_memory()) {
-          // Slurm's rule: an oom kill in the batch step ends the job OUT_OF_MEMORY, whatever
-          // the script's exit status.
-          state = JobState::kOutOfMemory;
-          job.reason = "OutOfMemory";
-        } else if (fin.exit_code() != 0 || fin.signal() != 0) {
-          state = JobState::kFailed;
-          job.reason = fin.signal() != 0 ? "RaisedSignal:" + std::to_string(fin.signal())
-                                         : "NonZeroExitCode";
-        }
-        ReleaseResourcesLocked(job);
-        FinishJobLocked(job, state, end);
-        // The batch script's end is the job's: its other nodes end what is left of it there
-        // (their steps were told to stop; this also lets them drop the job's named containers).
-        for (size_t i = 1; i < job.nodes.size(); ++i) {
-          SendLocked(job.nodes[i], TerminateMessage(job, config_.kill_wait_s));
-        }
-      } else {
-        // Cancelled or requeued while running: the run is over, free what it held.
-        if (job.cancel_requested) {
-          job.exit_code = fin.exit_code();
-          job.exit_signal = fin.signal();
-        }
-        ReleaseResourcesLocked(job);
-      }
-      // Written unsynced: the agent keeps the outcome until it is acknowledged, and that
-      // waits for the next sync (AcknowledgeSyncedEnds), so a power loss cannot lose it.
-      PersistLocked(job, ops, /*must_sync=*/false);
-    } else {
-      // A stale run (fenced off: an older generation, or another node's) or an unknown job:
-      // never applied. Logged once per run; the agent resends until it registers again and
-      // learns the run is not its own.
-      if (refused_runs_.size() > 10000) refused_runs_.clear();
-      if (refused_runs_.emplace(fin.job_id(), fin.generation()).second) {
-        spdlog::warn("node {}: end of job {} generation {} refused: {}", session->node(),
-                     fin.job_id(), fin.generation(),
-                     it == jobs_.end() ? "unknown job"
-                     : it->second.generation != fin.generation()
-                         ? "current generation is " + std::to_string(it->second.generation)
-                         : "the job is not this node's");
-      }
+    WriteLock state = LockForChange();
+    const int64_t now = NowSeconds();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      sessions[i] = RegisterAgentLocked(batch[i].reg, replies[i], now, ops);
+    }
+  }
+  AwaitWrites(ops);
+  TriggerSchedule();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done(std::move(sessions[i]), std::move(replies[i]));
+  }
+}
+
+// A session the controller ended (its node was declared down, or a newer registration replaced
+// it): nothing it says is applied. Its stream is being closed, and the agent must register
+// again, which fences whatever it still runs.
+static void RefuseEndedSession(AgentSession& session) {
+  if (!session.refusal_logged.exchange(true)) {
+    spdlog::warn("node {}: message on an ended session refused; the agent must register again",
+                 session.node());
+  }
+}
+
+bool Controller::HearAgentMessage(AgentSession& session, const rpc::AgentMessage& msg) {
+  // Every path that ends a session closes it first, so a session that is not closed is still
+  // its node's current one (the intake thread checks again under the lock).
+  if (session.closed()) {
+    RefuseEndedSession(session);
+    return false;
+  }
+  // Anything the agent says shows it alive; the timer reads what the session heard.
+  session.Heard(SteadyMs(), NowSeconds());
+  if (!msg.has_heartbeat()) return true;
+  if (msg.heartbeat().gpus_size() == 0) return false;
+  auto gpus = CheckGpuReadings(msg.heartbeat(), session.gpus);
+  if (gpus.ok()) {
+    metrics_->SetNodeGpus(session.node(), std::move(gpus).value());
+  } else if (!session.bad_gpu_readings_logged.exchange(true)) {
+    spdlog::warn("node {}: GPU readings ignored: {}", session.node(), gpus.status().message());
+  }
+  return false;
+}
+
+void Controller::QueueAgentMessage(std::shared_ptr<AgentSession> session, rpc::AgentMessage msg) {
+  if (!HearAgentMessage(*session, msg)) return;
+  std::vector<QueuedAgentMessage> one;
+  {
+    std::lock_guard<std::mutex> lock(intake_mu_);
+    if (intake_running_ && !intake_stopping_) {
+      agent_messages_.push_back({std::move(session), std::move(msg)});
+      intake_cv_.notify_one();
       return;
     }
   }
+  // Not started (a test driving the controller directly) or stopping: applied on this thread.
+  one.push_back({std::move(session), std::move(msg)});
+  ApplyAgentMessages(one);
+}
+
+void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
+                                const rpc::AgentMessage& msg) {
+  if (!HearAgentMessage(*session, msg)) return;
+  std::vector<QueuedAgentMessage> one;
+  one.push_back({session, msg});
+  ApplyAgentMessages(one);
+}
+
+void Controller::ApplyAgentMessages(std::vector<QueuedAgentMessage>& batch) {
+  // A run of job ends is applied in one exclusive lock and committed together; any other
+  // message is applied on its own, in the order the agents sent them.
+  PendingWrites ops;
+  std::vector<UnsyncedAck> ends;
+  std::optional<WriteLock> lock;
+  for (QueuedAgentMessage& queued : batch) {
+    const std::shared_ptr<AgentSession>& session = queued.session;
+    const rpc::AgentMessage& msg = queued.msg;
+    if (msg.has_job_finished()) {
+      if (!lock) lock.emplace(LockForChange());
+      if (!CurrentSessionLocked(session)) {  // ended since it was queued
+        RefuseEndedSession(*session);
+        continue;
+      }
+      const rpc::JobFinished& fin = msg.job_finished();
+      if (ApplyJobFinishedLocked(*session, fin, NowSeconds(), ops)) {
+        ends.push_back({session, fin.job_id(), fin.generation()});
+      }
+      continue;
+    }
+    lock.reset();
+    if (!CurrentSession(session)) {
+      RefuseEndedSession(*session);
+      continue;
+    }
+    if (msg.has_step_finished()) {
+      OnStepFinished(session, msg.step_finished());
+    } else if (msg.has_usage_report()) {
+      OnUsageReport(session->node(), msg.usage_report());
+    } else if (msg.has_node_health()) {
+      OnNodeHealth(session->node(), msg.node_health(), NowSeconds());
+    }
+    // job_started: the start time recorded at launch stands; nothing to do yet.
+  }
+  lock.reset();
+  if (ends.empty()) return;
   TriggerSchedule();
-  // Committed (not yet synced) before this returns, so accounting reads what squeue shows.
-  if (!AwaitWrites(ops).ok()) return;  // unacknowledged: the agent sends it again
-  WriteLock lock = LockForChange();
-  unsynced_acks_.push_back({session, fin.job_id(), fin.generation()});
+  // Committed (not yet synced) before the ends are queued for acknowledgement, so accounting
+  // reads what squeue shows.
+  if (!AwaitWrites(ops).ok()) return;  // unacknowledged: the agents send them again
+  WriteLock state = LockForChange();
+  unsynced_acks_.insert(unsynced_acks_.end(), ends.begin(), ends.end());
+}
+
+bool Controller::ApplyJobFinishedLocked(const AgentSession& session, const rpc::JobFinished& fin,
+                                        int64_t now, PendingWrites& ops) {
+  auto it = jobs_.find(fin.job_id());
+  if (it != jobs_.end() && it->second.generation == fin.generation() &&
+      !it->second.nodes.empty() && it->second.nodes.front() == session.node()) {
+    Job& job = it->second;
+    const int64_t end = fin.end_time() > 0 ? fin.end_time() : now;
+    // What the script used (sacct's .batch line); figures from an agent are never negative.
+    job.user_cpu_us = std::max<int64_t>(0, fin.user_cpu_us());
+    job.system_cpu_us = std::max<int64_t>(0, fin.system_cpu_us());
+    job.max_rss_kb = std::max<int64_t>(0, fin.max_rss_kb());
+    if (job.state == JobState::kRunning) {
+      job.exit_code = fin.exit_code();
+      job.exit_signal = fin.signal();
+      JobState state = JobState::kCompleted;
+      if (fin.launch_failed()) {
+        state = JobState::kFailed;
+        job.reason = fin.message().empty() ? "launch failed" : fin.message();
+        if (job.exit_code == 0) job.exit_code = 1;
+      } else if (fin.timed_out()) {
+        state = JobState::kTimeout;
+      } else if (fin.out_of_memory()) {
+        // Slurm's rule: an oom kill in the batch step ends the job OUT_OF_MEMORY, whatever
+        // the script's exit status.
+        state = JobState::kOutOfMemory;
+        job.reason = "OutOfMemory";
+      } else if (fin.exit_code() != 0 || fin.signal() != 0) {
+        state = JobState::kFailed;
+        job.reason = fin.signal() != 0 ? "RaisedSignal:" + std::to_string(fin.signal())
+                                       : "NonZeroExitCode";
+      }
+      ReleaseResourcesLocked(job);
+      FinishJobLocked(job, state, end);
+      // The batch script's end is the job's: its other nodes end what is left of it there
+      // (their steps were told to stop; this also lets them drop the job's named containers).
+      for (size_t i = 1; i < job.nodes.size(); ++i) {
+        SendLocked(job.nodes[i], TerminateMessage(job, config_.kill_wait_s));
+      }
+    } else {
+      // Cancelled or requeued while running: the run is over, free what it held.
+      if (job.cancel_requested) {
+        job.exit_code = fin.exit_code();
+        job.exit_signal = fin.signal();
+      }
+      ReleaseResourcesLocked(job);
+    }
+    // Written unsynced: the agent keeps the outcome until it is acknowledged, and that
+    // waits for the next sync (AcknowledgeSyncedEnds), so a power loss cannot lose it.
+    PersistLocked(job, ops, /*must_sync=*/false);
+  } else {
+    // A stale run (fenced off: an older generation, or another node's) or an unknown job:
+    // never applied. Logged once per run; the agent resends until it registers again and
+    // learns the run is not its own.
+    if (refused_runs_.size() > 10000) refused_runs_.clear();
+    if (refused_runs_.emplace(fin.job_id(), fin.generation()).second) {
+      spdlog::warn("node {}: end of job {} generation {} refused: {}", session.node(),
+                   fin.job_id(), fin.generation(),
+                   it == jobs_.end() ? "unknown job"
+                   : it->second.generation != fin.generation()
+                       ? "current generation is " + std::to_string(it->second.generation)
+                       : "the job is not this node's");
+    }
+    return false;
+  }
+  return true;
 }
 
 void Controller::AcknowledgeSyncedEnds() {
@@ -1971,6 +2040,10 @@ void Controller::OnNodeHealth(const std::string& name, const rpc::NodeHealth& he
 
 bool Controller::CurrentSession(const std::shared_ptr<AgentSession>& session) const {
   ReadLock lock(mu_);
+  return CurrentSessionLocked(session);
+}
+
+bool Controller::CurrentSessionLocked(const std::shared_ptr<AgentSession>& session) const {
   auto it = sessions_.find(session->node());
   return it != sessions_.end() && it->second == session;
 }

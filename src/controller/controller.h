@@ -252,14 +252,21 @@ class Controller {
   // Handles a Register; on success returns the session the agent's stream must drain.
   Result<std::shared_ptr<AgentSession>> RegisterAgent(const rpc::Register& reg,
                                                       rpc::RegisterReply& reply);
-  // The same, off the caller's thread: `done` runs on the registrar thread once the node is
+  // The same, off the caller's thread: `done` runs on the agent intake thread once the node is
   // registered (or at once, with the error, for a malformed Register). Registrations queued
   // together are applied under one exclusive lock. The agent service uses this, so that gRPC's
   // threads never wait for the controller's lock.
   using RegisterDone =
       std::function<void(Result<std::shared_ptr<AgentSession>>, rpc::RegisterReply)>;
   void RegisterAgentAsync(rpc::Register reg, RegisterDone done);
+  // A message from an agent, applied before this returns.
   void OnAgentMessage(const std::shared_ptr<AgentSession>& session, const rpc::AgentMessage& msg);
+  // The same for the agent service: a heartbeat is taken here, without any lock; anything else
+  // is applied on the agent intake thread, in order, with what other agents said meanwhile (job
+  // ends in one exclusive lock and one commit). gRPC's threads carry every agent's heartbeats,
+  // so they must never wait for the controller's lock or its store: a node whose heartbeat sat
+  // behind a busy store would be declared DOWN while it was fine.
+  void QueueAgentMessage(std::shared_ptr<AgentSession> session, rpc::AgentMessage msg);
   void OnAgentDisconnected(const std::shared_ptr<AgentSession>& session);
   // A HealthCheckProgram outcome: a failure drains the node (unless an administrator drained
   // it), a pass resumes it when the health check drained it.
@@ -566,22 +573,37 @@ class Controller {
   std::thread scheduler_thread_;
   std::thread timer_thread_;
 
-  // Registrations waiting for the registrar thread (RegisterAgentAsync).
+  // What agents said, waiting for the agent intake thread: registrations (RegisterAgentAsync)
+  // and other messages (QueueAgentMessage).
   struct PendingRegistration {
     rpc::Register reg;
     RegisterDone done;
+  };
+  struct QueuedAgentMessage {
+    std::shared_ptr<AgentSession> session;
+    rpc::AgentMessage msg;
   };
   static Status CheckRegister(const rpc::Register& reg);
   std::shared_ptr<AgentSession> RegisterAgentLocked(const rpc::Register& reg,
                                                     rpc::RegisterReply& reply, int64_t now,
                                                     PendingWrites& ops);
-  void RegistrarLoop();
-  std::mutex registrations_mu_;
-  std::condition_variable registrations_cv_;
+  void ApplyRegistrations(std::vector<PendingRegistration>& batch);
+  // Takes what needs no lock (liveness, a heartbeat's GPU readings); false when nothing more
+  // is to be done with `msg` (a heartbeat, or a message on a session the controller ended).
+  bool HearAgentMessage(AgentSession& session, const rpc::AgentMessage& msg);
+  void ApplyAgentMessages(std::vector<QueuedAgentMessage>& batch);
+  // A job's end, under the exclusive lock: true when applied (acknowledged once synced).
+  bool ApplyJobFinishedLocked(const AgentSession& session, const rpc::JobFinished& fin,
+                              int64_t now, PendingWrites& ops);
+  bool CurrentSessionLocked(const std::shared_ptr<AgentSession>& session) const;
+  void AgentIntakeLoop();
+  std::mutex intake_mu_;
+  std::condition_variable intake_cv_;
   std::vector<PendingRegistration> registrations_;
-  bool registrations_stopping_ = false;
-  bool registrar_running_ = false;
-  std::thread registrar_thread_;
+  std::vector<QueuedAgentMessage> agent_messages_;
+  bool intake_stopping_ = false;
+  bool intake_running_ = false;
+  std::thread intake_thread_;
 };
 
 // Current time in epoch seconds (the controller's single clock read).

@@ -896,7 +896,7 @@ TEST_F(ControllerTest, RegisterRejectsBadNodes) {
 }
 
 // The agent service registers through RegisterAgentAsync: registrations that arrive together
-// are applied by the registrar thread in one exclusive lock, whatever order their names come in.
+// are applied by the agent intake thread in one exclusive lock, whatever order their names come in.
 TEST_F(ControllerTest, RegistrationsArrivingTogetherAndOutOfOrderAreAllApplied) {
   StartController();
   constexpr int kNodes = 60;
@@ -964,6 +964,59 @@ TEST_F(ControllerTest, RegistrationsArrivingTogetherAndOutOfOrderAreAllApplied) 
   ctl_->RegisterAgentAsync(reg, [&](Result<std::shared_ptr<AgentSession>> session,
                                     rpc::RegisterReply) { late.set_value(session.status()); });
   EXPECT_EQ(late.get_future().get().code(), StatusCode::kUnavailable);
+}
+
+// The agent service hands messages to QueueAgentMessage: a heartbeat is heard at once, on the
+// caller's thread, while a job's end waits for the agent intake thread. Here that thread is held
+// up (a registration's reply blocks it), as a busy lock or store would: the node stays heard,
+// and the end is applied once the thread is free, and acknowledged.
+TEST_F(ControllerTest, HeartbeatsAreHeardWhileTheAgentIntakeIsBusy) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  const JobId id = Submit();
+  const rpc::LaunchJob launch = n1.AwaitLaunch();
+  ASSERT_EQ(launch.job_id(), id);
+
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> blocked;
+  rpc::Register reg;
+  reg.set_node_name("n2");
+  reg.set_cpus(4);
+  reg.set_memory_mb(1000);
+  ctl_->RegisterAgentAsync(reg, [&](Result<std::shared_ptr<AgentSession>>, rpc::RegisterReply) {
+    blocked.set_value();
+    released.wait();
+  });
+  blocked.get_future().wait();
+
+  rpc::AgentMessage fin;
+  fin.mutable_job_finished()->set_job_id(id);
+  fin.mutable_job_finished()->set_generation(launch.generation());
+  ctl_->QueueAgentMessage(n1.session(), fin);
+  const int64_t before = n1.session()->heard_ms();
+  std::this_thread::sleep_for(5ms);
+  rpc::AgentMessage beat;
+  beat.mutable_heartbeat()->set_time(NowSeconds());
+  ctl_->QueueAgentMessage(n1.session(), beat);
+  EXPECT_GT(n1.session()->heard_ms(), before) << "the heartbeat waited for the intake thread";
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(StateOf(id), JobState::kRunning) << "the end overtook the busy intake thread";
+
+  release.set_value();
+  EXPECT_TRUE(WaitState(id, JobState::kCompleted));
+  EXPECT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+
+  // A message queued on a session the controller has since ended is never applied.
+  const JobId second = Submit();
+  const rpc::LaunchJob again = n1.AwaitLaunch();
+  ASSERT_EQ(again.job_id(), second);
+  n1.session()->Close();
+  fin.mutable_job_finished()->set_job_id(second);
+  fin.mutable_job_finished()->set_generation(again.generation());
+  ctl_->QueueAgentMessage(n1.session(), fin);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(StateOf(second), JobState::kRunning);
 }
 
 TEST_F(ControllerTest, DisconnectedNodeGetsNoNewWork) {

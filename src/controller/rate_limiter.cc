@@ -8,6 +8,19 @@ namespace {
 constexpr auto kPruneEvery = std::chrono::seconds(10);
 }  // namespace
 
+double TokenBucket::Take(double rate, double burst, Clock::time_point now) {
+  const double elapsed = std::chrono::duration<double>(now - updated).count();
+  if (elapsed > 0) {
+    tokens = std::min(burst, tokens + elapsed * rate);
+    updated = now;
+  }
+  if (tokens >= 1) {
+    tokens -= 1;
+    return 0;
+  }
+  return (1 - tokens) / rate;
+}
+
 RateLimiter::RateLimiter(double rate_per_s, double burst)
     : rate_(std::max(0.0, rate_per_s)), burst_(burst >= 1 ? burst : std::max(rate_per_s, 1.0)) {}
 
@@ -15,20 +28,8 @@ double RateLimiter::Take(const std::string& key, Clock::time_point now) {
   if (rate_ <= 0) return 0;
   std::lock_guard<std::mutex> lock(mu_);
   if (now - last_prune_ > kPruneEvery) PruneLocked(now);
-  auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
-  Bucket& b = it->second;
-  if (!fresh) {
-    const double elapsed = std::chrono::duration<double>(now - b.updated).count();
-    if (elapsed > 0) {
-      b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
-      b.updated = now;
-    }
-  }
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
-    return 0;
-  }
-  return (1 - b.tokens) / rate_;
+  auto it = buckets_.try_emplace(key, burst_, now).first;
+  return it->second.Take(rate_, burst_, now);
 }
 
 size_t RateLimiter::keys() const {

@@ -11,6 +11,17 @@
 
 namespace shoal {
 
+// One token bucket, refilling at `rate` tokens a second up to `burst`; the caller keeps the rate
+// and the burst (a limiter holds many buckets of the same pair). It starts full.
+struct TokenBucket {
+  using Clock = std::chrono::steady_clock;
+  TokenBucket(double burst, Clock::time_point now) : tokens(burst), updated(now) {}
+  // Takes one token: 0 when there was one, else the seconds until there will be.
+  double Take(double rate, double burst, Clock::time_point now);
+  double tokens;
+  Clock::time_point updated;
+};
+
 class RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
@@ -25,16 +36,12 @@ class RateLimiter {
   size_t keys() const;
 
  private:
-  struct Bucket {
-    double tokens = 0;
-    Clock::time_point updated;
-  };
   void PruneLocked(Clock::time_point now);
 
   const double rate_;
   const double burst_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_;
+  std::unordered_map<std::string, TokenBucket> buckets_;
   Clock::time_point last_prune_{};
 };
 

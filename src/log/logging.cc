@@ -161,4 +161,24 @@ Status InstallLogger(const LogOptions& options) {
   return Status::Ok();
 }
 
+bool ThrottledWarning::Warn(std::string_view message, Clock::time_point now) {
+  uint64_t held_back = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (now < next_) {
+      ++held_back_;
+      return false;
+    }
+    next_ = now + interval_;
+    held_back = held_back_;
+    held_back_ = 0;
+  }
+  if (held_back == 0) {
+    spdlog::warn("{}", message);
+  } else {
+    spdlog::warn("{} ({} more like it held back)", message, held_back);
+  }
+  return true;
+}
+
 }  // namespace shoal

@@ -7,8 +7,10 @@
 #include <spdlog/common.h>
 #include <spdlog/formatter.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -43,5 +45,23 @@ std::unique_ptr<spdlog::formatter> MakeJsonLogFormatter(std::string component);
 // Makes the logger `options` describes and installs it as spdlog's default, replacing any
 // earlier one. Fails with a message naming the file when it cannot be opened.
 Status InstallLogger(const LogOptions& options);
+
+// A warning that something outside keeps causing (an agent flooding messages, reconnecting in a
+// loop, failing its key): written at most once per interval, with how many more there were
+// since the last one, so that a misbehaving peer cannot flood the log or slow it down.
+class ThrottledWarning {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit ThrottledWarning(Clock::duration interval) : interval_(interval) {}
+  // Logs `message` (a warning) unless one was logged less than an interval ago; returns whether
+  // it did. Held-back occurrences are counted into the next line.
+  bool Warn(std::string_view message, Clock::time_point now = Clock::now());
+
+ private:
+  const Clock::duration interval_;
+  std::mutex mu_;
+  Clock::time_point next_{};
+  uint64_t held_back_ = 0;
+};
 
 }  // namespace shoal

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/details/log_msg.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -145,6 +146,26 @@ TEST_F(InstallLoggerTest, AFileThatCannotBeOpenedIsAnError) {
   Status s = InstallLogger(options);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("/proc/shoal-cannot-create/c.log"), std::string::npos);
+}
+
+TEST(ThrottledWarningTest, OneLinePerIntervalCountingWhatWasHeldBack) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%l %v");
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  ThrottledWarning warning(std::chrono::seconds(10));
+  const auto t0 = ThrottledWarning::Clock::now();
+  EXPECT_TRUE(warning.Warn("node a floods", t0));
+  EXPECT_FALSE(warning.Warn("node b floods", t0 + std::chrono::seconds(1)));
+  EXPECT_FALSE(warning.Warn("node c floods", t0 + std::chrono::seconds(9)));
+  EXPECT_TRUE(warning.Warn("node d floods", t0 + std::chrono::seconds(10)));
+  EXPECT_TRUE(warning.Warn("node e floods", t0 + std::chrono::seconds(25)));
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(out.str(),
+            "warning node a floods\n"
+            "warning node d floods (2 more like it held back)\n"
+            "warning node e floods\n");
 }
 
 }  // namespace
