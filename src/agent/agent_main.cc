@@ -1,7 +1,6 @@
 // shoal-agent: the node daemon (see agent.h). Thin: parse options, take the state directory's
 // lock, daemonize when asked (--daemonize), set up logging, run the Agent until SIGTERM/SIGINT.
 // Jobs are never killed on exit: a restarted agent reattaches to them.
-#include <absl/synchronization/mutex.h>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <limits.h>
@@ -28,6 +27,7 @@
 #include "agent/node_metrics.h"
 #include "metrics/metrics.h"
 #include "api/server/http_server.h"
+#include "rpc/grpc_process.h"
 #include "security/cluster_ca.h"
 
 namespace {
@@ -65,10 +65,7 @@ bool Daemonize() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Debian's abseil is built without NDEBUG, so every absl::Mutex operation in gRPC runs
-  // deadlock detection (a lock graph, GraphCycles: 7 % of the controller's CPU in a 5,000-agent
-  // registration storm, bench/RESULTS.md). It is a debugging aid: off.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  shoal::PrepareGrpcProcess();
   // `shoal join` runs here: it needs gRPC, which the lean `shoal` does not link.
   if (argc >= 2 && std::string_view(argv[1]) == "join") {
     return shoal::agent::JoinMain(argc - 1, argv + 1);

@@ -1,6 +1,5 @@
 // shoal-controller: the controller daemon (`shoal controller` execs it). Keeps jobs, nodes and
 // partitions; serves the public API on a Unix socket and TCP, and agents over gRPC.
-#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
@@ -31,6 +30,7 @@
 #include "controller/metrics_routes.h"
 #include "controller/webhooks.h"
 #include "log/logging.h"
+#include "rpc/grpc_process.h"
 #include "security/cluster_ca.h"
 #include "security/jwt.h"
 #include "store/postgres_store.h"
@@ -331,10 +331,7 @@ int InitMain(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Debian's abseil is built without NDEBUG, so every absl::Mutex operation in gRPC runs
-  // deadlock detection (a lock graph, GraphCycles: 7 % of the controller's CPU in a 5,000-agent
-  // registration storm, bench/RESULTS.md). It is a debugging aid: off.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  PrepareGrpcProcess();
   if (argc >= 2 && std::string_view(argv[1]) == "init") return InitMain(argc - 1, argv + 1);
   CLI::App app{"shoal controller daemon"};
   std::string state_dir = DefaultStateDir();

@@ -1,7 +1,6 @@
 // shoal-emulator: `shoal sim agents` (N emulated nodes in one process on the real agent
 // protocol, for scale measurements and tests without N real agents) and `shoal sim live` (a
 // controller of its own, emulated nodes that fail and recover, and a job generator).
-#include <absl/synchronization/mutex.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +18,7 @@
 #include "common/strings.h"
 #include "emulator/emulator.h"
 #include "emulator/live.h"
+#include "rpc/grpc_process.h"
 #include "security/cluster_ca.h"
 
 namespace {
@@ -384,10 +384,7 @@ int LiveMain(int argc, char** argv) {
 
 // shoal-emulator agents|live [OPTIONS]: the mode takes the place of the program's name.
 int main(int argc, char** argv) {
-  // Debian's abseil is built without NDEBUG, so every absl::Mutex operation in gRPC runs
-  // deadlock detection (a lock graph, GraphCycles: 7 % of the controller's CPU in a 5,000-agent
-  // registration storm, bench/RESULTS.md). It is a debugging aid: off.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  shoal::PrepareGrpcProcess();
   const std::string_view mode = argc >= 2 ? argv[1] : "";
   if (mode == "live") return LiveMain(argc - 1, argv + 1);
   if (mode == "agents") return AgentsMain(argc - 1, argv + 1);

@@ -24,9 +24,7 @@ struct AgentGuards {
       : limits(limits), registrations(limits.registrations_per_s, limits.registration_burst) {}
   const AgentLimits limits;
   RateLimiter registrations;
-  ThrottledWarning refused{kWarnEvery};
-  ThrottledWarning looping{kWarnEvery};
-  ThrottledWarning flooding{kWarnEvery};
+  LogThrottle log{kWarnEvery};  // keyed by what went wrong and the node
 };
 
 namespace {
@@ -80,9 +78,10 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
     if (cluster_key) {
       Result<std::string> node = CheckMembership(context, *cluster_key);
       if (!node.ok()) {
-        guards.refused.Warn(fmt::format("refused agent {} from {}: {}",
-                                        Printable(Metadata(context, security::kProofNodeHeader)),
-                                        context->peer(), node.status().message()));
+        const std::string name = Printable(Metadata(context, security::kProofNodeHeader));
+        guards.log.Warn("refused " + name,
+                        fmt::format("refused agent {} from {}: {}", name, context->peer(),
+                                    node.status().message()));
         stream->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                     "cluster key rejected: " + node.status().message()));
         return stream.get();
@@ -105,7 +104,7 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
     const AgentLimits& limits = guards_.limits;
     if (ok && flood_.Take(limits.messages_per_s, limits.message_burst,
                           TokenBucket::Clock::now()) > 0) {
-      guards_.flooding.Warn(fmt::format(
+      guards_.log.Warn("flooding " + session_->node(), fmt::format(
           "node {}: disconnected for sending more than {:.0f} messages a second; it must "
           "register again",
           session_->node(), limits.messages_per_s));
@@ -182,9 +181,10 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
     }
     // A proof is good for its own node only: another node's cannot register this one.
     if (proven_node_ && in_.register_().node_name() != *proven_node_) {
-      guards_.refused.Warn(fmt::format("refused agent {} from {}: its membership proof is for node {}",
-                                       Printable(in_.register_().node_name()), context_->peer(),
-                                       Printable(*proven_node_)));
+      guards_.log.Warn("refused " + Printable(*proven_node_),
+                       fmt::format("refused agent {} from {}: its membership proof is for node {}",
+                                   Printable(in_.register_().node_name()), context_->peer(),
+                                   Printable(*proven_node_)));
       Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                           "cluster key rejected: the membership proof is for node " +
                               Printable(*proven_node_) + ", not " +
@@ -193,7 +193,7 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
     }
     const std::string& name = in_.register_().node_name();
     if (const double wait = guards_.registrations.Take(name); wait > 0) {
-      guards_.looping.Warn(fmt::format(
+      guards_.log.Warn("looping " + Printable(name), fmt::format(
           "node {}: registration from {} refused, it registers too often (a crash loop?)",
           Printable(name), context_->peer()));
       Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

@@ -161,22 +161,35 @@ Status InstallLogger(const LogOptions& options) {
   return Status::Ok();
 }
 
-bool ThrottledWarning::Warn(std::string_view message, Clock::time_point now) {
+bool LogThrottle::Log(spdlog::level::level_enum level, std::string_view key,
+                      std::string_view message, Clock::time_point now) {
   uint64_t held_back = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (now < next_) {
-      ++held_back_;
+    if (keys_.size() >= kMaxKeys && now >= pruned_ + interval_) {
+      // Forget the keys whose interval is over (their next line would be logged anyway).
+      pruned_ = now;
+      std::erase_if(keys_, [&](const auto& entry) {
+        return entry.second.next <= now && entry.second.held_back == 0;
+      });
+    }
+    auto it = keys_.find(std::string(key));
+    if (it == keys_.end()) {
+      it = keys_.try_emplace(keys_.size() < kMaxKeys ? std::string(key) : std::string()).first;
+    }
+    Key& k = it->second;
+    if (now < k.next) {
+      ++k.held_back;
       return false;
     }
-    next_ = now + interval_;
-    held_back = held_back_;
-    held_back_ = 0;
+    k.next = now + interval_;
+    held_back = k.held_back;
+    k.held_back = 0;
   }
   if (held_back == 0) {
-    spdlog::warn("{}", message);
+    spdlog::log(level, "{}", message);
   } else {
-    spdlog::warn("{} ({} more like it held back)", message, held_back);
+    spdlog::log(level, "{} ({} more like it held back)", message, held_back);
   }
   return true;
 }

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/status.h"
 
@@ -46,22 +47,33 @@ std::unique_ptr<spdlog::formatter> MakeJsonLogFormatter(std::string component);
 // earlier one. Fails with a message naming the file when it cannot be opened.
 Status InstallLogger(const LogOptions& options);
 
-// A warning that something outside keeps causing (an agent flooding messages, reconnecting in a
-// loop, failing its key): written at most once per interval, with how many more there were
-// since the last one, so that a misbehaving peer cannot flood the log or slow it down.
-class ThrottledWarning {
+// Log lines that something outside keeps causing (an agent flooding messages, reconnecting in a
+// loop, failing its key; garbage on a port): each key (an agent, a source line) is written at most
+// once per interval, with how many more there were since its last line, so that a misbehaving
+// peer can neither flood the log nor hide another's first line. Past kMaxKeys keys in use, new
+// keys share one, so random names cannot grow the table.
+class LogThrottle {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit ThrottledWarning(Clock::duration interval) : interval_(interval) {}
-  // Logs `message` (a warning) unless one was logged less than an interval ago; returns whether
-  // it did. Held-back occurrences are counted into the next line.
-  bool Warn(std::string_view message, Clock::time_point now = Clock::now());
+  static constexpr size_t kMaxKeys = 1000;
+  explicit LogThrottle(Clock::duration interval) : interval_(interval) {}
+  // Logs `message` at `level` unless `key` logged less than an interval ago; returns whether it
+  // did. Held-back occurrences are counted into the key's next line.
+  bool Log(spdlog::level::level_enum level, std::string_view key, std::string_view message,
+           Clock::time_point now = Clock::now());
+  bool Warn(std::string_view key, std::string_view message, Clock::time_point now = Clock::now()) {
+    return Log(spdlog::level::warn, key, message, now);
+  }
 
  private:
+  struct Key {
+    Clock::time_point next;
+    uint64_t held_back = 0;
+  };
   const Clock::duration interval_;
   std::mutex mu_;
-  Clock::time_point next_{};
-  uint64_t held_back_ = 0;
+  std::unordered_map<std::string, Key> keys_;
+  Clock::time_point pruned_{};
 };
 
 }  // namespace shoal

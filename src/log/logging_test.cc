@@ -148,24 +148,44 @@ TEST_F(InstallLoggerTest, AFileThatCannotBeOpenedIsAnError) {
   EXPECT_NE(s.message().find("/proc/shoal-cannot-create/c.log"), std::string::npos);
 }
 
-TEST(ThrottledWarningTest, OneLinePerIntervalCountingWhatWasHeldBack) {
+TEST(LogThrottleTest, OneLinePerKeyAndIntervalCountingWhatWasHeldBack) {
   std::ostringstream out;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
   sink->set_pattern("%l %v");
   auto previous = spdlog::default_logger();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
-  ThrottledWarning warning(std::chrono::seconds(10));
-  const auto t0 = ThrottledWarning::Clock::now();
-  EXPECT_TRUE(warning.Warn("node a floods", t0));
-  EXPECT_FALSE(warning.Warn("node b floods", t0 + std::chrono::seconds(1)));
-  EXPECT_FALSE(warning.Warn("node c floods", t0 + std::chrono::seconds(9)));
-  EXPECT_TRUE(warning.Warn("node d floods", t0 + std::chrono::seconds(10)));
-  EXPECT_TRUE(warning.Warn("node e floods", t0 + std::chrono::seconds(25)));
+  LogThrottle throttle(std::chrono::seconds(10));
+  const auto t0 = LogThrottle::Clock::now();
+  const auto at = [&](int s) { return t0 + std::chrono::seconds(s); };
+  EXPECT_TRUE(throttle.Warn("a", "node a floods", at(0)));
+  EXPECT_FALSE(throttle.Warn("a", "node a floods again", at(1)));
+  // Another key is not held back by the first.
+  EXPECT_TRUE(throttle.Log(spdlog::level::err, "b", "node b floods", at(2)));
+  EXPECT_FALSE(throttle.Warn("a", "node a floods more", at(9)));
+  EXPECT_TRUE(throttle.Warn("a", "node a still floods", at(10)));
+  EXPECT_TRUE(throttle.Warn("a", "node a floods once more", at(25)));
   spdlog::set_default_logger(previous);
   EXPECT_EQ(out.str(),
             "warning node a floods\n"
-            "warning node d floods (2 more like it held back)\n"
-            "warning node e floods\n");
+            "error node b floods\n"
+            "warning node a still floods (2 more like it held back)\n"
+            "warning node a floods once more\n");
+}
+
+TEST(LogThrottleTest, RandomKeysShareOneLineOnceTheTableIsFull) {
+  auto previous = spdlog::default_logger();
+  std::ostringstream out;
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+  LogThrottle throttle(std::chrono::seconds(10));
+  const auto now = LogThrottle::Clock::now();
+  int logged = 0;
+  for (size_t k = 0; k < 3 * LogThrottle::kMaxKeys; ++k) {
+    logged += throttle.Warn("node" + std::to_string(k), "refused", now) ? 1 : 0;
+  }
+  spdlog::set_default_logger(previous);
+  // One line for each key that found room, and one for all the others together.
+  EXPECT_EQ(logged, static_cast<int>(LogThrottle::kMaxKeys) + 1);
 }
 
 }  // namespace

@@ -63,6 +63,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/wrong.key"
 chmod 600 "$WORK/wrong.key"
 start_agent intruder1 --tls-ca "$S/tls/ca.pem" --cluster-key-file "$WORK/wrong.key"
 PIDS+=("$AGENT_PID")
+intruder1_since=$(date +%s)
 wait_until 10 grep -q "refused agent intruder1 from .*: wrong cluster key" "$LOG" ||
   fail "the controller's log does not name intruder1 and the wrong key"
 wait_until 10 grep -q "cluster key rejected by controller $AGENTS: wrong cluster key" \
@@ -124,6 +125,25 @@ expect_eq "$(cat extra.out 2>/dev/null)" joined "a job on the agent that joined"
 in_sinfo intruder1 && fail "intruder1 shows in sinfo"
 in_sinfo intruder2 && fail "intruder2 shows in sinfo"
 ok
+
+# (d) Garbage on the agent port (random bytes; HTTP/2's preface and then junk) changes nothing:
+# the controller drops each connection quietly and keeps serving its agents.
+lines_before=$(wc -l <"$LOG")
+for _ in $(seq 20); do
+  head -c 512 /dev/urandom | timeout 2 bash -c "cat >/dev/tcp/${AGENTS%:*}/${AGENTS##*:}" 2>/dev/null
+  printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x07junkjunk' |
+    timeout 2 bash -c "cat >/dev/tcp/${AGENTS%:*}/${AGENTS##*:}" 2>/dev/null
+done
+id=$(sbatch --parsable -w extra1 -o extra2.out --wrap 'echo still')
+wait_until 15 job_done "$id" || fail "job $id after garbage on the agent port did not finish"
+expect_eq "$(cat extra2.out 2>/dev/null)" still "a job after garbage on the agent port"
+grown=$(($(wc -l <"$LOG") - lines_before))
+[ "$grown" -le 10 ] && ok || fail "40 garbage connections grew the controller's log by $grown lines"
+# The refused agent kept retrying all along; its refusals are logged once per 10 s at most.
+refusals=$(grep -c "refused agent intruder1" "$LOG")
+most=$((($(date +%s) - intruder1_since) / 10 + 2))
+[ "$refusals" -le "$most" ] && ok ||
+  fail "intruder1's refusals logged $refusals times in $(($(date +%s) - intruder1_since)) s"
 
 kill "${PIDS[@]}" 2>/dev/null
 wait "${PIDS[@]}" 2>/dev/null
