@@ -14,6 +14,17 @@ expect_eq "$rc" "1" "sbatch without a controller exits 1"
 
 start_cluster --nodes 2 --cpus-per-node 2 --memory-per-node 1000
 
+# The node listing's compact table (sinfo's): the fields asked for, and an unknown one refused.
+api() { curl -s -w ' %{http_code}' --unix-socket "$SHOAL_STATE_DIR/controller.sock" "http://shoal$1"; }
+wait_until 10 bash -c '[ "$(sinfo -h -o %D)" = 2 ]' || fail "two nodes: $(sinfo)"
+expect_match "$(api '/api/v1/nodes?fields=name,cpus,state&with=partitions')" \
+  '^\{"columns":\["name","cpus","state"\],"rows":\[\["node1",2,"idle"\],\["node2",2,"idle"\]\],"partitions":\[\{.*"name":"debug".*\}\]\} 200$' \
+  "the node table with partitions"
+expect_match "$(api '/api/v1/nodes?fields=name,colour')" "unknown node field 'colour'.* 400$" \
+  "an unknown node field"
+expect_match "$(api '/api/v1/nodes?fields=name&with=jobs')" "unknown value for 'with': jobs.* 400$" \
+  "an unknown 'with'"
+
 count_jobs() { squeue -h | wc -l; }
 before=$(sacct -n -X -P --format=JobID | wc -l)
 
