@@ -117,7 +117,7 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
             fmt::format("too many messages: more than {:.0f} a second", limits.messages_per_s));
         stop_writing_ = true;
       }
-      controller_.OnAgentDisconnected(session_);
+      controller_.QueueAgentDisconnected(session_);
       std::lock_guard<std::mutex> lock(mu_);
       reads_ended_ = true;
       MaybeFinishLocked();
@@ -130,7 +130,7 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
       return;
     }
     // The session closes here (if it has not already); its wake then finds nothing to write.
-    controller_.OnAgentDisconnected(session_);
+    controller_.QueueAgentDisconnected(session_);
     std::lock_guard<std::mutex> lock(mu_);
     reads_ended_ = true;
     MaybeFinishLocked();
@@ -160,7 +160,7 @@ class AgentStream final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc:
       if (ok) cancel = WriteNextLocked();
       MaybeFinishLocked();
     }
-    if (disconnected) controller_.OnAgentDisconnected(session_);
+    if (disconnected) controller_.QueueAgentDisconnected(session_);
     if (start_reading) StartRead(&in_);
     if (cancel) context_->TryCancel();
   }

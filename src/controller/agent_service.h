@@ -1,6 +1,9 @@
 // gRPC adapter: one AgentService.Connect stream per agent, served with gRPC's callback API. Each
 // stream is a reactor (agent_service.cc) that keeps one read outstanding, feeds what it reads to
 // the Controller, and writes the session's outbox as the session wakes it: no thread per agent.
+// gRPC's threads never wait for the controller's lock or store: heartbeats are noted on the spot,
+// everything else (registrations, messages, the stream's end) goes to the controller's agent
+// intake thread, so one agent's news can never hold up another's heartbeats.
 //
 // Membership: with a cluster key, a stream is accepted only when its metadata carries a valid
 // proof of the key (security/membership.h) and its Register names the node the proof is for;

@@ -1861,6 +1861,19 @@ void Controller::QueueAgentMessage(std::shared_ptr<AgentSession> session, rpc::A
   ApplyAgentMessages(one);
 }
 
+void Controller::QueueAgentDisconnected(std::shared_ptr<AgentSession> session) {
+  session->Close();
+  {
+    std::lock_guard<std::mutex> lock(intake_mu_);
+    if (intake_running_ && !intake_stopping_) {
+      agent_messages_.push_back({std::move(session), rpc::AgentMessage(), /*disconnected=*/true});
+      intake_cv_.notify_one();
+      return;
+    }
+  }
+  OnAgentDisconnected(session);
+}
+
 void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,
                                 const rpc::AgentMessage& msg) {
   if (!HearAgentMessage(*session, msg)) return;
@@ -1878,6 +1891,11 @@ void Controller::ApplyAgentMessages(std::vector<QueuedAgentMessage>& batch) {
   for (QueuedAgentMessage& queued : batch) {
     const std::shared_ptr<AgentSession>& session = queued.session;
     const rpc::AgentMessage& msg = queued.msg;
+    if (queued.disconnected) {
+      lock.reset();
+      OnAgentDisconnected(session);
+      continue;
+    }
     if (msg.has_job_finished()) {
       if (!lock) lock.emplace(LockForChange());
       if (!CurrentSessionLocked(session)) {  // ended since it was queued

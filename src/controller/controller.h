@@ -267,7 +267,12 @@ class Controller {
   // so they must never wait for the controller's lock or its store: a node whose heartbeat sat
   // behind a busy store would be declared DOWN while it was fine.
   void QueueAgentMessage(std::shared_ptr<AgentSession> session, rpc::AgentMessage msg);
+  // The agent's stream ended: the node is no longer responding (its timeout runs from the last
+  // word on the stream).
   void OnAgentDisconnected(const std::shared_ptr<AgentSession>& session);
+  // The same for the agent service: the session closes at once, the node's state changes on the
+  // agent intake thread, after whatever the agent said before.
+  void QueueAgentDisconnected(std::shared_ptr<AgentSession> session);
   // A HealthCheckProgram outcome: a failure drains the node (unless an administrator drained
   // it), a pass resumes it when the health check drained it.
   void OnNodeHealth(const std::string& node, const rpc::NodeHealth& health, int64_t now);
@@ -582,6 +587,7 @@ class Controller {
   struct QueuedAgentMessage {
     std::shared_ptr<AgentSession> session;
     rpc::AgentMessage msg;
+    bool disconnected = false;  // not a message: the stream ended
   };
   static Status CheckRegister(const rpc::Register& reg);
   std::shared_ptr<AgentSession> RegisterAgentLocked(const rpc::Register& reg,
