@@ -1,7 +1,5 @@
 #include "api/job_table.h"
 
-#include <sys/mman.h>
-
 #include <charconv>
 #include <cstring>
 #include <tuple>
@@ -10,6 +8,7 @@
 
 #include "api/json_model.h"
 #include "api/json_table.h"
+#include "common/prefault.h"
 #include "common/strings.h"
 
 namespace shoal {
@@ -314,16 +313,6 @@ class JobTableSink : public JsonTableSink {
   size_t rows_ = 0;
 };
 
-// Faults a large, not yet touched buffer in with one call: 100,000 Jobs fill 80 MB, and taking
-// that one 4 KiB page fault at a time costs more than decoding them. (Huge pages would be
-// cheaper still, but stall for memory compaction on a busy host.)
-void Prefault(void* data, size_t bytes) {
-  constexpr uintptr_t kPage = 4096;
-  auto begin = (reinterpret_cast<uintptr_t>(data) + kPage - 1) & ~(kPage - 1);
-  auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kPage - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-}
-
 }  // namespace
 
 const std::vector<std::string>& AllJobColumns() {
@@ -417,7 +406,7 @@ Result<std::vector<Job>> DecodeJobTable(std::string_view text) {
   }
   std::vector<Job> jobs;
   jobs.reserve(rows);
-  if (rows > 1000) Prefault(jobs.data(), rows * sizeof(Job));
+  if (rows > 1000) PrefaultForWrite(jobs.data(), rows * sizeof(Job));
   JobTableSink sink(&jobs);
   Status s = ReadJsonTable(text, "job table", &sink);
   if (!s.ok()) return s;

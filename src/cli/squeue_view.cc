@@ -366,6 +366,8 @@ SqueueSortKeys::SqueueSortKeys(std::string_view spec, int64_t now) : now_(now) {
 }
 
 void SqueueSortKeys::Add(const Job& j) {
+  cells_ahead_.Before(cells_.data(), cells_.size() * sizeof(uint64_t),
+                      cells_.capacity() * sizeof(uint64_t));
   auto put = [&](const Key& k, uint64_t v) { cells_.push_back(k.desc ? ~v : v); };
   for (Key& k : keys_) {
     // Strings become the number of their first sighting here, and their rank among the
@@ -710,6 +712,7 @@ void SqueueListing::Add(const Job& job) {
 
 void SqueueListing::AddRow(const JobRow& row) {
   keys_.Add(*row.job);
+  lines_ahead_.Before(lines_.data(), lines_.size(), lines_.capacity());
   AppendRowLine(fields_, row, now_, &lines_);
   line_ends_.push_back(lines_.size());
 }

@@ -14,6 +14,7 @@
 
 #include "cli/format_spec.h"
 #include "cli/job_fields.h"
+#include "common/prefault.h"
 #include "core/model.h"
 
 namespace shoal {
@@ -62,6 +63,7 @@ class SqueueSortKeys {
   size_t width_ = 2;  // cells per row: the keys ('i' takes two), then id and array task id
   size_t rows_ = 0;
   std::vector<uint64_t> cells_;  // rows_ x width_, order-preserving unsigned integers
+  PrefaultAhead cells_ahead_;
 };
 
 // Which jobs squeue lists. Empty sets mean "no restriction".
@@ -127,6 +129,7 @@ class SqueueListing {
   std::map<JobId, PendingTasks> pending_arrays_;
   std::set<JobId> started_arrays_;      // arrays with a task past pending
   std::string header_;
+  PrefaultAhead lines_ahead_;
 };
 
 }  // namespace shoal
