@@ -539,7 +539,6 @@ namespace {
 
 // The fields one %-letter reads, for a format field or a sort key (a superset of both).
 std::vector<const char*> ColumnsOfCode(char code) {
-  static constexpr const char* kTime[] = {"start_time", "end_time", "request.time_limit_s"};
   switch (code) {
     case kStdout:
     case kStderr:
@@ -565,11 +564,14 @@ std::vector<const char*> ColumnsOfCode(char code) {
               "request.cpus_per_task"};
     case 'D':
       return {"nodes", "request.min_nodes"};
-    case 'e':
-    case 'L':
-    case 'M':
+    case 'M':  // JobRunSeconds
+      return {"start_time", "end_time"};
     case 'l':
-      return {kTime[0], kTime[1], kTime[2]};
+      return {"request.time_limit_s"};
+    case 'L':
+      return {"start_time", "end_time", "request.time_limit_s"};
+    case 'e':  // JobEndTime: a pending job's planned start plus its limit
+      return {"start_time", "end_time", "request.time_limit_s", "planned_start"};
     case 'E':
       return {"request.dependency", "reason"};
     case 'f':

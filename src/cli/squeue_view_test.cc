@@ -309,6 +309,7 @@ TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
     j.exit_code = 1;
     j.end_time = j.start_time != 0 ? j.start_time + 5 : 0;
     j.req.qos = j.id % 3 == 0 ? "high" : "normal";
+    if (j.state == JobState::kPending && j.id % 2 == 0) j.planned_start = kSubmit + 100 + j.id;
   }
   std::vector<FieldSpec> named =
       ParseSqueueFormat("stdout,stderr,exitcode,numtasks,jobid", true, nullptr);
