@@ -1,6 +1,7 @@
 // The columnar job table (GET /api/v1/jobs?fields=...): DecodeJobTable answers any text with
-// jobs or an InvalidArgument; decoded jobs written back as a table of every column decode to the
-// same jobs, and their JobDocument matches JobToJson.
+// jobs or an InvalidArgument; ReadJobTable (one reused job, as squeue reads) agrees with it row
+// by row; decoded jobs written back as a table of every column decode to the same jobs, and
+// their JobDocument matches JobToJson.
 #include <string>
 #include <vector>
 
@@ -12,6 +13,15 @@ using namespace shoal;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto jobs = DecodeJobTable(AsText(data, size));
+  std::vector<Json> read;
+  auto rows = ReadJobTable(AsText(data, size), [&](const Job& j) { read.push_back(JobToJson(j)); });
+  FUZZ_CHECK(rows.ok() == jobs.ok(), "ReadJobTable and DecodeJobTable disagree on the text");
+  if (jobs.ok()) {
+    FUZZ_CHECK(*rows == jobs->size() && read.size() == jobs->size(), "row counts differ");
+    for (size_t i = 0; i < read.size(); ++i) {
+      FUZZ_CHECK(read[i] == JobToJson((*jobs)[i]), "a row read into the reused job differs");
+    }
+  }
   if (!jobs.ok()) {
     // Wrong fields are InvalidArgument; text that is no table at all is Internal (a bad answer).
     FUZZ_CHECK(jobs.status().code() == StatusCode::kInvalidArgument ||

@@ -19,6 +19,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/prefault.h"
+
 namespace shoal {
 namespace {
 
@@ -357,7 +359,10 @@ Result<std::string> ApiClient::CallOne(const std::string& endpoint, std::string_
       if (want == std::string::npos) {
         want = CompleteLength(raw);
         // Room for the whole answer at once, rather than doubling through a large one.
-        if (want != std::string::npos && want <= (size_t{1} << 32)) raw.reserve(want);
+        if (want != std::string::npos && want <= (size_t{1} << 32)) {
+          raw.reserve(want);
+          if (want > (size_t{1} << 20)) PrefaultForWrite(raw.data() + raw.size(), want - raw.size());
+        }
       }
       if (want != std::string::npos && raw.size() >= want) break;
       continue;

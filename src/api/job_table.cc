@@ -1,7 +1,5 @@
 #include "api/job_table.h"
 
-#include <sys/mman.h>
-
 #include <charconv>
 #include <cstring>
 #include <tuple>
@@ -10,6 +8,7 @@
 
 #include "api/json_model.h"
 #include "api/json_table.h"
+#include "common/prefault.h"
 #include "common/strings.h"
 
 namespace shoal {
@@ -17,12 +16,20 @@ namespace {
 
 using Encoder = void (*)(const Job&, std::string*);
 using Decoder = bool (*)(JsonCell&, Job*);  // false: the value has the wrong type or range
+using Resetter = void (*)(Job*);            // back to the default of a new Job
 
 struct Column {
   const char* name;
   Encoder encode;
   Decoder decode;
+  Resetter reset;
 };
+
+// What a field is in a Job nobody has set anything in.
+const Job& DefaultJob() {
+  static const Job kDefault;
+  return kDefault;
+}
 
 template <typename T>
 void AppendInt(T v, std::string* out) {
@@ -153,6 +160,10 @@ bool DecodeJob(JsonCell& c, Job* j) {
   return ReadValue(c, j->*Member);
 }
 template <auto Member>
+void ResetJob(Job* j) {
+  j->*Member = DefaultJob().*Member;
+}
+template <auto Member>
 void EncodeReq(const Job& j, std::string* out) {
   AppendValue(j.req.*Member, out);
 }
@@ -160,13 +171,19 @@ template <auto Member>
 bool DecodeReq(JsonCell& c, Job* j) {
   return ReadValue(c, j->req.*Member);
 }
+template <auto Member>
+void ResetReq(Job* j) {
+  j->req.*Member = DefaultJob().req.*Member;
+}
 
-#define SHOAL_JOB_COL(name, member) \
-  Column { name, &EncodeJob<&Job::member>, &DecodeJob<&Job::member> }
+#define SHOAL_JOB_COL(name, member)                                                  \
+  Column {                                                                           \
+    name, &EncodeJob<&Job::member>, &DecodeJob<&Job::member>, &ResetJob<&Job::member> \
+  }
 #define SHOAL_REQ_COL(member)                                                  \
   Column {                                                                     \
     "request." #member, &EncodeReq<&JobRequest::member>,                       \
-        &DecodeReq<&JobRequest::member>                                        \
+        &DecodeReq<&JobRequest::member>, &ResetReq<&JobRequest::member>        \
   }
 
 const Column kColumns[] = {
@@ -251,10 +268,13 @@ int FindColumn(std::string_view name) {
   return -1;
 }
 
-// Decodes the table's cells into jobs, one per row.
+// Decodes the table's cells into jobs: each row into a new Job of `jobs`, or, without
+// `jobs`, into one reused Job handed to `visit` once its row is complete.
 class JobTableSink : public JsonTableSink {
  public:
   explicit JobTableSink(std::vector<Job>* jobs) : jobs_(jobs) {}
+  explicit JobTableSink(const std::function<void(const Job&)>* visit)
+      : visit_(visit), job_(&scratch_) {}
 
   Status Columns(const std::vector<std::string>& names) override {
     for (const std::string& name : names) {
@@ -264,26 +284,34 @@ class JobTableSink : public JsonTableSink {
     }
     return Status::Ok();
   }
-  void BeginRow() override { job_ = &jobs_->emplace_back(); }
+  void BeginRow() override {
+    if (jobs_ != nullptr) {
+      job_ = &jobs_->emplace_back();
+    } else if (rows_ > 0) {
+      (*visit_)(scratch_);  // the previous row, now complete
+    }
+    ++rows_;
+  }
   bool Cell(size_t column, JsonCell& cell) override {
-    return kColumns[columns_[column]].decode(cell, job_);
+    const Column& c = kColumns[columns_[column]];
+    // The reused job still holds the previous row's value, which a null must not keep.
+    if (cell.kind == JsonCell::kNull) c.reset(job_);
+    return c.decode(cell, job_);
+  }
+  // The last row, which no BeginRow follows.
+  size_t Finish() {
+    if (visit_ != nullptr && rows_ > 0) (*visit_)(scratch_);
+    return rows_;
   }
 
  private:
-  std::vector<Job>* jobs_;
+  std::vector<Job>* jobs_ = nullptr;
+  const std::function<void(const Job&)>* visit_ = nullptr;
+  Job scratch_;
   Job* job_ = nullptr;
   std::vector<int> columns_;
+  size_t rows_ = 0;
 };
-
-// Faults a large, not yet touched buffer in with one call: 100,000 Jobs fill 80 MB, and taking
-// that one 4 KiB page fault at a time costs more than decoding them. (Huge pages would be
-// cheaper still, but stall for memory compaction on a busy host.)
-void Prefault(void* data, size_t bytes) {
-  constexpr uintptr_t kPage = 4096;
-  auto begin = (reinterpret_cast<uintptr_t>(data) + kPage - 1) & ~(kPage - 1);
-  auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kPage - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-}
 
 }  // namespace
 
@@ -318,13 +346,20 @@ JobTableWriter::JobTableWriter(std::vector<int> columns) : columns_(std::move(co
 
 void JobTableWriter::Add(const Job& job) {
   if (!first_row_) out_.push_back(',');
-  first_row_ = false;
+  const size_t row_begin = out_.size();
   out_.push_back('[');
   for (size_t k = 0; k < columns_.size(); ++k) {
     if (k > 0) out_.push_back(',');
     kColumns[columns_[k]].encode(job, &out_);
   }
   out_.push_back(']');
+  if (first_row_ && expected_rows_ > 1) {
+    // Rows of one listing are of similar length; a quarter more leaves room for longer ones
+    // (memory reserved but never written costs nothing).
+    const size_t row_bytes = out_.size() - row_begin + 1;
+    out_.reserve(out_.size() + (expected_rows_ - 1) * row_bytes * 5 / 4 + 16);
+  }
+  first_row_ = false;
 }
 
 std::string JobTableWriter::Finish() {
@@ -371,11 +406,18 @@ Result<std::vector<Job>> DecodeJobTable(std::string_view text) {
   }
   std::vector<Job> jobs;
   jobs.reserve(rows);
-  if (rows > 1000) Prefault(jobs.data(), rows * sizeof(Job));
+  if (rows > 1000) PrefaultForWrite(jobs.data(), rows * sizeof(Job));
   JobTableSink sink(&jobs);
   Status s = ReadJsonTable(text, "job table", &sink);
   if (!s.ok()) return s;
   return jobs;
+}
+
+Result<size_t> ReadJobTable(std::string_view text, const std::function<void(const Job&)>& visit) {
+  JobTableSink sink(&visit);
+  Status s = ReadJsonTable(text, "job table", &sink);
+  if (!s.ok()) return s;
+  return sink.Finish();
 }
 
 void AppendJsonString(std::string_view s, std::string* out) {

@@ -9,6 +9,7 @@
 // Values are encoded as JobToJson encodes them.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,9 @@ Result<std::vector<int>> ResolveJobColumns(const std::vector<std::string>& names
 class JobTableWriter {
  public:
   explicit JobTableWriter(std::vector<int> columns);
+  // About how many rows will be added: once the first is written, room for all is reserved,
+  // so that a table of 100,000 rows is not copied over and over as it grows.
+  void ExpectRows(size_t rows) { expected_rows_ = rows; }
   void Add(const Job& job);
   // The whole document; the writer is spent afterwards.
   std::string Finish();
@@ -36,11 +40,19 @@ class JobTableWriter {
   std::vector<int> columns_;
   std::string out_;
   bool first_row_ = true;
+  size_t expected_rows_ = 0;
 };
 
 // Reads a table back into jobs: the named columns are set, every other field keeps its default.
 // Unknown columns, rows of the wrong width and values of the wrong type are InvalidArgument.
 Result<std::vector<Job>> DecodeJobTable(std::string_view text);
+
+// Reads a table row by row into one Job that is reused: `visit` sees each row's job (the named
+// columns set, a null cell at its default, every other field at its default) and must not keep
+// a reference to it. Nothing is held per row, so a listing of 100,000 jobs never builds 100,000
+// Jobs (80 MB). Returns the number of rows; errors as DecodeJobTable's, and rows visited before
+// an error are not taken back.
+Result<size_t> ReadJobTable(std::string_view text, const std::function<void(const Job&)>& visit);
 
 // The job as one JSON document with exactly JobToJson's members and values, written straight
 // into a string: about ten times cheaper than building and dumping the DOM, and the store writes

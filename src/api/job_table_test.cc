@@ -186,6 +186,61 @@ TEST(JobTableTest, ReadsAnyWellFormedLayout) {
   EXPECT_EQ((*jobs)[0].req.account, "");
 }
 
+// ReadJobTable hands every row to the visitor in one reused job: each row must read exactly as
+// DecodeJobTable's fresh job of that row, whatever the rows before it held.
+TEST(JobTableTest, ReadRowByRowEqualsDecodingAll) {
+  auto cols = ResolveJobColumns(AllJobColumns());
+  ASSERT_TRUE(cols.ok());
+  JobTableWriter w(*cols);
+  w.Add(FullJob());
+  w.Add(Job());
+  w.Add(FullJob());
+  const std::string text = w.Finish();
+  auto all = DecodeJobTable(text);
+  ASSERT_TRUE(all.ok());
+  std::vector<Json> seen;
+  auto rows = ReadJobTable(text, [&](const Job& j) { seen.push_back(JobToJson(j)); });
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  EXPECT_EQ(*rows, 3u);
+  ASSERT_EQ(seen.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) EXPECT_EQ(seen[k], JobToJson((*all)[k])) << "row " << k;
+}
+
+TEST(JobTableTest, ReadRowByRowResetsNullCells) {
+  // A null cell is the field's default, not the previous row's value.
+  std::vector<Job> seen;
+  auto rows = ReadJobTable(
+      R"({"columns":["job_id","request.name","reason","nodes","request.min_nodes"],)"
+      R"("rows":[[1,"a","Priority",["n1"],4],[2,null,null,null,null]]})",
+      [&](const Job& j) { seen.push_back(j); });
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].req.name, "a");
+  EXPECT_EQ(seen[0].nodes, std::vector<std::string>{"n1"});
+  Job want;
+  want.id = 2;
+  EXPECT_EQ(JobToJson(seen[1]), JobToJson(want));
+}
+
+TEST(JobTableTest, ReadRowByRowRejectsWhatDecodingRejects) {
+  for (const char* bad : {R"({"columns":["nope"],"rows":[]})",
+                          R"({"columns":["job_id"],"rows":[[1],[1,2]]})",
+                          R"({"columns":["job_id"],"rows":[[1],["x"]]})",
+                          R"({"columns":["state"],"rows":[["NOPE"]]})",
+                          R"({"columns":["job_id"],"rows":[[1],[2])", ""}) {
+    size_t visited = 0;
+    auto rows = ReadJobTable(bad, [&](const Job&) { ++visited; });
+    EXPECT_FALSE(rows.ok()) << bad;
+    EXPECT_FALSE(DecodeJobTable(bad).ok()) << bad;
+    EXPECT_LE(visited, 1u) << bad;  // the good first row at most, never the bad one
+  }
+  auto empty = ReadJobTable(R"({"columns":["job_id"],"rows":[]})", [](const Job&) {
+    ADD_FAILURE() << "no row to visit";
+  });
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, 0u);
+}
+
 TEST(JobTableTest, EscapesLikeAJsonSerializer) {
   for (std::string s : {std::string("plain"), std::string("\"\\\b\f\n\r\t\x1f"),
                         std::string("caf\xC3\xA9 \xF0\x9F\x98\x80"), std::string("\0x", 2)}) {

@@ -220,15 +220,18 @@ std::vector<JobRow> BuildJobRows(const std::vector<Job>& jobs, bool expand_array
     if (j.array_task_id < row.job->array_task_id) row.job = &j;
   }
   for (JobRow& row : rows) {
-    if (row.pending_tasks.empty()) continue;
-    std::sort(row.pending_tasks.begin(), row.pending_tasks.end());
-    row.pending_tasks.erase(std::unique(row.pending_tasks.begin(), row.pending_tasks.end()),
-                            row.pending_tasks.end());
-    // Slurm shows the untouched remainder of an array in brackets; once it has split off all
-    // but one task, that last one prints like any started task ("30_1").
-    row.bracketed = row.pending_tasks.size() > 1 || !has_started[row.job->array_job_id];
+    if (!row.pending_tasks.empty()) FinishCollapsedRow(&row, has_started[row.job->array_job_id]);
   }
   return rows;
+}
+
+void FinishCollapsedRow(JobRow* row, bool array_started) {
+  std::sort(row->pending_tasks.begin(), row->pending_tasks.end());
+  row->pending_tasks.erase(std::unique(row->pending_tasks.begin(), row->pending_tasks.end()),
+                           row->pending_tasks.end());
+  // Slurm shows the untouched remainder of an array in brackets; once it has split off all
+  // but one task, that last one prints like any started task ("30_1").
+  row->bracketed = row->pending_tasks.size() > 1 || !array_started;
 }
 
 std::string JobQosText(const Job& job) { return job.req.qos.empty() ? "normal" : job.req.qos; }

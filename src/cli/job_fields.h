@@ -72,5 +72,8 @@ struct JobRow {
 // Builds rows from jobs in their given order. Without `expand_arrays`, the pending tasks of an
 // array become one row at the place of its first pending task.
 std::vector<JobRow> BuildJobRows(const std::vector<Job>& jobs, bool expand_arrays);
+// A collapsed row once all its array's pending tasks are in `pending_tasks`: sorts them, drops
+// repeats, and says whether it prints bracketed (`array_started`: a task is past pending).
+void FinishCollapsedRow(JobRow* row, bool array_started);
 
 }  // namespace shoal

@@ -1,7 +1,10 @@
 // squeue: lists the controller's jobs.
+#include <limits.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 
@@ -161,6 +164,42 @@ std::string QueryString(const SqueueFilter& f) {
   }
   return parts.empty() ? "" : "?" + Join(parts, "&");
 }
+
+// Writes many pieces with writev, IOV_MAX at a time: 100,000 lines go out from where the
+// listing rendered them, with no copy into one output string or stdio's buffer.
+class GatheredOutput {
+ public:
+  explicit GatheredOutput(int fd) : fd_(fd) {}
+  void Add(std::string_view piece) {
+    if (piece.empty()) return;
+    iov_.push_back({const_cast<char*>(piece.data()), piece.size()});
+    if (iov_.size() == IOV_MAX) Flush();
+  }
+  void Flush() {
+    size_t done = 0;  // iovecs written whole
+    while (done < iov_.size() && !failed_) {
+      ssize_t n = writev(fd_, iov_.data() + done, static_cast<int>(iov_.size() - done));
+      if (n < 0) {
+        failed_ = errno != EINTR;  // a closed pipe (squeue | head) ends the output quietly
+        continue;
+      }
+      for (auto left = static_cast<size_t>(n); left > 0;) {
+        iovec& v = iov_[done];
+        const size_t taken = std::min(left, v.iov_len);
+        v.iov_base = static_cast<char*>(v.iov_base) + taken;
+        v.iov_len -= taken;
+        left -= taken;
+        if (v.iov_len == 0) ++done;
+      }
+    }
+    iov_.clear();
+  }
+
+ private:
+  int fd_;
+  std::vector<iovec> iov_;
+  bool failed_ = false;
+};
 
 }  // namespace
 
@@ -374,44 +413,31 @@ int SqueueMain(int argc, char** argv) {
   path += Join(SqueueJobColumns(fields, sort, filter), ",");
   for (;;) {
     int64_t now = NowEpoch();
-    std::vector<Job> jobs;
+    // Each job is filtered, keyed and rendered as the table is read (SqueueListing): the
+    // jobs themselves are never all held.
+    SqueueListing listing(fields, sort, filter, expand_arrays, now);
     if (!no_match) {
       Result<std::string> answer = client.CallRaw("GET", path);
-      Result<std::vector<Job>> table =
-          answer.ok() ? DecodeJobTable(*answer) : Result<std::vector<Job>>(answer.status());
-      if (!table.ok()) {
-        fprintf(stderr, "slurm_load_jobs error: %s\n", table.status().message().c_str());
+      if (answer.ok()) listing.Reserve(answer->size());
+      Result<size_t> listed =
+          answer.ok() ? ReadJobTable(*answer, [&](const Job& job) { listing.Add(job); })
+                      : Result<size_t>(answer.status());
+      if (!listed.ok()) {
+        fprintf(stderr, "slurm_load_jobs error: %s\n", listed.status().message().c_str());
         return 1;
       }
-      jobs = std::move(table).value();
       // Slurm looks a single id up directly, and fails when the controller does not know it.
-      if (filter.job_ids.size() == 1 && jobs.empty()) {
+      if (filter.job_ids.size() == 1 && *listed == 0) {
         fputs("slurm_load_jobs error: Invalid job id specified\n", stderr);
         return 1;
       }
     }
-    // Filter in place: usually the controller already dropped what would not match, and then
-    // no Job is moved at all.
-    jobs.erase(std::remove_if(jobs.begin(), jobs.end(),
-                              [&](const Job& j) { return !SqueueMatches(j, filter); }),
-               jobs.end());
-    std::vector<JobRow> rows = BuildJobRows(jobs, expand_arrays);
-    SortJobRows(&rows, sort, now);
-    std::string out;
-    if (header && (long_list || iterate > 0)) out += DateLine(now);
-    out += RenderSqueue(fields, rows, header, now);
-    fwrite(out.data(), 1, out.size(), stdout);
-    if (iterate <= 0) {
-      // A one-shot listing is about to exit: freeing 100,000 jobs one string at a time costs
-      // more than the process teardown does, so hand them to a holder that is never freed.
-      struct Leaked {
-        std::vector<Job> jobs;
-        std::vector<JobRow> rows;
-      };
-      static Leaked* kept = new Leaked{std::move(jobs), std::move(rows)};
-      (void)kept;
-      break;
-    }
+    if (header && (long_list || iterate > 0)) fputs(DateLine(now).c_str(), stdout);
+    fflush(stdout);
+    GatheredOutput out(STDOUT_FILENO);
+    listing.Finish(header, [&](std::string_view piece) { out.Add(piece); });
+    out.Flush();
+    if (iterate <= 0) break;
     fputc('\n', stdout);
     fflush(stdout);
     sleep(static_cast<unsigned>(iterate));

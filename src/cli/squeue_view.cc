@@ -332,16 +332,26 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
 
 namespace {
 
-// One --sort key: its letter and direction.
-struct SortKey {
-  char code;
-  bool desc;
-};
+bool IsSortKey(char code) {
+  switch (code) {
+    case 'i': case 'A': case 'F': case 'j': case 'u': case 't': case 'T': case 'p': case 'Q':
+    case 'P': case 'M': case 'l': case 'D': case 'C': case 'S': case 'V': case 'e': case 'N':
+    case 'r': case 'a': case 'q': case 'y':
+      return true;
+    default:
+      return false;  // unknown keys are ignored, as squeue does
+  }
+}
+
+bool IsIdKey(char code) { return code == 'i' || code == 'A' || code == 'F'; }
+
+JobId ListedId(const Job& j) { return j.IsArrayTask() ? j.array_job_id : j.id; }
+
+uint64_t SignedKey(int64_t v) { return static_cast<uint64_t>(v) ^ (uint64_t{1} << 63); }
 
 }  // namespace
 
-void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) {
-  std::vector<SortKey> keys;
+SqueueSortKeys::SqueueSortKeys(std::string_view spec, int64_t now) : now_(now) {
   for (const std::string& raw : Split(spec, ',')) {
     std::string_view key = Trim(raw);
     bool desc = false;
@@ -349,133 +359,129 @@ void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) 
       desc = key[0] == '-';
       key.remove_prefix(1);
     }
-    if (key.empty()) continue;
-    switch (key[0]) {
-      case 'i':
-      case 'A':
-      case 'F':
-      case 'j':
-      case 'u':
-      case 't':
-      case 'T':
-      case 'p':
-      case 'Q':
-      case 'P':
-      case 'M':
-      case 'l':
-      case 'D':
-      case 'C':
-      case 'S':
-      case 'V':
-      case 'e':
-      case 'N':
-      case 'r':
-      case 'a':
-      case 'q':
-      case 'y':
-        keys.push_back({key[0], desc});
-        break;
-      default:
-        continue;  // unknown keys are ignored, as squeue does
-    }
+    if (key.empty() || !IsSortKey(key[0])) continue;
+    keys_.push_back({key[0], desc, {}, {}});
+    width_ += IsIdKey(key[0]) ? 2 : 1;
   }
-  // Precompute each row's keys once as order-preserving unsigned integers (strings become
-  // their rank among the distinct values), so the sort compares a compact array instead of
-  // chasing every row's Job through the cache, and computes nothing per comparison.
-  const size_t n = rows->size();
-  std::vector<size_t> slots_of;  // slots per key: 'i' needs two
-  size_t width = 2;              // the id tie-break: id, then array task id
-  for (const SortKey& k : keys) width += (k.code == 'i' || k.code == 'A' || k.code == 'F') ? 2 : 1;
-  std::vector<uint64_t> cells(n * width);
-  auto sig = [](int64_t v) { return static_cast<uint64_t>(v) ^ (uint64_t{1} << 63); };
-  auto id_of = [](const Job& j) { return j.IsArrayTask() ? j.array_job_id : j.id; };
-  size_t col = 0;
-  for (const SortKey& k : keys) {
-    auto put = [&](size_t r, size_t slot, uint64_t v) {
-      cells[r * width + col + slot] = k.desc ? ~v : v;
-    };
-    auto put_ranked = [&](auto text_of) {
-      // A listing holds few distinct values of most keys (partitions, states, users): number
-      // them as they come, then rank only the distinct ones.
-      std::unordered_map<std::string, uint32_t> seen;
-      std::vector<const std::string*> distinct;
-      std::vector<uint32_t> seen_as(n);
-      for (size_t r = 0; r < n; ++r) {
-        auto [it, fresh] = seen.try_emplace(text_of(*(*rows)[r].job), distinct.size());
-        if (fresh) distinct.push_back(&it->first);
-        seen_as[r] = it->second;
+}
+
+void SqueueSortKeys::Add(const Job& j) {
+  cells_ahead_.Before(cells_.data(), cells_.size() * sizeof(uint64_t),
+                      cells_.capacity() * sizeof(uint64_t));
+  auto put = [&](const Key& k, uint64_t v) { cells_.push_back(k.desc ? ~v : v); };
+  for (Key& k : keys_) {
+    // Strings become the number of their first sighting here, and their rank among the
+    // distinct values in Order(): a listing holds few distinct partitions, states, users.
+    auto put_seen = [&](std::string_view text) {
+      if (k.last_seen == UINT32_MAX || *k.distinct[k.last_seen] != text) {
+        auto [it, fresh] = k.seen.try_emplace(std::string(text), k.distinct.size());
+        if (fresh) k.distinct.push_back(&it->first);
+        k.last_seen = it->second;
       }
-      std::vector<uint32_t> by_text(distinct.size());
-      for (uint32_t d = 0; d < by_text.size(); ++d) by_text[d] = d;
-      std::sort(by_text.begin(), by_text.end(),
-                [&](uint32_t a, uint32_t b) { return *distinct[a] < *distinct[b]; });
-      std::vector<uint64_t> rank(distinct.size());
-      for (uint32_t k = 0; k < by_text.size(); ++k) rank[by_text[k]] = k;
-      for (size_t r = 0; r < n; ++r) put(r, 0, rank[seen_as[r]]);
+      cells_.push_back(k.last_seen);
     };
     switch (k.code) {
       case 'i':
       case 'A':
       case 'F':
-        for (size_t r = 0; r < n; ++r) {
-          put(r, 0, id_of(*(*rows)[r].job));
-          put(r, 1, sig((*rows)[r].job->array_task_id));
-        }
-        col += 2;
+        put(k, ListedId(j));
+        put(k, SignedKey(j.array_task_id));
         continue;
-      case 'j': put_ranked([](const Job& j) { return j.req.name; }); break;
-      case 'u': put_ranked([](const Job& j) { return UserOf(j); }); break;
+      case 'j': put_seen(j.req.name); continue;
+      case 'u': put_seen(j.req.user.empty() ? UserOf(j) : j.req.user); continue;
       case 't':
       case 'T':
         // By state name, as Slurm compares them: CA < CD < CG < F < PD < R < S < TO.
-        put_ranked([](const Job& j) { return std::string(JobStateName(j.state)); });
+        put_seen(JobStateName(j.state));
+        continue;
+      case 'P': put_seen(j.req.partition); continue;
+      case 'N': {
+        const std::string nodes = JobNodeList(j);
+        put_seen(nodes);
+        continue;
+      }
+      case 'r': put_seen(j.reason); continue;
+      case 'a': put_seen(j.req.account); continue;
+      case 'q': {
+        const std::string qos = JobQosText(j);
+        put_seen(qos);
+        continue;
+      }
+      default: break;
+    }
+    int64_t v = 0;
+    switch (k.code) {
+      case 'p': case 'Q': v = j.priority; break;
+      case 'M': v = JobRunSeconds(j, now_); break;
+      case 'l': v = JobTimeLimit(j) == kUnlimited ? INT64_MAX : JobTimeLimit(j); break;
+      case 'D': v = JobNodeCount(j); break;
+      case 'C': v = JobCpuCount(j); break;
+      case 'S':  // an unknown start sorts after every known one, as Slurm lists them
+        v = JobStartTime(j) != 0 ? JobStartTime(j) : INT64_MAX;
         break;
-      case 'P': put_ranked([](const Job& j) { return j.req.partition; }); break;
-      case 'N': put_ranked([](const Job& j) { return JobNodeList(j); }); break;
-      case 'r': put_ranked([](const Job& j) { return j.reason; }); break;
-      case 'a': put_ranked([](const Job& j) { return j.req.account; }); break;
-      case 'q': put_ranked([](const Job& j) { return JobQosText(j); }); break;
-      default:
-        for (size_t r = 0; r < n; ++r) {
-          const Job& j = *(*rows)[r].job;
-          int64_t v = 0;
-          switch (k.code) {
-            case 'p': case 'Q': v = j.priority; break;
-            case 'M': v = JobRunSeconds(j, now); break;
-            case 'l': v = JobTimeLimit(j) == kUnlimited ? INT64_MAX : JobTimeLimit(j); break;
-            case 'D': v = JobNodeCount(j); break;
-            case 'C': v = JobCpuCount(j); break;
-            case 'S':  // an unknown start sorts after every known one, as Slurm lists them
-              v = JobStartTime(j) != 0 ? JobStartTime(j) : INT64_MAX;
-              break;
-            case 'V': v = j.submit_time; break;
-            case 'e': v = JobEndTime(j); break;
-            case 'y': v = j.req.nice; break;
-            default: break;
-          }
-          put(r, 0, sig(v));
-        }
-        break;
+      case 'V': v = j.submit_time; break;
+      case 'e': v = JobEndTime(j); break;
+      case 'y': v = j.req.nice; break;
+      default: break;
+    }
+    put(k, SignedKey(v));
+  }
+  // Ties fall back to the job id, then the array task id.
+  cells_.push_back(ListedId(j));
+  cells_.push_back(SignedKey(j.array_task_id));
+  ++rows_;
+}
+
+std::vector<uint32_t> SqueueSortKeys::Order() {
+  // Sightings become ranks: the sort then compares a compact array of integers and computes
+  // nothing per comparison.
+  size_t col = 0;
+  for (Key& k : keys_) {
+    if (IsIdKey(k.code)) {
+      col += 2;
+      continue;
+    }
+    if (!k.distinct.empty()) {
+      std::vector<uint32_t> by_text(k.distinct.size());
+      for (uint32_t d = 0; d < by_text.size(); ++d) by_text[d] = d;
+      std::sort(by_text.begin(), by_text.end(),
+                [&](uint32_t a, uint32_t b) { return *k.distinct[a] < *k.distinct[b]; });
+      std::vector<uint64_t> rank(k.distinct.size());
+      for (uint32_t r = 0; r < by_text.size(); ++r) rank[by_text[r]] = k.desc ? ~uint64_t{r} : r;
+      for (size_t r = 0; r < rows_; ++r) {
+        uint64_t& cell = cells_[r * width_ + col];
+        cell = rank[cell];
+      }
+      k.seen.clear();
+      k.distinct.clear();
+      k.last_seen = UINT32_MAX;
     }
     col += 1;
   }
-  for (size_t r = 0; r < n; ++r) {
-    cells[r * width + col] = id_of(*(*rows)[r].job);
-    cells[r * width + col + 1] = sig((*rows)[r].job->array_task_id);
-  }
-  std::vector<uint32_t> order(n);
-  for (size_t r = 0; r < n; ++r) order[r] = static_cast<uint32_t>(r);
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const uint64_t* ka = &cells[a * width];
-    const uint64_t* kb = &cells[b * width];
-    for (size_t c = 0; c < width; ++c) {
+  std::vector<uint32_t> order(rows_);
+  for (size_t r = 0; r < rows_; ++r) order[r] = static_cast<uint32_t>(r);
+  auto before = [&](uint32_t a, uint32_t b) {
+    const uint64_t* ka = &cells_[a * width_];
+    const uint64_t* kb = &cells_[b * width_];
+    for (size_t c = 0; c < width_; ++c) {
       if (ka[c] != kb[c]) return ka[c] < kb[c];
     }
     return false;
-  });
+  };
+  // The controller lists jobs by id, and a queue sorted by a key most jobs share is then often
+  // in order already: checking costs one pass.
+  if (!std::is_sorted(order.begin(), order.end(), before)) {
+    std::stable_sort(order.begin(), order.end(), before);
+  }
+  return order;
+}
+
+void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now) {
+  SqueueSortKeys keys(spec, now);
+  for (const JobRow& row : *rows) keys.Add(*row.job);
   std::vector<JobRow> sorted;
-  sorted.reserve(n);
-  for (uint32_t r : order) sorted.push_back(std::move((*rows)[r]));
+  sorted.reserve(rows->size());
+  for (uint32_t r : keys.Order()) sorted.push_back(std::move((*rows)[r]));
   *rows = std::move(sorted);
 }
 
@@ -533,7 +539,6 @@ namespace {
 
 // The fields one %-letter reads, for a format field or a sort key (a superset of both).
 std::vector<const char*> ColumnsOfCode(char code) {
-  static constexpr const char* kTime[] = {"start_time", "end_time", "request.time_limit_s"};
   switch (code) {
     case kStdout:
     case kStderr:
@@ -559,11 +564,14 @@ std::vector<const char*> ColumnsOfCode(char code) {
               "request.cpus_per_task"};
     case 'D':
       return {"nodes", "request.min_nodes"};
-    case 'e':
-    case 'L':
-    case 'M':
+    case 'M':  // JobRunSeconds
+      return {"start_time", "end_time"};
     case 'l':
-      return {kTime[0], kTime[1], kTime[2]};
+      return {"request.time_limit_s"};
+    case 'L':
+      return {"start_time", "end_time", "request.time_limit_s"};
+    case 'e':  // JobEndTime: a pending job's planned start plus its limit
+      return {"start_time", "end_time", "request.time_limit_s", "planned_start"};
     case 'E':
       return {"request.dependency", "reason"};
     case 'f':
@@ -644,20 +652,92 @@ std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
   return out;
 }
 
+namespace {
+
+std::string HeaderLine(const std::vector<FieldSpec>& fields) {
+  return RenderLine(
+             fields, [](const FieldSpec& f) { return SqueueFieldTitle(f); }, true) +
+         '\n';
+}
+
+void AppendRowLine(const std::vector<FieldSpec>& fields, const JobRow& row, int64_t now,
+                   std::string* out) {
+  AppendLine(
+      fields, [&](const FieldSpec& f) { return SqueueFieldValue(f, row, now); }, false, out);
+  out->push_back('\n');
+}
+
+}  // namespace
+
 std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector<JobRow>& rows,
                          bool header, int64_t now) {
   std::string out;
-  if (header) {
-    out += RenderLine(
-        fields, [](const FieldSpec& f) { return SqueueFieldTitle(f); }, true);
-    out += '\n';
-  }
+  if (header) out = HeaderLine(fields);
   out.reserve(out.size() + rows.size() * (out.size() + 1));
-  for (const JobRow& row : rows) {
-    AppendLine(
-        fields, [&](const FieldSpec& f) { return SqueueFieldValue(f, row, now); }, false, &out);
-    out += '\n';
+  for (const JobRow& row : rows) AppendRowLine(fields, row, now, &out);
+  return out;
+}
+
+SqueueListing::SqueueListing(std::vector<FieldSpec> fields, std::string_view sort,
+                             SqueueFilter filter, bool expand_arrays, int64_t now)
+    : fields_(std::move(fields)),
+      filter_(std::move(filter)),
+      expand_arrays_(expand_arrays),
+      now_(now),
+      keys_(sort, now) {}
+
+void SqueueListing::Reserve(size_t table_bytes) {
+  // A row of the table is at least 24 bytes (the columns every listing asks for), and a line
+  // is rarely more than twice its row.
+  const size_t most_rows = table_bytes / 24;
+  keys_.Reserve(most_rows);
+  line_ends_.reserve(most_rows);
+  lines_.reserve(table_bytes * 2);
+}
+
+void SqueueListing::Add(const Job& job) {
+  if (!SqueueMatches(job, filter_)) return;
+  // As BuildJobRows: without -r, an array's pending tasks wait to become one row.
+  if (!expand_arrays_ && job.IsArrayTask()) {
+    if (job.state != JobState::kPending) {
+      started_arrays_.insert(job.array_job_id);
+    } else {
+      auto [it, fresh] = pending_arrays_.try_emplace(job.array_job_id);
+      PendingTasks& tasks = it->second;
+      if (fresh || job.array_task_id < tasks.first.array_task_id) tasks.first = job;
+      tasks.task_ids.push_back(job.array_task_id);
+      return;
+    }
   }
+  AddRow(JobRow{&job, {}, false});
+}
+
+void SqueueListing::AddRow(const JobRow& row) {
+  keys_.Add(*row.job);
+  lines_ahead_.Before(lines_.data(), lines_.size(), lines_.capacity());
+  AppendRowLine(fields_, row, now_, &lines_);
+  line_ends_.push_back(lines_.size());
+}
+
+void SqueueListing::Finish(bool header, const std::function<void(std::string_view)>& emit) {
+  for (auto& [array_id, tasks] : pending_arrays_) {
+    JobRow row{&tasks.first, std::move(tasks.task_ids), true};
+    FinishCollapsedRow(&row, started_arrays_.count(array_id) != 0);
+    AddRow(row);
+  }
+  if (header) {
+    header_ = HeaderLine(fields_);
+    emit(header_);
+  }
+  for (uint32_t r : keys_.Order()) {
+    const size_t begin = r == 0 ? 0 : line_ends_[r - 1];
+    emit(std::string_view(lines_).substr(begin, line_ends_[r] - begin));
+  }
+}
+
+std::string SqueueListing::Finish(bool header) {
+  std::string out;
+  Finish(header, [&](std::string_view piece) { out.append(piece); });
   return out;
 }
 

@@ -3,14 +3,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "cli/format_spec.h"
 #include "cli/job_fields.h"
+#include "common/prefault.h"
 #include "core/model.h"
 
 namespace shoal {
@@ -33,6 +37,34 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
 // Sorts rows by a --sort spec: comma-separated keys (squeue's letters), '-' for descending.
 // Ties fall back to job id, then array task id.
 void SortJobRows(std::vector<JobRow>* rows, std::string_view spec, int64_t now);
+
+// The keys of a --sort spec, taken from one row's job at a time (the job need not outlive
+// Add): what SortJobRows and SqueueListing order rows by.
+class SqueueSortKeys {
+ public:
+  SqueueSortKeys(std::string_view spec, int64_t now);
+  // Room for this many rows, so that adding 100,000 does not copy the keys as they grow.
+  void Reserve(size_t rows) { cells_.reserve(rows * width_); }
+  void Add(const Job& job);
+  // The rows' indices (in the order they were added) in sorted order; call once.
+  std::vector<uint32_t> Order();
+
+ private:
+  struct Key {
+    char code;
+    bool desc;
+    // String keys: each distinct value, numbered as first seen (ranked in Order).
+    std::unordered_map<std::string, uint32_t> seen;
+    std::vector<const std::string*> distinct;
+    uint32_t last_seen = UINT32_MAX;  // the previous row's value's number: runs are common
+  };
+  int64_t now_;
+  std::vector<Key> keys_;
+  size_t width_ = 2;  // cells per row: the keys ('i' takes two), then id and array task id
+  size_t rows_ = 0;
+  std::vector<uint64_t> cells_;  // rows_ x width_, order-preserving unsigned integers
+  PrefaultAhead cells_ahead_;
+};
 
 // Which jobs squeue lists. Empty sets mean "no restriction".
 struct SqueueFilter {
@@ -58,5 +90,46 @@ std::vector<std::string> SqueueJobColumns(const std::vector<FieldSpec>& fields,
 // The whole output: the optional header line, then one line per row.
 std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector<JobRow>& rows,
                          bool header, int64_t now);
+
+// squeue's output built one job at a time, as the controller's table is read: the same text as
+// filtering with SqueueMatches, BuildJobRows, SortJobRows and RenderSqueue, but each job is
+// rendered and keyed when it arrives, so nothing holds the jobs themselves (100,000 Jobs are
+// 80 MB) except one per array whose pending tasks are shown together.
+class SqueueListing {
+ public:
+  SqueueListing(std::vector<FieldSpec> fields, std::string_view sort, SqueueFilter filter,
+                bool expand_arrays, int64_t now);
+  // Room for the listing of a table of `table_bytes` (the controller's answer): reserved up
+  // front, so that 100,000 lines and their keys are not copied over and over as they grow.
+  // Memory reserved but never written costs nothing, so this errs on the large side.
+  void Reserve(size_t table_bytes);
+  // One job as listed; it need not outlive the call.
+  void Add(const Job& job);
+  // The output, as RenderSqueue prints it, handed to `emit` piece by piece (the header, then
+  // each line) so that 100,000 lines need not be copied into one more string; the listing is
+  // spent afterwards, and the pieces last as long as it does.
+  void Finish(bool header, const std::function<void(std::string_view)>& emit);
+  std::string Finish(bool header);
+
+ private:
+  // An array's pending tasks, shown as one row: the lowest task's job and every task id.
+  struct PendingTasks {
+    Job first;
+    std::vector<int64_t> task_ids;
+  };
+  void AddRow(const JobRow& row);
+
+  std::vector<FieldSpec> fields_;
+  SqueueFilter filter_;
+  bool expand_arrays_;
+  int64_t now_;
+  SqueueSortKeys keys_;
+  std::string lines_;                   // every row's line, in the order added
+  std::vector<size_t> line_ends_;       // where each row's line ends in lines_
+  std::map<JobId, PendingTasks> pending_arrays_;
+  std::set<JobId> started_arrays_;      // arrays with a task past pending
+  std::string header_;
+  PrefaultAhead lines_ahead_;
+};
 
 }  // namespace shoal

@@ -258,6 +258,40 @@ TEST_F(SqueueViewTest, StateSortIsByName) {
   EXPECT_EQ(order, "CA CD F PD R ");
 }
 
+// The listing squeue builds as it reads gives the same text as filtering, collapsing arrays,
+// sorting and rendering a whole vector of jobs, whatever order the jobs come in.
+TEST_F(SqueueViewTest, ListingMatchesRenderingAllJobs) {
+  const int64_t now = kSubmit + 3;
+  std::vector<Job> jobs = ReferenceQueue();
+  SqueueFilter filter;
+  filter.all_states = true;
+  for (const char* format : {kSqueueDefaultFormat, kSqueueLongFormat, kSqueueStartFormat,
+                             "%i %K %F %A %t %j"}) {
+    for (const char* sort : {kSqueueDefaultSort, "-i", "j,-M", "t,u,-S"}) {
+      for (bool expand : {false, true}) {
+        std::vector<FieldSpec> fields = ParseSqueueFormat(format, false, nullptr);
+        std::vector<JobRow> rows = BuildJobRows(jobs, expand);
+        SortJobRows(&rows, sort, now);
+        const std::string want = RenderSqueue(fields, rows, true, now);
+        for (bool reversed : {false, true}) {
+          SqueueListing listing(fields, sort, filter, expand, now);
+          if (reversed) {
+            for (auto j = jobs.rbegin(); j != jobs.rend(); ++j) listing.Add(*j);
+          } else {
+            for (const Job& j : jobs) listing.Add(j);
+          }
+          EXPECT_EQ(listing.Finish(true), want) << format << " sorted " << sort;
+        }
+      }
+    }
+  }
+  // No jobs: the header only, or nothing.
+  std::vector<FieldSpec> fields = ParseSqueueFormat(kSqueueDefaultFormat, false, nullptr);
+  EXPECT_EQ(SqueueListing(fields, kSqueueDefaultSort, filter, false, now).Finish(true),
+            RenderSqueue(fields, {}, true, now));
+  EXPECT_EQ(SqueueListing(fields, kSqueueDefaultSort, filter, false, now).Finish(false), "");
+}
+
 // squeue asks the controller for SqueueJobColumns only: every field and sort key must render
 // the same from those columns as from whole jobs.
 TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
@@ -275,6 +309,7 @@ TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
     j.exit_code = 1;
     j.end_time = j.start_time != 0 ? j.start_time + 5 : 0;
     j.req.qos = j.id % 3 == 0 ? "high" : "normal";
+    if (j.state == JobState::kPending && j.id % 2 == 0) j.planned_start = kSubmit + 100 + j.id;
   }
   std::vector<FieldSpec> named =
       ParseSqueueFormat("stdout,stderr,exitcode,numtasks,jobid", true, nullptr);
@@ -297,7 +332,8 @@ TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
     ASSERT_TRUE(cols.ok()) << cols.status().message();
     JobTableWriter w(*cols);
     for (const Job& j : full) w.Add(j);
-    auto sent = DecodeJobTable(w.Finish());
+    const std::string table = w.Finish();
+    auto sent = DecodeJobTable(table);
     ASSERT_TRUE(sent.ok());
     for (bool expand : {false, true}) {
       auto render = [&](const std::vector<Job>& jobs) {
@@ -312,6 +348,12 @@ TEST_F(SqueueViewTest, RequestedColumnsSufficeForEveryCode) {
       std::string want = render(full);
       EXPECT_GT(std::count(want.begin(), want.end(), '\n'), 5);
       EXPECT_EQ(render(*sent), want) << "code " << c;
+      // What squeue itself does: each row read into one reused job and rendered at once.
+      SqueueListing listing(fields, sort, filter, expand, now);
+      auto listed = ReadJobTable(table, [&](const Job& j) { listing.Add(j); });
+      ASSERT_TRUE(listed.ok());
+      EXPECT_EQ(*listed, full.size());
+      EXPECT_EQ(listing.Finish(true), want) << "code " << c << (expand ? " -r" : "");
     }
   }
 }

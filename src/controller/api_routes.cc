@@ -97,9 +97,12 @@ HttpResponse JobsCollection(Controller& c, const HttpRequest& r, const Caller& c
     auto columns = ResolveJobColumns(ListParam(r, "fields"));
     if (!columns.ok()) return Error(columns.status());
     JobTableWriter table(std::move(columns).value());
-    c.ForEachJob(f, [&](const Job& job) {
-      if (MaySeeJob(caller, job.req.uid, c.config().private_jobs)) table.Add(job);
-    });
+    c.ForEachJob(
+        f,
+        [&](const Job& job) {
+          if (MaySeeJob(caller, job.req.uid, c.config().private_jobs)) table.Add(job);
+        },
+        [&](size_t jobs) { table.ExpectRows(jobs); });
     return {200, table.Finish()};
   }
   // Full documents, written straight into the answer (no DOM per job).

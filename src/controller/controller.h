@@ -135,7 +135,9 @@ class Controller {
   std::vector<Job> ListJobs(const JobFilter& filter) const;
   // Calls `visit` for each job ListJobs would return, under the controller's lock: for
   // listings that render straight from the jobs instead of copying 100,000 of them.
-  void ForEachJob(const JobFilter& filter, const std::function<void(const Job&)>& visit) const;
+  // `expect`, when given, is told first how many jobs at most will be visited.
+  void ForEachJob(const JobFilter& filter, const std::function<void(const Job&)>& visit,
+                  const std::function<void(size_t)>& expect = nullptr) const;
   Result<Job> GetJob(const std::string& id) const;
   CancelResult Cancel(const CancelFilter& filter);
   Status Hold(const std::string& id, bool hold);
