@@ -1,15 +1,11 @@
 #include "api/job_table.h"
 
-#include <charconv>
-#include <cstring>
-#include <tuple>
 #include <limits>
-#include <type_traits>
 
 #include "api/json_model.h"
 #include "api/json_table.h"
+#include "api/table_values.h"
 #include "common/prefault.h"
-#include "common/strings.h"
 
 namespace shoal {
 namespace {
@@ -31,40 +27,9 @@ const Job& DefaultJob() {
   return kDefault;
 }
 
-template <typename T>
-void AppendInt(T v, std::string* out) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, res.ptr);
-}
+using table_values::AppendValue;
+using table_values::ReadValue;
 
-void AppendValue(const std::string& v, std::string* out) { AppendJsonString(v, out); }
-void AppendValue(bool v, std::string* out) { out->append(v ? "true" : "false"); }
-template <typename T>
-std::enable_if_t<std::is_integral_v<T>> AppendValue(T v, std::string* out) {
-  AppendInt(v, out);
-}
-void AppendValue(const std::vector<std::string>& v, std::string* out) {
-  out->push_back('[');
-  for (size_t k = 0; k < v.size(); ++k) {
-    if (k > 0) out->push_back(',');
-    AppendJsonString(v[k], out);
-  }
-  out->push_back(']');
-}
-void AppendValue(const std::vector<std::vector<uint32_t>>& v, std::string* out) {
-  out->push_back('[');
-  for (size_t k = 0; k < v.size(); ++k) {
-    if (k > 0) out->push_back(',');
-    out->push_back('[');
-    for (size_t m = 0; m < v[k].size(); ++m) {
-      if (m > 0) out->push_back(',');
-      AppendInt(v[k][m], out);
-    }
-    out->push_back(']');
-  }
-  out->push_back(']');
-}
 void AppendValue(const DependencySpec& d, std::string* out) {
   out->append(DependencyToJson(d).dump(-1, ' ', false, Json::error_handler_t::replace));
 }
@@ -73,46 +38,6 @@ void AppendValue(const ContainerSpec& c, std::string* out) {
 }
 void AppendValue(JobState s, std::string* out) { AppendJsonString(JobStateName(s), out); }
 
-// A null cell leaves the field at its default, as a missing key does for JobFromJson.
-bool ReadValue(JsonCell& c, bool& out) {
-  if (c.kind == JsonCell::kNull) return true;
-  if (c.kind != JsonCell::kBool) return false;
-  out = c.b;
-  return true;
-}
-bool ReadValue(JsonCell& c, std::string& out) {
-  if (c.kind == JsonCell::kNull) return true;
-  if (c.kind != JsonCell::kString) return false;
-  out = std::move(*c.text);
-  return true;
-}
-template <typename T>
-std::enable_if_t<std::is_integral_v<T>, bool> ReadValue(JsonCell& c, T& out) {
-  if (c.kind == JsonCell::kNull) return true;
-  if (c.kind == JsonCell::kUint) {
-    if (c.u > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
-    out = static_cast<T>(c.u);
-    return true;
-  }
-  if (c.kind != JsonCell::kInt) return false;
-  if constexpr (std::is_unsigned_v<T>) {
-    if (c.i < 0 || static_cast<uint64_t>(c.i) > std::numeric_limits<T>::max()) return false;
-  } else {
-    if (c.i < std::numeric_limits<T>::min() || c.i > std::numeric_limits<T>::max()) return false;
-  }
-  out = static_cast<T>(c.i);
-  return true;
-}
-bool ReadValue(JsonCell& c, std::vector<std::string>& out) {
-  if (c.kind == JsonCell::kNull) return true;
-  if (c.kind != JsonCell::kNested || !c.nested->is_array()) return false;
-  out.clear();
-  for (Json& e : *c.nested) {
-    if (!e.is_string()) return false;
-    out.push_back(std::move(e.get_ref<std::string&>()));
-  }
-  return true;
-}
 bool ReadValue(JsonCell& c, std::vector<std::vector<uint32_t>>& out) {
   if (c.kind == JsonCell::kNull) return true;
   if (c.kind != JsonCell::kNested || !c.nested->is_array()) return false;
@@ -420,49 +345,5 @@ Result<size_t> ReadJobTable(std::string_view text, const std::function<void(cons
   return sink.Finish();
 }
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t k = 0;
-  while (k < s.size()) {
-    // Runs of plain characters are copied at once.
-    size_t run = k;
-    while (run < s.size()) {
-      auto c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-      ++run;
-    }
-    out->append(s.data() + k, run - k);
-    k = run;
-    if (k >= s.size()) break;
-    auto c = static_cast<unsigned char>(s[k]);
-    if (c >= 0x80) {
-      size_t n = Utf8SequenceLength(s, k);
-      if (n == 0) {
-        out->append("\xEF\xBF\xBD");  // U+FFFD for a byte that starts no valid sequence
-        ++k;
-      } else {
-        out->append(s.data() + k, n);
-        k += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 15]);
-    }
-    ++k;
-  }
-  out->push_back('"');
-}
 
 }  // namespace shoal

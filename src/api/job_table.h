@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/json_string.h"
 #include "common/status.h"
 #include "core/model.h"
 
@@ -58,9 +59,5 @@ Result<size_t> ReadJobTable(std::string_view text, const std::function<void(cons
 // into a string: about ten times cheaper than building and dumping the DOM, and the store writes
 // one per change of every job. Bytes that are not UTF-8 become U+FFFD (AppendJsonString).
 std::string JobDocument(const Job& job);
-
-// Appends `s` as a JSON string literal (quotes included). Bytes that are not valid UTF-8 become
-// U+FFFD, as nlohmann's dump with error_handler_t::replace would write them.
-void AppendJsonString(std::string_view s, std::string* out);
 
 }  // namespace shoal

@@ -10,14 +10,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "api/json_string.h"
 #include "api/json_table.h"
 
 namespace shoal {
-
-// Appends `s` as a JSON string literal (quotes included). Bytes that are not valid UTF-8 become
-// U+FFFD, as nlohmann's dump with error_handler_t::replace would write them.
-void AppendJsonString(std::string_view s, std::string* out);
-
 namespace table_values {
 
 template <typename T>

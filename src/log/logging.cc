@@ -10,7 +10,7 @@
 #include <cctype>
 #include <ctime>
 
-#include "api/job_table.h"  // AppendJsonString
+#include "api/json_string.h"
 #include "common/strings.h"
 
 namespace shoal {
