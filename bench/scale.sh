@@ -132,10 +132,11 @@ for n in $COUNTS; do
   set_controller_pid "$ctl"
   rm -f "$work/squeue.stop"
   # squeue back to back: "OK SECONDS_SINCE_RESTART LATENCY_S" per call.
-  ( while [ ! -e "$work/squeue.stop" ]; do
+  ( while :; do
       s0=$EPOCHREALTIME
       if timeout 30 squeue -h >/dev/null 2>&1; then r=1; else r=0; fi
       echo "$r $(echo "$EPOCHREALTIME - $t0" | bc -l) $(echo "$EPOCHREALTIME - $s0" | bc -l)"
+      [ -e "$work/squeue.stop" ] && break
     done > "$work/squeue-$n.calls" ) &
   poller=$!
   if wait_for 300 nodes_back "$n"; then back="$(since "$t0") s"; else back="> 300 s"; fi

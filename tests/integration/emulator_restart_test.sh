@@ -32,11 +32,12 @@ kill -9 "$(controller_pid)"
 sleep 2
 start_controller --config "$WORK/slurm.conf"
 
-# squeue all through the reconnects: each call must answer.
-( while [ ! -e squeue.stop ]; do
+# squeue all through the reconnects (at least once): each call must answer.
+( while :; do
     t0=$EPOCHREALTIME
     if timeout 10 squeue -h > /dev/null 2>&1; then rc=0; else rc=$?; fi
     echo "$rc $(echo "$EPOCHREALTIME - $t0" | bc -l)"
+    [ -e squeue.stop ] && break
   done > squeue.calls ) &
 poller=$!
 wait_until 30 all_up || fail "nodes not all back after the restart: $(sinfo -h -o '%D %T' | tr '\n' ' ')"
