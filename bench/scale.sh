@@ -4,10 +4,18 @@
 # registration time (emulator start -> all N idle in sinfo); the controller's CPU (cores, from
 # its own /proc CPU time over SAMPLE seconds of steady heartbeats) and RSS; sinfo and squeue
 # times (median of 5) with QUEUED pending jobs; an array of JOBS instant tasks from submission to
-# the last completion (tasks/s); FAIL nodes failing at once -> all DOWN, and their requeued jobs
-# running again. The baseline in the same run is N=COUNTS[0]. STEADY_ONLY=1 stops after the
-# steady-heartbeat figures (registration, threads, CPU, RSS); BIN picks another build's bin/ (an
-# A/B run of two builds, one after the other).
+# the last completion (tasks/s). Then 2N long requeueable jobs fill half the CPUs, and:
+#   restart: kill -9 of the controller, started again at once: time until every node is back
+#     (idle/allocated/mixed), squeue's worst and median latency while they reconnect (polled
+#     back to back from the restart; calls before the controller first answers are counted
+#     apart), and jobs lost (not running any more) or run twice (launched again, which the
+#     emulator logs) across it (both expected 0);
+#   failure: FAIL nodes (at most N/2, so their jobs have room elsewhere) fail at once -> all
+#     DOWN, -> the first of their requeued jobs running again, -> all of them running again
+#     (every long job running, none pending).
+# The baseline in the same run is N=COUNTS[0]. STEADY_ONLY=1 stops after the steady-heartbeat
+# figures (registration, threads, CPU, RSS); BIN picks another build's bin/ (an A/B run of two
+# builds, one after the other).
 #
 #   bash bench/scale.sh                                   # 1000 5000 10000 nodes
 #   COUNTS="500 1000 2000" QUEUED=20000 JOBS=5000 FAIL=200 bash bench/scale.sh
@@ -49,18 +57,36 @@ wait_for() {  # wait_for SECONDS COMMAND...
   until "$@"; do [ "$(date +%s)" -gt "$deadline" ] && return 1; sleep 0.2; done
 }
 
-printf '%-7s %-10s %-11s %-16s %-9s %-9s %-10s %-16s %-14s %-14s\n' nodes register "ctl threads" \
-  "ctl CPU (cores)" "ctl RSS" sinfo squeue "array tasks/s" "fail->DOWN" "->running"
+# The controller's command line as `shoal up` recorded it, to start it again after a kill -9.
+controller_args() {
+  python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["controller_args"]))' \
+    "$SHOAL_STATE_DIR/cluster.json"
+}
+set_controller_pid() {
+  python3 - "$SHOAL_STATE_DIR/cluster.json" "$1" <<'EOF'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p)); c["controller_pid"] = int(sys.argv[2]); json.dump(c, open(p, "w"))
+EOF
+}
+nodes_back() {  # nodes_back N: all N nodes idle, allocated or mixed
+  [ "$(sinfo -h -N -o '%T' 2>/dev/null | grep -cxE 'idle|allocated|mixed')" = "$1" ]
+}
+emulator_relaunches() { grep -c 'launched again' "$1" || true; }
+
+printf '%-7s %-10s %-11s %-10s %-8s %-8s %-8s %-9s | %-8s %-9s %-15s %-11s | %-5s %-8s %-8s %-8s\n' \
+  nodes register "ctl thr" "ctl cores" "ctl RSS" sinfo squeue "tasks/s" \
+  back "1st sq" "sq worst/med" "lost/twice" fail "->DOWN" "->1st R" "->all R"
 for n in $COUNTS; do
   shoal down >/dev/null 2>&1 || true
   rm -rf "$SHOAL_STATE_DIR"
+  fail=$((FAIL < n / 2 ? FAIL : n / 2))
   printf 'SlurmdTimeout=5\nMaxArraySize=1000001\nMinJobAge=60\n' > "$work/slurm.conf"
   shoal up --nodes 0 --config "$work/slurm.conf" >/dev/null
   ctl=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller_pid"])' \
     "$SHOAL_STATE_DIR/cluster.json")
   t0=$(now)
-  shoal sim agents --count "$n" --cpus-per-node 4 --job-time real --fail "$FAIL" \
-    > "$work/emu-$n.log" 2>&1 &
+  emu_log=$work/emu-$n.log
+  shoal sim agents --count "$n" --cpus-per-node 4 --job-time real --fail "$fail" > "$emu_log" 2>&1 &
   emu=$!
   if ! wait_for 300 bash -c "[ \"\$(sinfo -h -N -o %T 2>/dev/null | grep -cx idle)\" = $n ]"; then
     echo "$n: not all nodes registered in 300 s ($(sinfo -h -o '%D %T' | tr '\n' ' '))"; continue
@@ -90,23 +116,72 @@ for n in $COUNTS; do
   wait_for 600 bash -c '[ -z "$(squeue -h 2>/dev/null | head -1)" ]' || echo "array did not finish"
   rate=$(echo "$JOBS / ($(now) - $t0)" | bc -l | xargs printf '%.0f')
 
-  # Long jobs on half the CPUs (so the failed nodes' jobs have room elsewhere), then FAIL
-  # nodes fail at once.
-  SHOAL_EMULATE_RUNTIME=600 sbatch -o /dev/null --requeue -a "1-$((n * 2))" --wrap true >/dev/null
-  wait_for 120 bash -c "[ \"\$(squeue -h -t R | wc -l)\" -ge $((n * 2)) ]" || true
-  started_before=$(grep -c ' started on ' "$SHOAL_STATE_DIR/controller.log" || true)
+  # Long jobs on half the CPUs (so the failed nodes' jobs have room elsewhere).
+  long=$((n * 2))
+  SHOAL_EMULATE_RUNTIME=600 sbatch -o /dev/null --requeue -a "1-$long" --wrap true >/dev/null
+  wait_for 120 bash -c "[ \"\$(squeue -h -t R | wc -l)\" -ge $long ]" || true
+
+  # Restart: kill -9 with every node connected and the long jobs running, then start it again.
+  running_before=$(squeue -h -t R | wc -l)
+  relaunched_before=$(emulator_relaunches "$emu_log")
+  mapfile -t cargs < <(controller_args)
+  kill -9 "$ctl"
+  t0=$(now)
+  setsid "${cargs[@]}" </dev/null >>"$SHOAL_STATE_DIR/controller.log" 2>&1 &
+  ctl=$!
+  set_controller_pid "$ctl"
+  rm -f "$work/squeue.stop"
+  # squeue back to back: "OK SECONDS_SINCE_RESTART LATENCY_S" per call.
+  ( while :; do
+      s0=$EPOCHREALTIME
+      if timeout 30 squeue -h >/dev/null 2>&1; then r=1; else r=0; fi
+      echo "$r $(echo "$EPOCHREALTIME - $t0" | bc -l) $(echo "$EPOCHREALTIME - $s0" | bc -l)"
+      [ -e "$work/squeue.stop" ] && break
+    done > "$work/squeue-$n.calls" ) &
+  poller=$!
+  if wait_for 300 nodes_back "$n"; then back="$(since "$t0") s"; else back="> 300 s"; fi
+  touch "$work/squeue.stop"
+  wait "$poller" || true
+  # From the first answer on: every call's latency, and the calls that failed.
+  calls=$work/squeue-$n.calls
+  first_answer=$(awk '$1 == 1 { printf "%.2f", $2; exit }' "$calls")
+  after_first=$(awk -v f="${first_answer:-0}" '$2 >= f' "$calls")
+  failed=$(awk '$1 == 0' <<< "$after_first" | grep -c . || true)
+  latencies=$(awk '$1 == 1 { printf "%.0f\n", $3 * 1000 }' <<< "$after_first" | sort -n)
+  worst=$(tail -1 <<< "$latencies")
+  median=$(sed -n "$((($(wc -l <<< "$latencies") + 1) / 2))p" <<< "$latencies")
+  [ -n "$first_answer" ] || first_answer=never
+  # A requeue or a second launch would follow the reconnect within a scheduling pass or two.
+  sleep 5
+  lost=$((running_before - $(squeue -h -t R | wc -l)))
+  twice=$(($(emulator_relaunches "$emu_log") - relaunched_before))
+  [ "$failed" = 0 ] || first_answer="$first_answer ($failed failed after)"
+
+  # FAIL nodes fail at once: all DOWN, then their requeued jobs running elsewhere.
+  relaunched_before=$(emulator_relaunches "$emu_log")
+  running_at_fail=$(squeue -h -t R | wc -l)
   t0=$(now)
   kill -USR1 "$emu"
-  if wait_for 60 bash -c "[ \"\$(sinfo -h -N -o %T | grep -cx 'down\\*')\" -ge $FAIL ]"; then
-    down=$(since "$t0")
+  if wait_for 60 bash -c "[ \"\$(sinfo -h -N -o %T | grep -cx 'down\\*')\" -ge $fail ]"; then
+    down="$(since "$t0") s"
   else
-    down="> 60"
+    down="> 60 s"
   fi
-  # The failed nodes' jobs start again elsewhere: the first restart after the failure.
-  wait_for 30 bash -c "[ \$(( \$(grep -c ' started on ' '$SHOAL_STATE_DIR/controller.log') - $started_before )) -ge 1 ]" \
-    && again=$(since "$t0") || again="none (no room)"
-  printf '%-7s %-10s %-11s %-16s %-9s %-9s %-10s %-16s %-14s %-14s\n' "$n" "${register} s" "$threads" \
-    "$cores" "$rss" \
-    "${t_sinfo} ms" "${t_squeue} ms" "$rate" "${down} s" "$again"
+  # The first requeued job started again, then all of them: every long job running again (all
+  # are requeued by the time their nodes are DOWN, so none pending and as many running as
+  # before is all of them running again).
+  wait_for 30 bash -c "[ \$(grep -c 'launched again' '$emu_log') -gt $relaunched_before ]" \
+    && again="$(since "$t0") s" || again="none"
+  if wait_for 60 bash -c "[ -z \"\$(squeue -h -t PD | head -1)\" ] && [ \"\$(squeue -h -t R | wc -l)\" -ge $running_at_fail ]"; then
+    all_again="$(since "$t0") s"
+  else
+    all_again="> 60 s ($(squeue -h -t PD | wc -l) pending)"
+  fi
+  # How many ran again: the emulator's count of jobs launched a second time.
+  requeued=$(($(emulator_relaunches "$emu_log") - relaunched_before))
+  printf '%-7s %-10s %-11s %-10s %-8s %-8s %-8s %-9s | %-8s %-9s %-15s %-11s | %-5s %-8s %-8s %-8s\n' \
+    "$n" "${register} s" "$threads" "$cores" "$rss" "${t_sinfo} ms" "${t_squeue} ms" "$rate" \
+    "$back" "$first_answer s" "${worst}/${median} ms" "$lost/$twice" \
+    "$fail" "$down" "$again" "$all_again ($requeued)"
   kill "$emu"; wait "$emu" 2>/dev/null || true; emu=
 done

@@ -184,7 +184,9 @@ int AgentsMain(int argc, char** argv) {
     }
   }
   emulator.Stop();
-  spdlog::info("stopped after {:.1f} s", seconds());
+  const shoal::emulator::LaunchLedger& launches = emulator.launches();
+  spdlog::info("stopped after {:.1f} s: {} launches of {} jobs, {} jobs launched more than once",
+               seconds(), launches.launches(), launches.jobs(), launches.repeated());
   return 0;
 }
 

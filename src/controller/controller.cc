@@ -238,6 +238,7 @@ Status Controller::Start(const PolicyRegistry& registry) {
       live_jobs_.emplace(held.id, &held);
     }
   }
+  last_registration_ms_ = SteadyMs();
   RestoreStepsLocked(stored_steps);
   InitPowerLocked(power_doc, now);
   WebhookOutboxOptions webhook_options;
@@ -1669,6 +1670,7 @@ std::shared_ptr<AgentSession> Controller::RegisterAgentLocked(const rpc::Registe
   node->boot_time = now;
   node->last_heartbeat = now;
   node->heard_ms = SteadyMs();
+  last_registration_ms_ = node->heard_ms;
   session->Heard(node->heard_ms, now);
   if (node->down && node->reason == "Not responding") {
     node->down = false;
@@ -2153,7 +2155,15 @@ bool Controller::SilentLocked(const Node& node, int64_t now_ms) const {
   // Power saving's nodes are silent on purpose (powered down) or have ResumeTimeout to register.
   if (node.power != NodePower::kOn) return false;
   const int64_t timeout_ms = config_.node_timeout_s * 1000;
-  if (now_ms - node.heard_ms <= timeout_ms) return false;
+  // A node restored with running jobs and not registered since this controller started: after
+  // a restart the whole fleet reconnects at once, and thousands of agents (TLS handshakes,
+  // registrations in batches) take longer than the timeout. While others still register its
+  // agent is presumably among them; declared DOWN, its jobs would be requeued and run twice.
+  // It is judged from the last registration instead, so a node that never comes back is DOWN
+  // once the storm has been over for the timeout.
+  const bool awaited = node.boot_time == 0 && !node.running_jobs.empty();
+  const int64_t heard_ms = awaited ? std::max(node.heard_ms, last_registration_ms_) : node.heard_ms;
+  if (now_ms - heard_ms <= timeout_ms) return false;
   auto s = sessions_.find(node.name);
   return s == sessions_.end() || now_ms - s->second->heard_ms() > timeout_ms;
 }

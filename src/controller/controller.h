@@ -461,6 +461,9 @@ class Controller {
   bool reservations_changed_during_pass_ = false;
   std::mutex reservation_change_mu_;  // one reservation change at a time
   std::unordered_map<std::string, std::shared_ptr<AgentSession>> sessions_;
+  // When the last agent registered (steady ms; the start of this controller before any did):
+  // nodes restored with running jobs wait for the reconnect storm after a restart (SilentLocked).
+  int64_t last_registration_ms_ = 0;
   std::atomic<JobId> next_job_id_{1};
   // Submissions that became durable while the lock was busy (a pass being computed, a long
   // listing): they wait here, under their own mutex, so that submitting never waits for a pass.

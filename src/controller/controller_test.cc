@@ -1280,6 +1280,53 @@ TEST_F(ControllerTest, RestartRelaunchesJobTheAgentLost) {
   EXPECT_EQ(StoredJob(id)->state, JobState::kCompleted);
 }
 
+// After a restart every agent reconnects at once; at thousands that takes longer than
+// SlurmdTimeout. A node restored with running jobs is not declared DOWN (its jobs requeued and
+// run twice) while other nodes still register, only once registrations have stopped for the
+// timeout.
+TEST_F(ControllerTest, RestoredNodesWaitForTheReconnectStormAfterARestart) {
+  config_.node_timeout_s = 1;
+  StartController();
+  FakeAgent& n1 = Register("n1", /*cpus=*/1);
+  FakeAgent& n2 = Register("n2", /*cpus=*/1);
+  JobId first = Submit();
+  JobId second = Submit();
+  std::map<std::string, rpc::LaunchJob> launched;
+  launched["n1"] = n1.AwaitLaunch();
+  launched["n2"] = n2.AwaitLaunch();
+
+  RestartController();
+  // Other nodes register for well over the timeout (the storm); n1 and n2 stay up meanwhile.
+  for (int i = 1; i <= 5; ++i) {
+    std::this_thread::sleep_for(400ms);
+    Register("m" + std::to_string(i));
+    ASSERT_FALSE(FindNode("n1").down) << "n1 DOWN while nodes still registered, " << i;
+    ASSERT_FALSE(FindNode("n2").down) << "n2 DOWN while nodes still registered, " << i;
+  }
+  rpc::RegisterReply reply;
+  const rpc::LaunchJob& on_n1 = launched["n1"];
+  FakeAgent& back = Register("n1", 1, {{on_n1.job_id(), on_n1.generation()}}, &reply);
+  EXPECT_EQ(reply.kill_job_ids_size(), 0);
+  EXPECT_TRUE(back.Quiet(Body::kLaunch, 250ms));
+
+  // n2 never comes back: DOWN a timeout after the last registration, its job requeued; n1
+  // heartbeats and keeps its job.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        back.Heartbeat();
+        return FindNode("n2").down;
+      },
+      3s));
+  EXPECT_FALSE(FindNode("n1").down);
+  EXPECT_EQ(FindNode("n2").reason, "Not responding");
+  const JobId on_n2 = launched["n2"].job_id();
+  EXPECT_EQ(GetJob(on_n2).restart_count, 1u);
+  const JobId kept = on_n1.job_id();
+  EXPECT_TRUE(kept == first || kept == second);
+  EXPECT_EQ(GetJob(kept).state, JobState::kRunning);
+  EXPECT_EQ(GetJob(kept).restart_count, 0u);
+}
+
 // A run the controller lost track of (its start record did not survive) is fenced off, and the
 // job's next launch gets a generation newer than the stray run's, never the same one.
 TEST_F(ControllerTest, StrayRunWithNewerGenerationIsFencedAndNotReused) {

@@ -29,9 +29,10 @@ int64_t NowMs() {
 }  // namespace
 
 struct Emulator::Slot {
-  explicit Slot(NodeConfig config) : node(std::move(config)) {}
+  Slot(NodeConfig config, uint32_t index) : node(std::move(config)), index(index) {}
   std::mutex mu;  // guards everything below, and the stream's queue
   EmulatedNode node;
+  const uint32_t index;  // in slots_
   NodeStream* stream = nullptr;  // the live stream, if any
   int state = kUp;
   int64_t reconnect_at_ms = 0;
@@ -95,6 +96,7 @@ class Emulator::NodeStream final
     {
       std::lock_guard<std::mutex> lock(slot_->mu);
       if (ok && slot_->state == kUp) {
+        if (in_.has_launch()) emulator_->NoteLaunch(*slot_, in_.launch());
         std::vector<rpc::AgentMessage> out;
         refused = !slot_->node.OnMessage(in_, NowMs(), &out);
         if (slot_->node.registered()) slot_->backoff_ms = kBackoffStartMs;
@@ -137,7 +139,8 @@ class Emulator::NodeStream final
 
 Emulator::Emulator(Options options) : options_(std::move(options)) {
   for (NodeConfig& config : options_.nodes) {
-    slots_.push_back(std::make_unique<Slot>(std::move(config)));
+    const auto index = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(std::make_unique<Slot>(std::move(config), index));
   }
 }
 
@@ -196,6 +199,13 @@ void Emulator::Stop() {
 
 void Emulator::Connect(Slot& slot) {
   slot.node.OnReconnect();
+  // After a failed attempt the channel sits in gRPC's own backoff (up to 2.4 s) and fails new
+  // streams at once: stacked on ours, a node came back 3 s and more after a restarted
+  // controller, past SlurmdTimeout, and the controller rightly requeued its jobs. A real agent
+  // takes a fresh channel per attempt (agent.cc); here the channel tries again now.
+  if (slot.backoff_ms > kBackoffStartMs) {
+    grpc::experimental::ChannelResetConnectionBackoff(slot.channel.get());
+  }
   slot.stream = new NodeStream(this, &slot);
   slot.stream->Begin(slot.node.MakeRegister());
 }
@@ -215,6 +225,17 @@ void Emulator::StreamEnded(Slot& slot, bool refused) {
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   slot.reconnect_at_ms = NowMs() + static_cast<int64_t>(slot.backoff_ms * jitter(rng));
   slot.backoff_ms = std::min(slot.backoff_ms * 2, kBackoffCapMs);
+}
+
+void Emulator::NoteLaunch(const Slot& slot, const rpc::LaunchJob& launch) {
+  const LaunchLedger::Earlier before =
+      launches_.Record(launch.job_id(), launch.generation(), slot.index);
+  if (before.launches == 0) return;
+  // Expected only for a job requeued after its node failed; anything else ran a job twice.
+  spdlog::warn("job {} launched again on {} (generation {}; launched {} time(s) before, last on "
+               "{}, generation {})",
+               launch.job_id(), slot.node.config().name, launch.generation(), before.launches,
+               slots_[before.node_index]->node.config().name, before.generation);
 }
 
 void Emulator::Loop() {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emulator/emulated_node.h"
+#include "emulator/launch_ledger.h"
 
 namespace shoal::emulator {
 
@@ -53,12 +54,15 @@ class Emulator {
   // A node's registration was refused (a bad registration, or the controller rejected the
   // cluster key): the emulator gives up on it.
   size_t refused() const { return refused_; }
+  // Every launch the nodes got; each job launched again is also logged as it happens.
+  const LaunchLedger& launches() const { return launches_; }
 
  private:
   class NodeStream;
   struct Slot;
   void Connect(Slot& slot);
   void StreamEnded(Slot& slot, bool refused);
+  void NoteLaunch(const Slot& slot, const rpc::LaunchJob& launch);
   void Loop();
   void ConnectLoop();
   std::vector<std::string> Pick(size_t count, int from_state, int to_state);
@@ -69,6 +73,7 @@ class Emulator {
   Options options_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::atomic<size_t> refused_{0};
+  LaunchLedger launches_;
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool stopping_ = false;
