@@ -42,7 +42,13 @@ secs() { awk -F'[-:]' '{ if (NF == 4) print $1 * 86400 + $2 * 3600 + $3 * 60 + $
 bytes() { awk '{ n = $1 + 0; u = substr($1, length($1));
                  m = (u == "K") ? 1024 : (u == "M") ? 1048576 : (u == "G") ? 1073741824 : 1;
                  printf "%.0f\n", n * m }' <<<"$1"; }
-sleep 1
+# The script holds its 100 MB once the allocation is written, which on a loaded machine takes
+# a moment after the job starts: poll (up to 20 s) before the check below.
+for _ in $(seq 80); do
+  rss=$(sstat -n -P -j "$id.batch" --format=MaxRSS 2>/dev/null)
+  [ "$(bytes "${rss:-0}")" -ge $((100 * 1024 * 1024)) ] && break
+  sleep 0.25
+done
 start=$(date +%s%N)
 line1=$(sstat -n -P -j "$id.batch" --format=JobID,MaxRSS,AveCPU)
 took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
