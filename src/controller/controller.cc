@@ -1850,7 +1850,6 @@ bool Controller::HearAgentMessage(AgentSession& session, const rpc::AgentMessage
 
 void Controller::QueueAgentMessage(std::shared_ptr<AgentSession> session, rpc::AgentMessage msg) {
   if (!HearAgentMessage(*session, msg)) return;
-  std::vector<QueuedAgentMessage> one;
   {
     std::lock_guard<std::mutex> lock(intake_mu_);
     if (intake_running_ && !intake_stopping_) {
@@ -1860,6 +1859,7 @@ void Controller::QueueAgentMessage(std::shared_ptr<AgentSession> session, rpc::A
     }
   }
   // Not started (a test driving the controller directly) or stopping: applied on this thread.
+  std::vector<QueuedAgentMessage> one;
   one.push_back({std::move(session), std::move(msg)});
   ApplyAgentMessages(one);
 }
