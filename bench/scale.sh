@@ -72,6 +72,11 @@ nodes_back() {  # nodes_back N: all N nodes idle, allocated or mixed
   [ "$(sinfo -h -N -o '%T' 2>/dev/null | grep -cxE 'idle|allocated|mixed')" = "$1" ]
 }
 emulator_relaunches() { grep -c 'launched again' "$1" || true; }
+# The emulator's own worst lag (it logs heartbeats it sent over a second late): a node declared
+# DOWN while this is near SlurmdTimeout is the load generator's failure, not the controller's.
+emulator_lag_ms() {
+  grep -o 'heartbeats left up to [0-9]* ms' "$1" | awk '{if ($5 > m) m = $5} END {print m + 0}'
+}
 
 printf '%-7s %-10s %-11s %-10s %-8s %-8s %-8s %-9s | %-8s %-9s %-15s %-11s | %-5s %-8s %-8s %-8s\n' \
   nodes register "ctl thr" "ctl cores" "ctl RSS" sinfo squeue "tasks/s" \
@@ -92,6 +97,7 @@ for n in $COUNTS; do
     echo "$n: not all nodes registered in 300 s ($(sinfo -h -o '%D %T' | tr '\n' ' '))"; continue
   fi
   register=$(since "$t0")
+  downs_registering=$(grep -c 'nothing heard' "$SHOAL_STATE_DIR/controller.log" || true)
   c0=$(cpu_ticks "$ctl"); sleep "$SAMPLE"; c1=$(cpu_ticks "$ctl")
   cores=$(echo "($c1 - $c0) / $(getconf CLK_TCK) / $SAMPLE" | bc -l | xargs printf '%.2f')
   rss=$(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$ctl/status")
@@ -99,9 +105,8 @@ for n in $COUNTS; do
   if [ "${STEADY_ONLY:-0}" = 1 ]; then
     # Nodes declared DOWN while registering (their heartbeats did not get through in time):
     # each registers again, so a storm feeds itself.
-    downs=$(grep -c 'nothing heard' "$SHOAL_STATE_DIR/controller.log" || true)
     printf '%-7s %-10s %-11s %-16s %-9s %s\n' "$n" "${register} s" "$threads" "$cores" "$rss" \
-      "(${downs} DOWN while registering)"
+      "(${downs_registering} DOWN while registering; emulator's heartbeats up to $(emulator_lag_ms "$emu_log") ms late)"
     kill "$emu"; wait "$emu" 2>/dev/null || true; emu=
     continue
   fi
@@ -183,5 +188,7 @@ for n in $COUNTS; do
     "$n" "${register} s" "$threads" "$cores" "$rss" "${t_sinfo} ms" "${t_squeue} ms" "$rate" \
     "$back" "$first_answer s" "${worst}/${median} ms" "$lost/$twice" \
     "$fail" "$down" "$again" "$all_again ($requeued)"
+  echo "        ($downs_registering DOWN while registering; the emulator's heartbeats up to" \
+    "$(emulator_lag_ms "$emu_log") ms late over the run)"
   kill "$emu"; wait "$emu" 2>/dev/null || true; emu=
 done

@@ -1848,33 +1848,27 @@ bool Controller::HearAgentMessage(AgentSession& session, const rpc::AgentMessage
   return false;
 }
 
+bool Controller::QueueForIntake(QueuedAgentMessage& item) {
+  std::lock_guard<std::mutex> lock(intake_mu_);
+  if (!intake_running_ || intake_stopping_) return false;
+  agent_messages_.push_back(std::move(item));
+  intake_cv_.notify_one();
+  return true;
+}
+
 void Controller::QueueAgentMessage(std::shared_ptr<AgentSession> session, rpc::AgentMessage msg) {
   if (!HearAgentMessage(*session, msg)) return;
-  {
-    std::lock_guard<std::mutex> lock(intake_mu_);
-    if (intake_running_ && !intake_stopping_) {
-      agent_messages_.push_back({std::move(session), std::move(msg)});
-      intake_cv_.notify_one();
-      return;
-    }
-  }
-  // Not started (a test driving the controller directly) or stopping: applied on this thread.
+  QueuedAgentMessage item{std::move(session), std::move(msg)};
+  if (QueueForIntake(item)) return;
   std::vector<QueuedAgentMessage> one;
-  one.push_back({std::move(session), std::move(msg)});
+  one.push_back(std::move(item));
   ApplyAgentMessages(one);
 }
 
 void Controller::QueueAgentDisconnected(std::shared_ptr<AgentSession> session) {
   session->Close();
-  {
-    std::lock_guard<std::mutex> lock(intake_mu_);
-    if (intake_running_ && !intake_stopping_) {
-      agent_messages_.push_back({std::move(session), rpc::AgentMessage(), /*disconnected=*/true});
-      intake_cv_.notify_one();
-      return;
-    }
-  }
-  OnAgentDisconnected(session);
+  QueuedAgentMessage item{session, rpc::AgentMessage(), /*disconnected=*/true};
+  if (!QueueForIntake(item)) OnAgentDisconnected(session);
 }
 
 void Controller::OnAgentMessage(const std::shared_ptr<AgentSession>& session,

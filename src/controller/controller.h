@@ -594,6 +594,9 @@ class Controller {
     rpc::AgentMessage msg;
     bool disconnected = false;  // not a message: the stream ended
   };
+  // Hands `item` to the intake thread. False, leaving `item` alone, when that thread is not
+  // running (a test driving the controller directly, or stopping): the caller applies it then.
+  bool QueueForIntake(QueuedAgentMessage& item);
   static Status CheckRegister(const rpc::Register& reg);
   std::shared_ptr<AgentSession> RegisterAgentLocked(const rpc::Register& reg,
                                                     rpc::RegisterReply& reply, int64_t now,

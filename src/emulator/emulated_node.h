@@ -63,6 +63,11 @@ class EmulatedNode {
 
   size_t running_jobs() const;
   bool registered() const { return registered_; }
+  // How late a heartbeat due by `now_ms` would leave (0 when none is due): the emulator's own
+  // lag, told apart from the controller's.
+  int64_t HeartbeatLateMs(int64_t now_ms) const {
+    return registered_ && now_ms > next_heartbeat_ms_ ? now_ms - next_heartbeat_ms_ : 0;
+  }
 
  private:
   struct Job {

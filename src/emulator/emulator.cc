@@ -80,6 +80,8 @@ class Emulator::NodeStream final
     }
   }
   void Cancel() { ctx_.TryCancel(); }
+  // Messages not yet written, the one being written included. Under the slot's lock.
+  size_t queued() const { return queue_.size(); }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::mutex> lock(slot_->mu);
@@ -238,7 +240,17 @@ void Emulator::NoteLaunch(const Slot& slot, const rpc::LaunchJob& launch) {
                slots_[before.node_index]->node.config().name, before.generation);
 }
 
+// Heartbeats (and ends) leave from one thread for every node. When the machine is short of CPU
+// this thread falls behind, and the controller rightly declares nodes down that a real fleet
+// would have kept up; the lag is logged, so a benchmark can tell the emulator's lag from the
+// controller's.
 void Emulator::Loop() {
+  constexpr int64_t kLagReportEveryMs = 10'000;
+  constexpr int64_t kLagWorthReportingMs = 1'000;
+  int64_t window_start = NowMs();
+  int64_t worst_late_ms = 0;
+  int64_t worst_pass_ms = 0;
+  size_t worst_queue = 0;
   std::unique_lock<std::mutex> lock(loop_mu_);
   while (!stopping_) {
     lock.unlock();
@@ -248,9 +260,23 @@ void Emulator::Loop() {
       if (slot->state != kUp) continue;
       if (slot->stream == nullptr) continue;  // ConnectLoop's
       if (!slot->node.registered()) continue;
+      worst_late_ms = std::max(worst_late_ms, slot->node.HeartbeatLateMs(now));
       std::vector<rpc::AgentMessage> out;
       slot->node.Tick(now, &out);
       for (rpc::AgentMessage& m : out) slot->stream->Send(std::move(m));
+      worst_queue = std::max(worst_queue, slot->stream->queued());
+    }
+    const int64_t done = NowMs();
+    worst_pass_ms = std::max(worst_pass_ms, done - now);
+    if (done - window_start >= kLagReportEveryMs) {
+      if (worst_late_ms >= kLagWorthReportingMs) {
+        spdlog::warn("emulator behind: heartbeats left up to {} ms late in the last {} s (a pass "
+                     "over the nodes took up to {} ms; up to {} messages waited on one stream)",
+                     worst_late_ms, (done - window_start) / 1000, worst_pass_ms, worst_queue);
+      }
+      window_start = done;
+      worst_late_ms = worst_pass_ms = 0;
+      worst_queue = 0;
     }
     lock.lock();
     loop_cv_.wait_for(lock, kTickEvery, [this] { return stopping_; });
