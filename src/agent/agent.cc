@@ -19,6 +19,7 @@
 #include "agent/health_check.h"
 #include "agent/host_info.h"
 #include "agent/node_metrics.h"
+#include "rpc/agent_channel.h"
 #include "security/membership.h"
 
 #ifndef SHOAL_VERSION
@@ -31,8 +32,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Stream = grpc::ClientReaderWriter<rpc::AgentMessage, rpc::ControllerMessage>;
 
-constexpr auto kBackoffStart = std::chrono::milliseconds(100);
-constexpr auto kBackoffCap = std::chrono::milliseconds(2000);
+constexpr auto kBackoffStart = std::chrono::milliseconds(rpc::kAgentReconnectStartMs);
+constexpr auto kBackoffCap = std::chrono::milliseconds(rpc::kAgentReconnectCapMs);
 // A controller that accepts the stream but never answers Register is as good as down.
 constexpr auto kRegisterTimeout = std::chrono::seconds(10);
 
@@ -253,19 +254,7 @@ Agent::Agent(AgentOptions options, std::string supervisor_path)
 }
 
 void Agent::NewChannel() {
-  grpc::ChannelArguments args;
-  // A channel of our own with its own subchannel: gRPC's reconnect backoff (1 s growing to
-  // 120 s, shared through the global subchannel pool) must not stack on ours.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  // Ping a quiet stream so a link that silently drops packets is noticed in seconds, not when
-  // TCP gives up minutes later. The controller accepts pings down to one a second.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  const grpc::ChannelArguments args = rpc::AgentChannelArguments();
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options_.tls_ca_pem.empty()) {
     credentials = grpc::InsecureChannelCredentials();  // tests' plaintext fake controllers

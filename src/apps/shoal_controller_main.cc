@@ -719,6 +719,8 @@ int main(int argc, char** argv) {
     // TLS frames of 4 KB (gRPC's default: 16 KB) save ~13 KB per agent connection; agents'
     // messages are small (bench/RESULTS.md, agents over TLS).
     builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, 4096);
+    // No bandwidth probing on the controller's side either (rpc/agent_channel.cc says why).
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     grpc_server = builder.BuildAndStart();
     if (grpc_server && bound_agent_port != 0) break;
     grpc_server.reset();

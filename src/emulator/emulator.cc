@@ -9,6 +9,7 @@
 #include <random>
 
 #include "rpc/agent.grpc.pb.h"
+#include "rpc/agent_channel.h"
 #include "security/membership.h"
 
 namespace shoal::emulator {
@@ -16,8 +17,6 @@ namespace {
 
 enum NodeState { kUp, kFrozen, kCrashed, kRefused };
 
-constexpr int kBackoffStartMs = 100;
-constexpr int kBackoffCapMs = 2000;
 constexpr auto kTickEvery = std::chrono::milliseconds(50);
 
 int64_t NowMs() {
@@ -36,7 +35,7 @@ struct Emulator::Slot {
   NodeStream* stream = nullptr;  // the live stream, if any
   int state = kUp;
   int64_t reconnect_at_ms = 0;
-  int backoff_ms = kBackoffStartMs;
+  int backoff_ms = rpc::kAgentReconnectStartMs;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<rpc::AgentService::Stub> stub;
 };
@@ -101,7 +100,7 @@ class Emulator::NodeStream final
         if (in_.has_launch()) emulator_->NoteLaunch(*slot_, in_.launch());
         std::vector<rpc::AgentMessage> out;
         refused = !slot_->node.OnMessage(in_, NowMs(), &out);
-        if (slot_->node.registered()) slot_->backoff_ms = kBackoffStartMs;
+        if (slot_->node.registered()) slot_->backoff_ms = rpc::kAgentReconnectStartMs;
         for (rpc::AgentMessage& m : out) Send(std::move(m));
       }
       if (!ok || refused) closed_ = true;
@@ -149,13 +148,7 @@ Emulator::Emulator(Options options) : options_(std::move(options)) {
 Emulator::~Emulator() { Stop(); }
 
 void Emulator::Start() {
-  grpc::ChannelArguments args;
-  // Each node is its own connection, as real agents are (gRPC would otherwise share one).
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kBackoffStartMs);
-  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC takes it as the connect timeout too, and 100 ms
-  // under a busy controller abandons half-made connections by the thousand.
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kBackoffCapMs);
+  const grpc::ChannelArguments args = rpc::AgentChannelArguments();
   // One credentials object for every node: each channel still makes its own TLS connection.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options_.tls_ca_pem.empty()) {
@@ -205,7 +198,7 @@ void Emulator::Connect(Slot& slot) {
   // streams at once: stacked on ours, a node came back 3 s and more after a restarted
   // controller, past SlurmdTimeout, and the controller rightly requeued its jobs. A real agent
   // takes a fresh channel per attempt (agent.cc); here the channel tries again now.
-  if (slot.backoff_ms > kBackoffStartMs) {
+  if (slot.backoff_ms > rpc::kAgentReconnectStartMs) {
     grpc::experimental::ChannelResetConnectionBackoff(slot.channel.get());
   }
   slot.stream = new NodeStream(this, &slot);
@@ -226,7 +219,7 @@ void Emulator::StreamEnded(Slot& slot, bool refused) {
   // Jitter spreads the reconnects of many nodes after a controller restart.
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   slot.reconnect_at_ms = NowMs() + static_cast<int64_t>(slot.backoff_ms * jitter(rng));
-  slot.backoff_ms = std::min(slot.backoff_ms * 2, kBackoffCapMs);
+  slot.backoff_ms = std::min(slot.backoff_ms * 2, rpc::kAgentReconnectCapMs);
 }
 
 void Emulator::NoteLaunch(const Slot& slot, const rpc::LaunchJob& launch) {
@@ -321,7 +314,7 @@ void Emulator::SetState(Slot& slot, int state) {
   } else {
     slot.state = kUp;
     slot.reconnect_at_ms = 0;
-    slot.backoff_ms = kBackoffStartMs;
+    slot.backoff_ms = rpc::kAgentReconnectStartMs;
   }
 }
 
