@@ -12,11 +12,10 @@ grpc::ChannelArguments AgentChannelArguments() {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kAgentReconnectStartMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kAgentReconnectCapMs);
-  // gRPC takes this as the connect timeout (TCP and TLS handshake together). Not shorter: a
-  // restarted controller takes a whole fleet's handshakes at once, and 100 ms abandoned them by
-  // the thousand. Not gRPC's 20 s either: with several controllers, a dead host's address must
-  // not hold up the move to the next one for long.
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kAgentConnectTimeoutMs);
+  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC takes it as the connect timeout (TCP and TLS
+  // handshake together), and a restarted controller takes a whole fleet's handshakes at once:
+  // 100 ms abandoned them by the thousand, and 3 s still kept 5,000 agents from ever all getting
+  // back in (bench/RESULTS.md). gRPC's 20 s stays; the agent gives a session 10 s to register.
   // Ping a quiet stream so a link that silently drops packets is noticed in seconds, not when
   // TCP gives up minutes later. The controller accepts pings down to one a second.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);

@@ -9,8 +9,6 @@ namespace shoal::rpc {
 // First and longest wait before gRPC dials a lost controller again.
 inline constexpr int kAgentReconnectStartMs = 100;
 inline constexpr int kAgentReconnectCapMs = 2000;
-// How long one attempt may take to connect and finish the TLS handshake.
-inline constexpr int kAgentConnectTimeoutMs = 3000;
 
 grpc::ChannelArguments AgentChannelArguments();
 
