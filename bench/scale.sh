@@ -94,7 +94,13 @@ for n in $COUNTS; do
   shoal sim agents --count "$n" --cpus-per-node 4 --job-time real --fail "$fail" > "$emu_log" 2>&1 &
   emu=$!
   if ! wait_for 300 bash -c "[ \"\$(sinfo -h -N -o %T 2>/dev/null | grep -cx idle)\" = $n ]"; then
-    echo "$n: not all nodes registered in 300 s ($(sinfo -h -o '%D %T' | tr '\n' ' '))"; continue
+    # Keep what tells why: the emulator's and the controller's logs, and whether it still runs.
+    kept=/tmp/shoal-scale-failed-$n-$(date +%H%M%S); mkdir -p "$kept"
+    cp "$emu_log" "$SHOAL_STATE_DIR/controller.log" "$kept/" 2>/dev/null || true
+    kill -0 "$emu" 2>/dev/null || echo "the emulator is gone" >> "$kept/emu-$n.log"
+    echo "$n: not all nodes registered in 300 s ($(sinfo -h -o '%D %T' | tr '\n' ' ')); logs in $kept"
+    kill "$emu" 2>/dev/null || true; wait "$emu" 2>/dev/null || true; emu=
+    continue
   fi
   register=$(since "$t0")
   downs_registering=$(grep -c 'nothing heard' "$SHOAL_STATE_DIR/controller.log" || true)

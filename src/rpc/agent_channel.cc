@@ -17,9 +17,13 @@ grpc::ChannelArguments AgentChannelArguments() {
   // 100 ms abandoned them by the thousand, and 3 s still kept 5,000 agents from ever all getting
   // back in (bench/RESULTS.md). gRPC's 20 s stays; the agent gives a session 10 s to register.
   // Ping a quiet stream so a link that silently drops packets is noticed in seconds, not when
-  // TCP gives up minutes later. The controller accepts pings down to one a second.
+  // TCP gives up minutes later. The controller accepts pings down to one a second. A ping goes
+  // out only after 2 s with nothing heard from the controller, which is when it is busiest: its
+  // answer may take a while. With 2 s allowed, a burst of 20,000 job starts and ends at 10,000
+  // emulated nodes cut almost every stream at once, and the reconnect storm had the controller
+  // declare them all DOWN (bench/RESULTS.md). 10 s is longer than any SlurmdTimeout in use here.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // No bandwidth probing: the stream's messages are small, and probing cost a ping and its
