@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include <unistd.h>
+
 #include "common/strings.h"
 
 namespace shoal {
@@ -68,6 +70,19 @@ std::optional<std::string> GetEnv(const char* name) {
 }
 
 int64_t NowEpoch() { return static_cast<int64_t>(time(nullptr)); }
+
+std::string CurrentDir() {
+  char buf[4096];
+  if (getcwd(buf, sizeof(buf)) != nullptr) return buf;
+  if (const char* pwd = getenv("PWD")) return pwd;
+  return "/";
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
 
 std::optional<uint64_t> ParseCount(std::string_view text) { return ParseUint(Trim(text)); }
 

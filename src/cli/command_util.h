@@ -60,6 +60,13 @@ std::optional<std::string> GetEnv(const char* name);
 // Seconds since the epoch.
 int64_t NowEpoch();
 
+// The working directory a job or step is submitted from: getcwd, else $PWD (a directory
+// removed under the shell), else "/".
+std::string CurrentDir();
+
+// This host's name, "localhost" when it has none.
+std::string HostName();
+
 // Parses a whole unsigned decimal number.
 std::optional<uint64_t> ParseCount(std::string_view text);
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "api/client.h"
+#include "cli/command_util.h"
 #include "cli/commands.h"
 #include "cli/sbatch_options.h"
 
@@ -22,19 +23,6 @@ bool ReadWholeFile(const std::string& path, std::string* out) {
   bool ok = !ferror(f);
   if (f != stdin) fclose(f);
   return ok;
-}
-
-std::string CurrentDir() {
-  char buf[4096];
-  if (getcwd(buf, sizeof(buf)) != nullptr) return buf;
-  if (const char* pwd = getenv("PWD")) return pwd;
-  return "/";
-}
-
-std::string HostName() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
-  return buf;
 }
 
 // --wait: polls until every job of the submission has finished; the exit code is the highest

@@ -111,18 +111,6 @@ bool TerminalSize(uint32_t* rows, uint32_t* cols) {
 
 void Sleep(int ms) { usleep(static_cast<useconds_t>(ms) * 1000); }
 
-std::string CurrentDir() {
-  char buf[4096];
-  if (getcwd(buf, sizeof(buf)) != nullptr) return buf;
-  return "/";
-}
-
-std::string HostName() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
-  return buf;
-}
-
 std::vector<std::string> Environ() {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
