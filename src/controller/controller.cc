@@ -2240,7 +2240,15 @@ void Controller::TimerLoop() {
         continue;
       }
       announced_.erase(id);
+      const JobId array_job_id = job.IsArrayTask() ? job.array_job_id : 0;
       jobs_.erase(it);
+      // The array's bounds go with its last task held (tasks' ids follow the array's own).
+      if (array_job_id != 0) {
+        auto next = jobs_.lower_bound(array_job_id);
+        if (next == jobs_.end() || next->second.array_job_id != array_job_id) {
+          array_bounds_.erase(array_job_id);
+        }
+      }
     }
     if (changed) TriggerSchedule();
   }

@@ -555,7 +555,7 @@ class Controller {
   std::vector<UnsyncedAck> unsynced_acks_;
   // Stale runs (job id, generation) whose end was refused and logged: each is logged once.
   std::set<std::pair<JobId, uint64_t>> refused_runs_;
-  // SLURM_ARRAY_TASK_MIN/MAX/STEP/COUNT of each array launched so far.
+  // SLURM_ARRAY_TASK_MIN/MAX/STEP/COUNT of each array launched and still held.
   std::unordered_map<JobId, ArrayBounds> array_bounds_;
   const ArrayBounds& ArrayBoundsLocked(JobId array_job_id);
   void AcknowledgeSyncedEnds();
