@@ -501,6 +501,8 @@ class Controller {
     std::set<std::string> waiting;  // nodes asked that have not answered
     std::vector<std::pair<std::string, rpc::UsageReport>> reports;  // node, answer
   };
+  // A quarter of the API's 16 threads at most wait for nodes' usage reports (sstat).
+  static constexpr size_t kMaxUsageRequestsWaiting = 4;
   std::mutex usage_mu_;
   std::condition_variable usage_cv_;
   std::map<uint64_t, PendingUsage> usage_requests_;

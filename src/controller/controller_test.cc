@@ -1559,6 +1559,32 @@ TEST_F(ControllerTest, UsageAsksTheJobsNodeAndNamesNodesThatDoNotAnswer) {
   EXPECT_TRUE(n1.Quiet(Body::kUsageRequest, 100ms));
 }
 
+TEST_F(ControllerTest, UsageRequestsWaitingForNodesAreBounded) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  JobId id = Submit(Request());
+  n1.AwaitLaunch();
+  const std::string job = std::to_string(id);
+  // A node that never answers: each request waits its whole time, holding its caller's thread.
+  std::vector<std::future<Result<Controller::JobUsageAnswer>>> waiting;
+  for (int i = 0; i < 4; ++i) {
+    waiting.push_back(std::async(std::launch::async, [&] { return ctl_->JobUsage(job, 2s); }));
+    ASSERT_TRUE(n1.Await(Body::kUsageRequest).has_value());
+  }
+  // One more is turned away at once instead of taking another thread.
+  auto refused = ctl_->JobUsage(job, 2s);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(n1.Quiet(Body::kUsageRequest, 100ms));
+  for (auto& w : waiting) {
+    auto answer = w.get();
+    ASSERT_TRUE(answer.ok());
+    EXPECT_EQ(answer->missing_nodes, std::vector<std::string>{"n1"});
+  }
+  // Once they are done, a request is taken again.
+  auto again = ctl_->JobUsage(job, 100ms);
+  EXPECT_TRUE(again.ok());
+}
+
 TEST_F(ControllerTest, StepsWaitForCpusOtherStepsHold) {
   StartController();
   FakeAgent& n1 = Register("n1", 4);

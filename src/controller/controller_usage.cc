@@ -45,6 +45,11 @@ Result<Controller::JobUsageAnswer> Controller::JobUsage(const std::string& id,
     if (nodes.empty()) return answer;
     {
       std::lock_guard<std::mutex> usage_lock(usage_mu_);
+      // Each waiting request holds an API thread for up to `wait`: nodes that never answer must
+      // not take them all, or every other call would wait behind sstat.
+      if (usage_requests_.size() >= kMaxUsageRequestsWaiting) {
+        return Unavailable("too many usage requests are waiting for nodes; try again shortly");
+      }
       request_id = next_usage_request_++;
       PendingUsage& pending = usage_requests_[request_id];
       for (const std::string& node : nodes) {
