@@ -1,7 +1,7 @@
 // One scheduling pass as the controller runs it (priority order, reasons reported) on 1,000
 // nodes of 32 CPUs that are almost full, with 1k, 10k and 100k pending jobs. The baseline in the
 // same run is the same pass without backfill, and the growth from 1k to 100k pending: the
-// target (TARGETS.md, issue 4) is <= 50 ms at 100k with EASY, growing no worse than n log n.
+// target (../shared/TARGETS.md, issue 4) is <= 50 ms at 100k with EASY, growing no worse than n log n.
 //
 // BM_Pass/limits is the EASY pass with association and QOS limits enforced
 // (AccountingStorageEnforce=limits): 1,000 users in 20 accounts, every job under an account

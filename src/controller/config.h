@@ -77,7 +77,7 @@ struct ControllerConfig {
   uint32_t kill_wait_s = 30;          // KillWait: SIGTERM -> SIGKILL
   int64_t min_job_age_s = 300;        // MinJobAge: finished jobs stay visible in squeue
   // HeartbeatInterval (shoal's, ms): how often agents say they are alive. One a second keeps
-  // 10,000 nodes' heartbeats within the controller's budget (TARGETS.md, issue 11).
+  // 10,000 nodes' heartbeats within the controller's budget (../shared/TARGETS.md, issue 11).
   uint32_t heartbeat_interval_ms = 1000;
   // How often the controller looks for silent nodes: DOWN lands at most this long after the
   // timeout (internal; not a Slurm key).
