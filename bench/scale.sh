@@ -13,6 +13,9 @@
 #   failure: FAIL nodes (at most N/2, so their jobs have room elsewhere) fail at once -> all
 #     DOWN, -> the first of their requeued jobs running again, -> all of them running again
 #     (every long job running, none pending).
+# Under each point: nodes declared DOWN while registering, and how late the emulator's own
+# heartbeats left at worst (so a false DOWN is blamed on the right process). A point that does
+# not register keeps its logs under /tmp/shoal-scale-failed-*.
 # The baseline in the same run is N=COUNTS[0]. STEADY_ONLY=1 stops after the steady-heartbeat
 # figures (registration, threads, CPU, RSS); BIN picks another build's bin/ (an A/B run of two
 # builds, one after the other).
