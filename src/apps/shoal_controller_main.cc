@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -333,10 +334,11 @@ int InitMain(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   PrepareGrpcProcess();
-  // Large answers (squeue's table over 100,000 jobs is about 10 MB) are mapped for each call and
-  // handed back after it. Left to glibc's sliding threshold, each HTTP thread kept its last one
-  // in its own arena: 70 MB more RSS at 120,000 jobs after ten squeue calls (bench/RESULTS.md).
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // One malloc arena per core, not glibc's eight: each arena keeps the last large answer built
+  // in it (squeue's table over 100,000 jobs is about 10 MB), and with one per HTTP thread that
+  // was 70 MB more RSS after ten squeue calls. Mapping such answers afresh for each call kept
+  // RSS flat too but cost squeue a fifth more in page faults (bench/RESULTS.md).
+  mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   if (argc >= 2 && std::string_view(argv[1]) == "init") return InitMain(argc - 1, argv + 1);
   CLI::App app{"shoal controller daemon"};
   std::string state_dir = DefaultStateDir();
