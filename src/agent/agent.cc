@@ -253,8 +253,8 @@ Agent::Agent(AgentOptions options, std::string supervisor_path)
   steps_ = std::make_unique<JobManager>(std::move(jm), std::move(step_listener));
 }
 
-void Agent::NewChannel() {
-  const grpc::ChannelArguments args = rpc::AgentChannelArguments();
+void Agent::NewChannel(int connect_timeout_ms) {
+  const grpc::ChannelArguments args = rpc::AgentChannelArguments(connect_timeout_ms);
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options_.tls_ca_pem.empty()) {
     credentials = grpc::InsecureChannelCredentials();  // tests' plaintext fake controllers
@@ -390,8 +390,11 @@ int Agent::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (shutdown_) break;
     }
-    // A fresh channel per attempt: the previous one may sit in gRPC's own backoff.
-    NewChannel();
+    // A fresh channel per attempt: the previous one may sit in gRPC's own backoff. Its connect
+    // timeout starts at 1 s (a controller shutting down may accept and never answer) and doubles
+    // with each failure up to gRPC's 20 s (a restarted controller under a whole fleet's
+    // handshakes answers late).
+    NewChannel(std::min(1000 << std::min(failures, 5), 20000));
     bool registered = false;
     Status st = Session(&registered);
     if (st.code() == StatusCode::kPermissionDenied) {

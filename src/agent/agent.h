@@ -63,7 +63,7 @@ class Agent {
   rpc::AgentMessage UsageReportMessage(const rpc::UsageRequest& req) const;
   void Enqueue(rpc::AgentMessage msg);  // dropped while not registered (resent later)
   rpc::AgentMessage MakeRegister();
-  void NewChannel();
+  void NewChannel(int connect_timeout_ms);
   // Runs the HealthCheckProgram every interval, as the last RegisterReply set them.
   void HealthLoop();
   void ConfigureHealthCheck(const std::string& program, uint32_t interval_s);

@@ -4,7 +4,7 @@
 
 namespace shoal::rpc {
 
-grpc::ChannelArguments AgentChannelArguments() {
+grpc::ChannelArguments AgentChannelArguments(int connect_timeout_ms) {
   grpc::ChannelArguments args;
   // A channel of its own with its own subchannel, as on a real host: gRPC's reconnect backoff
   // (1 s growing to 120 s, shared through the global subchannel pool) must not stack on the
@@ -12,10 +12,12 @@ grpc::ChannelArguments AgentChannelArguments() {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kAgentReconnectStartMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kAgentReconnectCapMs);
-  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC takes it as the connect timeout (TCP and TLS
-  // handshake together), and a restarted controller takes a whole fleet's handshakes at once:
-  // 100 ms abandoned them by the thousand, and 3 s still kept 5,000 agents from ever all getting
-  // back in (bench/RESULTS.md). gRPC's 20 s stays; the agent gives a session 10 s to register.
+  // gRPC takes GRPC_ARG_MIN_RECONNECT_BACKOFF_MS as the connect timeout (TCP and TLS handshake
+  // together). Long, when a restarted controller takes a whole fleet's handshakes at once: 100 ms
+  // abandoned them by the thousand, and 3 s still kept 5,000 agents from ever all getting back
+  // in (bench/RESULTS.md). Short, when a controller that is shutting down still accepts
+  // connections it will never answer. The caller picks (the agent grows it with each failure).
+  if (connect_timeout_ms > 0) args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, connect_timeout_ms);
   // Ping a quiet stream so a link that silently drops packets is noticed in seconds, not when
   // TCP gives up minutes later. The controller accepts pings down to one a second. A ping goes
   // out only after 2 s with nothing heard from the controller, which is when it is busiest: its

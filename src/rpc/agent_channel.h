@@ -10,6 +10,8 @@ namespace shoal::rpc {
 inline constexpr int kAgentReconnectStartMs = 100;
 inline constexpr int kAgentReconnectCapMs = 2000;
 
-grpc::ChannelArguments AgentChannelArguments();
+// `connect_timeout_ms` bounds one attempt's TCP connect and TLS handshake together; 0 keeps
+// gRPC's 20 s.
+grpc::ChannelArguments AgentChannelArguments(int connect_timeout_ms = 0);
 
 }  // namespace shoal::rpc
