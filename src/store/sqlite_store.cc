@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -188,7 +189,14 @@ class SqliteStore : public Store {
         outbox_add_(std::in_place, writer,
                     "INSERT OR REPLACE INTO webhook_outbox (seq, event_id, job_id, url, body, "
                     "created) VALUES (?,?,?,?,?,?)"),
-        outbox_delete_(std::in_place, writer, "DELETE FROM webhook_outbox WHERE seq = ?") {
+        outbox_delete_(std::in_place, writer, "DELETE FROM webhook_outbox WHERE seq = ?"),
+        begin_(std::in_place, writer, "BEGIN IMMEDIATE"),
+        commit_(std::in_place, writer, "COMMIT"),
+        rollback_(std::in_place, writer, "ROLLBACK"),
+        sync_full_(std::in_place, writer, "PRAGMA synchronous=FULL"),
+        sync_normal_(std::in_place, writer, "PRAGMA synchronous=NORMAL"),
+        load_payload_(std::in_place, reader,
+                      "SELECT script, env, args FROM job_payloads WHERE id = ?") {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "store-writer");
       WriterLoop();
@@ -214,6 +222,12 @@ class SqliteStore : public Store {
     document_.reset();
     outbox_add_.reset();
     outbox_delete_.reset();
+    begin_.reset();
+    commit_.reset();
+    rollback_.reset();
+    sync_full_.reset();
+    sync_normal_.reset();
+    load_payload_.reset();
     sqlite3_close(writer_);
     sqlite3_close(reader_);
   }
@@ -267,16 +281,19 @@ class SqliteStore : public Store {
 
   Result<JobPayload> LoadPayload(JobId payload_id) override {
     std::lock_guard<std::mutex> lock(read_mu_);
-    Statement st(reader_, "SELECT script, env, args FROM job_payloads WHERE id = ?");
-    if (!st.valid()) return SqlError(reader_, "load payload");
-    sqlite3_bind_int64(st.get(), 1, static_cast<int64_t>(payload_id));
-    if (sqlite3_step(st.get()) != SQLITE_ROW) {
+    sqlite3_stmt* st = load_payload_->get();
+    if (st == nullptr) return SqlError(reader_, "load payload");
+    // Reset on every way out: a statement left stepped would hold its read transaction open
+    // and keep the WAL from being checkpointed.
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> done(st, &sqlite3_reset);
+    sqlite3_bind_int64(st, 1, static_cast<int64_t>(payload_id));
+    if (sqlite3_step(st) != SQLITE_ROW) {
       return NotFound("no script stored for job " + std::to_string(payload_id));
     }
     JobPayload p;
-    p.script = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
+    p.script = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
     auto strings = [&](int column, std::vector<std::string>& out) {
-      Json list = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), column)),
+      Json list = Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, column)),
                               nullptr, false);
       if (!list.is_array()) return;
       for (const auto& e : list) {
@@ -522,11 +539,13 @@ class SqliteStore : public Store {
     for (const auto& p : batch) {
       for (const auto& op : p.ops) sync = sync || op.must_sync;
     }
+    // Prepared once: compiling these statements for every commit took about 5% of the
+    // controller's CPU (bench/RESULTS.md, "Statements prepared once").
     if (sync != synced_mode_) {
-      Exec(writer_, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      StepOnce((sync ? sync_full_ : sync_normal_)->get(), "set synchronous");
       synced_mode_ = sync;
     }
-    Status s = Exec(writer_, "BEGIN IMMEDIATE");
+    Status s = StepOnce(begin_->get(), "begin");
     for (auto& p : batch) {
       for (auto& op : p.ops) {
         if (!s.ok()) break;
@@ -553,8 +572,8 @@ class SqliteStore : public Store {
         }
       }
     }
-    if (s.ok()) s = Exec(writer_, "COMMIT");
-    if (!s.ok()) Exec(writer_, "ROLLBACK");
+    if (s.ok()) s = StepOnce(commit_->get(), "commit");
+    if (!s.ok()) StepOnce(rollback_->get(), "rollback");
     return s;
   }
 
@@ -696,6 +715,7 @@ class SqliteStore : public Store {
   std::optional<Statement> step_;
   std::optional<Statement> node_state_, node_state_clear_, document_;
   std::optional<Statement> outbox_add_, outbox_delete_;
+  std::optional<Statement> begin_, commit_, rollback_, sync_full_, sync_normal_;
   bool synced_mode_ = true;  // the writer connection opens with synchronous=FULL
   std::mutex mu_;
   std::condition_variable cv_;
@@ -704,6 +724,7 @@ class SqliteStore : public Store {
   bool stopping_ = false;
   std::thread thread_;
   std::mutex read_mu_;
+  std::optional<Statement> load_payload_;  // the reader's; under read_mu_
 };
 
 }  // namespace
