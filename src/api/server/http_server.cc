@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -249,7 +250,7 @@ Status HttpServer::ListenUnix(const std::string& path) {
     return s;
   }
   chmod(path.c_str(), 0666);
-  return Start(fd, true);
+  return Start(fd);
 }
 
 Status HttpServer::ListenTcp(const std::string& address, uint16_t port) {
@@ -272,26 +273,53 @@ Status HttpServer::ListenTcp(const std::string& address, uint16_t port) {
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   tcp_port_ = ntohs(addr.sin_port);
-  return Start(fd, false);
+  return Start(fd);
 }
 
-Status HttpServer::Start(int listen_fd, bool is_unix) {
+Status HttpServer::Start(int listen_fd) {
   // A fixed pool of event-loop threads: a handler may block (a submission waits for its
   // group commit) without a thread being created and destroyed for every connection, which
   // cost more than the request itself for the one-shot connections the commands make.
-  unsigned flags =
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
-  (void)is_unix;
+  // libmicrohttpd's pool threads would each watch the listening socket, and every connection
+  // would wake all of them (15 of 16 for nothing). So one thread of ours accepts, and
+  // MHD_add_connection wakes just the event loop that takes the connection.
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                   MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
   MHD_Daemon* d = MHD_start_daemon(flags, 0, nullptr, nullptr, &OnRequest, this,
-                                   MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-                                   threads_, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
+                                   MHD_OPTION_THREAD_POOL_SIZE, threads_,
+                                   MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr,
                                    MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
   if (d == nullptr) {
     close(listen_fd);
     return Internal("could not start HTTP server");
   }
-  daemons_.push_back(d);
+  auto listener = std::make_unique<Listener>();
+  listener->fd = listen_fd;
+  listener->daemon = d;
+  listener->acceptor = std::thread(&HttpServer::AcceptLoop, std::cref(*listener));
+  listeners_.push_back(std::move(listener));
   return Status::Ok();
+}
+
+void HttpServer::AcceptLoop(const Listener& listener) {
+  pthread_setname_np(pthread_self(), "http-accept");
+  for (;;) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      // On failure libmicrohttpd has closed the socket: the client sees the connection end.
+      MHD_add_connection(listener.daemon, fd, reinterpret_cast<sockaddr*>(&addr), len);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      // Out of descriptors or memory: the connection waits in the backlog until some close.
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    return;  // EINVAL: Stop() shut the socket down
+  }
 }
 
 void HttpServer::TrackStream(const std::shared_ptr<HttpStream>& stream) {
@@ -331,8 +359,13 @@ void HttpServer::Stop() {
     }
   }
   live.clear();
-  for (MHD_Daemon* d : daemons_) MHD_stop_daemon(d);
-  daemons_.clear();
+  for (auto& l : listeners_) {
+    shutdown(l->fd, SHUT_RDWR);  // ends a blocked accept4 with EINVAL
+    if (l->acceptor.joinable()) l->acceptor.join();
+    MHD_stop_daemon(l->daemon);
+    close(l->fd);
+  }
+  listeners_.clear();
 }
 
 }  // namespace shoal

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -123,11 +124,19 @@ class HttpServer {
   void TrackStream(const std::shared_ptr<HttpStream>& stream);
 
  private:
-  Status Start(int listen_fd, bool is_unix);
+  // One listening socket: its own thread accepts and hands each connection to one of the
+  // daemon's event-loop threads.
+  struct Listener {
+    int fd = -1;
+    MHD_Daemon* daemon = nullptr;
+    std::thread acceptor;
+  };
+  Status Start(int listen_fd);
+  static void AcceptLoop(const Listener& listener);
 
   Handler handler_;
   unsigned threads_;
-  std::vector<MHD_Daemon*> daemons_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
   uint16_t tcp_port_ = 0;
   mutable std::mutex streams_mu_;
   std::vector<std::weak_ptr<HttpStream>> streams_;
