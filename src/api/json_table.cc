@@ -110,10 +110,16 @@ class TableReader {
       return true;
     }
     if (c == '[' || c == '{') {
+      if (c == '[' && ParseStringArray(&nested_)) {
+        cell->kind = JsonCell::kNested;
+        cell->nested = &nested_;
+        return true;
+      }
+      if (!status_.ok()) return false;
       size_t begin = p_;
       if (!SkipValue()) return false;
       std::string_view text = s_.substr(begin, p_ - begin);
-      nested_ = text == "[]" ? Json::array() : Json::parse(text, nullptr, false);
+      nested_ = Json::parse(text, nullptr, false);
       if (nested_.is_discarded()) return Malformed("a JSON value");
       cell->kind = JsonCell::kNested;
       cell->nested = &nested_;
@@ -174,6 +180,32 @@ class TableReader {
     if (r.ec != std::errc()) return Fail("a number out of range");
     p_ = r.ptr - s_.data();
     return true;
+  }
+
+  // An array of strings only (a node's features, a job's node list: one in every row) without
+  // a DOM parse, which cost sinfo more than the rest of a row. False with the position kept for
+  // anything else (the caller parses it in full), or with status_ set when a string is bad.
+  bool ParseStringArray(Json* out) {
+    const size_t begin = p_;
+    Next();  // '['
+    Json list = Json::array();
+    if (Peek() == ']') {
+      Next();
+      *out = std::move(list);
+      return true;
+    }
+    while (Peek() == '"') {
+      if (!ParseString(&scratch_)) return false;
+      list.push_back(scratch_);
+      const char c = Next();
+      if (c == ']') {
+        *out = std::move(list);
+        return true;
+      }
+      if (c != ',') break;
+    }
+    p_ = begin;
+    return false;
   }
 
   // A JSON string into `out`, escapes decoded (\uXXXX, surrogate pairs included).
