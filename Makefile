@@ -16,7 +16,7 @@ build:
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Debian's gRPC and Abseil are not built for ThreadSanitizer; see tests/tsan.supp.
+# Debian's gRPC, Abseil and OpenSSL are not built for ThreadSanitizer; see tests/tsan.supp.
 export TSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/tsan.supp
 
 # ctest's fuzz.smoke runs the fuzz targets for a few seconds each when a fuzz build is
