@@ -17,7 +17,8 @@ QUEUED=${QUEUED:-100000}
 BIN=${BIN:-$root/build/bin}  # another build's bin/ for an A/B run
 work=$(mktemp -d /tmp/shoal-bench.XXXXXX)
 # Stop the cluster even when a measurement fails half way.
-trap 'PATH="$BIN:$PATH" shoal down --state-dir "$work/state" >/dev/null 2>&1; rm -rf "$work"' EXIT
+# (set -e applies inside the trap too: a cluster already down must not fail the run)
+trap 'PATH="$BIN:$PATH" shoal down --state-dir "$work/state" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 source "$root/bench/lib.sh"  # median_ms
 

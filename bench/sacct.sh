@@ -18,7 +18,7 @@ HEAVY=${HEAVY:-20}
 RUNS=${RUNS:-11}
 work=$(mktemp -d /tmp/shoal-sacct-bench.XXXXXX)
 export SHOAL_STATE_DIR=$work/state
-trap 'PATH="$BIN:$PATH" shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'PATH="$BIN:$PATH" shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 export PATH="$BIN:$PATH"
 
 source "$root/bench/lib.sh"  # median_ms

@@ -17,7 +17,7 @@ RUNS=${RUNS:-11}
 work=$(mktemp -d /tmp/shoal-shares-bench.XXXXXX)
 export SHOAL_STATE_DIR=$work/state
 export PATH="$BIN:$PATH"
-trap '[ -n "${KEEP:-}" ] || { shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null 2>&1; rm -rf "$work"; }' EXIT
+trap '[ -n "${KEEP:-}" ] || { shoal down --state-dir "$SHOAL_STATE_DIR" >/dev/null 2>&1 || true; rm -rf "$work"; }' EXIT
 
 source "$root/bench/lib.sh"  # median_ms
 
