@@ -233,15 +233,9 @@ Agent::Agent(AgentOptions options, std::string supervisor_path)
   jm.state_dir = options_.state_dir;
   jm.supervisor_path = supervisor_path_;
   jm.node_name = options_.node_name;
+  // A start is not reported: the controller recorded it when it sent the launch, and a launch
+  // that fails is reported as the job's end.
   JobManager::Listener listener;
-  listener.started = [this](const RunningJobInfo& info) {
-    rpc::AgentMessage m;
-    rpc::JobStarted* s = m.mutable_job_started();
-    s->set_job_id(info.job_id);
-    s->set_generation(info.generation);
-    s->set_start_time(info.start_time);
-    Enqueue(std::move(m));
-  };
   listener.finished = [this](const JobResult& r) {
     JobEnded(r.job_id);  // the batch script's end is the job's
     Enqueue(FinishedMessage(r));
@@ -723,8 +717,10 @@ void Agent::Dispatch(const rpc::ControllerMessage& msg) {
       if (!st.ok()) spdlog::warn("time limit: {}", st.message());
       break;
     }
-    case rpc::ControllerMessage::kFinishedAck:
-      jobs_->Acknowledge(msg.finished_ack().job_id(), msg.finished_ack().generation());
+    case rpc::ControllerMessage::kFinishedAcks:
+      for (const rpc::JobFinishedAck& a : msg.finished_acks().acks()) {
+        jobs_->Acknowledge(a.job_id(), a.generation());
+      }
       break;
     case rpc::ControllerMessage::kUsageRequest:
       Enqueue(UsageReportMessage(msg.usage_request()));

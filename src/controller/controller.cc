@@ -1917,7 +1917,6 @@ void Controller::ApplyAgentMessages(std::vector<QueuedAgentMessage>& batch) {
     } else if (msg.has_node_health()) {
       OnNodeHealth(session->node(), msg.node_health(), NowSeconds());
     }
-    // job_started: the start time recorded at launch stands; nothing to do yet.
   }
   lock.reset();
   if (ends.empty()) return;
@@ -2011,14 +2010,19 @@ void Controller::AcknowledgeSyncedEnds() {
     sync.push_back(store_->Submit(std::move(ops)));
   }
   if (!AwaitWrites(sync).ok()) return;  // unacknowledged: the agents send them again
-  for (UnsyncedAck& a : acks) {
+  // One message per node, however many of its jobs ended since the last sync.
+  std::unordered_map<AgentSession*, std::pair<std::shared_ptr<AgentSession>, rpc::ControllerMessage>>
+      per_session;
+  for (const UnsyncedAck& a : acks) {
     std::shared_ptr<AgentSession> session = a.session.lock();
     if (!session) continue;
-    rpc::ControllerMessage ack;
-    ack.mutable_finished_ack()->set_job_id(a.job_id);
-    ack.mutable_finished_ack()->set_generation(a.generation);
-    session->Send(std::move(ack));
+    auto& [held, message] = per_session[session.get()];
+    held = std::move(session);
+    rpc::JobFinishedAck* ack = message.mutable_finished_acks()->add_acks();
+    ack->set_job_id(a.job_id);
+    ack->set_generation(a.generation);
   }
+  for (auto& [raw, batch] : per_session) batch.first->Send(std::move(batch.second));
 }
 
 void Controller::OnNodeHealth(const std::string& name, const rpc::NodeHealth& health, int64_t now) {

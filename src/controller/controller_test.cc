@@ -417,10 +417,11 @@ TEST_F(ControllerTest, ExitZeroCompletesAndIsAcked) {
   rpc::LaunchJob l = n1.AwaitLaunch();
 
   n1.Finish(id, l.generation(), 0);
-  auto ack = n1.Await(Body::kFinishedAck);
+  auto ack = n1.Await(Body::kFinishedAcks);
   ASSERT_TRUE(ack.has_value());
-  EXPECT_EQ(ack->finished_ack().job_id(), id);
-  EXPECT_EQ(ack->finished_ack().generation(), l.generation());
+  ASSERT_EQ(ack->finished_acks().acks_size(), 1);
+  EXPECT_EQ(ack->finished_acks().acks(0).job_id(), id);
+  EXPECT_EQ(ack->finished_acks().acks(0).generation(), l.generation());
 
   Job j = GetJob(id);
   EXPECT_EQ(j.state, JobState::kCompleted);
@@ -441,13 +442,36 @@ TEST_F(ControllerTest, ExitZeroCompletesAndIsAcked) {
   EXPECT_EQ(done->front().id, id);
 }
 
+TEST_F(ControllerTest, EndsSyncedTogetherAreAcknowledgedInOneMessagePerNode) {
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  std::vector<rpc::LaunchJob> launches;
+  for (int i = 0; i < 3; ++i) {
+    Submit();
+    launches.push_back(n1.AwaitLaunch());
+  }
+  for (const rpc::LaunchJob& l : launches) n1.Finish(l.job_id(), l.generation(), 0);
+  // The three ends are synced together (every quarter second), or at worst across one sync.
+  std::multiset<JobId> acked;
+  int messages = 0;
+  while (acked.size() < launches.size()) {
+    auto ack = n1.Await(Body::kFinishedAcks);
+    ASSERT_TRUE(ack.has_value()) << acked.size() << " of 3 ends acknowledged";
+    ++messages;
+    for (const rpc::JobFinishedAck& a : ack->finished_acks().acks()) acked.insert(a.job_id());
+  }
+  EXPECT_EQ(acked, (std::multiset<JobId>{launches[0].job_id(), launches[1].job_id(),
+                                         launches[2].job_id()}));
+  EXPECT_LE(messages, 2);
+}
+
 TEST_F(ControllerTest, NonZeroExitFails) {
   StartController();
   FakeAgent& n1 = Register("n1");
   JobId id = Submit();
   rpc::LaunchJob l = n1.AwaitLaunch();
   n1.Finish(id, l.generation(), 3);
-  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(n1.Await(Body::kFinishedAcks).has_value());
   Job j = GetJob(id);
   EXPECT_EQ(j.state, JobState::kFailed);
   EXPECT_EQ(j.exit_code, 3);
@@ -461,7 +485,7 @@ TEST_F(ControllerTest, TimedOutEndsTimeout) {
   JobId id = Submit();
   rpc::LaunchJob l = n1.AwaitLaunch();
   n1.Finish(id, l.generation(), 0, /*timed_out=*/true, /*signal=*/15);
-  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(n1.Await(Body::kFinishedAcks).has_value());
   EXPECT_EQ(StateOf(id), JobState::kTimeout);
   EXPECT_EQ(StoredJob(id)->state, JobState::kTimeout);
 }
@@ -533,7 +557,7 @@ TEST_F(ControllerTest, CancelRunningJobTerminatesIt) {
   EXPECT_EQ(FindNode("n1").alloc_cpus, 1u);  // held until the run really ends
 
   n1.Finish(id, l.generation(), 0, false, /*signal=*/15);
-  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(n1.Await(Body::kFinishedAcks).has_value());
   j = GetJob(id);
   EXPECT_EQ(j.state, JobState::kCancelled);
   EXPECT_FALSE(j.terminating);
@@ -597,7 +621,7 @@ TEST_F(ControllerTest, RequeueRunningJobWaitsForOldRun) {
   EXPECT_EQ(StateOf(id), JobState::kPending);
 
   n1.Finish(id, first.generation(), 0, false, 15);
-  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(n1.Await(Body::kFinishedAcks).has_value());
   rpc::LaunchJob second = n1.AwaitLaunch();
   EXPECT_EQ(second.job_id(), id);
   EXPECT_GT(second.generation(), first.generation());
@@ -875,7 +899,7 @@ TEST_F(ControllerTest, ReRegistrationFencesUnknownJobs) {
   // The new session carries the job's messages; the old one is closed.
   again.Finish(id, l.generation(), 0);
   EXPECT_EQ(StateOf(id), JobState::kCompleted);
-  ASSERT_TRUE(again.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(again.Await(Body::kFinishedAcks).has_value());
 
   // A stale generation of a job we do know is fenced off too.
   rpc::RegisterReply reply2;
@@ -1005,7 +1029,7 @@ TEST_F(ControllerTest, HeartbeatsAreHeardWhileTheAgentIntakeIsBusy) {
 
   release.set_value();
   EXPECT_TRUE(WaitState(id, JobState::kCompleted));
-  EXPECT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  EXPECT_TRUE(n1.Await(Body::kFinishedAcks).has_value());
 
   // A message queued on a session the controller has since ended is never applied.
   const JobId second = Submit();
@@ -1245,7 +1269,7 @@ TEST_F(ControllerTest, RestartKeepsRunningJobWhenAgentStillHasIt) {
   EXPECT_EQ(FindNode("n1").alloc_cpus, 1u);
 
   back.Finish(id, l.generation(), 0);
-  ASSERT_TRUE(back.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(back.Await(Body::kFinishedAcks).has_value());
   EXPECT_EQ(StateOf(id), JobState::kCompleted);
   EXPECT_EQ(FindNode("n1").alloc_cpus, 0u);
 }
@@ -1351,7 +1375,7 @@ TEST_F(ControllerTest, RestartedPendingJobHoldsNoResources) {
   ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "maintenance").ok());
   ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
   n1.Finish(id, l.generation(), 0, false, 15);
-  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(n1.Await(Body::kFinishedAcks).has_value());
   EXPECT_EQ(FindNode("n1").alloc_cpus, 0u);
 
   RestartController();
@@ -1672,7 +1696,7 @@ TEST_F(ControllerTest, StepsOfARunBeforeARequeueHoldNothing) {
   ASSERT_TRUE(old.ok()) << old.status().message();
   ASSERT_TRUE(ctl_->Requeue(std::to_string(id)).ok());
   n1.Finish(id, first.generation(), 0, false, 15);
-  ASSERT_TRUE(n1.Await(Body::kFinishedAck).has_value());
+  ASSERT_TRUE(n1.Await(Body::kFinishedAcks).has_value());
   rpc::LaunchJob second = n1.AwaitLaunch();
   ASSERT_GT(second.generation(), first.generation());
   // The old run's step has not reported its end yet; the new run's step starts all the same.

@@ -115,12 +115,6 @@ bool EmulatedNode::OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,
           code && *code < 256) {
         job.exit_code = static_cast<int32_t>(*code);
       }
-      rpc::AgentMessage started;
-      rpc::JobStarted* s = started.mutable_job_started();
-      s->set_job_id(l.job_id());
-      s->set_generation(job.generation);
-      s->set_start_time(WallSeconds());
-      out->push_back(std::move(started));
       jobs_[l.job_id()] = std::move(job);
       Tick(now_ms, out);  // an instant job ends right away
       return true;
@@ -156,11 +150,12 @@ bool EmulatedNode::OnMessage(const rpc::ControllerMessage& msg, int64_t now_ms,
       }
       return true;
     }
-    case rpc::ControllerMessage::kFinishedAck: {
-      auto it = jobs_.find(msg.finished_ack().job_id());
-      if (it != jobs_.end() && it->second.ended &&
-          it->second.generation == msg.finished_ack().generation()) {
-        jobs_.erase(it);
+    case rpc::ControllerMessage::kFinishedAcks: {
+      for (const rpc::JobFinishedAck& a : msg.finished_acks().acks()) {
+        auto it = jobs_.find(a.job_id());
+        if (it != jobs_.end() && it->second.ended && it->second.generation == a.generation()) {
+          jobs_.erase(it);
+        }
       }
       return true;
     }
