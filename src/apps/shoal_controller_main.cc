@@ -32,6 +32,7 @@
 #include "controller/metrics_routes.h"
 #include "controller/webhooks.h"
 #include "log/logging.h"
+#include "rpc/agent_channel.h"
 #include "rpc/grpc_process.h"
 #include "security/cluster_ca.h"
 #include "security/jwt.h"
@@ -719,15 +720,7 @@ int main(int argc, char** argv) {
     builder.AddListeningPort(agent_host + ":" + std::to_string(port),
                              agent_credentials, &bound_agent_port);
     builder.RegisterService(&agent_service);
-    // Agents may ping a quiet stream every second to notice a dead link quickly.
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    // TLS frames of 4 KB (gRPC's default: 16 KB) save ~13 KB per agent connection; agents'
-    // messages are small (bench/RESULTS.md, agents over TLS).
-    builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, 4096);
-    // No bandwidth probing on the controller's side either (rpc/agent_channel.cc says why).
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    rpc::ApplyAgentServerArguments(builder);
     grpc_server = builder.BuildAndStart();
     if (grpc_server && bound_agent_port != 0) break;
     grpc_server.reset();

@@ -56,7 +56,7 @@ int AgentsMain(int argc, char** argv) {
   uint64_t memory_mb = 16384;
   std::string prefix = "emu", job_time = "real", controller, state_dir = shoal::DefaultStateDir();
   std::string fail_mode = "crash", tls_ca, cluster_key_file;
-  unsigned fail = 0, fail_after = 0, revive_after = 0;
+  unsigned fail = 0, fail_after = 0, revive_after = 0, relay_width = 1;
   app.add_option("--count", count, "nodes to emulate")->check(CLI::Range(1u, 100000u));
   app.add_option("--cpus-per-node", cpus, "CPUs each node offers")->check(CLI::Range(1u, 4096u));
   app.add_option("--gpus-per-node", gpus, "GPUs each node offers")->check(CLI::Range(0u, 64u));
@@ -85,6 +85,11 @@ int AgentsMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--revive-after", revive_after,
                  "seconds after a failure to bring the failed nodes back (SIGUSR2 does it too)");
+  app.add_option("--relay-width", relay_width,
+                 "nodes per connection, as behind relays of this width (shoal-relay); 1: each "
+                 "node its own connection")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
 
@@ -128,6 +133,7 @@ int AgentsMain(int argc, char** argv) {
   options.controller = controller;
   options.tls_ca_pem = material->ca_pem;
   options.cluster_key = material->cluster_key;
+  options.relay_width = relay_width;
   for (unsigned i = 0; i < count; ++i) {
     NodeConfig node = base;
     node.name = prefix + std::to_string(first + i);

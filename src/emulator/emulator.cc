@@ -158,9 +158,13 @@ void Emulator::Start() {
     ssl.pem_root_certs = options_.tls_ca_pem;
     credentials = grpc::SslCredentials(ssl);
   }
-  for (auto& slot : slots_) {
-    slot->channel = grpc::CreateCustomChannel(options_.controller, credentials, args);
-    slot->stub = rpc::AgentService::NewStub(slot->channel);
+  const size_t width = std::max<size_t>(options_.relay_width, 1);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& slot = *slots_[i];
+    slot.channel = i % width == 0
+                       ? grpc::CreateCustomChannel(options_.controller, credentials, args)
+                       : slots_[i - i % width]->channel;
+    slot.stub = rpc::AgentService::NewStub(slot.channel);
   }
   loop_ = std::thread([this] { Loop(); });
   connect_loop_ = std::thread([this] { ConnectLoop(); });

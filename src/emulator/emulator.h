@@ -27,6 +27,10 @@ class Emulator {
     std::string tls_ca_pem;
     std::string cluster_key;
     std::vector<NodeConfig> nodes;
+    // Nodes per connection: 1, one each, as agents dialling the controller; more, as agents
+    // behind relays of that width (shoal-relay carries its agents' streams over shared
+    // connections, so the controller holds one connection per relay, not per node).
+    size_t relay_width = 1;
   };
   explicit Emulator(Options options);
   ~Emulator();

@@ -34,4 +34,16 @@ grpc::ChannelArguments AgentChannelArguments(int connect_timeout_ms) {
   return args;
 }
 
+void ApplyAgentServerArguments(grpc::ServerBuilder& builder) {
+  // Agents may ping a quiet stream every second to notice a dead link quickly.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // TLS frames of 4 KB (gRPC's default: 16 KB) save ~13 KB per agent connection; agents'
+  // messages are small (bench/RESULTS.md, agents over TLS).
+  builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, 4096);
+  // No bandwidth probing on the serving side either (AgentChannelArguments says why).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+}
+
 }  // namespace shoal::rpc

@@ -375,6 +375,7 @@ Result<ServerMaterial> LoadServerMaterial(const ClusterMaterialPaths& paths) {
   if (Status s = CheckKeyMatchesCertificate(*key, *cert, "TLS key file " + paths.key); !s.ok()) {
     return s;
   }
+  if (paths.cluster_key.empty()) return ServerMaterial{*std::move(ca), *std::move(cert), *std::move(key), ""};
   Result<std::string> cluster_key = LoadClusterKey(paths.cluster_key);
   if (!cluster_key.ok()) return cluster_key.status();
   return ServerMaterial{*std::move(ca), *std::move(cert), *std::move(key), *std::move(cluster_key)};

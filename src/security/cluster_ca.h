@@ -48,7 +48,8 @@ std::vector<std::string> LocalHostNamesAndAddresses();
 
 // What the controller serves agents with, read and checked: each file readable, the
 // certificates PEM, the key files owner-only (ReadSecretFile), the key the certificate's, the
-// certificate signed by the CA. Errors name the file.
+// certificate signed by the CA. Errors name the file. No cluster key path: none is read (a
+// relay serves agents but proves nothing itself).
 struct ServerMaterial {
   std::string ca_pem;
   std::string cert_pem;

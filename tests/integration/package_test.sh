@@ -16,7 +16,7 @@ BUILD=$(cd "$BIN/.." && pwd)
 for tool in cpack dpkg-deb dpkg-shlibdeps apt-cache; do
   command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed (cmake, dpkg-dev, apt)"
 done
-for exe in shoal shoal-controller shoal-agent shoal-supervisor shoal-emulator; do
+for exe in shoal shoal-controller shoal-agent shoal-supervisor shoal-emulator shoal-relay; do
   [ -x "$BIN/$exe" ] || skip "$BIN/$exe is not built (make deb builds what the package holds)"
 done
 
@@ -52,7 +52,7 @@ for d in "${deps[@]}"; do
 done
 
 contents=$(dpkg-deb -c "$DEB")
-for f in usr/bin/shoal usr/bin/shoal-controller usr/bin/shoal-agent usr/bin/shoal-supervisor \
+for f in usr/bin/shoal usr/bin/shoal-controller usr/bin/shoal-agent usr/bin/shoal-supervisor usr/bin/shoal-relay \
   usr/lib/systemd/system/shoal-controller.service usr/lib/systemd/system/shoal-agent.service \
   usr/share/doc/shoal/install.md usr/share/shoal/deploy/compose/compose.yaml; do
   grep -qE " \./$f( |$)" <<<"$contents" && ok || fail "the package does not hold /$f"
