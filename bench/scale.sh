@@ -18,11 +18,13 @@
 # not register keeps its logs under /tmp/shoal-scale-failed-*.
 # The baseline in the same run is N=COUNTS[0]. STEADY_ONLY=1 stops after the steady-heartbeat
 # figures (registration, threads, CPU, RSS); BIN picks another build's bin/ (an A/B run of two
-# builds, one after the other).
+# builds, one after the other). RELAY_WIDTH=W emulates the nodes behind relays of W nodes each
+# (`shoal sim agents --relay-width`: W streams per connection, as shoal-relay carries them).
 #
 #   bash bench/scale.sh                                   # 1000 5000 10000 nodes
 #   COUNTS="500 1000 2000" QUEUED=20000 JOBS=5000 FAIL=200 bash bench/scale.sh
 #   COUNTS=2000 SAMPLE=60 STEADY_ONLY=1 BIN=/tmp/old/bin bash bench/scale.sh
+#   COUNTS=10000 RELAY_WIDTH=100 bash bench/scale.sh      # 10,000 nodes behind 100 relays
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 COUNTS=${COUNTS:-1000 5000 10000}
@@ -30,6 +32,7 @@ QUEUED=${QUEUED:-100000}
 JOBS=${JOBS:-20000}
 FAIL=${FAIL:-1000}
 SAMPLE=${SAMPLE:-30}
+RELAY_WIDTH=${RELAY_WIDTH:-1}
 BIN=${BIN:-$root/build/bin}
 export PATH="$BIN:$PATH"
 work=$(mktemp -d /tmp/shoal-scale.XXXXXX)
@@ -94,7 +97,8 @@ for n in $COUNTS; do
     "$SHOAL_STATE_DIR/cluster.json")
   t0=$(now)
   emu_log=$work/emu-$n.log
-  shoal sim agents --count "$n" --cpus-per-node 4 --job-time real --fail "$fail" > "$emu_log" 2>&1 &
+  shoal sim agents --count "$n" --cpus-per-node 4 --job-time real --fail "$fail" \
+    --relay-width "$RELAY_WIDTH" > "$emu_log" 2>&1 &
   emu=$!
   if ! wait_for 300 bash -c "[ \"\$(sinfo -h -N -o %T 2>/dev/null | grep -cx idle)\" = $n ]"; then
     # Keep what tells why: the emulator's and the controller's logs, and whether it still runs.
