@@ -124,6 +124,14 @@ for n in $COUNTS; do
     continue
   fi
   "$BIN/api_submit_bench" "$SHOAL_STATE_DIR/controller.sock" "$work" "$QUEUED" 16 >/dev/null
+  # Timed once the controller has taken in the burst (its first passes over the new jobs, the
+  # store's checkpoint): under a third of a core over a second, or 30 s at most.
+  t0=$(now)
+  for _ in $(seq 30); do
+    c0=$(cpu_ticks "$ctl"); sleep 1
+    [ $(($(cpu_ticks "$ctl") - c0)) -lt 33 ] && break
+  done
+  settled=$(since "$t0")
   t_sinfo=$(median_ms sinfo)
   t_squeue=$(median_ms squeue)
   scancel -t PD >/dev/null 2>&1 || true
@@ -202,6 +210,7 @@ for n in $COUNTS; do
     "$back" "$first_answer s" "${worst}/${median} ms" "$lost/$twice" \
     "$fail" "$down" "$again" "$all_again ($requeued)"
   echo "        ($downs_registering DOWN while registering; the emulator's heartbeats up to" \
-    "$(emulator_lag_ms "$emu_log") ms late over the run)"
+    "$(emulator_lag_ms "$emu_log") ms late over the run; sinfo and squeue timed ${settled} s" \
+    "after the $QUEUED submissions)"
   kill "$emu"; wait "$emu" 2>/dev/null || true; emu=
 done
