@@ -2011,8 +2011,8 @@ void Controller::AcknowledgeSyncedEnds() {
   }
   if (!AwaitWrites(sync).ok()) return;  // unacknowledged: the agents send them again
   // One message per node, however many of its jobs ended since the last sync.
-  std::unordered_map<AgentSession*, std::pair<std::shared_ptr<AgentSession>, rpc::ControllerMessage>>
-      per_session;
+  using Batch = std::pair<std::shared_ptr<AgentSession>, rpc::ControllerMessage>;
+  std::unordered_map<AgentSession*, Batch> per_session;
   for (const UnsyncedAck& a : acks) {
     std::shared_ptr<AgentSession> session = a.session.lock();
     if (!session) continue;

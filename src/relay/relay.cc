@@ -56,7 +56,8 @@ class Relay::Pipe {
   }
 
  private:
-  class AgentSide final : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage> {
+  class AgentSide final
+      : public grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage> {
    public:
     explicit AgentSide(Pipe* pipe) : pipe_(pipe) {}
     void OnReadDone(bool ok) override { pipe_->FromAgent(ok); }
@@ -247,8 +248,7 @@ Status Relay::Start() {
   if (options_.connections < 1) return InvalidArgument("connections must be at least 1");
   grpc::SslCredentialsOptions client_ssl;
   client_ssl.pem_root_certs = options_.ca_pem;
-  const std::shared_ptr<grpc::ChannelCredentials> to_controller =
-      grpc::SslCredentials(client_ssl);
+  const std::shared_ptr<grpc::ChannelCredentials> to_controller = grpc::SslCredentials(client_ssl);
   // Each channel keeps a connection of its own (AgentChannelArguments), so the streams spread
   // over `connections` of them.
   const grpc::ChannelArguments args = rpc::AgentChannelArguments();

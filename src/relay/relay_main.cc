@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
                  "the relay's certificate, signed by the cluster CA, for the names agents dial")
       ->required();
   app.add_option("--tls-key", paths.key, "the certificate's private key (mode 0600)")->required();
-  app.add_option("--connections", connections, "connections to the controller, shared by all "
-                                                "streams")
+  app.add_option("--connections", connections,
+                 "connections to the controller, shared by all "
+                 "streams")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
@@ -64,8 +65,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string host = listen.substr(0, listen.rfind(':'));
-  std::printf("shoal-relay: listening on %s:%d, controller %s over %d connections\n",
-              host.c_str(), relay.port(), controller.c_str(), connections);
+  std::printf("shoal-relay: listening on %s:%d, controller %s over %d connections\n", host.c_str(),
+              relay.port(), controller.c_str(), connections);
   std::fflush(stdout);
   int signal = 0;
   sigwait(&stop, &signal);

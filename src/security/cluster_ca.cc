@@ -375,10 +375,13 @@ Result<ServerMaterial> LoadServerMaterial(const ClusterMaterialPaths& paths) {
   if (Status s = CheckKeyMatchesCertificate(*key, *cert, "TLS key file " + paths.key); !s.ok()) {
     return s;
   }
-  if (paths.cluster_key.empty()) return ServerMaterial{*std::move(ca), *std::move(cert), *std::move(key), ""};
-  Result<std::string> cluster_key = LoadClusterKey(paths.cluster_key);
-  if (!cluster_key.ok()) return cluster_key.status();
-  return ServerMaterial{*std::move(ca), *std::move(cert), *std::move(key), *std::move(cluster_key)};
+  std::string cluster_key;
+  if (!paths.cluster_key.empty()) {
+    Result<std::string> loaded = LoadClusterKey(paths.cluster_key);
+    if (!loaded.ok()) return loaded.status();
+    cluster_key = *std::move(loaded);
+  }
+  return ServerMaterial{*std::move(ca), *std::move(cert), *std::move(key), std::move(cluster_key)};
 }
 
 Result<AgentMaterial> LoadAgentMaterial(const std::string& ca_file,
