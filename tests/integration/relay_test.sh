@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Agents behind a relay (shoal-relay): three real agents dial the relay, not the controller. They
 # register and run jobs (a batch job, a 3-node job with srun steps, a failing job with its exit
-# code), while the controller holds a single connection for all three, the relay's. An agent
-# with a wrong cluster key gets the controller's refusal through the relay. After a kill -9 of
+# code), while the controller holds a single connection for all three, the relay's. `shoal join`
+# through the relay gets the cluster key. An agent with a wrong cluster key gets the
+# controller's refusal through the relay. After a kill -9 of
 # the relay, a new one on the same port brings every node back, and jobs run again.
 source "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || { echo "SKIP: openssl is not installed"; FINISHED=1; exit 77; }
@@ -74,6 +75,16 @@ expect_eq "$(cat "slurm-$id.out" 2>/dev/null)" "r1 r2 r3 " "the step ran on ever
 id=$(sbatch --parsable --wrap 'exit 3')
 wait_until 20 job_done "$id" || fail "job $id did not end"
 expect_eq "$(sacct -n -X -P -j "$id" --format=State,ExitCode)" "FAILED|3:0" "a failing job"
+
+# `shoal join` through the relay: the controller redeems the token, the node gets the key.
+token=$(shoal token --join 2>/dev/null)
+if shoal join "$RELAY" "$token" --name r9 --config-dir "$WORK/join" --state-dir "$WORK/join/state" \
+  >"$WORK/join.out" 2>&1; then
+  expect_eq "$(cat "$WORK/join/agent/cluster.key")" "$(cat "$S/cluster.key")" \
+    "the cluster key a join through the relay wrote"
+else
+  fail "shoal join through the relay: $(cat "$WORK/join.out")"
+fi
 
 # A wrong cluster key: the controller's refusal reaches the agent through the relay.
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/wrong.key"
