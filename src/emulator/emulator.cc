@@ -149,7 +149,8 @@ Emulator::~Emulator() { Stop(); }
 
 void Emulator::Start() {
   const grpc::ChannelArguments args = rpc::AgentChannelArguments();
-  // One credentials object for every node: each channel still makes its own TLS connection.
+  // One credentials object for every node. Each channel makes its own TLS connection, shared by
+  // relay_width consecutive nodes (1: one connection per node, as agents dialling directly).
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options_.tls_ca_pem.empty()) {
     credentials = grpc::InsecureChannelCredentials();
