@@ -15,8 +15,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "common/prefault.h"
@@ -165,18 +167,14 @@ Status SendAll(int fd, std::string_view data, int64_t io_timeout_ms) {
   return Status::Ok();
 }
 
-struct HttpResponse {
+// An answer's status line and headers.
+struct ResponseHead {
   int status = 0;
-  std::string body;
+  int64_t content_length = -1;  // -1: absent (the body runs to the end of the stream)
 };
 
-// Parses a whole response: status line, headers, then a body of Content-Length bytes (or all
-// that follows when the header is absent).
-// Takes `raw` apart; the body is moved out of it, not copied (a listing can be megabytes).
-Result<HttpResponse> ParseResponse(std::string&& raw) {
-  size_t head_end = raw.find("\r\n\r\n");
-  if (head_end == std::string::npos) return Internal("malformed HTTP response from controller");
-  std::string_view head(raw.data(), head_end);
+// Parses the head of an answer: `head` is everything before the blank line that ends it.
+Result<ResponseHead> ParseHead(std::string_view head) {
   size_t line_end = head.find("\r\n");
   std::string_view status_line = head.substr(0, line_end);
   // "HTTP/1.1 200 OK"
@@ -184,13 +182,12 @@ Result<HttpResponse> ParseResponse(std::string&& raw) {
   if (!status_line.starts_with("HTTP/") || sp == std::string_view::npos) {
     return Internal("malformed HTTP response from controller");
   }
-  HttpResponse resp;
+  ResponseHead out;
   std::string code(status_line.substr(sp + 1, 3));
-  resp.status = atoi(code.c_str());
-  if (resp.status < 100 || resp.status > 599) {
+  out.status = atoi(code.c_str());
+  if (out.status < 100 || out.status > 599) {
     return Internal("malformed HTTP response from controller");
   }
-  int64_t content_length = -1;
   size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
   while (pos < head.size()) {
     size_t e = head.find("\r\n", pos);
@@ -205,39 +202,33 @@ Result<HttpResponse> ParseResponse(std::string&& raw) {
       value.remove_prefix(1);
     }
     if (key.size() == 14 && strncasecmp(key.data(), "content-length", 14) == 0) {
-      content_length = strtoll(std::string(value).c_str(), nullptr, 10);
+      int64_t n = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || n < 0) return Internal("malformed HTTP response from controller");
+      out.content_length = n;
     }
   }
-  size_t body_start = head_end + 4;
-  if (content_length >= 0) {
-    if (raw.size() - body_start < static_cast<size_t>(content_length)) {
-      return Unavailable("Zero Bytes were transmitted or received");
-    }
-    raw.resize(body_start + static_cast<size_t>(content_length));
-  }
-  raw.erase(0, body_start);
-  resp.body = std::move(raw);
-  return resp;
+  return out;
 }
 
-// Byte count of a complete response in `raw`, or npos while more is needed (or the length is
-// only known at EOF).
-size_t CompleteLength(const std::string& raw) {
-  size_t head_end = raw.find("\r\n\r\n");
-  if (head_end == std::string::npos) return std::string::npos;
-  // Case-insensitive search for the Content-Length header inside the head.
-  size_t pos = 0;
-  while (pos < head_end) {
-    size_t e = raw.find("\r\n", pos);
-    if (e == std::string::npos || e > head_end) e = head_end;
-    if (e - pos > 15 && strncasecmp(raw.data() + pos, "content-length:", 15) == 0) {
-      long long n = strtoll(raw.c_str() + pos + 15, nullptr, 10);
-      return head_end + 4 + static_cast<size_t>(n);
-    }
-    pos = e + 2;
+// Receives into [into, into + room): the bytes received, 0 at the end of the stream. Waits at
+// most io_timeout_ms for them.
+Result<size_t> ReceiveSome(int fd, char* into, size_t room, int64_t io_timeout_ms) {
+  const int64_t deadline = NowMs() + io_timeout_ms;
+  for (;;) {
+    ssize_t n = recv(fd, into, room, 0);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return Unavailable(kConnectFailure);
+    if (!WaitFor(fd, POLLIN, deadline)) return Unavailable(kRecvTimeout);
   }
-  return std::string::npos;
 }
+
+// Slurm's words for an answer cut short.
+constexpr char kCutShort[] = "Zero Bytes were transmitted or received";
+
+// Beyond this an announced length is not believed (and would not fit in memory anyway).
+constexpr int64_t kLargestAnswer = int64_t{1} << 34;
 
 }  // namespace
 
@@ -274,10 +265,10 @@ ApiClient ApiClient::FromEnvironment() {
 
 Result<Json> ApiClient::Call(std::string_view method, std::string_view path, const Json& body,
                              int timeout_ms) const {
-  Result<std::string> raw = CallRaw(method, path, body, timeout_ms);
+  Result<ResponseBody> raw = CallRaw(method, path, body, timeout_ms);
   if (!raw.ok()) return raw.status();
   if (raw->empty()) return Json::object();
-  Json doc = Json::parse(*raw, nullptr, false);
+  Json doc = Json::parse(raw->text(), nullptr, false);
   if (doc.is_discarded()) return Internal("malformed JSON in controller response");
   return doc;
 }
@@ -297,8 +288,8 @@ std::vector<std::string> ApiClient::Endpoints() const {
   return out;
 }
 
-Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view path,
-                                       const Json& body, int timeout_ms) const {
+Result<ResponseBody> ApiClient::CallRaw(std::string_view method, std::string_view path,
+                                        const Json& body, int timeout_ms) const {
   // One controller: no list to walk (the common case costs nothing more).
   if (endpoint_.find(',') == std::string::npos) {
     return CallOne(endpoint_, method, path, body, timeout_ms, nullptr);
@@ -308,17 +299,17 @@ Result<std::string> ApiClient::CallRaw(std::string_view method, std::string_view
   Status last = Unavailable(kConnectFailure);
   for (const std::string& endpoint : Endpoints()) {
     bool try_next = false;
-    Result<std::string> r = CallOne(endpoint, method, path, body,
-                                    timeout_ms > 0 ? std::min(timeout_ms, 1000) : 1000, &try_next);
+    Result<ResponseBody> r = CallOne(endpoint, method, path, body,
+                                     timeout_ms > 0 ? std::min(timeout_ms, 1000) : 1000, &try_next);
     if (r.ok() || !try_next) return r;
     last = r.status();
   }
   return last;
 }
 
-Result<std::string> ApiClient::CallOne(const std::string& endpoint, std::string_view method,
-                                       std::string_view path, const Json& body, int timeout_ms,
-                                       bool* try_next) const {
+Result<ResponseBody> ApiClient::CallOne(const std::string& endpoint, std::string_view method,
+                                        std::string_view path, const Json& body, int timeout_ms,
+                                        bool* try_next) const {
   if (timeout_ms <= 0) timeout_ms = 2000;
   const bool send_token = !token_.empty() && endpoint.rfind("unix:", 0) != 0;
   if (send_token && token_.find_first_of("\r\n") != std::string::npos) {
@@ -347,48 +338,82 @@ Result<std::string> ApiClient::CallOne(const std::string& endpoint, std::string_
   req.append("\r\n").append(payload);
   if (Status s = SendAll(fd.get(), req, io_timeout_ms); !s.ok()) return s;
 
+  // The head, and whatever of the body came with it.
   std::string raw;
   char buf[65536];
-  int64_t deadline = NowMs() + io_timeout_ms;
-  size_t want = std::string::npos;
-  for (;;) {
-    ssize_t n = recv(fd.get(), buf, sizeof(buf), 0);
-    if (n > 0) {
-      raw.append(buf, static_cast<size_t>(n));
-      deadline = NowMs() + io_timeout_ms;
-      if (want == std::string::npos) {
-        want = CompleteLength(raw);
-        // Room for the whole answer at once, rather than doubling through a large one.
-        if (want != std::string::npos && want <= (size_t{1} << 32)) {
-          raw.reserve(want);
-          if (want > (size_t{1} << 20)) PrefaultForWrite(raw.data() + raw.size(), want - raw.size());
-        }
-      }
-      if (want != std::string::npos && raw.size() >= want) break;
-      continue;
+  size_t head_end = std::string::npos;
+  while (head_end == std::string::npos) {
+    Result<size_t> n = ReceiveSome(fd.get(), buf, sizeof(buf), io_timeout_ms);
+    if (!n.ok()) return n.status();  // quiet too long, or the connection failed
+    if (*n == 0) {
+      return raw.empty() ? Unavailable(kCutShort)
+                         : Internal("malformed HTTP response from controller");
     }
-    if (n == 0) break;  // EOF: the server closed after its answer
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!WaitFor(fd.get(), POLLIN, deadline)) return Unavailable(kRecvTimeout);
-      continue;
-    }
-    if (raw.empty()) return Unavailable(kConnectFailure);
-    break;
+    const size_t searched = raw.size() < 3 ? 0 : raw.size() - 3;
+    raw.append(buf, *n);
+    head_end = raw.find("\r\n\r\n", searched);
   }
-  if (raw.empty()) return Unavailable("Zero Bytes were transmitted or received");
-
-  Result<HttpResponse> resp = ParseResponse(std::move(raw));
-  if (!resp.ok()) return resp.status();
-  if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
-  Json doc = resp->body.empty() ? Json::object() : Json::parse(resp->body, nullptr, false);
+  Result<ResponseHead> head = ParseHead(std::string_view(raw).substr(0, head_end));
+  if (!head.ok()) return head.status();
+  const size_t body_begin = head_end + 4;
+  std::string_view early = std::string_view(raw).substr(body_begin);
+  if (head->content_length > kLargestAnswer) {
+    return Internal("controller announced an answer of " + std::to_string(head->content_length) +
+                    " bytes");
+  }
+  const bool success = head->status >= 200 && head->status < 300;
+  if (success && head->content_length >= 0) {
+    // The rest is received straight into its place.
+    ResponseBody answer;
+    const auto size = static_cast<size_t>(head->content_length);
+    answer.data_ = std::make_unique_for_overwrite<char[]>(size);
+    answer.size_ = std::min(early.size(), size);
+    memcpy(answer.data_.get(), early.data(), answer.size_);
+    // A fresh page faults when first written, inside recv too, where a fault costs as much:
+    // a large answer is faulted in a stretch at a time, and received no further than that.
+    PrefaultAhead ahead;
+    while (answer.size_ < size) {
+      size_t room = size - answer.size_;
+      if (size > (size_t{1} << 20)) {
+        const size_t ready = ahead.Before(answer.data_.get(), answer.size_, size);
+        room = std::min(room, std::max(ready, answer.size_ + 4096) - answer.size_);
+      }
+      Result<size_t> n =
+          ReceiveSome(fd.get(), answer.data_.get() + answer.size_, room, io_timeout_ms);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return Unavailable(kCutShort);
+      answer.size_ += *n;
+    }
+    return answer;
+  }
+  // An error's document, or a body whose end is the end of the stream: all of it.
+  std::string rest(early);
+  for (;;) {
+    if (head->content_length >= 0 && rest.size() >= static_cast<size_t>(head->content_length)) {
+      rest.resize(static_cast<size_t>(head->content_length));
+      break;
+    }
+    Result<size_t> n = ReceiveSome(fd.get(), buf, sizeof(buf), io_timeout_ms);
+    if (!n.ok() || *n == 0) {
+      if (head->content_length >= 0) return Unavailable(kCutShort);
+      break;  // the end of the stream ends a body of no announced length
+    }
+    rest.append(buf, *n);
+  }
+  if (success) return ResponseBody(rest);
+  Json doc = rest.empty() ? Json::object() : Json::parse(rest, nullptr, false);
   if (!doc.is_discarded() && doc.is_object() && doc.contains("error")) {
     // A standby acts on nothing: the request may go to the next controller.
-    if (try_next != nullptr && resp->status == 503 && doc.contains("standby")) *try_next = true;
+    if (try_next != nullptr && head->status == 503 && doc.contains("standby")) *try_next = true;
     Status s = ErrorFromJson(doc);
     if (!s.ok()) return s;
   }
-  return Internal("controller answered HTTP " + std::to_string(resp->status));
+  return Internal("controller answered HTTP " + std::to_string(head->status));
+}
+
+ResponseBody::ResponseBody(std::string_view text)
+    : data_(std::make_unique_for_overwrite<char[]>(text.size())), size_(text.size()) {
+  memcpy(data_.get(), text.data(), text.size());
 }
 
 std::string UrlEncode(std::string_view s) {

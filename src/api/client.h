@@ -10,6 +10,7 @@
 // on the Unix socket the kernel names the caller and no token is sent.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,22 @@ std::string DefaultStateDir();
 // commands use it when neither variable names a cluster and the user has none of their own.
 inline constexpr char kSystemControllerSocket[] = "/var/lib/shoal/controller/controller.sock";
 
+// The body of a 2xx answer, received straight into memory of its own: a listing of megabytes
+// is not copied from buffer to buffer on its way in.
+class ResponseBody {
+ public:
+  ResponseBody() = default;
+  explicit ResponseBody(std::string_view text);
+
+  std::string_view text() const { return {data_.get(), size_}; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  friend class ApiClient;
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0;
+};
+
 class ApiClient {
  public:
   // Endpoint resolved from the environment as described above.
@@ -41,9 +58,9 @@ class ApiClient {
                     int timeout_ms = 2000) const;
   Result<Json> Get(std::string_view path) const { return Call("GET", path); }
   // As Call, but a 2xx answer's body comes back unparsed, for callers that decode it
-  // themselves (squeue streams a large job table without building a DOM).
-  Result<std::string> CallRaw(std::string_view method, std::string_view path,
-                              const Json& body = nullptr, int timeout_ms = 2000) const;
+  // themselves (squeue reads a large job table without building a DOM).
+  Result<ResponseBody> CallRaw(std::string_view method, std::string_view path,
+                               const Json& body = nullptr, int timeout_ms = 2000) const;
   Result<Json> Post(std::string_view path, const Json& body) const {
     return Call("POST", path, body);
   }
@@ -59,9 +76,9 @@ class ApiClient {
 
  private:
   // One endpoint; *try_next (when given) is set when the next one may be tried.
-  Result<std::string> CallOne(const std::string& endpoint, std::string_view method,
-                              std::string_view path, const Json& body, int timeout_ms,
-                              bool* try_next) const;
+  Result<ResponseBody> CallOne(const std::string& endpoint, std::string_view method,
+                               std::string_view path, const Json& body, int timeout_ms,
+                               bool* try_next) const;
 
   std::string endpoint_;
   std::string token_;  // sent as "Authorization: Bearer" over TCP when not empty

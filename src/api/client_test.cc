@@ -87,11 +87,20 @@ class TinyServer {
       if (n <= 0) break;
       request_.append(buf, static_cast<size_t>(n));
     }
-    // Dribble the answer in two parts to exercise reassembly.
+    // Dribble the answer in two parts to exercise reassembly. A client that has seen enough
+    // may have gone: no SIGPIPE for that.
+    auto send_all = [&](const char* data, size_t size) {
+      while (size > 0) {
+        ssize_t n = send(c, data, size, MSG_NOSIGNAL);
+        if (n <= 0) return;
+        data += n;
+        size -= static_cast<size_t>(n);
+      }
+    };
     size_t half = reply_.size() / 2;
-    (void)!write(c, reply_.data(), half);
+    send_all(reply_.data(), half);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    (void)!write(c, reply_.data() + half, reply_.size() - half);
+    send_all(reply_.data() + half, reply_.size() - half);
     close(c);
   }
 
@@ -139,6 +148,38 @@ TEST(ApiClientTest, ReadsBodyToEofWithoutContentLength) {
   Result<Json> r = ApiClient(server.endpoint()).Get("/api/v1/jobs");
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE((*r)["jobs"].is_array());
+}
+
+TEST(ApiClientTest, ALargeAnswerArrivesWhole) {
+  std::string body = "[\"" + std::string(size_t{3} << 20, 'x') + "\",1]";
+  body[1000] = '\n';  // any bytes, in place
+  TinyServer server(HttpReply(200, body));
+  Result<ResponseBody> r = ApiClient(server.endpoint()).CallRaw("GET", "/api/v1/jobs");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->text() == body);
+}
+
+TEST(ApiClientTest, AnAnswerCutShortIsAnError) {
+  std::string reply = HttpReply(200, R"({"jobs":[1,2,3]})");
+  reply.resize(reply.size() - 3);
+  TinyServer server(reply);
+  Result<ResponseBody> r = ApiClient(server.endpoint()).CallRaw("GET", "/api/v1/jobs");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(), "Zero Bytes were transmitted or received");
+}
+
+TEST(ApiClientTest, ALengthBeyondBeliefIsRefused) {
+  {
+    TinyServer server("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999\r\n\r\n[]");
+    Result<ResponseBody> r = ApiClient(server.endpoint()).CallRaw("GET", "/api/v1/jobs");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(), "controller announced an answer of 99999999999999 bytes");
+  }
+  TinyServer server("HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n[]");
+  Result<ResponseBody> r = ApiClient(server.endpoint()).CallRaw("GET", "/api/v1/jobs");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "malformed HTTP response from controller");
 }
 
 TEST(ApiClientTest, ErrorDocumentBecomesStatus) {

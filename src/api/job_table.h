@@ -26,7 +26,8 @@ const std::vector<std::string>& AllJobColumns();
 // Resolves column names; an unknown one is InvalidArgument naming it.
 Result<std::vector<int>> ResolveJobColumns(const std::vector<std::string>& names);
 
-// Writes a table of the given (resolved) columns, one row per Add.
+// Writes a table of the given (resolved) columns, one row per Add, each row on a line of its
+// own.
 class JobTableWriter {
  public:
   explicit JobTableWriter(std::vector<int> columns);
@@ -54,6 +55,21 @@ Result<std::vector<Job>> DecodeJobTable(std::string_view text);
 // Jobs (80 MB). Returns the number of rows; errors as DecodeJobTable's, and rows visited before
 // an error are not taken back.
 Result<size_t> ReadJobTable(std::string_view text, const std::function<void(const Job&)>& visit);
+
+// ReadJobTableInRuns's answer: how many runs hold their share of the rows, and those rows.
+struct JobTableRuns {
+  size_t runs = 0;
+  size_t rows = 0;
+};
+
+// Reads a table as ReadJobTable does, on up to `threads` threads at once (the first is the
+// calling thread): the rows are split into runs at line ends (JobTableWriter writes a row per
+// line), and visit(k, job) sees run k's jobs in table order, on run k's thread; every row of
+// run k comes before every row of run k + 1. A table of under a megabyte per thread is split
+// less, or not at all. Runs past the answer's `runs` were handed rows that are not theirs and
+// are to be dropped (a table not written a row per line is read whole as run 0).
+Result<JobTableRuns> ReadJobTableInRuns(std::string_view text, size_t threads,
+                                        const std::function<void(size_t, const Job&)>& visit);
 
 // The job as one JSON document with exactly JobToJson's members and values, written straight
 // into a string: about ten times cheaper than building and dumping the DOM, and the store writes

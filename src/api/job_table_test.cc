@@ -241,6 +241,41 @@ TEST(JobTableTest, ReadRowByRowRejectsWhatDecodingRejects) {
   EXPECT_EQ(*empty, 0u);
 }
 
+TEST(JobTableTest, RunsOnThreadsSeeEveryRowOnceInOrder) {
+  auto cols = ResolveJobColumns({"job_id", "request.name", "nodes", "reason"});
+  ASSERT_TRUE(cols.ok());
+  JobTableWriter w(*cols);
+  Job job = FullJob();
+  constexpr JobId kRows = 30000;  // over a megabyte: worth a second thread
+  for (JobId id = 1; id <= kRows; ++id) {
+    job.id = id;
+    w.Add(job);
+  }
+  const std::string text = w.Finish();
+  ASSERT_GT(text.size(), size_t{2} << 20);
+  std::vector<std::vector<JobId>> seen(4);
+  Result<JobTableRuns> read =
+      ReadJobTableInRuns(text, 4, [&](size_t k, const Job& j) { seen.at(k).push_back(j.id); });
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(read->rows, kRows);
+  EXPECT_GE(read->runs, 2u);
+  std::vector<JobId> all;
+  for (size_t k = 0; k < read->runs; ++k) {
+    EXPECT_FALSE(seen[k].empty()) << "run " << k;
+    all.insert(all.end(), seen[k].begin(), seen[k].end());
+  }
+  ASSERT_EQ(all.size(), kRows);
+  for (JobId id = 1; id <= kRows; ++id) ASSERT_EQ(all[id - 1], id);
+  // A small table is not worth a thread.
+  read = ReadJobTableInRuns(R"({"columns":["job_id"],"rows":[[1],)"
+                            "\n"
+                            R"([2]]})",
+                            4, [&](size_t k, const Job&) { EXPECT_EQ(k, 0u); });
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->runs, 1u);
+  EXPECT_EQ(read->rows, 2u);
+}
+
 TEST(JobTableTest, EscapesLikeAJsonSerializer) {
   for (std::string s : {std::string("plain"), std::string("\"\\\b\f\n\r\t\x1f"),
                         std::string("caf\xC3\xA9 \xF0\x9F\x98\x80"), std::string("\0x", 2)}) {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <thread>
 #include <tuple>
 
 #include "common/strings.h"
@@ -25,6 +26,14 @@ class TableReader {
  public:
   TableReader(std::string_view text, std::string_view what, JsonTableSink* sink)
       : s_(text), what_(what), sink_(sink) {}
+  // Makes this reader one run of ReadJsonTableInRuns: its rows begin at byte `from` (0: where
+  // the table's do) and end between two rows at or past byte `until` (npos: where the table's
+  // do), when such a place is there.
+  void SetRun(size_t from, size_t until) {
+    rows_from_ = from;
+    rows_until_ = until;
+  }
+  bool ended_at_split() const { return ended_at_split_; }
 
   Status Read() {
     bool seen_columns = false;
@@ -41,6 +50,8 @@ class TableReader {
           return InvalidArgument(std::string(what_) + " lists rows before its columns");
         }
         if (!ParseRows()) return status_;
+        sink_->EndRows();
+        if (ended_at_split_) return Status::Ok();  // the next run reads on from there
       } else {
         SkipWs();
         const size_t begin = p_;
@@ -84,7 +95,13 @@ class TableReader {
 
   bool ParseRows() {
     if (!Expect('[')) return false;
-    if (Peek() == ']') return Next(), true;
+    if (rows_from_ != 0) {
+      // A later run: the run before it checks that a row begins here.
+      if (rows_from_ < p_) return Fail("no row where its run begins");
+      p_ = rows_from_;
+    } else if (Peek() == ']') {
+      return Next(), true;
+    }
     for (;;) {
       if (!Expect('[')) return false;
       sink_->BeginRow();
@@ -98,6 +115,13 @@ class TableReader {
       char c = Next();
       if (c == ']') return true;
       if (c != ',') return Malformed("',' or ']'");
+      if (rows_until_ != std::string_view::npos && p_ <= rows_until_) {
+        SkipWs();
+        if (p_ >= rows_until_) {  // the split lies between this row and the next
+          ended_at_split_ = true;
+          return true;
+        }
+      }
     }
   }
 
@@ -350,6 +374,9 @@ class TableReader {
   std::string_view s_;
   std::string_view what_;
   JsonTableSink* sink_;
+  size_t rows_from_ = 0;
+  size_t rows_until_ = std::string_view::npos;
+  bool ended_at_split_ = false;
   size_t p_ = 0;
   Status status_;
   std::vector<std::string> columns_;
@@ -364,6 +391,41 @@ class TableReader {
 
 Status ReadJsonTable(std::string_view text, std::string_view what, JsonTableSink* sink) {
   return TableReader(text, what, sink).Read();
+}
+
+Result<size_t> ReadJsonTableInRuns(std::string_view text, std::string_view what,
+                                   const std::vector<JsonTableSink*>& sinks) {
+  // Each run after the first begins just past the first line end in its share of the text.
+  std::vector<size_t> begins = {0};
+  for (size_t k = 1; k < sinks.size(); ++k) {
+    const size_t line_end =
+        text.find('\n', std::max(text.size() / sinks.size() * k, begins.back()));
+    if (line_end == std::string_view::npos) break;
+    begins.push_back(line_end + 1);
+  }
+  const size_t runs = begins.size();
+  // Each reader on its own thread's stack, and each outcome on cache lines of its own: the
+  // threads write their state constantly, and a line they shared would bounce between cores.
+  struct alignas(64) Outcome {
+    Status status;
+    bool ended_at_split = false;
+  };
+  std::vector<Outcome> outcomes(runs);
+  auto read_run = [&](size_t k) {
+    TableReader reader(text, what, sinks[k]);
+    reader.SetRun(begins[k], k + 1 < runs ? begins[k + 1] : std::string_view::npos);
+    outcomes[k].status = reader.Read();
+    outcomes[k].ended_at_split = reader.ended_at_split();
+  };
+  std::vector<std::thread> threads;
+  for (size_t k = 1; k < runs; ++k) threads.emplace_back(read_run, k);
+  read_run(0);
+  for (std::thread& t : threads) t.join();
+  for (size_t k = 0; k < runs; ++k) {
+    if (!outcomes[k].status.ok()) return outcomes[k].status;
+    if (!outcomes[k].ended_at_split) return k + 1;  // it read on to the end
+  }
+  return runs;
 }
 
 }  // namespace shoal

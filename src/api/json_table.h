@@ -38,6 +38,8 @@ class JsonTableSink {
   virtual void BeginRow() = 0;
   // One cell of column `column`; false when its value has the wrong type or range.
   virtual bool Cell(size_t column, JsonCell& cell) = 0;
+  // The rows have ended (for a run of ReadJsonTableInRuns, its share of them).
+  virtual void EndRows() {}
   // A member other than "columns" and "rows", as its JSON text.
   virtual Status Member(std::string_view /*key*/, std::string_view /*json*/) {
     return Status::Ok();
@@ -48,5 +50,14 @@ class JsonTableSink {
 // columns, rows of the wrong width and bad cell values are InvalidArgument; text that is not
 // JSON of this shape (including strings that are not UTF-8) is Internal.
 Status ReadJsonTable(std::string_view text, std::string_view what, JsonTableSink* sink);
+
+// Reads `text` on sinks.size() threads at once (the first is the calling thread): the rows are
+// split into runs that begin at line ends, and run k goes to sinks[k]. Every sink sees the
+// columns and the members before the rows; members after them go to the last run's sink.
+// Returns how many runs hold their share: when a split does not fall between two rows (a
+// table not written a row per line), the run before it reads on to the end, and the sinks of
+// the runs after it hold rows that are not theirs. Errors as ReadJsonTable's.
+Result<size_t> ReadJsonTableInRuns(std::string_view text, std::string_view what,
+                                   const std::vector<JsonTableSink*>& sinks);
 
 }  // namespace shoal

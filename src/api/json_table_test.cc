@@ -118,5 +118,82 @@ TEST(JsonTableTest, NamesTheProblem) {
   EXPECT_FALSE(error("").ok());
 }
 
+// A table of `rows` rows of two cells each ("a" the row's number, "b" a string), a row per
+// line as the controller writes them, and a member after the rows.
+std::string TableOfRows(int rows) {
+  std::string text = R"({"columns":["a","b"],"rows":[)";
+  for (int r = 0; r < rows; ++r) {
+    text += (r > 0 ? ",\n[" : "\n[") + std::to_string(r) + R"(,"row )" + std::to_string(r) + "\"]";
+  }
+  return text + R"(],"after":7})";
+}
+
+// Run k's rows, in order, then the next run's: together every row once, as one reader sees them.
+std::vector<std::vector<std::string>> RowsOfRuns(const std::vector<RecordingSink>& sinks,
+                                                 size_t runs) {
+  std::vector<std::vector<std::string>> rows;
+  for (size_t k = 0; k < runs; ++k)
+    rows.insert(rows.end(), sinks[k].rows.begin(), sinks[k].rows.end());
+  return rows;
+}
+
+TEST(JsonTableTest, RunsReadTheRowsOnceBetweenThem) {
+  const std::string text = TableOfRows(1000);
+  RecordingSink whole;
+  ASSERT_TRUE(ReadJsonTable(text, "test table", &whole).ok());
+  for (size_t threads : {1, 2, 3, 8}) {
+    std::vector<RecordingSink> sinks(threads);
+    std::vector<JsonTableSink*> plain;
+    for (RecordingSink& s : sinks) plain.push_back(&s);
+    Result<size_t> runs = ReadJsonTableInRuns(text, "test table", plain);
+    ASSERT_TRUE(runs.ok()) << runs.status().message();
+    EXPECT_EQ(*runs, threads);
+    EXPECT_EQ(RowsOfRuns(sinks, *runs), whole.rows) << threads << " threads";
+    for (size_t k = 0; k < threads; ++k) {
+      EXPECT_EQ(sinks[k].columns, whole.columns);
+      EXPECT_GT(sinks[k].rows.size(), 1000 / threads / 2) << "run " << k << " of " << threads;
+      // What follows the rows belongs to the run that reads the table's end.
+      EXPECT_EQ(sinks[k].members, k + 1 == threads ? whole.members : std::vector<std::string>{});
+    }
+  }
+}
+
+TEST(JsonTableTest, ATableNotWrittenARowPerLineIsReadByTheFirstRun) {
+  // No line ends at all: one run.
+  std::string flat = TableOfRows(100);
+  std::erase(flat, '\n');
+  std::vector<RecordingSink> sinks(2);
+  Result<size_t> runs = ReadJsonTableInRuns(flat, "test table", {&sinks[0], &sinks[1]});
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(*runs, 1u);
+  EXPECT_EQ(sinks[0].rows.size(), 100u);
+  // Line ends inside the cells (a pretty-printed array) where the split falls: the run before
+  // it finds no boundary there and reads on to the end; the later run's rows are not counted.
+  std::string pretty = R"({"columns":["a"],"rows":[[[1,2]],[[3,4]],[[)";
+  pretty += std::string(200, ' ') + "\n5,\n6\n]],[[7,8]]]}";
+  RecordingSink whole;
+  ASSERT_TRUE(ReadJsonTable(pretty, "test table", &whole).ok());
+  std::vector<RecordingSink> split(2);
+  runs = ReadJsonTableInRuns(pretty, "test table", {&split[0], &split[1]});
+  ASSERT_TRUE(runs.ok()) << runs.status().message();
+  EXPECT_EQ(*runs, 1u);
+  EXPECT_EQ(split[0].rows, whole.rows);
+}
+
+TEST(JsonTableTest, AnErrorInALaterRunIsTheTablesError) {
+  std::string text = TableOfRows(1000);
+  const size_t late = text.find("\"row 900\"");
+  text.replace(late, 9, "\"bad\"");  // RecordingSink refuses "bad"
+  std::vector<RecordingSink> sinks(2);
+  Result<size_t> runs = ReadJsonTableInRuns(text, "test table", {&sinks[0], &sinks[1]});
+  ASSERT_FALSE(runs.ok());
+  EXPECT_EQ(runs.status().message(), "test table holds a bad value for 'b'");
+  text = TableOfRows(1000);
+  text.resize(text.size() - 12);  // cut short in the last run
+  runs = ReadJsonTableInRuns(text, "test table", {&sinks[0], &sinks[1]});
+  ASSERT_FALSE(runs.ok());
+  EXPECT_EQ(runs.status().code(), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace shoal

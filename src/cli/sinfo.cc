@@ -236,9 +236,9 @@ int SinfoMain(int argc, char** argv) {
   }
   const std::string path = "/api/v1/nodes?with=partitions&fields=" + Join(node_columns, ",");
   for (;;) {
-    Result<std::string> answer = client.CallRaw("GET", path);
+    Result<ResponseBody> answer = client.CallRaw("GET", path);
     Result<NodeTable> table =
-        answer.ok() ? DecodeNodeTable(*answer) : Result<NodeTable>(answer.status());
+        answer.ok() ? DecodeNodeTable(answer->text()) : Result<NodeTable>(answer.status());
     if (!table.ok()) {
       fprintf(stderr, "slurm_load_partitions: %s\n", table.status().message().c_str());
       return 1;

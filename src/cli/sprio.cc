@@ -184,7 +184,7 @@ int SprioMain(int argc, char** argv) {
   if (!query.empty()) path += "?" + Join(query, "&");
 
   ApiClient client = ApiClient::FromEnvironment();
-  Result<std::string> answer = client.CallRaw("GET", path);
+  Result<ResponseBody> answer = client.CallRaw("GET", path);
   if (!answer.ok()) {
     if (answer.status().code() == StatusCode::kFailedPrecondition) {
       return ReportError({answer.status().message() + "\n", 1});  // priority/basic
@@ -195,7 +195,7 @@ int SprioMain(int argc, char** argv) {
   }
   PriorityWeights w;
   std::vector<SprioRow> rows;
-  Status decoded = DecodeSprioAnswer(*answer, &w, &rows);
+  Status decoded = DecodeSprioAnswer(answer->text(), &w, &rows);
   if (!decoded.ok()) {
     return ReportError(
         {"Couldn't get priority factors from controller: " + decoded.message() + "\n", 255});

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "api/client.h"
 #include "api/job_table.h"
@@ -414,24 +415,35 @@ int SqueueMain(int argc, char** argv) {
   for (;;) {
     int64_t now = NowEpoch();
     // Each job is filtered, keyed and rendered as the table is read (SqueueListing): the
-    // jobs themselves are never all held.
-    SqueueListing listing(fields, sort, filter, expand_arrays, now);
+    // jobs themselves are never all held. A large table is read by a thread per core, each
+    // into a listing of its own, merged when all are done.
+    const size_t threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    std::vector<SqueueListing> runs;
+    runs.reserve(threads);
+    for (size_t k = 0; k < threads; ++k) {
+      runs.emplace_back(fields, sort, filter, expand_arrays, now);
+    }
     if (!no_match) {
-      Result<std::string> answer = client.CallRaw("GET", path);
-      if (answer.ok()) listing.Reserve(answer->size());
-      Result<size_t> listed =
-          answer.ok() ? ReadJobTable(*answer, [&](const Job& job) { listing.Add(job); })
-                      : Result<size_t>(answer.status());
-      if (!listed.ok()) {
-        fprintf(stderr, "slurm_load_jobs error: %s\n", listed.status().message().c_str());
+      Result<ResponseBody> answer = client.CallRaw("GET", path);
+      if (answer.ok()) {
+        for (SqueueListing& run : runs) run.Reserve(answer->text().size() / threads);
+      }
+      Result<JobTableRuns> read =
+          answer.ok() ? ReadJobTableInRuns(answer->text(), threads,
+                                           [&](size_t k, const Job& job) { runs[k].Add(job); })
+                      : Result<JobTableRuns>(answer.status());
+      if (!read.ok()) {
+        fprintf(stderr, "slurm_load_jobs error: %s\n", read.status().message().c_str());
         return 1;
       }
+      for (size_t k = 1; k < read->runs; ++k) runs[0].Merge(std::move(runs[k]));
       // Slurm looks a single id up directly, and fails when the controller does not know it.
-      if (filter.job_ids.size() == 1 && *listed == 0) {
+      if (filter.job_ids.size() == 1 && read->rows == 0) {
         fputs("slurm_load_jobs error: Invalid job id specified\n", stderr);
         return 1;
       }
     }
+    SqueueListing& listing = runs[0];
     if (header && (long_list || iterate > 0)) fputs(DateLine(now).c_str(), stdout);
     fflush(stdout);
     GatheredOutput out(STDOUT_FILENO);

@@ -432,6 +432,36 @@ void SqueueSortKeys::Add(const Job& j) {
   ++rows_;
 }
 
+void SqueueSortKeys::Append(SqueueSortKeys&& later) {
+  // The later rows' string sightings, numbered as here.
+  std::vector<std::vector<uint32_t>> renumbered(keys_.size());
+  for (size_t k = 0; k < keys_.size(); ++k) {
+    Key& mine = keys_[k];
+    for (const std::string* text : later.keys_[k].distinct) {
+      auto [it, fresh] = mine.seen.try_emplace(*text, mine.distinct.size());
+      if (fresh) mine.distinct.push_back(&it->first);
+      renumbered[k].push_back(it->second);
+    }
+  }
+  cells_.reserve(cells_.size() + later.cells_.size());
+  for (size_t r = 0; r < later.rows_; ++r) {
+    const uint64_t* row = &later.cells_[r * width_];
+    size_t col = 0;
+    for (size_t k = 0; k < keys_.size(); ++k) {
+      if (IsIdKey(keys_[k].code)) {
+        cells_.push_back(row[col++]);
+        cells_.push_back(row[col++]);
+      } else {
+        const uint64_t cell = row[col++];
+        cells_.push_back(renumbered[k].empty() ? cell : renumbered[k][cell]);
+      }
+    }
+    cells_.push_back(row[col++]);  // the id and array task id that break ties
+    cells_.push_back(row[col++]);
+  }
+  rows_ += later.rows_;
+}
+
 std::vector<uint32_t> SqueueSortKeys::Order() {
   // Sightings become ranks: the sort then compares a compact array of integers and computes
   // nothing per comparison.
@@ -684,15 +714,16 @@ SqueueListing::SqueueListing(std::vector<FieldSpec> fields, std::string_view sor
       filter_(std::move(filter)),
       expand_arrays_(expand_arrays),
       now_(now),
-      keys_(sort, now) {}
+      keys_(sort, now),
+      blocks_(1) {}
 
 void SqueueListing::Reserve(size_t table_bytes) {
   // A row of the table is at least 24 bytes (the columns every listing asks for), and a line
   // is rarely more than twice its row.
   const size_t most_rows = table_bytes / 24;
   keys_.Reserve(most_rows);
-  line_ends_.reserve(most_rows);
-  lines_.reserve(table_bytes * 2);
+  blocks_.back().ends.reserve(most_rows);
+  blocks_.back().text.reserve(table_bytes * 2);
 }
 
 void SqueueListing::Add(const Job& job) {
@@ -714,9 +745,23 @@ void SqueueListing::Add(const Job& job) {
 
 void SqueueListing::AddRow(const JobRow& row) {
   keys_.Add(*row.job);
-  lines_ahead_.Before(lines_.data(), lines_.size(), lines_.capacity());
-  AppendRowLine(fields_, row, now_, &lines_);
-  line_ends_.push_back(lines_.size());
+  LineBlock& block = blocks_.back();
+  block.ahead.Before(block.text.data(), block.text.size(), block.text.capacity());
+  AppendRowLine(fields_, row, now_, &block.text);
+  block.ends.push_back(block.text.size());
+}
+
+void SqueueListing::Merge(SqueueListing&& later) {
+  keys_.Append(std::move(later.keys_));
+  for (LineBlock& block : later.blocks_) blocks_.push_back(std::move(block));
+  for (auto& [array_id, tasks] : later.pending_arrays_) {
+    auto [it, fresh] = pending_arrays_.try_emplace(array_id, std::move(tasks));
+    if (fresh) continue;
+    PendingTasks& mine = it->second;
+    if (tasks.first.array_task_id < mine.first.array_task_id) mine.first = std::move(tasks.first);
+    mine.task_ids.insert(mine.task_ids.end(), tasks.task_ids.begin(), tasks.task_ids.end());
+  }
+  started_arrays_.merge(later.started_arrays_);
 }
 
 void SqueueListing::Finish(bool header, const std::function<void(std::string_view)>& emit) {
@@ -729,9 +774,19 @@ void SqueueListing::Finish(bool header, const std::function<void(std::string_vie
     header_ = HeaderLine(fields_);
     emit(header_);
   }
+  std::vector<size_t> first_rows;  // of each block
+  size_t rows = 0;
+  for (const LineBlock& block : blocks_) {
+    first_rows.push_back(rows);
+    rows += block.ends.size();
+  }
   for (uint32_t r : keys_.Order()) {
-    const size_t begin = r == 0 ? 0 : line_ends_[r - 1];
-    emit(std::string_view(lines_).substr(begin, line_ends_[r] - begin));
+    const size_t b =
+        std::upper_bound(first_rows.begin(), first_rows.end(), r) - first_rows.begin() - 1;
+    const LineBlock& block = blocks_[b];
+    const size_t k = r - first_rows[b];
+    const size_t begin = k == 0 ? 0 : block.ends[k - 1];
+    emit(std::string_view(block.text).substr(begin, block.ends[k] - begin));
   }
 }
 

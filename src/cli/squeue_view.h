@@ -46,6 +46,8 @@ class SqueueSortKeys {
   // Room for this many rows, so that adding 100,000 does not copy the keys as they grow.
   void Reserve(size_t rows) { cells_.reserve(rows * width_); }
   void Add(const Job& job);
+  // Takes in the keys of rows added to `later` (made from the same spec), as if added here.
+  void Append(SqueueSortKeys&& later);
   // The rows' indices (in the order they were added) in sorted order; call once.
   std::vector<uint32_t> Order();
 
@@ -95,7 +97,8 @@ std::string RenderSqueue(const std::vector<FieldSpec>& fields, const std::vector
 // filtering with SqueueMatches, BuildJobRows, SortJobRows and RenderSqueue, but each job is
 // rendered and keyed when it arrives, so nothing holds the jobs themselves (100,000 Jobs are
 // 80 MB) except one per array whose pending tasks are shown together.
-class SqueueListing {
+// Aligned so that listings filled at once by threads of their own share no cache line.
+class alignas(64) SqueueListing {
  public:
   SqueueListing(std::vector<FieldSpec> fields, std::string_view sort, SqueueFilter filter,
                 bool expand_arrays, int64_t now);
@@ -105,6 +108,9 @@ class SqueueListing {
   void Reserve(size_t table_bytes);
   // One job as listed; it need not outlive the call.
   void Add(const Job& job);
+  // Takes in a listing made with the same arguments from a later run of the same table (one
+  // decoded on another thread, ReadJobTableInRuns), as if its jobs had been added here.
+  void Merge(SqueueListing&& later);
   // The output, as RenderSqueue prints it, handed to `emit` piece by piece (the header, then
   // each line) so that 100,000 lines need not be copied into one more string; the listing is
   // spent afterwards, and the pieces last as long as it does.
@@ -117,6 +123,13 @@ class SqueueListing {
     Job first;
     std::vector<int64_t> task_ids;
   };
+  // Rendered lines of rows in the order added: one block for each listing merged in, so that
+  // merging copies no lines.
+  struct LineBlock {
+    std::string text;
+    std::vector<size_t> ends;  // where each row's line ends in text
+    PrefaultAhead ahead;
+  };
   void AddRow(const JobRow& row);
 
   std::vector<FieldSpec> fields_;
@@ -124,12 +137,10 @@ class SqueueListing {
   bool expand_arrays_;
   int64_t now_;
   SqueueSortKeys keys_;
-  std::string lines_;                   // every row's line, in the order added
-  std::vector<size_t> line_ends_;       // where each row's line ends in lines_
+  std::vector<LineBlock> blocks_;  // never empty: rows are added to the last
   std::map<JobId, PendingTasks> pending_arrays_;
   std::set<JobId> started_arrays_;      // arrays with a task past pending
   std::string header_;
-  PrefaultAhead lines_ahead_;
 };
 
 }  // namespace shoal

@@ -282,6 +282,18 @@ TEST_F(SqueueViewTest, ListingMatchesRenderingAllJobs) {
           }
           EXPECT_EQ(listing.Finish(true), want) << format << " sorted " << sort;
         }
+        // Split among listings filled apart (threads reading runs of the table) and merged:
+        // an array's pending tasks may fall in several.
+        for (size_t cut = 0; cut <= jobs.size(); cut += 3) {
+          std::vector<SqueueListing> parts;
+          for (int k = 0; k < 3; ++k) parts.emplace_back(fields, sort, filter, expand, now);
+          for (size_t k = 0; k < jobs.size(); ++k) {
+            parts[k < cut ? 0 : k < (cut + jobs.size()) / 2 ? 1 : 2].Add(jobs[k]);
+          }
+          parts[0].Merge(std::move(parts[1]));
+          parts[0].Merge(std::move(parts[2]));
+          EXPECT_EQ(parts[0].Finish(true), want) << format << " sorted " << sort << " cut " << cut;
+        }
       }
     }
   }
