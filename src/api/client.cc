@@ -363,26 +363,22 @@ Result<ResponseBody> ApiClient::CallOne(const std::string& endpoint, std::string
   }
   const bool success = head->status >= 200 && head->status < 300;
   if (success && head->content_length >= 0) {
-    // The rest is received straight into its place.
     ResponseBody answer;
     const auto size = static_cast<size_t>(head->content_length);
     answer.data_ = std::make_unique_for_overwrite<char[]>(size);
     answer.size_ = std::min(early.size(), size);
     memcpy(answer.data_.get(), early.data(), answer.size_);
-    // A fresh page faults when first written, inside recv too, where a fault costs as much:
-    // a large answer is faulted in a stretch at a time, and received no further than that.
-    PrefaultAhead ahead;
+    // Faulted in with one call (a page fault costs microseconds here), and filled from a small
+    // buffer that stays in cache: the kernel's copy straight into fresh memory measured ~13 ms
+    // more CPU per 8 MB than this copy.
+    if (size > (size_t{1} << 20)) PrefaultForWrite(answer.data_.get(), size);
     while (answer.size_ < size) {
-      size_t room = size - answer.size_;
-      if (size > (size_t{1} << 20)) {
-        const size_t ready = ahead.Before(answer.data_.get(), answer.size_, size);
-        room = std::min(room, std::max(ready, answer.size_ + 4096) - answer.size_);
-      }
-      Result<size_t> n =
-          ReceiveSome(fd.get(), answer.data_.get() + answer.size_, room, io_timeout_ms);
+      Result<size_t> n = ReceiveSome(fd.get(), buf, sizeof(buf), io_timeout_ms);
       if (!n.ok()) return n.status();
       if (*n == 0) return Unavailable(kCutShort);
-      answer.size_ += *n;
+      const size_t take = std::min(*n, size - answer.size_);
+      memcpy(answer.data_.get() + answer.size_, buf, take);
+      answer.size_ += take;
     }
     return answer;
   }

@@ -27,8 +27,8 @@ std::string DefaultStateDir();
 // commands use it when neither variable names a cluster and the user has none of their own.
 inline constexpr char kSystemControllerSocket[] = "/var/lib/shoal/controller/controller.sock";
 
-// The body of a 2xx answer, received straight into memory of its own: a listing of megabytes
-// is not copied from buffer to buffer on its way in.
+// The body of a 2xx answer, in memory of its own allocated once at its announced size: a
+// listing of megabytes is neither grown by doubling nor moved once it has arrived.
 class ResponseBody {
  public:
   ResponseBody() = default;

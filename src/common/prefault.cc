@@ -19,17 +19,16 @@ void PrefaultForWrite(void* data, size_t bytes) {
 #endif
 }
 
-size_t PrefaultAhead::Before(void* base, size_t used, size_t capacity) {
+void PrefaultAhead::Before(void* base, size_t used, size_t capacity) {
   constexpr size_t kStretch = size_t{1} << 20;
   if (base != base_) {  // a new buffer: what it holds was written when it was copied
     base_ = base;
     done_ = used;
   }
-  if (used + kStretch / 4 < done_ || done_ >= capacity) return done_;
+  if (used + kStretch / 4 < done_ || done_ >= capacity) return;
   const size_t end = std::min(capacity, std::max(done_, used) + kStretch);
   PrefaultForWrite(static_cast<char*>(base) + done_, end - done_);
   done_ = end;
-  return done_;
 }
 
 }  // namespace shoal

@@ -17,10 +17,8 @@ void PrefaultForWrite(void* data, size_t bytes);
 // written is faulted in, a megabyte at a time.
 class PrefaultAhead {
  public:
-  // Call before appending to a buffer at `base` holding `used` of `capacity` bytes. Returns
-  // how far (bytes from `base`) the buffer is faulted in now: writing past that faults again
-  // a page at a time.
-  size_t Before(void* base, size_t used, size_t capacity);
+  // Call before appending to a buffer at `base` holding `used` of `capacity` bytes.
+  void Before(void* base, size_t used, size_t capacity);
 
  private:
   void* base_ = nullptr;
