@@ -180,8 +180,11 @@ class TableReader {
     const char* begin = s_.data() + p_;
     const char* end = s_.data() + s_.size();
     // A fraction or an exponent makes it a double; integers stay exact.
-    const char* scan = begin + (*begin == '-' ? 1 : 0);
-    while (scan < end && *scan >= '0' && *scan <= '9') ++scan;
+    const char* digits = begin + (*begin == '-' ? 1 : 0);
+    const char* scan = digits;
+    uint64_t v = 0;  // the digits' value, when there are few enough of them (below)
+    while (scan < end && *scan >= '0' && *scan <= '9')
+      v = v * 10 + static_cast<uint64_t>(*scan++ - '0');
     std::from_chars_result r;
     if (scan < end && (*scan == '.' || *scan == 'e' || *scan == 'E')) {
       cell->kind = JsonCell::kDouble;
@@ -206,12 +209,9 @@ class TableReader {
         last_text = token;
         last_value = cell->d;
       }
-    } else if (const char* digits = begin + (*begin == '-' ? 1 : 0);
-               scan > digits && scan - digits <= 18) {
+    } else if (scan > digits && scan - digits <= 18) {
       // Up to 18 digits cannot overflow either type: summed as scanned, the common case of a
       // table of ids, counts and times.
-      uint64_t v = 0;
-      for (const char* d = digits; d < scan; ++d) v = v * 10 + static_cast<uint64_t>(*d - '0');
       if (*begin == '-') {
         cell->kind = JsonCell::kInt;
         cell->i = -static_cast<int64_t>(v);
@@ -240,18 +240,29 @@ class TableReader {
   bool ParseStringArray(Json* out) {
     const size_t begin = p_;
     Next();  // '['
-    Json list = Json::array();
+    // Filled in place: the array (and its strings' buffers) of the row before is reused, as
+    // most rows' lists are short or empty.
+    if (!out->is_array()) *out = Json::array();
+    Json::array_t& list = out->get_ref<Json::array_t&>();
+    size_t used = 0;
     if (Peek() == ']') {
       Next();
-      *out = std::move(list);
+      list.clear();
       return true;
     }
     while (Peek() == '"') {
       if (!ParseString(&scratch_)) return false;
-      list.push_back(scratch_);
+      if (used < list.size() && list[used].is_string()) {
+        list[used].get_ref<std::string&>() = scratch_;
+      } else if (used < list.size()) {
+        list[used] = scratch_;
+      } else {
+        list.emplace_back(scratch_);
+      }
+      ++used;
       const char c = Next();
       if (c == ']') {
-        *out = std::move(list);
+        list.resize(used);
         return true;
       }
       if (c != ',') break;

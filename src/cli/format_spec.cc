@@ -1,5 +1,7 @@
 #include "cli/format_spec.h"
 
+#include <cstring>
+
 #include "common/strings.h"
 
 namespace shoal {
@@ -86,26 +88,16 @@ void AppendFitted(std::string_view value, int width, bool right, bool cut, std::
     out->append(cut ? value.substr(0, w) : value);
     return;
   }
-  if (right) out->append(w - value.size(), ' ');
-  out->append(value);
-  if (!right) out->append(w - value.size(), ' ');
+  // The padding, then the value over it: one append, not two.
+  const size_t at = out->size();
+  out->append(w, ' ');
+  memcpy(out->data() + at + (right ? w - value.size() : 0), value.data(), value.size());
 }
 
 std::string FitField(std::string_view value, int width, bool right, bool cut) {
   std::string out;
   AppendFitted(value, width, right, cut, &out);
   return out;
-}
-
-void AppendLine(const std::vector<FieldSpec>& fields,
-                const std::function<std::string(const FieldSpec&)>& value, bool header,
-                std::string* out) {
-  for (const FieldSpec& f : fields) {
-    out->append(f.prefix);
-    if (f.code != 0 || !f.name.empty()) {
-      AppendFitted(value(f), f.width, f.right, f.cut || header, out);
-    }
-  }
 }
 
 std::string RenderLine(const std::vector<FieldSpec>& fields,

@@ -1,5 +1,6 @@
 #include "common/slurm_time.h"
 
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -243,11 +244,32 @@ Result<int64_t> ParseTimeLimit(std::string_view text) {
 
 std::string FormatDuration(int64_t seconds) {
   if (seconds < 0) return "INVALID";  // what squeue prints for a negative duration
-  int64_t days = seconds / kDay;
-  int64_t hours = seconds / kHour % 24;
-  if (days > 0) return std::to_string(days) + "-" + HoursMinutesSeconds(TwoDigits(hours), seconds);
-  if (hours > 0) return HoursMinutesSeconds(std::to_string(hours), seconds);
-  return std::to_string(seconds / kMinute) + ":" + TwoDigits(seconds % 60);
+  // Written into a small buffer: squeue formats one per job, 100,000 at a time.
+  char buf[48];
+  char* p = buf;
+  auto number = [&](int64_t v) { p = std::to_chars(p, buf + sizeof(buf), v).ptr; };
+  auto two_digits = [&](int64_t v) {
+    *p++ = static_cast<char>('0' + v / 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  const int64_t days = seconds / kDay;
+  const int64_t hours = seconds / kHour % 24;
+  if (days > 0 || hours > 0) {  // [D-]H:MM:SS, the hours padded after a day count
+    if (days > 0) {
+      number(days);
+      *p++ = '-';
+      two_digits(hours);
+    } else {
+      number(hours);
+    }
+    *p++ = ':';
+    two_digits(seconds / kMinute % 60);
+  } else {
+    number(seconds / kMinute);  // M:SS
+  }
+  *p++ = ':';
+  two_digits(seconds % 60);
+  return std::string(buf, p);
 }
 
 std::string FormatTimeLimit(int64_t seconds) {
