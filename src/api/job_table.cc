@@ -270,6 +270,7 @@ JobTableWriter::JobTableWriter(std::vector<int> columns) : columns_(std::move(co
     AppendJsonString(kColumns[columns_[k]].name, &out_);
   }
   out_ += "],\"rows\":[";
+  head_size_ = out_.size();
 }
 
 void JobTableWriter::Add(const Job& job) {
@@ -291,6 +292,15 @@ void JobTableWriter::Add(const Job& job) {
     out_.reserve(out_.size() + (expected_rows_ - 1) * row_bytes * 5 / 4 + 16);
   }
   first_row_ = false;
+}
+
+void JobTableWriter::Append(JobTableWriter&& later) {
+  if (later.first_row_) return;  // no rows
+  out_.reserve(out_.size() + 1 + later.out_.size() - later.head_size_);
+  if (!first_row_) out_.push_back(',');
+  out_.append(later.out_, later.head_size_);
+  first_row_ = false;
+  later.out_.clear();
 }
 
 std::string JobTableWriter::Finish() {

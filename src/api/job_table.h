@@ -35,12 +35,16 @@ class JobTableWriter {
   // so that a table of 100,000 rows is not copied over and over as it grows.
   void ExpectRows(size_t rows) { expected_rows_ = rows; }
   void Add(const Job& job);
+  // Adds the rows of `later` (a writer of the same columns) after these: a table written in
+  // runs on several threads becomes one. `later` is spent afterwards.
+  void Append(JobTableWriter&& later);
   // The whole document; the writer is spent afterwards.
   std::string Finish();
 
  private:
   std::vector<int> columns_;
   std::string out_;
+  size_t head_size_ = 0;  // the bytes of out_ before the first row
   bool first_row_ = true;
   size_t expected_rows_ = 0;
 };

@@ -241,6 +241,30 @@ TEST(JobTableTest, ReadRowByRowRejectsWhatDecodingRejects) {
   EXPECT_EQ(*empty, 0u);
 }
 
+TEST(JobTableTest, TablesWrittenInRunsJoinIntoTheTableOfAll) {
+  auto cols = ResolveJobColumns({"job_id", "request.name", "nodes"});
+  ASSERT_TRUE(cols.ok());
+  std::vector<Job> jobs;
+  for (JobId id = 1; id <= 7; ++id) {
+    Job j = FullJob();
+    j.id = id;
+    jobs.push_back(j);
+  }
+  JobTableWriter all(*cols);
+  for (const Job& j : jobs) all.Add(j);
+  const std::string want = all.Finish();
+  // Every way of cutting the jobs into three runs, empty runs included.
+  for (size_t a = 0; a <= jobs.size(); ++a) {
+    for (size_t b = a; b <= jobs.size(); ++b) {
+      std::vector<JobTableWriter> runs(3, JobTableWriter(*cols));
+      for (size_t k = 0; k < jobs.size(); ++k) runs[k < a ? 0 : k < b ? 1 : 2].Add(jobs[k]);
+      runs[0].Append(std::move(runs[1]));
+      runs[0].Append(std::move(runs[2]));
+      EXPECT_EQ(runs[0].Finish(), want) << a << " " << b;
+    }
+  }
+}
+
 TEST(JobTableTest, RunsOnThreadsSeeEveryRowOnceInOrder) {
   auto cols = ResolveJobColumns({"job_id", "request.name", "nodes", "reason"});
   ASSERT_TRUE(cols.ok());

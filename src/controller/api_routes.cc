@@ -96,14 +96,26 @@ HttpResponse JobsCollection(Controller& c, const HttpRequest& r, const Caller& c
   if (r.query.count("fields") != 0) {
     auto columns = ResolveJobColumns(ListParam(r, "fields"));
     if (!columns.ok()) return Error(columns.status());
-    JobTableWriter table(std::move(columns).value());
-    c.ForEachJob(
-        f,
-        [&](const Job& job) {
-          if (MaySeeJob(caller, job.req.uid, c.config().private_jobs)) table.Add(job);
+    // A long listing is written by two threads at once, each into a table of its own; the
+    // asker waits for the whole of it, so the second core would otherwise be idle.
+    // Each on cache lines of its own: a line two writers shared would bounce between cores.
+    struct alignas(64) Run {
+      JobTableWriter table;
+    };
+    constexpr size_t kWriters = 2;
+    std::vector<Run> runs(kWriters, Run{JobTableWriter(*columns)});
+    c.ForEachJobInRuns(
+        f, kWriters,
+        [&](size_t run, const Job& job) {
+          if (MaySeeJob(caller, job.req.uid, c.config().private_jobs)) runs[run].table.Add(job);
         },
-        [&](size_t jobs) { table.ExpectRows(jobs); });
-    return {200, table.Finish()};
+        [&](size_t used, size_t jobs_per_run) {
+          // The first table takes in the others: room for all of their rows.
+          runs[0].table.ExpectRows(jobs_per_run * used);
+          for (size_t k = 1; k < used; ++k) runs[k].table.ExpectRows(jobs_per_run);
+        });
+    for (size_t k = 1; k < kWriters; ++k) runs[0].table.Append(std::move(runs[k].table));
+    return {200, runs[0].table.Finish()};
   }
   // Full documents, written straight into the answer (no DOM per job).
   std::string body = "{\"jobs\":[";

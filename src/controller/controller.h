@@ -138,6 +138,14 @@ class Controller {
   // `expect`, when given, is told first how many jobs at most will be visited.
   void ForEachJob(const JobFilter& filter, const std::function<void(const Job&)>& visit,
                   const std::function<void(size_t)>& expect = nullptr) const;
+  // The same, the jobs split into up to `runs` runs visited at once, each on a thread of its
+  // own (the caller's is the first), all under the one lock: visit(k, job) sees run k's jobs
+  // in order, and run k's come before run k + 1's. A listing of fewer than 20,000 jobs per
+  // run is split less. `expect` is told first how many runs there will be and how many jobs
+  // at most each visits.
+  void ForEachJobInRuns(const JobFilter& filter, size_t runs,
+                        const std::function<void(size_t, const Job&)>& visit,
+                        const std::function<void(size_t runs, size_t jobs_per_run)>& expect) const;
   Result<Job> GetJob(const std::string& id) const;
   CancelResult Cancel(const CancelFilter& filter);
   Status Hold(const std::string& id, bool hold);
