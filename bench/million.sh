@@ -18,16 +18,8 @@ ARRAY_SIZE=${ARRAY_SIZE:-1000}
 SINGLES=${SINGLES:-100000}
 BIN=${BIN:-$root/build/bin}
 export PATH="$BIN:$PATH"
-work=$(mktemp -d /tmp/shoal-million.XXXXXX)
-export SHOAL_STATE_DIR=$work/state
-emu= sampler=
-cleanup() {
-  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
-  [ -n "$emu" ] && kill "$emu" 2>/dev/null || true
-  shoal down >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/lib.sh"
+start_work million
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc -l | xargs printf '%.1f'; }

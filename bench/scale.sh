@@ -35,28 +35,12 @@ SAMPLE=${SAMPLE:-30}
 RELAY_WIDTH=${RELAY_WIDTH:-1}
 BIN=${BIN:-$root/build/bin}
 export PATH="$BIN:$PATH"
-work=$(mktemp -d /tmp/shoal-scale.XXXXXX)
-export SHOAL_STATE_DIR=$work/state
-emu=
-cleanup() {
-  [ -n "$emu" ] && kill "$emu" 2>/dev/null || true
-  shoal down >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/lib.sh"
+start_work scale
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc -l | xargs printf '%.2f'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-median_ms() {
-  local times=()
-  for _ in 1 2 3 4 5; do
-    local t0=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1 || true
-    times+=("$(echo "($EPOCHREALTIME - $t0) * 1000" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n 3p | xargs printf '%.0f'
-}
 count_state() { sinfo -h -N -o '%T' 2>/dev/null | grep -cx "$1" || true; }
 wait_for() {  # wait_for SECONDS COMMAND...
   local deadline=$(($(date +%s) + $1)); shift
@@ -132,8 +116,8 @@ for n in $COUNTS; do
     [ $(($(cpu_ticks "$ctl") - c0)) -lt 33 ] && break
   done
   settled=$(since "$t0")
-  t_sinfo=$(median_ms sinfo)
-  t_squeue=$(median_ms squeue)
+  t_sinfo=$(median_ms 5 sinfo | xargs printf '%.0f')
+  t_squeue=$(median_ms 5 squeue | xargs printf '%.0f')
   scancel -t PD >/dev/null 2>&1 || true
   wait_for 120 bash -c '[ -z "$(squeue -h -t PD 2>/dev/null | head -1)" ]' || true
 
