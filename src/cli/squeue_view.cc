@@ -444,6 +444,8 @@ void SqueueSortKeys::Append(SqueueSortKeys&& later) {
     }
   }
   cells_.reserve(cells_.size() + later.cells_.size());
+  // Fresh memory, faulted in with one call rather than a page at a time as it is written.
+  PrefaultForWrite(cells_.data() + cells_.size(), later.cells_.size() * sizeof(uint64_t));
   for (size_t r = 0; r < later.rows_; ++r) {
     const uint64_t* row = &later.cells_[r * width_];
     size_t col = 0;
