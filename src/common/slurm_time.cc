@@ -198,11 +198,37 @@ std::optional<int64_t> MakeLocal(int year, int month, int day, const Clock& c) {
   return static_cast<int64_t>(t);
 }
 
-std::string TwoDigits(int64_t v) { return (v < 10 ? "0" : "") + std::to_string(v); }
-
-// "[D-]H:MM:SS" tail shared by the duration formats; `hours` already padded as wanted.
-std::string HoursMinutesSeconds(std::string hours, int64_t seconds) {
-  return hours + ":" + TwoDigits(seconds / kMinute % 60) + ":" + TwoDigits(seconds % 60);
+// The clock of the duration formats (seconds >= 0): "D-HH:MM:SS" past a day, else "HH:MM:SS"
+// for `elapsed` (sacct) and "H:MM:SS" or "M:SS" otherwise (squeue). Written into a small
+// buffer: squeue formats one per job, 100,000 at a time.
+std::string DurationClock(int64_t seconds, bool elapsed) {
+  char buf[48];
+  char* p = buf;
+  auto number = [&](int64_t v) { p = std::to_chars(p, buf + sizeof(buf), v).ptr; };
+  auto two_digits = [&](int64_t v) {
+    *p++ = static_cast<char>('0' + v / 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  const int64_t days = seconds / kDay;
+  const int64_t hours = seconds / kHour % 24;
+  if (days > 0 || hours > 0 || elapsed) {
+    if (days > 0) {
+      number(days);
+      *p++ = '-';
+      two_digits(hours);
+    } else if (elapsed) {
+      two_digits(hours);
+    } else {
+      number(hours);
+    }
+    *p++ = ':';
+    two_digits(seconds / kMinute % 60);
+  } else {
+    number(seconds / kMinute);
+  }
+  *p++ = ':';
+  two_digits(seconds % 60);
+  return std::string(buf, p);
 }
 
 }  // namespace
@@ -244,32 +270,7 @@ Result<int64_t> ParseTimeLimit(std::string_view text) {
 
 std::string FormatDuration(int64_t seconds) {
   if (seconds < 0) return "INVALID";  // what squeue prints for a negative duration
-  // Written into a small buffer: squeue formats one per job, 100,000 at a time.
-  char buf[48];
-  char* p = buf;
-  auto number = [&](int64_t v) { p = std::to_chars(p, buf + sizeof(buf), v).ptr; };
-  auto two_digits = [&](int64_t v) {
-    *p++ = static_cast<char>('0' + v / 10);
-    *p++ = static_cast<char>('0' + v % 10);
-  };
-  const int64_t days = seconds / kDay;
-  const int64_t hours = seconds / kHour % 24;
-  if (days > 0 || hours > 0) {  // [D-]H:MM:SS, the hours padded after a day count
-    if (days > 0) {
-      number(days);
-      *p++ = '-';
-      two_digits(hours);
-    } else {
-      number(hours);
-    }
-    *p++ = ':';
-    two_digits(seconds / kMinute % 60);
-  } else {
-    number(seconds / kMinute);  // M:SS
-  }
-  *p++ = ':';
-  two_digits(seconds % 60);
-  return std::string(buf, p);
+  return DurationClock(seconds, false);
 }
 
 std::string FormatTimeLimit(int64_t seconds) {
@@ -279,9 +280,7 @@ std::string FormatTimeLimit(int64_t seconds) {
 std::string FormatElapsed(int64_t seconds) {
   if (seconds == kUnlimited) return "UNLIMITED";  // sacct's Timelimit column
   if (seconds < 0) return "INVALID";
-  int64_t days = seconds / kDay;
-  std::string clock = HoursMinutesSeconds(TwoDigits(seconds / kHour % 24), seconds);
-  return days > 0 ? std::to_string(days) + "-" + clock : clock;
+  return DurationClock(seconds, true);
 }
 
 std::string FormatTimestamp(int64_t epoch, std::string_view zero_text) {
