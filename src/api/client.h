@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/json_model.h"
+#include "common/prefault.h"
 #include "common/status.h"
 
 namespace shoal {
@@ -39,7 +40,7 @@ class ResponseBody {
 
  private:
   friend class ApiClient;
-  std::unique_ptr<char[]> data_;
+  LargeBuffer data_;
   size_t size_ = 0;
 };
 

@@ -290,13 +290,16 @@ void JobTableWriter::Add(const Job& job) {
     // (memory reserved but never written costs nothing).
     const size_t row_bytes = out_.size() - row_begin + 1;
     out_.reserve(out_.size() + (expected_rows_ - 1) * row_bytes * 5 / 4 + 16);
+    AdviseHugePages(out_.data() + out_.size(), out_.capacity() - out_.size());
   }
   first_row_ = false;
 }
 
 void JobTableWriter::Append(JobTableWriter&& later) {
   if (later.first_row_) return;  // no rows
-  out_.reserve(out_.size() + 1 + later.out_.size() - later.head_size_);
+  const size_t more = 1 + later.out_.size() - later.head_size_;
+  out_.reserve(out_.size() + more);
+  PrefaultForWrite(out_.data() + out_.size(), more);
   if (!first_row_) out_.push_back(',');
   out_.append(later.out_, later.head_size_);
   first_row_ = false;

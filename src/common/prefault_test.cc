@@ -1,8 +1,10 @@
 #include "common/prefault.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
 
 namespace shoal {
 namespace {
@@ -23,6 +25,23 @@ TEST(PrefaultTest, LeavesContentsAlone) {
   PrefaultForWrite(buf.data(), buf.size());
   PrefaultForWrite(nullptr, 0);
   EXPECT_EQ(buf.substr(buf.size() - 11), "line 99999\n");
+}
+
+// A large buffer starts on a huge page's boundary (so that huge pages can cover all of it) and
+// holds what is written to every byte of it; a small or empty one is a plain allocation.
+TEST(PrefaultTest, LargeBuffersAlignedToHugePages) {
+  const size_t large = (size_t{5} << 20) + 123;
+  LargeBuffer buf = AllocateForWrite(large);
+  ASSERT_NE(buf, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buf.get()) % (uintptr_t{2} << 20), 0u);
+  memset(buf.get(), 'x', large);
+  EXPECT_EQ(buf[0], 'x');
+  EXPECT_EQ(buf[large - 1], 'x');
+  for (size_t size : {size_t{0}, size_t{1}, size_t{4096}}) {
+    LargeBuffer small = AllocateForWrite(size);
+    ASSERT_NE(small, nullptr);
+    if (size > 0) small[size - 1] = 'y';
+  }
 }
 
 }  // namespace
