@@ -290,7 +290,6 @@ void JobTableWriter::Add(const Job& job) {
     // (memory reserved but never written costs nothing).
     const size_t row_bytes = out_.size() - row_begin + 1;
     out_.reserve(out_.size() + (expected_rows_ - 1) * row_bytes * 5 / 4 + 16);
-    AdviseHugePages(out_.data() + out_.size(), out_.capacity() - out_.size());
   }
   first_row_ = false;
 }

@@ -29,7 +29,6 @@ void AdviseHugePages(void* data, size_t bytes) {
 
 void PrefaultForWrite(void* data, size_t bytes) {
 #ifdef MADV_POPULATE_WRITE
-  AdviseHugePages(data, bytes);
   uintptr_t begin, end;
   if (InnerPages(data, bytes, 4096, &begin, &end)) {
     madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
@@ -50,6 +49,7 @@ LargeBuffer AllocateForWrite(size_t bytes) {
   const size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
   auto* large = static_cast<char*>(aligned_alloc(kHugePage, rounded));
   if (large == nullptr) throw std::bad_alloc();
+  AdviseHugePages(large, bytes);
   PrefaultForWrite(large, bytes);
   return LargeBuffer(large);
 }
