@@ -1364,18 +1364,21 @@ void Controller::SchedulerLoop() {
     }
     ScheduleResult result;
     NewPriorities priorities;
+    std::vector<JobId> payload_ids;
     {
       ReadLock lock(mu_);
       if (priorities_due) priorities = ComputePrioritiesLocked(now);
       result = ComputePassLocked(now);
+      payload_ids = StartPayloadIdsLocked(result);
     }
+    PassPayloads payloads = LoadPassPayloads(payload_ids);
     PendingWrites ops;
     Sends sends;
     WriteLock lock = LockForChange();
     pass_in_flight_ = false;
     // This pass ordered the queue by the priorities it found; the new ones order the next.
     const bool reordered = ApplyPrioritiesLocked(priorities);
-    const bool all_applied = ApplyPassLocked(result, now, ops, sends) && !reordered;
+    const bool all_applied = ApplyPassLocked(result, payloads, now, ops, sends) && !reordered;
     changed_during_pass_.clear();
     if (reservations_changed_during_pass_) TriggerSchedule();
     reservations_changed_during_pass_ = false;
@@ -1477,8 +1480,29 @@ bool Controller::StartStillValidLocked(const StartDecision& start) const {
   return true;
 }
 
-bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWrites& ops,
-                                 Sends& sends) {
+std::vector<JobId> Controller::StartPayloadIdsLocked(const ScheduleResult& result) const {
+  std::vector<JobId> ids;
+  for (const StartDecision& start : result.starts) {
+    auto it = jobs_.find(start.job_id);
+    if (it == jobs_.end()) continue;
+    const Job& job = it->second;
+    const JobId id = job.IsArrayTask() ? job.array_job_id : job.id;
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+Controller::PassPayloads Controller::LoadPassPayloads(const std::vector<JobId>& payload_ids) const {
+  PassPayloads payloads;
+  payloads.reserve(payload_ids.size());
+  for (JobId id : payload_ids) payloads.emplace(id, store_->LoadPayload(id));
+  return payloads;
+}
+
+bool Controller::ApplyPassLocked(ScheduleResult& result, PassPayloads& payloads, int64_t now,
+                                 PendingWrites& ops, Sends& sends) {
   bool all_applied = true;
   // A job changed while the pass was computed keeps what it has now; the next pass judges it.
   auto current = [&](JobId id) -> Job* {
@@ -1540,27 +1564,25 @@ bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWri
     PersistLocked(victim, ops);
   }
 
-  JobId cached_payload_id = 0;
-  JobPayload cached_payload;
   for (StartDecision& start : result.starts) {
     if (!StartStillValidLocked(start)) {
       all_applied = false;
       continue;
     }
     Job& job = jobs_[start.job_id];
-    JobId payload_id = job.IsArrayTask() ? job.array_job_id : job.id;
-    if (payload_id != cached_payload_id) {
-      auto payload = store_->LoadPayload(payload_id);
-      if (!payload.ok()) {
-        spdlog::error("job {}: {}", job.DisplayId(), payload.status().message());
-        job.reason = "launch failed: script missing";
-        FinishJobLocked(job, JobState::kFailed, now);
-        PersistLocked(job, ops);
-        continue;
-      }
-      cached_payload = std::move(payload).value();
-      cached_payload_id = payload_id;
+    const JobId payload_id = job.IsArrayTask() ? job.array_job_id : job.id;
+    auto loaded = payloads.find(payload_id);
+    if (loaded == payloads.end()) {  // not foreseen (never expected): read it now
+      loaded = payloads.emplace(payload_id, store_->LoadPayload(payload_id)).first;
     }
+    if (!loaded->second.ok()) {
+      spdlog::error("job {}: {}", job.DisplayId(), loaded->second.status().message());
+      job.reason = "launch failed: script missing";
+      FinishJobLocked(job, JobState::kFailed, now);
+      PersistLocked(job, ops);
+      continue;
+    }
+    const JobPayload& payload = *loaded->second;
     job.state = JobState::kRunning;
     job.planned_start = 0;
     job.planned_nodes.clear();
@@ -1593,7 +1615,7 @@ bool Controller::ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWri
     PersistLocked(job, ops, /*must_sync=*/job.configuring);
     // An interactive allocation runs nothing until its steps (steps.cc).
     if (!job.req.interactive && !job.configuring) {
-      sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, cached_payload));
+      sends.emplace_back(job.nodes.front(), BuildLaunchLocked(job, payload));
     }
   }
   return all_applied;

@@ -327,9 +327,17 @@ class Controller {
   // True when a priority changed (the queue's order may then differ: another pass follows).
   bool ApplyPrioritiesLocked(const NewPriorities& priorities);
   ScheduleResult ComputePassLocked(int64_t now);
+  // The scripts the pass's starts launch, by payload id (an array's tasks share their array's),
+  // read from the store before the exclusive lock is taken: with one job's script per start, a
+  // pass starting a thousand jobs would otherwise hold every reader (squeue) off for a thousand
+  // store reads, a round trip each on PostgreSQL. A payload never changes once stored.
+  using PassPayloads = std::unordered_map<JobId, Result<JobPayload>>;
+  std::vector<JobId> StartPayloadIdsLocked(const ScheduleResult& result) const;
+  PassPayloads LoadPassPayloads(const std::vector<JobId>& payload_ids) const;
   // Returns false when some decision no longer held (a job or node changed while the pass was
   // computed); those are dropped and another pass should follow.
-  bool ApplyPassLocked(ScheduleResult& result, int64_t now, PendingWrites& ops, Sends& sends);
+  bool ApplyPassLocked(ScheduleResult& result, PassPayloads& payloads, int64_t now,
+                       PendingWrites& ops, Sends& sends);
   bool StartStillValidLocked(const StartDecision& start) const;
   rpc::ControllerMessage BuildLaunchLocked(const Job& job, const JobPayload& payload);
   void ReleaseResourcesLocked(Job& job);

@@ -158,7 +158,9 @@ class ControllerTest : public ::testing::Test {
   void StartController(const PolicyRegistry& registry = PolicyRegistry::Builtin()) {
     auto store = OpenSqliteStore(dir_ + "/state.db");
     ASSERT_TRUE(store.ok()) << store.status().message();
-    ctl_ = std::make_unique<Controller>(config_, std::move(store).value(), dir_ + "/ctl.sock");
+    std::unique_ptr<Store> opened = std::move(store).value();
+    if (wrap_store_) opened = wrap_store_(std::move(opened));
+    ctl_ = std::make_unique<Controller>(config_, std::move(opened), dir_ + "/ctl.sock");
     Status s = ctl_->Start(registry);
     ASSERT_TRUE(s.ok()) << s.message();
   }
@@ -252,8 +254,75 @@ class ControllerTest : public ::testing::Test {
 
   std::string dir_;
   ControllerConfig config_;
+  // When set, StartController hands the store through it (a test's wrapper around it).
+  std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store_;
   std::unique_ptr<Controller> ctl_;
   std::vector<std::unique_ptr<FakeAgent>> agents_;
+};
+
+// A store whose script reads wait until the test opens the gate, to see what the controller
+// holds while it reads them; everything else goes straight to the real store.
+class GatedPayloadStore : public Store {
+ public:
+  explicit GatedPayloadStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  // Waits until a script read is held at the gate.
+  bool AwaitReader(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return waiting_; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+  Result<JobPayload> LoadPayload(JobId payload_id) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      waiting_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+      if (scripts_lost_) return NotFound("no script stored for job " + std::to_string(payload_id));
+    }
+    return inner_->LoadPayload(payload_id);
+  }
+  // From now on every script read finds nothing (a store that lost them).
+  void LoseScripts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    scripts_lost_ = true;
+  }
+  std::future<Status> Submit(std::vector<StoreOp> ops) override {
+    return inner_->Submit(std::move(ops));
+  }
+  Status Write(std::vector<StoreOp> ops) override { return inner_->Write(std::move(ops)); }
+  Result<std::vector<Job>> LoadLiveJobs(int64_t finished_since) override {
+    return inner_->LoadLiveJobs(finished_since);
+  }
+  Result<JobId> MaxJobId() override { return inner_->MaxJobId(); }
+  Result<std::vector<JobRecord>> QueryJobRecords(const JobQuery& query) override {
+    return inner_->QueryJobRecords(query);
+  }
+  Result<UsageState> LoadUsage() override { return inner_->LoadUsage(); }
+  Result<std::vector<Step>> QuerySteps(const std::vector<JobId>& job_ids) override {
+    return inner_->QuerySteps(job_ids);
+  }
+  Result<std::vector<NodeAdminState>> LoadNodeStates() override { return inner_->LoadNodeStates(); }
+  Result<std::optional<std::string>> LoadDocument(const std::string& name) override {
+    return inner_->LoadDocument(name);
+  }
+  Result<std::vector<OutboxEntry>> LoadOutbox() override { return inner_->LoadOutbox(); }
+  Result<std::vector<NodeEvent>> LoadNodeEvents(int64_t start, int64_t end) override {
+    return inner_->LoadNodeEvents(start, end);
+  }
+
+ private:
+  std::unique_ptr<Store> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool waiting_ = false;
+  bool open_ = false;
+  bool scripts_lost_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -396,6 +465,55 @@ TEST_F(ControllerTest, LaunchCarriesScriptEnvOutputAndLimit) {
   EXPECT_EQ(stored->state, JobState::kRunning);
   EXPECT_EQ(stored->generation, l.generation());
   EXPECT_EQ(FindNode("n1").alloc_cpus, 1u);
+}
+
+// A pass reads its starts' scripts from the store before it takes the exclusive lock: the
+// controller answers a listing while the store is slow to give them (a round trip each on
+// PostgreSQL), and the launch still carries the script.
+TEST_F(ControllerTest, ScriptsAreReadWithoutHoldingListingsOff) {
+  GatedPayloadStore* gate = nullptr;
+  wrap_store_ = [&](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto gated = std::make_unique<GatedPayloadStore>(std::move(inner));
+    gate = gated.get();
+    return gated;
+  };
+  StartController();
+  FakeAgent& n1 = Register("n1");
+  JobId id = Submit();
+  if (!gate->AwaitReader(5s)) {
+    gate->Open();
+    FAIL() << "the pass never read the job's script";
+  }
+  auto listing = std::async(std::launch::async, [&] { return ctl_->ListJobs(JobFilter{}).size(); });
+  const bool answered = listing.wait_for(2s) == std::future_status::ready;
+  gate->Open();
+  EXPECT_TRUE(answered) << "the listing waited for the script's read";
+  EXPECT_EQ(listing.get(), 1u);
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  EXPECT_EQ(l.job_id(), id);
+  EXPECT_EQ(l.script(), "#!/bin/sh\necho hello\n");
+  EXPECT_EQ(StateOf(id), JobState::kRunning);
+}
+
+// A job whose script the store cannot give fails at its start, with the reason saying so, and
+// its node is free for the next job.
+TEST_F(ControllerTest, AJobWhoseScriptIsMissingFails) {
+  GatedPayloadStore* gate = nullptr;
+  wrap_store_ = [&](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto gated = std::make_unique<GatedPayloadStore>(std::move(inner));
+    gate = gated.get();
+    return gated;
+  };
+  StartController();
+  FakeAgent& n1 = Register("n1", 1);
+  gate->LoseScripts();
+  gate->Open();
+  JobId lost = Submit();
+  ASSERT_TRUE(WaitState(lost, JobState::kFailed));
+  EXPECT_EQ(GetJob(lost).reason, "launch failed: script missing");
+  EXPECT_EQ(FindNode("n1").alloc_cpus, 0u);
+  EXPECT_EQ(StoredJob(lost)->state, JobState::kFailed);
+  EXPECT_TRUE(n1.Quiet(Body::kLaunch, 200ms));
 }
 
 // A submission wakes the scheduler at once rather than at its next one-second tick.
