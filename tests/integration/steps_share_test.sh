@@ -6,12 +6,13 @@ source "$(dirname "$0")/lib.sh"
 printf 'KillWait=1\nMinJobAge=600\n' > "$WORK/slurm.conf"
 start_cluster --nodes 2 --cpus-per-node 4 --config "$WORK/slurm.conf"
 
-# The classic pattern: 8 one-CPU steps in a 4-CPU job run 4 at a time.
+# The classic pattern: 8 one-CPU steps in a 4-CPU job run 4 at a time. Each runs 3 s: on a
+# loaded machine the fourth step's launch can lag the first's by more than a second.
 cat > eight.sh <<'S'
 #!/bin/bash
 #SBATCH -n4 -o eight.out -e eight.err
 for i in 1 2 3 4 5 6 7 8; do
-  srun -n1 --exclusive bash -c 'echo "$(date +%s.%N) 1"; sleep 1.5; echo "$(date +%s.%N) -1"' > "span.$i" &
+  srun -n1 --exclusive bash -c 'echo "$(date +%s.%N) 1"; sleep 3; echo "$(date +%s.%N) -1"' > "span.$i" &
 done
 wait
 srun -n5 true
