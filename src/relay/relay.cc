@@ -32,8 +32,8 @@ bool Forwarded(grpc::string_ref key) {
 // it, and so the agent's. The pair deletes itself when both sides are done.
 class Relay::Pipe {
  public:
-  Pipe(Relay* relay, grpc::CallbackServerContext* context, rpc::AgentService::Stub* stub)
-      : relay_(relay), agent_(this), controller_(this) {
+  Pipe(Relay* relay, grpc::CallbackServerContext* context, Upstream upstream)
+      : relay_(relay), controller_index_(upstream.controller), agent_(this), controller_(this) {
     relay_->streams_.fetch_add(1);
     for (const auto& [key, value] : context->client_metadata()) {
       if (Forwarded(key)) {
@@ -41,7 +41,7 @@ class Relay::Pipe {
                                       std::string(value.data(), value.size()));
       }
     }
-    stub->async()->Connect(&upstream_context_, &controller_);
+    upstream.stub->async()->Connect(&upstream_context_, &controller_);
     // Writes to the controller start on the agent side's callbacks, outside the controller
     // side's own: the hold keeps that side from ending until its read side has (then nothing
     // more is written to it).
@@ -162,6 +162,11 @@ class Relay::Pipe {
   }
 
   void ControllerSideDone(const grpc::Status& status) {
+    // Down, stopping or a standby: the agent dials again, and its new stream should find the
+    // controller that leads.
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      relay_->MoveOnFrom(controller_index_, status.error_message());
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       status_ = status;
@@ -193,6 +198,7 @@ class Relay::Pipe {
   }
 
   Relay* relay_;
+  const size_t controller_index_;  // in RelayOptions::controllers
   AgentSide agent_;
   ControllerSide controller_;
   grpc::ClientContext upstream_context_;
@@ -217,7 +223,7 @@ class Relay::Service final : public rpc::AgentService::CallbackService {
 
   grpc::ServerBidiReactor<rpc::AgentMessage, rpc::ControllerMessage>* Connect(
       grpc::CallbackServerContext* context) override {
-    return (new Pipe(relay_, context, &relay_->NextUpstream()))->agent_side();
+    return (new Pipe(relay_, context, relay_->NextUpstream()))->agent_side();
   }
 
   // `shoal join` through the relay: the controller redeems the token.
@@ -226,7 +232,7 @@ class Relay::Service final : public rpc::AgentService::CallbackService {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     auto upstream = std::make_shared<grpc::ClientContext>();
     upstream->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    relay_->NextUpstream().async()->Join(
+    relay_->NextUpstream().stub->async()->Join(
         upstream.get(), request, reply,
         [reactor, upstream](grpc::Status status) { reactor->Finish(status); });
     return reactor;
@@ -240,21 +246,38 @@ Relay::Relay(RelayOptions options) : options_(std::move(options)) {}
 
 Relay::~Relay() { Stop(); }
 
-rpc::AgentService::Stub& Relay::NextUpstream() {
-  return *upstream_[next_upstream_.fetch_add(1) % upstream_.size()];
+Relay::Upstream Relay::NextUpstream() {
+  const size_t controller = current_controller_.load();
+  const auto& connections = upstream_[controller];
+  return {controller, connections[next_upstream_.fetch_add(1) % connections.size()].get()};
+}
+
+void Relay::MoveOnFrom(size_t controller, const std::string& why) {
+  if (upstream_.size() < 2) return;
+  size_t expected = controller;
+  const size_t next = (controller + 1) % upstream_.size();
+  // Every stream to a dead controller ends at once: only the first of them moves on.
+  if (current_controller_.compare_exchange_strong(expected, next)) {
+    spdlog::warn("relay: controller {} unavailable ({}); new streams go to {}",
+                 options_.controllers[controller], why, options_.controllers[next]);
+  }
 }
 
 Status Relay::Start() {
   if (options_.connections < 1) return InvalidArgument("connections must be at least 1");
+  if (options_.controllers.empty()) return InvalidArgument("no controller to relay to");
   grpc::SslCredentialsOptions client_ssl;
   client_ssl.pem_root_certs = options_.ca_pem;
   const std::shared_ptr<grpc::ChannelCredentials> to_controller = grpc::SslCredentials(client_ssl);
   // Each channel keeps a connection of its own (AgentChannelArguments), so the streams spread
   // over `connections` of them.
   const grpc::ChannelArguments args = rpc::AgentChannelArguments();
-  for (int i = 0; i < options_.connections; ++i) {
-    upstream_.push_back(rpc::AgentService::NewStub(
-        grpc::CreateCustomChannel(options_.controller, to_controller, args)));
+  for (const std::string& controller : options_.controllers) {
+    auto& connections = upstream_.emplace_back();
+    for (int i = 0; i < options_.connections; ++i) {
+      connections.push_back(
+          rpc::AgentService::NewStub(grpc::CreateCustomChannel(controller, to_controller, args)));
+    }
   }
 
   grpc::SslServerCredentialsOptions server_ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);

@@ -26,8 +26,11 @@
 namespace shoal::relay {
 
 struct RelayOptions {
-  std::string listen;      // host:port agents dial (port 0: any free one, see Relay::port)
-  std::string controller;  // host:port of the controller's agent service
+  std::string listen;  // host:port agents dial (port 0: any free one, see Relay::port)
+  // host:port of each controller's agent service: one, or the leader and its standbys in any
+  // order. New streams go to one of them until it is found unavailable (down, or a standby
+  // refusing agents), then to the next: an agent behind the relay reaches whichever leads.
+  std::vector<std::string> controllers;
   std::string ca_pem;      // the cluster CA
   std::string cert_pem;    // the relay's certificate, signed by the CA, and its key
   std::string key_pem;
@@ -52,10 +55,20 @@ class Relay {
  private:
   class Service;
   class Pipe;
-  rpc::AgentService::Stub& NextUpstream();  // round robin over the connections
+  // The controller new streams go to, and the next of its connections (round robin).
+  struct Upstream {
+    size_t controller;
+    rpc::AgentService::Stub* stub;
+  };
+  Upstream NextUpstream();
+  // A stream to `controller` ended UNAVAILABLE: new streams go to the next controller, unless
+  // another stream's end has already moved them on.
+  void MoveOnFrom(size_t controller, const std::string& why);
 
   RelayOptions options_;
-  std::vector<std::unique_ptr<rpc::AgentService::Stub>> upstream_;  // one per connection
+  // upstream_[c][k]: connection k to controllers[c].
+  std::vector<std::vector<std::unique_ptr<rpc::AgentService::Stub>>> upstream_;
+  std::atomic<size_t> current_controller_{0};
   std::atomic<uint64_t> next_upstream_{0};
   std::atomic<int64_t> streams_{0};
   std::unique_ptr<Service> service_;

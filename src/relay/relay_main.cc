@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "common/file_limit.h"
+#include "common/strings.h"
 #include "relay/relay.h"
 #include "rpc/grpc_process.h"
 #include "security/cluster_ca.h"
@@ -22,7 +23,9 @@ int main(int argc, char** argv) {
   int connections = 2;
   app.add_option("--listen", listen, "HOST:PORT agents dial (port 0: any free port)")
       ->capture_default_str();
-  app.add_option("--controller", controller, "HOST:PORT of the controller's agent service")
+  app.add_option("--controller", controller,
+                 "HOST:PORT of the controller's agent service; with standby controllers, all of "
+                 "them, comma-separated (new streams go to the next when one is unavailable)")
       ->required();
   app.add_option("--tls-ca", paths.ca_cert, "the cluster CA (STATE/tls/ca.pem of `shoal up`)")
       ->required();
@@ -54,7 +57,15 @@ int main(int argc, char** argv) {
 
   shoal::relay::RelayOptions options;
   options.listen = listen;
-  options.controller = controller;
+  for (const std::string& address : shoal::Split(controller, ',')) {
+    const std::string_view trimmed = shoal::Trim(address);
+    if (trimmed.empty() || trimmed.find(':') == std::string_view::npos) {
+      std::fprintf(stderr, "shoal-relay: error: --controller: '%s' is not HOST:PORT\n",
+                   address.c_str());
+      return 1;
+    }
+    options.controllers.emplace_back(trimmed);
+  }
   options.ca_pem = material->ca_pem;
   options.cert_pem = material->cert_pem;
   options.key_pem = material->key_pem;

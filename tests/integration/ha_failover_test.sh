@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # High availability (docs/high-availability.md): two controllers share one PostgreSQL, each in a
 # network namespace of its own, with two agents in theirs, all on one bridge; the clients run in
-# the bridge's namespace and know both controllers (SHOAL_CONTROLLER=A,B), the agents too.
+# the bridge's namespace and know both controllers (SHOAL_CONTROLLER=A,B), the agents too. A
+# third agent, node3, dials a relay (shoal-relay) on node2's host that knows both controllers.
 # Under a steady stream of sbatch, the leader is killed (-9) three times, each time restarted as
 # the standby once the other has taken over. Then: every job sbatch acknowledged ran exactly
 # once and is COMPLETED; no job ran that sbatch did not acknowledge, beyond those whose answer
@@ -145,13 +146,42 @@ for n in node1 node2; do
     </dev/null >>"$WORK/$n/agent.log" 2>&1 &
   PID[$n]=$!
 done
-node_states() { cli sinfo -h -N -o '%N %T' 2>/dev/null | awk '{print $1, $2}' | sort -u | tr '\n' ' '; }
+node_states() {
+  cli sinfo -h -N -o '%N %T' 2>/dev/null | awk '$1 != "node3" {print $1, $2}' | sort -u | tr '\n' ' '
+}
 both_idle() { [ "$(node_states)" = "node1 idle node2 idle " ]; }
 wait_until 15 both_idle || { fail "the agents did not register: $(node_states)"; exit 1; }
 expect_match "$(cat "$WORK/node2/agent.log")" \
   "controller ${IP[ctl2]}:6817: .*controller ctl2 is a standby; the leader is ctl1 at ${IP[ctl1]}:6817" \
   "a standby refuses agents, naming the leader"
 both_up() { [[ "$(node_states)" =~ ^node1\ (idle|mixed|allocated)\ node2\ (idle|mixed|allocated)\ $ ]]; }
+
+# node3 behind a relay, as a rack of thousands of nodes would be: the relay lists the standby
+# first, is refused, and moves its new streams on to the next controller; after each takeover
+# it moves on from the dead leader the same way, so node3 follows through it.
+command -v openssl >/dev/null 2>&1 || skip "openssl is not installed (the relay's certificate)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/relay.key" \
+  -subj /CN=relay -out "$WORK/relay.csr" >/dev/null 2>&1 || fail "openssl req"
+openssl x509 -req -in "$WORK/relay.csr" -CA "$ETC/tls/ca.pem" -CAkey "$ETC/tls/ca.key" -days 30 \
+  -extfile <(echo "subjectAltName=IP:127.0.0.1") -out "$WORK/relay.pem" >/dev/null 2>&1 ||
+  fail "openssl x509"
+ip netns exec "${NS[node2]}" "$BIN/shoal-relay" --listen 127.0.0.1:6818 \
+  --controller "${IP[ctl2]}:6817,${IP[ctl1]}:6817" --tls-ca "$ETC/tls/ca.pem" \
+  --tls-cert "$WORK/relay.pem" --tls-key "$WORK/relay.key" --connections 1 \
+  </dev/null >>"$WORK/relay.log" 2>&1 &
+PID[relay]=$!
+wait_until 10 grep -q "listening on 127.0.0.1:6818" "$WORK/relay.log" || fail "the relay did not start"
+mkdir -p "$WORK/node3"
+ip netns exec "${NS[node2]}" "$BIN/shoal-agent" --controller 127.0.0.1:6818 --name node3 \
+  --state-dir "$WORK/node3" --cpus 2 --memory-mb 1024 --metrics-port 0 \
+  --tls-ca "$ETC/tls/ca.pem" --cluster-key-file "$ETC/cluster.key" \
+  </dev/null >>"$WORK/node3/agent.log" 2>&1 &
+PID[node3]=$!
+node3_up() { [[ "$(cli sinfo -h -N -n node3 -o %T 2>/dev/null)" =~ ^(idle|mixed|allocated)$ ]]; }
+wait_until 15 node3_up || fail "node3 did not register through the relay"
+expect_match "$(cat "$WORK/relay.log")" \
+  "relay: controller ${IP[ctl2]}:6817 unavailable \(controller ctl2 is a standby; the leader is ctl1 at ${IP[ctl1]}:6817\); new streams go to ${IP[ctl1]}:6817" \
+  "the standby refuses the relay's stream, naming the leader, and the relay moves on"
 
 # --- a steady stream of jobs; each appends its id to ran.log --------------------------------
 stream() {
@@ -194,7 +224,12 @@ for k in $(seq 1 "$KILLS"); do
   leads "$new" || fail "kill $k: $new does not lead"
   wait_until 15 both_up || fail "kill $k: the agents did not reattach: $(node_states)"
   t_agents=$(($(now_ms) - t0))
-  echo "kill $k of $old: $new took over; sbatch after $t_sbatch ms, agents after $t_agents ms"
+  wait_until 15 node3_up || fail "kill $k: node3 did not reattach through its relay"
+  t_relayed=$(($(now_ms) - t0))
+  expect_eq "$(grep -o "new streams go to [0-9.:]*" "$WORK/relay.log" | tail -1)" \
+    "new streams go to ${IP[$new]}:6817" "kill $k: the relay follows the takeover"
+  echo "kill $k of $old: $new took over; sbatch after $t_sbatch ms, agents after $t_agents ms," \
+    "the relayed agent after $t_relayed ms"
   [ -n "${HA_REPORT:-}" ] && echo "$k $t_sbatch $t_agents" >> "$HA_REPORT"
   wait_until 5 ups 1 && ok || fail "kill $k: scontrol ping: $(cli scontrol ping | tr '\n' ' ')"
   start_controller_in "$old"

@@ -55,6 +55,10 @@ out=$("$BIN/shoal-relay" --controller "$AGENTS" --tls-ca "$S/tls/ca.pem" \
 expect_match "$?:$out" "^1:.*TLS key file .*controller.key" "a key that is not the certificate's"
 out=$("$BIN/shoal-relay" --tls-ca "$S/tls/ca.pem" 2>&1)
 expect_match "$?:$out" "--controller is required" "no --controller"
+out=$("$BIN/shoal-relay" --controller "$AGENTS,ctl2" --tls-ca "$S/tls/ca.pem" \
+  --tls-cert "$WORK/relay1.pem" --tls-key "$WORK/relay1.key" 2>&1)
+expect_match "$?:$out" "^1:shoal-relay: error: --controller: 'ctl2' is not HOST:PORT" \
+  "a controller address without a port"
 
 start_relay
 for n in r1 r2 r3; do start_agent "$n" "$S/cluster.key"; done
