@@ -43,6 +43,7 @@ LargeBuffer AllocateForWrite(size_t bytes) {
   if (bytes < kHugePage) {
     auto* small = static_cast<char*>(malloc(std::max<size_t>(bytes, 1)));
     if (small == nullptr) throw std::bad_alloc();
+    if (bytes > (size_t{1} << 20)) PrefaultForWrite(small, bytes);
     return LargeBuffer(small);
   }
   // aligned_alloc wants a multiple of the alignment; the rounding is never touched.

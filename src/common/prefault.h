@@ -23,7 +23,8 @@ void AdviseHugePages(void* data, size_t bytes);
 
 // An uninitialised buffer of a size known up front, to be filled at once (an answer of a known
 // length). From 2 MiB up it starts on a 2 MiB boundary and is faulted in on huge pages
-// (AdviseHugePages, PrefaultForWrite), all of it; smaller ones are plain allocations.
+// (AdviseHugePages, PrefaultForWrite); from 1 MiB up it is faulted in; smaller ones are plain
+// allocations.
 struct FreeDeleter {
   void operator()(char* p) const { free(p); }
 };

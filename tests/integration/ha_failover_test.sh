@@ -113,9 +113,13 @@ start_controller_in ctl1
 wait_until 15 leads ctl1 || { fail "ctl1 did not come up as the leader"; exit 1; }
 start_controller_in ctl2
 wait_until 10 stands_by ctl2 || fail "ctl2 is not a standby"
-expect_match "$(local_api ctl2 sinfo -h 2>&1)" \
-  "controller ctl2 is a standby; the leader is ctl1 at ${IP[ctl1]}:6820" \
-  "the standby names itself and the leader"
+# A standby learns who leads at its next look at the lease (every 300 ms); until then it says
+# that no controller leads.
+names_leader() {
+  [[ "$(local_api ctl2 sinfo -h 2>&1)" =~ "controller ctl2 is a standby; the leader is ctl1 at ${IP[ctl1]}:6820" ]]
+}
+wait_until 5 names_leader && ok ||
+  fail "the standby names itself and the leader: $(local_api ctl2 sinfo -h 2>&1)"
 
 token=$(local_api ctl1 scontrol token lifespan=3600) || fail "scontrol token"
 # Prometheus scrapes both: the leader says 1 with its epoch, the standby 0.
