@@ -325,6 +325,20 @@ class GatedPayloadStore : public Store {
   bool scripts_lost_ = false;
 };
 
+// The controller's store behind a GatedPayloadStore (gate_), for tests of how it reads scripts.
+class GatedStoreTest : public ControllerTest {
+ protected:
+  void SetUp() override {
+    ControllerTest::SetUp();
+    wrap_store_ = [this](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+      auto gated = std::make_unique<GatedPayloadStore>(std::move(inner));
+      gate_ = gated.get();
+      return gated;
+    };
+  }
+  GatedPayloadStore* gate_ = nullptr;  // owned by the controller
+};
+
 // ---------------------------------------------------------------------------------------------
 // Submission and durability
 
@@ -470,23 +484,17 @@ TEST_F(ControllerTest, LaunchCarriesScriptEnvOutputAndLimit) {
 // A pass reads its starts' scripts from the store before it takes the exclusive lock: the
 // controller answers a listing while the store is slow to give them (a round trip each on
 // PostgreSQL), and the launch still carries the script.
-TEST_F(ControllerTest, ScriptsAreReadWithoutHoldingListingsOff) {
-  GatedPayloadStore* gate = nullptr;
-  wrap_store_ = [&](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto gated = std::make_unique<GatedPayloadStore>(std::move(inner));
-    gate = gated.get();
-    return gated;
-  };
+TEST_F(GatedStoreTest, ScriptsAreReadWithoutHoldingListingsOff) {
   StartController();
   FakeAgent& n1 = Register("n1");
   JobId id = Submit();
-  if (!gate->AwaitReader(5s)) {
-    gate->Open();
+  if (!gate_->AwaitReader(5s)) {
+    gate_->Open();
     FAIL() << "the pass never read the job's script";
   }
   auto listing = std::async(std::launch::async, [&] { return ctl_->ListJobs(JobFilter{}).size(); });
   const bool answered = listing.wait_for(2s) == std::future_status::ready;
-  gate->Open();
+  gate_->Open();
   EXPECT_TRUE(answered) << "the listing waited for the script's read";
   EXPECT_EQ(listing.get(), 1u);
   rpc::LaunchJob l = n1.AwaitLaunch();
@@ -497,17 +505,11 @@ TEST_F(ControllerTest, ScriptsAreReadWithoutHoldingListingsOff) {
 
 // A job whose script the store cannot give fails at its start, with the reason saying so, and
 // its node is free for the next job.
-TEST_F(ControllerTest, AJobWhoseScriptIsMissingFails) {
-  GatedPayloadStore* gate = nullptr;
-  wrap_store_ = [&](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto gated = std::make_unique<GatedPayloadStore>(std::move(inner));
-    gate = gated.get();
-    return gated;
-  };
+TEST_F(GatedStoreTest, AJobWhoseScriptIsMissingFails) {
   StartController();
   FakeAgent& n1 = Register("n1", 1);
-  gate->LoseScripts();
-  gate->Open();
+  gate_->LoseScripts();
+  gate_->Open();
   JobId lost = Submit();
   ASSERT_TRUE(WaitState(lost, JobState::kFailed));
   EXPECT_EQ(GetJob(lost).reason, "launch failed: script missing");
