@@ -233,7 +233,7 @@ std::string SqueueFieldValue(const FieldSpec& f, const JobRow& row, int64_t now)
       return OrNull(req.account);
     case 'A':
     case 'F':
-      return std::to_string(job.IsArrayTask() ? job.array_job_id : job.id);
+      return std::to_string(job.SubmissionId());
     case 'b':
       return JobTresPerNode(job);
     case 'B':
@@ -345,8 +345,6 @@ bool IsSortKey(char code) {
 
 bool IsIdKey(char code) { return code == 'i' || code == 'A' || code == 'F'; }
 
-JobId ListedId(const Job& j) { return j.IsArrayTask() ? j.array_job_id : j.id; }
-
 uint64_t SignedKey(int64_t v) { return static_cast<uint64_t>(v) ^ (uint64_t{1} << 63); }
 
 }  // namespace
@@ -384,7 +382,7 @@ void SqueueSortKeys::Add(const Job& j) {
       case 'i':
       case 'A':
       case 'F':
-        put(k, ListedId(j));
+        put(k, j.SubmissionId());
         put(k, SignedKey(j.array_task_id));
         continue;
       case 'j': put_seen(j.req.name); continue;
@@ -427,7 +425,7 @@ void SqueueSortKeys::Add(const Job& j) {
     put(k, SignedKey(v));
   }
   // Ties fall back to the job id, then the array task id.
-  cells_.push_back(ListedId(j));
+  cells_.push_back(j.SubmissionId());
   cells_.push_back(SignedKey(j.array_task_id));
   ++rows_;
 }

@@ -1484,10 +1484,7 @@ std::vector<JobId> Controller::StartPayloadIdsLocked(const ScheduleResult& resul
   std::vector<JobId> ids;
   for (const StartDecision& start : result.starts) {
     auto it = jobs_.find(start.job_id);
-    if (it == jobs_.end()) continue;
-    const Job& job = it->second;
-    const JobId id = job.IsArrayTask() ? job.array_job_id : job.id;
-    ids.push_back(id);
+    if (it != jobs_.end()) ids.push_back(it->second.SubmissionId());
   }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -1570,7 +1567,7 @@ bool Controller::ApplyPassLocked(ScheduleResult& result, PassPayloads& payloads,
       continue;
     }
     Job& job = jobs_[start.job_id];
-    const JobId payload_id = job.IsArrayTask() ? job.array_job_id : job.id;
+    const JobId payload_id = job.SubmissionId();
     auto loaded = payloads.find(payload_id);
     if (loaded == payloads.end()) {  // not foreseen (never expected): read it now
       loaded = payloads.emplace(payload_id, store_->LoadPayload(payload_id)).first;
@@ -1659,7 +1656,7 @@ rpc::ControllerMessage Controller::BuildLaunchLocked(const Job& job, const JobPa
   fields.job_id = job.id;
   fields.job_name = job.req.name;
   fields.user = job.req.user;
-  fields.array_job_id = job.IsArrayTask() ? job.array_job_id : job.id;
+  fields.array_job_id = job.SubmissionId();
   fields.array_task_id = job.array_task_id;
   fields.node_name = job.nodes.empty() ? "" : job.nodes.front();
   std::string out_pattern = job.req.stdout_pattern;

@@ -269,7 +269,7 @@ void Controller::LaunchIfReadyLocked(Job& job, int64_t now, PendingWrites& ops) 
   job.last_modified = now;
   spdlog::info("job {} nodes ready after CONFIGURING; launching", job.DisplayId());
   if (!job.req.interactive) {
-    const JobId payload_id = job.IsArrayTask() ? job.array_job_id : job.id;
+    const JobId payload_id = job.SubmissionId();
     auto payload = store_->LoadPayload(payload_id);
     if (!payload.ok()) {
       spdlog::error("job {}: {}", job.DisplayId(), payload.status().message());

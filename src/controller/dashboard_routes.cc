@@ -43,7 +43,7 @@ std::string JobOutputPath(const Job& job, bool stderr) {
   fields.job_id = job.id;
   fields.job_name = job.req.name;
   fields.user = job.req.user;
-  fields.array_job_id = job.IsArrayTask() ? job.array_job_id : job.id;
+  fields.array_job_id = job.SubmissionId();
   fields.array_task_id = job.array_task_id;
   fields.node_name = job.nodes.empty() ? "" : job.nodes.front();
   std::string pattern = job.req.stdout_pattern;

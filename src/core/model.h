@@ -169,8 +169,10 @@ struct Job {
 
   // squeue/sacct id: "12" or "10_3".
   std::string DisplayId() const;
-  // Total CPUs the request needs on one node (ntasks_per_node or spread of ntasks).
   bool IsArrayTask() const { return array_job_id != 0; }
+  // The id its submission was given: the array's for an array task (the tasks share its script
+  // and are listed under it), else the job's own.
+  JobId SubmissionId() const { return IsArrayTask() ? array_job_id : id; }
 };
 
 // A job step: one launch of tasks on (some of) a job's nodes, "12.0", "12.1", ... The batch
