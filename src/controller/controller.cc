@@ -194,6 +194,20 @@ Status Controller::Start(const PolicyRegistry& registry) {
   // theirs when they are added.
   for (NodeAdminState& n : *node_states) admin_states_[n.name] = std::move(n);
   for (Node& node : nodes_) ApplyAdminStateLocked(node);
+  // A self-registered node drained or downed before the restart is listed, not responding
+  // ("drain*"), until its agent is back: sinfo -R still shows why it is out, and scontrol can
+  // resume or delete it meanwhile. A record without a size (older store) waits for the agent.
+  for (const auto& [name, saved] : admin_states_) {
+    if (saved.cpus == 0 || FindNodeLocked(name) != nullptr) continue;
+    Node absent;
+    absent.name = name;
+    absent.cpus = saved.cpus;
+    absent.memory_mb = std::max<uint64_t>(saved.memory_mb, 1);
+    absent.gpus = saved.gpus;
+    absent.gpu_type = saved.gpu_type;
+    absent.gpu_busy.assign(saved.gpus, false);
+    InsertNodeLocked(std::move(absent));
+  }
   usage_ = std::move(usage).value();
   if (usage_.as_of == 0) usage_.as_of = now;
   if (usage_.last_reset == 0) usage_.last_reset = now;
@@ -1191,6 +1205,27 @@ Status Controller::UpdateJob(const std::string& id, const Json& changes) {
   return s;
 }
 
+std::future<Status> Controller::SaveAdminStateLocked(const Node& node, bool down) {
+  NodeAdminState saved{.name = node.name,
+                       .drain = node.drain,
+                       .down = down,
+                       .reason = node.reason,
+                       .reason_time = node.reason_time,
+                       .cpus = node.cpus,
+                       .memory_mb = node.memory_mb,
+                       .gpus = node.gpus,
+                       .gpu_type = node.gpu_type};
+  if (saved.drain || saved.down) {
+    admin_states_[node.name] = saved;
+  } else {
+    admin_states_.erase(node.name);
+  }
+  std::vector<StoreOp> one(1);
+  one[0].kind = StoreOp::Kind::kSaveNodeState;
+  one[0].node_state = std::move(saved);
+  return store_->Submit(std::move(one));
+}
+
 void Controller::ApplyAdminStateLocked(Node& node) const {
   auto it = admin_states_.find(node.name);
   if (it == admin_states_.end()) return;
@@ -1249,18 +1284,7 @@ Status Controller::UpdateNode(const std::string& names, const std::string& state
       }
       metrics_->NodeChanged(node, "updated");
       spdlog::info("node {} set {} ({})", name, s, reason);
-      NodeAdminState saved{name, node.drain, s == "DOWN", node.reason, node.reason_time};
-      if (saved.drain || saved.down) {
-        admin_states_[name] = saved;
-      } else {
-        admin_states_.erase(name);
-      }
-      StoreOp op;
-      op.kind = StoreOp::Kind::kSaveNodeState;
-      op.node_state = std::move(saved);
-      std::vector<StoreOp> one;
-      one.push_back(std::move(op));
-      ops.push_back(store_->Submit(std::move(one)));
+      ops.push_back(SaveAdminStateLocked(node, s == "DOWN"));
     }
     SyncNodeEventsLocked(now);
   }
@@ -1300,13 +1324,9 @@ Status Controller::DeleteNodes(const std::string& names) {
         sessions_.erase(s);
       }
       metrics_->SetAgentTarget(name, "");
-      admin_states_.erase(name);
-      StoreOp op;
-      op.kind = StoreOp::Kind::kSaveNodeState;
-      op.node_state.name = name;  // neither drained nor down: its record goes
-      std::vector<StoreOp> one;
-      one.push_back(std::move(op));
-      ops.push_back(store_->Submit(std::move(one)));
+      Node forgotten;  // neither drained nor down: its record goes
+      forgotten.name = name;
+      ops.push_back(SaveAdminStateLocked(forgotten, /*down=*/false));
       nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(node_index_[name]));
       node_index_.clear();
       for (size_t i = 0; i < nodes_.size(); ++i) node_index_[nodes_[i].name] = i;
@@ -1706,6 +1726,13 @@ std::shared_ptr<AgentSession> Controller::RegisterAgentLocked(const rpc::Registe
     node->features.assign(reg.features().begin(), reg.features().end());
   }
   if (node->gpu_busy.size() != node->gpus) node->gpu_busy.resize(node->gpus, false);
+  // A drain kept for the next restart keeps the size the node has now (it is listed with it).
+  if (auto kept = admin_states_.find(node->name);
+      kept != admin_states_.end() &&
+      (kept->second.cpus != node->cpus || kept->second.memory_mb != node->memory_mb ||
+       kept->second.gpus != node->gpus || kept->second.gpu_type != node->gpu_type)) {
+    ops.push_back(SaveAdminStateLocked(*node, kept->second.down));
+  }
   node->address = reg.hostname();
   metrics_->SetAgentTarget(node->name, reg.metrics_address());
   node->responding = true;

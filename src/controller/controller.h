@@ -306,6 +306,9 @@ class Controller {
   // Sets the drain/down flags and reason an administrator gave the node, if any (kept in the
   // store across restarts).
   void ApplyAdminStateLocked(Node& node) const;
+  // Keeps the node's drain, `down` and reason (with its size) for the next restart, or forgets
+  // them when it has neither flag; resolved once stored.
+  std::future<Status> SaveAdminStateLocked(const Node& node, bool down);
   const Partition* FindPartitionLocked(const std::string& name) const;
   const Partition* DefaultPartitionLocked() const;
   void TriggerSchedule();

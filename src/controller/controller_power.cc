@@ -150,14 +150,7 @@ void Controller::ResumeFailedLocked(Node& node, int64_t now, const std::string& 
   // As any failed node: DOWN with the reason, its jobs requeued (they never ran).
   NodeFailedLocked(node, now, reason);
   // Kept across a restart, as an administrator's DOWN is, until someone resumes the node.
-  NodeAdminState saved{node.name, node.drain, true, node.reason, node.reason_time};
-  admin_states_[node.name] = saved;
-  StoreOp op;
-  op.kind = StoreOp::Kind::kSaveNodeState;
-  op.node_state = std::move(saved);
-  std::vector<StoreOp> one;
-  one.push_back(std::move(op));
-  store_->Submit(std::move(one));
+  SaveAdminStateLocked(node, /*down=*/true);
   failed.push_back(node.name);
 }
 

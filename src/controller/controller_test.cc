@@ -917,6 +917,53 @@ TEST_F(ControllerTest, AdminNodeStatesSurviveARestart) {
   EXPECT_FALSE(FindNode("n3").down);
 }
 
+// A node drained or downed before a restart is listed before its agent is back: not
+// responding, with its size and reason, and an administrator can resume or delete it then.
+TEST_F(ControllerTest, DrainedNodesAreListedBeforeTheirAgentsComeBack) {
+  StartController();
+  Register("n1", /*cpus=*/6);
+  Register("n2");
+  Register("n3");
+  Register("n4");
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "DRAIN", "disk swap").ok());
+  ASSERT_TRUE(ctl_->UpdateNode("n[2-3]", "DOWN", "bad dimm").ok());
+
+  RestartController();
+  Node n1 = FindNode("n1");
+  EXPECT_TRUE(n1.drain);
+  EXPECT_FALSE(n1.responding);
+  EXPECT_EQ(n1.cpus, 6u);
+  EXPECT_EQ(n1.memory_mb, 8192u);
+  EXPECT_EQ(n1.reason, "disk swap");
+  EXPECT_EQ(n1.StateText(false), "drain*");
+  EXPECT_TRUE(FindNode("n2").down);
+  EXPECT_FALSE(MaybeNode("n4").has_value()) << "a node in service waits for its agent";
+  auto events = ctl_->NodeEvents(0, NowSeconds() + 10);
+  ASSERT_TRUE(events.ok());
+  int open = 0;
+  for (const NodeEvent& e : *events) open += e.node == "n1" && e.end == 0;
+  EXPECT_EQ(open, 1) << "n1's drain goes on counting across the restart";
+
+  ASSERT_TRUE(ctl_->UpdateNode("n1", "RESUME", "").ok());
+  EXPECT_FALSE(FindNode("n1").drain);
+  EXPECT_EQ(FindNode("n1").StateText(false), "unk*");
+  ASSERT_TRUE(ctl_->DeleteNodes("n3").ok());
+  EXPECT_FALSE(MaybeNode("n3").has_value());
+  JobId id = Submit();
+  EXPECT_EQ(GetJob(id).state, JobState::kPending) << "no node is up";
+
+  // The agent's return takes the node into service; the resume and the deletion were kept.
+  FakeAgent& back = Register("n1", /*cpus=*/6);
+  rpc::LaunchJob launch = back.AwaitLaunch();
+  EXPECT_EQ(launch.job_id(), id);
+  back.Finish(id, launch.generation(), 0);
+  ASSERT_TRUE(WaitState(id, JobState::kCompleted));
+  RestartController();
+  EXPECT_FALSE(MaybeNode("n1").has_value());
+  EXPECT_TRUE(FindNode("n2").down);
+  EXPECT_FALSE(MaybeNode("n3").has_value());
+}
+
 TEST_F(ControllerTest, DeleteNodes) {
   Node fixed;
   fixed.name = "c1";

@@ -28,7 +28,7 @@ namespace {
 // Stays in step with kSchemaVersion in sqlite_store.cc: both stores hold the same logical
 // schema, and a change to it is a new version of both. PostgreSQL support began at version 5,
 // so a new database is created at 5 directly; a later version appends a migration here.
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 
 struct Migration {
   int to;           // the version a database has after it
@@ -143,6 +143,13 @@ BEGIN
 END
 $$;
 )sql"},
+    // The node's size with its drain, to list it before its agent is back after a restart.
+    {11, R"sql(
+ALTER TABLE node_states ADD COLUMN IF NOT EXISTS cpus BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE node_states ADD COLUMN IF NOT EXISTS memory_mb BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE node_states ADD COLUMN IF NOT EXISTS gpus BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE node_states ADD COLUMN IF NOT EXISTS gpu_type TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 // The SQLSTATE shoal_check_epoch raises.
@@ -179,9 +186,11 @@ const std::pair<const char*, const char*> kWriterStatements[] = {
      "INSERT INTO steps (job_id, step_id, doc) VALUES ($1, $2, $3) "
      "ON CONFLICT (job_id, step_id) DO UPDATE SET doc = excluded.doc"},
     {"node_state",
-     "INSERT INTO node_states (name, drain, down, reason, reason_time) VALUES ($1, $2, $3, $4, "
-     "$5) ON CONFLICT (name) DO UPDATE SET drain = excluded.drain, down = excluded.down, "
-     "reason = excluded.reason, reason_time = excluded.reason_time"},
+     "INSERT INTO node_states (name, drain, down, reason, reason_time, cpus, memory_mb, gpus, "
+     "gpu_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO UPDATE SET "
+     "drain = excluded.drain, down = excluded.down, reason = excluded.reason, "
+     "reason_time = excluded.reason_time, cpus = excluded.cpus, "
+     "memory_mb = excluded.memory_mb, gpus = excluded.gpus, gpu_type = excluded.gpu_type"},
     {"node_state_clear", "DELETE FROM node_states WHERE name = $1"},
     {"document",
      "INSERT INTO documents (name, body) VALUES ($1, $2) "
@@ -233,7 +242,8 @@ const std::pair<const char*, const char*> kReaderStatements[] = {
      "ORDER BY id LIMIT $7::bigint"},
     // Byte order, as SQLite sorts, whatever the database's collation.
     {"node_states",
-     "SELECT name, drain, down, reason, reason_time FROM node_states ORDER BY name COLLATE \"C\""},
+     "SELECT name, drain, down, reason, reason_time, cpus, memory_mb, gpus, gpu_type "
+     "FROM node_states ORDER BY name COLLATE \"C\""},
     {"usage_rows", "SELECT account, \"user\", cpu_seconds FROM usage"},
     {"document", "SELECT body FROM documents WHERE name = $1"},
     {"outbox", "SELECT seq, event_id, job_id, url, body, created FROM webhook_outbox ORDER BY seq"},
@@ -623,6 +633,10 @@ class PostgresStore : public Store {
       n.down = PQgetvalue(r, i, 2)[0] == 't';
       n.reason = PQgetvalue(r, i, 3);
       n.reason_time = Int(r, i, 4);
+      n.cpus = static_cast<uint32_t>(Int(r, i, 5));
+      n.memory_mb = static_cast<uint64_t>(Int(r, i, 6));
+      n.gpus = static_cast<uint32_t>(Int(r, i, 7));
+      n.gpu_type = PQgetvalue(r, i, 8);
       out.push_back(std::move(n));
     }
     return out;
@@ -797,9 +811,11 @@ class PostgresStore : public Store {
         if (!n.drain && !n.down) {
           calls.push_back(Call{.name = "node_state_clear", .values = {Utf8(n.name)}});
         } else {
-          calls.push_back(Call{.name = "node_state",
-                               .values = {Utf8(n.name), n.drain ? "t" : "f", n.down ? "t" : "f",
-                                          Utf8(n.reason), std::to_string(n.reason_time)}});
+          calls.push_back(Call{
+              .name = "node_state",
+              .values = {Utf8(n.name), n.drain ? "t" : "f", n.down ? "t" : "f", Utf8(n.reason),
+                         std::to_string(n.reason_time), std::to_string(n.cpus),
+                         std::to_string(n.memory_mb), std::to_string(n.gpus), Utf8(n.gpu_type)}});
         }
         return Status::Ok();
       }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "api/job_table.h"
@@ -23,9 +24,10 @@ namespace {
 // version 5 the node_states table, version 6 the documents table, version 7 the webhook_outbox
 // table, version 8 the jobs_user_window index in place of jobs_user_time, version 9 the
 // node_events table (tables and indexes are created by kSchema when missing), version 10
-// nothing here (PostgreSQL's leader_lease: several controllers cannot share a SQLite file).
-// Migrations run in order from the version a file has.
-constexpr int kSchemaVersion = 10;
+// nothing here (PostgreSQL's leader_lease: several controllers cannot share a SQLite file),
+// version 11 the node's size in node_states. Migrations run in order from the version a file
+// has.
+constexpr int kSchemaVersion = 11;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -68,7 +70,11 @@ CREATE TABLE IF NOT EXISTS node_states (
   drain INTEGER NOT NULL,
   down INTEGER NOT NULL,
   reason TEXT NOT NULL,
-  reason_time INTEGER NOT NULL
+  reason_time INTEGER NOT NULL,
+  cpus INTEGER NOT NULL DEFAULT 0,
+  memory_mb INTEGER NOT NULL DEFAULT 0,
+  gpus INTEGER NOT NULL DEFAULT 0,
+  gpu_type TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS documents (
   name TEXT PRIMARY KEY,
@@ -181,8 +187,8 @@ class SqliteStore : public Store {
         step_(std::in_place, writer,
               "INSERT OR REPLACE INTO steps (job_id, step_id, doc) VALUES (?,?,?)"),
         node_state_(std::in_place, writer,
-                    "INSERT OR REPLACE INTO node_states (name, drain, down, reason, reason_time) "
-                    "VALUES (?,?,?,?,?)"),
+                    "INSERT OR REPLACE INTO node_states (name, drain, down, reason, reason_time, "
+                    "cpus, memory_mb, gpus, gpu_type) VALUES (?,?,?,?,?,?,?,?,?)"),
         node_state_clear_(std::in_place, writer, "DELETE FROM node_states WHERE name = ?"),
         document_(std::in_place, writer,
                   "INSERT OR REPLACE INTO documents (name, body) VALUES (?, ?)"),
@@ -353,7 +359,8 @@ class SqliteStore : public Store {
     std::lock_guard<std::mutex> lock(read_mu_);
     std::vector<NodeAdminState> out;
     Statement rows(reader_,
-                   "SELECT name, drain, down, reason, reason_time FROM node_states ORDER BY name");
+                   "SELECT name, drain, down, reason, reason_time, cpus, memory_mb, gpus, gpu_type "
+                   "FROM node_states ORDER BY name");
     if (!rows.valid()) return SqlError(reader_, "load node states");
     int rc;
     while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
@@ -363,6 +370,10 @@ class SqliteStore : public Store {
       n.down = sqlite3_column_int(rows.get(), 2) != 0;
       n.reason = reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 3));
       n.reason_time = sqlite3_column_int64(rows.get(), 4);
+      n.cpus = static_cast<uint32_t>(sqlite3_column_int64(rows.get(), 5));
+      n.memory_mb = static_cast<uint64_t>(sqlite3_column_int64(rows.get(), 6));
+      n.gpus = static_cast<uint32_t>(sqlite3_column_int64(rows.get(), 7));
+      n.gpu_type = reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 8));
       out.push_back(std::move(n));
     }
     if (rc != SQLITE_DONE) return SqlError(reader_, "load node states");
@@ -652,6 +663,10 @@ class SqliteStore : public Store {
     sqlite3_bind_int(st, 3, n.down ? 1 : 0);
     sqlite3_bind_text(st, 4, n.reason.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, n.reason_time);
+    sqlite3_bind_int64(st, 6, n.cpus);
+    sqlite3_bind_int64(st, 7, static_cast<int64_t>(n.memory_mb));
+    sqlite3_bind_int64(st, 8, n.gpus);
+    sqlite3_bind_text(st, 9, n.gpu_type.c_str(), -1, SQLITE_TRANSIENT);
     return sqlite3_step(st) == SQLITE_DONE ? Status::Ok() : SqlError(writer_, "write node state");
   }
 
@@ -747,6 +762,23 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   Status s = Exec(*writer, kSchema);
   if (s.ok() && version == 1) {
     s = Exec(*writer, "ALTER TABLE job_payloads ADD COLUMN args TEXT NOT NULL DEFAULT '[]'");
+  }
+  // Version 11: node_states of versions 5-10 gain the node's size (kSchema creates the table
+  // with it where it was missing). By column, not by version: adding one twice is an error.
+  if (s.ok() && version < 11) {
+    std::set<std::string> columns;
+    Statement info(*writer, "SELECT name FROM pragma_table_info('node_states')");
+    while (info.valid() && sqlite3_step(info.get()) == SQLITE_ROW) {
+      columns.insert(reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 0)));
+    }
+    for (const auto& [column, type] : {std::pair{"cpus", "INTEGER NOT NULL DEFAULT 0"},
+                                       std::pair{"memory_mb", "INTEGER NOT NULL DEFAULT 0"},
+                                       std::pair{"gpus", "INTEGER NOT NULL DEFAULT 0"},
+                                       std::pair{"gpu_type", "TEXT NOT NULL DEFAULT ''"}}) {
+      if (!s.ok() || columns.count(column)) continue;
+      s = Exec(*writer,
+               (std::string("ALTER TABLE node_states ADD COLUMN ") + column + " " + type).c_str());
+    }
   }
   if (s.ok()) {
     s = Exec(*writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());

@@ -26,13 +26,19 @@ struct JobPayload {
 };
 
 // What an administrator set on a node (scontrol update NodeName=.. State=DRAIN|DOWN), kept
-// across controller restarts. A node with neither flag has no record.
+// across controller restarts. A node with neither flag has no record. The node's size when it
+// was set lets a restarted controller list the node (not responding, with its drain) before
+// its agent comes back; 0 CPUs: a record from before sizes were kept.
 struct NodeAdminState {
   std::string name;
   bool drain = false;
   bool down = false;
   std::string reason;
   int64_t reason_time = 0;
+  uint32_t cpus = 0;
+  uint64_t memory_mb = 0;
+  uint32_t gpus = 0;
+  std::string gpu_type;
 };
 
 // One interval a node spent out of service, for sreport's Down and PLND Down and sacctmgr show

@@ -392,6 +392,37 @@ TEST_P(StoreTest, DocumentsAreReplacedAndSurviveReopen) {
   EXPECT_FALSE(store_->LoadDocument("other")->has_value());
 }
 
+TEST_P(StoreTest, NodeStatesKeepTheNodesSizeAndGoWhenCleared) {
+  auto save = [&](const NodeAdminState& n) {
+    StoreOp op;
+    op.kind = StoreOp::Kind::kSaveNodeState;
+    op.node_state = n;
+    return store_->Write({op});
+  };
+  ASSERT_TRUE(save({"gpu1", true, false, "fan", 1700000000, 64, 512000, 8, "h200"}).ok());
+  ASSERT_TRUE(save({"cpu1", false, true, "bad dimm", 1700000001, 2, 4096, 0, ""}).ok());
+  ASSERT_TRUE(save({"cpu2", true, false, "later resumed", 1700000002, 2, 4096, 0, ""}).ok());
+  ASSERT_TRUE(save({"cpu2", false, false, "", 0, 2, 4096, 0, ""}).ok());
+  Reopen();
+  auto states = store_->LoadNodeStates();
+  ASSERT_TRUE(states.ok()) << states.status().message();
+  ASSERT_EQ(states->size(), 2u);
+  const NodeAdminState& cpu = (*states)[0];
+  EXPECT_EQ(cpu.name, "cpu1");
+  EXPECT_TRUE(cpu.down);
+  EXPECT_EQ(cpu.cpus, 2u);
+  EXPECT_EQ(cpu.memory_mb, 4096u);
+  const NodeAdminState& gpu = (*states)[1];
+  EXPECT_EQ(gpu.name, "gpu1");
+  EXPECT_TRUE(gpu.drain);
+  EXPECT_EQ(gpu.reason, "fan");
+  EXPECT_EQ(gpu.reason_time, 1700000000);
+  EXPECT_EQ(gpu.cpus, 64u);
+  EXPECT_EQ(gpu.memory_mb, 512000u);
+  EXPECT_EQ(gpu.gpus, 8u);
+  EXPECT_EQ(gpu.gpu_type, "h200");
+}
+
 TEST_P(StoreTest, NodeEventsOpenCloseAndQueryByWindow) {
   auto save = [&](const NodeEvent& e) {
     StoreOp op;
@@ -834,7 +865,7 @@ TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 10);  // every migration ran
+  EXPECT_EQ(sqlite3_column_int(st, 0), 11);  // every migration ran
   sqlite3_finalize(st);
   sqlite3_close(db);
   std::filesystem::remove_all(tmpl);
@@ -907,7 +938,7 @@ TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
   auto save = [&](const std::string& name, bool drain, bool down, const std::string& reason) {
     std::vector<StoreOp> ops(1);
     ops[0].kind = StoreOp::Kind::kSaveNodeState;
-    ops[0].node_state = {name, drain, down, reason, 1700000000};
+    ops[0].node_state = {name, drain, down, reason, 1700000000, 2, 4096, 0, ""};
     return (*store)->Write(ops);
   };
   ASSERT_TRUE(save("node2", true, false, "disk swap").ok());
@@ -928,6 +959,45 @@ TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
   EXPECT_TRUE((*states)[1].drain);
   EXPECT_EQ((*states)[1].reason, "disk swap");
   EXPECT_EQ((*states)[1].reason_time, 1700000000);
+  store->reset();
+  std::filesystem::remove_all(tmpl);
+}
+
+// A version-10 file's drains carry no size: they load with 0 CPUs, and new ones keep theirs.
+TEST(StoreMigrationTest, VersionTenNodeStatesGainTheNodesSize) {
+  std::string tmpl = ::testing::TempDir() + "store_migrate10.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/shoal.db";
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE node_states; CREATE TABLE node_states (name TEXT PRIMARY KEY, "
+                         "drain INTEGER NOT NULL, down INTEGER NOT NULL, reason TEXT NOT NULL, "
+                         "reason_time INTEGER NOT NULL); INSERT INTO node_states VALUES "
+                         "('old1', 1, 0, 'maint', 1700000000); PRAGMA user_version=10;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  std::vector<StoreOp> ops(1);
+  ops[0].kind = StoreOp::Kind::kSaveNodeState;
+  ops[0].node_state = {"new1", true, false, "fan", 1700000001, 4, 8192, 1, "a100"};
+  ASSERT_TRUE((*store)->Write(ops).ok());
+  auto states = (*store)->LoadNodeStates();
+  ASSERT_TRUE(states.ok()) << states.status().message();
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ((*states)[0].name, "new1");
+  EXPECT_EQ((*states)[0].cpus, 4u);
+  EXPECT_EQ((*states)[0].gpu_type, "a100");
+  EXPECT_EQ((*states)[1].name, "old1");
+  EXPECT_TRUE((*states)[1].drain);
+  EXPECT_EQ((*states)[1].reason, "maint");
+  EXPECT_EQ((*states)[1].cpus, 0u);
   store->reset();
   std::filesystem::remove_all(tmpl);
 }
@@ -1020,7 +1090,7 @@ TEST(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 10);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 11);
   sqlite3_finalize(st);
   // Version 8: sacct's window index replaced the user/submit-time one.
   ASSERT_EQ(sqlite3_prepare_v2(db,
@@ -1141,7 +1211,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, PostgresStoreTest, ::testing::Values(Backend:
 
 TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "10");
+  EXPECT_EQ(result_, "11");
   ASSERT_EQ(Sql("SELECT string_agg(indexname, ',') FROM pg_indexes WHERE tablename = 'jobs' "
                 "AND indexname LIKE 'jobs_user%'"),
             "");
@@ -1158,6 +1228,24 @@ TEST_P(PostgresStoreTest, SchemaIsVersionedAndTyped) {
   Reopen();
   ASSERT_EQ(Sql("SELECT count(*) FROM schema_version"), "");
   EXPECT_EQ(result_, "1");
+}
+
+// A version-10 database's drains gain the node's size (0: not known) and keep their rows.
+TEST_P(PostgresStoreTest, VersionTenNodeStatesGainTheNodesSize) {
+  store_.reset();
+  ASSERT_EQ(Sql("ALTER TABLE node_states DROP COLUMN cpus, DROP COLUMN memory_mb, "
+                "DROP COLUMN gpus, DROP COLUMN gpu_type; UPDATE schema_version SET version = 10; "
+                "INSERT INTO node_states VALUES ('old1', true, false, 'maint', 1700000000)"),
+            "");
+  Reopen();
+  ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
+  EXPECT_EQ(result_, "11");
+  auto states = store_->LoadNodeStates();
+  ASSERT_TRUE(states.ok()) << states.status().message();
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_EQ((*states)[0].name, "old1");
+  EXPECT_TRUE((*states)[0].drain);
+  EXPECT_EQ((*states)[0].cpus, 0u);
 }
 
 TEST_P(PostgresStoreTest, NewerSchemaIsRefused) {
@@ -1178,7 +1266,7 @@ TEST_P(PostgresStoreTest, VersionSixDatabaseGainsTheWebhookOutbox) {
   ASSERT_EQ(Sql("UPDATE schema_version SET version = 6"), "");
   Open();
   ASSERT_EQ(Sql("SELECT version FROM schema_version"), "");
-  EXPECT_EQ(result_, "10");
+  EXPECT_EQ(result_, "11");
   ASSERT_TRUE(store_->Write({AddOutbox(MakeOutbox(1, 2, "http://r/"))}).ok());
   auto loaded = store_->LoadOutbox();
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();

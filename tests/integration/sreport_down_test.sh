@@ -25,10 +25,13 @@ expect_eq "$((allocated + down + planned_down + idle))" "$reported" "the columns
 expect_match "$(sacctmgr -n -P show event nodes=node1 format=nodename,state,reason,timeend)" \
   "^node1\|DOWN\|fan broke\|[0-9]{4}-" "sacctmgr show event"
 
-# A drain counts too, and an outage still open across a restart keeps counting.
+# A drain counts too, and an outage still open across a restart keeps counting (the controller
+# lists the node before its agent is back).
 scontrol update NodeName=node2 State=DRAIN Reason=maint || fail "drain node2"
 sleep 2
 restart_controller
+# Listed with its drain from the start, its agent back or not (and resumable either way).
+expect_match "$(sinfo -R -h -o '%N:%E')" "^node2:maint$" "the drained node listed after the restart"
 sleep 1
 scontrol update NodeName=node2 State=RESUME || fail "resume node2"
 IFS='|' read -r _ _ down2 _ _ _ _ <<<"$(util)"
