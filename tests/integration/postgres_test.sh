@@ -64,7 +64,7 @@ wait_until 10 bash -c "squeue -h -j $slow -t R | grep -q ." || fail "slow job di
 # Everything is on the server, nothing in a local SQLite file.
 expect_eq "$("${PSQL[@]}" -c 'SELECT count(*) FROM jobs')" "7" "job rows in PostgreSQL"
 expect_eq "$("${PSQL[@]}" -c 'SELECT count(*) FROM job_payloads')" "7" "payload rows in PostgreSQL"
-expect_eq "$("${PSQL[@]}" -c 'SELECT version FROM schema_version')" "10" "schema version"
+expect_eq "$("${PSQL[@]}" -c 'SELECT version FROM schema_version')" "11" "schema version"
 expect_eq "$("${PSQL[@]}" -c "SELECT to_regclass('node_events') IS NOT NULL")" "t" \
   "the node outage history is on the server"
 expect_eq "$("${PSQL[@]}" -c 'SELECT count(*) FROM webhook_outbox')" "0" \
