@@ -295,52 +295,35 @@ int SacctMain(int argc, char** argv) {
   if (!query.empty()) path += "?" + Join(query, "&");
 
   ApiClient client = ApiClient::FromEnvironment();
-  Result<Json> answer = client.Get(path);
-  if (!answer.ok()) {
-    fprintf(stderr, "sacct: error: Problem talking to the database: %s\n",
-            answer.status().message().c_str());
+  std::vector<Job> jobs;
+  std::vector<Step> steps;
+  auto wanted = [&](const Job& job) {
+    if (!ids.empty() && std::none_of(ids.begin(), ids.end(), [&](const std::string& id) {
+          return SelectorMatches(job, id);
+        })) {
+      return false;
+    }
+    if (!users.empty() && std::find(users.begin(), users.end(), job.req.user) == users.end()) {
+      return false;
+    }
+    if (!partitions.empty() &&
+        std::find(partitions.begin(), partitions.end(), job.req.partition) == partitions.end()) {
+      return false;
+    }
+    if (!names.empty() && std::find(names.begin(), names.end(), job.req.name) == names.end()) {
+      return false;
+    }
+    if (windowed) return SacctInWindow(job, *start, *end, states);
+    return states.empty() || states.count(job.state) > 0;
+  };
+  Result<ResponseBody> answer = client.CallRaw("GET", path);
+  Status read =
+      answer.ok() ? ReadAccountingAnswer(answer->text(), wanted, jobs, steps) : answer.status();
+  if (!read.ok()) {
+    fprintf(stderr, "sacct: error: Problem talking to the database: %s\n", read.message().c_str());
     return 1;
   }
-  std::vector<Job> jobs;
-  const Json& list = (*answer)["jobs"];
-  if (list.is_array()) {
-    jobs.reserve(list.size());
-    for (const Json& j : list) {
-      Result<Job> job = JobFromJson(j);
-      if (!job.ok()) continue;
-      if (!ids.empty() && std::none_of(ids.begin(), ids.end(), [&](const std::string& id) {
-            return SelectorMatches(*job, id);
-          })) {
-        continue;
-      }
-      if (!users.empty() && std::find(users.begin(), users.end(), job->req.user) == users.end()) {
-        continue;
-      }
-      if (!partitions.empty() &&
-          std::find(partitions.begin(), partitions.end(), job->req.partition) == partitions.end()) {
-        continue;
-      }
-      if (!names.empty() && std::find(names.begin(), names.end(), job->req.name) == names.end()) {
-        continue;
-      }
-      if (windowed && !SacctInWindow(*job, *start, *end, states)) continue;
-      if (!windowed && !states.empty() && states.count(job->state) == 0) continue;
-      jobs.push_back(std::move(*job));
-    }
-  }
-  // Accounting lists jobs in submission order; array tasks by task id.
-  std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
-    JobId ia = a.IsArrayTask() ? a.array_job_id : a.id;
-    JobId ib = b.IsArrayTask() ? b.array_job_id : b.id;
-    if (ia != ib) return ia < ib;
-    return a.array_task_id < b.array_task_id;
-  });
-  std::vector<Step> steps;
-  if (answer->contains("steps") && (*answer)["steps"].is_array()) {
-    for (const Json& j : (*answer)["steps"]) {
-      if (Result<Step> step = StepFromJson(j); step.ok()) steps.push_back(std::move(*step));
-    }
-  }
+  SortForAccounting(jobs);
   std::vector<SacctLine> lines = BuildSacctLines(jobs, allocations_only, steps);
   if (!selectors.empty()) {
     // "12.batch" asks for the step alone; a step other than batch matches nothing.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/job_fields.h"
+#include "common/status.h"
 #include "core/model.h"
 
 namespace shoal {
@@ -54,6 +55,16 @@ struct SacctLine {
 
 // Whether any of `fields` needs the jobs' steps even with -X (the job line's CPU times).
 bool SacctNeedsSteps(const std::vector<SacctField>& fields);
+
+// Reads an /api/v1/accounting/jobs answer: the jobs `wanted` accepts into `jobs` (sized up front
+// from the answer's "count"; its 30 MB for 30,000 jobs never a DOM at once), the steps into
+// `steps`. Documents that are not a job or a step are skipped; text that is not JSON fails.
+Status ReadAccountingAnswer(std::string_view text, const std::function<bool(const Job&)>& wanted,
+                            std::vector<Job>& jobs, std::vector<Step>& steps);
+
+// Accounting's order: by submission (an array task at its array's place), tasks by task id. The
+// store answers in id order, which is that order but for tasks started after later jobs.
+void SortForAccounting(std::vector<Job>& jobs);
 
 // Lines for jobs in the given order: each job (pending array tasks collapsed), followed, unless
 // `allocations_only`, by its batch step when it has started (batch jobs only) and its steps

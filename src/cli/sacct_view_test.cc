@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/json_model.h"
 #include "cli/test_fixtures.h"
 
 namespace shoal {
@@ -157,6 +158,72 @@ TEST(SacctViewTest, TimeWindow) {
   Job c = FinishedJobs()[1];
   EXPECT_FALSE(SacctInWindow(c, kSubmit + 500, kSubmit + 500, ca));
   EXPECT_TRUE(SacctInWindow(c, kSubmit - 100, kSubmit + 500, ca));
+}
+
+Job OwnedBy(Job j, const std::string& user) {
+  j.req.user = user;
+  return j;
+}
+
+// The answer as the controller writes it: the count, then one stored document per job.
+std::string Answer(const std::vector<Job>& jobs, const std::vector<Step>& steps, int64_t count) {
+  std::string text = "{\"count\":" + std::to_string(count) + ",\"jobs\":[";
+  for (size_t i = 0; i < jobs.size(); ++i) text += (i ? "," : "") + JobToJson(jobs[i]).dump();
+  text += "],\"steps\":[";
+  for (size_t i = 0; i < steps.size(); ++i) text += (i ? "," : "") + StepToJson(steps[i]).dump();
+  // A member the reader does not know, holding objects, is passed over.
+  return text + "],\"other\":[{\"job_id\":1}]}";
+}
+
+TEST(SacctAnswerTest, JobsAndStepsAreReadFilteredAndPutInSubmissionOrder) {
+  // Tasks 1 and 0 of array 10 started after job 11 was submitted: ids 12 and 13.
+  Job array_head = OwnedBy(MakeJob(10, "arr", "debug", JobState::kCompleted, 1), "alice");
+  array_head.array_job_id = 10;
+  array_head.array_task_id = 2;
+  Job later = OwnedBy(MakeJob(11, "later", "debug", JobState::kCompleted, 1), "alice");
+  Job task1 = OwnedBy(MakeJob(12, "arr", "debug", JobState::kCompleted, 1), "alice");
+  task1.array_job_id = 10;
+  task1.array_task_id = 1;
+  Job task0 = OwnedBy(MakeJob(13, "arr", "debug", JobState::kFailed, 1), "alice");
+  task0.array_job_id = 10;
+  task0.array_task_id = 0;
+  Job others = OwnedBy(MakeJob(14, "x", "debug", JobState::kCompleted, 1), "bob");
+  Step step;
+  step.job_id = 11;
+  step.step_id = 0;
+  step.name = "hostname";
+
+  std::vector<Job> jobs;
+  std::vector<Step> steps;
+  Status read = ReadAccountingAnswer(
+      Answer({array_head, later, task1, task0, others}, {step}, 5),
+      [](const Job& j) { return j.req.user == "alice"; }, jobs, steps);
+  ASSERT_TRUE(read.ok()) << read.message();
+  EXPECT_GE(jobs.capacity(), 5u) << "sized from the count";
+  SortForAccounting(jobs);
+  std::vector<JobId> order;
+  for (const Job& j : jobs) order.push_back(j.id);
+  EXPECT_EQ(order, (std::vector<JobId>{13, 12, 10, 11}));
+  EXPECT_EQ(jobs[0].state, JobState::kFailed);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].name, "hostname");
+}
+
+TEST(SacctAnswerTest, ABadCountOrAnswerIsNoHarm) {
+  std::vector<Job> jobs;
+  std::vector<Step> steps;
+  auto all = [](const Job&) { return true; };
+  // A count no answer of this size could hold reserves no more than the text could.
+  const std::string text = Answer(
+      {OwnedBy(MakeJob(1, "a", "debug", JobState::kCompleted, 1), "alice")}, {}, int64_t{1} << 60);
+  ASSERT_TRUE(ReadAccountingAnswer(text, all, jobs, steps).ok());
+  EXPECT_EQ(jobs.size(), 1u);
+  EXPECT_LE(jobs.capacity(), text.size());
+  jobs.clear();
+  ASSERT_TRUE(ReadAccountingAnswer("{\"jobs\":[{\"job_id\":\"x\"}, 3]}", all, jobs, steps).ok());
+  EXPECT_TRUE(jobs.empty()) << "documents that are not jobs are skipped";
+  Status bad = ReadAccountingAnswer("{\"jobs\":[", all, jobs, steps);
+  EXPECT_FALSE(bad.ok());
 }
 
 }  // namespace

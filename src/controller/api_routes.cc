@@ -314,7 +314,8 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r, const Caller& calle
   for (const JobRecord& rec : *records) size += rec.doc.size() + 1;
   std::string body;
   body.reserve(size);
-  body += "{\"jobs\":[";
+  // The count first: a client can size its list before the jobs arrive.
+  body += "{\"count\":" + std::to_string(records->size()) + ",\"jobs\":[";
   std::vector<JobId> ids;
   ids.reserve(records->size());
   for (const JobRecord& rec : *records) {

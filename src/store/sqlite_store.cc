@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -334,8 +335,9 @@ class SqliteStore : public Store {
     }
     if (q.start > 0) sql += " AND (finished = 0 OR end_time >= " + std::to_string(q.start) + ")";
     if (q.end > 0) sql += " AND submit_time <= " + std::to_string(q.end);
-    sql += " ORDER BY id";
-    if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
+    // Sorted here unless only the first rows are wanted: SQLite's sorter copies every document
+    // (tens of MB for a long history) where sorting the records moves only their handles.
+    if (q.limit > 0) sql += " ORDER BY id LIMIT " + std::to_string(q.limit);
 
     std::lock_guard<std::mutex> lock(read_mu_);
     Statement st(reader_, sql.c_str());
@@ -352,6 +354,8 @@ class SqliteStore : public Store {
                          std::string(doc, static_cast<size_t>(sqlite3_column_bytes(st.get(), 1)))});
     }
     if (rc != SQLITE_DONE) return SqlError(reader_, "query jobs");
+    std::sort(records.begin(), records.end(),
+              [](const JobRecord& a, const JobRecord& b) { return a.id < b.id; });
     return records;
   }
 

@@ -646,6 +646,26 @@ TEST_P(StoreQueryTest, UsersStatesPartitions) {
   EXPECT_TRUE(Query(q).empty());
 }
 
+// The user's window is found in submission order (its index); the answer is still in id order.
+TEST_P(StoreQueryTest, AUsersWindowComesInIdOrder) {
+  std::vector<StoreOp> ops;
+  for (JobId id = 7; id <= 9; ++id) {
+    Job j = MakeJob(id, JobState::kCompleted);
+    j.req.user = "dave";
+    j.submit_time = 3000 - static_cast<int64_t>(id);  // the later id, the earlier submission
+    j.end_time = 4000;
+    ops.push_back(Insert(j));
+  }
+  ASSERT_TRUE(store_->Write(std::move(ops)).ok());
+  JobQuery q;
+  q.users = {"dave"};
+  q.start = 3500;
+  q.end = 5000;
+  EXPECT_EQ(Query(q), (Ids{7, 8, 9}));
+  q.limit = 2;
+  EXPECT_EQ(Query(q), (Ids{7, 8}));
+}
+
 TEST_P(StoreQueryTest, TimeWindow) {
   JobQuery q;
   q.start = 1112;  // job 1 ended at 1111
