@@ -394,7 +394,8 @@ Json StepToJson(const Step& s) {
           {"max_rss_node", s.max_rss_node},
           {"time_limit_s", s.time_limit_s},
           {"array_job_id", s.array_job_id},
-          {"array_task_id", s.array_task_id}};
+          {"array_task_id", s.array_task_id},
+          {"completing", s.completing}};
 }
 
 Json StepUsageToJson(const StepUsage& s) {
@@ -470,6 +471,7 @@ Result<Step> StepFromJson(const Json& j) {
   f.Read("time_limit_s", s.time_limit_s);
   f.Read("array_job_id", s.array_job_id);
   f.Read("array_task_id", s.array_task_id);
+  f.Read("completing", s.completing);
   if (!f.status().ok()) return f.status();
   if (Status st = ReadCounts(j, "tasks_per_node", s.tasks_per_node); !st.ok()) return st;
   auto parsed = ParseJobState(state);

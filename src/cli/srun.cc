@@ -763,6 +763,8 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
   std::optional<RawTerminal> raw;
   if (pty_input && input_fd == 0 && isatty(0)) raw.emplace(0);
   const auto start = Clock::now();
+  std::optional<Clock::time_point> completing_since;
+  Clock::duration completing_limit{};
   for (;;) {
     io.Poll(100);
     if (g_window_changed) {
@@ -816,7 +818,16 @@ int RunStep(const ApiClient& client, JobId job_id, SrunOptions& o) {
     Result<Step> now = StepFromJson(*r);
     if (!now.ok()) continue;
     last = *now;
-    if (last.state != JobState::kRunning) break;
+    if (last.state == JobState::kRunning) continue;
+    // Ended. Its exit status is final once every node has reported its tasks' end (a cancelled
+    // step's tasks may take the kill wait to die), or at most the kill wait and a margin later
+    // when a node never reports.
+    if (!last.completing) break;
+    if (!completing_since) {
+      completing_since = Clock::now();
+      completing_limit = std::chrono::seconds(KillWaitOf(client) + 2);
+    }
+    if (Clock::now() - *completing_since > completing_limit) break;
   }
   // Over: what the tasks wrote is already queued on their sockets; read it to the end (their
   // supervisors have killed whatever held the sockets open).

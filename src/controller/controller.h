@@ -512,6 +512,12 @@ class Controller {
     bool kill_on_bad_exit = false;
     bool cancelled = false;  // scancel J.S (or srun forcing it): CANCELLED however tasks end
     uint16_t master_port = 0;
+    // The step as answers show it: one that ended before all its nodes reported is completing.
+    Step Answered() const {
+      Step answered = step;
+      answered.completing = step.state != JobState::kRunning && !pending_nodes.empty();
+      return answered;
+    }
   };
   std::map<JobId, std::map<uint32_t, LiveStep>> steps_;
   // JobUsage requests waiting for their nodes, by request id (under usage_mu_, not mu_: the

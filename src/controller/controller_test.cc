@@ -1854,6 +1854,38 @@ TEST_F(ControllerTest, CancellingAStepLeavesTheJobRunning) {
             "Job/step already completing or completed");
 }
 
+// A job that ends before its step's tasks are dead ends the step at once, but its exit status
+// comes with the node's report: until then the step is answered as completing (srun waits).
+TEST_F(ControllerTest, AStepEndedWithItsJobIsCompletingUntilItsNodeReports) {
+  StartController();
+  FakeAgent& n1 = Register("n1", 4);
+  JobId id = Submit();
+  rpc::LaunchJob l = n1.AwaitLaunch();
+  auto step = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
+  ASSERT_TRUE(step.ok()) << step.status().message();
+  ASSERT_TRUE(n1.Await(Body::kLaunchTasks).has_value());
+  EXPECT_FALSE(ctl_->GetStep(id, step->step_id)->completing) << "running";
+
+  CancelFilter f;
+  f.ids = {std::to_string(id)};
+  ASSERT_EQ(ctl_->Cancel(f).done.size(), 1u);
+  n1.Finish(id, l.generation(), 0, false, SIGTERM);
+  ASSERT_TRUE(WaitState(id, JobState::kCancelled));
+  auto ending = ctl_->GetStep(id, step->step_id);
+  ASSERT_TRUE(ending.ok());
+  EXPECT_EQ(ending->state, JobState::kCancelled);
+  EXPECT_TRUE(ending->completing);
+  EXPECT_TRUE(ctl_->ListSteps({id}, false).front().completing);
+
+  FinishStep(*ctl_, n1, *step, l.generation(), 0, SIGKILL);
+  ASSERT_TRUE(n1.Await(Body::kStepFinishedAck).has_value());
+  auto ended = ctl_->GetStep(id, step->step_id);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_FALSE(ended->completing);
+  EXPECT_EQ(ended->state, JobState::kCancelled);
+  EXPECT_EQ(ended->exit_signal, SIGKILL);
+}
+
 TEST_F(ControllerTest, StepsOfARunBeforeARequeueHoldNothing) {
   StartController();
   FakeAgent& n1 = Register("n1", 4);

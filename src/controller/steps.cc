@@ -204,7 +204,7 @@ Result<Step> Controller::GetStep(JobId job_id, uint32_t step_id) const {
     auto job = steps_.find(job_id);
     if (job != steps_.end()) {
       auto s = job->second.find(step_id);
-      if (s != job->second.end()) return s->second.step;
+      if (s != job->second.end()) return s->second.Answered();
     }
   }
   auto stored = store_->QuerySteps({job_id});
@@ -222,7 +222,7 @@ std::vector<Step> Controller::ListSteps(const std::vector<JobId>& job_ids,
   std::vector<Step> out;
   auto add = [&](const std::map<uint32_t, LiveStep>& steps) {
     for (const auto& [sid, ls] : steps) {
-      if (!running_only || ls.step.state == JobState::kRunning) out.push_back(ls.step);
+      if (!running_only || ls.step.state == JobState::kRunning) out.push_back(ls.Answered());
     }
   };
   if (job_ids.empty()) {

@@ -105,6 +105,15 @@ expect_match "$(job_state "$jid")" "^CANCELLED" "cancelled allocation"
 wait_until 10 bash -c '! pgrep -f "[s]leep 3141"' && ok || fail "scancel did not kill the step's tasks"
 expect_eq "$(sacct -n -P -j "$jid.0" --format=State)" "CANCELLED" "cancelled step in sacct"
 
+# A task that ignores SIGTERM dies of SIGKILL after KillWait, after its job has ended: srun
+# waits for that end and reports it (128 + 9), not the job's early end as a success.
+timeout 60 srun -n1 -J stubborn bash -c 'trap "" TERM INT; echo started; sleep 3143' > stubborn.out 2>&1 &
+srun_pid=$!
+wait_until 15 bash -c "grep -q started stubborn.out" || fail "the stubborn task never started"
+scancel "$(squeue -h -n stubborn -o %i)"
+wait "$srun_pid"
+expect_eq "$?" "137" "srun after scancel of a task that ignores SIGTERM"
+
 # Ctrl-C on srun, as Slurm's: a first one prints the tasks' states and the step runs on; a
 # second within a second sends SIGINT to the tasks and ends the step, and srun's exit code is
 # the task's (130: killed by SIGINT). (timeout --foreground passes every signal on to srun; without
