@@ -1827,59 +1827,66 @@ TEST_F(ControllerTest, StepsWaitForCpusOtherStepsHold) {
   EXPECT_EQ(busy.status().code(), StatusCode::kUnavailable);
 }
 
-TEST_F(ControllerTest, CancellingAStepLeavesTheJobRunning) {
-  StartController();
-  FakeAgent& n1 = Register("n1", 4);
-  JobId id = Submit();
-  rpc::LaunchJob l = n1.AwaitLaunch();
-  auto step = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
-  ASSERT_TRUE(step.ok()) << step.status().message();
-  ASSERT_TRUE(n1.Await(Body::kLaunchTasks).has_value());
+// A job running on n1, with a one-task step launched there.
+class OneStepTest : public ControllerTest {
+ protected:
+  void SetUp() override {
+    ControllerTest::SetUp();
+    StartController();
+    n1_ = &Register("n1", 4);
+    id_ = Submit();
+    launch_ = n1_->AwaitLaunch();
+    auto step = ctl_->CreateStep(std::to_string(id_), StepOf(1), 0);
+    ASSERT_TRUE(step.ok()) << step.status().message();
+    step_ = *step;
+    ASSERT_TRUE(n1_->Await(Body::kLaunchTasks).has_value());
+  }
+  FakeAgent& n1() { return *n1_; }
 
-  EXPECT_EQ(ctl_->SignalStep(id, step->step_id + 1, 0, 0).message(), "Invalid job id specified");
-  ASSERT_TRUE(ctl_->SignalStep(id, step->step_id, 0, 0).ok());
-  auto sig = n1.Await(Body::kSignalStep);
+  FakeAgent* n1_ = nullptr;
+  JobId id_ = 0;
+  rpc::LaunchJob launch_;
+  Step step_;
+};
+
+TEST_F(OneStepTest, CancellingAStepLeavesTheJobRunning) {
+  EXPECT_EQ(ctl_->SignalStep(id_, step_.step_id + 1, 0, 0).message(), "Invalid job id specified");
+  ASSERT_TRUE(ctl_->SignalStep(id_, step_.step_id, 0, 0).ok());
+  auto sig = n1().Await(Body::kSignalStep);
   ASSERT_TRUE(sig.has_value());
-  EXPECT_EQ(sig->signal_step().step_id(), step->step_id);
+  EXPECT_EQ(sig->signal_step().step_id(), step_.step_id);
   EXPECT_EQ(sig->signal_step().signal(), 0);
   // A task that catches SIGTERM and exits 0 still leaves the step CANCELLED.
-  FinishStep(*ctl_, n1, *step, l.generation(), 0);
-  ASSERT_TRUE(n1.Await(Body::kStepFinishedAck).has_value());
-  auto ended = ctl_->GetStep(id, step->step_id);
+  FinishStep(*ctl_, n1(), step_, launch_.generation(), 0);
+  ASSERT_TRUE(n1().Await(Body::kStepFinishedAck).has_value());
+  auto ended = ctl_->GetStep(id_, step_.step_id);
   ASSERT_TRUE(ended.ok());
   EXPECT_EQ(ended->state, JobState::kCancelled);
-  EXPECT_EQ(StateOf(id), JobState::kRunning);
-  EXPECT_TRUE(n1.Quiet(Body::kTerminate, 100ms));
-  EXPECT_EQ(ctl_->SignalStep(id, step->step_id, 0, 0).message(),
+  EXPECT_EQ(StateOf(id_), JobState::kRunning);
+  EXPECT_TRUE(n1().Quiet(Body::kTerminate, 100ms));
+  EXPECT_EQ(ctl_->SignalStep(id_, step_.step_id, 0, 0).message(),
             "Job/step already completing or completed");
 }
 
 // A job that ends before its step's tasks are dead ends the step at once, but its exit status
 // comes with the node's report: until then the step is answered as completing (srun waits).
-TEST_F(ControllerTest, AStepEndedWithItsJobIsCompletingUntilItsNodeReports) {
-  StartController();
-  FakeAgent& n1 = Register("n1", 4);
-  JobId id = Submit();
-  rpc::LaunchJob l = n1.AwaitLaunch();
-  auto step = ctl_->CreateStep(std::to_string(id), StepOf(1), 0);
-  ASSERT_TRUE(step.ok()) << step.status().message();
-  ASSERT_TRUE(n1.Await(Body::kLaunchTasks).has_value());
-  EXPECT_FALSE(ctl_->GetStep(id, step->step_id)->completing) << "running";
+TEST_F(OneStepTest, AStepEndedWithItsJobIsCompletingUntilItsNodeReports) {
+  EXPECT_FALSE(ctl_->GetStep(id_, step_.step_id)->completing) << "running";
 
   CancelFilter f;
-  f.ids = {std::to_string(id)};
+  f.ids = {std::to_string(id_)};
   ASSERT_EQ(ctl_->Cancel(f).done.size(), 1u);
-  n1.Finish(id, l.generation(), 0, false, SIGTERM);
-  ASSERT_TRUE(WaitState(id, JobState::kCancelled));
-  auto ending = ctl_->GetStep(id, step->step_id);
+  n1().Finish(id_, launch_.generation(), 0, false, SIGTERM);
+  ASSERT_TRUE(WaitState(id_, JobState::kCancelled));
+  auto ending = ctl_->GetStep(id_, step_.step_id);
   ASSERT_TRUE(ending.ok());
   EXPECT_EQ(ending->state, JobState::kCancelled);
   EXPECT_TRUE(ending->completing);
-  EXPECT_TRUE(ctl_->ListSteps({id}, false).front().completing);
+  EXPECT_TRUE(ctl_->ListSteps({id_}, false).front().completing);
 
-  FinishStep(*ctl_, n1, *step, l.generation(), 0, SIGKILL);
-  ASSERT_TRUE(n1.Await(Body::kStepFinishedAck).has_value());
-  auto ended = ctl_->GetStep(id, step->step_id);
+  FinishStep(*ctl_, n1(), step_, launch_.generation(), 0, SIGKILL);
+  ASSERT_TRUE(n1().Await(Body::kStepFinishedAck).has_value());
+  auto ended = ctl_->GetStep(id_, step_.step_id);
   ASSERT_TRUE(ended.ok());
   EXPECT_FALSE(ended->completing);
   EXPECT_EQ(ended->state, JobState::kCancelled);

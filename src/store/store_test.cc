@@ -786,36 +786,65 @@ TEST_P(StoreTest, PayloadArgumentsRoundTrip) {
   EXPECT_EQ(p->args, op.payload.args);
 }
 
-TEST(StoreMigrationTest, VersionOneFileGainsArgumentsAndNewerFilesAreRefused) {
-  std::string tmpl = ::testing::TempDir() + "store_migrate.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/shoal.db";
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+// Opening a file an older shoal wrote brings it up to this schema.
+class StoreMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "store_migrate.XXXXXX";
+    ASSERT_NE(mkdtemp(dir_.data()), nullptr);
+    path_ = dir_ + "/shoal.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs `sql` on the file, opened without shoal.
+  void Sql(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  // The file as an older shoal left it: written by this one, then taken back by `sql` (tables
+  // dropped or rewritten, PRAGMA user_version set).
+  void MakeOlderFile(const char* sql) {
+    ASSERT_TRUE(OpenSqliteStore(path_).ok());
+    Sql(sql);
+  }
+  // The first value `query` gives ("" for NULL).
+  std::string Value(const char* query) {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* st = nullptr;
+    std::string out;
+    if (sqlite3_open(path_.c_str(), &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, query, -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(StoreMigrationTest, VersionOneFileGainsArgumentsAndNewerFilesAreRefused) {
   // The version-1 payload table, as the first release wrote it.
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TABLE job_payloads (id INTEGER PRIMARY KEY, script TEXT NOT NULL, "
-                         "env TEXT NOT NULL);"
-                         "INSERT INTO job_payloads VALUES (1, '#!/bin/sh', '[\"K=V\"]');"
-                         "PRAGMA user_version=1;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  Sql("CREATE TABLE job_payloads (id INTEGER PRIMARY KEY, script TEXT NOT NULL, "
+      "env TEXT NOT NULL);"
+      "INSERT INTO job_payloads VALUES (1, '#!/bin/sh', '[\"K=V\"]');"
+      "PRAGMA user_version=1;");
   {
-    auto store = OpenSqliteStore(path);
+    auto store = OpenSqliteStore(path_);
     ASSERT_TRUE(store.ok()) << store.status().message();
     auto old = (*store)->LoadPayload(1);
     ASSERT_TRUE(old.ok()) << old.status().message();
     EXPECT_EQ(old->env, std::vector<std::string>{"K=V"});
     EXPECT_TRUE(old->args.empty());
   }
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
-  auto newer = OpenSqliteStore(path);
+  Sql("PRAGMA user_version=99");
+  auto newer = OpenSqliteStore(path_);
   ASSERT_FALSE(newer.ok());
   EXPECT_NE(newer.status().message().find("schema version 99"), std::string::npos);
-  std::filesystem::remove_all(tmpl);
 }
 
 StoreOp SaveUsage(std::vector<std::pair<UsageKey, double>> rows, bool replace_all,
@@ -859,53 +888,24 @@ TEST_P(StoreTest, UsageSurvivesAReopen) {
   EXPECT_EQ(u->last_reset, 2000);
 }
 
-TEST(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
-  std::string tmpl = ::testing::TempDir() + "store_migrate2.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/shoal.db";
-  {
-    auto store = OpenSqliteStore(path);
-    ASSERT_TRUE(store.ok());
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+TEST_F(StoreMigrationTest, VersionTwoFileGainsTheUsageTable) {
   // As version 2 left it: no usage table.
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE usage; PRAGMA user_version=2;", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  MakeOlderFile("DROP TABLE usage; PRAGMA user_version=2;");
   {
-    auto store = OpenSqliteStore(path);
+    auto store = OpenSqliteStore(path_);
     ASSERT_TRUE(store.ok()) << store.status().message();
     ASSERT_TRUE((*store)->Write(Ops({SaveUsage({{{"a", "u"}, 1}}, false, 5)})).ok());
     auto u = (*store)->LoadUsage();
     ASSERT_TRUE(u.ok()) << u.status().message();
     EXPECT_EQ(u->usage.size(), 1u);
   }
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 11);  // every migration ran
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  std::filesystem::remove_all(tmpl);
+  EXPECT_EQ(Value("PRAGMA user_version"), "11");  // every migration ran
 }
 
-TEST(StoreMigrationTest, VersionThreeFileGainsTheStepsTable) {
-  std::string tmpl = ::testing::TempDir() + "store_migrate3.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/shoal.db";
-  {
-    auto store = OpenSqliteStore(path);
-    ASSERT_TRUE(store.ok());
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+TEST_F(StoreMigrationTest, VersionThreeFileGainsTheStepsTable) {
   // As version 3 left it: no steps table.
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE steps; PRAGMA user_version=3;", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
-  auto store = OpenSqliteStore(path);
+  MakeOlderFile("DROP TABLE steps; PRAGMA user_version=3;");
+  auto store = OpenSqliteStore(path_);
   ASSERT_TRUE(store.ok()) << store.status().message();
   // Steps are written as often as they change (started, then ended): the last record stands.
   Step step;
@@ -936,24 +936,11 @@ TEST(StoreMigrationTest, VersionThreeFileGainsTheStepsTable) {
   EXPECT_TRUE((*store)->QuerySteps({13})->empty());
   EXPECT_EQ((*store)->QuerySteps({})->size(), 2u);
   store->reset();
-  std::filesystem::remove_all(tmpl);
 }
 
-TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
-  std::string tmpl = ::testing::TempDir() + "store_migrate4.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/shoal.db";
-  {
-    auto store = OpenSqliteStore(path);
-    ASSERT_TRUE(store.ok());
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE node_states; PRAGMA user_version=4;", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
-  auto store = OpenSqliteStore(path);
+TEST_F(StoreMigrationTest, VersionFourFileGainsNodeStates) {
+  MakeOlderFile("DROP TABLE node_states; PRAGMA user_version=4;");
+  auto store = OpenSqliteStore(path_);
   ASSERT_TRUE(store.ok()) << store.status().message();
   auto save = [&](const std::string& name, bool drain, bool down, const std::string& reason) {
     std::vector<StoreOp> ops(1);
@@ -966,7 +953,7 @@ TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
   ASSERT_TRUE(save("node3", true, false, "later resumed").ok());
   ASSERT_TRUE(save("node3", false, false, "").ok());  // neither flag: the record goes
   store->reset();
-  store = OpenSqliteStore(path);
+  store = OpenSqliteStore(path_);
   ASSERT_TRUE(store.ok());
   auto states = (*store)->LoadNodeStates();
   ASSERT_TRUE(states.ok()) << states.status().message();
@@ -980,29 +967,15 @@ TEST(StoreMigrationTest, VersionFourFileGainsNodeStates) {
   EXPECT_EQ((*states)[1].reason, "disk swap");
   EXPECT_EQ((*states)[1].reason_time, 1700000000);
   store->reset();
-  std::filesystem::remove_all(tmpl);
 }
 
 // A version-10 file's drains carry no size: they load with 0 CPUs, and new ones keep theirs.
-TEST(StoreMigrationTest, VersionTenNodeStatesGainTheNodesSize) {
-  std::string tmpl = ::testing::TempDir() + "store_migrate10.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/shoal.db";
-  {
-    auto store = OpenSqliteStore(path);
-    ASSERT_TRUE(store.ok());
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE node_states; CREATE TABLE node_states (name TEXT PRIMARY KEY, "
-                         "drain INTEGER NOT NULL, down INTEGER NOT NULL, reason TEXT NOT NULL, "
-                         "reason_time INTEGER NOT NULL); INSERT INTO node_states VALUES "
-                         "('old1', 1, 0, 'maint', 1700000000); PRAGMA user_version=10;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
-  auto store = OpenSqliteStore(path);
+TEST_F(StoreMigrationTest, VersionTenNodeStatesGainTheNodesSize) {
+  MakeOlderFile(
+      "DROP TABLE node_states; CREATE TABLE node_states (name TEXT PRIMARY KEY, drain INTEGER NOT "
+      "NULL, down INTEGER NOT NULL, reason TEXT NOT NULL, reason_time INTEGER NOT NULL); INSERT "
+      "INTO node_states VALUES ('old1', 1, 0, 'maint', 1700000000); PRAGMA user_version=10;");
+  auto store = OpenSqliteStore(path_);
   ASSERT_TRUE(store.ok()) << store.status().message();
   std::vector<StoreOp> ops(1);
   ops[0].kind = StoreOp::Kind::kSaveNodeState;
@@ -1019,7 +992,6 @@ TEST(StoreMigrationTest, VersionTenNodeStatesGainTheNodesSize) {
   EXPECT_EQ((*states)[1].reason, "maint");
   EXPECT_EQ((*states)[1].cpus, 0u);
   store->reset();
-  std::filesystem::remove_all(tmpl);
 }
 
 OutboxEntry MakeOutbox(int64_t seq, JobId job, const std::string& url) {
@@ -1084,21 +1056,9 @@ TEST_P(StoreTest, AFailedGroupWritesNeitherTheJobNorItsEvent) {
   EXPECT_TRUE(Live(0).empty());
 }
 
-TEST(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
-  std::string tmpl = ::testing::TempDir() + "store_migrate6.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/shoal.db";
-  {
-    auto store = OpenSqliteStore(path);
-    ASSERT_TRUE(store.ok());
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_outbox; PRAGMA user_version=6;", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
-  auto store = OpenSqliteStore(path);
+TEST_F(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
+  MakeOlderFile("DROP TABLE webhook_outbox; PRAGMA user_version=6;");
+  auto store = OpenSqliteStore(path_);
   ASSERT_TRUE(store.ok()) << store.status().message();
   ASSERT_TRUE((*store)->Write({AddOutbox(MakeOutbox(7, 3, "http://r/"))}).ok());
   auto loaded = (*store)->LoadOutbox();
@@ -1106,23 +1066,11 @@ TEST(StoreMigrationTest, VersionSixFileGainsTheWebhookOutbox) {
   ASSERT_EQ(loaded->size(), 1u);
   EXPECT_EQ((*loaded)[0].event_id, "evt-7");
   store->reset();
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 11);
-  sqlite3_finalize(st);
+  EXPECT_EQ(Value("PRAGMA user_version"), "11");
   // Version 8: sacct's window index replaced the user/submit-time one.
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' "
-                               "AND name LIKE 'jobs_user%'",
-                               -1, &st, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "jobs_user_window");
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  std::filesystem::remove_all(tmpl);
+  EXPECT_EQ(Value("SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' "
+                  "AND name LIKE 'jobs_user%'"),
+            "jobs_user_window");
 }
 
 TEST_P(StoreTest, CloseCommitsWhatWasQueued) {
