@@ -165,13 +165,15 @@ Job OwnedBy(Job j, const std::string& user) {
   return j;
 }
 
-// The answer as the controller writes it: the count, then one stored document per job.
-std::string Answer(const std::vector<Job>& jobs, const std::vector<Step>& steps, int64_t count) {
-  std::string text = "{\"count\":" + std::to_string(count) + ",\"jobs\":[";
-  for (size_t i = 0; i < jobs.size(); ++i) text += (i ? "," : "") + JobToJson(jobs[i]).dump();
-  text += "],\"steps\":[";
+// An accounting answer: the count, then the jobs' documents, a line each as the controller
+// writes them (`lines`) or all on one line, then the steps and a member no reader knows.
+std::string Answer(const std::vector<Job>& jobs, const std::vector<Step>& steps, int64_t count,
+                   bool lines = true) {
+  const std::string nl = lines ? "\n" : "";
+  std::string text = "{\"count\":" + std::to_string(count) + ",\"jobs\":[" + nl;
+  for (size_t i = 0; i < jobs.size(); ++i) text += (i ? "," + nl : "") + JobToJson(jobs[i]).dump();
+  text += nl + "],\"steps\":[";
   for (size_t i = 0; i < steps.size(); ++i) text += (i ? "," : "") + StepToJson(steps[i]).dump();
-  // A member the reader does not know, holding objects, is passed over.
   return text + "],\"other\":[{\"job_id\":1}]}";
 }
 
@@ -193,20 +195,45 @@ TEST(SacctAnswerTest, JobsAndStepsAreReadFilteredAndPutInSubmissionOrder) {
   step.step_id = 0;
   step.name = "hostname";
 
+  for (bool lines : {true, false}) {
+    std::vector<Job> jobs;
+    std::vector<Step> steps;
+    Status read = ReadAccountingAnswer(
+        Answer({array_head, later, task1, task0, others}, {step}, 5, lines),
+        [](const Job& j) { return j.req.user == "alice"; }, jobs, steps);
+    ASSERT_TRUE(read.ok()) << read.message();
+    SortForAccounting(jobs);
+    std::vector<JobId> order;
+    for (const Job& j : jobs) order.push_back(j.id);
+    EXPECT_EQ(order, (std::vector<JobId>{13, 12, 10, 11})) << "lines " << lines;
+    EXPECT_EQ(jobs[0].state, JobState::kFailed);
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_EQ(steps[0].name, "hostname");
+  }
+}
+
+// A long answer is decoded on several threads, in runs of whole lines, and comes out whole
+// and in order; one bad line sends it all to the general reader, which refuses it.
+TEST(SacctAnswerTest, ALongAnswerIsReadInRunsAndInOrder) {
+  std::vector<Job> sent;
+  for (JobId id = 1; id <= 3000; ++id) {
+    sent.push_back(OwnedBy(MakeJob(id, "j", "debug", JobState::kCompleted, 1), "alice"));
+  }
+  const std::string text = Answer(sent, {}, static_cast<int64_t>(sent.size()));
+  ASSERT_GT(text.size(), 1u << 20) << "long enough for threads";
   std::vector<Job> jobs;
   std::vector<Step> steps;
-  Status read = ReadAccountingAnswer(
-      Answer({array_head, later, task1, task0, others}, {step}, 5),
-      [](const Job& j) { return j.req.user == "alice"; }, jobs, steps);
-  ASSERT_TRUE(read.ok()) << read.message();
-  EXPECT_GE(jobs.capacity(), 5u) << "sized from the count";
-  SortForAccounting(jobs);
-  std::vector<JobId> order;
-  for (const Job& j : jobs) order.push_back(j.id);
-  EXPECT_EQ(order, (std::vector<JobId>{13, 12, 10, 11}));
-  EXPECT_EQ(jobs[0].state, JobState::kFailed);
-  ASSERT_EQ(steps.size(), 1u);
-  EXPECT_EQ(steps[0].name, "hostname");
+  auto odd = [](const Job& j) { return j.id % 2 == 1; };
+  ASSERT_TRUE(ReadAccountingAnswer(text, odd, jobs, steps).ok());
+  ASSERT_EQ(jobs.size(), 1500u);
+  // Sized from the runs' results (the general reader sizes it from the count, 3,000).
+  EXPECT_EQ(jobs.capacity(), 1500u) << "read by lines";
+  for (size_t k = 0; k < jobs.size(); ++k) ASSERT_EQ(jobs[k].id, 2 * k + 1);
+
+  std::string broken = text;
+  broken.insert(broken.find("\n", broken.size() / 2) + 1, "{not json},\n");
+  jobs.clear();
+  EXPECT_FALSE(ReadAccountingAnswer(broken, odd, jobs, steps).ok());
 }
 
 TEST(SacctAnswerTest, ABadCountOrAnswerIsNoHarm) {
@@ -220,6 +247,8 @@ TEST(SacctAnswerTest, ABadCountOrAnswerIsNoHarm) {
   EXPECT_EQ(jobs.size(), 1u);
   EXPECT_LE(jobs.capacity(), text.size());
   jobs.clear();
+  ASSERT_TRUE(ReadAccountingAnswer("{\"count\":0,\"jobs\":[\n\n]}", all, jobs, steps).ok());
+  EXPECT_TRUE(jobs.empty());
   ASSERT_TRUE(ReadAccountingAnswer("{\"jobs\":[{\"job_id\":\"x\"}, 3]}", all, jobs, steps).ok());
   EXPECT_TRUE(jobs.empty()) << "documents that are not jobs are skipped";
   Status bad = ReadAccountingAnswer("{\"jobs\":[", all, jobs, steps);

@@ -314,16 +314,17 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r, const Caller& calle
   for (const JobRecord& rec : *records) size += rec.doc.size() + 1;
   std::string body;
   body.reserve(size);
-  // The count first: a client can size its list before the jobs arrive.
-  body += "{\"count\":" + std::to_string(records->size()) + ",\"jobs\":[";
+  // The count first, so a client can size its list; then a document per line (a compact one
+  // holds no newline), so a client can split the list and decode it on several cores.
+  body += "{\"count\":" + std::to_string(records->size()) + ",\"jobs\":[\n";
   std::vector<JobId> ids;
   ids.reserve(records->size());
   for (const JobRecord& rec : *records) {
-    if (!ids.empty()) body += ',';
+    if (!ids.empty()) body += ",\n";
     body += rec.doc;
     ids.push_back(rec.id);
   }
-  body += ']';
+  body += "\n]";
   // sacct without -X: the steps of the jobs listed.
   if (auto with = r.query.find("with"); with != r.query.end() && with->second == "steps") {
     std::vector<Step> steps;
