@@ -310,8 +310,10 @@ HttpResponse Accounting(Controller& c, const HttpRequest& r, const Caller& calle
   // most of the time of a long history (decoding and re-encoding cost 150 us a job).
   auto records = c.QueryAccountingRecords(q);
   if (!records.ok()) return Error(records.status());
-  size_t size = 32;
-  for (const JobRecord& rec : *records) size += rec.doc.size() + 1;
+  // Every byte of the jobs' part (the head, a line and ",\n" per document, "\n]"), so a long
+  // history is never copied into a larger buffer half way.
+  size_t size = 64;
+  for (const JobRecord& rec : *records) size += rec.doc.size() + 2;
   std::string body;
   body.reserve(size);
   // The count first, so a client can size its list; then a document per line (a compact one

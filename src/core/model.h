@@ -202,7 +202,7 @@ struct Step {
   JobId array_job_id = 0;   // the job's, when it is an array task (0: not one)
   int64_t array_task_id = kNoArrayTask;
   // Ended (cancelled, or its job ended) while some node has not yet reported its tasks' end,
-  // so its exit status is not final. Set on the controller's answers only, never stored.
+  // so its exit status is not final. Set on the controller's answers only (stored: false).
   bool completing = false;
 
   // "12.0", or "10_3.0" for a step of an array task (as squeue -s and sacct show it)
